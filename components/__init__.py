@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources that make up an mlplane platform and its ML work."""

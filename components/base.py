@@ -1,0 +1,107 @@
+"""Building blocks shared by every component's args and every stack-config model.
+
+Component args double as stack-config models (the stack file's JSON schema is made from
+them), so they share one base. All of them are frozen (a validated config never changes under the program's
+feet), forbid unknown keys (a typo is an error, not a silent default) and describe every
+field (``mlplane schema`` turns the descriptions into editor help).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, ValidationInfo
+from pydantic_core import PydanticCustomError, core_schema
+
+#: How secrets are shown wherever mlplane writes or prints: plan, manifests, errors.
+SECRET_MASK = "[secret]"
+
+#: What an undecryptable ``secure:`` value stands for in an offline render. It only ever
+#: reaches the plan wrapped as a Pulumi secret, so it is written out as ``[secret]``.
+OFFLINE_SECRET_PLACEHOLDER = "offline-secret-placeholder"
+
+
+class ArgsModel(BaseModel):
+    """Base class of component args and config models: frozen, strict about keys, described."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class SecretValue:
+    """A credential from the stack config; never printed, only passed on as a secret.
+
+    Offline, ``secure:`` entries of a stack file cannot be decrypted: the value is then
+    unknown (``None``) and :meth:`as_output` stands in a placeholder, which the offline
+    plan records as ``[secret]`` like every other secret.
+    """
+
+    is_secret = True
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None) -> None:
+        self._value = value
+
+    @property
+    def known(self) -> bool:
+        """Whether the plain value is available (False for offline ``secure:`` entries)."""
+        return self._value is not None
+
+    def reveal(self) -> str | None:
+        """Return the plain value; only for code that hands it straight to a secret."""
+        return self._value
+
+    def as_output(self) -> pulumi.Output[str]:
+        """Return the value as a Pulumi secret output, ready to be a resource input."""
+        return pulumi.Output.secret(self._value if self._value is not None else OFFLINE_SECRET_PLACEHOLDER)
+
+    def __repr__(self) -> str:
+        return f"SecretValue({SECRET_MASK})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("SecretValue", self._value))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.with_info_plain_validator_function(
+            _validate_secret,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda v: SECRET_MASK),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        return {
+            "description": "A secret: a `secure:` entry (pulumi config set --secret --path ...).",
+            "anyOf": [
+                {"type": "object", "properties": {"secure": {"type": "string"}}, "required": ["secure"],
+                 "additionalProperties": False},
+                {"type": "string"},
+            ],
+        }
+
+
+def _validate_secret(value: Any, info: ValidationInfo) -> SecretValue:
+    """Accept a secret: a ``secure:`` entry, or a plain string where the engine vouches.
+
+    The Pulumi engine decrypts ``secure:`` values before the program sees them and marks
+    the whole config key as secret; the loader passes ``plain_secrets_ok`` in the
+    validation context for such keys. A plain string anywhere else is a credential
+    written in clear text into a stack file, which mlplane refuses.
+    """
+    if isinstance(value, SecretValue):
+        return value
+    if isinstance(value, str):
+        context = info.context or {}
+        if context.get("plain_secrets_ok"):
+            return SecretValue(value)
+        raise PydanticCustomError(
+            "secret_in_plain_text",
+            "is a credential written in plain text; store it as a secret with "
+            "`pulumi config set --secret --path <key path> <value>`",
+        )
+    raise PydanticCustomError("secret_type", "must be a secret string (a `secure:` entry)")

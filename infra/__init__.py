@@ -1,0 +1,1 @@
+"""mlplane's stack program, stack configuration, offline plan and CLI."""

@@ -1,0 +1,172 @@
+"""The ``mlplane`` command: render, preview and diff the plan offline; print the schema.
+
+Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change; 2 bad input
+(unknown stack, invalid config, unreadable plan), reported without a traceback and
+without writing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from infra.config import StackConfig, load_stack_file
+from infra.errors import InputError, OfflineUnsupportedError, input_error
+from infra.offline.diff import diff_plans
+from infra.offline.manifests import ManifestError
+from infra.offline.plan import Plan, load_plan
+from infra.offline.memory import gc_paused
+from infra.offline.report import format_diff
+from infra.project import available_stacks, project_root, stack_file
+
+DEFAULT_STACK = "dev"
+EXIT_OK, EXIT_DANGER, EXIT_INPUT = 0, 1, 2
+
+
+def _add_stack_options(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--stack", "-s", default=None,
+                        help=f"stack name: reads Pulumi.NAME.yaml in the project root (default: {DEFAULT_STACK})")
+    source.add_argument("--config-file", "-c", type=Path, default=None,
+                        help="any stack file; relative paths inside it resolve against its folder")
+
+
+def _add_danger_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", "-f", choices=("text", "markdown", "json"), default="text",
+                        help="how to print the diff (default: text)")
+    parser.add_argument("--fail-on-danger", action="store_true",
+                        help="exit 1 when a change would delete or replace stateful or protected resources")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mlplane`` command."""
+    parser = argparse.ArgumentParser(
+        prog="mlplane",
+        description="Render, preview and diff the mlplane plan offline (no cluster, no cloud, no Pulumi CLI).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser("render", help="write plan.json and manifests/ for a stack")
+    _add_stack_options(render)
+    render.add_argument("--out", "-o", type=Path, default=None,
+                        help="output folder (default: build/<stack> in the project root)")
+
+    preview = commands.add_parser("preview", help="show the resource tree and the diff against a baseline")
+    _add_stack_options(preview)
+    preview.add_argument("--against", type=Path, default=None,
+                         help="plan to compare with (default: the stack's saved baseline)")
+    preview.add_argument("--save", action="store_true", help="make this plan the stack's baseline")
+    _add_danger_options(preview)
+
+    diff = commands.add_parser("diff", help="compare two plan files")
+    diff.add_argument("old", type=Path, help="the plan as it is (plan.json or its folder)")
+    diff.add_argument("new", type=Path, help="the plan as it would become")
+    _add_danger_options(diff)
+
+    commands.add_parser("schema", help="print the JSON Schema of a stack file")
+    return parser
+
+
+def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
+    if args.config_file is not None:
+        config = load_stack_file(args.config_file, display=str(args.config_file))
+        root = project_root(args.config_file.resolve().parent)
+        return config, root
+    root = project_root()
+    stack = args.stack or DEFAULT_STACK
+    path = stack_file(root, stack)
+    if not path.is_file():
+        stacks = ", ".join(available_stacks(root)) or "none"
+        raise input_error(path.name, "--stack", "unknown stack", value=stack, allowed=stacks)
+    return load_stack_file(path, stack=stack, display=path.name), root
+
+
+def _render(config: StackConfig) -> Plan:
+    from infra.offline.render import render_config  # imports Pulumi and every component
+
+    return render_config(config)
+
+
+def baseline_path(root: Path, stack: str) -> Path:
+    """Where ``mlplane preview --save`` keeps a stack's baseline plan."""
+    return root / ".mlplane" / "baselines" / f"{stack}.json"
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """``mlplane render``: write plan.json and the manifests."""
+    from infra.offline.output import write_render
+
+    config, root = _load_config(args)
+    plan = _render(config)
+    out = args.out if args.out is not None else root / "build" / config.source.stack
+    count = write_render(plan, out)
+    print(f"Rendered stack {config.source.stack}: {len(plan)} resources, {count} manifests -> {out}")
+    return EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    """``mlplane preview``: tree, then diff against the baseline; optionally save it."""
+    from infra.offline.output import write_text_atomically
+    from infra.offline.tree import format_tree
+
+    config, root = _load_config(args)
+    plan = _render(config)
+    against = args.against or baseline_path(root, config.source.stack)
+    if args.against is None and not against.is_file():
+        old = Plan(project=plan.project, stack=plan.stack)
+        note = (f"No baseline for stack {plan.stack} yet: everything shows as create. "
+                f"`mlplane preview --stack {plan.stack} --save` keeps this plan as the baseline.\n")
+    else:
+        old = load_plan(against)
+        note = f"Compared with {against}.\n"
+    diff = diff_plans(old, plan)
+    if args.format == "text":
+        sys.stdout.write(format_tree(plan, diff) + "\n" + note)
+    sys.stdout.write(format_diff(diff, args.format))
+    if args.save:
+        write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
+        print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)
+    return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """``mlplane diff OLD NEW``."""
+    diff = diff_plans(load_plan(args.old), load_plan(args.new))
+    sys.stdout.write(format_diff(diff, args.format))
+    return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """``mlplane schema``: the stack file's JSON Schema on stdout."""
+    from infra.config.schema import stack_file_schema
+
+    print(json.dumps(stack_file_schema(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mlplane`` command; returns (and, as a script, exits with) its code."""
+    args = build_parser().parse_args(argv)
+    try:
+        with gc_paused():  # a short-lived process: see gc_paused for why
+            return _COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except (ManifestError, OfflineUnsupportedError) as exc:
+        if os.environ.get("MLPLANE_DEBUG"):
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""Turning raw stack-file values into a validated :class:`StackConfig`.
+
+One function, :func:`validate_config`, serves both ways of running: the offline render
+(values read from the YAML file, with line numbers) and the Pulumi engine (values from
+the engine's config, already decrypted). Every problem found is reported at once, with
+the stack file, the key path, the value and what is allowed; no resource is created
+before this has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from components.base import SecretValue
+from infra.config.introspect import allowed_keys, field_info
+from infra.config.paths import format_path
+from infra.config.source import StackSource
+from infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
+from infra.config.stackfile import StackDocument, read_stack_document
+from infra.errors import InputError, Problem, show_value
+
+#: Config namespaces that may appear in a stack file besides mlplane's own: the
+#: providers' own settings (Pulumi reads them for default providers).
+PROVIDER_NAMESPACES = ("pulumi", "kubernetes", "gcp", "aws", "azure-native", "random")
+
+LineLookup = Callable[[tuple[Any, ...]], "int | None"]
+
+
+def load_stack_file(path: Path, stack: str | None = None, display: str | None = None) -> StackConfig:
+    """Read, check and validate a stack file for the offline render.
+
+    Args:
+        path: The stack file.
+        stack: The stack name; default: ``X`` for ``Pulumi.X.yaml``, else the file stem.
+        display: How to name the file in messages.
+
+    Returns:
+        The validated config, bound to its source.
+
+    Raises:
+        InputError: Anything wrong with the file, all problems at once.
+    """
+    document = read_stack_document(path, display)
+    name = stack or stack_name_for(path)
+    source = StackSource(stack=name, file=Path(display) if display else path, base_dir=path.resolve().parent)
+    return validate_document(document, source)
+
+
+def stack_name_for(path: Path) -> str:
+    """The stack name a file stands for: ``dev`` for ``Pulumi.dev.yaml``."""
+    stem = path.name
+    if stem.startswith("Pulumi.") and stem.endswith((".yaml", ".yml")):
+        return stem[len("Pulumi."):].rsplit(".", 1)[0]
+    return path.stem
+
+
+def validate_document(document: StackDocument, source: StackSource) -> StackConfig:
+    """Validate a stack document's ``config:`` map (offline path)."""
+    return validate_config(document.config, source, line_of=document.line_of)
+
+
+def validate_config(
+    config: Mapping[str, Any],
+    source: StackSource,
+    *,
+    line_of: LineLookup | None = None,
+    secret_keys: frozenset[str] = frozenset(),
+) -> StackConfig:
+    """Validate a stack's ``config:`` map into a :class:`StackConfig`.
+
+    Args:
+        config: ``{"mlplane:cluster": {...}, ...}`` as read from the file or engine.
+        source: Where it came from, for messages and relative paths.
+        line_of: Maps a key path (``("mlplane:cluster", "kind")``) to its line.
+        secret_keys: Config keys the engine marks as secret; their plain strings may
+            fill secret fields (the engine decrypted them).
+
+    Returns:
+        The validated config, bound to ``source``.
+
+    Raises:
+        InputError: Every problem found, each with key path, value and what is allowed.
+    """
+    lines = line_of or (lambda path: None)
+    problems: list[Problem] = []
+    sections: dict[str, Any] = {}
+    allowed_keys = ", ".join(f"{NAMESPACE}:{name}" for name in section_names())
+
+    for key, value in config.items():
+        namespace, _, name = key.partition(":")
+        if not name:
+            problems.append(Problem(key, "config keys must be namespaced, like `mlplane:cluster`",
+                                    allowed=allowed_keys, line=lines((key,))))
+        elif namespace == NAMESPACE:
+            if name not in StackConfig.model_fields:
+                problems.append(Problem(key, "unknown key", allowed=allowed_keys, line=lines((key,))))
+            else:
+                problems.extend(_validate_section(name, key, value, lines, key in secret_keys, sections))
+        elif namespace not in PROVIDER_NAMESPACES:
+            allowed = f"{NAMESPACE}:<section> or a provider namespace ({', '.join(PROVIDER_NAMESPACES)})"
+            problems.append(Problem(key, "unknown config namespace", allowed=allowed, line=lines((key,))))
+
+    for name in required_sections():
+        if f"{NAMESPACE}:{name}" not in config:
+            description = StackConfig.model_fields[name].description or ""
+            problems.append(Problem(f"{NAMESPACE}:{name}", f"required key is missing: {description}"))
+
+    if problems:
+        raise InputError(source.display, tuple(sorted(problems, key=lambda p: (p.line or 0, p.path))))
+    try:
+        stack_config = StackConfig.model_validate(sections)
+    except ValidationError as exc:
+        raise InputError(source.display, tuple(_problems(exc, f"{NAMESPACE}", {}, lines, ()))) from None
+    return stack_config.with_source(source)
+
+
+@lru_cache(maxsize=None)
+def _section_adapter(name: str) -> TypeAdapter[Any]:
+    field = StackConfig.model_fields[name]
+    # The FieldInfo carries metadata such as the union discriminator; keep it.
+    return TypeAdapter(Annotated[field.annotation, field])
+
+
+def _validate_section(
+    name: str,
+    key: str,
+    value: Any,
+    lines: LineLookup,
+    plain_secrets_ok: bool,
+    into: dict[str, Any],
+) -> list[Problem]:
+    adapter = _section_adapter(name)
+    try:
+        validated = adapter.validate_python(value, context={"plain_secrets_ok": plain_secrets_ok})
+    except ValidationError as exc:
+        return _problems(exc, key, value, lines, (key,), StackConfig.model_fields[name].annotation)
+    into[name] = validated
+    return []
+
+
+def _problems(
+    exc: ValidationError,
+    key: str,
+    raw: Any,
+    lines: LineLookup,
+    prefix: tuple[Any, ...],
+    annotation: Any = None,
+) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        path, value, has_value = _locate(raw, error["loc"], error.get("input"))
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found") and isinstance(value, Mapping):
+            path, value, has_value = (*path, "kind"), value.get("kind"), "kind" in value
+        message, allowed = _describe(error, value)
+        if annotation is not None and error["type"] == "extra_forbidden":
+            allowed = allowed_keys(annotation, raw, path[:-1])
+        if annotation is not None and error["type"] == "missing":
+            info = field_info(annotation, raw, path)
+            if info is not None and info.description:
+                message = f"{message}: {info.description}"
+        full = (*prefix, *path) if prefix else (key, *path)
+        problems.append(
+            Problem(
+                path=format_path(full),
+                message=message,
+                value=show_value(value) if has_value else None,
+                allowed=allowed,
+                line=lines(full),
+            )
+        )
+    return problems
+
+
+def _locate(raw: Any, loc: tuple[Any, ...], error_input: Any) -> tuple[tuple[Any, ...], Any, bool]:
+    """Map a pydantic error location onto the user's data.
+
+    Pydantic adds steps that are not in the data (union member tags, validator names);
+    only steps that index into the user's data are kept, so the path matches the file.
+
+    Returns:
+        The cleaned path, the value found there, and whether a value exists there.
+    """
+    path: list[Any] = []
+    node = raw
+    found = True
+    for index, step in enumerate(loc):
+        if isinstance(node, Mapping) and isinstance(step, str) and step in node:
+            path.append(step)
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            path.append(step)
+            node = node[step]
+        elif index == len(loc) - 1 and isinstance(node, Mapping) and isinstance(step, str) and not _is_tag(node, step):
+            path.append(step)
+            found = False
+        # else: a union tag or validator step, not part of the user's path
+    if found:
+        return tuple(path), node, True
+    return tuple(path), error_input, False
+
+
+def _is_tag(node: Any, step: Any) -> bool:
+    # A discriminated union reports the tag value as a location step.
+    return isinstance(node, Mapping) and node.get("kind") == step
+
+
+def _describe(error: Mapping[str, Any], value: Any) -> tuple[str, str | None]:
+    """Turn one pydantic error into a message and an 'allowed' text."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "required key is missing", None
+    if kind == "extra_forbidden":
+        return "unknown key", None
+    if isinstance(value, SecretValue) and kind.endswith("_type"):
+        return "is a secret (`secure:`), but this key is not a secret; write it in plain text", None
+    if kind in ("literal_error", "enum"):
+        return "not an allowed value", str(ctx.get("expected", ""))
+    if kind == "string_type":
+        message = "must be a string"
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            message += '; quote it in YAML (e.g. "1.10"), or YAML reads it as a number'
+        return message, None
+    if kind == "union_tag_invalid":
+        return "unknown kind", str(ctx.get("expected_tags", ""))
+    if kind == "union_tag_not_found":
+        return "`kind` is missing", str(ctx.get("expected_tags", "")) or None
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return message, None

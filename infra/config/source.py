@@ -1,0 +1,31 @@
+"""Where a stack's config came from: needed for messages and relative paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StackSource:
+    """The origin of a stack config.
+
+    Attributes:
+        stack: The stack name (``dev`` for ``Pulumi.dev.yaml``).
+        file: The stack file, as the user named it (used in messages).
+        base_dir: The folder that relative paths in the file resolve against.
+    """
+
+    stack: str
+    file: Path
+    base_dir: Path
+
+    @property
+    def display(self) -> str:
+        """The file name as shown in messages."""
+        return str(self.file)
+
+    def resolve(self, relative: str) -> Path:
+        """Resolve a path from the stack file against the stack file's folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path)

@@ -1,0 +1,50 @@
+"""``StackConfig``: the one validated object a stack file becomes.
+
+Each field is a section of the stack file, written there as ``mlplane:<section>``.
+Sections validate on their own (see :mod:`infra.config.loader`); rules that span
+sections live in :func:`StackConfig._cross_checks`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, PrivateAttr
+
+from components.base import ArgsModel
+from infra.config.cluster import ClusterConfig
+from infra.config.source import StackSource
+
+#: The namespace of mlplane's own keys in a stack file's ``config:`` map.
+NAMESPACE = "mlplane"
+
+
+class StackConfig(ArgsModel):
+    """Everything an mlplane stack file says, validated."""
+
+    cluster: ClusterConfig = Field(description="The cluster the plan targets and how to reach it.")
+
+    _source: StackSource | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> StackSource:
+        """Where this config came from (stack name, file, folder for relative paths)."""
+        if self._source is None:
+            return StackSource(stack="test", file=Path("Pulumi.test.yaml"), base_dir=Path.cwd())
+        return self._source
+
+    def with_source(self, source: StackSource) -> "StackConfig":
+        """Return this config bound to the stack file it came from."""
+        bound = self.model_copy()
+        bound._source = source
+        return bound
+
+
+def section_names() -> list[str]:
+    """The sections a stack file may set, as written there (``mlplane:<name>``)."""
+    return list(StackConfig.model_fields)
+
+
+def required_sections() -> list[str]:
+    """The sections every stack file must set."""
+    return [name for name, field in StackConfig.model_fields.items() if field.is_required()]

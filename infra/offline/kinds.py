@@ -1,0 +1,104 @@
+"""Facts about resource types that the offline plan needs.
+
+Which Pulumi types are Kubernetes objects (and so become manifests), which kinds are
+cluster-scoped, and which resources hold state that must never be lost.
+"""
+
+from __future__ import annotations
+
+#: pulumi-kubernetes types that are not single Kubernetes objects: providers, charts,
+#: kustomize directories, YAML groups, and patches of objects that exist already.
+_NOT_OBJECTS = frozenset(
+    {
+        "kubernetes:helm.sh/v3:Release",
+        "kubernetes:helm.sh/v3:Chart",
+        "kubernetes:helm.sh/v4:Chart",
+        "kubernetes:kustomize/v2:Directory",
+        "kubernetes:kustomize:Directory",
+        "kubernetes:yaml/v2:ConfigGroup",
+        "kubernetes:yaml/v2:ConfigFile",
+        "kubernetes:yaml:ConfigGroup",
+        "kubernetes:yaml:ConfigFile",
+    }
+)
+
+#: Kinds that live outside namespaces (built-in and of the CRDs mlplane uses).
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "APIService",
+        "CertificateSigningRequest",
+        "ClusterIssuer",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterServingRuntime",
+        "ClusterStorageContainer",
+        "ClusterTrainingRuntime",
+        "ComponentStatus",
+        "CSIDriver",
+        "CSINode",
+        "CustomResourceDefinition",
+        "EC2NodeClass",
+        "FlowSchema",
+        "IngressClass",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "NodeFeatureRule",
+        "NodePool",
+        "PersistentVolume",
+        "PriorityClass",
+        "PriorityLevelConfiguration",
+        "Profile",
+        "RuntimeClass",
+        "StorageClass",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttachment",
+    }
+)
+
+#: Types whose deletion or replacement loses data.
+STATEFUL_TYPES = frozenset(
+    {
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "kubernetes:core/v1:PersistentVolume",
+        "kubernetes:apps/v1:StatefulSet",
+        # Buckets and databases on the clouds mlplane supports.
+        "gcp:storage/bucket:Bucket",
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        "gcp:sql/database:Database",
+        "gcp:filestore/instance:Instance",
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketV2:BucketV2",
+        "aws:rds/instance:Instance",
+        "aws:rds/cluster:Cluster",
+        "aws:efs/fileSystem:FileSystem",
+        "azure-native:storage:StorageAccount",
+        "azure-native:storage:BlobContainer",
+        "azure-native:dbforpostgresql:Server",
+        "azure-native:dbformysql:Server",
+    }
+)
+
+
+def is_kubernetes_object_type(type_: str) -> bool:
+    """Whether a Pulumi type token stands for one Kubernetes object."""
+    if not type_.startswith("kubernetes:") or type_ in _NOT_OBJECTS:
+        return False
+    return not type_.endswith("Patch")
+
+
+def kind_of(type_: str) -> str:
+    """The Kubernetes kind in a type token: ``Job`` for ``kubernetes:batch/v1:Job``."""
+    return type_.rsplit(":", 1)[-1]
+
+
+def is_cluster_scoped(kind: str) -> bool:
+    """Whether objects of this kind have no namespace."""
+    return kind in CLUSTER_SCOPED_KINDS
+
+
+def is_stateful_type(type_: str) -> bool:
+    """Whether resources of this type hold data (volumes, buckets, databases)."""
+    return type_ in STATEFUL_TYPES

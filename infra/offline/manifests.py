@@ -1,0 +1,72 @@
+"""Kubernetes manifests of a plan: one YAML document per object the plan creates.
+
+Layout: ``manifests/<namespace or _cluster>/<Kind>-<metadata.name>.yaml``. Charts and
+kustomize directories are not expanded offline; plan.json records them instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from infra.offline.kinds import is_cluster_scoped, kind_of
+from infra.offline.plan import Plan, PlanResource
+
+CLUSTER_FOLDER = "_cluster"
+
+try:  # the C dumper is much faster; fall back where PyYAML was built without it
+    _Dumper: type = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Dumper = yaml.SafeDumper
+
+
+class ManifestError(RuntimeError):
+    """A Kubernetes object in the plan lacks what every manifest must have."""
+
+
+def manifest_path(resource: PlanResource) -> str:
+    """The manifest's path below ``manifests/`` for a Kubernetes object.
+
+    Raises:
+        ManifestError: The object has no ``metadata.name``, or a namespaced kind has no
+            namespace (mlplane always names objects itself; see the design's contract).
+    """
+    body = resource.inputs
+    metadata = body.get("metadata") or {}
+    name = metadata.get("name")
+    kind = body.get("kind") or kind_of(resource.type)
+    if not isinstance(name, str) or not name:
+        raise ManifestError(f"{resource.urn}: metadata.name is not set (mlplane never relies on auto-naming)")
+    namespace = metadata.get("namespace")
+    if is_cluster_scoped(kind):
+        folder = CLUSTER_FOLDER
+    elif isinstance(namespace, str) and namespace:
+        folder = namespace
+    else:
+        raise ManifestError(f"{resource.urn}: namespaced {kind} {name!r} has no metadata.namespace")
+    return f"{folder}/{kind}-{name}.yaml"
+
+
+def to_yaml(document: dict[str, Any]) -> str:
+    """One YAML document, keys sorted, block style."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True)
+
+
+def manifest_files(plan: Plan) -> dict[str, str]:
+    """Every Kubernetes object of the plan as ``{relative path: YAML text}``.
+
+    Raises:
+        ManifestError: A manifest would be incomplete, or two objects share a path.
+    """
+    files: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for resource in plan:
+        if not resource.is_kubernetes_object:
+            continue
+        path = manifest_path(resource)
+        if path in files:
+            raise ManifestError(f"{resource.urn} and {owners[path]} both write manifests/{path}")
+        files[path] = to_yaml(resource.inputs)
+        owners[path] = resource.urn
+    return files

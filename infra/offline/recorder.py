@@ -1,0 +1,136 @@
+"""A mock monitor that records every registration the stack program makes.
+
+Subclassing the SDK's own ``MockMonitor`` means the program runs the real registration
+path (options, parents, providers, dependencies, secrets all serialized as for the
+engine); this class only keeps the full request instead of throwing it away.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pulumi.runtime import mocks
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import get_project, get_stack
+
+from infra.errors import OfflineUnsupportedError
+from infra.offline.plan import STACK_TYPE, PlanResource
+from infra.offline.values import struct_to_plain
+
+
+class RecordingMocks(mocks.Mocks):
+    """Mocks for offline runs: resources echo their inputs; function calls are refused.
+
+    Offline there is no cloud to ask, so any provider function call (a data source, a
+    Helm template invocation) would have to be invented; it fails loudly instead.
+    """
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return (f"{args.name}-id" if args.custom else "", dict(args.inputs))
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        raise OfflineUnsupportedError(
+            f"the stack program called provider function {args.token!r}, which cannot run offline"
+        )
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """Records each ``RegisterResource`` request as a :class:`PlanResource`.
+
+    Registrations echo their inputs back as outputs without a round trip through the
+    mocks (faster, and identical in effect to :class:`RecordingMocks`).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(RecordingMocks())
+        self.recorded: dict[str, PlanResource] = {}
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        resource_id = f"{request.name}-id" if request.custom else ""
+        resource = PlanResource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent or None,
+            provider=_provider_urn(request.provider),
+            dependencies=tuple(sorted(set(request.dependencies))),
+            inputs=struct_to_plain(request.object),
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            replace_on_changes=tuple(request.replaceOnChanges),
+            ignore_changes=tuple(request.ignoreChanges),
+            aliases=tuple(sorted(set(self._alias_urns(request)))),
+        )
+        with self._lock:
+            if urn in self.recorded:
+                raise OfflineUnsupportedError(f"two resources would have the same URN: {urn}")
+            self.recorded[urn] = resource
+            self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, {})
+        if request.type == STACK_TYPE:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=request.object)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        raise OfflineUnsupportedError(
+            f"the stack program reads existing resource {request.type} {request.name!r}, "
+            "which cannot be done offline"
+        )
+
+    def _alias_urns(self, request: Any) -> list[str]:
+        urns = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            if spec.noParent:
+                parent = ""
+            elif spec.parentUrn:
+                parent = spec.parentUrn
+            else:
+                parent = request.parent
+            urns.append(
+                self._urn_for(
+                    parent,
+                    spec.type or request.type,
+                    spec.name or request.name,
+                    spec.stack or None,
+                    spec.project or None,
+                )
+            )
+        return urns
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """Compose a URN the way the Pulumi engine does.
+
+        The engine qualifies a child's type with its parent's whole type chain and
+        leaves the root stack out of it; the SDK's mock monitor only prefixes the
+        parent's last type and keeps the stack. The plan's URNs must match what
+        ``pulumi preview`` shows, so they are composed here.
+        """
+        return compose_urn(get_stack(), get_project(), parent, type_, name)
+
+    def _urn_for(self, parent: str, type_: str, name: str, stack: str | None, project: str | None) -> str:
+        return compose_urn(stack or get_stack(), project or get_project(), parent, type_, name)
+
+
+def compose_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """``urn:pulumi:<stack>::<project>::<parent chain$type>::<name>`` as the engine makes it."""
+    qualified = type_
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != STACK_TYPE:
+            qualified = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def _provider_urn(reference: str) -> str | None:
+    # Provider references are "<urn>::<id>"; the plan records the URN only.
+    if not reference:
+        return None
+    return reference.rsplit("::", 1)[0]

@@ -1,0 +1,1 @@
+"""Concrete pipelines (mnist.py) and the KFP v1 compatibility layer."""

@@ -1,0 +1,62 @@
+"""Helpers to build small plans by hand for diff tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from infra.offline.plan import Plan, PlanResource
+
+PROVIDER = "urn:pulumi:t::mlplane::pulumi:providers:kubernetes::k8s"
+
+
+def k8s(kind_type: str, name: str, body: dict[str, Any], **options: Any) -> PlanResource:
+    """A Kubernetes object resource with logical name ``name``."""
+    return PlanResource(
+        urn=f"urn:pulumi:t::mlplane::{kind_type}::{name}",
+        type=kind_type,
+        name=name,
+        custom=True,
+        parent=None,
+        provider=options.pop("provider", PROVIDER),
+        dependencies=(),
+        inputs=copy.deepcopy(body),
+        **options,
+    )
+
+
+def plan(*resources: PlanResource) -> Plan:
+    return Plan(project="mlplane", stack="t", resources=resources)
+
+
+def job(name: str = "train", args: tuple[str, ...] = ("--steps", "200"), **options: Any) -> PlanResource:
+    return k8s("kubernetes:batch/v1:Job", name, {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": "ml", "labels": {"app": name}},
+        "spec": {"backoffLimit": 2, "template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "main", "image": "trainer:v1", "args": list(args)}]}}},
+    }, **options)
+
+
+def pvc(name: str = "data", size: str = "10Gi", storage_class: str = "standard", **options: Any) -> PlanResource:
+    return k8s("kubernetes:core/v1:PersistentVolumeClaim", name, {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": "ml"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
+                 "resources": {"requests": {"storage": size}}},
+    }, **options)
+
+
+def deployment(name: str = "web", image: str = "web:v1", selector: str = "web", **options: Any) -> PlanResource:
+    return k8s("kubernetes:apps/v1:Deployment", name, {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "ml"},
+        "spec": {"selector": {"matchLabels": {"app": selector}}, "template": {
+            "metadata": {"labels": {"app": selector}},
+            "spec": {"containers": [{"name": "main", "image": image}]}}},
+    }, **options)
+
+
+def namespace(name: str = "ml") -> PlanResource:
+    return k8s("kubernetes:core/v1:Namespace", f"{name}-ns", {
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})

@@ -1,0 +1,136 @@
+"""Diff rules: create/update/replace/delete/same, immutable fields, danger, aliases."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from infra.offline.diff import diff_plans
+from infra.offline.report import format_json, format_markdown, format_text
+
+from .plans import deployment, job, namespace, plan, pvc
+
+
+def test_identical_plans_are_all_same() -> None:
+    diff = diff_plans(plan(job(), pvc()), plan(job(), pvc()))
+    assert diff.summary() == {"create": 0, "update": 0, "replace": 0, "delete": 0, "same": 2}
+    assert not diff.changes
+
+
+def test_each_operation_is_classified() -> None:
+    old = plan(job(), deployment(), deployment("gone"), pvc())
+    new = plan(job(args=("--steps", "400")), deployment(image="web:v2"), deployment("fresh"), pvc())
+    diff = diff_plans(old, new)
+    assert diff.summary() == {"create": 1, "update": 1, "replace": 1, "delete": 1, "same": 1}
+    assert diff.find("fresh").op == "create"
+    assert diff.find("web").op == "update"
+    assert diff.find("web").paths == ("spec.template.spec.containers[0].image",)
+    assert diff.find("train").op == "replace"
+    assert diff.find("gone").op == "delete"
+
+
+def test_job_template_change_is_a_replacement() -> None:
+    diff = diff_plans(plan(job()), plan(job(args=("--steps", "400"))))
+    change = diff.find("train")
+    assert change.op == "replace"
+    assert change.paths == ("spec.template.spec.containers[0].args[1]",)
+    assert "spec.template" in change.reason or "immutable" in change.reason
+    assert not change.danger
+
+
+def test_job_label_change_is_an_update() -> None:
+    changed = job()
+    changed.inputs["metadata"]["labels"]["team"] = "ml"
+    assert diff_plans(plan(job()), plan(changed)).find("train").op == "update"
+
+
+def test_deployment_selector_change_is_a_replacement() -> None:
+    assert diff_plans(plan(deployment()), plan(deployment(selector="web2"))).find("web").op == "replace"
+
+
+def test_renaming_the_object_is_a_replacement() -> None:
+    renamed = deployment()
+    renamed.inputs["metadata"]["name"] = "web-2"
+    assert diff_plans(plan(deployment()), plan(renamed)).find("web").op == "replace"
+
+
+def test_pvc_deletion_is_dangerous() -> None:
+    diff = diff_plans(plan(pvc(), job()), plan(job()))
+    change = diff.find("data")
+    assert change.op == "delete" and change.danger
+    assert diff.has_danger
+    assert "DANGER" in change.reason
+
+
+def test_pvc_storage_increase_is_an_update_and_safe() -> None:
+    change = diff_plans(plan(pvc()), plan(pvc(size="20Gi"))).find("data")
+    assert change.op == "update" and not change.danger
+
+
+def test_pvc_storage_decrease_or_class_change_replaces_dangerously() -> None:
+    for changed in (pvc(size="5Gi"), pvc(storage_class="fast")):
+        change = diff_plans(plan(pvc()), plan(changed)).find("data")
+        assert change.op == "replace" and change.danger
+
+
+def test_protected_resource_replacement_is_dangerous() -> None:
+    old, new = deployment(protect=True), deployment(selector="x", protect=True)
+    change = diff_plans(plan(old), plan(new)).find("web")
+    assert change.op == "replace" and change.danger and "protected" in change.reason
+
+
+def test_namespace_deletion_with_volumes_inside_is_dangerous() -> None:
+    diff = diff_plans(plan(namespace(), pvc()), plan(pvc()))
+    change = diff.find("ml-ns")
+    assert change.op == "delete" and change.danger and "'data'" in change.reason
+
+
+def test_namespace_deletion_without_volumes_is_safe() -> None:
+    assert not diff_plans(plan(namespace(), job()), plan(job())).find("ml-ns").danger
+
+
+def test_replace_on_changes_forces_replacement() -> None:
+    old = deployment(replace_on_changes=("spec.template.spec.containers[*].image",))
+    new = deployment(image="web:v2", replace_on_changes=("spec.template.spec.containers[*].image",))
+    change = diff_plans(plan(old), plan(new)).find("web")
+    assert change.op == "replace" and "replaceOnChanges" in change.reason
+
+
+def test_ignored_changes_do_not_count() -> None:
+    old = deployment(ignore_changes=("spec.template.spec.containers",))
+    new = deployment(image="web:v2", ignore_changes=("spec.template.spec.containers",))
+    assert diff_plans(plan(old), plan(new)).summary()["same"] == 1
+
+
+def test_option_change_is_an_update() -> None:
+    change = diff_plans(plan(pvc()), plan(pvc(protect=True))).find("data")
+    assert change.op == "update" and change.paths == ("options.protect",)
+
+
+def test_provider_change_is_a_replacement() -> None:
+    moved = pvc(provider="urn:pulumi:t::mlplane::pulumi:providers:kubernetes::other")
+    change = diff_plans(plan(pvc()), plan(moved)).find("data")
+    assert change.op == "replace" and change.danger
+
+
+def test_alias_turns_a_rename_into_an_update() -> None:
+    old = pvc()
+    renamed = dataclasses.replace(pvc(), urn=old.urn.replace("::data", "::volume"), name="volume",
+                                  aliases=(old.urn,))
+    diff = diff_plans(plan(old), plan(renamed))
+    assert diff.summary() == {"create": 0, "update": 1, "replace": 0, "delete": 0, "same": 0}
+    assert not diff.has_danger
+
+
+def test_rename_without_alias_deletes_dangerously() -> None:
+    old = pvc()
+    renamed = dataclasses.replace(pvc(), urn=old.urn.replace("::data", "::volume"), name="volume")
+    diff = diff_plans(plan(old), plan(renamed))
+    assert diff.summary()["delete"] == 1 and diff.summary()["create"] == 1 and diff.has_danger
+
+
+def test_formats_show_the_same_changes() -> None:
+    diff = diff_plans(plan(pvc(), job()), plan(job(args=("x",))))
+    text, markdown, data = format_text(diff), format_markdown(diff), format_json(diff)
+    assert "0 to create, 0 to update, 1 to replace, 1 to delete, 0 unchanged" in text
+    assert "DANGER" in text and ":warning:" in markdown
+    assert '"replace": 1' in data and '"danger": true' in data
