@@ -1,7 +1,9 @@
 """``build(config)``: the whole stack program, from a validated config to resources.
 
 Nothing happens at import time; the Pulumi engine (``infra/__main__.py``) and the
-offline render both call :func:`build` with a :class:`StackConfig`.
+offline render both call :func:`build` with a :class:`StackConfig`. Every check that can
+fail on user input runs while the config is loaded, before this function registers
+anything.
 """
 
 from __future__ import annotations
@@ -10,19 +12,17 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from infra.cluster import kubernetes_provider
 from infra.config import StackConfig
-
-#: Namespace of Kubeflow's own components (fixed by upstream manifests).
-KUBEFLOW_NAMESPACE = "kubeflow"
+from infra.layers.context import StackContext
+from infra.layers.platform import PlatformFacts, declare_platform
 
 
 @dataclass(frozen=True)
 class Built:
     """What :func:`build` made, for exports and tests."""
 
-    namespaces: dict[str, PlatformNamespace]
+    platform: PlatformFacts
 
 
 def build(config: StackConfig) -> Built:
@@ -32,22 +32,9 @@ def build(config: StackConfig) -> Built:
         config: The validated stack config.
 
     Returns:
-        Handles to the top-level components.
+        The facts each layer published.
     """
-    provider = kubernetes_provider(config)
-    on_cluster = pulumi.ResourceOptions(provider=provider)
-
-    namespaces = {
-        "kubeflow": PlatformNamespace(
-            "kubeflow",
-            PlatformNamespaceArgs(namespace=KUBEFLOW_NAMESPACE),
-            on_cluster,
-        ),
-        "workloads": PlatformNamespace(
-            "workloads",
-            PlatformNamespaceArgs(namespace=config.cluster.workload_namespace),
-            on_cluster,
-        ),
-    }
-    pulumi.export("namespaces", {key: ns.namespace for key, ns in namespaces.items()})
-    return Built(namespaces=namespaces)
+    ctx = StackContext(config=config, provider=kubernetes_provider(config))
+    platform = declare_platform(ctx)
+    pulumi.export("namespaces", {role: ns.namespace for role, ns in platform.namespaces.items()})
+    return Built(platform=platform)

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from components.base import SecretValue
 from infra.config.introspect import allowed_keys, field_info
 from infra.config.paths import format_path
+from infra.config.rules import cross_check
 from infra.config.source import StackSource
 from infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
 from infra.config.stackfile import StackDocument, read_stack_document
@@ -116,6 +117,18 @@ def validate_config(
         stack_config = StackConfig.model_validate(sections)
     except ValidationError as exc:
         raise InputError(source.display, tuple(_problems(exc, f"{NAMESPACE}", {}, lines, ()))) from None
+    findings = cross_check(stack_config)
+    if findings:
+        raise InputError(source.display, tuple(
+            Problem(
+                path=format_path(f.path),
+                message=f.message,
+                value=show_value(f.value) if f.has_value else None,
+                allowed=f.allowed,
+                line=lines(f.path),
+            )
+            for f in findings
+        ))
     return stack_config.with_source(source)
 
 
