@@ -1,0 +1,1 @@
+"""Pipelines as infrastructure: the pipeline spec, and the components that run it."""

@@ -1,0 +1,241 @@
+"""The pipeline spec: what a pipeline is, as plain data, before anything is built.
+
+Native pipelines and KFP v1 pipelines (through the compatibility layer) both become a
+:class:`PipelineSpec`. It is validated as a whole (unique step names, known references,
+no cycles) at config-load time, so a pipeline that cannot be built fails with exit 2
+before any resource is registered. The ``Pipeline`` component then turns each step into
+Kubernetes objects.
+
+A step refers to another step's output inside its arguments with a placeholder,
+:func:`output_placeholder`; the step that receives it gets the value at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from components.base import ArgsModel
+from components.naming import k8s_name
+from components.quantity import Quantity
+
+_PLACEHOLDER = re.compile(r"\{\{mlplane\.output:([^:}]+):([^}]+)\}\}")
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def output_placeholder(step: str, output: str) -> str:
+    """The text that stands for ``step``'s output ``output`` inside an argument."""
+    return f"{{{{mlplane.output:{step}:{output}}}}}"
+
+
+def output_references(text: str) -> list[tuple[str, str]]:
+    """The ``(step, output)`` pairs an argument refers to."""
+    return [(m.group(1), m.group(2)) for m in _PLACEHOLDER.finditer(text)]
+
+
+def split_placeholders(text: str) -> list[str | tuple[str, str]]:
+    """Split an argument into literal text and ``(step, output)`` references, in order."""
+    parts: list[str | tuple[str, str]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(text):
+        if match.start() > position:
+            parts.append(text[position:match.start()])
+        parts.append((match.group(1), match.group(2)))
+        position = match.end()
+    if position < len(text):
+        parts.append(text[position:])
+    return parts
+
+
+def _check_step_name(value: str) -> str:
+    if not value or not value.strip():
+        raise ValueError("a step name must not be empty")
+    try:
+        k8s_name(value)
+    except ValueError:
+        raise ValueError("a step name needs at least one letter or digit") from None
+    return value
+
+
+def _check_container_path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError("must be an absolute path in the container")
+    if any(part == ".." for part in value.split("/")):
+        raise ValueError("must not contain '..'")
+    return value
+
+
+StepName = Annotated[str, AfterValidator(_check_step_name)]
+ContainerPath = Annotated[str, AfterValidator(_check_container_path)]
+
+
+class ResourceOverrides(ArgsModel):
+    """CPU and memory a step asks for; unset values take mlplane's defaults."""
+
+    cpu_request: Quantity | None = Field(None, description="CPU request (e.g. 500m).")
+    cpu_limit: Quantity | None = Field(None, description="CPU limit.")
+    memory_request: Quantity | None = Field(None, description="Memory request (e.g. 1Gi).")
+    memory_limit: Quantity | None = Field(None, description="Memory limit.")
+
+
+class StepAccelerator(ArgsModel):
+    """Accelerators a step needs; resolved against the stack's pools."""
+
+    vendor: Literal["nvidia", "amd", "intel"] | None = Field(None, description="Accelerator vendor.")
+    pool: str | None = Field(None, description="A specific pool of the stack, by name.")
+    count: int = Field(1, ge=1, le=64, description="How many accelerators.")
+
+
+class ContainerStepSpec(ArgsModel):
+    """A step that runs a container to completion (a Job; a training job with workers)."""
+
+    kind: Literal["container"] = Field("container", description="A container step.")
+    name: StepName = Field(description="The step's name, unique in its pipeline.")
+    image: str = Field(description="Container image, pinned to a tag or digest.", min_length=1)
+    command: tuple[str, ...] = Field((), description="Entrypoint; empty keeps the image's.")
+    args: tuple[str, ...] = Field((), description="Arguments; may contain output placeholders.")
+    env: tuple[dict[str, Any], ...] = Field((), description="Kubernetes EnvVar objects.")
+    volumes: tuple[dict[str, Any], ...] = Field((), description="Kubernetes Volume objects the pod needs.")
+    volume_mounts: tuple[dict[str, Any], ...] = Field((), description="Kubernetes VolumeMount objects.")
+    file_outputs: dict[str, ContainerPath] = Field(
+        default_factory=dict, description="Outputs: name -> file the container writes its value to."
+    )
+    resources: ResourceOverrides = Field(default_factory=ResourceOverrides, description="CPU and memory.")
+    accelerator: StepAccelerator | None = Field(None, description="Accelerators the step needs.")
+    node_selector: dict[str, str] = Field(default_factory=dict, description="Extra node selector labels.")
+    tolerations: tuple[dict[str, Any], ...] = Field((), description="Extra Kubernetes tolerations.")
+    retries: int = Field(0, ge=0, le=100, description="Retries after a failed attempt.")
+    timeout_seconds: int | None = Field(None, ge=1, description="Fail the step after this long.")
+    after: tuple[str, ...] = Field((), description="Steps that must finish first.")
+    workers: int = Field(1, ge=1, le=1024, description="More than one runs a distributed training job.")
+    produces_model: bool = Field(False, description="Whether the step's result is a model others serve.")
+
+    @field_validator("volume_mounts")
+    @classmethod
+    def _mount_paths(cls, mounts: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        for mount in mounts:
+            _check_container_path(str(mount.get("mountPath", "")))
+        return mounts
+
+    @field_validator("volumes")
+    @classmethod
+    def _no_host_paths(cls, volumes: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        for volume in volumes:
+            if "hostPath" in volume:
+                raise ValueError(f"volume {volume.get('name')!r} is a hostPath volume, which pipeline steps may not use")
+        return volumes
+
+    def references(self) -> list[tuple[str, str]]:
+        """Every ``(step, output)`` this step's command and arguments refer to."""
+        return [ref for text in (*self.command, *self.args) for ref in output_references(text)]
+
+
+class VolumeStepSpec(ArgsModel):
+    """A step that creates a volume (a PVC) other steps mount (KFP's VolumeOp)."""
+
+    kind: Literal["volume"] = Field("volume", description="A volume step.")
+    name: StepName = Field(description="The step's name, unique in its pipeline.")
+    resource_name: str = Field(description="Base name of the PVC.", min_length=1)
+    size: Quantity = Field(description="Requested storage, e.g. 10Gi.")
+    modes: tuple[Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"], ...] = Field(
+        ("ReadWriteOnce",), description="Access modes."
+    )
+    storage_class: str | None = Field(None, description="Storage class; default: the stack's default.")
+    after: tuple[str, ...] = Field((), description="Steps that must finish first.")
+
+
+StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec], Field(discriminator="kind")]
+
+
+class PipelineError(ValueError):
+    """A pipeline cannot be built; the message names the pipeline and the step."""
+
+
+class PipelineSpec(ArgsModel):
+    """A whole pipeline: named, ordered by dependencies, checked."""
+
+    name: str = Field(description="The pipeline's name in the stack.", min_length=1)
+    description: str = Field("", description="What the pipeline does.")
+    steps: tuple[StepSpec, ...] = Field(description="The steps, in the order they were declared.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PipelineSpec":
+        names: dict[str, str] = {}
+        for step in self.steps:
+            key = k8s_name(step.name)
+            if key in names:
+                raise PipelineError(
+                    f"pipeline {self.name!r}: two steps are named {step.name!r}"
+                    + (f" (as {names[key]!r})" if names[key] != step.name else "")
+                )
+            names[key] = step.name
+        by_name = {step.name: step for step in self.steps}
+        for step in self.steps:
+            for other in step.after:
+                if other not in by_name:
+                    raise PipelineError(f"pipeline {self.name!r}, step {step.name!r}: runs after unknown step {other!r}")
+            if isinstance(step, ContainerStepSpec):
+                for source, output in step.references():
+                    producer = by_name.get(source)
+                    if producer is None:
+                        raise PipelineError(
+                            f"pipeline {self.name!r}, step {step.name!r}: uses an output of unknown step {source!r}"
+                        )
+                    if not isinstance(producer, ContainerStepSpec) or output not in producer.file_outputs:
+                        raise PipelineError(
+                            f"pipeline {self.name!r}, step {step.name!r}: step {source!r} has no output {output!r}"
+                        )
+        self.order()  # raises on cycles
+        return self
+
+    def upstream(self, step: ContainerStepSpec | VolumeStepSpec) -> list[str]:
+        """The steps ``step`` waits for: ``after`` plus the producers of its inputs."""
+        names = list(step.after)
+        if isinstance(step, ContainerStepSpec):
+            names += [source for source, _ in step.references()]
+        return list(dict.fromkeys(names))
+
+    def order(self) -> list[str]:
+        """Step names in an order where every step comes after its upstream steps.
+
+        Raises:
+            PipelineError: The steps' dependencies form a cycle (named in the message).
+        """
+        by_name = {step.name: step for step in self.steps}
+        done: list[str] = []
+        state: dict[str, str] = {}
+
+        def visit(name: str, trail: list[str]) -> None:
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "active":
+                cycle = trail[trail.index(name):] + [name]
+                raise PipelineError(f"pipeline {self.name!r}: steps depend on each other in a cycle: "
+                                    + " -> ".join(cycle))
+            state[name] = "active"
+            for other in self.upstream(by_name[name]):
+                if other in by_name:
+                    visit(other, [*trail, name])
+            state[name] = "done"
+            done.append(name)
+
+        for step in self.steps:
+            visit(step.name, [])
+        return done
+
+    def step(self, name: str) -> ContainerStepSpec | VolumeStepSpec:
+        """The step with this name (KeyError if none)."""
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+
+def check_param_names(names: Iterable[str]) -> None:
+    """Pipeline parameter names must be identifiers (they become keys in stack files)."""
+    for name in names:
+        if not _PARAM_NAME.match(name):
+            raise PipelineError(f"parameter name {name!r} is not an identifier")

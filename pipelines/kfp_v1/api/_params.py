@@ -1,0 +1,50 @@
+"""``PipelineParam``: pipeline parameters and step outputs as strings.
+
+KFP v1 renders a parameter into a string placeholder that its compiler substitutes
+later. Here a pipeline's parameters are known when the plan is made, so a parameter *is*
+its value (a ``str``); a step output stands for a placeholder that the step receiving
+it resolves at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.pipeline.spec import output_placeholder
+
+
+class PipelineParam(str):
+    """A pipeline parameter (its value) or a step output (a run-time placeholder).
+
+    Behaves as the string it stands for, so concatenation, f-strings and ``str()`` in
+    pipeline code all work.
+    """
+
+    name: str
+    op_name: str | None
+    value: Any
+    param_type: Any
+
+    def __new__(cls, name: str, op_name: str | None = None, value: Any = None, param_type: Any = None,
+                pattern: str | None = None) -> "PipelineParam":
+        if op_name:
+            text = output_placeholder(op_name, name)
+        elif value is not None:
+            text = str(value)
+        else:
+            text = pattern or ""
+        instance = super().__new__(cls, text)
+        instance.name = name
+        instance.op_name = op_name
+        instance.value = value
+        instance.param_type = param_type
+        return instance
+
+    @property
+    def full_name(self) -> str:
+        """``op-output`` for outputs, the name for parameters (as in KFP)."""
+        return f"{self.op_name}-{self.name}" if self.op_name else self.name
+
+    def ignore_type(self) -> "PipelineParam":
+        """Type information is not used here; returns the parameter itself."""
+        return self

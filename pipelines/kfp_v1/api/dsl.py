@@ -1,0 +1,292 @@
+"""mlplane's ``kfp.dsl``: ContainerOp, VolumeOp, PipelineParam and the pipeline decorator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pipelines.kfp_v1.api._params import PipelineParam
+from components.naming import k8s_name
+from pipelines.kfp_v1.context import UnsupportedAttribute, current
+from pipelines.kfp_v1.k8s_objects import to_plain
+
+__all__ = [
+    "ContainerOp", "PipelineParam", "PipelineVolume", "VolumeOp", "pipeline",
+    "VOLUME_MODE_RWO", "VOLUME_MODE_RWM", "VOLUME_MODE_ROM",
+]
+
+VOLUME_MODE_RWO = ["ReadWriteOnce"]
+VOLUME_MODE_RWM = ["ReadWriteMany"]
+VOLUME_MODE_ROM = ["ReadOnlyMany"]
+
+_GPU_VENDORS = ("nvidia", "amd")
+PIPELINE_MARK = "_mlplane_kfp_v1_pipeline"
+
+
+def pipeline(name: str | None = None, description: str | None = None, pipeline_root: str | None = None,
+             **_: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as a pipeline (``@dsl.pipeline(name=..., description=...)``)."""
+
+    def mark(function: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(function, PIPELINE_MARK, {"name": name or function.__name__, "description": description or ""})
+        return function
+
+    return mark
+
+
+class Container:
+    """The main container of an op: image, command, arguments, env, mounts, resources."""
+
+    def __init__(self, image: str, command: list[Any], args: list[Any]) -> None:
+        self.image = image
+        self.command = command
+        self.args = args
+        self.env: list[dict[str, Any]] = []
+        self.volume_mounts: list[dict[str, Any]] = []
+        self.limits: dict[str, str] = {}
+        self.requests: dict[str, str] = {}
+        self.accelerator: dict[str, Any] | None = None
+        self.image_pull_policy: str | None = None
+
+    def add_resource_limit(self, resource_name: str, value: Any) -> "Container":
+        if resource_name.endswith(".com/gpu") and resource_name.split(".")[0] in _GPU_VENDORS:
+            return self.set_gpu_limit(value, resource_name.split(".")[0])
+        if resource_name not in ("cpu", "memory"):
+            raise current().refuse("add_resource_limit", f"resource {resource_name!r} is not supported "
+                                                         "(cpu, memory and nvidia/amd GPUs are)")
+        self.limits[resource_name] = str(value)
+        return self
+
+    def add_resource_request(self, resource_name: str, value: Any) -> "Container":
+        if resource_name not in ("cpu", "memory"):
+            raise current().refuse("add_resource_request", f"resource {resource_name!r} is not supported "
+                                                           "(cpu and memory are; GPUs go through set_gpu_limit)")
+        self.requests[resource_name] = str(value)
+        return self
+
+    def set_memory_request(self, memory: Any) -> "Container":
+        return self.add_resource_request("memory", memory)
+
+    def set_memory_limit(self, memory: Any) -> "Container":
+        return self.add_resource_limit("memory", memory)
+
+    def set_cpu_request(self, cpu: Any) -> "Container":
+        return self.add_resource_request("cpu", cpu)
+
+    def set_cpu_limit(self, cpu: Any) -> "Container":
+        return self.add_resource_limit("cpu", cpu)
+
+    def set_gpu_limit(self, gpu: Any, vendor: str = "nvidia") -> "Container":
+        if vendor not in _GPU_VENDORS:
+            raise current().refuse("set_gpu_limit", f"vendor can only be nvidia or amd, got {vendor!r}")
+        try:
+            count = int(str(gpu))
+        except ValueError:
+            raise current().refuse("set_gpu_limit", f"gpu must be a positive number, got {gpu!r}") from None
+        if count < 1:
+            raise current().refuse("set_gpu_limit", f"gpu must be a positive number, got {gpu!r}")
+        self.accelerator = {"vendor": vendor, "count": count}
+        return self
+
+    def add_volume_mount(self, volume_mount: Any) -> "Container":
+        self.volume_mounts.append(to_plain(volume_mount))
+        return self
+
+    def add_env_variable(self, env_variable: Any) -> "Container":
+        self.env.append(to_plain(env_variable))
+        return self
+
+    def set_image_pull_policy(self, image_pull_policy: str) -> "Container":
+        self.image_pull_policy = image_pull_policy
+        return self
+
+
+def _proxy(method: str) -> Callable[..., "ContainerOp"]:
+    def call(self: "ContainerOp", *args: Any, **kwargs: Any) -> "ContainerOp":
+        getattr(self.container, method)(*args, **kwargs)
+        return self
+
+    call.__name__ = method
+    call.__doc__ = f"``op.{method}(...)`` is ``op.container.{method}(...)``, returning the op."
+    return call
+
+
+class BaseOp:
+    """What every op has: a name, dependencies and ``.after()``/``.apply()``."""
+
+    def __init__(self, name: str) -> None:
+        self._declaration = current()
+        self.name = name
+        self.human_name = name
+        self.dependent_names: list[str] = []
+        self._declaration.ops.append(self)
+
+    def after(self, *ops: "BaseOp") -> "BaseOp":
+        """Run after ``ops``."""
+        for op in ops:
+            if not isinstance(op, BaseOp):
+                raise current().refuse("after", f"expects ops, got {type(op).__name__}")
+            self.dependent_names.append(op.name)
+        return self
+
+    def apply(self, mod_func: Callable[["BaseOp"], Any]) -> "BaseOp":
+        """Apply a modifier (``gcp.use_gcp_secret(...)``, ``onprem.mount_pvc(...)``)."""
+        return mod_func(self) or self
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        declaration = current()
+        construct = f"{type(self).__name__}.{name}"
+        raise UnsupportedAttribute(construct, "is not supported by mlplane's KFP v1 layer",
+                                   str(declaration.file), declaration.caller_line())
+
+
+class ContainerOp(BaseOp):
+    """A step that runs a container to completion."""
+
+    def __init__(self, name: str, image: str, command: Any = None, arguments: Any = None,
+                 init_containers: Any = None, sidecars: Any = None, container_kwargs: Any = None,
+                 artifact_argument_paths: Any = None, file_outputs: dict[str, str] | None = None,
+                 output_artifact_paths: Any = None, is_exit_handler: bool = False,
+                 pvolumes: dict[str, Any] | None = None) -> None:
+        for label, given in (("init_containers", init_containers), ("sidecars", sidecars),
+                             ("artifact_argument_paths", artifact_argument_paths),
+                             ("output_artifact_paths", output_artifact_paths), ("container_kwargs", container_kwargs)):
+            if given:
+                raise current().refuse(f"ContainerOp({label}=...)", "is not supported by mlplane's KFP v1 layer")
+        if is_exit_handler:
+            raise current().refuse("ContainerOp(is_exit_handler=True)", "exit handlers cannot be static infrastructure")
+        super().__init__(name)
+        self.container = Container(image, _as_list(command), _as_list(arguments))
+        self.file_outputs = dict(file_outputs or {})
+        self.outputs = {key: PipelineParam(key, op_name=name) for key in self.file_outputs}
+        self.output = next(iter(self.outputs.values())) if len(self.outputs) == 1 else None
+        self.volumes: list[dict[str, Any]] = []
+        self.node_selector: dict[str, str] = {}
+        self.tolerations: list[dict[str, Any]] = []
+        self.num_retries = 0
+        self.timeout = 0
+        self.pvolumes: dict[str, Any] = {}
+        self.add_pvolumes(pvolumes or {})
+
+    def add_pvolumes(self, pvolumes: dict[str, Any]) -> "ContainerOp":
+        """Mount volumes by path (``pvolumes={"/mnt": vop.volume}``); waits for their ops."""
+        for path, volume in pvolumes.items():
+            plain = to_plain(volume)
+            self.add_volume(volume)
+            self.container.add_volume_mount({"name": plain["name"], "mountPath": path})
+            for dependency in getattr(volume, "dependent_names", []):
+                if dependency not in self.dependent_names:
+                    self.dependent_names.append(dependency)
+            self.pvolumes[path] = volume
+        return self
+
+    def add_volume(self, volume: Any) -> "ContainerOp":
+        """Add a pod volume (a V1Volume or its dict)."""
+        plain = to_plain(volume)
+        if not any(v.get("name") == plain.get("name") for v in self.volumes):
+            self.volumes.append(plain)
+        return self
+
+    def add_toleration(self, tolerations: Any) -> "ContainerOp":
+        """Tolerate a taint (a V1Toleration or its dict)."""
+        self.tolerations.append(to_plain(tolerations))
+        return self
+
+    def add_node_selector_constraint(self, label_name: str, value: str) -> "ContainerOp":
+        """Run only on nodes with this label value."""
+        self.node_selector[str(label_name)] = str(value)
+        return self
+
+    def set_retry(self, num_retries: int, policy: str | None = None, backoff_duration: Any = None,
+                  backoff_factor: Any = None, backoff_max_duration: Any = None) -> "ContainerOp":
+        """Retry a failed step up to ``num_retries`` times."""
+        self.num_retries = int(num_retries)
+        return self
+
+    def set_timeout(self, seconds: int) -> "ContainerOp":
+        """Fail the step after ``seconds``."""
+        self.timeout = int(seconds)
+        return self
+
+    set_gpu_limit = _proxy("set_gpu_limit")
+    set_memory_limit = _proxy("set_memory_limit")
+    set_memory_request = _proxy("set_memory_request")
+    set_cpu_limit = _proxy("set_cpu_limit")
+    set_cpu_request = _proxy("set_cpu_request")
+    add_resource_limit = _proxy("add_resource_limit")
+    add_resource_request = _proxy("add_resource_request")
+    add_env_variable = _proxy("add_env_variable")
+    add_volume_mount = _proxy("add_volume_mount")
+    set_image_pull_policy = _proxy("set_image_pull_policy")
+
+
+class PipelineVolume(dict):
+    """A volume (as its Kubernetes dict) that remembers which ops must run first."""
+
+    def __init__(self, name: str, pvc: str, dependent_names: list[str] | None = None) -> None:
+        super().__init__(name=name, persistentVolumeClaim={"claimName": pvc})
+        self.dependent_names = list(dependent_names or [])
+
+    def after(self, *ops: BaseOp) -> "PipelineVolume":
+        """The same volume, used only after ``ops`` finish."""
+        return PipelineVolume(self["name"], self["persistentVolumeClaim"]["claimName"],
+                              self.dependent_names + [op.name for op in ops])
+
+
+class VolumeOp(BaseOp):
+    """A step that creates a PersistentVolumeClaim for later steps."""
+
+    def __init__(self, name: str, resource_name: str | None = None, size: Any = None,
+                 storage_class: str | None = None, modes: list[str] | None = None,
+                 annotations: dict[str, str] | None = None, data_source: Any = None,
+                 volume_name: str | None = None, generate_unique_name: bool = True, **kwargs: Any) -> None:
+        if kwargs.get("k8s_resource") is not None or data_source is not None:
+            raise current().refuse("VolumeOp(k8s_resource/data_source)", "is not supported; give resource_name and size")
+        if not size:
+            raise current().refuse("VolumeOp", "please provide size")
+        super().__init__(name)
+        self.resource_name = resource_name or name
+        self.size = str(size)
+        self.storage_class = storage_class
+        self.modes = list(modes or VOLUME_MODE_RWM)
+        # KFP names the claim after the workflow run; a plan has one claim per pipeline.
+        self.claim_name = k8s_name(self._declaration.pipeline_name, self.resource_name)
+        self.volume = PipelineVolume(k8s_name(name), self.claim_name, [name])
+        self.outputs: dict[str, Any] = {"name": self.claim_name, "size": self.size}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _refused(construct: str, reason: str) -> Callable[..., Any]:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise current().refuse(f"dsl.{construct}", reason)
+
+    refuse.__name__ = construct
+    return refuse
+
+
+_STATIC = "cannot be static infrastructure: the plan declares every step before anything runs"
+Condition = _refused("Condition", f"{_STATIC}; choose the branch with a pipeline parameter in the stack file")
+ParallelFor = _refused("ParallelFor", f"{_STATIC}; declare the steps one by one")
+ExitHandler = _refused("ExitHandler", _STATIC)
+ResourceOp = _refused("ResourceOp", "is not supported; declare the resource in the stack instead")
+graph_component = _refused("graph_component", _STATIC)
+component = _refused("component", "lightweight components are not supported; use ContainerOp")
+importer = _refused("importer", "is not supported")
+get_pipeline_conf = _refused("get_pipeline_conf", "pipeline-wide settings belong in the stack file")
+RUN_ID_PLACEHOLDER = "{{mlplane.run-id}}"
+EXECUTION_ID_PLACEHOLDER = "{{mlplane.execution-id}}"
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise current().refuse(f"dsl.{name}", "is not supported by mlplane's KFP v1 layer")

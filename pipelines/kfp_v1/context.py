@@ -1,0 +1,87 @@
+"""The pipeline being declared: where ops register, and where errors point."""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+
+class KfpCompatError(Exception):
+    """A KFP v1 construct that mlplane cannot turn into infrastructure.
+
+    Attributes:
+        construct: The DSL construct, e.g. ``dsl.Condition``.
+        reason: Why it is refused, or what to do instead.
+        file: The pipeline file.
+        line: The line in that file, when known.
+    """
+
+    def __init__(self, construct: str, reason: str, file: str | None = None, line: int | None = None) -> None:
+        super().__init__(f"{construct}: {reason}")
+        self.construct = construct
+        self.reason = reason
+        self.file = file
+        self.line = line
+
+
+class UnsupportedAttribute(KfpCompatError, AttributeError):
+    """An op attribute or method the layer does not have (``hasattr`` sees False)."""
+
+
+@dataclass
+class Declaration:
+    """Everything a pipeline function declared, in order.
+
+    Attributes:
+        file: The pipeline file (errors point into it).
+        pipeline_name: The pipeline's name in the stack (names its volumes).
+        ops: The ops, in declaration order.
+    """
+
+    file: Path
+    pipeline_name: str
+    ops: list[Any] = field(default_factory=list)
+
+    def caller_line(self) -> int | None:
+        """The line of the innermost frame that runs code of the pipeline file."""
+        frame: FrameType | None = sys._getframe(1)  # noqa: SLF001 - the only way to find the user's line
+        target = str(self.file)
+        while frame is not None:
+            if frame.f_code.co_filename == target:
+                return frame.f_lineno
+            frame = frame.f_back
+        return None
+
+    def refuse(self, construct: str, reason: str) -> KfpCompatError:
+        """An error for ``construct``, pointing at the pipeline file's current line."""
+        return KfpCompatError(construct, reason, str(self.file), self.caller_line())
+
+
+_CURRENT: contextvars.ContextVar[Declaration | None] = contextvars.ContextVar("kfp_v1_declaration", default=None)
+
+
+def current() -> Declaration:
+    """The declaration in progress.
+
+    Raises:
+        KfpCompatError: No pipeline file is being loaded (the shim was used elsewhere).
+    """
+    declaration = _CURRENT.get()
+    if declaration is None:
+        raise KfpCompatError("kfp", "mlplane's KFP v1 layer works only while a kfp-v1 pipeline file loads")
+    return declaration
+
+
+def begin(file: Path, pipeline_name: str) -> tuple[Declaration, contextvars.Token[Declaration | None]]:
+    """Start declaring the pipeline ``pipeline_name`` from ``file``."""
+    declaration = Declaration(file=file, pipeline_name=pipeline_name)
+    return declaration, _CURRENT.set(declaration)
+
+
+def end(token: contextvars.Token[Declaration | None]) -> None:
+    """Stop declaring."""
+    _CURRENT.reset(token)

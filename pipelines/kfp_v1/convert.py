@@ -1,0 +1,69 @@
+"""KFP v1 ops, as a pipeline function declared them, into a :class:`PipelineSpec`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.pipeline.spec import (
+    ContainerStepSpec,
+    PipelineSpec,
+    ResourceOverrides,
+    StepAccelerator,
+    VolumeStepSpec,
+)
+from pipelines.kfp_v1.api.dsl import ContainerOp, VolumeOp
+
+
+def _resources(op: ContainerOp) -> ResourceOverrides:
+    container = op.container
+    return ResourceOverrides(
+        cpu_request=container.requests.get("cpu"),
+        cpu_limit=container.limits.get("cpu"),
+        memory_request=_memory(container.requests.get("memory")),
+        memory_limit=_memory(container.limits.get("memory")),
+    )
+
+
+def _memory(value: str | None) -> str | None:
+    # KFP v1 accepts "2G"-style memory strings, which are Kubernetes quantities already.
+    return value
+
+
+def container_step(op: ContainerOp) -> ContainerStepSpec:
+    """One ContainerOp as a container step."""
+    container = op.container
+    return ContainerStepSpec(
+        name=op.name,
+        image=container.image,
+        command=tuple(str(c) for c in container.command),
+        args=tuple(str(a) for a in container.args),
+        env=tuple(container.env),
+        volumes=tuple(op.volumes),
+        volume_mounts=tuple(container.volume_mounts),
+        file_outputs=dict(op.file_outputs),
+        resources=_resources(op),
+        accelerator=StepAccelerator(**container.accelerator) if container.accelerator else None,
+        node_selector=dict(op.node_selector),
+        tolerations=tuple(op.tolerations),
+        retries=op.num_retries,
+        timeout_seconds=op.timeout or None,
+        after=tuple(dict.fromkeys(op.dependent_names)),
+    )
+
+
+def volume_step(op: VolumeOp) -> VolumeStepSpec:
+    """One VolumeOp as a volume step."""
+    return VolumeStepSpec(
+        name=op.name,
+        resource_name=op.claim_name,
+        size=op.size,
+        modes=tuple(op.modes),
+        storage_class=op.storage_class,
+        after=tuple(dict.fromkeys(op.dependent_names)),
+    )
+
+
+def to_spec(name: str, description: str, ops: list[Any]) -> PipelineSpec:
+    """The whole declaration as a pipeline spec (validated: names, references, cycles)."""
+    steps = [container_step(op) if isinstance(op, ContainerOp) else volume_step(op) for op in ops]
+    return PipelineSpec(name=name, description=description, steps=tuple(steps))

@@ -1,0 +1,142 @@
+"""Loading an unmodified KFP v1 pipeline file with mlplane's ``kfp`` in place.
+
+``kfp`` and its submodules are put into ``sys.modules`` only while the file executes
+and its pipeline function runs, then the previous entries (a real ``kfp``, or none) are
+put back: the substitution is visible to that file and nowhere else.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import types
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from components.pipeline.spec import PipelineSpec
+from pipelines.errors import pipeline_error, validation_message
+from pipelines.kfp_v1 import api
+from pipelines.kfp_v1.api import compiler, components, dsl, gcp, onprem
+from pipelines.kfp_v1.api._params import PipelineParam
+from pipelines.kfp_v1.context import KfpCompatError, begin, end
+from pipelines.kfp_v1.convert import to_spec
+
+_MODULES: dict[str, types.ModuleType] = {
+    "kfp": api,
+    "kfp.dsl": dsl,
+    "kfp.gcp": gcp,
+    "kfp.onprem": onprem,
+    "kfp.compiler": compiler,
+    "kfp.components": components,
+}
+
+
+@contextmanager
+def kfp_modules() -> Iterator[None]:
+    """Make ``import kfp...`` resolve to mlplane's implementation, then undo it."""
+    saved = {name: sys.modules[name] for name in list(sys.modules)
+             if name == "kfp" or name.startswith("kfp.")}
+    for name in saved:
+        del sys.modules[name]
+    sys.modules.update(_MODULES)
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if n == "kfp" or n.startswith("kfp.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *, name: str,
+                         display: str | None = None) -> PipelineSpec:
+    """Load ``function`` from the KFP v1 file ``path`` and declare it as pipeline ``name``.
+
+    Args:
+        path: The pipeline file.
+        function: The ``@dsl.pipeline`` function in it.
+        params: Values for the function's parameters (the rest keep their defaults).
+        name: The pipeline's name in the stack.
+        display: How to name the file in messages.
+
+    Returns:
+        The validated pipeline spec.
+
+    Raises:
+        InputError: The file cannot be loaded, the function is not a pipeline, a
+            parameter is unknown, a construct is refused, or the steps are inconsistent;
+            the message names the pipeline, the step or construct, the file and the line.
+    """
+    shown = display or str(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise pipeline_error(shown, name, f"cannot read the pipeline file ({exc})") from None
+
+    declaration, token = begin(path.resolve(), name)
+    try:
+        with kfp_modules():
+            module = types.ModuleType(f"mlplane_kfp_v1_{name.replace('-', '_')}")
+            module.__file__ = str(path.resolve())
+            try:
+                code = compile(source, str(path.resolve()), "exec")
+                exec(code, module.__dict__)  # noqa: S102 - loading the user's pipeline is the point
+                pipeline_function = module.__dict__.get(function)
+                if pipeline_function is None:
+                    raise pipeline_error(shown, name, f"the file defines no function {function!r}")
+                meta = getattr(pipeline_function, dsl.PIPELINE_MARK, None)
+                if meta is None:
+                    raise pipeline_error(shown, name, f"{function!r} is not a pipeline (no @dsl.pipeline decorator)")
+                arguments = _bind(pipeline_function, params, shown, name)
+                pipeline_function(**arguments)
+            except KfpCompatError as exc:
+                where = shown if exc.file in (None, str(path.resolve())) else exc.file
+                raise pipeline_error(where, name, f"{exc.construct} {exc.reason}", line=exc.line) from None
+            except SyntaxError as exc:
+                raise pipeline_error(shown, name, f"invalid Python: {exc.msg}", line=exc.lineno) from None
+            except Exception as exc:  # noqa: BLE001 - user code; report where it failed
+                if hasattr(exc, "problems"):
+                    raise
+                raise pipeline_error(shown, name, f"the pipeline raised {type(exc).__name__}: {exc}",
+                                     line=_line_in(exc, path)) from None
+    finally:
+        end(token)
+    try:
+        return to_spec(name, meta.get("description", ""), declaration.ops)
+    except ValidationError as exc:
+        raise pipeline_error(shown, name, validation_message(exc)) from None
+
+
+def _bind(function: Any, params: Mapping[str, Any], shown: str, name: str) -> dict[str, PipelineParam]:
+    signature = inspect.signature(function)
+    accepted = [p for p in signature.parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    names = {p.name for p in accepted}
+    unknown = sorted(set(params) - names)
+    if unknown:
+        raise pipeline_error(shown, name, f"the pipeline takes no parameter {unknown[0]!r}",
+                             allowed=", ".join(p.name for p in accepted) or "none")
+    arguments: dict[str, PipelineParam] = {}
+    for parameter in accepted:
+        if parameter.name in params:
+            value = params[parameter.name]
+        elif parameter.default is not inspect.Parameter.empty:
+            value = parameter.default
+        else:
+            raise pipeline_error(shown, name, f"parameter {parameter.name!r} has no default and no value in the stack")
+        arguments[parameter.name] = PipelineParam(parameter.name, value="" if value is None else value)
+    return arguments
+
+
+def _line_in(exc: BaseException, path: Path) -> int | None:
+    target = str(path.resolve())
+    line = None
+    traceback = exc.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == target:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
