@@ -91,3 +91,34 @@ class ComputeResources(ArgsModel):
             limits[name] = str(amount)
             requests[name] = str(amount)
         return {"requests": requests, "limits": limits}
+
+
+class ResourceOverrides(ArgsModel):
+    """CPU and memory a workload asks for; unset values take mlplane's defaults."""
+
+    cpu_request: Quantity | None = Field(None, description="CPU request (e.g. 500m).")
+    cpu_limit: Quantity | None = Field(None, description="CPU limit.")
+    memory_request: Quantity | None = Field(None, description="Memory request (e.g. 1Gi).")
+    memory_limit: Quantity | None = Field(None, description="Memory limit.")
+
+    def resolve(self, defaults: ComputeResources | None = None) -> ComputeResources:
+        """Fill the unset values from ``defaults`` so that requests never exceed limits.
+
+        A given request raises the default limit to meet it; a given limit lowers the
+        default request to fit under it.
+        """
+        base = defaults or ComputeResources()
+
+        def pair(request: str | None, limit: str | None, default_request: str, default_limit: str) -> tuple[str, str]:
+            if limit is None:
+                limit = default_limit if request is None or parse_quantity(request) <= parse_quantity(default_limit) \
+                    else request
+            if request is None:
+                request = default_request if parse_quantity(default_request) <= parse_quantity(limit) else limit
+            return request, limit
+
+        cpu_request, cpu_limit = pair(self.cpu_request, self.cpu_limit, base.cpu_request, base.cpu_limit)
+        memory_request, memory_limit = pair(self.memory_request, self.memory_limit,
+                                            base.memory_request, base.memory_limit)
+        return ComputeResources(cpu_request=cpu_request, cpu_limit=cpu_limit,
+                                memory_request=memory_request, memory_limit=memory_limit)

@@ -20,7 +20,13 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.base import ArgsModel
 from components.naming import k8s_name
+from components.pod_security import ResourceOverrides
 from components.quantity import Quantity
+
+__all__ = [
+    "ContainerStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "StepAccelerator", "StepSpec",
+    "VolumeStepSpec", "output_placeholder", "output_references", "split_placeholders",
+]
 
 _PLACEHOLDER = re.compile(r"\{\{mlplane\.output:([^:}]+):([^}]+)\}\}")
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -70,15 +76,6 @@ def _check_container_path(value: str) -> str:
 
 StepName = Annotated[str, AfterValidator(_check_step_name)]
 ContainerPath = Annotated[str, AfterValidator(_check_container_path)]
-
-
-class ResourceOverrides(ArgsModel):
-    """CPU and memory a step asks for; unset values take mlplane's defaults."""
-
-    cpu_request: Quantity | None = Field(None, description="CPU request (e.g. 500m).")
-    cpu_limit: Quantity | None = Field(None, description="CPU limit.")
-    memory_request: Quantity | None = Field(None, description="Memory request (e.g. 1Gi).")
-    memory_limit: Quantity | None = Field(None, description="Memory limit.")
 
 
 class StepAccelerator(ArgsModel):

@@ -1,0 +1,108 @@
+"""``Pipeline``: a pipeline's steps as one component, ordered by their dependencies.
+
+Each step becomes a child component (a Job, a training job, a claim, ...). A step
+depends on the resources of the steps it runs after and whose outputs it reads, so
+Pulumi creates it only once they have completed; steps that are independent run in
+parallel. Steps are versioned (:mod:`components.pipeline.versioning`): a changed step
+re-runs, and so do the steps downstream of it; unchanged steps are left alone.
+"""
+
+from __future__ import annotations
+
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field
+
+from components.base import ArgsModel
+from components.naming import k8s_name
+from components.pipeline.container_step import ContainerStep, ContainerStepArgs
+from components.pipeline.placement import StepPlacement
+from components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec
+from components.pipeline.training_step import TrainingApi, TrainingStep, TrainingStepArgs
+from components.pipeline.versioning import step_versions
+from components.pipeline.volume_step import VolumeStep, VolumeStepArgs
+from components.quantity import Quantity
+
+
+class PipelineArgs(ArgsModel):
+    """Arguments of :class:`Pipeline`."""
+
+    spec: PipelineSpec = Field(description="The pipeline, validated.")
+    namespace: str = Field(description="Namespace its steps run in.")
+    placements: dict[str, StepPlacement] = Field(
+        default_factory=dict, description="Resolved scheduling per step name (accelerator steps)."
+    )
+    training_api: TrainingApi = Field("trainjob", description="Which Kubeflow API runs distributed steps.")
+    storage_class: str | None = Field(None, description="Storage class for the outputs claim and volume steps.")
+    outputs_size: Quantity = Field("1Gi", description="Size of the claim that carries outputs between steps.")
+    service_account: str | None = Field(None, description="ServiceAccount of step pods (none: no API token).")
+    protect_volumes: bool = Field(True, description="Protect claims from deletion and replacement.")
+
+
+class Pipeline(pulumi.ComponentResource):
+    """A pipeline's steps, declared as infrastructure.
+
+    Attributes:
+        steps: Step components by step name.
+        versions: Step versions by step name.
+        ready: The resource of each step that signals it has finished, by step name.
+    """
+
+    def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplane:pipeline:Pipeline", name, None, opts)
+        spec = args.spec
+        self.versions = step_versions(spec)
+        self.steps: dict[str, pulumi.ComponentResource] = {}
+        self.ready: dict[str, pulumi.Resource] = {}
+
+        outputs_claim = None
+        claim_resources: list[pulumi.Resource] = []
+        if any(isinstance(s, ContainerStepSpec) and s.file_outputs for s in spec.steps):
+            outputs_claim = k8s_name(spec.name, "outputs")
+            claim = k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-outputs",
+                metadata={"name": outputs_claim, "namespace": args.namespace,
+                          "labels": {"app.kubernetes.io/managed-by": "mlplane",
+                                     "mlplane.dev/pipeline": k8s_name(spec.name)},
+                          "annotations": {"pulumi.com/skipAwait": "true"}},
+                spec=_claim_spec(args.outputs_size, args.storage_class),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_volumes,
+                                            retain_on_delete=args.protect_volumes),
+            )
+            claim_resources.append(claim)
+
+        for step_name in spec.order():
+            step = spec.step(step_name)
+            depends = [self.ready[other] for other in spec.upstream(step)]
+            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.references()):
+                depends += claim_resources
+            child = pulumi.ResourceOptions(parent=self, depends_on=depends)
+            role = f"{name}-{k8s_name(step_name)}"
+            if isinstance(step, VolumeStepSpec):
+                volume = VolumeStep(role, VolumeStepArgs(namespace=args.namespace, spec=step,
+                                                         default_storage_class=args.storage_class,
+                                                         protect=args.protect_volumes), child)
+                self.steps[step_name], self.ready[step_name] = volume, volume.claim
+                continue
+            step_args = ContainerStepArgs(
+                pipeline=spec.name, namespace=args.namespace, spec=step, version=self.versions[step_name],
+                placement=args.placements.get(step_name, StepPlacement()), outputs_claim=outputs_claim,
+                service_account=args.service_account,
+            )
+            if step.workers > 1:
+                training = TrainingStep(role, TrainingStepArgs(step=step_args, api=args.training_api), child)
+                self.steps[step_name], self.ready[step_name] = training, training.job
+            else:
+                container = ContainerStep(role, step_args, child)
+                self.steps[step_name], self.ready[step_name] = container, container.job
+        self.register_outputs({"versions": self.versions})
+
+
+def _claim_spec(size: str, storage_class: str | None) -> dict[str, object]:
+    spec: dict[str, object] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return spec
+
+

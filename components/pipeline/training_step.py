@@ -1,0 +1,105 @@
+"""``TrainingStep``: a distributed training step (``workers > 1``) as a Kubeflow job.
+
+On the 1.8.1 release train the Training Operator runs a ``PyTorchJob`` (one master,
+``workers - 1`` workers); on 26.03, Kubeflow Trainer runs a ``TrainJob`` on a
+``TrainingRuntime`` this step declares itself, so its pods keep mlplane's restricted
+security context, placement and volumes. Either is awaited until it has finished.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field
+
+from components.base import ArgsModel
+from components.naming import k8s_name
+from components.pipeline.container_step import ContainerStepArgs, after, await_annotations, pod_labels, pod_spec
+
+TrainingApi = Literal["pytorchjob", "trainjob"]
+
+
+class TrainingStepArgs(ArgsModel):
+    """Arguments of :class:`TrainingStep`."""
+
+    step: ContainerStepArgs = Field(description="The step, as for a single-pod container step.")
+    api: TrainingApi = Field(description="pytorchjob (Training Operator, 1.8.1) or trainjob (Trainer, 26.03).")
+
+
+def _pytorchjob(args: TrainingStepArgs, labels: dict[str, str]) -> dict[str, Any]:
+    step = args.step
+    template = {"metadata": {"labels": labels}, "spec": pod_spec(step, "OnFailure", "pytorch")}
+    replicas: dict[str, Any] = {"Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template}}
+    if step.spec.workers > 1:
+        replicas["Worker"] = {"replicas": step.spec.workers - 1, "restartPolicy": "OnFailure", "template": template}
+    run_policy: dict[str, Any] = {"backoffLimit": step.spec.retries, "cleanPodPolicy": "None"}
+    if step.spec.timeout_seconds:
+        run_policy["activeDeadlineSeconds"] = step.spec.timeout_seconds
+    return {"pytorchReplicaSpecs": replicas, "runPolicy": run_policy}
+
+
+def _runtime(args: TrainingStepArgs, labels: dict[str, str]) -> dict[str, Any]:
+    pod = pod_spec(args.step, "OnFailure", "node")
+    return {
+        "mlPolicy": {"numNodes": args.step.spec.workers, "torch": {}},
+        "template": {"spec": {"replicatedJobs": [{
+            "name": "node",
+            "replicas": 1,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"backoffLimit": args.step.spec.retries, "template": {
+                    "metadata": {"labels": labels}, "spec": pod}},
+            },
+        }]}},
+    }
+
+
+class TrainingStep(pulumi.ComponentResource):
+    """A distributed training step.
+
+    Attributes:
+        job: The training job; depend on it to run after training has finished.
+        job_name: Its Kubernetes name.
+    """
+
+    def __init__(self, name: str, args: TrainingStepArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplane:pipeline:TrainingStep", name, None, opts)
+        step = args.step
+        labels = pod_labels(step)
+        self.job_name = k8s_name(step.pipeline, step.spec.name)
+        child = pulumi.ResourceOptions(parent=self, depends_on=after(opts))
+        if args.api == "pytorchjob":
+            annotations = {**await_annotations(step.spec), "pulumi.com/waitFor": "condition=Succeeded"}
+            self.job = k8s.apiextensions.CustomResource(
+                f"{name}-pytorchjob",
+                api_version="kubeflow.org/v1",
+                kind="PyTorchJob",
+                metadata={"name": self.job_name, "namespace": step.namespace, "labels": labels,
+                          "annotations": annotations},
+                spec=_pytorchjob(args, labels),
+                opts=child,
+            )
+        else:
+            runtime = k8s.apiextensions.CustomResource(
+                f"{name}-runtime",
+                api_version="trainer.kubeflow.org/v1alpha1",
+                kind="TrainingRuntime",
+                metadata={"name": self.job_name, "namespace": step.namespace, "labels": labels},
+                spec=_runtime(args, labels),
+                opts=child,
+            )
+            annotations = {**await_annotations(step.spec), "pulumi.com/waitFor": "condition=Complete"}
+            self.job = k8s.apiextensions.CustomResource(
+                f"{name}-trainjob",
+                api_version="trainer.kubeflow.org/v1alpha1",
+                kind="TrainJob",
+                metadata={"name": self.job_name, "namespace": step.namespace, "labels": labels,
+                          "annotations": annotations},
+                spec={"runtimeRef": {"apiGroup": "trainer.kubeflow.org", "kind": "TrainingRuntime",
+                                     "name": self.job_name},
+                      "trainer": {"numNodes": step.spec.workers}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*after(opts), runtime]),
+            )
+        self.register_outputs({"job_name": self.job_name, "version": step.version})

@@ -1,0 +1,75 @@
+"""``mlplane:pipelines``: the pipelines a stack runs, each from code in the repository."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+
+from components.base import ArgsModel
+from components.naming import check_dns_label
+
+DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
+ParamValue = str | int | float | bool
+
+_SOURCE = re.compile(r"^(?P<target>[^:]+):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def check_source(value: str) -> str:
+    """A source is ``package.module:function`` or ``path/to/file.py:function``."""
+    match = _SOURCE.match(value)
+    if not match:
+        raise ValueError("must be `module:function` or `path/to/file.py:function`")
+    target = match.group("target")
+    if not target.endswith(".py") and not _MODULE.match(target):
+        raise ValueError("must be `module:function` or `path/to/file.py:function`")
+    return value
+
+
+class PipelineEntry(ArgsModel):
+    """One pipeline of the stack."""
+
+    name: DnsLabel = Field(description="The pipeline's name in the stack; prefixes its objects' names.")
+    source: Annotated[str, AfterValidator(check_source)] = Field(
+        description="Where the pipeline function is: `module:function` or `path/to/file.py:function` "
+                    "(relative to the stack file's folder, and inside it)."
+    )
+    kind: Literal["native", "kfp-v1"] = Field(
+        "native", description="native: an mlplane pipeline function; kfp-v1: an unmodified KFP v1 pipeline file."
+    )
+    params: dict[str, ParamValue] = Field(default_factory=dict, description="Values for the pipeline's parameters.")
+    namespace: DnsLabel | None = Field(None, description="Namespace of its steps; default: the workload namespace.")
+    image_overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="Replace images (e.g. pin a KFP v1 file's `:latest` image) without changing the file.",
+    )
+    allow_unpinned_images: bool = Field(
+        False, description="Accept images without a version tag or digest (an explicit, recorded exception)."
+    )
+    runner_permissions: bool = Field(
+        False,
+        description="Give the steps a ServiceAccount that may manage Deployments, Services and Pods in the "
+                    "namespace (what KFP v1 deployer containers need).",
+    )
+
+    @field_validator("params")
+    @classmethod
+    def _identifiers(cls, params: dict[str, ParamValue]) -> dict[str, ParamValue]:
+        for key in params:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                raise ValueError(f"parameter name {key!r} is not an identifier")
+        return params
+
+
+def _unique(entries: list[PipelineEntry]) -> list[PipelineEntry]:
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.name in seen:
+            raise ValueError(f"two pipelines are named {entry.name!r}")
+        seen.add(entry.name)
+    return entries
+
+
+PipelinesConfig = Annotated[list[PipelineEntry], AfterValidator(_unique)]

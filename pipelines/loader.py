@@ -1,0 +1,120 @@
+"""Finding and running a stack's pipeline functions, native or KFP v1.
+
+A pipeline's ``source`` is ``package.module:function`` or ``path/to/file.py:function``;
+file paths are relative to the stack file's folder and must stay inside it (a stack file
+cannot make mlplane execute code from elsewhere on the machine).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pydantic import ValidationError
+
+from components.pipeline.spec import PipelineSpec
+from infra.config.pipelines import PipelineEntry
+from infra.config.source import StackSource
+from pipelines.context import PipelineContext
+from pipelines.errors import pipeline_error, validation_message
+from pipelines.kfp_v1 import load_kfp_v1_pipeline
+
+
+class SourceError(ValueError):
+    """A pipeline source that cannot be found or loaded (message says why)."""
+
+
+def source_file(entry: PipelineEntry, source: StackSource) -> tuple[Path, str]:
+    """The file and function a source names.
+
+    Raises:
+        SourceError: The file is outside the stack file's folder, or does not exist, or
+            the module cannot be found.
+    """
+    target, _, function = entry.source.rpartition(":")
+    if target.endswith(".py"):
+        base = source.base_dir.resolve()
+        path = (base / target).resolve()
+        if not path.is_relative_to(base):
+            raise SourceError(f"{target!r} is outside the stack file's folder ({base})")
+        if not path.is_file():
+            raise SourceError(f"no such file {target!r} (relative to {base})")
+        return path, function
+    try:
+        spec = importlib.util.find_spec(target)
+    except (ImportError, ValueError) as exc:
+        raise SourceError(f"cannot find module {target!r} ({exc})") from None
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        raise SourceError(f"cannot find module {target!r}")
+    return Path(spec.origin), function
+
+
+def _import_native(path: Path, target: str) -> ModuleType:
+    if target.endswith(".py"):
+        name = f"mlplane_pipeline_{abs(hash(str(path)))}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise SourceError(f"cannot load {target!r}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+    return importlib.import_module(target)
+
+
+def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackSource) -> PipelineSpec:
+    """Run an entry's pipeline function and return its validated spec.
+
+    Raises:
+        SourceError: The source cannot be found.
+        InputError: The pipeline cannot be built (names the pipeline, step, file, line).
+    """
+    path, function = source_file(entry, source)
+    shown = _shown(path, source)
+    if entry.kind == "kfp-v1":
+        return load_kfp_v1_pipeline(path, function, entry.params, name=entry.name, display=shown)
+    try:
+        module = _import_native(path, entry.source.rpartition(":")[0])
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's module failed to import
+        raise pipeline_error(shown, entry.name, f"cannot import the pipeline module: {type(exc).__name__}: {exc}") \
+            from None
+    candidate = getattr(module, function, None)
+    if candidate is None:
+        raise pipeline_error(shown, entry.name, f"the module defines no function {function!r}")
+    if not getattr(candidate, "is_mlplane_pipeline", False):
+        raise pipeline_error(shown, entry.name, f"{function!r} is not a pipeline (decorate it with "
+                                                "@pipelines.native.pipeline)")
+    _check_params(candidate, entry, shown)
+    try:
+        result = candidate(context, **entry.params)
+    except ValidationError as exc:
+        raise pipeline_error(shown, entry.name, validation_message(exc)) from None
+    except ValueError as exc:
+        raise pipeline_error(shown, entry.name, str(exc)) from None
+    if not isinstance(result, PipelineSpec):
+        raise pipeline_error(shown, entry.name, f"{function!r} returned {type(result).__name__}, not a PipelineSpec")
+    return result
+
+
+def _check_params(function: Callable[..., Any], entry: PipelineEntry, shown: str) -> None:
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key in entry.params:
+        if key not in names:
+            raise pipeline_error(shown, entry.name, f"the pipeline takes no parameter {key!r}",
+                                 allowed=", ".join(names) or "none")
+
+
+def _shown(path: Path, source: StackSource) -> str:
+    try:
+        return str(path.relative_to(source.base_dir.resolve()))
+    except ValueError:
+        return str(path)
