@@ -1,8 +1,9 @@
 """``PlatformNamespace``: a namespace that is locked down from its first second.
 
 Every namespace mlplane creates carries Pod Security Admission labels and starts with
-NetworkPolicies that deny ingress except from its own pods and from the namespaces the
-args name. Components that need more open it explicitly, so every opening is visible in
+NetworkPolicies that deny ingress except from its own pods, from the namespaces the
+args name and, on the ports the args open, from anywhere (webhooks, gateways).
+Components that need more open it explicitly, so every opening is visible in
 the plan.
 """
 
@@ -41,11 +42,28 @@ class PlatformNamespaceArgs(ArgsModel):
         default_factory=dict,
         description="Extra labels on the namespace (e.g. istio-injection).",
     )
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Annotations on the namespace (e.g. the owner a Kubeflow profile adopts it by).",
+    )
+    pod_security_warn: PodSecurityLevel | None = Field(
+        None,
+        description="Level audited and warned at, when stricter than the enforced one (shows what blocks "
+        "tightening). Default: the enforced level.",
+    )
+    open_ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = Field(
+        (),
+        description="Pod ports any source may reach: admission webhooks (the API server is not a pod a "
+        "policy can select) and gateway listeners (external clients).",
+    )
 
 
-def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
-    """The Pod Security Admission labels for a level: enforced, audited and warned."""
-    return {f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")}
+def pod_security_labels(level: PodSecurityLevel, warn: PodSecurityLevel | None = None) -> dict[str, str]:
+    """The Pod Security Admission labels: ``level`` enforced, ``warn`` (default: the same) audited and warned."""
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        **{f"pod-security.kubernetes.io/{mode}": warn or level for mode in ("audit", "warn")},
+    }
 
 
 class PlatformNamespace(pulumi.ComponentResource):
@@ -63,10 +81,11 @@ class PlatformNamespace(pulumi.ComponentResource):
         super().__init__("mlplane:core:PlatformNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        labels = {**args.labels, **pod_security_labels(args.pod_security)}
+        labels = {**args.labels, **pod_security_labels(args.pod_security, args.pod_security_warn)}
         self.resource = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels,
+                                                annotations=args.annotations or None),
             opts=child,
         )
         self.namespace = self.resource.metadata.apply(lambda m: m.name)
@@ -95,4 +114,18 @@ class PlatformNamespace(pulumi.ComponentResource):
             ),
             opts=in_namespace,
         )
+        if args.open_ports:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-ports",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-open-ports", namespace=self.namespace),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector={},
+                    policy_types=["Ingress"],
+                    ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
+                               for port in args.open_ports],
+                    )],
+                ),
+                opts=in_namespace,
+            )
         self.register_outputs({"namespace": self.namespace})

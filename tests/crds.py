@@ -44,13 +44,20 @@ def _strict(schema: Any) -> Any:
     return schema
 
 
+#: What the API server allows at the root of every object, whether or not a CRD's schema
+#: lists it (Istio's CRDs list only spec and status).
+_OBJECT_ROOT = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
+
+
 @lru_cache(maxsize=None)
 def strict_schema(api_version: str, kind: str) -> dict[str, Any] | None:
     """The vendored schema for a custom resource, made strict; None if not vendored."""
     path = schema_file(api_version, kind)
     if not path.is_file():
         return None
-    return _strict(copy.deepcopy(json.loads(path.read_text())))
+    schema = _strict(copy.deepcopy(json.loads(path.read_text())))
+    schema["properties"] = {**_OBJECT_ROOT, **schema.get("properties", {})}
+    return schema
 
 
 def vendor(kinds: list[tuple[str, str]]) -> list[Path]:

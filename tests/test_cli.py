@@ -107,18 +107,29 @@ def test_config_file_renders_with_its_own_stack_name(tmp_path: Path) -> None:
 
 
 def test_diff_of_a_changed_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The dev stack with only its workload namespace changed.
+    dev = (ROOT / "Pulumi.dev.yaml").read_text()
+    assert dev.count("    kind: local\n") == 1
     changed = tmp_path / "Pulumi.dev.yaml"
-    changed.write_text("config:\n  mlplane:cluster:\n    kind: local\n    workload_namespace: ml\n")
+    changed.write_text(dev.replace("    kind: local\n", "    kind: local\n    workload_namespace: ml\n"))
     assert main(["render", "--out", str(tmp_path / "old")]) == 0
     assert main(["render", "--config-file", str(changed), "--out", str(tmp_path / "new")]) == 0
     capsys.readouterr()
     assert main(["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
     ops = {c["urn"].rsplit("::", 1)[1]: c["op"] for c in result["changes"]}
-    assert ops == {"workloads-ns": "replace", "workloads-default-deny": "replace",
-                   "workloads-allow-internal": "replace"}
+    assert {name: ops.get(name) for name in ("workloads-ns", "workloads-default-deny", "workloads-allow-internal")} \
+        == dict.fromkeys(("workloads-ns", "workloads-default-deny", "workloads-allow-internal"), "replace")
+    # Everything else that changes lived in the workload namespace (and moves with it) or
+    # admits traffic from it; the platform is untouched.
+    old = {r["urn"]: r for r in json.loads((tmp_path / "old" / "plan.json").read_text())["resources"]}
+    others = [c for c in result["changes"] if not c["urn"].rsplit("::", 1)[1].startswith("workloads-")]
+    assert all((old[c["urn"]]["inputs"].get("metadata") or {}).get("namespace") == "mlplane"
+               or all("namespaceSelector" in path for path in c["paths"]) for c in others), others
+    assert not [c for c in result["changes"] if "mlplane:platform:" in c["urn"]]
     total = len(json.loads((tmp_path / "new" / "plan.json").read_text())["resources"])
-    assert result["summary"] == {"create": 0, "update": 0, "replace": 3, "delete": 0, "same": total - 3}
+    assert result["summary"]["same"] == total - len(result["changes"])
+    assert result["summary"]["create"] == result["summary"]["delete"] == 0
 
 
 def test_fail_on_danger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 from pydantic import Field, PrivateAttr
 
 from components.base import ArgsModel
+from infra.config.auth import AuthConfig
 from infra.config.cluster import ClusterConfig
+from infra.config.kubeflow import KubeflowConfig
 from infra.config.source import StackSource
 
 #: The namespace of mlplane's own keys in a stack file's ``config:`` map.
@@ -23,6 +25,15 @@ class StackConfig(ArgsModel):
     """Everything an mlplane stack file says, validated."""
 
     cluster: ClusterConfig = Field(description="The cluster the plan targets and how to reach it.")
+    kubeflow: KubeflowConfig | None = Field(
+        None,
+        description="The platform: Kubeflow release train, components, ingress and profiles. "
+        "Default: none (no add-ons, no Kubeflow).",
+    )
+    auth: AuthConfig = Field(
+        default_factory=AuthConfig,
+        description="Who logs in: Dex static users or an upstream OIDC provider, and oauth2-proxy.",
+    )
 
     _source: StackSource | None = PrivateAttr(default=None)
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
 
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.platform.auth import GROUPS_HEADER, PROVIDER, USER_HEADER
+from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
+from components.platform.namespaces import platform_namespaces
+from components.platform.platform import Platform, PlatformArgs
+from components.platform.resolve import resolve
+from infra.config.cluster import GkeCluster
 from infra.layers.context import StackContext
 
 #: Namespace of Kubeflow's own components (fixed by upstream manifests).
@@ -12,25 +21,136 @@ KUBEFLOW_NAMESPACE = "kubeflow"
 
 
 @dataclass(frozen=True)
+class GatewayFacts:
+    """Where traffic enters the cluster.
+
+    Attributes:
+        gateway: The Istio ``Gateway`` that VirtualServices and KServe bind to, as
+            ``<namespace>/<name>`` (``kubeflow/kubeflow-gateway``).
+        service: The ingress gateway's Service (and workload) name.
+        namespace: The namespace the gateway workload runs in (Istio's, ``istio-system``).
+        host: The external host name, or None when the gateway answers any host
+            (reached through ``kubectl port-forward``).
+        tls: Whether the gateway serves HTTPS (a certificate for ``host``).
+    """
+
+    gateway: str
+    service: str
+    namespace: str
+    host: str | None
+    tls: bool
+
+    @property
+    def url(self) -> str | None:
+        """The platform's external URL, when it has a host."""
+        if self.host is None:
+            return None
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+
+@dataclass(frozen=True)
+class AuthFacts:
+    """How requests through the gateway are authenticated.
+
+    Attributes:
+        issuer: Dex's OIDC issuer URL (tokens for machine access are issued there).
+        user_header: Request header carrying the logged-in user's e-mail
+            (``kubeflow-userid``); apps behind the gateway trust it.
+        groups_header: Request header carrying the user's groups.
+        provider: The Istio extension provider name of oauth2-proxy (for CUSTOM
+            AuthorizationPolicies that put further apps behind the login).
+    """
+
+    issuer: str
+    user_header: str
+    groups_header: str
+    provider: str
+
+
+@dataclass(frozen=True)
+class KServeFacts:
+    """Model serving as installed.
+
+    Attributes:
+        enabled: Whether KServe is installed (InferenceServices can be created).
+        mode: ``serverless`` (Knative revisions, scale to zero) or ``raw`` (Deployments).
+    """
+
+    enabled: bool
+    mode: Literal["serverless", "raw"]
+
+
+@dataclass(frozen=True)
 class PlatformFacts:
     """What later layers need to know about the platform.
 
     Attributes:
-        namespaces: The platform's namespaces by role (``kubeflow``, ``workloads``).
+        namespaces: The platform's namespaces by role (``kubeflow``, ``workloads``,
+            ``ns-<add-on namespace>``, ``profile-<name>``).
         workload_namespace: Where pipelines, endpoints and web apps run by default.
+        release: The Kubeflow release train, or None when the stack has no platform.
+        gateway: Ingress gateway facts (None without Istio).
+        issuer: The cert-manager ClusterIssuer for certificates of served endpoints
+            (None without cert-manager).
+        kserve: KServe's state and mode.
+        auth: Authentication facts (None without oauth2-proxy).
+        profile_namespaces: Namespaces of the declared Kubeflow profiles.
+        installed: Keys of the components mlplane installs (``pipelines``, ``kserve``, ...).
+        platform: The Platform component (depend on it to wait for the whole platform),
+            or None.
     """
 
     namespaces: dict[str, PlatformNamespace]
     workload_namespace: str
+    release: str | None = None
+    gateway: GatewayFacts | None = None
+    issuer: str | None = None
+    kserve: KServeFacts = field(default_factory=lambda: KServeFacts(enabled=False, mode="raw"))
+    auth: AuthFacts | None = None
+    profile_namespaces: tuple[str, ...] = ()
+    installed: tuple[str, ...] = ()
+    platform: pulumi.Resource | None = None
 
 
 def declare_platform(ctx: StackContext) -> PlatformFacts:
-    """Declare the platform's namespaces (and, as they are added, its add-ons)."""
-    workload_namespace = ctx.config.cluster.workload_namespace
-    namespaces = {
-        "kubeflow": PlatformNamespace("kubeflow", PlatformNamespaceArgs(namespace=KUBEFLOW_NAMESPACE), ctx.opts()),
-        "workloads": PlatformNamespace(
-            "workloads", PlatformNamespaceArgs(namespace=workload_namespace), ctx.opts()
-        ),
-    }
-    return PlatformFacts(namespaces=namespaces, workload_namespace=workload_namespace)
+    """Declare the platform's namespaces and, when ``mlplane:kubeflow`` is set, the platform."""
+    config = ctx.config
+    workload_namespace = config.cluster.workload_namespace
+    spec = config.kubeflow
+    if spec is None:
+        namespaces = {
+            "kubeflow": PlatformNamespace("kubeflow", PlatformNamespaceArgs(namespace=KUBEFLOW_NAMESPACE), ctx.opts()),
+        }
+    else:
+        planned = platform_namespaces(spec, resolve(spec))
+        namespaces = {role: PlatformNamespace(role, args, ctx.opts()) for role, args in planned.items()}
+    namespaces["workloads"] = PlatformNamespace(
+        "workloads", PlatformNamespaceArgs(namespace=workload_namespace), ctx.opts()
+    )
+    if spec is None:
+        return PlatformFacts(namespaces=namespaces, workload_namespace=workload_namespace)
+
+    by_name = {ns_args.namespace: namespaces[role] for role, ns_args in planned.items()}
+    platform = Platform("platform", PlatformArgs(
+        kubeflow=spec, auth=config.auth, gke=isinstance(config.cluster, GkeCluster), namespaces=by_name,
+    ), ctx.opts())
+    components = platform.components
+    if platform.generated_passwords:
+        pulumi.export("dex_passwords", pulumi.Output.all(**platform.generated_passwords))
+    istio = components["istio"]
+    return PlatformFacts(
+        namespaces=namespaces,
+        workload_namespace=workload_namespace,
+        release=spec.release,
+        gateway=GatewayFacts(
+            gateway=f"{KUBEFLOW_NAMESPACE}/{KUBEFLOW_GATEWAY}", service=INGRESS_GATEWAY, namespace=istio.namespace,
+            host=spec.ingress.host, tls=spec.ingress.effective_tls,
+        ) if istio.available else None,
+        issuer=platform.ingress_issuer,
+        kserve=KServeFacts(enabled=components["kserve"].enabled, mode=spec.components.kserve.deployment_mode),
+        auth=AuthFacts(issuer=platform.auth.issuer, user_header=USER_HEADER, groups_header=GROUPS_HEADER,
+                       provider=PROVIDER) if platform.auth is not None and components["oauth2_proxy"].enabled else None,
+        profile_namespaces=tuple(p.name for p in spec.profiles),
+        installed=tuple(key for key, c in components.items() if c.enabled),
+        platform=platform,
+    )

@@ -1,0 +1,158 @@
+"""``Istio``: the mesh (base, CNI, istiod, ingress gateway) and its security policy.
+
+Security policy, mesh-wide (in Istio's root namespace):
+
+- ``PeerAuthentication default``: mutual TLS STRICT for every meshed workload.
+- ``AuthorizationPolicy global-deny-all`` (empty spec): nothing is allowed unless an
+  ALLOW policy says so. Upstream Kubeflow components bring their own ALLOW policies;
+  mlplane adds the ones the platform itself needs: anyone may reach the ingress (and
+  Knative's local) gateway, and each platform namespace may be reached from the peer
+  namespaces it serves (:class:`MeshAllow`).
+
+Custom resources wait for istiod: its validating webhook checks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pulumi
+from pydantic import Field
+
+from components.base import ArgsModel
+from components.platform.install import PartArgs, after, custom_resource, install_source
+from components.platform.resolve import ResolvedComponent
+
+SECURITY_API = "security.istio.io/v1beta1"
+NETWORKING_API = "networking.istio.io/v1beta1"
+
+#: The ingress gateway's name and labels (what kubeflow/manifests' objects select).
+INGRESS_GATEWAY = "istio-ingressgateway"
+INGRESS_LABELS = {"app": INGRESS_GATEWAY, "istio": "ingressgateway"}
+#: The Istio Gateway every Kubeflow VirtualService binds to (``<namespace>/<name>``).
+KUBEFLOW_GATEWAY = "kubeflow-gateway"
+
+
+class MeshAllow(ArgsModel):
+    """An ALLOW policy: workloads in ``namespace`` accept requests from ``sources``."""
+
+    namespace: str = Field(description="Namespace whose workloads the policy covers.")
+    sources: tuple[str, ...] = Field(description="Namespaces whose workloads may call them.")
+
+
+class ExtAuthz(ArgsModel):
+    """The external authorizer (oauth2-proxy) istiod registers as a mesh extension provider."""
+
+    name: str = Field(description="Provider name that CUSTOM authorization policies refer to.")
+    service: str = Field(description="The authorizer's service host (FQDN).")
+    port: int = Field(description="The authorizer's service port.")
+
+
+class IstioArgs(PartArgs):
+    """Arguments of :class:`Istio`."""
+
+    component: ResolvedComponent = Field(description="Istio as resolved from the release train.")
+    kubeflow_namespace: str = Field("kubeflow", description="Where the kubeflow-gateway Gateway lives.")
+    cni_namespace: str = Field("istio-cni", description="Namespace of the CNI node agent (privileged).")
+    host: str | None = Field(None, description="Host the gateway serves (None: any).")
+    tls_secret: str | None = Field(None, description="Secret with the ingress certificate (None: plain HTTP).")
+    ext_authz: ExtAuthz | None = Field(None, description="The login proxy to register in the mesh config.")
+    allows: tuple[MeshAllow, ...] = Field((), description="ALLOW policies of the platform's namespaces.")
+    open_gateways: tuple[dict[str, str], ...] = Field(
+        (), description="Label selectors of further gateways anyone may reach (Knative's local gateway).")
+    gke: bool = Field(False, description="Whether the cluster is GKE (CNI binaries live elsewhere there).")
+
+
+def chart_values(role: str, args: IstioArgs) -> dict[str, Any]:
+    """mlplane's values for one Istio chart."""
+    platform = {"global": {"platform": "gke"}} if args.gke else {}
+    if role == "cni":
+        return {**platform, "cni": {"excludeNamespaces": ["kube-system"]}}
+    if role == "istiod":
+        mesh: dict[str, Any] = {"accessLogFile": "/dev/stdout"}
+        if args.ext_authz is not None:
+            mesh["extensionProviders"] = [{
+                "name": args.ext_authz.name,
+                "envoyExtAuthzHttp": {
+                    "service": args.ext_authz.service,
+                    "port": args.ext_authz.port,
+                    "includeRequestHeadersInCheck": ["authorization", "cookie"],
+                    "headersToUpstreamOnAllow": ["authorization", "path", "x-auth-request-email",
+                                                 "x-auth-request-groups", "x-auth-request-user"],
+                    "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
+                },
+            }]
+        # CNI on: injected pods need no privileged istio-init container. The key moved
+        # from `istio_cni` (1.17) to `pilot.cni` (1.2x); both are set.
+        return {**platform, "meshConfig": mesh, "istio_cni": {"enabled": True},
+                "pilot": {"cni": {"enabled": True}}}
+    if role == "gateway":
+        return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": {"type": "ClusterIP"}}
+    return {"defaultRevision": "default"}
+
+
+class Istio(pulumi.ComponentResource):
+    """Istio (unless the cluster has one), mesh-wide mTLS and deny-by-default policy.
+
+    Attributes:
+        charts: The charts by role (empty when the cluster's Istio is used).
+        ready: Depend on this before creating Istio resources or meshed workloads.
+        gateway: The ``kubeflow-gateway`` Gateway.
+    """
+
+    def __init__(self, name: str, args: IstioArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplane:platform:Istio", name, None, opts)
+        component = args.component
+        namespace = component.namespace
+        self.charts: dict[str, pulumi.Resource] = {}
+        if component.enabled:
+            previous: list[pulumi.Resource] = []
+            for source in component.sources:
+                # base (CRDs) -> cni (before any injected pod) -> istiod -> gateway.
+                chart_opts = after(self, args.after, previous)
+                # The CNI node agent is privileged; it gets a namespace of its own.
+                target = replace(component, namespace=args.cni_namespace) if source.role == "cni" else component
+                chart = install_source(f"{name}-{source.role}", target, source, chart_values(source.role, args),
+                                       chart_opts)
+                self.charts[source.role] = chart
+                previous = [chart]
+        control_plane = [self.charts[r] for r in ("base", "istiod") if r in self.charts]
+        policy = after(self, args.after, control_plane)
+
+        peer = custom_resource(f"{name}-mtls", SECURITY_API, "PeerAuthentication",
+                               {"name": "default", "namespace": namespace}, {"mtls": {"mode": "STRICT"}}, policy)
+        deny = custom_resource(f"{name}-deny-all", SECURITY_API, "AuthorizationPolicy",
+                               {"name": "global-deny-all", "namespace": namespace}, {}, policy)
+        allows = [custom_resource(f"{name}-allow-ingress", SECURITY_API, "AuthorizationPolicy",
+                                  {"name": INGRESS_GATEWAY, "namespace": namespace},
+                                  {"action": "ALLOW", "selector": {"matchLabels": dict(INGRESS_LABELS)},
+                                   "rules": [{}]}, policy)]
+        for index, labels in enumerate(args.open_gateways):
+            allows.append(custom_resource(
+                f"{name}-allow-gateway-{index}", SECURITY_API, "AuthorizationPolicy",
+                {"name": labels.get("app", f"gateway-{index}"), "namespace": namespace},
+                {"action": "ALLOW", "selector": {"matchLabels": dict(labels)}, "rules": [{}]}, policy))
+        for allow in args.allows:
+            allows.append(custom_resource(
+                f"{name}-allow-{allow.namespace}", SECURITY_API, "AuthorizationPolicy",
+                {"name": "allow-platform-peers", "namespace": allow.namespace},
+                {"action": "ALLOW", "rules": [{"from": [{"source": {"namespaces": sorted(set(allow.sources))}}]}]},
+                policy))
+
+        servers: list[dict[str, Any]] = [{
+            "port": {"number": 80, "name": "http", "protocol": "HTTP"},
+            "hosts": [args.host or "*"],
+            **({"tls": {"httpsRedirect": True}} if args.tls_secret else {}),
+        }]
+        if args.tls_secret:
+            servers.append({"port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+                            "hosts": [args.host or "*"],
+                            "tls": {"mode": "SIMPLE", "credentialName": args.tls_secret}})
+        self.gateway = custom_resource(
+            f"{name}-kubeflow-gateway", NETWORKING_API, "Gateway",
+            {"name": KUBEFLOW_GATEWAY, "namespace": args.kubeflow_namespace},
+            {"selector": {"istio": INGRESS_LABELS["istio"]}, "servers": servers},
+            after(self, args.after, control_plane, self.charts.get("gateway")))
+        self.ready: list[pulumi.Resource] = [*self.charts.values(), peer, deny, *allows, self.gateway]
+        self.register_outputs({"gateway": f"{args.kubeflow_namespace}/{KUBEFLOW_GATEWAY}"})

@@ -1,0 +1,100 @@
+"""``KubeflowApps``: Kubeflow's applications and KServe, in dependency order.
+
+Order (each arrow an explicit ``depends_on``):
+
+    namespace, cert-manager issuers, Istio ─► kubeflow roles ─► profiles + KFAM ─►
+        dashboard, notebooks, pipelines, katib, training, tensorboards, volumes,
+        model registry
+    Knative Serving (serverless) ─► KServe CRDs ─► KServe controller ─► models web app
+
+Every kubeflow/manifests directory waits for cert-manager's issuer (their webhook
+certificates) and for istiod (their VirtualServices and AuthorizationPolicies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pydantic import Field
+
+from components.platform.install import PartArgs, after, install_source
+from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
+from components.platform.releases import KUBEFLOW_APPS
+from components.platform.resolve import ResolvedComponent
+
+#: Applications that come after profiles (they serve users in profile namespaces).
+_AFTER_PROFILES = tuple(k for k in KUBEFLOW_APPS if k not in ("kubeflow_roles", "profiles"))
+
+
+class KubeflowAppsArgs(PartArgs):
+    """Arguments of :class:`KubeflowApps`."""
+
+    components: Mapping[str, ResolvedComponent] = Field(description="Every component, resolved.")
+    kserve_mode: str = Field("serverless", description="KServe's deployment mode: serverless or raw.")
+    knative: tuple[pulumi.Resource, ...] = Field((), description="Knative Serving, for KServe in serverless mode.")
+    kubeflow_namespace: str = Field("kubeflow", description="Kubeflow's namespace.")
+    istio_namespace: str = Field("istio-system", description="Where the ingress gateway runs.")
+    domain: str | None = Field(None, description="Host name inference services are served under.")
+
+
+def kserve_values(role: str, args: KubeflowAppsArgs) -> dict[str, Any]:
+    """mlplane's values for KServe's charts."""
+    if role != "controller":
+        return {}
+    gateway = f"{args.kubeflow_namespace}/{KUBEFLOW_GATEWAY}"
+    return {"kserve": {"controller": {
+        "deploymentMode": "Serverless" if args.kserve_mode == "serverless" else "RawDeployment",
+        "gateway": {
+            **({"domain": args.domain} if args.domain else {}),
+            "ingressGateway": {"gateway": gateway,
+                               "gatewayService": f"{INGRESS_GATEWAY}.{args.istio_namespace}.svc.cluster.local"},
+        },
+    }}}
+
+
+class KubeflowApps(pulumi.ComponentResource):
+    """Kubeflow's applications (kustomize directories) and KServe (Helm charts).
+
+    Attributes:
+        installed: Every installed source by ``<component>/<role>``.
+        profiles: The profile controller's directory (its CRD), None if not installed.
+        roles: The kubeflow roles directory, None if not installed.
+    """
+
+    def __init__(self, name: str, args: KubeflowAppsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplane:platform:KubeflowApps", name, None, opts)
+        self._base = name
+        self.installed: dict[str, pulumi.Resource] = {}
+        components = args.components
+        self.roles = self._install("kubeflow_roles", components, args, [])
+        self.profiles = self._install("profiles", components, args, [self.roles])
+        for key in _AFTER_PROFILES:
+            if key == "models_web_app":
+                continue
+            self._install(key, components, args, [self.roles, self.profiles])
+
+        kserve = components["kserve"]
+        previous: list[pulumi.Resource] = list(args.knative) if args.kserve_mode == "serverless" else []
+        kserve_last: pulumi.Resource | None = None
+        if kserve.enabled:
+            for source in kserve.sources:
+                kserve_last = install_source(f"{name}-kserve-{source.role}", kserve, source,
+                                             kserve_values(source.role, args), after(self, args.after, previous))
+                self.installed[f"kserve/{source.role}"] = kserve_last
+                previous = [kserve_last]
+        self._install("models_web_app", components, args, [kserve_last])
+        self.register_outputs({"installed": sorted(self.installed)})
+
+    def _install(self, key: str, components: Mapping[str, ResolvedComponent], args: KubeflowAppsArgs,
+                 needs: list[pulumi.Resource | None]) -> pulumi.Resource | None:
+        component = components[key]
+        if not component.enabled:
+            return None
+        last = None
+        for source in component.sources:
+            last = install_source(f"{self._base}-{key.replace('_', '-')}-{source.role}", component, source, None,
+                                  after(self, args.after, needs))
+            self.installed[f"{key}/{source.role}"] = last
+        return last

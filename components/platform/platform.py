@@ -1,0 +1,114 @@
+"""``Platform``: the add-ons and Kubeflow, composed in order from the stack config.
+
+    namespaces (from the layer)
+      ─► cert-manager ─► ClusterIssuers (Ready)
+      ─► Istio: base ─► cni ─► istiod ─► gateway; mTLS STRICT, deny-by-default, allows, Gateway
+      ─► Dex, oauth2-proxy, routes, token check, login gate           (after Istio)
+      ─► Knative Serving ─► local gateway                              (after Istio)
+      ─► Kubeflow roles ─► profiles ─► applications                    (after issuers and Istio)
+      ─► KServe CRDs ─► controller ─► models web app                   (after Knative when serverless)
+      ─► Profiles and contributors                                     (after the profile controller)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+from pydantic import Field
+
+from components.platform.auth import PROVIDER, Auth, AuthArgs, oauth2_proxy_service, OAUTH2_PROXY_PORT
+from components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, CertManagerArgs
+from components.platform.install import PartArgs
+from components.platform.istio import ExtAuthz, Istio, IstioArgs
+from components.platform.knative import LOCAL_GATEWAY_LABELS, KnativeServing, KnativeServingArgs
+from components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
+from components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows
+from components.platform.profiles import Profiles, ProfilesArgs
+from components.platform.resolve import ResolvedComponent, resolve
+from components.platform.spec import AuthSpec, KubeflowSpec
+
+
+class PlatformArgs(PartArgs):
+    """Arguments of :class:`Platform`."""
+
+    kubeflow: KubeflowSpec = Field(description="Release, components, ingress, issuer and profiles.")
+    auth: AuthSpec = Field(default_factory=AuthSpec, description="Users, connector and oauth2-proxy settings.")
+    gke: bool = Field(False, description="Whether the cluster is GKE.")
+    namespaces: dict[str, pulumi.Resource] = Field(
+        default_factory=dict,
+        description="The platform's namespaces (created by the platform layer), by Kubernetes name.")
+
+
+class Platform(pulumi.ComponentResource):
+    """cert-manager, Istio, Dex/oauth2-proxy, Knative, Kubeflow's applications and profiles.
+
+    Attributes:
+        components: Every component, resolved (what is installed, where, at which version).
+        cert_manager, istio, auth, knative, apps, profiles: The parts (None when not installed).
+        ingress_issuer: The ClusterIssuer of the ingress certificate (None without cert-manager).
+        generated_passwords: Generated Dex passwords by e-mail (secret outputs).
+    """
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplane:platform:Platform", name, None, opts)
+        spec = args.kubeflow
+        components = resolve(spec)
+        self.components: Mapping[str, ResolvedComponent] = components
+        child = pulumi.ResourceOptions(parent=self)
+        namespaces = tuple(args.namespaces.values())
+        istio_ns = components["istio"].namespace
+        tls = spec.ingress.effective_tls
+
+        self.cert_manager = None
+        self.ingress_issuer: str | None = None
+        if components["cert_manager"].available:
+            self.cert_manager = CertManager(f"{name}-cert-manager", CertManagerArgs(
+                component=components["cert_manager"], issuer=spec.issuer, host=spec.ingress.host, tls=tls,
+                gateway_namespace=istio_ns, after=namespaces), child)
+            self.ingress_issuer = self.cert_manager.ingress_issuer
+        issuers = tuple(self.cert_manager.ready) if self.cert_manager else ()
+
+        self.istio = None
+        if components["istio"].available:
+            proxy = components["oauth2_proxy"]
+            self.istio = Istio(f"{name}-istio", IstioArgs(
+                component=components["istio"], kubeflow_namespace=KUBEFLOW_NAMESPACE,
+                cni_namespace=ISTIO_CNI_NAMESPACE, host=spec.ingress.host,
+                tls_secret=INGRESS_TLS_SECRET if tls else None,
+                ext_authz=ExtAuthz(name=PROVIDER, service=oauth2_proxy_service(proxy.namespace),
+                                   port=OAUTH2_PROXY_PORT) if proxy.enabled else None,
+                allows=mesh_allows(spec, components),
+                open_gateways=(dict(LOCAL_GATEWAY_LABELS),) if components["knative_serving"].enabled else (),
+                gke=args.gke, after=namespaces), child)
+        mesh = tuple(self.istio.ready) if self.istio else ()
+
+        self.auth = None
+        self.generated_passwords = {}
+        if components["dex"].enabled or components["oauth2_proxy"].enabled:
+            self.auth = Auth(f"{name}-auth", AuthArgs(
+                dex=components["dex"], oauth2_proxy=components["oauth2_proxy"], settings=args.auth,
+                istio_namespace=istio_ns, kubeflow_namespace=KUBEFLOW_NAMESPACE, host=spec.ingress.host, tls=tls,
+                after=(*namespaces, *mesh)), child)
+            self.generated_passwords = self.auth.generated_passwords
+
+        self.knative = None
+        if components["knative_serving"].enabled:
+            self.knative = KnativeServing(f"{name}-knative", KnativeServingArgs(
+                component=components["knative_serving"], after=(*namespaces, *mesh)), child)
+
+        self.apps = KubeflowApps(f"{name}-apps", KubeflowAppsArgs(
+            components=components, kserve_mode=spec.components.kserve.deployment_mode,
+            knative=tuple(self.knative.ready) if self.knative else (), kubeflow_namespace=KUBEFLOW_NAMESPACE,
+            istio_namespace=istio_ns, domain=spec.ingress.host, after=(*namespaces, *issuers, *mesh)), child)
+
+        self.profiles = None
+        if spec.profiles:
+            self.profiles = Profiles(f"{name}-profiles", ProfilesArgs(
+                profiles=spec.profiles, namespaces={p.name: args.namespaces[p.name] for p in spec.profiles},
+                controller=tuple(r for r in (self.apps.profiles,) if r is not None),
+                roles=tuple(r for r in (self.apps.roles,) if r is not None), mesh=mesh), child)
+        self.register_outputs({
+            "release": spec.release,
+            "installed": sorted(key for key, c in components.items() if c.enabled),
+        })

@@ -1,0 +1,77 @@
+"""``Profiles``: Kubeflow profiles and their contributors, declared instead of clicked.
+
+mlplane creates each profile's namespace itself (a ``PlatformNamespace`` with Pod
+Security labels and NetworkPolicies, annotated with the owner, which the profile
+controller adopts), then the ``Profile``. Contributors get what KFAM would create when
+the owner shares the profile in the dashboard: a RoleBinding to ``kubeflow-edit`` or
+``kubeflow-view`` and an Istio AuthorizationPolicy admitting requests that carry
+their user header.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field
+
+from components.naming import k8s_name
+from components.platform.auth import USER_HEADER
+from components.platform.install import PartArgs, after, custom_resource
+from components.platform.istio import SECURITY_API
+from components.platform.spec import ProfileSpec
+
+PROFILE_API = "kubeflow.org/v1"
+
+
+class ProfilesArgs(PartArgs):
+    """Arguments of :class:`Profiles`."""
+
+    profiles: tuple[ProfileSpec, ...] = Field(description="The profiles to create.")
+    namespaces: dict[str, pulumi.Resource] = Field(description="Each profile's namespace resource, by profile name.")
+    controller: tuple[pulumi.Resource, ...] = Field((), description="The profile controller (its CRD).")
+    roles: tuple[pulumi.Resource, ...] = Field((), description="Kubeflow's ClusterRoles.")
+    mesh: tuple[pulumi.Resource, ...] = Field((), description="Istio (its CRDs and webhook).")
+
+
+def binding_name(email: str, role: str) -> str:
+    """KFAM's name for a contributor's RoleBinding and AuthorizationPolicy."""
+    return k8s_name("user", email, "clusterrole", role)
+
+
+class Profiles(pulumi.ComponentResource):
+    """Profiles with owners and contributors.
+
+    Attributes:
+        profiles: The Profile resources by name.
+    """
+
+    def __init__(self, name: str, args: ProfilesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplane:platform:Profiles", name, None, opts)
+        self.profiles: dict[str, pulumi.Resource] = {}
+        for profile in args.profiles:
+            namespace = args.namespaces[profile.name]
+            base = f"{name}-{profile.name}"
+            self.profiles[profile.name] = custom_resource(
+                f"{base}-profile", PROFILE_API, "Profile", {"name": profile.name},
+                {"owner": {"kind": "User", "name": profile.owner}},
+                after(self, args.after, args.controller, namespace))
+            for contributor in profile.contributors:
+                rolename = f"kubeflow-{contributor.role}"
+                object_name = binding_name(contributor.email, contributor.role)
+                annotations = {"user": contributor.email, "role": contributor.role}
+                k8s.rbac.v1.RoleBinding(
+                    f"{base}-{object_name}",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=profile.name,
+                                                        annotations=annotations),
+                    role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole",
+                                                     name=rolename),
+                    subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="User",
+                                                      name=contributor.email)],
+                    opts=after(self, args.after, namespace, args.roles))
+                custom_resource(
+                    f"{base}-{object_name}-access", SECURITY_API, "AuthorizationPolicy",
+                    {"name": object_name, "namespace": profile.name, "annotations": annotations},
+                    {"action": "ALLOW", "rules": [{"when": [{"key": f"request.headers[{USER_HEADER}]",
+                                                             "values": [contributor.email]}]}]},
+                    after(self, args.after, namespace, args.mesh))
+        self.register_outputs({"profiles": sorted(self.profiles)})

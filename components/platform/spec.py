@@ -1,0 +1,261 @@
+"""What a stack says about its platform: the models behind ``mlplane:kubeflow`` and ``mlplane:auth``.
+
+These are component args and stack-config sections at once (the stack file's schema is
+made from them). Every field is checked while the config loads; rules that span
+fields or sections live in :mod:`infra.config.kubeflow` and :mod:`infra.config.auth`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from components.base import ArgsModel, SecretValue
+from components.charts import check_version
+from components.namespace import PodSecurityLevel
+from components.naming import check_dns_label, is_dns_subdomain
+from components.platform.releases import DEFAULT_RELEASE, RELEASE_NAMES, ReleaseName
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_DURATION = re.compile(r"^(\d+(h|m|s))+$")
+
+
+def check_email(value: str) -> str:
+    """Validate an e-mail address (the login name of Kubeflow users).
+
+    Raises:
+        ValueError: Not an address of the form ``name@domain.tld``.
+    """
+    if not isinstance(value, str) or not _EMAIL.match(value):
+        raise ValueError("must be an e-mail address like alice@example.com")
+    return value
+
+
+def check_host(value: str) -> str:
+    """Validate a DNS host name (lower case, dots allowed, no scheme or port)."""
+    if not is_dns_subdomain(value) or "." not in value:
+        raise ValueError("must be a fully qualified host name like kubeflow.example.com (no scheme, no port)")
+    return value
+
+
+def check_https_url(value: str) -> str:
+    """Validate an https:// URL (issuers and ACME servers must be TLS)."""
+    if not isinstance(value, str) or not re.match(r"^https://[^\s/$.?#][^\s]*$", value):
+        raise ValueError("must be an https:// URL")
+    return value
+
+
+def check_duration(value: str) -> str:
+    """Validate a Go duration such as ``24h`` or ``1h30m``."""
+    if not isinstance(value, str) or not _DURATION.match(value):
+        raise ValueError("must be a duration like 24h, 30m or 1h30m")
+    return value
+
+
+def _release_hint(value: Any) -> Any:
+    # YAML reads an unquoted 26.03 as the number 26.03; say so instead of "not allowed".
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f'must be a string; quote it in YAML (release: "{value}"), or YAML reads it as a '
+                         f"number (allowed: {', '.join(RELEASE_NAMES)})")
+    return value
+
+
+Email = Annotated[str, AfterValidator(check_email)]
+DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
+Version = Annotated[str, AfterValidator(check_version)]
+
+
+class ComponentSettings(ArgsModel):
+    """Overrides of one component of the release train."""
+
+    enabled: bool | None = Field(
+        None,
+        description="Install the component. Default: on when the release includes it.",
+    )
+    version: Version | None = Field(
+        None,
+        description=(
+            "Pin another version than the release's: the chart version for Helm-installed components, "
+            "the kubeflow/manifests git tag for kustomize-installed ones."
+        ),
+    )
+    namespace: DnsLabel | None = Field(
+        None,
+        description="Namespace to install into (Helm-installed components only; kubeflow/manifests fix theirs).",
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Helm values merged over mlplane's (the one escape hatch). Components of several charts "
+            "(istio, kserve) take them per chart role, e.g. `{istiod: {...}}`."
+        ),
+    )
+
+
+class InfraSettings(ComponentSettings):
+    """Overrides of an add-on the cluster may already have (cert-manager, Istio)."""
+
+    existing: bool = Field(
+        False,
+        description="Use the cluster's own installation instead of installing one; mlplane still adds its "
+                    "issuers/policies, which need that installation's CRDs.",
+    )
+
+
+class KServeSettings(ComponentSettings):
+    """Overrides of KServe."""
+
+    deployment_mode: Literal["serverless", "raw"] = Field(
+        "serverless",
+        description="serverless: Knative revisions with scale to zero (needs Knative Serving); "
+                    "raw: plain Deployments and Services.",
+    )
+
+
+class Components(ArgsModel):
+    """Every component of the platform, each overridable."""
+
+    cert_manager: InfraSettings = Field(default_factory=InfraSettings, description="cert-manager (webhook and ingress certificates).")
+    istio: InfraSettings = Field(default_factory=InfraSettings, description="Istio: base, CNI, istiod and the ingress gateway.")
+    dex: ComponentSettings = Field(default_factory=ComponentSettings, description="Dex, the OpenID Connect identity provider.")
+    oauth2_proxy: ComponentSettings = Field(default_factory=ComponentSettings, description="oauth2-proxy, the gateway's login.")
+    knative_serving: ComponentSettings = Field(default_factory=ComponentSettings, description="Knative Serving (KServe's serverless mode).")
+    kubeflow_roles: ComponentSettings = Field(default_factory=ComponentSettings, description="Kubeflow's aggregated ClusterRoles (kubeflow-admin/edit/view).")
+    profiles: ComponentSettings = Field(default_factory=ComponentSettings, description="Profile controller and KFAM (multi-user namespaces).")
+    central_dashboard: ComponentSettings = Field(default_factory=ComponentSettings, description="The central dashboard.")
+    notebooks: ComponentSettings = Field(default_factory=ComponentSettings, description="Notebook controller, Jupyter web app and PodDefaults webhook.")
+    pipelines: ComponentSettings = Field(default_factory=ComponentSettings, description="Kubeflow Pipelines (multi-user).")
+    katib: ComponentSettings = Field(default_factory=ComponentSettings, description="Katib (hyperparameter tuning).")
+    training: ComponentSettings = Field(default_factory=ComponentSettings, description="Training operator (1.8.1) or Trainer (26.03).")
+    kserve: KServeSettings = Field(default_factory=KServeSettings, description="KServe (model serving).")
+    models_web_app: ComponentSettings = Field(default_factory=ComponentSettings, description="KServe's models web app.")
+    tensorboards: ComponentSettings = Field(default_factory=ComponentSettings, description="Tensorboard controller and web app.")
+    volumes_web_app: ComponentSettings = Field(default_factory=ComponentSettings, description="Volumes web app and PVC viewer controller.")
+    model_registry: ComponentSettings = Field(default_factory=ComponentSettings, description="Model Registry (26.03 and later).")
+
+
+class IngressSettings(ArgsModel):
+    """How users reach the platform through the Istio ingress gateway."""
+
+    host: Annotated[str, AfterValidator(check_host)] | None = Field(
+        None,
+        description="External host name, e.g. kubeflow.example.com. Default: none (any host; reach it with "
+                    "`kubectl port-forward svc/istio-ingressgateway -n istio-system 8080:80`).",
+    )
+    tls: bool | None = Field(
+        None,
+        description="Serve HTTPS with a certificate from the configured issuer. Default: on when a host is set.",
+    )
+
+    @property
+    def effective_tls(self) -> bool:
+        """Whether the gateway serves HTTPS."""
+        return self.tls if self.tls is not None else self.host is not None
+
+
+class IssuerSettings(ArgsModel):
+    """The ClusterIssuer that signs the ingress certificate."""
+
+    kind: Literal["self-signed", "acme"] = Field(
+        "self-signed",
+        description="self-signed: a certificate nobody else trusts (dev, air-gapped); acme: Let's Encrypt or "
+                    "another ACME server (HTTP-01 through the ingress gateway).",
+    )
+    email: Email | None = Field(None, description="ACME account e-mail (required for acme).")
+    server: Annotated[str, AfterValidator(check_https_url)] = Field(
+        "https://acme-v02.api.letsencrypt.org/directory",
+        description="ACME directory URL.",
+    )
+
+
+class Contributor(ArgsModel):
+    """A user who may work in a profile besides its owner."""
+
+    email: Email = Field(description="The user's login e-mail.")
+    role: Literal["edit", "view"] = Field("edit", description="Kubeflow role in the profile: edit or view.")
+
+
+class ProfileSpec(ArgsModel):
+    """A Kubeflow profile: a namespace owned by one user, shared with contributors."""
+
+    name: DnsLabel = Field(description="Profile and namespace name, e.g. team-vision.")
+    owner: Email = Field(description="The owner's login e-mail.")
+    contributors: tuple[Contributor, ...] = Field((), description="Other users and their role.")
+    pod_security: PodSecurityLevel = Field(
+        "baseline",
+        description="Pod Security level enforced in the profile namespace (notebook images need baseline).",
+    )
+
+
+class KubeflowSpec(ArgsModel):
+    """The platform: which release, which components, how it is reached, who uses it."""
+
+    release: Annotated[ReleaseName, BeforeValidator(_release_hint)] = Field(
+        DEFAULT_RELEASE,
+        description=f"Kubeflow release train: {' or '.join(RELEASE_NAMES)} (pins every version).",
+    )
+    ingress: IngressSettings = Field(default_factory=IngressSettings, description="Host and TLS of the ingress gateway.")
+    issuer: IssuerSettings = Field(default_factory=IssuerSettings, description="Issuer of the ingress certificate.")
+    components: Components = Field(default_factory=Components, description="Per-component overrides.")
+    profiles: tuple[ProfileSpec, ...] = Field((), description="Profiles (user namespaces) to create.")
+
+
+class DexUser(ArgsModel):
+    """A static Dex user (a login without an upstream identity provider)."""
+
+    email: Email = Field(description="Login e-mail.")
+    username: str | None = Field(None, description="Display name. Default: the e-mail's local part.", min_length=1)
+    password_hash: SecretValue | None = Field(
+        None,
+        description="bcrypt hash of the password, as a secret "
+                    "(`pulumi config set --secret --path 'mlplane:auth.dex.users[0].password_hash' '$2y$12$...'`).",
+    )
+    generate_password: bool = Field(
+        False,
+        description="Generate a random password instead (pulumi-random; read it with "
+                    "`pulumi stack output dex_passwords --show-secrets`). For dev stacks.",
+    )
+
+    @property
+    def display_name(self) -> str:
+        """The username Dex shows."""
+        return self.username or self.email.split("@", 1)[0]
+
+
+class OidcConnector(ArgsModel):
+    """An upstream OpenID Connect provider that Dex delegates logins to."""
+
+    id: DnsLabel = Field(description="Connector id, e.g. corp-sso.")
+    name: str = Field(description="Name on the login page.", min_length=1)
+    issuer: Annotated[str, AfterValidator(check_https_url)] = Field(description="The provider's issuer URL.")
+    client_id: str = Field(description="OAuth client id registered at the provider.", min_length=1)
+    client_secret: SecretValue = Field(description="OAuth client secret, as a secret (`secure:`).")
+    scopes: tuple[str, ...] = Field(("openid", "profile", "email"), description="Scopes to request.")
+
+
+class DexSettings(ArgsModel):
+    """Who can log in through Dex."""
+
+    users: tuple[DexUser, ...] = Field((), description="Static users with password hashes.")
+    connector: OidcConnector | None = Field(None, description="An upstream OIDC provider.")
+
+
+class OAuth2ProxySettings(ArgsModel):
+    """The gateway's login proxy."""
+
+    client_secret: SecretValue | None = Field(
+        None, description="Secret shared by oauth2-proxy and Dex. Default: generated (pulumi-random).")
+    cookie_secret: SecretValue | None = Field(
+        None, description="Cookie encryption secret (32 bytes). Default: generated (pulumi-random).")
+    cookie_expire: Annotated[str, AfterValidator(check_duration)] = Field("24h", description="Session lifetime.")
+    email_domains: tuple[str, ...] = Field(("*",), description="E-mail domains allowed to log in (`*`: any).")
+
+
+class AuthSpec(ArgsModel):
+    """Authentication: Dex (users, upstream provider) and oauth2-proxy."""
+
+    dex: DexSettings = Field(default_factory=DexSettings, description="Dex: static users and an upstream connector.")
+    oauth2_proxy: OAuth2ProxySettings = Field(default_factory=OAuth2ProxySettings, description="oauth2-proxy settings.")
