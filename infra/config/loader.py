@@ -181,7 +181,9 @@ def _problems(
             Problem(
                 path=format_path(full),
                 message=message,
-                value=show_value(value) if has_value else None,
+                # A credential typed in plain text is still a credential: never echo it.
+                value=show_value(value, secret=error["type"] == "secret_in_plain_text")
+                if has_value else None,
                 allowed=allowed,
                 line=lines(full),
             )

@@ -1,0 +1,86 @@
+"""A release change (1.8.1 to 26.03) is a reviewable diff: the pinned sources update in place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.cli import main
+
+from .conftest import ROOT
+
+CHART = "kubernetes:helm.sh/v4:Chart"
+DIRECTORY = "kubernetes:kustomize/v2:Directory"
+
+
+def render(folder: Path, text: str) -> Path:
+    folder.mkdir()
+    stack = folder / "Pulumi.onprem.yaml"  # same stack name, so URNs compare
+    stack.write_text(text)
+    assert main(["render", "--config-file", str(stack), "--out", str(folder / "render")]) == 0
+    return folder / "render"
+
+
+@pytest.fixture(scope="module")
+def release_diff(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, dict]:
+    base = tmp_path_factory.mktemp("release")
+    text = (ROOT / "Pulumi.onprem.yaml").read_text()
+    assert text.count('release: "26.03"') == 1
+    old = render(base / "old", text.replace('release: "26.03"', 'release: "1.8.1"'))
+    new = render(base / "new", text)
+    return (json.loads((old / "plan.json").read_text()), json.loads((new / "plan.json").read_text()),
+            _diff(old, new))
+
+
+def _diff(old: Path, new: Path) -> dict:
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["diff", str(old), str(new), "--format", "json"]) == 0
+    return json.loads(buffer.getvalue())
+
+
+def test_pinned_charts_and_directories_update_in_place(release_diff: tuple[dict, dict, dict]) -> None:
+    old, new, diff = release_diff
+    changes = {c["urn"]: c for c in diff["changes"]}
+    old_urns = {r["urn"] for r in old["resources"]}
+    sources = [r for r in new["resources"] if r["type"] in (CHART, DIRECTORY) and r["urn"] in old_urns
+               and "mlplane:platform:" in r["urn"]]
+    assert len(sources) >= 20
+    for resource in sources:
+        change = changes.get(resource["urn"])
+        assert change is not None, f"{resource['name']} did not change"
+        assert change["op"] == "update", change
+        assert change["paths"] and set(change["paths"]) <= {"version", "directory", "values.image.tag",
+                                                             "values.installCRDs", "values.crds"}, change
+
+
+def test_a_release_change_replaces_and_deletes_nothing(release_diff: tuple[dict, dict, dict]) -> None:
+    _, _, diff = release_diff
+    assert diff["summary"]["replace"] == 0 and diff["summary"]["delete"] == 0
+    created = {c["urn"].rsplit("::", 1)[1] for c in diff["changes"] if c["op"] == "create"}
+    assert all(c["op"] in ("update", "create") for c in diff["changes"])
+    # Model Registry is new in 26.03; everything else existed already.
+    assert created == {"platform-apps-model-registry-server", "platform-apps-model-registry-istio",
+                       "platform-apps-model-registry-ui"}
+
+
+def test_the_diff_names_the_versions(release_diff: tuple[dict, dict, dict]) -> None:
+    old, new, _ = release_diff
+    before = {r["name"]: r["inputs"] for r in old["resources"] if r["type"] == CHART}
+    after = {r["name"]: r["inputs"] for r in new["resources"] if r["type"] == CHART}
+    assert (before["platform-istio-istiod"]["version"], after["platform-istio-istiod"]["version"]) == ("1.17.3", "1.29.0")
+    assert (before["platform-cert-manager-chart"]["version"], after["platform-cert-manager-chart"]["version"]) \
+        == ("v1.12.2", "v1.19.4")
+    assert (before["platform-apps-kserve-controller"]["version"], after["platform-apps-kserve-controller"]["version"]) \
+        == ("v0.11.2", "v0.16.0")
+    dirs_before = {r["name"]: r["inputs"]["directory"] for r in old["resources"] if r["type"] == DIRECTORY}
+    dirs_after = {r["name"]: r["inputs"]["directory"] for r in new["resources"] if r["type"] == DIRECTORY}
+    assert dirs_before["platform-apps-training-controller"].endswith(
+        "/tree/v1.8.1/apps/training-operator/upstream/overlays/kubeflow")
+    assert dirs_after["platform-apps-training-controller"].endswith(
+        "/tree/v26.03/applications/trainer/upstream/overlays/kubeflow-platform")
