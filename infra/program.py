@@ -14,6 +14,7 @@ import pulumi
 
 from infra.cluster import kubernetes_provider
 from infra.config import StackConfig
+from infra.layers.capacity import CapacityFacts, declare_capacity
 from infra.layers.context import StackContext
 from infra.layers.platform import PlatformFacts, declare_platform
 
@@ -23,6 +24,7 @@ class Built:
     """What :func:`build` made, for exports and tests."""
 
     platform: PlatformFacts
+    capacity: CapacityFacts
 
 
 def build(config: StackConfig) -> Built:
@@ -36,5 +38,6 @@ def build(config: StackConfig) -> Built:
     """
     ctx = StackContext(config=config, provider=kubernetes_provider(config))
     platform = declare_platform(ctx)
+    capacity = declare_capacity(ctx, platform)
     pulumi.export("namespaces", {role: ns.namespace for role, ns in platform.namespaces.items()})
-    return Built(platform=platform)
+    return Built(platform=platform, capacity=capacity)

@@ -12,10 +12,12 @@ from pathlib import Path
 from pydantic import Field, PrivateAttr
 
 from components.base import ArgsModel
+from infra.config.accelerators import AcceleratorsConfig
 from infra.config.auth import AuthConfig
 from infra.config.cluster import ClusterConfig
 from infra.config.kubeflow import KubeflowConfig
 from infra.config.source import StackSource
+from infra.config.storage import StorageConfig
 
 #: The namespace of mlplane's own keys in a stack file's ``config:`` map.
 NAMESPACE = "mlplane"
@@ -25,6 +27,14 @@ class StackConfig(ArgsModel):
     """Everything an mlplane stack file says, validated."""
 
     cluster: ClusterConfig = Field(description="The cluster the plan targets and how to reach it.")
+    accelerators: AcceleratorsConfig | None = Field(
+        None,
+        description="Accelerator pools (NVIDIA, AMD, Intel; GPU sharing) and device enablement. Default: none "
+        "(CPU only).",
+    )
+    storage: StorageConfig | None = Field(
+        None, description="Storage classes, model and data volumes, and the artifact store. Default: none.",
+    )
     kubeflow: KubeflowConfig | None = Field(
         None,
         description="The platform: Kubeflow release train, components, ingress and profiles. "

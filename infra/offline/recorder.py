@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_project, get_stack
 
+from components.base import OFFLINE_SECRET_PLACEHOLDER
 from infra.errors import OfflineUnsupportedError
 from infra.offline.plan import STACK_TYPE, PlanResource
 from infra.offline.values import struct_to_plain
@@ -73,7 +75,7 @@ class RecordingMonitor(mocks.MockMonitor):
             self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, {})
         if request.type == STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=request.object)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=_outputs(request))
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         raise OfflineUnsupportedError(
@@ -127,6 +129,26 @@ def compose_urn(stack: str, project: str, parent: str, type_: str, name: str) ->
         if parent_type != STACK_TYPE:
             qualified = f"{parent_type}${type_}"
     return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+#: Outputs that a provider generates (no input holds them): offline they stand in as a
+#: placeholder, like undecryptable ``secure:`` values, so what is built from them (a
+#: Secret's keys) keeps its shape. Each is a secret output of its resource, so the
+#: placeholder is only ever recorded as ``[secret]``.
+_GENERATED_SECRETS = {
+    "random:index/randomPassword:RandomPassword": ("result", "bcryptHash"),
+}
+
+
+def _outputs(request: Any) -> struct_pb2.Struct:
+    generated = _GENERATED_SECRETS.get(request.type)
+    if not generated:
+        return request.object
+    outputs = struct_pb2.Struct()
+    outputs.CopyFrom(request.object)
+    for key in generated:
+        outputs.fields[key].string_value = OFFLINE_SECRET_PLACEHOLDER
+    return outputs
 
 
 def _provider_urn(reference: str) -> str | None:

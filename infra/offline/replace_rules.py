@@ -66,11 +66,15 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "name", "cluster", "location", "project", "nodeConfig.machineType", "nodeConfig.guestAccelerators",
         "nodeConfig.diskSizeGb", "nodeConfig.diskType", "nodeConfig.imageType", "nodeConfig.spot",
         "nodeConfig.preemptible", "nodeConfig.serviceAccount", "nodeConfig.oauthScopes",
-        "nodeConfig.localSsdCount", "nodeConfig.reservationAffinity",
+        "nodeConfig.localSsdCount", "nodeConfig.reservationAffinity", "initialNodeCount",
     ),
     "gcp:storage/bucket:Bucket": ("name", "location", "project"),
     "gcp:serviceaccount/account:Account": ("accountId", "project"),
-    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member"),
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member"),
+    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "region"),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ("bucket", "region"),
+    "aws:iam/rolePolicy:RolePolicy": ("name", "namePrefix", "role"),
     "aws:s3/bucketV2:BucketV2": ("bucket", "bucketPrefix"),
     "aws:iam/role:Role": ("name", "namePrefix"),
     "azure-native:containerservice:AgentPool": (
@@ -79,6 +83,11 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     ),
     "azure-native:storage:StorageAccount": ("accountName", "resourceGroupName", "location"),
     "azure-native:storage:BlobContainer": ("containerName", "accountName", "resourceGroupName"),
+    "azure-native:managedidentity:UserAssignedIdentity": ("resourceName", "resourceGroupName", "location"),
+    "azure-native:managedidentity:FederatedIdentityCredential": (
+        "federatedIdentityCredentialResourceName", "resourceName", "resourceGroupName",
+    ),
+    "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "scope", "principalId", "roleDefinitionId"),
 }
 
 _PVC = "kubernetes:core/v1:PersistentVolumeClaim"

@@ -58,13 +58,21 @@ def _special_or_map(struct: struct_pb2.Struct) -> Any:
     fields = struct.fields
     signature = fields[_SIG].string_value if _SIG in fields else None
     if signature == _SECRET:
-        return SECRET_MASK
+        return _masked(fields["value"]) if "value" in fields else SECRET_MASK
     if signature == _OUTPUT:
         if "secret" in fields and fields["secret"].bool_value:
-            return SECRET_MASK
+            return _masked(fields["value"]) if "value" in fields else SECRET_MASK
         return _value(fields["value"]) if "value" in fields else UNKNOWN_MASK
     if signature == _RESOURCE:
         return {"$ref": fields["urn"].string_value}
     if signature in (_ASSET, _ARCHIVE):
         return "[asset]"
     return {key: _value(item) for key, item in fields.items()}
+
+
+def _masked(value: struct_pb2.Value) -> Any:
+    """A secret's shape without its content: a secret map keeps its keys (``stringData``
+    stays a map, so manifests stay valid Kubernetes); every value is ``[secret]``."""
+    if value.WhichOneof("kind") == "struct_value" and _SIG not in value.struct_value.fields:
+        return {key: _masked(item) for key, item in value.struct_value.fields.items()}
+    return SECRET_MASK

@@ -1,0 +1,74 @@
+"""GKE backend: a ``pulumi_gcp`` node pool with guest accelerators.
+
+GKE installs the NVIDIA driver (``gpu_driver_installation_config``) and runs its own
+device plugin, which shares GPUs by ``gpu_sharing_config`` (time-sharing or MPS) and
+partitions them by ``gpu_partition_size`` (MIG). GKE taints GPU nodes with
+``nvidia.com/gpu=present:NoSchedule`` itself, so that default taint is not repeated.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.accelerators.catalog import find_model
+from components.accelerators.spec import pool_node_labels
+
+if TYPE_CHECKING:
+    from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
+
+_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+_GKE_GPU_TAINT = "nvidia.com/gpu"
+
+
+def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> None:
+    """Declare the node pool."""
+    spec, target = args.spec, args.target
+    model = find_model(spec.vendor, spec.model)
+    assert model is not None and model.gke_type is not None  # checked by pool_problems
+    container = gcp.container
+    sharing = None
+    if spec.sharing is not None:
+        sharing = container.NodePoolNodeConfigGuestAcceleratorGpuSharingConfigArgs(
+            gpu_sharing_strategy="MPS" if spec.sharing.kind == "mps" else "TIME_SHARING",
+            max_shared_clients_per_gpu=spec.sharing.replicas,
+        )
+    accelerator = container.NodePoolNodeConfigGuestAcceleratorArgs(
+        type=model.gke_type,
+        count=spec.accelerators_per_node,
+        gpu_driver_installation_config=container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+            gpu_driver_version=target.settings.driver_version,
+        ),
+        gpu_sharing_config=sharing,
+        gpu_partition_size=spec.mig_profile,
+    )
+    taints = [container.NodePoolNodeConfigTaintArgs(key=t.key, value=t.value or "true", effect=_EFFECTS[t.effect])
+              for t in spec.effective_taints if t.key != _GKE_GPU_TAINT]
+    container.NodePool(
+        f"{name}-node-pool",
+        name=spec.name,
+        project=target.project,
+        location=target.location,
+        cluster=target.cluster,
+        initial_node_count=spec.min_nodes,
+        autoscaling=container.NodePoolAutoscalingArgs(
+            total_min_node_count=spec.min_nodes, total_max_node_count=spec.max_nodes, location_policy="ANY",
+        ),
+        management=container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+        node_config=container.NodePoolNodeConfigArgs(
+            machine_type=spec.machine_type,
+            spot=spec.spot,
+            disk_size_gb=spec.disk_size_gb,
+            disk_type="pd-balanced",
+            image_type="COS_CONTAINERD",
+            labels=pool_node_labels(spec, "gke"),
+            taints=taints or None,
+            guest_accelerators=[accelerator],
+            oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+            # Pods get Google credentials only through Workload Identity, never the node's.
+            workload_metadata_config=container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+        ),
+        opts=pulumi.ResourceOptions(parent=pool),
+    )

@@ -1,0 +1,82 @@
+"""``AcceleratorPool``: one provider-neutral pool spec, made real by the cluster's backend."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Literal, Union
+
+import pulumi
+from pydantic import Field, model_validator
+
+from components.accelerators.spec import EksSettings, GkeSettings, PoolSpec, pool_problems, pool_scheduling
+from components.base import ArgsModel
+from components.scheduling import PoolScheduling
+
+
+class SelfHostedTarget(ArgsModel):
+    """Existing nodes of a self-hosted cluster, patched through the Kubernetes API."""
+
+    kind: Literal["selfhosted"] = Field(description="Self-hosted cluster.")
+
+
+class GkeTarget(ArgsModel):
+    """The GKE cluster that gets the node pool."""
+
+    kind: Literal["gke"] = Field(description="GKE.")
+    project: str = Field(description="Google Cloud project of the cluster.")
+    location: str = Field(description="Region or zone of the cluster.")
+    cluster: str = Field(description="GKE cluster name.")
+    settings: GkeSettings = Field(default_factory=GkeSettings, description="GKE node pool settings.")
+
+
+class EksTarget(ArgsModel):
+    """The EKS cluster whose Karpenter gets the NodePool."""
+
+    kind: Literal["eks"] = Field(description="EKS with Karpenter.")
+    cluster: str = Field(description="EKS cluster name.")
+    settings: EksSettings = Field(description="Karpenter node class settings.")
+
+
+class AksTarget(ArgsModel):
+    """The AKS cluster that gets the agent pool."""
+
+    kind: Literal["aks"] = Field(description="AKS.")
+    resource_group: str = Field(description="Resource group of the cluster.")
+    cluster: str = Field(description="AKS cluster name.")
+
+
+PoolTarget = Annotated[Union[SelfHostedTarget, GkeTarget, EksTarget, AksTarget], Field(discriminator="kind")]
+
+
+class AcceleratorPoolArgs(ArgsModel):
+    """Arguments of :class:`AcceleratorPool`."""
+
+    spec: PoolSpec = Field(description="The pool, provider-neutral.")
+    target: PoolTarget = Field(description="The cluster that gets the pool, by kind.")
+
+    @model_validator(mode="after")
+    def _fits_target(self) -> "AcceleratorPoolArgs":
+        problems = pool_problems(self.spec, self.target.kind)
+        if problems:
+            raise ValueError("; ".join(f"{'.'.join(p.field)}: {p.message} (got {p.value!r})" for p in problems))
+        return self
+
+
+class AcceleratorPool(pulumi.ComponentResource):
+    """An accelerator pool: node pool, Karpenter NodePool, agent pool or patched nodes.
+
+    Attributes:
+        scheduling: The pool's scheduling facts (resource name, node selector,
+            tolerations) that work is placed with.
+    """
+
+    scheduling: PoolScheduling
+
+    def __init__(self, name: str, args: AcceleratorPoolArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplane:accelerators:AcceleratorPool", name, None, opts)
+        # Only the backend this cluster needs is imported (and with it, its cloud SDK).
+        backend = importlib.import_module(f"components.accelerators.{args.target.kind}")
+        backend.declare(self, name, args)
+        self.scheduling = pool_scheduling(args.spec, args.target.kind)
+        self.register_outputs({"resource_name": self.scheduling.resource_name,
+                               "node_selector": self.scheduling.node_selector})

@@ -1,0 +1,243 @@
+"""The scheduling contract: how work asks for accelerators and gets placed on a pool.
+
+Every accelerator pool of a stack publishes its scheduling facts as a
+:class:`PoolScheduling`: the extended resource its nodes advertise
+(``nvidia.com/gpu``, ``nvidia.com/gpu.shared``, ``amd.com/gpu``, ``gpu.intel.com/i915``,
+``gpu.intel.com/xe``), the node selector that lands a pod on the pool's nodes, and the
+tolerations of the pool's taints. Work anywhere in mlplane (pipeline steps, serving
+endpoints, notebooks) asks for an :class:`AcceleratorRequest` (a vendor or a pool, and a
+count) and :func:`place` turns it into a :class:`Placement` whose limits, node selector
+and tolerations are injected into the pod. A request that no pool can satisfy raises
+:class:`SchedulingError` (a ``ValueError``) naming the request, the stack and the pools
+it has, so the config loader reports it as bad input before anything is registered.
+
+This module is pure (no Pulumi): :func:`pools_for` computes the pools' facts from a
+validated stack config, so pipelines and serving endpoints can be checked while the
+config loads.
+
+Example (a pipeline step or serving endpoint)::
+
+    from components.scheduling import AcceleratorRequest, place, pools_for
+
+    pools = pools_for(config)                       # at config-load time
+    placement = place(AcceleratorRequest(vendor="nvidia", count=1), pools,
+                      stack=config.source.stack)    # SchedulingError if unsatisfiable
+    container["resources"] = resources.to_k8s(extra_limits=placement.limits())
+    pod_spec = placement.apply_to_pod_spec(pod_spec)  # node selector and tolerations
+
+Choosing a pool: a request naming a pool gets that pool (if its vendor, when also named,
+matches and it can hand out ``count``); a request naming only a vendor gets the first
+pool of that vendor, in the stack file's order, that can hand out ``count`` units to one
+container. Shared pools (time-slicing, MPS) hand out one slice per container.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import Field, model_validator
+
+from components.base import ArgsModel
+
+Vendor = Literal["nvidia", "amd", "intel"]
+SharingMode = Literal["none", "time-slicing", "mps"]
+
+#: The vendors mlplane knows, in the order messages list them.
+VENDORS: tuple[str, ...] = ("nvidia", "amd", "intel")
+
+
+class SchedulingError(ValueError):
+    """A request for accelerators that no pool of the stack can satisfy."""
+
+
+class AcceleratorRequest(ArgsModel):
+    """What a piece of work asks for: accelerators of a vendor, or of a named pool."""
+
+    vendor: Vendor | None = Field(
+        None, description="Accelerator vendor (nvidia, amd, intel); any pool of that vendor will do."
+    )
+    pool: str | None = Field(
+        None, description="Name of the accelerator pool to run on (from mlplane:accelerators.pools)."
+    )
+    count: int = Field(1, ge=1, description="How many accelerators (or slices of a shared pool) one container gets.")
+
+    @model_validator(mode="after")
+    def _vendor_or_pool(self) -> "AcceleratorRequest":
+        if self.vendor is None and self.pool is None:
+            raise ValueError("name a vendor (nvidia, amd, intel) or a pool, or both")
+        return self
+
+    def describe(self) -> str:
+        """The request as users write it, e.g. ``{vendor: nvidia, count: 2}``."""
+        parts = [f"vendor: {self.vendor}"] if self.vendor else []
+        parts += [f"pool: {self.pool}"] if self.pool else []
+        return "{" + ", ".join([*parts, f"count: {self.count}"]) + "}"
+
+
+@dataclass(frozen=True, eq=True)
+class PoolScheduling:
+    """The scheduling facts one accelerator pool publishes.
+
+    Attributes:
+        name: The pool's name in the stack file.
+        vendor: ``nvidia``, ``amd`` or ``intel``.
+        model: The accelerator model (``l4``, ``a100-80gb``, ``mi300x``, ...).
+        resource_name: The extended resource a container requests and limits.
+        node_selector: Labels that select the pool's nodes (and only them).
+        tolerations: Kubernetes toleration dicts for the pool's taints.
+        accelerators_per_node: Physical accelerators on each node.
+        per_node: Units of ``resource_name`` each node advertises (slices when shared
+            or partitioned).
+        max_per_container: Most units one container may get (1 on shared pools).
+        sharing: ``none``, ``time-slicing`` or ``mps``.
+        backend: The cluster kind that makes the pool (``gke``, ``eks``, ...).
+    """
+
+    name: str
+    vendor: str
+    model: str
+    resource_name: str
+    node_selector: dict[str, str]
+    tolerations: tuple[dict[str, str], ...]
+    accelerators_per_node: int
+    per_node: int
+    max_per_container: int
+    sharing: SharingMode = "none"
+    backend: str = "selfhosted"
+
+    __hash__ = None  # type: ignore[assignment]  # holds a dict; compare, do not hash
+
+    def describe(self) -> str:
+        """One line for messages: ``l4 (nvidia l4, nvidia.com/gpu x1 per node)``."""
+        shared = f", {self.sharing}" if self.sharing != "none" else ""
+        return f"{self.name} ({self.vendor} {self.model}, {self.resource_name} x{self.per_node} per node{shared})"
+
+    def refusal(self, request: AcceleratorRequest) -> str | None:
+        """Why this pool cannot satisfy ``request``, or None when it can."""
+        if request.pool is not None and request.pool != self.name:
+            return "not the requested pool"
+        if request.vendor is not None and request.vendor != self.vendor:
+            return f"is {self.vendor}, not {request.vendor}"
+        if request.count > self.max_per_container:
+            why = "a shared pool gives one slice per container" if self.sharing != "none" else "per node"
+            return f"gives at most {self.max_per_container} {self.resource_name} to one container ({why})"
+        return None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and with what a request runs: inject all of it into the pod.
+
+    Attributes:
+        pool: The chosen pool's name.
+        resource_name: The extended resource to request and limit.
+        count: How many units.
+        node_selector: Labels the pod must select.
+        tolerations: Tolerations the pod must carry.
+    """
+
+    pool: str
+    resource_name: str
+    count: int
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: tuple[dict[str, str], ...] = ()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def limits(self) -> dict[str, str]:
+        """The extra limits for ``ComputeResources.to_k8s(extra_limits=...)``."""
+        return {self.resource_name: str(self.count)}
+
+    def apply_to_pod_spec(self, pod_spec: Mapping[str, Any], container: str | None = None) -> dict[str, Any]:
+        """Return a copy of ``pod_spec`` with the placement injected.
+
+        Merges the node selector, adds the tolerations the spec lacks, and sets the
+        accelerator request and limit (equal, as Kubernetes requires for extended
+        resources) on one container.
+
+        Args:
+            pod_spec: A Kubernetes PodSpec as a dict (camelCase keys).
+            container: The container that uses the accelerators; default: the first.
+
+        Returns:
+            The new pod spec; ``pod_spec`` is not changed.
+
+        Raises:
+            SchedulingError: The spec selects other values for the pool's labels, or
+                has no such container.
+        """
+        spec = copy.deepcopy(dict(pod_spec))
+        selector = dict(spec.get("nodeSelector") or {})
+        for key, value in self.node_selector.items():
+            if key in selector and selector[key] != value:
+                raise SchedulingError(
+                    f"pod already selects {key}={selector[key]!r}, but pool {self.pool!r} needs {key}={value!r}"
+                )
+            selector[key] = value
+        if selector:
+            spec["nodeSelector"] = selector
+        tolerations = list(spec.get("tolerations") or [])
+        tolerations += [dict(t) for t in self.tolerations if t not in tolerations]
+        if tolerations:
+            spec["tolerations"] = tolerations
+        containers = spec.get("containers") or []
+        target = next((c for c in containers if container is None or c.get("name") == container), None)
+        if target is None:
+            raise SchedulingError(f"no container {container!r} in the pod spec" if container
+                                  else "the pod spec has no containers")
+        resources = target.setdefault("resources", {})
+        for part in ("requests", "limits"):
+            resources.setdefault(part, {})[self.resource_name] = str(self.count)
+        return spec
+
+
+def place(request: AcceleratorRequest, pools: Sequence[PoolScheduling], *, stack: str) -> Placement:
+    """Choose the pool for ``request`` and say what to inject.
+
+    Args:
+        request: What the work asks for.
+        pools: The stack's pools, in the stack file's order (see :func:`pools_for`).
+        stack: The stack name, for the error message.
+
+    Returns:
+        The placement: resource name and count, node selector, tolerations.
+
+    Raises:
+        SchedulingError: No pool can satisfy the request; the message names the
+            request, the stack and every pool with why it does not fit.
+    """
+    for pool in pools:
+        if pool.refusal(request) is None:
+            return Placement(pool=pool.name, resource_name=pool.resource_name, count=request.count,
+                             node_selector=dict(pool.node_selector), tolerations=tuple(pool.tolerations))
+    if not pools:
+        have = "no accelerator pools (CPU only)"
+    else:
+        relevant = [p for p in pools if request.pool is None or p.name == request.pool]
+        have = "pools: " + "; ".join(
+            f"{p.describe()}: {p.refusal(request)}" for p in relevant
+        ) if relevant else "no pool named " + repr(request.pool) + "; pools: " + ", ".join(p.name for p in pools)
+    raise SchedulingError(f"accelerator request {request.describe()} cannot be placed on stack {stack!r}, "
+                          f"which has {have}")
+
+
+class _StackLike(Protocol):
+    cluster: Any  # has .kind
+    accelerators: Any  # has .pools, or is None
+
+
+def pools_for(config: _StackLike) -> tuple[PoolScheduling, ...]:
+    """The scheduling facts of every pool a stack config declares, in its order.
+
+    Pure: no Pulumi, no cloud. Works on a validated ``StackConfig`` (anything with
+    ``cluster.kind`` and ``accelerators``); a stack without pools (``dev``) has none.
+    """
+    settings = getattr(config, "accelerators", None)
+    if settings is None:
+        return ()
+    from components.accelerators.spec import pool_scheduling  # the spec imports this module
+
+    return tuple(pool_scheduling(pool, config.cluster.kind) for pool in settings.pools)

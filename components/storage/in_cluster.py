@@ -1,0 +1,106 @@
+"""In-cluster artifact store: SeaweedFS with its S3 API, as Kubeflow Pipelines ships it.
+
+One SeaweedFS server (master, volume, filer and S3 gateway in one pod) on a protected
+volume, in its own namespace that only the workload namespace (and the namespaces the
+args name) may reach. Its S3 keys are generated (pulumi-random) and handed to workloads
+in a Secret of the workload namespace; the keys never appear in the stack file or plan.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.pod_security import (
+    ComputeResources,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+)
+from components.storage.spec import ARTIFACT_CREDENTIALS_SECRET, IN_CLUSTER_S3_PORT, IN_CLUSTER_SERVICE
+from components.storage.volume import claim, stateful_options
+
+if TYPE_CHECKING:
+    from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
+
+ACCESS_KEY_ID = "mlplane"
+_LABELS = {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/component": "artifact-store"}
+_RESOURCES = ComputeResources(cpu_request="100m", memory_request="256Mi", cpu_limit="1", memory_limit="1Gi")
+# Waits for the S3 gateway, then creates the bucket and the one user (idempotent).
+_BOOTSTRAP = """\
+for i in $(seq 1 120); do wget -q --spider http://127.0.0.1:{port}/status && break; sleep 2; done
+echo "s3.bucket.create --name {bucket}" | weed shell || true
+echo "s3.configure -user mlplane -access_key $ACCESS_KEY -secret_key $SECRET_KEY -actions Admin -apply" | weed shell
+"""
+
+
+def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dict[str, str]:
+    """Declare namespace, volume, server, Service and the workloads' credentials."""
+    spec = args.store
+    allowed = tuple(dict.fromkeys((args.workload_namespace, *args.allow_ingress_from)))
+    namespace = PlatformNamespace(
+        f"{name}-namespace", PlatformNamespaceArgs(namespace=spec.namespace, allow_ingress_from=allowed),
+        pulumi.ResourceOptions(parent=store),
+    )
+    inside = pulumi.ResourceOptions(parent=store, depends_on=[namespace])
+    secret_key = random.RandomPassword(f"{name}-secret-key", length=40, special=False,
+                                       opts=pulumi.ResourceOptions(parent=store))
+    keys = {"ACCESS_KEY": pulumi.Output.secret(ACCESS_KEY_ID), "SECRET_KEY": secret_key.result}
+    server_secret = k8s.core.v1.Secret(
+        f"{name}-server-keys",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="seaweedfs-s3-keys", namespace=spec.namespace),
+        string_data=keys, opts=inside,
+    )
+    k8s.core.v1.Secret(
+        f"{name}-workload-keys",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=ARTIFACT_CREDENTIALS_SECRET, namespace=args.workload_namespace),
+        string_data={"AWS_ACCESS_KEY_ID": keys["ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY": keys["SECRET_KEY"]},
+        opts=pulumi.ResourceOptions(parent=store, depends_on=store.after),
+    )
+    data = claim(f"{name}-data", "seaweedfs-data", spec.namespace, spec.size, spec.storage_class,
+                 ("ReadWriteOnce",), stateful_options(store, args.protect, depends_on=[namespace]))
+    container = {
+        "name": "seaweedfs",
+        "image": spec.image,
+        "args": ["server", "-dir=/data", "-s3", f"-s3.port={IN_CLUSTER_S3_PORT}", "-filer",
+                 "-master.volumePreallocate=false"],
+        "envFrom": [{"secretRef": {"name": "seaweedfs-s3-keys"}}],
+        "ports": [{"name": "s3", "containerPort": IN_CLUSTER_S3_PORT}],
+        "readinessProbe": {"httpGet": {"path": "/status", "port": IN_CLUSTER_S3_PORT}, "periodSeconds": 10},
+        "lifecycle": {"postStart": {"exec": {"command": [
+            "/bin/sh", "-ec", _BOOTSTRAP.format(port=IN_CLUSTER_S3_PORT, bucket=spec.bucket)]}}},
+        "resources": _RESOURCES.to_k8s(),
+        "securityContext": restricted_container_security_context(),
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+    }
+    k8s.apps.v1.Deployment(
+        f"{name}-server",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="seaweedfs", namespace=spec.namespace, labels=_LABELS),
+        spec={
+            "replicas": 1,
+            # One pod owns the volume: stop the old one before the new one starts.
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": _LABELS},
+            "template": {
+                "metadata": {"labels": _LABELS},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": restricted_pod_security_context(),
+                    "containers": [container],
+                    "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "seaweedfs-data"}}],
+                },
+            },
+        },
+        opts=pulumi.ResourceOptions(parent=store, depends_on=[namespace, server_secret, data]),
+    )
+    k8s.core.v1.Service(
+        f"{name}-service",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=IN_CLUSTER_SERVICE, namespace=spec.namespace, labels=_LABELS),
+        spec={"selector": _LABELS, "ports": [{"name": "s3", "port": IN_CLUSTER_S3_PORT,
+                                              "targetPort": IN_CLUSTER_S3_PORT}]},
+        opts=inside,
+    )
+    return {}

@@ -1,0 +1,114 @@
+"""``mlplane:accelerators``: the stack's accelerator pools and how devices are enabled.
+
+The pools use one provider-neutral spec (:class:`components.accelerators.spec.PoolSpec`);
+the cluster kind (``mlplane:cluster.kind``) picks the backend. Every check that depends
+on the backend or spans pools runs here as a rule, before anything is built.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from components.accelerators.spec import AcceleratorSettings, PoolSpec, pool_problems
+from infra.config.rules import Finding, rule
+
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
+
+SECTION = "mlplane:accelerators"
+
+#: The Python SDK each cloud backend imports, and the extra that installs it.
+CLOUD_SDKS = {"gke": ("pulumi_gcp", "gcp"), "eks": ("pulumi_aws", "aws"), "aks": ("pulumi_azure_native", "azure")}
+
+
+class AcceleratorsConfig(AcceleratorSettings):
+    """Accelerator pools (NVIDIA, AMD, Intel) and device enablement of a stack."""
+
+    pools: tuple[PoolSpec, ...] = Field((), description="The accelerator pools, in the order work is placed.")
+
+
+def sdk_missing(backend: str) -> tuple[str, str] | None:
+    """``(module, extra)`` when the cloud SDK of ``backend`` is not installed, else None."""
+    module, extra = CLOUD_SDKS[backend]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a module set to None in sys.modules, a broken install
+        found = False
+    return None if found else (module, extra)
+
+
+def missing_sdk_finding(path: tuple[str, ...], backend: str, what: str) -> Finding | None:
+    """A finding when ``what`` needs the cloud SDK of ``backend`` and it is not installed."""
+    missing = sdk_missing(backend)
+    if missing is None:
+        return None
+    module, extra = missing
+    return Finding(path, f"{what} on a {backend} cluster needs the {module} package, which is not installed",
+                   allowed=f"install it: pip install 'mlplane[{extra}]'")
+
+
+@rule
+def accelerator_pools_fit_the_cluster(config: "StackConfig") -> Iterator[Finding]:
+    """Each pool is valid for the cluster kind; names and nodes are not shared."""
+    accelerators = config.accelerators
+    if accelerators is None:
+        return
+    backend = config.cluster.kind
+    seen: dict[str, int] = {}
+    node_owner: dict[str, str] = {}
+    for index, pool in enumerate(accelerators.pools):
+        base = (SECTION, "pools", index)
+        for problem in pool_problems(pool, backend):
+            yield Finding((*base, *problem.field), problem.message, problem.value, problem.allowed)
+        if pool.name in seen:
+            yield Finding((*base, "name"), f"pool name used twice (also pools[{seen[pool.name]}])", pool.name,
+                          "a unique name per pool")
+        seen.setdefault(pool.name, index)
+        for node in pool.nodes.names if pool.nodes is not None else ():
+            if node in node_owner:
+                yield Finding((*base, "nodes", "names"), f"node {node} is already in pool {node_owner[node]}",
+                              node, "each node in one pool")
+            node_owner.setdefault(node, pool.name)
+
+
+@rule
+def device_enablement_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
+    """GKE enables NVIDIA GPUs itself; MIG elsewhere needs the GPU Operator; EKS needs a node class."""
+    accelerators = config.accelerators
+    if accelerators is None:
+        return
+    backend = config.cluster.kind
+    nvidia = accelerators.nvidia
+    if backend == "gke" and nvidia.install is not None:
+        yield Finding((SECTION, "nvidia", "install"), "GKE installs NVIDIA drivers and its own device plugin",
+                      nvidia.install, "leave it out on GKE")
+    if backend not in ("gke", "aks") and nvidia.mode != "gpu-operator":  # GKE and AKS partition MIG themselves
+        for index, pool in enumerate(accelerators.pools):
+            if pool.mig_profile is not None:
+                yield Finding((SECTION, "pools", index, "mig_profile"), "partitioning GPUs with MIG needs the GPU "
+                              "Operator's MIG manager", pool.mig_profile, "nvidia: {install: gpu-operator}")
+    if nvidia.install_driver and nvidia.mode != "gpu-operator":
+        yield Finding((SECTION, "nvidia", "install_driver"), "only the GPU Operator installs drivers", True,
+                      "nvidia: {install: gpu-operator} or install_driver: false")
+    if backend == "eks" and accelerators.pools and accelerators.eks is None:
+        yield Finding((SECTION, "eks"), "pools on EKS need the Karpenter node class settings", None,
+                      "eks: {node_role: KarpenterNodeRole-<cluster>}")
+    if backend != "eks" and accelerators.eks is not None:
+        yield Finding((SECTION, "eks"), f"only EKS clusters use Karpenter settings, this one is {backend}", "eks",
+                      "leave it out")
+
+
+@rule
+def accelerator_backend_sdk_is_installed(config: "StackConfig") -> Iterator[Finding]:
+    """GKE and AKS pools are cloud resources: their SDK extra must be installed."""
+    accelerators = config.accelerators
+    backend = config.cluster.kind
+    if accelerators is None or not accelerators.pools or backend not in ("gke", "aks"):
+        return
+    finding = missing_sdk_finding((SECTION, "pools"), backend, "accelerator pools")
+    if finding is not None:
+        yield finding

@@ -1,0 +1,179 @@
+"""The capacity layer: accelerator pools, device plugins, storage and the artifact store.
+
+:func:`capacity_facts` computes what later layers need from the config alone (pure, so
+pipelines and serving endpoints are checked while the config loads);
+:func:`declare_capacity` declares the resources and returns the same facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.accelerators.devices import DeviceEnablement, DeviceEnablementArgs
+from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
+from components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place, pools_for
+from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
+from components.storage.classes import StorageClasses, StorageClassesArgs
+from components.storage.spec import ArtifactStoreFacts, artifact_store_facts
+from components.storage.volume import Volume, VolumeArgs
+from infra.config import StackConfig
+from infra.layers.context import StackContext
+from infra.layers.platform import KUBEFLOW_NAMESPACE, PlatformFacts
+
+#: Namespace of the device plugins (Pod Security: privileged; see docs/accelerators.md).
+DEVICES_NAMESPACE = "mlplane-accelerators"
+
+
+@dataclass(frozen=True)
+class VolumeFacts:
+    """A model or data volume that work can mount.
+
+    Attributes:
+        claim_name: The PersistentVolumeClaim's name.
+        namespace: Its namespace (the workload namespace).
+        size: Requested size (a Kubernetes quantity).
+        storage_class: Its StorageClass.
+        access_modes: Its access modes.
+    """
+
+    claim_name: str
+    namespace: str
+    size: str
+    storage_class: str
+    access_modes: tuple[str, ...]
+
+    def pod_volume(self, name: str | None = None, read_only: bool = False) -> dict[str, Any]:
+        """The pod ``volumes`` entry for this claim."""
+        return {"name": name or self.claim_name,
+                "persistentVolumeClaim": {"claimName": self.claim_name, "readOnly": read_only}}
+
+
+@dataclass(frozen=True)
+class CapacityFacts:
+    """What the capacity layer publishes to later layers.
+
+    Attributes:
+        stack: The stack name (for messages).
+        pools: Each accelerator pool's scheduling facts, in the stack file's order:
+            resource name, node selector, tolerations, per-node capacity, sharing.
+        storage_classes: Names of the StorageClasses mlplane created.
+        default_storage_class: The one marked default, if any.
+        volumes: Model and data volumes by name.
+        artifacts: How work reaches the artifact store (URI scheme and bucket or
+            endpoint, the ServiceAccount that has access, how pods get credentials);
+            None when the stack has no artifact store.
+        devices_namespace: Namespace of the device plugins, or None without pools.
+    """
+
+    stack: str
+    pools: tuple[PoolScheduling, ...] = ()
+    storage_classes: tuple[str, ...] = ()
+    default_storage_class: str | None = None
+    volumes: dict[str, VolumeFacts] = field(default_factory=dict)
+    artifacts: ArtifactStoreFacts | None = None
+    devices_namespace: str | None = None
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def place(self, request: AcceleratorRequest) -> Placement:
+        """Place an accelerator request on this stack's pools (see :func:`components.scheduling.place`).
+
+        Raises:
+            SchedulingError: No pool can satisfy it.
+        """
+        return place(request, self.pools, stack=self.stack)
+
+
+def capacity_facts(config: StackConfig) -> CapacityFacts:
+    """The capacity layer's facts, from the validated config alone (no Pulumi)."""
+    cluster, storage = config.cluster, config.storage
+    namespace = cluster.workload_namespace
+    pools = pools_for(config)
+    # GKE installs NVIDIA drivers and its own device plugin: no device plugins there.
+    devices = DEVICES_NAMESPACE if pools and cluster.kind != "gke" else None
+    if storage is None:
+        return CapacityFacts(stack=config.source.stack, pools=pools,
+                             devices_namespace=devices)
+    region = getattr(cluster, "region", None)
+    return CapacityFacts(
+        stack=config.source.stack,
+        pools=pools,
+        storage_classes=tuple(c.name for c in storage.classes),
+        default_storage_class=next((c.name for c in storage.classes if c.default), None),
+        volumes={v.name: VolumeFacts(v.name, namespace, v.size, v.storage_class, v.access_modes)
+                 for v in storage.volumes},
+        artifacts=artifact_store_facts(storage.artifacts, namespace=namespace, region=region)
+        if storage.artifacts is not None else None,
+        devices_namespace=devices,
+    )
+
+
+def _pool_target(config: StackConfig) -> dict[str, Any]:
+    cluster, settings = config.cluster, config.accelerators
+    assert settings is not None
+    if cluster.kind == "gke":
+        return {"kind": "gke", "project": cluster.project, "location": cluster.location, "cluster": cluster.name,
+                "settings": settings.gke}
+    if cluster.kind == "eks":
+        return {"kind": "eks", "cluster": cluster.name, "settings": settings.eks}
+    if cluster.kind == "aks":
+        return {"kind": "aks", "resource_group": cluster.resource_group, "cluster": cluster.name}
+    return {"kind": "selfhosted"}
+
+
+def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFacts:
+    """Declare pools, device plugins, storage classes, volumes and the artifact store.
+
+    Args:
+        ctx: The stack's config and Kubernetes provider.
+        platform: The platform layer's facts (volumes and the artifact store's
+            ServiceAccount live in its workload namespace).
+
+    Returns:
+        The capacity facts (the same as :func:`capacity_facts`).
+    """
+    config = ctx.config
+    facts = capacity_facts(config)
+    accelerators = config.accelerators
+    if accelerators is not None and accelerators.pools:
+        target = _pool_target(config)
+        for pool in accelerators.pools:
+            AcceleratorPool(f"pool-{pool.name}", AcceleratorPoolArgs(spec=pool, target=target), ctx.opts())
+    if facts.devices_namespace is not None:
+        assert accelerators is not None
+        devices = PlatformNamespace(
+            "accelerator-devices",
+            PlatformNamespaceArgs(namespace=DEVICES_NAMESPACE, pod_security="privileged"),
+            ctx.opts(),
+        )
+        DeviceEnablement(
+            "devices",
+            DeviceEnablementArgs(namespace=DEVICES_NAMESPACE, backend=config.cluster.kind,
+                                 settings=accelerators, pools=accelerators.pools),
+            ctx.opts(depends_on=[devices]),
+        )
+    storage = config.storage
+    if storage is None:
+        return facts
+    workloads: list[pulumi.Resource] = [platform.namespaces["workloads"]]
+    classes = StorageClasses("storage-classes", StorageClassesArgs(classes=storage.classes), ctx.opts()) \
+        if storage.classes else None
+    after = [*workloads, *([classes] if classes is not None else [])]
+    for volume in storage.volumes:
+        Volume(f"volume-{volume.name}",
+               VolumeArgs(spec=volume, namespace=platform.workload_namespace,
+                          protect=storage.protect if volume.protect is None else volume.protect),
+               ctx.opts(depends_on=after))
+    if storage.artifacts is not None:
+        cluster = config.cluster
+        ArtifactStore("artifacts", ArtifactStoreArgs(
+            store=storage.artifacts, workload_namespace=platform.workload_namespace, protect=storage.protect,
+            project=getattr(cluster, "project", None), region=getattr(cluster, "region", None),
+            resource_group=getattr(cluster, "resource_group", None),
+            allow_ingress_from=(KUBEFLOW_NAMESPACE,),
+        ), ctx.opts(depends_on=after))
+    return facts
