@@ -76,7 +76,11 @@ def dns_subdomain(*parts: str, max_length: int = SUBDOMAIN_MAX) -> str:
         ValueError: When nothing usable is left of the parts.
     """
     joined = "-".join(p for p in (_sanitize(part, "a-z0-9.") for part in parts) if p)
-    joined = re.sub(r"\.{2,}", ".", joined).replace("-.", ".").replace(".-", ".")
+    # Dropping a dash beside a dot can bring two dots together ("0.-.0"): repeat until stable.
+    previous = None
+    while previous != joined:
+        previous = joined
+        joined = re.sub(r"\.{2,}", ".", joined).replace("-.", ".").replace(".-", ".")
     if not joined:
         raise ValueError(f"cannot make a Kubernetes name from {parts!r}")
     return _fit(joined, max_length).strip(".-") or _short_hash(joined)
