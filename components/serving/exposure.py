@@ -1,0 +1,333 @@
+"""Exposure of endpoints and web apps: Istio routes, TLS from cert-manager, login, access.
+
+An exposed workload gets, on a host from the stack file:
+
+- a cert-manager ``Certificate`` for the host, in the ingress gateway's namespace (Istio
+  reads a gateway's TLS secret from the namespace of the gateway's pods), awaited Ready;
+- an Istio ``Gateway`` (HTTPS on 443 for that host only) and a ``VirtualService``
+  routing it to the workload;
+- unless the workload says ``public: true``, a ``CUSTOM`` ``AuthorizationPolicy`` on the
+  gateway that sends every request for the host to the ext-authz provider (oauth2-proxy)
+  first: no session, no request.
+
+Every workload on a mesh also gets an ``ALLOW`` ``AuthorizationPolicy`` naming who may
+call its pods (the gateway's identity, its own namespace and named caller namespaces),
+which the platform's deny-by-default policy requires, and a ``NetworkPolicy`` letting
+those namespaces through the namespace's default-deny ingress. No LoadBalancer Service
+is made: the gateway is the only way in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
+
+from components.base import ArgsModel
+from components.namespace import NAMESPACE_NAME_LABEL
+from components.naming import k8s_name
+from components.serving.spec import DnsLabel, Host
+
+CERTIFICATE_API = "cert-manager.io/v1"
+#: Served by every Istio release mlplane installs (1.17 to 1.29).
+NETWORKING_API = "networking.istio.io/v1beta1"
+SECURITY_API = "security.istio.io/v1beta1"
+
+WAIT_READY = {"pulumi.com/waitFor": "condition=Ready"}
+
+
+class GatewayRef(ArgsModel):
+    """The Istio ingress gateway of the platform (from the platform layer's facts)."""
+
+    namespace: DnsLabel = Field("istio-system", description="Namespace of the ingress gateway's pods.")
+    selector: dict[str, str] = Field(
+        default_factory=lambda: {"istio": "ingressgateway"},
+        description="Labels of the ingress gateway's pods (Gateway and policy selectors).",
+    )
+    service_account: DnsLabel = Field(
+        "istio-ingressgateway", description="ServiceAccount of the gateway's pods (its mesh identity)."
+    )
+    trust_domain: str = Field("cluster.local", description="The mesh's trust domain.", min_length=1)
+
+    @property
+    def principal(self) -> str:
+        """The gateway's identity as AuthorizationPolicy ``principals`` name it."""
+        return f"{self.trust_domain}/ns/{self.namespace}/sa/{self.service_account}"
+
+
+class IssuerRef(ArgsModel):
+    """The cert-manager issuer that signs route certificates."""
+
+    name: str = Field(description="Name of the issuer.", min_length=1)
+    kind: Literal["ClusterIssuer", "Issuer"] = Field("ClusterIssuer", description="ClusterIssuer or Issuer.")
+
+
+class LoginRoute(ArgsModel):
+    """A path of the login flow served on every private host (oauth2-proxy's callback, Dex's pages)."""
+
+    prefix: str = Field(description="Path prefix, e.g. /oauth2/.", pattern=r"^/[^*]*/$")
+    host: str = Field(description="In-cluster host of the service that answers it.", min_length=1)
+    port: int = Field(ge=1, le=65535, description="Its port.")
+
+
+class Exposure(ArgsModel):
+    """How a workload is reached from outside the cluster."""
+
+    host: Host = Field(description="External host name, e.g. mnist.ml.example.com.")
+    public: bool = Field(
+        False,
+        description="Serve without login. Default: false (oauth2-proxy login at the gateway is required).",
+    )
+    issuer: IssuerRef = Field(description="Issuer of the host's TLS certificate.")
+    auth_provider: str | None = Field(
+        None,
+        description="Name of the mesh's ext-authz provider (oauth2-proxy) that logs users in; required "
+                    "unless public.",
+    )
+    login_routes: tuple[LoginRoute, ...] = Field(
+        (),
+        description="Login paths routed on a private host, so the login flow completes on it (oauth2-proxy's "
+                    "/oauth2/ callback, Dex's /dex/ pages); they skip the login check.",
+    )
+
+    @model_validator(mode="after")
+    def _login_unless_public(self) -> "Exposure":
+        if not self.public and not self.auth_provider:
+            raise ValueError(
+                f"host {self.host!r} requires login, but no ext-authz provider (oauth2-proxy) is given; "
+                "pass auth_provider, or set public: true explicitly"
+            )
+        return self
+
+    @property
+    def external_url(self) -> str:
+        """The URL users open."""
+        return f"https://{self.host}"
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """Where the gateway sends an exposed host's requests.
+
+    Attributes:
+        host: In-cluster host of the destination Service.
+        port: Its port.
+        authority: Host header to send instead of the external host (Knative routes by
+            it), or None to keep it.
+    """
+
+    host: str
+    port: int
+    authority: str | None = None
+
+
+def tls_secret_name(host: str) -> str:
+    """The TLS secret of a host, in the gateway's namespace: named after the host, which only
+    one route may serve, so it is unique there and stays put when the workload moves."""
+    return k8s_name(host, "tls")
+
+
+def certificate_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
+    """The cert-manager Certificate of an exposed host (in the gateway's namespace)."""
+    secret = tls_secret_name(exposure.host)
+    return {
+        "apiVersion": CERTIFICATE_API,
+        "kind": "Certificate",
+        "metadata": {"name": secret, "namespace": gateway.namespace, "annotations": dict(WAIT_READY)},
+        "spec": {
+            "secretName": secret,
+            "dnsNames": [exposure.host],
+            "issuerRef": {"name": exposure.issuer.name, "kind": exposure.issuer.kind, "group": "cert-manager.io"},
+        },
+    }
+
+
+def gateway_body(name: str, namespace: str, exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
+    """The Istio Gateway: HTTPS on 443 for the host, with the certificate's secret."""
+    return {
+        "apiVersion": NETWORKING_API,
+        "kind": "Gateway",
+        "metadata": {"name": k8s_name(name, "gateway"), "namespace": namespace},
+        "spec": {
+            "selector": dict(gateway.selector),
+            "servers": [{
+                "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+                "hosts": [exposure.host],
+                "tls": {"mode": "SIMPLE", "credentialName": tls_secret_name(exposure.host)},
+            }],
+        },
+    }
+
+
+def virtual_service_body(name: str, namespace: str, exposure: Exposure, target: RouteTarget) -> dict[str, Any]:
+    """The VirtualService binding the host on the Gateway to the workload's Service."""
+    route: dict[str, Any] = {"route": [{"destination": {"host": target.host, "port": {"number": target.port}}}]}
+    if target.authority:
+        route["rewrite"] = {"authority": target.authority}
+    login = [] if exposure.public else [
+        {"match": [{"uri": {"prefix": r.prefix}}], "route": [{"destination": {"host": r.host, "port": {"number": r.port}}}]}
+        for r in exposure.login_routes
+    ]
+    return {
+        "apiVersion": NETWORKING_API,
+        "kind": "VirtualService",
+        "metadata": {"name": k8s_name(name, "route"), "namespace": namespace},
+        "spec": {
+            "hosts": [exposure.host],
+            "gateways": [f"{namespace}/{k8s_name(name, 'gateway')}"],
+            "http": [*login, route],
+        },
+    }
+
+
+def login_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
+    """The gateway's CUSTOM policy: requests for the host go through the ext-authz login first."""
+    return {
+        "apiVersion": SECURITY_API,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": k8s_name(exposure.host, "login"), "namespace": gateway.namespace},
+        "spec": {
+            "selector": {"matchLabels": dict(gateway.selector)},
+            "action": "CUSTOM",
+            "provider": {"name": exposure.auth_provider},
+            "rules": [{"to": [{"operation": _login_operation(exposure)}]}],
+        },
+    }
+
+
+def _login_operation(exposure: Exposure) -> dict[str, Any]:
+    # Host headers may carry the port; match both forms. The login flow's own paths
+    # must reach oauth2-proxy and Dex without a session.
+    operation: dict[str, Any] = {"hosts": [exposure.host, f"{exposure.host}:*"]}
+    if exposure.login_routes:
+        operation["notPaths"] = [f"{r.prefix}*" for r in exposure.login_routes]
+    return operation
+
+
+def allow_policy_body(
+    name: str, namespace: str, pod_labels: dict[str, str], gateway: GatewayRef | None, callers: tuple[str, ...]
+) -> dict[str, Any]:
+    """The workload's ALLOW policy: the gateway's identity, its own namespace and named callers."""
+    rules: list[dict[str, Any]] = []
+    if gateway is not None:
+        rules.append({"from": [{"source": {"principals": [gateway.principal]}}]})
+    rules.append({"from": [{"source": {"namespaces": sorted({namespace, *callers})}}]})
+    return {
+        "apiVersion": SECURITY_API,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": k8s_name(name, "allow"), "namespace": namespace},
+        "spec": {"selector": {"matchLabels": dict(pod_labels)}, "action": "ALLOW", "rules": rules},
+    }
+
+
+def network_policy_body(name: str, namespace: str, pod_labels: dict[str, str], callers: tuple[str, ...]) -> dict[str, Any]:
+    """A NetworkPolicy letting pods of other namespaces reach the workload's pods."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": k8s_name(name, "callers"), "namespace": namespace},
+        "spec": {
+            "podSelector": {"matchLabels": dict(pod_labels)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [
+                {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: caller}}} for caller in sorted(callers)
+            ]}],
+        },
+    }
+
+
+def _custom(name: str, body: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version=body["apiVersion"],
+        kind=body["kind"],
+        metadata=body["metadata"],
+        spec=body["spec"],
+        opts=opts,
+    )
+
+
+def declare_access(
+    name: str,
+    base: str,
+    namespace: str,
+    pod_labels: dict[str, str],
+    *,
+    gateway: GatewayRef | None,
+    callers: tuple[str, ...],
+    exposed: bool,
+    opts: pulumi.ResourceOptions,
+) -> list[pulumi.Resource]:
+    """Let the workload's callers in: NetworkPolicy for other namespaces, mesh ALLOW policy.
+
+    Args:
+        name: The owning component's name (children are ``f"{name}-<role>"``).
+        base: The workload's Kubernetes name (objects are ``<base>-<role>``).
+        namespace: The workload's namespace.
+        pod_labels: Labels selecting the workload's pods.
+        gateway: The mesh's ingress gateway, or None when the stack has no Istio.
+        callers: Other namespaces whose pods call the workload.
+        exposed: Whether the gateway routes to the workload (its namespace is let in).
+        opts: Options of the children (parent, depends_on).
+
+    Returns:
+        The resources made.
+    """
+    made: list[pulumi.Resource] = []
+    outside = {c for c in callers if c != namespace}
+    if exposed and gateway is not None:
+        outside.add(gateway.namespace)
+    if outside:
+        body = network_policy_body(base, namespace, pod_labels, tuple(outside))
+        made.append(k8s.networking.v1.NetworkPolicy(
+            f"{name}-callers", metadata=body["metadata"], spec=body["spec"], opts=opts))
+    if gateway is not None:
+        body = allow_policy_body(base, namespace, pod_labels, gateway if exposed else None, tuple(callers))
+        made.append(_custom(f"{name}-allow", body, opts))
+    return made
+
+
+@dataclass(frozen=True)
+class Route:
+    """What :func:`declare_route` made."""
+
+    certificate: k8s.apiextensions.CustomResource
+    gateway: k8s.apiextensions.CustomResource
+    virtual_service: k8s.apiextensions.CustomResource
+    login_policy: k8s.apiextensions.CustomResource | None
+
+
+def declare_route(
+    name: str,
+    base: str,
+    namespace: str,
+    exposure: Exposure,
+    gateway: GatewayRef,
+    target: RouteTarget,
+    opts: pulumi.ResourceOptions,
+) -> Route:
+    """Declare the certificate, Gateway, VirtualService and (unless public) login policy.
+
+    ``name`` is the owning component's name (children are ``f"{name}-<role>"``), ``base``
+    the workload's Kubernetes name (objects are ``<base>-<role>``).
+
+    The Gateway waits for the certificate (it serves the certificate's secret), the
+    VirtualService for the Gateway; the login policy exists before the route does, so
+    the host is never reachable without login, not even for a moment.
+    """
+    certificate = _custom(f"{name}-certificate", certificate_body(exposure, gateway), opts)
+    login = None
+    if not exposure.public:
+        login = _custom(f"{name}-login", login_policy_body(exposure, gateway), opts)
+    first = [certificate] + ([login] if login is not None else [])
+    gateway_resource = _custom(f"{name}-gateway", gateway_body(base, namespace, exposure, gateway),
+                               pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=first)))
+    virtual_service = _custom(
+        f"{name}-route", virtual_service_body(base, namespace, exposure, target),
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[gateway_resource, *first])),
+    )
+    return Route(certificate=certificate, gateway=gateway_resource, virtual_service=virtual_service,
+                 login_policy=login)
