@@ -17,6 +17,7 @@ from infra.config import StackConfig
 from infra.layers.capacity import CapacityFacts, declare_capacity
 from infra.layers.context import StackContext
 from infra.layers.platform import PlatformFacts, declare_platform
+from infra.layers.serving import ServingFacts, declare_serving
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Built:
 
     platform: PlatformFacts
     capacity: CapacityFacts
+    serving: ServingFacts
 
 
 def build(config: StackConfig) -> Built:
@@ -39,5 +41,6 @@ def build(config: StackConfig) -> Built:
     ctx = StackContext(config=config, provider=kubernetes_provider(config))
     platform = declare_platform(ctx)
     capacity = declare_capacity(ctx, platform)
+    serving = declare_serving(ctx, platform, capacity)
     pulumi.export("namespaces", {role: ns.namespace for role, ns in platform.namespaces.items()})
-    return Built(platform=platform, capacity=capacity)
+    return Built(platform=platform, capacity=capacity, serving=serving)

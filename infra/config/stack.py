@@ -16,6 +16,7 @@ from infra.config.accelerators import AcceleratorsConfig
 from infra.config.auth import AuthConfig
 from infra.config.cluster import ClusterConfig
 from infra.config.kubeflow import KubeflowConfig
+from infra.config.serving import ServingConfig
 from infra.config.source import StackSource
 from infra.config.storage import StorageConfig
 
@@ -43,6 +44,11 @@ class StackConfig(ArgsModel):
     auth: AuthConfig = Field(
         default_factory=AuthConfig,
         description="Who logs in: Dex static users or an upstream OIDC provider, and oauth2-proxy.",
+    )
+    serving: ServingConfig | None = Field(
+        None,
+        description="Model endpoints (KServe or plain Deployments) and web apps, routed, encrypted and "
+        "authenticated. Default: none.",
     )
 
     _source: StackSource | None = PrivateAttr(default=None)

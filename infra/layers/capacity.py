@@ -7,7 +7,7 @@ pipelines and serving endpoints are checked while the config loads);
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -67,6 +67,8 @@ class CapacityFacts:
             endpoint, the ServiceAccount that has access, how pods get credentials);
             None when the stack has no artifact store.
         devices_namespace: Namespace of the device plugins, or None without pools.
+        storage_resources: The declared volumes and artifact store (with its
+            ServiceAccount); work that mounts or reads them depends on these.
     """
 
     stack: str
@@ -76,6 +78,7 @@ class CapacityFacts:
     volumes: dict[str, VolumeFacts] = field(default_factory=dict)
     artifacts: ArtifactStoreFacts | None = None
     devices_namespace: str | None = None
+    storage_resources: tuple[pulumi.Resource, ...] = ()
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -163,17 +166,18 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
     classes = StorageClasses("storage-classes", StorageClassesArgs(classes=storage.classes), ctx.opts()) \
         if storage.classes else None
     after = [*workloads, *([classes] if classes is not None else [])]
+    made: list[pulumi.Resource] = []
     for volume in storage.volumes:
-        Volume(f"volume-{volume.name}",
+        made.append(Volume(f"volume-{volume.name}",
                VolumeArgs(spec=volume, namespace=platform.workload_namespace,
                           protect=storage.protect if volume.protect is None else volume.protect),
-               ctx.opts(depends_on=after))
+               ctx.opts(depends_on=after)))
     if storage.artifacts is not None:
         cluster = config.cluster
-        ArtifactStore("artifacts", ArtifactStoreArgs(
+        made.append(ArtifactStore("artifacts", ArtifactStoreArgs(
             store=storage.artifacts, workload_namespace=platform.workload_namespace, protect=storage.protect,
             project=getattr(cluster, "project", None), region=getattr(cluster, "region", None),
             resource_group=getattr(cluster, "resource_group", None),
             allow_ingress_from=(KUBEFLOW_NAMESPACE,),
-        ), ctx.opts(depends_on=after))
-    return facts
+        ), ctx.opts(depends_on=after)))
+    return replace(facts, storage_resources=tuple(made))

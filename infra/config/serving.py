@@ -1,0 +1,313 @@
+"""``mlplane:serving``: model endpoints and the web apps in front of them.
+
+Each endpoint names a model (format and location) or a custom server container,
+resources, an accelerator request, a replica range, an optional canary, and a host
+(exposed through the Istio ingress gateway with TLS and, unless ``public: true``,
+login). Each web app names its container and the endpoint it talks to. The section's
+own checks run in its models; the rules here check it against the rest of the stack:
+KServe's mode (``mlplane:kubeflow``), the artifact store (``mlplane:storage``), the
+accelerator pools (``mlplane:accelerators``), namespaces, hosts and references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components.base import ArgsModel
+from components.pod_security import ResourceOverrides
+from components.scheduling import AcceleratorRequest, SchedulingError, place, pools_for
+from components.serving.args import MAX_NAME, grpc_problem
+from components.serving.checks import backend_for, backend_issues, store_issue
+from components.serving.spec import (
+    Backend,
+    ContainerPath,
+    DnsLabel,
+    Host,
+    ModelServer,
+    ModelSource,
+    PinnedImage,
+    Protocol,
+    Replicas,
+    ServingBackend,
+    model_or_container_problem,
+)
+from infra.config.rules import Finding, rule
+
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
+
+SECTION = "mlplane:serving"
+
+
+def _check_percent(value: int) -> int:
+    if not 0 <= value <= 100:
+        raise ValueError("must be a percentage from 0 to 100")
+    return value
+
+
+def _check_service_name(value: str) -> str:
+    if not value[:1].isalpha():
+        raise ValueError("must start with a letter (KServe names are DNS-1035 labels)")
+    return value
+
+
+ServiceName = Annotated[DnsLabel, Field(max_length=MAX_NAME), AfterValidator(_check_service_name)]
+Percent = Annotated[int, AfterValidator(_check_percent)]
+
+
+class _Exposed(ArgsModel):
+    host: Host | None = Field(
+        None, description="External host name through the Istio ingress gateway, with TLS from cert-manager. "
+                          "Default: none (in-cluster only).",
+    )
+    public: bool = Field(
+        False, description="Serve the host without login. Default: false (oauth2-proxy login is required).",
+    )
+    allow_from: tuple[DnsLabel, ...] = Field(
+        (), description="Other namespaces whose pods may call it (its own namespace always may).",
+    )
+
+    @model_validator(mode="after")
+    def _public_needs_host(self) -> "_Exposed":
+        if self.public and self.host is None:
+            raise ValueError("public: true applies to an exposed host; set host, or drop public")
+        return self
+
+
+class EndpointConfig(_Exposed):
+    """A model endpoint: served by KServe when the platform has it, else by a Deployment."""
+
+    name: ServiceName = Field(description=f"Endpoint name (a DNS label starting with a letter, at most {MAX_NAME} characters).")
+    namespace: DnsLabel | None = Field(None, description="Namespace. Default: the workload namespace.")
+    model: ModelSource | None = Field(None, description="The model: format and location (uri or volume).")
+    container: ModelServer | None = Field(None, description="A custom model server container instead of a model.")
+    protocol: Protocol = Field("http", description="http (REST) or grpc (TF Serving, Triton, custom servers).")
+    resources: ResourceOverrides = Field(
+        default_factory=ResourceOverrides,
+        description="CPU and memory of the server. Default: 500m/1Gi requested, 2/2Gi limit.",
+    )
+    accelerator: AcceleratorRequest | None = Field(
+        None, description="Accelerators, e.g. {pool: l4-mps, count: 1}; placed on the stack's pools.",
+    )
+    replicas: Replicas = Field(default_factory=Replicas, description="Replica range, e.g. {min: 1, max: 3}.")
+    canary_percent: Percent | None = Field(
+        None, description="Percent of traffic for the newest revision after a change (KServe serverless only).",
+    )
+    runtime_image: PinnedImage | None = Field(
+        None, description="Another pinned image of the stock server (plain Deployments only).",
+    )
+    runtime_version: str | None = Field(
+        None, min_length=1,
+        description="Tag of KServe's serving runtime image, e.g. 2.6.2-gpu for TF Serving on GPUs (KServe only).",
+    )
+
+    @model_validator(mode="after")
+    def _server(self) -> "EndpointConfig":
+        problem = model_or_container_problem(self.model, self.container) or \
+            grpc_problem(self.model, self.container, self.protocol)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class WebAppConfig(_Exposed):
+    """A web UI container, wired to an endpoint by reference."""
+
+    name: ServiceName = Field(description=f"App name (a DNS label starting with a letter, at most {MAX_NAME} characters).")
+    namespace: DnsLabel | None = Field(None, description="Namespace. Default: the workload namespace.")
+    image: PinnedImage = Field(description="The UI's container image, pinned to a version tag or digest.")
+    port: int = Field(ge=1024, le=65535, description="Port the UI listens on (unprivileged).")
+    command: tuple[str, ...] = Field((), description="Entrypoint; empty keeps the image's.")
+    args: tuple[str, ...] = Field((), description="Arguments.")
+    env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
+    resources: ResourceOverrides = Field(
+        default_factory=ResourceOverrides, description="CPU and memory. Default: 100m/256Mi requested, 500m/512Mi limit.",
+    )
+    replicas: int = Field(1, ge=1, le=100, description="Copies of the UI.")
+    writable_paths: tuple[ContainerPath, ...] = Field(
+        (), description="Folders the UI writes to, as empty scratch volumes (pods run as a non-root user).",
+    )
+    readiness_path: str | None = Field("/", description="HTTP path answering 200 when ready; null: TCP check.")
+    backend: Backend | None = Field(None, description="The endpoint the app talks to, and how its outputs reach the app.")
+
+
+class ServingConfig(ArgsModel):
+    """Model endpoints and web apps of a stack."""
+
+    endpoints: tuple[EndpointConfig, ...] = Field((), description="Model endpoints.")
+    web_apps: tuple[WebAppConfig, ...] = Field((), description="Web apps (UIs) in front of endpoints.")
+
+
+@dataclass(frozen=True)
+class ServingPlatform:
+    """What the rest of the stack offers serving, from the config alone (pure).
+
+    Attributes:
+        backend: Where endpoints run (KServe's mode, or plain Deployments).
+        gateway: Whether the Istio ingress gateway exists.
+        issuer: Whether cert-manager (with mlplane's issuer) exists.
+        login: Whether oauth2-proxy logs users in at the gateway.
+        platform_host: The platform's own host, if any.
+        namespaces: Namespaces endpoints and apps may run in.
+        workload_namespace: The default one (where the artifact store's ServiceAccount is).
+        store_scheme: The artifact store's URI scheme, or None without a store.
+        store_credentials: How pods get the store's credentials, or None.
+    """
+
+    backend: ServingBackend
+    gateway: bool
+    issuer: bool
+    login: bool
+    platform_host: str | None
+    namespaces: tuple[str, ...]
+    workload_namespace: str
+    store_scheme: str | None
+    store_credentials: str | None
+
+
+def serving_platform(config: "StackConfig") -> ServingPlatform:
+    """What serving can count on in this stack (KServe, gateway, issuer, login, store)."""
+    from components.platform.resolve import resolve
+    from components.storage.spec import artifact_store_facts
+
+    workload = config.cluster.workload_namespace
+    spec = config.kubeflow
+    namespaces: tuple[str, ...] = (workload,)
+    backend: ServingBackend = "deployment"
+    gateway = issuer = login = False
+    host = None
+    if spec is not None:
+        resolved = resolve(spec)
+        kserve = resolved["kserve"]
+        backend = backend_for(kserve.available, spec.components.kserve.deployment_mode)
+        gateway = resolved["istio"].available
+        issuer = resolved["cert_manager"].available
+        login = resolved["oauth2_proxy"].enabled
+        host = spec.ingress.host
+        namespaces += tuple(p.name for p in spec.profiles if p.name != workload)
+    store = config.storage.artifacts if config.storage is not None else None
+    facts = artifact_store_facts(store, namespace=workload) if store is not None else None
+    return ServingPlatform(
+        backend=backend, gateway=gateway, issuer=issuer, login=login, platform_host=host, namespaces=namespaces,
+        workload_namespace=workload, store_scheme=facts.scheme if facts else None,
+        store_credentials=facts.credentials if facts else None,
+    )
+
+
+def _exposure_findings(path: tuple[Any, ...], item: _Exposed, platform: ServingPlatform) -> Iterator[Finding]:
+    if item.host is None:
+        return
+    if not platform.gateway:
+        yield Finding((*path, "host"), "a host is served through the Istio ingress gateway, and this stack has no "
+                      "Istio", item.host, "no host, or enable istio in mlplane:kubeflow.components")
+    if not platform.issuer:
+        yield Finding((*path, "host"), "a host gets its TLS certificate from cert-manager, and this stack has none",
+                      item.host, "no host, or enable cert_manager in mlplane:kubeflow.components")
+    if not item.public and not platform.login:
+        yield Finding((*path, "public"), f"host {item.host!r} requires login, and this stack has no oauth2-proxy",
+                      item.public, "public: true (explicitly without login), or enable dex and oauth2_proxy")
+
+
+def _namespace_findings(path: tuple[Any, ...], namespace: str | None, platform: ServingPlatform) -> Iterator[Finding]:
+    if namespace is not None and namespace not in platform.namespaces:
+        yield Finding((*path, "namespace"), "not a namespace this stack creates", namespace,
+                      ", ".join(platform.namespaces) + " (the workload namespace or a profile)")
+
+
+class _Seen:
+    """Names and hosts already taken, for uniqueness across endpoints and apps."""
+
+    def __init__(self, platform: ServingPlatform) -> None:
+        self.names: set[str] = set()
+        self.hosts: dict[str, tuple[Any, ...]] = {}
+        if platform.platform_host:
+            self.hosts[platform.platform_host] = ("mlplane:kubeflow", "ingress", "host")
+
+    def findings(self, path: tuple[Any, ...], item: EndpointConfig | WebAppConfig) -> Iterator[Finding]:
+        if item.name in self.names:
+            yield Finding((*path, "name"), "name used twice in mlplane:serving (endpoints and web apps share "
+                          "Kubernetes names)", item.name, "unique names")
+        self.names.add(item.name)
+        if item.host is not None:
+            if item.host in self.hosts:
+                where = ".".join(str(p) for p in self.hosts[item.host])
+                yield Finding((*path, "host"), f"host already used by {where}", item.host, "one host per endpoint or app")
+            self.hosts.setdefault(item.host, (*path, "host"))
+
+
+def _common_findings(path: tuple[Any, ...], item: EndpointConfig | WebAppConfig, platform: ServingPlatform,
+                     seen: _Seen) -> Iterator[Finding]:
+    """What endpoints and apps share: unique names and hosts, known namespaces, exposure."""
+    yield from seen.findings(path, item)
+    yield from _namespace_findings(path, item.namespace, platform)
+    yield from _exposure_findings(path, item, platform)
+
+
+@rule
+def serving_fits_the_stack(config: "StackConfig") -> Iterator[Finding]:
+    """Endpoints and apps against KServe's mode, the artifact store, pools, namespaces and hosts."""
+    serving = config.serving
+    if serving is None:
+        return
+    platform = serving_platform(config)
+    seen = _Seen(platform)
+    for index, endpoint in enumerate(serving.endpoints):
+        path = (SECTION, "endpoints", index)
+        yield from _common_findings(path, endpoint, platform, seen)
+        yield from _endpoint_findings(path, endpoint, platform, config)
+    endpoints = {e.name for e in serving.endpoints}
+    for index, app in enumerate(serving.web_apps):
+        path = (SECTION, "web_apps", index)
+        yield from _common_findings(path, app, platform, seen)
+        if app.backend is not None and app.backend.endpoint not in endpoints:
+            yield Finding((*path, "backend", "endpoint"), "not an endpoint of mlplane:serving.endpoints",
+                          app.backend.endpoint, ", ".join(sorted(endpoints)) or "none declared")
+
+
+def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform: ServingPlatform,
+                       config: "StackConfig") -> Iterator[Finding]:
+    """An endpoint against KServe's mode, the artifact store and the accelerator pools."""
+    for issue in backend_issues(platform.backend, endpoint.replicas, endpoint.canary_percent):
+        yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
+    issue = store_issue(endpoint.model, platform.store_scheme)
+    if issue is not None:
+        yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
+    elif endpoint.model is not None and endpoint.model.uri is not None:
+        yield from _store_access(path, endpoint, platform)
+    if endpoint.runtime_image is not None and platform.backend != "deployment":
+        yield Finding((*path, "runtime_image"), "KServe picks the serving runtime of the model format; "
+                      "runtime_image applies to plain Deployments only", endpoint.runtime_image,
+                      "runtime_version (the runtime image's tag) while KServe is enabled")
+    if endpoint.runtime_version is not None and (platform.backend == "deployment" or endpoint.model is None):
+        yield Finding((*path, "runtime_version"), "runtime_version picks the tag of a KServe serving runtime's "
+                      "image; this endpoint has none", endpoint.runtime_version,
+                      "runtime_image without KServe; the container's own image for a custom server")
+    if endpoint.accelerator is not None:
+        pools = pools_for(config)
+        try:
+            place(endpoint.accelerator, pools, stack=_stack_name(config))
+        except SchedulingError as exc:
+            yield Finding((*path, "accelerator"), str(exc), endpoint.accelerator.describe(),
+                          ", ".join(p.name for p in pools) or "no accelerator (the stack has no pools)")
+
+
+def _stack_name(config: "StackConfig") -> str:
+    # Rules run before the config is bound to its file; name the stack only when known.
+    source = getattr(config, "_source", None)
+    return source.stack if source is not None else "this stack"
+
+
+def _store_access(path: tuple[Any, ...], endpoint: EndpointConfig, platform: ServingPlatform) -> Iterator[Finding]:
+    namespace = endpoint.namespace or platform.workload_namespace
+    if namespace != platform.workload_namespace:
+        yield Finding((*path, "namespace"), "a model URI is read with the artifact store's ServiceAccount, which "
+                      f"exists in the workload namespace {platform.workload_namespace!r} only", namespace,
+                      f"{platform.workload_namespace}, or a model on a volume")
+    if platform.backend != "deployment" and platform.store_credentials == "secret":
+        yield Finding((*path, "model", "uri"), "KServe's storage initializer cannot read the in-cluster store's "
+                      "keys (it takes credentials from cloud identities)", endpoint.model.uri if endpoint.model else None,
+                      "a model on a volume (model.volume), or a cloud artifact store")
