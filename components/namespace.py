@@ -76,6 +76,7 @@ class PlatformNamespace(pulumi.ComponentResource):
     """
 
     namespace: pulumi.Output[str]
+    namespace_name: str
 
     def __init__(self, name: str, args: PlatformNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplane:core:PlatformNamespace", name, None, opts)
@@ -89,6 +90,7 @@ class PlatformNamespace(pulumi.ComponentResource):
             opts=child,
         )
         self.namespace = self.resource.metadata.apply(lambda m: m.name)
+        self.namespace_name = args.namespace
 
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.resource])
         k8s.networking.v1.NetworkPolicy(

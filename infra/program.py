@@ -16,6 +16,7 @@ from infra.cluster import kubernetes_provider
 from infra.config import StackConfig
 from infra.layers.capacity import CapacityFacts, declare_capacity
 from infra.layers.context import StackContext
+from infra.layers.pipelines import PipelinesFacts, declare_pipelines
 from infra.layers.platform import PlatformFacts, declare_platform
 from infra.layers.serving import ServingFacts, declare_serving
 
@@ -27,6 +28,7 @@ class Built:
     platform: PlatformFacts
     capacity: CapacityFacts
     serving: ServingFacts
+    pipelines: PipelinesFacts
 
 
 def build(config: StackConfig) -> Built:
@@ -42,5 +44,6 @@ def build(config: StackConfig) -> Built:
     platform = declare_platform(ctx)
     capacity = declare_capacity(ctx, platform)
     serving = declare_serving(ctx, platform, capacity)
+    pipelines = declare_pipelines(ctx, platform, capacity, serving)
     pulumi.export("namespaces", {role: ns.namespace for role, ns in platform.namespaces.items()})
-    return Built(platform=platform, capacity=capacity, serving=serving)
+    return Built(platform=platform, capacity=capacity, serving=serving, pipelines=pipelines)

@@ -8,10 +8,10 @@ the pipelines layer asks again when it declares the steps and gets the same spec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from components.pipeline.outputs import consumes_outputs
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec
+from components.pipeline.spec import ContainerStepSpec, PipelineSpec, ServeStepSpec, WebAppStepSpec
 from components.pod_security import image_problem
 from infra.config.pipelines import PipelineEntry
 from infra.config.rules import Finding
@@ -19,6 +19,7 @@ from infra.errors import InputError
 from pipelines.context import PipelineContext
 
 if TYPE_CHECKING:
+    from components.scheduling import AcceleratorRequest
     from infra.config.stack import StackConfig
 
 
@@ -39,12 +40,42 @@ class CompiledPipeline:
 
 def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
     """The facts a native pipeline function gets about ``config``'s stack."""
+    from infra.layers.capacity import capacity_facts
+
+    capacity = capacity_facts(config)
     return PipelineContext(
         pipeline=entry.name,
         stack=config.source.stack,
         cluster_kind=config.cluster.kind,
         namespace=entry.namespace or config.cluster.workload_namespace,
+        artifacts=capacity.artifacts,
+        volumes=dict(capacity.volumes),
+        kserve=_available(config, "kserve"),
     )
+
+
+def _available(config: "StackConfig", component: str) -> bool:
+    if config.kubeflow is None:
+        return False
+    from components.platform.resolve import resolve
+
+    return resolve(config.kubeflow)[component].available
+
+
+def training_api(config: "StackConfig") -> str:
+    """Which Kubeflow API runs distributed steps on this stack's release train."""
+    release = config.kubeflow.release if config.kubeflow is not None else "26.03"
+    return "pytorchjob" if release == "1.8.1" else "trainjob"
+
+
+def placement_request(step: ContainerStepSpec) -> "AcceleratorRequest | None":
+    """A step's accelerator needs as a scheduling request."""
+    from components.scheduling import AcceleratorRequest
+
+    if step.accelerator is None:
+        return None
+    return AcceleratorRequest(vendor=step.accelerator.vendor, pool=step.accelerator.pool,
+                              count=step.accelerator.count)
 
 
 def _override_images(spec: PipelineSpec, overrides: dict[str, str]) -> PipelineSpec:
@@ -76,12 +107,34 @@ def compile_entry(entry: PipelineEntry, config: "StackConfig") -> CompiledPipeli
     return cached
 
 
-def step_findings(index: int, compiled: CompiledPipeline) -> list[Finding]:
+def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
     """Problems of a loaded pipeline's steps that only the stack can judge."""
+    from components.scheduling import SchedulingError, place, pools_for
+
     entry, findings = compiled.entry, []
+    pools = pools_for(config)
+    findings += _serving_findings(index, compiled, config)
     for step in compiled.spec.steps:
         if not isinstance(step, ContainerStepSpec):
             continue
+        if step.artifact_access and (config.storage is None or config.storage.artifacts is None):
+            findings.append(Finding(("mlplane:pipelines", index),
+                                    f"pipeline {entry.name!r}, step {step.name!r}: uses the artifact store, and "
+                                    "the stack has none", allowed="mlplane:storage.artifacts"))
+        request = placement_request(step)
+        if request is not None:
+            try:
+                place(request, pools, stack=config.source.stack)
+            except SchedulingError as exc:
+                findings.append(Finding(("mlplane:pipelines", index),
+                                        f"pipeline {entry.name!r}, step {step.name!r}: {exc}"))
+        if step.workers > 1 and not _available(config, "training"):
+            findings.append(Finding(
+                ("mlplane:pipelines", index),
+                f"pipeline {entry.name!r}, step {step.name!r}: {step.workers} workers need Kubeflow's training "
+                "operator (1.8.1) or Trainer (26.03)",
+                allowed="enable mlplane:kubeflow.components.training, or run the step with workers: 1",
+            ))
         problem = image_problem(step.image)
         if problem and not entry.allow_unpinned_images:
             findings.append(Finding(
@@ -96,6 +149,29 @@ def step_findings(index: int, compiled: CompiledPipeline) -> list[Finding]:
                 f"pipeline {entry.name!r}, step {step.name!r}: uses other steps' outputs, so it must set a "
                 "command (the image's entrypoint cannot be known when the plan is made)",
             ))
+    return findings
+
+
+def _serving_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
+    """Serve and web-app steps checked like mlplane:serving entries (KServe mode, store,
+    pools, hosts, names)."""
+    from infra.config.serving import step_findings as serving_step_findings
+
+    entry = compiled.entry
+    items: list[tuple[tuple[Any, ...], Any]] = []
+    for step in compiled.spec.steps:
+        if isinstance(step, ServeStepSpec):
+            endpoint = step.endpoint.model_copy(update={"namespace": step.endpoint.namespace or compiled.namespace})
+            items.append(((step.name, "endpoint"), endpoint))
+        elif isinstance(step, WebAppStepSpec):
+            app = step.app.model_copy(update={"namespace": step.app.namespace or compiled.namespace})
+            items.append(((step.name, "app"), app))
+    findings = []
+    for found in serving_step_findings(config, items):
+        where = ".".join(str(part) for part in found.path[1:])
+        findings.append(Finding(("mlplane:pipelines", index),
+                                f"pipeline {entry.name!r}, step {found.path[0]!r}: {where}: {found.message}",
+                                found.value if found.has_value else None, found.allowed))
     return findings
 
 
@@ -114,5 +190,5 @@ def pipeline_findings(config: "StackConfig") -> list[Finding]:
         except InputError as exc:
             findings.append(Finding(("mlplane:pipelines", index), f"pipeline {entry.name!r} cannot be built: {exc}"))
             continue
-        findings += step_findings(index, compiled)
+        findings += step_findings(index, compiled, config)
     return findings

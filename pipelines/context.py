@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,9 +15,17 @@ class PipelineContext:
         stack: The stack's name.
         cluster_kind: ``local``, ``selfhosted``, ``gke``, ``eks`` or ``aks``.
         namespace: The namespace the pipeline's steps run in.
+        artifacts: The artifact store's facts (URI root, credentials), or None.
+        volumes: The stack's model and data volumes by name (claim, size, class).
+        kserve: Whether KServe serves models on this stack.
     """
 
     pipeline: str
     stack: str
     cluster_kind: str
     namespace: str
+    artifacts: Any = None
+    volumes: dict[str, Any] = field(default_factory=dict)
+    kserve: bool = False
+
+    __hash__ = None  # type: ignore[assignment]

@@ -1,4 +1,7 @@
-"""The repository's stacks serve MNIST: on CPU on ``dev``, on a shared L4 on ``gke``."""
+"""The repository's stacks serve MNIST: on CPU on ``dev``, on a shared L4 on ``gke``.
+
+The endpoint and its web UI are the MNIST pipeline's serve and web-UI steps.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ def test_dev_serves_mnist_on_cpu_with_kserve_raw() -> None:
     isvc = predictor("dev")
     assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "RawDeployment"
     spec = isvc["spec"]["predictor"]
-    assert spec["model"]["storageUri"] == "pvc://models/mnist/export"
+    version = isvc["metadata"]["labels"]["mlplane.dev/model-version"]
+    assert spec["model"]["storageUri"] == f"pvc://models/export/mnist/{version}"
     assert set(spec["model"]["resources"]["limits"]) == {"cpu", "memory"}
     assert "nodeSelector" not in spec and "tolerations" not in spec
 
@@ -37,9 +41,9 @@ def test_web_ui_follows_the_endpoint_on_every_stack() -> None:
     for stack, backend_host in (("dev", "mnist-predictor.mlplane.svc.cluster.local"),
                                 ("gke", "mnist.mlplane.svc.cluster.local")):
         plan = rendered(stack)
-        ui = plan.named("webapp-mnist-ui-deployment")
+        ui = plan.named("pipeline-mnist-web-ui-deployment")
         env = {e["name"]: e["value"] for e in ui.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env["MODEL_SERVER_HOST"] == backend_host
-        assert plan.named("endpoint-mnist-inference-service").urn in ui.dependencies
-        login = [r for r in plan if r.type.endswith(":AuthorizationPolicy") and r.name == "webapp-mnist-ui-login"]
+        assert plan.named("pipeline-mnist-serve-inference-service").urn in ui.dependencies
+        login = [r for r in plan if r.type.endswith(":AuthorizationPolicy") and r.name == "pipeline-mnist-web-ui-login"]
         assert len(login) == 1

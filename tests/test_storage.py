@@ -189,7 +189,9 @@ def test_growing_a_volume_is_a_safe_update(tmp_path: Path, capsys: pytest.Captur
 def test_removing_a_volume_or_moving_the_store_is_dangerous(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     def remove(config: dict[str, Any]) -> None:
-        config["mlplane:storage"]["volumes"] = []
+        # Keep the models volume: the MNIST pipeline exports its model there.
+        config["mlplane:storage"]["volumes"] = [v for v in config["mlplane:storage"]["volumes"]
+                                                if v["name"] != "datasets"]
         config["mlplane:storage"]["artifacts"]["namespace"] = "artifacts"
 
     changes = diff_json(tmp_path, capsys, ROOT / "Pulumi.dev.yaml", dev_with(tmp_path, remove))

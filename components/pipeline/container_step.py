@@ -24,6 +24,7 @@ from components.pod_security import (
     restricted_container_security_context,
     restricted_pod_security_context,
 )
+from components.serving.args import ModelStore
 
 #: How long Pulumi waits for a step without its own timeout (training takes a while).
 DEFAULT_AWAIT_SECONDS = 6 * 3600
@@ -41,11 +42,16 @@ class ContainerStepArgs(ArgsModel):
     outputs_claim: str | None = Field(None, description="PVC that carries outputs between steps.")
     service_account: str | None = Field(None, description="ServiceAccount; none means no API token in the pod.")
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on the Job and its pods.")
+    artifacts: ModelStore | None = Field(
+        None, description="The artifact store's identity and settings, for steps with artifact_access."
+    )
 
 
 def pod_labels(args: ContainerStepArgs) -> dict[str, str]:
     """Labels of the step's Job and pods."""
+    store_labels = args.artifacts.pod_labels if args.artifacts and args.spec.artifact_access else {}
     return {
+        **store_labels,
         "app.kubernetes.io/managed-by": "mlplane",
         "mlplane.dev/pipeline": k8s_name(args.pipeline),
         "mlplane.dev/step": k8s_name(args.spec.name),
@@ -75,8 +81,12 @@ def main_container(args: ContainerStepArgs, name: str = "main") -> dict[str, Any
         container["command"] = command
     if container_args:
         container["args"] = container_args
-    if spec.env:
-        container["env"] = list(spec.env)
+    env = list(spec.env)
+    if spec.artifact_access and args.artifacts is not None:
+        names = {e.get("name") for e in env}
+        env += [dict(e) for e in args.artifacts.env if e.get("name") not in names]
+    if env:
+        container["env"] = env
     if mounts:
         container["volumeMounts"] = mounts
     return container
@@ -96,14 +106,20 @@ def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_n
     if spec.file_outputs:
         init_containers.append(outputs.producer_init_container(
             spec, restricted_container_security_context(), _INIT_RESOURCES.to_k8s()))
+    service_account = args.service_account
+    if spec.artifact_access:
+        if args.artifacts is None or args.artifacts.service_account is None:
+            raise ValueError(f"step {spec.name!r} needs the artifact store, and the stack has none")
+        # Cloud identities (workload identity, IRSA) come with the account, not its API token.
+        service_account = service_account or args.artifacts.service_account
     pod: dict[str, Any] = {
         "restartPolicy": restart_policy,
         "securityContext": restricted_pod_security_context(),
         "automountServiceAccountToken": args.service_account is not None,
         "containers": [main_container(args, container_name)],
     }
-    if args.service_account:
-        pod["serviceAccountName"] = args.service_account
+    if service_account:
+        pod["serviceAccountName"] = service_account
     if init_containers:
         pod["initContainers"] = init_containers
     if volumes:

@@ -9,6 +9,7 @@ re-runs, and so do the steps downstream of it; unchanged steps are left alone.
 
 from __future__ import annotations
 
+from typing import TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,13 +17,25 @@ from pydantic import Field
 
 from components.base import ArgsModel
 from components.naming import k8s_name
-from components.pipeline.container_step import ContainerStep, ContainerStepArgs
+from components.pipeline.container_step import ContainerStep, ContainerStepArgs, after
 from components.pipeline.placement import StepPlacement
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec
+from components.pipeline.spec import (
+    ContainerStepSpec,
+    PipelineSpec,
+    ServeStepSpec,
+    VolumeStepSpec,
+    WebAppStepSpec,
+    resolve_versions,
+)
 from components.pipeline.training_step import TrainingApi, TrainingStep, TrainingStepArgs
 from components.pipeline.versioning import step_versions
 from components.pipeline.volume_step import VolumeStep, VolumeStepArgs
 from components.quantity import Quantity
+from components.serving.args import ModelStore, ServingEndpointArgs
+from components.serving.endpoint import ServingEndpoint
+from components.serving.webapp import WebApp, WebAppArgs
+
+ArgsT = TypeVar("ArgsT")
 
 
 class PipelineArgs(ArgsModel):
@@ -38,6 +51,16 @@ class PipelineArgs(ArgsModel):
     outputs_size: Quantity = Field("1Gi", description="Size of the claim that carries outputs between steps.")
     service_account: str | None = Field(None, description="ServiceAccount of step pods (none: no API token).")
     protect_volumes: bool = Field(True, description="Protect claims from deletion and replacement.")
+    artifacts: ModelStore | None = Field(None, description="The artifact store, for steps that use it.")
+    versions: dict[str, str] | None = Field(
+        None, description="Step versions (see versioning.step_versions); computed from spec when None."
+    )
+    endpoints: dict[str, ServingEndpointArgs] = Field(
+        default_factory=dict, description="Resolved args of each serve step's endpoint, by step name."
+    )
+    web_apps: dict[str, WebAppArgs] = Field(
+        default_factory=dict, description="Resolved args of each web-app step's app, by step name."
+    )
 
 
 class Pipeline(pulumi.ComponentResource):
@@ -46,13 +69,16 @@ class Pipeline(pulumi.ComponentResource):
     Attributes:
         steps: Step components by step name.
         versions: Step versions by step name.
-        ready: The resource of each step that signals it has finished, by step name.
+        ready: The resource of each step that signals it has finished (or, for serve
+            and web-app steps, is ready), by step name.
     """
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplane:pipeline:Pipeline", name, None, opts)
-        spec = args.spec
-        self.versions = step_versions(spec)
+        self.versions = args.versions or step_versions(args.spec)
+        spec = resolve_versions(args.spec, self.versions)
+        # Steps wait for what the pipeline waits for (its namespace, storage), visibly.
+        base = after(opts)
         self.steps: dict[str, pulumi.ComponentResource] = {}
         self.ready: dict[str, pulumi.Resource] = {}
 
@@ -68,13 +94,14 @@ class Pipeline(pulumi.ComponentResource):
                           "annotations": {"pulumi.com/skipAwait": "true"}},
                 spec=_claim_spec(args.outputs_size, args.storage_class),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect_volumes,
-                                            retain_on_delete=args.protect_volumes),
+                                            retain_on_delete=args.protect_volumes, depends_on=base),
             )
             claim_resources.append(claim)
 
+        endpoints: dict[str, ServingEndpoint] = {}
         for step_name in spec.order():
             step = spec.step(step_name)
-            depends = [self.ready[other] for other in spec.upstream(step)]
+            depends = [*base, *(self.ready[other] for other in spec.upstream(step))]
             if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.references()):
                 depends += claim_resources
             child = pulumi.ResourceOptions(parent=self, depends_on=depends)
@@ -85,10 +112,20 @@ class Pipeline(pulumi.ComponentResource):
                                                          protect=args.protect_volumes), child)
                 self.steps[step_name], self.ready[step_name] = volume, volume.claim
                 continue
+            if isinstance(step, ServeStepSpec):
+                endpoint = ServingEndpoint(role, _given(args.endpoints, step_name, "endpoint"), child)
+                self.steps[step_name] = self.ready[step_name] = endpoint
+                endpoints[step.endpoint.name] = endpoint
+                continue
+            if isinstance(step, WebAppStepSpec):
+                backend = endpoints[step.app.backend.endpoint].reference() if step.app.backend else None
+                app = WebApp(role, _given(args.web_apps, step_name, "web app"), child, backend=backend)
+                self.steps[step_name] = self.ready[step_name] = app
+                continue
             step_args = ContainerStepArgs(
                 pipeline=spec.name, namespace=args.namespace, spec=step, version=self.versions[step_name],
                 placement=args.placements.get(step_name, StepPlacement()), outputs_claim=outputs_claim,
-                service_account=args.service_account,
+                service_account=args.service_account, artifacts=args.artifacts,
             )
             if step.workers > 1:
                 training = TrainingStep(role, TrainingStepArgs(step=step_args, api=args.training_api), child)
@@ -97,6 +134,12 @@ class Pipeline(pulumi.ComponentResource):
                 container = ContainerStep(role, step_args, child)
                 self.steps[step_name], self.ready[step_name] = container, container.job
         self.register_outputs({"versions": self.versions})
+
+
+def _given(resolved: dict[str, ArgsT], step: str, what: str) -> ArgsT:
+    if step not in resolved:
+        raise ValueError(f"step {step!r} needs its resolved {what} args (PipelineArgs)")
+    return resolved[step]
 
 
 def _claim_spec(size: str, storage_class: str | None) -> dict[str, object]:

@@ -22,19 +22,41 @@ from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pod_security import ResourceOverrides
 from components.quantity import Quantity
+from components.serving.config import EndpointConfig, WebAppConfig
 
 __all__ = [
-    "ContainerStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "StepAccelerator", "StepSpec",
-    "VolumeStepSpec", "output_placeholder", "output_references", "split_placeholders",
+    "AnyStep", "ContainerStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "ServeStepSpec",
+    "StepAccelerator", "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references",
+    "resolve_versions", "split_placeholders", "version_placeholder", "version_references",
 ]
 
 _PLACEHOLDER = re.compile(r"\{\{mlplane\.output:([^:}]+):([^}]+)\}\}")
+_VERSION = re.compile(r"\{\{mlplane\.version:([^}]+)\}\}")
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def output_placeholder(step: str, output: str) -> str:
     """The text that stands for ``step``'s output ``output`` inside an argument."""
     return f"{{{{mlplane.output:{step}:{output}}}}}"
+
+
+def version_placeholder(step: str) -> str:
+    """The text that stands for ``step``'s version (e.g. in a model's export path).
+
+    Replaced with the version when the pipeline is declared; the step that uses it runs
+    after ``step`` and changes whenever ``step`` does.
+    """
+    return f"{{{{mlplane.version:{step}}}}}"
+
+
+def version_references(text: str) -> list[str]:
+    """The steps whose versions a text refers to."""
+    return _VERSION.findall(text)
+
+
+def substitute_versions(text: str, versions: dict[str, str]) -> str:
+    """``text`` with every version placeholder replaced by the step's version."""
+    return _VERSION.sub(lambda m: versions[m.group(1)], text)
 
 
 def output_references(text: str) -> list[tuple[str, str]]:
@@ -109,6 +131,9 @@ class ContainerStepSpec(ArgsModel):
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
     workers: int = Field(1, ge=1, le=1024, description="More than one runs a distributed training job.")
     produces_model: bool = Field(False, description="Whether the step's result is a model others serve.")
+    artifact_access: bool = Field(
+        False, description="Run with the artifact store's identity and settings (workload identity, IRSA, keys)."
+    )
 
     @field_validator("volume_mounts")
     @classmethod
@@ -144,7 +169,31 @@ class VolumeStepSpec(ArgsModel):
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 
-StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec], Field(discriminator="kind")]
+class ServeStepSpec(ArgsModel):
+    """A step that serves a model (a serving endpoint), typically the one a training step made."""
+
+    kind: Literal["serve"] = Field("serve", description="A serving step.")
+    name: StepName = Field(description="The step's name, unique in its pipeline.")
+    endpoint: EndpointConfig = Field(description="The endpoint, as under mlplane:serving.endpoints.")
+    model_step: str | None = Field(
+        None, description="The step that produced the model; its version becomes the model's version."
+    )
+    after: tuple[str, ...] = Field((), description="Steps that must finish first.")
+
+
+class WebAppStepSpec(ArgsModel):
+    """A step that deploys a web app in front of an endpoint of the same pipeline."""
+
+    kind: Literal["webapp"] = Field("webapp", description="A web-app step.")
+    name: StepName = Field(description="The step's name, unique in its pipeline.")
+    app: WebAppConfig = Field(description="The app, as under mlplane:serving.web_apps; its backend names a "
+                                          "serve step's endpoint.")
+    after: tuple[str, ...] = Field((), description="Steps that must finish first.")
+
+
+StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec],
+                     Field(discriminator="kind")]
+AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec]
 
 
 class PipelineError(ValueError):
@@ -185,14 +234,36 @@ class PipelineSpec(ArgsModel):
                         raise PipelineError(
                             f"pipeline {self.name!r}, step {step.name!r}: step {source!r} has no output {output!r}"
                         )
+        endpoints = {step.endpoint.name: step.name for step in self.steps if isinstance(step, ServeStepSpec)}
+        for step in self.steps:
+            if isinstance(step, ServeStepSpec) and step.model_step is not None:
+                if not isinstance(by_name.get(step.model_step), ContainerStepSpec):
+                    raise PipelineError(f"pipeline {self.name!r}, step {step.name!r}: model_step "
+                                        f"{step.model_step!r} is not a container step of the pipeline")
+            if isinstance(step, WebAppStepSpec) and step.app.backend is not None \
+                    and step.app.backend.endpoint not in endpoints:
+                raise PipelineError(f"pipeline {self.name!r}, step {step.name!r}: backend "
+                                    f"{step.app.backend.endpoint!r} is not the endpoint of a serve step "
+                                    f"(known: {', '.join(sorted(endpoints)) or 'none'})")
+            for other in _texts_versions(step):
+                if other not in by_name:
+                    raise PipelineError(f"pipeline {self.name!r}, step {step.name!r}: uses the version of "
+                                        f"unknown step {other!r}")
         self.order()  # raises on cycles
         return self
 
-    def upstream(self, step: ContainerStepSpec | VolumeStepSpec) -> list[str]:
-        """The steps ``step`` waits for: ``after`` plus the producers of its inputs."""
+    def upstream(self, step: AnyStep) -> list[str]:
+        """The steps ``step`` waits for: ``after``, the producers of its inputs, the
+        model it serves, the endpoint it fronts, and the steps whose versions it uses."""
         names = list(step.after)
         if isinstance(step, ContainerStepSpec):
             names += [source for source, _ in step.references()]
+        if isinstance(step, ServeStepSpec) and step.model_step:
+            names.append(step.model_step)
+        if isinstance(step, WebAppStepSpec) and step.app.backend is not None:
+            names += [s.name for s in self.steps
+                      if isinstance(s, ServeStepSpec) and s.endpoint.name == step.app.backend.endpoint]
+        names += [other for other in _texts_versions(step) if other != step.name]
         return list(dict.fromkeys(names))
 
     def order(self) -> list[str]:
@@ -223,12 +294,23 @@ class PipelineSpec(ArgsModel):
             visit(step.name, [])
         return done
 
-    def step(self, name: str) -> ContainerStepSpec | VolumeStepSpec:
+    def step(self, name: str) -> AnyStep:
         """The step with this name (KeyError if none)."""
         for step in self.steps:
             if step.name == name:
                 return step
         raise KeyError(name)
+
+
+def _texts_versions(step: AnyStep) -> list[str]:
+    return version_references(step.model_dump_json())
+
+
+def resolve_versions(spec: PipelineSpec, versions: dict[str, str]) -> PipelineSpec:
+    """``spec`` with every version placeholder replaced (see :func:`version_placeholder`)."""
+    steps = [type(step).model_validate_json(substitute_versions(step.model_dump_json(), versions))
+             for step in spec.steps]
+    return spec.model_copy(update={"steps": tuple(steps)})
 
 
 def check_param_names(names: Iterable[str]) -> None:

@@ -16,7 +16,13 @@ from pydantic import Field
 
 from components.base import ArgsModel
 from components.naming import k8s_name
-from components.pipeline.container_step import ContainerStepArgs, after, await_annotations, pod_labels, pod_spec
+from components.pipeline.container_step import (
+    ContainerStepArgs,
+    after,
+    await_annotations,
+    pod_labels,
+    pod_spec,
+)
 
 TrainingApi = Literal["pytorchjob", "trainjob"]
 

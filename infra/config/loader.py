@@ -114,7 +114,8 @@ def validate_config(
     if problems:
         raise InputError(source.display, tuple(sorted(problems, key=lambda p: (p.line or 0, p.path))))
     try:
-        stack_config = StackConfig.model_validate(sections)
+        # Bound to its source before the rules run: they name the stack and resolve paths.
+        stack_config = StackConfig.model_validate(sections).with_source(source)
     except ValidationError as exc:
         raise InputError(source.display, tuple(_problems(exc, f"{NAMESPACE}", {}, lines, ()))) from None
     findings = cross_check(stack_config)
@@ -129,7 +130,7 @@ def validate_config(
             )
             for f in findings
         ))
-    return stack_config.with_source(source)
+    return stack_config
 
 
 @lru_cache(maxsize=None)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
 from components.base import ArgsModel
 from components.naming import check_dns_label
+from infra.config.rules import Finding, rule
+
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 ParamValue = str | int | float | bool
@@ -73,3 +78,13 @@ def _unique(entries: list[PipelineEntry]) -> list[PipelineEntry]:
 
 
 PipelinesConfig = Annotated[list[PipelineEntry], AfterValidator(_unique)]
+
+
+@rule
+def _pipelines_can_be_built(config: "StackConfig") -> Iterable[Finding]:
+    """Every listed pipeline loads, and its steps fit the stack (pools, images, APIs)."""
+    if not getattr(config, "pipelines", None):
+        return []
+    from pipelines.compile import pipeline_findings  # imports user code; only when pipelines exist
+
+    return pipeline_findings(config)

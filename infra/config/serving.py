@@ -13,126 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field
 
 from components.base import ArgsModel
-from components.pod_security import ResourceOverrides
-from components.scheduling import AcceleratorRequest, SchedulingError, place, pools_for
-from components.serving.args import MAX_NAME, grpc_problem
+from components.scheduling import SchedulingError, place, pools_for
 from components.serving.checks import backend_for, backend_issues, store_issue
-from components.serving.spec import (
-    Backend,
-    ContainerPath,
-    DnsLabel,
-    Host,
-    ModelServer,
-    ModelSource,
-    PinnedImage,
-    Protocol,
-    Replicas,
-    ServingBackend,
-    model_or_container_problem,
-)
+from components.serving.config import EndpointConfig, Exposed, WebAppConfig
+from components.serving.spec import ServingBackend
 from infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
     from infra.config.stack import StackConfig
 
 SECTION = "mlplane:serving"
-
-
-def _check_percent(value: int) -> int:
-    if not 0 <= value <= 100:
-        raise ValueError("must be a percentage from 0 to 100")
-    return value
-
-
-def _check_service_name(value: str) -> str:
-    if not value[:1].isalpha():
-        raise ValueError("must start with a letter (KServe names are DNS-1035 labels)")
-    return value
-
-
-ServiceName = Annotated[DnsLabel, Field(max_length=MAX_NAME), AfterValidator(_check_service_name)]
-Percent = Annotated[int, AfterValidator(_check_percent)]
-
-
-class _Exposed(ArgsModel):
-    host: Host | None = Field(
-        None, description="External host name through the Istio ingress gateway, with TLS from cert-manager. "
-                          "Default: none (in-cluster only).",
-    )
-    public: bool = Field(
-        False, description="Serve the host without login. Default: false (oauth2-proxy login is required).",
-    )
-    allow_from: tuple[DnsLabel, ...] = Field(
-        (), description="Other namespaces whose pods may call it (its own namespace always may).",
-    )
-
-    @model_validator(mode="after")
-    def _public_needs_host(self) -> "_Exposed":
-        if self.public and self.host is None:
-            raise ValueError("public: true applies to an exposed host; set host, or drop public")
-        return self
-
-
-class EndpointConfig(_Exposed):
-    """A model endpoint: served by KServe when the platform has it, else by a Deployment."""
-
-    name: ServiceName = Field(description=f"Endpoint name (a DNS label starting with a letter, at most {MAX_NAME} characters).")
-    namespace: DnsLabel | None = Field(None, description="Namespace. Default: the workload namespace.")
-    model: ModelSource | None = Field(None, description="The model: format and location (uri or volume).")
-    container: ModelServer | None = Field(None, description="A custom model server container instead of a model.")
-    protocol: Protocol = Field("http", description="http (REST) or grpc (TF Serving, Triton, custom servers).")
-    resources: ResourceOverrides = Field(
-        default_factory=ResourceOverrides,
-        description="CPU and memory of the server. Default: 500m/1Gi requested, 2/2Gi limit.",
-    )
-    accelerator: AcceleratorRequest | None = Field(
-        None, description="Accelerators, e.g. {pool: l4-mps, count: 1}; placed on the stack's pools.",
-    )
-    replicas: Replicas = Field(default_factory=Replicas, description="Replica range, e.g. {min: 1, max: 3}.")
-    canary_percent: Percent | None = Field(
-        None, description="Percent of traffic for the newest revision after a change (KServe serverless only).",
-    )
-    runtime_image: PinnedImage | None = Field(
-        None, description="Another pinned image of the stock server (plain Deployments only).",
-    )
-    runtime_version: str | None = Field(
-        None, min_length=1,
-        description="Tag of KServe's serving runtime image, e.g. 2.6.2-gpu for TF Serving on GPUs (KServe only).",
-    )
-
-    @model_validator(mode="after")
-    def _server(self) -> "EndpointConfig":
-        problem = model_or_container_problem(self.model, self.container) or \
-            grpc_problem(self.model, self.container, self.protocol)
-        if problem:
-            raise ValueError(problem)
-        return self
-
-
-class WebAppConfig(_Exposed):
-    """A web UI container, wired to an endpoint by reference."""
-
-    name: ServiceName = Field(description=f"App name (a DNS label starting with a letter, at most {MAX_NAME} characters).")
-    namespace: DnsLabel | None = Field(None, description="Namespace. Default: the workload namespace.")
-    image: PinnedImage = Field(description="The UI's container image, pinned to a version tag or digest.")
-    port: int = Field(ge=1024, le=65535, description="Port the UI listens on (unprivileged).")
-    command: tuple[str, ...] = Field((), description="Entrypoint; empty keeps the image's.")
-    args: tuple[str, ...] = Field((), description="Arguments.")
-    env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
-    resources: ResourceOverrides = Field(
-        default_factory=ResourceOverrides, description="CPU and memory. Default: 100m/256Mi requested, 500m/512Mi limit.",
-    )
-    replicas: int = Field(1, ge=1, le=100, description="Copies of the UI.")
-    writable_paths: tuple[ContainerPath, ...] = Field(
-        (), description="Folders the UI writes to, as empty scratch volumes (pods run as a non-root user).",
-    )
-    readiness_path: str | None = Field("/", description="HTTP path answering 200 when ready; null: TCP check.")
-    backend: Backend | None = Field(None, description="The endpoint the app talks to, and how its outputs reach the app.")
 
 
 class ServingConfig(ArgsModel):
@@ -198,7 +93,7 @@ def serving_platform(config: "StackConfig") -> ServingPlatform:
     )
 
 
-def _exposure_findings(path: tuple[Any, ...], item: _Exposed, platform: ServingPlatform) -> Iterator[Finding]:
+def _exposure_findings(path: tuple[Any, ...], item: Exposed, platform: ServingPlatform) -> Iterator[Finding]:
     if item.host is None:
         return
     if not platform.gateway:
@@ -266,6 +161,23 @@ def serving_fits_the_stack(config: "StackConfig") -> Iterator[Finding]:
         if app.backend is not None and app.backend.endpoint not in endpoints:
             yield Finding((*path, "backend", "endpoint"), "not an endpoint of mlplane:serving.endpoints",
                           app.backend.endpoint, ", ".join(sorted(endpoints)) or "none declared")
+
+
+def step_findings(config: "StackConfig",
+                  items: list[tuple[tuple[Any, ...], EndpointConfig | WebAppConfig]]) -> Iterator[Finding]:
+    """Check endpoints and web apps that pipeline steps declare, as if they were in ``mlplane:serving``.
+
+    Their names and hosts must not clash with the section's, nor with each other.
+    """
+    platform = serving_platform(config)
+    seen = _Seen(platform)
+    if config.serving is not None:
+        for item in (*config.serving.endpoints, *config.serving.web_apps):
+            list(seen.findings((), item))  # take the section's names and hosts first
+    for path, item in items:
+        yield from _common_findings(path, item, platform, seen)
+        if isinstance(item, EndpointConfig):
+            yield from _endpoint_findings(path, item, platform, config)
 
 
 def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform: ServingPlatform,

@@ -16,6 +16,7 @@ from infra.config.accelerators import AcceleratorsConfig
 from infra.config.auth import AuthConfig
 from infra.config.cluster import ClusterConfig
 from infra.config.kubeflow import KubeflowConfig
+from infra.config.pipelines import PipelinesConfig
 from infra.config.serving import ServingConfig
 from infra.config.source import StackSource
 from infra.config.storage import StorageConfig
@@ -44,6 +45,11 @@ class StackConfig(ArgsModel):
     auth: AuthConfig = Field(
         default_factory=AuthConfig,
         description="Who logs in: Dex static users or an upstream OIDC provider, and oauth2-proxy.",
+    )
+    pipelines: PipelinesConfig = Field(
+        default_factory=list,
+        description="Pipelines whose steps run as part of the plan: native mlplane pipelines or unmodified "
+        "KFP v1 files. Default: none.",
     )
     serving: ServingConfig | None = Field(
         None,

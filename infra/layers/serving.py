@@ -22,7 +22,7 @@ from components.serving.endpoint import ServingEndpoint
 from components.serving.exposure import Exposure, GatewayRef, IssuerRef, LoginRoute
 from components.serving.spec import ModelSource, ServingBackend
 from components.serving.webapp import APP_RESOURCES, WebApp, WebAppArgs
-from infra.config.serving import EndpointConfig, WebAppConfig
+from components.serving.config import EndpointConfig, WebAppConfig
 from infra.layers.capacity import CapacityFacts
 from infra.layers.context import StackContext
 from infra.layers.platform import PlatformFacts

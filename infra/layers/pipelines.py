@@ -1,0 +1,133 @@
+"""The pipelines layer: every pipeline of the stack, its steps as resources.
+
+The pipelines were compiled (and checked) while the config loaded; this layer resolves
+each step's placement on the stack's pools, picks the training API of the release train,
+wires storage and identity, and declares a ``Pipeline`` component per pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.naming import k8s_name
+from components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.pipeline.pipeline import Pipeline, PipelineArgs
+from components.pipeline.placement import StepPlacement
+from components.pipeline.runner import PipelineRunner, PipelineRunnerArgs
+from components.pipeline.spec import ContainerStepSpec, ServeStepSpec, WebAppStepSpec, resolve_versions
+from components.pipeline.versioning import step_versions
+from components.serving.args import ServingEndpointArgs
+from components.serving.webapp import WebAppArgs
+from infra.layers.capacity import CapacityFacts
+from infra.layers.context import StackContext
+from infra.layers.platform import PlatformFacts
+from infra.layers.serving import ServingFacts, endpoint_args, web_app_args
+from pipelines.compile import CompiledPipeline, compile_entry, placement_request, training_api
+
+
+@dataclass(frozen=True)
+class PipelinesFacts:
+    """What the pipelines layer made.
+
+    Attributes:
+        pipelines: The ``Pipeline`` components by pipeline name.
+    """
+
+    pipelines: dict[str, Pipeline]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def placements(compiled: CompiledPipeline, capacity: CapacityFacts) -> dict[str, StepPlacement]:
+    """Each accelerator step's resolved placement (checked at config load already)."""
+    resolved = {}
+    for step in compiled.spec.steps:
+        request = placement_request(step) if isinstance(step, ContainerStepSpec) else None
+        if request is None:
+            continue
+        placement = capacity.place(request)
+        resolved[step.name] = StepPlacement(limits=placement.limits(), node_selector=dict(placement.node_selector),
+                                            tolerations=tuple(placement.tolerations))
+    return resolved
+
+
+def serving_args(compiled: CompiledPipeline, versions: dict[str, str], serving: ServingFacts,
+                 capacity: CapacityFacts) -> tuple[dict[str, ServingEndpointArgs], dict[str, WebAppArgs]]:
+    """Resolved args of the pipeline's serve and web-app steps (model versions filled in)."""
+    resolved = resolve_versions(compiled.spec, versions)
+    endpoints: dict[str, ServingEndpointArgs] = {}
+    apps: dict[str, WebAppArgs] = {}
+    callers: dict[str, list[str]] = {}
+    for step in resolved.steps:
+        if isinstance(step, WebAppStepSpec):
+            app = step.app.model_copy(update={"namespace": step.app.namespace or compiled.namespace})
+            apps[step.name] = web_app_args(app, serving.context)
+            if app.backend is not None:
+                callers.setdefault(app.backend.endpoint, []).append(app.namespace)
+    for step in resolved.steps:
+        if isinstance(step, ServeStepSpec):
+            endpoint = step.endpoint.model_copy(update={"namespace": step.endpoint.namespace or compiled.namespace})
+            if endpoint.model is not None and step.model_step is not None:
+                endpoint = endpoint.model_copy(update={
+                    "model": endpoint.model.model_copy(update={"version": versions[step.model_step]})})
+            others = tuple(ns for ns in callers.get(endpoint.name, []) if ns != endpoint.namespace)
+            endpoints[step.name] = endpoint_args(endpoint, serving.context, capacity, others)
+    return endpoints, apps
+
+
+def _namespace(ctx: StackContext, platform: PlatformFacts, namespace: str,
+               made: dict[str, pulumi.Resource]) -> pulumi.Resource:
+    for ns in platform.namespaces.values():
+        if ns.namespace_name == namespace:
+            return ns
+    if namespace not in made:
+        made[namespace] = PlatformNamespace(f"pipelines-{namespace}", PlatformNamespaceArgs(namespace=namespace),
+                                            ctx.opts())
+    return made[namespace]
+
+
+def declare_pipelines(ctx: StackContext, platform: PlatformFacts, capacity: CapacityFacts,
+                      serving: ServingFacts) -> PipelinesFacts:
+    """Declare every pipeline listed under ``mlplane:pipelines``.
+
+    Args:
+        ctx: The stack's config and Kubernetes provider.
+        platform: Namespaces (and the platform steps wait for).
+        capacity: Pools (placements), storage classes, volumes and the artifact store.
+        serving: What serve and web-app steps are built from.
+    """
+    config = ctx.config
+    made_namespaces: dict[str, pulumi.Resource] = {}
+    declared: dict[str, Pipeline] = {}
+    for entry in config.pipelines:
+        compiled = compile_entry(entry, config)
+        namespace = _namespace(ctx, platform, compiled.namespace, made_namespaces)
+        after: list[pulumi.Resource] = [namespace, *capacity.storage_resources, *serving.context.after]
+        service_account = None
+        if entry.runner_permissions:
+            runner = PipelineRunner(f"{entry.name}-runner",
+                                    PipelineRunnerArgs(pipeline=entry.name, namespace=compiled.namespace),
+                                    ctx.opts(depends_on=[namespace]))
+            service_account = runner.service_account
+            after.append(runner)
+        versions = step_versions(compiled.spec)
+        endpoints, apps = serving_args(compiled, versions, serving, capacity)
+        declared[entry.name] = Pipeline(
+            f"pipeline-{k8s_name(entry.name)}",
+            PipelineArgs(
+                spec=compiled.spec,
+                versions=versions,
+                endpoints=endpoints,
+                web_apps=apps,
+                artifacts=serving.context.store,
+                namespace=compiled.namespace,
+                placements=placements(compiled, capacity),
+                training_api=training_api(config),
+                storage_class=capacity.default_storage_class,
+                service_account=service_account,
+            ),
+            ctx.opts(depends_on=after),
+        )
+    return PipelinesFacts(pipelines=declared)

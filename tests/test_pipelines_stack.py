@@ -1,0 +1,263 @@
+"""Pipelines in stacks: the MNIST pipeline natively and through KFP v1, diffs and bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from infra.cli import main
+
+from .conftest import ROOT, rendered
+
+JOB = "kubernetes:batch/v1:Job"
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+SEED = ROOT / "pipelines" / "seed" / "mnist_pipeline.py"
+DATA = Path(__file__).resolve().parent / "data" / "pipelines"
+
+
+def stack_from(tmp_path: Path, base: str, change: Callable[[dict[str, Any]], None], name: str = "t") -> Path:
+    """A copy of a repository stack, changed, in a temporary folder."""
+    document = yaml.safe_load((ROOT / f"Pulumi.{base}.yaml").read_text())
+    change(document["config"])
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / f"Pulumi.{name}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def render(tmp_path: Path, stack: Path, capsys: pytest.CaptureFixture[str], out: str = "out") -> dict[str, Any]:
+    code = main(["render", "--config-file", str(stack), "--out", str(tmp_path / out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads((tmp_path / out / "plan.json").read_text())
+
+
+def render_error(stack: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> str:
+    assert main(["render", "--config-file", str(stack), "--out", str(tmp_path / "never")]) == 2
+    assert not (tmp_path / "never").exists()
+    return capsys.readouterr().err
+
+
+def named(plan: dict[str, Any], name: str) -> dict[str, Any]:
+    [found] = [r for r in plan["resources"] if r["name"] == name]
+    return found
+
+
+# --- the native MNIST pipeline on the repository's stacks ----------------------------------
+
+@pytest.mark.parametrize("stack", ["dev", "onprem", "gke"])
+def test_mnist_is_three_steps_train_serve_web_ui(stack: str) -> None:
+    plan = rendered(stack)
+    steps = [r for r in plan if r.parent == plan.named("pipeline-mnist").urn]
+    assert sorted(s.name for s in steps) == ["pipeline-mnist-serve", "pipeline-mnist-train", "pipeline-mnist-web-ui"]
+    train = plan.named("pipeline-mnist-train-job")
+    isvc = plan.named("pipeline-mnist-serve-inference-service")
+    ui = plan.named("pipeline-mnist-web-ui-deployment")
+    assert train.urn in isvc.dependencies
+    assert isvc.urn in ui.dependencies
+    assert train.urn not in ui.dependencies or isvc.urn in ui.dependencies
+    version = train.inputs["metadata"]["labels"]["mlplane.dev/version"]
+    assert isvc.inputs["metadata"]["labels"]["mlplane.dev/model-version"] == version
+
+
+@pytest.mark.parametrize("stack", ["dev", "onprem"])
+def test_mnist_exports_to_the_models_volume_on_self_hosted_clusters(stack: str) -> None:
+    plan = rendered(stack)
+    pod = plan.named("pipeline-mnist-train-job").inputs["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "local-storage", "persistentVolumeClaim": {"claimName": "models"}}]
+    assert pod["containers"][0]["volumeMounts"] == [{"mountPath": "/mnt", "name": "local-storage"}]
+    args = pod["containers"][0]["args"]
+    export = args[args.index("--tf-export-dir") + 1]
+    version = plan.named("pipeline-mnist-train-job").inputs["metadata"]["labels"]["mlplane.dev/version"]
+    assert export == f"/mnt/export/mnist/{version}"
+    model = plan.named("pipeline-mnist-serve-inference-service").inputs["spec"]["predictor"]["model"]
+    assert model["storageUri"] == f"pvc://models/export/mnist/{version}"
+
+
+def test_mnist_exports_to_gcs_with_workload_identity_on_gke() -> None:
+    plan = rendered("gke")
+    job = plan.named("pipeline-mnist-train-job").inputs
+    pod = job["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "mlplane-artifacts"
+    assert "volumes" not in pod
+    args = pod["containers"][0]["args"]
+    version = job["metadata"]["labels"]["mlplane.dev/version"]
+    assert args[args.index("--tf-export-dir") + 1] == f"gs://acme-ml-platform-artifacts/mnist/export/{version}"
+    account = [r for r in plan if r.type == "kubernetes:core/v1:ServiceAccount"
+               and r.inputs["metadata"]["name"] == "mlplane-artifacts"]
+    assert account and "iam.gke.io/gcp-service-account" in account[0].inputs["metadata"]["annotations"]
+
+
+def test_train_steps_change_retrains_and_rolls_the_server_only(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    def more_steps(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"][0]["params"]["train_steps"] = "400"
+
+    # The same stack name before and after, so URNs match as they would for one stack.
+    old = render(tmp_path, stack_from(tmp_path / "before", "dev", lambda c: None, "dev"), capsys, "old")
+    new = render(tmp_path, stack_from(tmp_path / "after", "dev", more_steps, "dev"), capsys, "new")
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    assert main(["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    ops = {c["urn"].rsplit("::", 1)[1]: c["op"] for c in result["changes"]}
+    assert ops["pipeline-mnist-train-job"] == "replace"
+    assert ops["pipeline-mnist-serve-inference-service"] == "update"
+    assert not [name for name in ops if name.startswith("pipeline-mnist-web-ui")]
+    assert not any(c["danger"] for c in result["changes"])
+    assert set(ops) == {"pipeline-mnist-train-job", "pipeline-mnist-serve-inference-service"}
+
+
+def test_unchanged_pipeline_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = render(tmp_path, ROOT / "Pulumi.dev.yaml", capsys, "a")
+    second = render(tmp_path, ROOT / "Pulumi.dev.yaml", capsys, "b")
+    assert first == second
+
+
+# --- the seed, unchanged, through the KFP v1 layer -------------------------------------------
+
+def kfp_stack(tmp_path: Path, source: Path, **entry: Any) -> Path:
+    shutil.copy(source, tmp_path / source.name)
+
+    def add(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"] = [{"name": "mnist-v1", "kind": "kfp-v1",
+                                        "source": f"{source.name}:mnist_pipeline", **entry}]
+
+    return stack_from(tmp_path, "dev", add)
+
+
+def test_seed_as_it_stands_gcp_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = render(tmp_path, kfp_stack(tmp_path, SEED, allow_unpinned_images=True, runner_permissions=True), capsys)
+    jobs = {r["name"]: r for r in plan["resources"] if r["type"] == JOB}
+    assert set(jobs) == {"pipeline-mnist-v1-train-job", "pipeline-mnist-v1-serve-job", "pipeline-mnist-v1-web-ui-job"}
+    assert jobs["pipeline-mnist-v1-train-job"]["urn"] in jobs["pipeline-mnist-v1-serve-job"]["dependencies"]
+    assert jobs["pipeline-mnist-v1-serve-job"]["urn"] in jobs["pipeline-mnist-v1-web-ui-job"]["dependencies"]
+    pod = jobs["pipeline-mnist-v1-train-job"]["inputs"]["spec"]["template"]["spec"]
+    assert {"name": "gcp-credentials-user-gcp-sa", "secret": {"secretName": "user-gcp-sa"}} in pod["volumes"]
+    assert pod["serviceAccountName"] == "mnist-v1-runner"
+    role = named(plan, "mnist-v1-runner-role")
+    assert role["inputs"]["metadata"]["namespace"] == "mlplane"
+
+
+def test_seed_onprem_branch_mounts_the_pvc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "src" / "mnist_pipeline.py"
+    copy.parent.mkdir()
+    copy.write_text(SEED.read_text().replace("platform = 'GCP'", "platform = 'onprem'"))
+    plan = render(tmp_path, kfp_stack(tmp_path, copy, allow_unpinned_images=True,
+                                      params={"pvc_name": "models", "model_export_dir": "/mnt/export"}), capsys)
+    serve = named(plan, "pipeline-mnist-v1-serve-job")["inputs"]["spec"]["template"]["spec"]
+    assert {"name": "local-storage", "persistentVolumeClaim": {"claimName": "models"}} in serve["volumes"]
+    assert serve["containers"][0]["args"][-2:] == ["--pvc-name", "models"]
+
+
+def test_seed_latest_image_must_be_pinned_or_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = render_error(kfp_stack(tmp_path, SEED), capsys, tmp_path)
+    assert "pipeline 'mnist-v1', step 'web-ui': image 'gcr.io/kubeflow-examples/mnist/deploy-service:latest' " \
+           "uses the mutable tag 'latest'" in message
+    assert "image_overrides" in message
+    pinned = kfp_stack(tmp_path, SEED, image_overrides={
+        "gcr.io/kubeflow-examples/mnist/deploy-service:latest": "registry.example/mnist/deploy-service:1.0.0"})
+    plan = render(tmp_path, pinned, capsys)
+    container = named(plan, "pipeline-mnist-v1-web-ui-job")["inputs"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example/mnist/deploy-service:1.0.0"
+
+
+def test_outputs_flow_between_steps_in_a_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(DATA / "kfp_v1_outputs.py", tmp_path / "surface.py")
+
+    def add(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"] = [{"name": "surface", "kind": "kfp-v1", "source": "surface.py:surface"}]
+        config["mlplane:accelerators"] = {"pools": [{"name": "mi300", "vendor": "amd", "model": "mi300x",
+                                                     "accelerators_per_node": 8, "nodes": {"names": ["gpu-1"]}}]}
+
+    plan = render(tmp_path, stack_from(tmp_path, "onprem", add), capsys)
+    train = named(plan, "pipeline-surface-train-job")["inputs"]["spec"]["template"]["spec"]
+    script = train["containers"][0]["command"][-1]
+    assert '"$(cat /mlplane/outputs/prep/dataset)"' in script
+    assert train["containers"][0]["resources"]["limits"]["amd.com/gpu"] == "2"
+    prep = named(plan, "pipeline-surface-prep-job")
+    assert prep["urn"] in named(plan, "pipeline-surface-train-job")["dependencies"]
+
+
+# --- bad input: exit 2, nothing written ------------------------------------------------------
+
+def pipelines_stack(tmp_path: Path, *entries: dict[str, Any]) -> Path:
+    def add(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"] = list(entries)
+
+    return stack_from(tmp_path, "dev", add)
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ({"name": "x", "source": "nowhere.py:f"}, "mlplane:pipelines[0].source: pipeline 'x': no such file 'nowhere.py'"),
+    ({"name": "x", "source": "../../etc/passwd.py:f"}, "is outside the stack file's folder"),
+    ({"name": "x", "source": "no.such.module:f"}, "cannot find module 'no.such.module'"),
+    ({"name": "x", "source": "pipelines.mnist:nope"}, "the module defines no function 'nope'"),
+    ({"name": "x", "source": "pipelines.mnist:MOUNT"}, "'MOUNT' is not a pipeline"),
+    ({"name": "x", "source": "pipelines.mnist:mnist_pipeline", "params": {"train_step": "1"}},
+     "the pipeline takes no parameter 'train_step'"),
+    ({"name": "x", "source": "not a source"}, "must be `module:function` or `path/to/file.py:function`"),
+])
+def test_bad_sources_and_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: dict[str, Any],
+                                    expected: str) -> None:
+    message = render_error(pipelines_stack(tmp_path, entry), capsys, tmp_path)
+    assert expected in message
+    assert "Traceback" not in message
+
+
+@pytest.mark.parametrize(("function", "expected"), [
+    ("cycle", "steps depend on each other in a cycle: a -> b -> a"),
+    ("twins", "two steps are named 'same'"),
+])
+def test_inconsistent_kfp_pipelines(tmp_path: Path, capsys: pytest.CaptureFixture[str], function: str,
+                                    expected: str) -> None:
+    shutil.copy(DATA / "kfp_v1_cycle.py", tmp_path / "cycle.py")
+    message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": f"cycle.py:{function}"}),
+                           capsys, tmp_path)
+    assert f"pipeline 'x' cannot be built" in message and expected in message
+
+
+def test_refused_construct_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(DATA / "kfp_v1_refused.py", tmp_path / "refused.py")
+    message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": "refused.py:refused"}),
+                           capsys, tmp_path)
+    assert "refused.py:8: pipeline x: dsl.Condition cannot be static infrastructure" in message
+
+
+def test_accelerators_no_pool_has(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(DATA / "kfp_v1_outputs.py", tmp_path / "surface.py")
+    message = render_error(pipelines_stack(tmp_path, {"name": "surface", "kind": "kfp-v1",
+                                                      "source": "surface.py:surface"}), capsys, tmp_path)
+    assert "pipeline 'surface', step 'train':" in message
+    assert "{vendor: amd, count: 2} cannot be placed on stack 't', which has no accelerator pools" in message
+
+
+def test_two_pipelines_with_the_same_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entry = {"name": "mnist", "source": "pipelines.mnist:mnist_pipeline"}
+    assert "two pipelines are named 'mnist'" in render_error(pipelines_stack(tmp_path, entry, entry), capsys, tmp_path)
+
+
+def test_distributed_training_needs_the_training_operator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "dist.py"
+    source.write_text(
+        "from components.pipeline.spec import ContainerStepSpec, PipelineSpec\n"
+        "from pipelines.native import pipeline\n\n"
+        "@pipeline\n"
+        "def dist(ctx, workers='4'):\n"
+        "    return PipelineSpec(name=ctx.pipeline, steps=(ContainerStepSpec(\n"
+        "        name='train', image='trainer:1.0', command=('python', 't.py'), workers=int(workers)),))\n")
+    message = render_error(pipelines_stack(tmp_path, {"name": "dist", "source": "dist.py:dist"}), capsys, tmp_path)
+    assert "4 workers need Kubeflow's training operator (1.8.1) or Trainer (26.03)" in message
+
+    def with_training(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"] = [{"name": "dist", "source": "dist.py:dist"}]
+        config["mlplane:kubeflow"]["components"]["training"] = {"enabled": True}
+
+    plan = render(tmp_path, stack_from(tmp_path, "dev", with_training), capsys)
+    kinds = {r["inputs"].get("kind") for r in plan["resources"] if r["name"].startswith("pipeline-dist")}
+    assert {"TrainJob", "TrainingRuntime"} <= kinds
