@@ -47,3 +47,30 @@ def test_web_ui_follows_the_endpoint_on_every_stack() -> None:
         assert plan.named("pipeline-mnist-serve-inference-service").urn in ui.dependencies
         login = [r for r in plan if r.type.endswith(":AuthorizationPolicy") and r.name == "pipeline-mnist-web-ui-login"]
         assert len(login) == 1
+
+
+def test_the_gateway_login_gate_exempts_public_hosts_only(tmp_path, capsys) -> None:
+    import json
+
+    import yaml
+
+    from infra.cli import main
+
+    from .conftest import ROOT
+
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    document["config"]["mlplane:serving"] = {"endpoints": [
+        {"name": "open", "model": {"format": "sklearn", "volume": {"claim": "models", "path": "iris"}},
+         "host": "open.localtest.me", "public": True},
+        {"name": "closed", "model": {"format": "sklearn", "volume": {"claim": "models", "path": "iris"}},
+         "host": "closed.localtest.me"},
+    ]}
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert main(["render", "--config-file", str(stack), "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().err
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    [gate] = [r for r in plan["resources"] if r["name"] == "platform-auth-login-gate"]
+    operation = gate["inputs"]["spec"]["rules"][0]["to"][0]["operation"]
+    assert operation["notHosts"] == ["open.localtest.me", "open.localtest.me:*"]
+    logins = {r["name"] for r in plan["resources"] if r["type"].endswith(":AuthorizationPolicy")}
+    assert "endpoint-closed-login" in logins and "endpoint-open-login" not in logins

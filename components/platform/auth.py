@@ -48,6 +48,18 @@ class AuthArgs(PartArgs):
     kubeflow_namespace: str = Field("kubeflow", description="Where the kubeflow-gateway Gateway lives.")
     host: str | None = Field(None, description="The platform's public host (connector redirects, cookies).")
     tls: bool = Field(False, description="Whether the gateway serves HTTPS (secure cookies).")
+    public_hosts: tuple[str, ...] = Field(
+        (), description="Hosts served without login (endpoints and apps that say public: true explicitly).",
+    )
+
+
+def _gated(public_hosts: tuple[str, ...]) -> dict[str, Any]:
+    """What the login gate covers: every request but the login flow and the public hosts."""
+    operation: dict[str, Any] = {"notPaths": ["/dex/*", "/dex/**", "/oauth2/*"]}
+    if public_hosts:
+        # Istio matches the Host header with and without a port; list both forms.
+        operation["notHosts"] = sorted({*public_hosts, *(f"{host}:*" for host in public_hosts)})
+    return operation
 
 
 def dex_service(namespace: str) -> str:
@@ -177,7 +189,7 @@ class Auth(pulumi.ComponentResource):
                 {"name": "istio-ingressgateway-oauth2-proxy", "namespace": args.istio_namespace},
                 {"action": "CUSTOM", "provider": {"name": PROVIDER},
                  "selector": {"matchLabels": dict(INGRESS_LABELS)},
-                 "rules": [{"to": [{"operation": {"notPaths": ["/dex/*", "/dex/**", "/oauth2/*"]}}],
+                 "rules": [{"to": [{"operation": _gated(args.public_hosts)}],
                             "when": [{"key": "request.headers[authorization]", "notValues": ["*"]}]}]},
                 gate_opts)
             self.ready += [proxy, route, jwt, gate]

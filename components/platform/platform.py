@@ -35,6 +35,9 @@ class PlatformArgs(PartArgs):
     kubeflow: KubeflowSpec = Field(description="Release, components, ingress, issuer and profiles.")
     auth: AuthSpec = Field(default_factory=AuthSpec, description="Users, connector and oauth2-proxy settings.")
     gke: bool = Field(False, description="Whether the cluster is GKE.")
+    public_hosts: tuple[str, ...] = Field(
+        (), description="Hosts that endpoints and apps serve without login (public: true)."
+    )
     namespaces: dict[str, pulumi.Resource] = Field(
         default_factory=dict,
         description="The platform's namespaces (created by the platform layer), by Kubernetes name.")
@@ -89,7 +92,7 @@ class Platform(pulumi.ComponentResource):
             self.auth = Auth(f"{name}-auth", AuthArgs(
                 dex=components["dex"], oauth2_proxy=components["oauth2_proxy"], settings=args.auth,
                 istio_namespace=istio_ns, kubeflow_namespace=KUBEFLOW_NAMESPACE, host=spec.ingress.host, tls=tls,
-                after=(*namespaces, *mesh)), child)
+                public_hosts=args.public_hosts, after=(*namespaces, *mesh)), child)
             self.generated_passwords = self.auth.generated_passwords
 
         self.knative = None

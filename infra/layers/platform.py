@@ -13,6 +13,7 @@ from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
 from components.platform.namespaces import platform_namespaces
 from components.platform.platform import Platform, PlatformArgs
 from components.platform.resolve import resolve
+from infra.config import StackConfig
 from infra.config.cluster import GkeCluster
 from infra.layers.context import StackContext
 
@@ -112,6 +113,22 @@ class PlatformFacts:
     platform: pulumi.Resource | None = None
 
 
+def public_hosts(config: StackConfig) -> tuple[str, ...]:
+    """Hosts that endpoints and web apps (of ``mlplane:serving`` and of pipeline steps)
+    serve without login, because they say ``public: true``."""
+    from components.pipeline.spec import ServeStepSpec, WebAppStepSpec
+    from pipelines.compile import compile_entry
+
+    exposed = [*config.serving.endpoints, *config.serving.web_apps] if config.serving is not None else []
+    for entry in config.pipelines:
+        for step in compile_entry(entry, config).spec.steps:
+            if isinstance(step, ServeStepSpec):
+                exposed.append(step.endpoint)
+            elif isinstance(step, WebAppStepSpec):
+                exposed.append(step.app)
+    return tuple(sorted({item.host for item in exposed if item.public and item.host}))
+
+
 def declare_platform(ctx: StackContext) -> PlatformFacts:
     """Declare the platform's namespaces and, when ``mlplane:kubeflow`` is set, the platform."""
     config = ctx.config
@@ -133,6 +150,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
     by_name = {ns_args.namespace: namespaces[role] for role, ns_args in planned.items()}
     platform = Platform("platform", PlatformArgs(
         kubeflow=spec, auth=config.auth, gke=isinstance(config.cluster, GkeCluster), namespaces=by_name,
+        public_hosts=public_hosts(config),
     ), ctx.opts())
     components = platform.components
     if platform.generated_passwords:
