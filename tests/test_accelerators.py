@@ -260,7 +260,7 @@ def test_bad_pool_exits_2_with_a_clear_message(tmp_path: Path, capsys: pytest.Ca
                                                cluster: str, pool: dict[str, Any], expected: str) -> None:
     pool = {k: v for k, v in pool.items() if v is not None}
     err = render_error(tmp_path, capsys, stack_file(tmp_path, cluster, {"pools": [pool]}))
-    assert f"Pulumi.t.yaml:" in err and f"mlplane:accelerators.{expected}" in err
+    assert "Pulumi.t.yaml:" in err and f"mlplane:accelerators.{expected}" in err
 
 
 def test_line_numbers_point_at_the_bad_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from components.base import SecretValue
 from infra.config import load_stack_file, validate_config
@@ -48,7 +49,7 @@ def test_gke_context_follows_gcloud_convention() -> None:
 
 def test_config_is_frozen() -> None:
     config = load_stack("dev")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         config.cluster.context = "other"  # type: ignore[misc]
 
 

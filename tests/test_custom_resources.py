@@ -10,7 +10,7 @@ import pytest
 from infra.offline.plan import PlanResource
 
 from .conftest import STACKS, rendered
-from .crds import UPSTREAM, VENDORED, schema_file, strict_schema
+from .crds import UPSTREAM, VENDORED, strict_schema
 
 _BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling"}
 

@@ -219,7 +219,7 @@ def test_inconsistent_kfp_pipelines(tmp_path: Path, capsys: pytest.CaptureFixtur
     shutil.copy(DATA / "kfp_v1_cycle.py", tmp_path / "cycle.py")
     message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": f"cycle.py:{function}"}),
                            capsys, tmp_path)
-    assert f"pipeline 'x' cannot be built" in message and expected in message
+    assert "pipeline 'x' cannot be built" in message and expected in message
 
 
 def test_refused_construct_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -207,7 +207,7 @@ def test_host_that_is_not_a_dns_name(tmp_path: Path, capsys: pytest.CaptureFixtu
             model: {{format: tensorflow, volume: {{claim: models}}}}
             host: "{host}"
         """)
-    assert f"mlplane:serving.endpoints[0].host: must be a DNS name like mnist.ml.example.com" in err
+    assert "mlplane:serving.endpoints[0].host: must be a DNS name like mnist.ml.example.com" in err
     assert f"(got {host!r})" in err
 
 

@@ -20,7 +20,7 @@ from components.base import ArgsModel
 from components.charts import ChartSource
 from components.naming import check_dns_label, is_dns_subdomain
 from components.pod_security import check_image
-from components.scheduling import VENDORS, PoolScheduling, Vendor
+from components.scheduling import VENDORS, PoolScheduling
 
 #: Label mlplane puts on every node of a pool it makes or patches; pods select it.
 POOL_LABEL = "mlplane.dev/accelerator-pool"

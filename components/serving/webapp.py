@@ -92,7 +92,7 @@ def link(base: str, args: WebAppArgs, backend: BackendRef | None) -> pulumi.Outp
     keys = sorted(query)
     values = [_backend_value(backend, query[k]) for k in keys]
     return pulumi.Output.all(*values).apply(
-        lambda resolved: base + "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in zip(keys, resolved)))
+        lambda resolved: base + "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in zip(keys, resolved, strict=True)))
 
 
 class WebApp(pulumi.ComponentResource):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from infra.offline.kinds import is_stateful_type, kind_of
-from infra.offline.paths import Path, changed_paths, parse_pattern, show, touches
+from infra.offline.paths import changed_paths, parse_pattern, show, touches
 from infra.offline.plan import Plan, PlanResource
 from infra.offline.replace_rules import replace_reasons
 

@@ -49,7 +49,8 @@ def touches(change: Path, pattern: Path) -> bool:
     True when the change is at or below the pattern (``spec.template.x`` touches
     ``spec.template``) or above it (replacing all of ``spec`` touches ``spec.template``).
     """
-    for step, expected in zip(change, pattern):
+    # A change above the pattern touches it too, so stop at the shorter path.
+    for step, expected in zip(change, pattern, strict=False):
         if not _step_matches(expected, step):
             return False
     return True
@@ -71,7 +72,7 @@ def changed_paths(old: Any, new: Any, prefix: Path = ()) -> list[Path]:
         return paths
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         paths = []
-        for index, (left, right) in enumerate(zip(old, new)):
+        for index, (left, right) in enumerate(zip(old, new, strict=True)):
             paths.extend(changed_paths(left, right, (*prefix, index)))
         return paths
     return [] if old == new else [prefix]
