@@ -74,3 +74,15 @@ def test_the_gateway_login_gate_exempts_public_hosts_only(tmp_path, capsys) -> N
     assert operation["notHosts"] == ["open.localtest.me", "open.localtest.me:*"]
     logins = {r["name"] for r in plan["resources"] if r["type"].endswith(":AuthorizationPolicy")}
     assert "endpoint-closed-login" in logins and "endpoint-open-login" not in logins
+
+
+def test_workload_namespace_is_restricted_unless_kserve_downloads_models() -> None:
+    def levels(stack: str) -> dict[str, str]:
+        [ns] = [r for r in rendered(stack) if r.name == "workloads-ns"]
+        return {k.rsplit("/", 1)[1]: v for k, v in ns.inputs["metadata"]["labels"].items()
+                if k.startswith("pod-security.kubernetes.io/")}
+
+    # dev serves from a volume: no storage initializer, restricted everywhere.
+    assert levels("dev") == {"enforce": "restricted", "audit": "restricted", "warn": "restricted"}
+    # gke downloads from GCS: KServe's initializer needs baseline (kserve/kserve#5373).
+    assert levels("gke") == {"enforce": "baseline", "audit": "restricted", "warn": "restricted"}

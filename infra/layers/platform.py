@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from typing import Literal
 
 import pulumi
@@ -113,20 +114,44 @@ class PlatformFacts:
     platform: pulumi.Resource | None = None
 
 
-def public_hosts(config: StackConfig) -> tuple[str, ...]:
-    """Hosts that endpoints and web apps (of ``mlplane:serving`` and of pipeline steps)
-    serve without login, because they say ``public: true``."""
+def workloads_of(config: StackConfig) -> tuple[list[Any], list[Any]]:
+    """Every endpoint and web app of the stack: ``mlplane:serving`` and pipelines' steps."""
     from components.pipeline.spec import ServeStepSpec, WebAppStepSpec
     from pipelines.compile import compile_entry
 
-    exposed = [*config.serving.endpoints, *config.serving.web_apps] if config.serving is not None else []
+    endpoints: list[Any] = list(config.serving.endpoints) if config.serving is not None else []
+    apps: list[Any] = list(config.serving.web_apps) if config.serving is not None else []
     for entry in config.pipelines:
         for step in compile_entry(entry, config).spec.steps:
             if isinstance(step, ServeStepSpec):
-                exposed.append(step.endpoint)
+                endpoints.append(step.endpoint)
             elif isinstance(step, WebAppStepSpec):
-                exposed.append(step.app)
-    return tuple(sorted({item.host for item in exposed if item.public and item.host}))
+                apps.append(step.app)
+    return endpoints, apps
+
+
+def workload_pod_security(config: StackConfig) -> dict[str, str]:
+    """The workload namespace's Pod Security levels.
+
+    ``restricted``, with one documented exception: KServe (up to 0.17) injects its
+    storage-initializer container without a security context (kserve/kserve#5373), so
+    predictor pods that download a model from the artifact store are refused under
+    ``restricted``. While the stack has such endpoints, the namespace enforces
+    ``baseline`` and still audits and warns at ``restricted``; mlplane's own pods keep
+    the restricted fields either way.
+    """
+    if config.kubeflow is None or not resolve(config.kubeflow)["kserve"].available:
+        return {"pod_security": "restricted"}
+    endpoints, _ = workloads_of(config)
+    if not any(e.model is not None and e.model.uri for e in endpoints):
+        return {"pod_security": "restricted"}
+    return {"pod_security": "baseline", "pod_security_warn": "restricted"}
+
+
+def public_hosts(config: StackConfig) -> tuple[str, ...]:
+    """Hosts that endpoints and web apps serve without login (they say ``public: true``)."""
+    endpoints, apps = workloads_of(config)
+    return tuple(sorted({item.host for item in (*endpoints, *apps) if item.public and item.host}))
 
 
 def declare_platform(ctx: StackContext) -> PlatformFacts:
@@ -142,7 +167,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
         planned = platform_namespaces(spec, resolve(spec))
         namespaces = {role: PlatformNamespace(role, args, ctx.opts()) for role, args in planned.items()}
     namespaces["workloads"] = PlatformNamespace(
-        "workloads", PlatformNamespaceArgs(namespace=workload_namespace), ctx.opts()
+        "workloads", PlatformNamespaceArgs(namespace=workload_namespace, **workload_pod_security(config)), ctx.opts()
     )
     if spec is None:
         return PlatformFacts(namespaces=namespaces, workload_namespace=workload_namespace)
