@@ -21,8 +21,10 @@ from components.pipeline.spec import (
     WebAppStepSpec,
     version_placeholder,
 )
+from components.naming import k8s_name
 from components.pod_security import ResourceOverrides
 from components.scheduling import AcceleratorRequest
+from components.serving.args import MAX_NAME
 from components.serving.config import EndpointConfig, WebAppConfig
 from components.serving.spec import Backend, ModelSource, ModelVolume
 from pipelines.context import PipelineContext
@@ -68,6 +70,8 @@ def mnist_pipeline(
         The pipeline's three steps: train -> serve -> web-ui.
     """
     version = version_placeholder("train")
+    # Named after the pipeline, so a stack can run several copies side by side.
+    endpoint_name = k8s_name(ctx.pipeline, max_length=MAX_NAME)
     cloud = ctx.artifacts is not None and ctx.artifacts.kind != "in-cluster" and not pvc_name
     if cloud:
         base = model_export_dir or f"{ctx.artifacts.uri}/mnist/export"
@@ -96,7 +100,7 @@ def mnist_pipeline(
         name="serve",
         model_step="train",
         endpoint=EndpointConfig(
-            name="mnist",
+            name=endpoint_name,
             model=model,
             protocol="grpc",
             accelerator=AcceleratorRequest(pool=serve_pool, count=1) if serve_pool else None,
@@ -107,13 +111,13 @@ def mnist_pipeline(
     web_ui = WebAppStepSpec(
         name="web-ui",
         app=WebAppConfig(
-            name="mnist-ui",
+            name=k8s_name(ctx.pipeline, "ui", max_length=MAX_NAME),
             image=WEB_UI_IMAGE,
             port=5000,
             # It writes its images and the MNIST test set next to its code, and answers / slowly.
             writable_paths=("/home/static/tmp", "/home/MNIST_data"),
             readiness_path=None,
-            backend=Backend(endpoint="mnist", link_query={"name": "model", "addr": "host", "port": "port"}),
+            backend=Backend(endpoint=endpoint_name, link_query={"name": "model", "addr": "host", "port": "port"}),
             host=ui_host or None,
         ),
     )
