@@ -86,25 +86,28 @@ def _override_images(spec: PipelineSpec, overrides: dict[str, str]) -> PipelineS
     return spec.model_copy(update={"steps": tuple(steps)})
 
 
-_CACHE: dict[tuple[str, str, str], CompiledPipeline] = {}
-_CACHE_LIMIT = 256
+#: Compiled pipelines per (config object, entry). A config is frozen, so its object
+#: identity stands for its content; the cache keeps the config alive, so the id is not
+#: reused while the entry exists.
+_CACHE: dict[tuple[int, str], tuple["StackConfig", CompiledPipeline]] = {}
+_CACHE_LIMIT = 1024
 
 
 def compile_entry(entry: PipelineEntry, config: "StackConfig") -> CompiledPipeline:
-    """Load one pipeline (cached per stack config, stack file and entry)."""
+    """Load one pipeline of ``config`` (once per config object and entry)."""
     from pipelines.loader import load_pipeline
 
-    key = (entry.model_dump_json(), config.model_dump_json(), str(config.source.file))
+    key = (id(config), entry.model_dump_json())
     cached = _CACHE.get(key)
-    if cached is None:
+    if cached is None or cached[0] is not config:
         context = context_for(entry, config)
         spec = load_pipeline(entry, context, config.source)
-        cached = CompiledPipeline(entry=entry, spec=_override_images(spec, entry.image_overrides),
-                                  namespace=context.namespace)
+        compiled = CompiledPipeline(entry=entry, spec=_override_images(spec, entry.image_overrides),
+                                    namespace=context.namespace)
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        _CACHE[key] = cached
-    return cached
+        _CACHE[key] = cached = (config, compiled)
+    return cached[1]
 
 
 def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:

@@ -20,16 +20,28 @@ DIRECTORY = "kubernetes:kustomize/v2:Directory"
 
 
 def closure(plan: Plan, resource: PlanResource) -> set[str]:
-    """Names of everything ``resource`` waits for, directly or through others."""
+    """Names of everything ``resource`` waits for, directly or through others.
+
+    A resource registers only once its parent has, so it also waits for whatever its
+    ancestors wait for.
+    """
     by_urn = plan.by_urn()
     seen: set[str] = set()
     todo = list(resource.dependencies)
+    parent = resource.parent
+    while parent in by_urn:
+        todo.extend(by_urn[parent].dependencies)
+        parent = by_urn[parent].parent
     while todo:
         urn = todo.pop()
         if urn in seen:
             continue
         seen.add(urn)
         todo.extend(by_urn[urn].dependencies)
+        parent = by_urn[urn].parent
+        while parent in by_urn:
+            todo.extend(by_urn[parent].dependencies)
+            parent = by_urn[parent].parent
     return {by_urn[urn].name for urn in seen}
 
 

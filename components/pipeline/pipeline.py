@@ -17,7 +17,7 @@ from pydantic import Field
 
 from components.base import ArgsModel
 from components.naming import k8s_name
-from components.pipeline.container_step import ContainerStep, ContainerStepArgs, after
+from components.pipeline.container_step import ContainerStep, ContainerStepArgs
 from components.pipeline.placement import StepPlacement
 from components.pipeline.spec import (
     ContainerStepSpec,
@@ -77,8 +77,9 @@ class Pipeline(pulumi.ComponentResource):
         super().__init__("mlplane:pipeline:Pipeline", name, None, opts)
         self.versions = args.versions or step_versions(args.spec)
         spec = resolve_versions(args.spec, self.versions)
-        # Steps wait for what the pipeline waits for (its namespace, storage), visibly.
-        base = after(opts)
+        # Steps wait for what the pipeline waits for (namespace, storage, platform) through
+        # their parent: a child registers only once the pipeline has. Repeating those edges
+        # on every step would add nothing but work (the SDK checks each edge for cycles).
         self.steps: dict[str, pulumi.ComponentResource] = {}
         self.ready: dict[str, pulumi.Resource] = {}
 
@@ -94,14 +95,14 @@ class Pipeline(pulumi.ComponentResource):
                           "annotations": {"pulumi.com/skipAwait": "true"}},
                 spec=_claim_spec(args.outputs_size, args.storage_class),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect_volumes,
-                                            retain_on_delete=args.protect_volumes, depends_on=base),
+                                            retain_on_delete=args.protect_volumes),
             )
             claim_resources.append(claim)
 
         endpoints: dict[str, ServingEndpoint] = {}
         for step_name in spec.order():
             step = spec.step(step_name)
-            depends = [*base, *(self.ready[other] for other in spec.upstream(step))]
+            depends = [self.ready[other] for other in spec.upstream(step)]
             if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.references()):
                 depends += claim_resources
             child = pulumi.ResourceOptions(parent=self, depends_on=depends)

@@ -51,6 +51,8 @@ class Platform(pulumi.ComponentResource):
         cert_manager, istio, auth, knative, apps, profiles: The parts (None when not installed).
         ingress_issuer: The ClusterIssuer of the ingress certificate (None without cert-manager).
         generated_passwords: Generated Dex passwords by e-mail (secret outputs).
+        serving_ready: What serving endpoints and web apps wait for (issuers, mesh,
+            login, Knative, KServe).
     """
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
@@ -111,6 +113,13 @@ class Platform(pulumi.ComponentResource):
                 profiles=spec.profiles, namespaces={p.name: args.namespaces[p.name] for p in spec.profiles},
                 controller=tuple(r for r in (self.apps.profiles,) if r is not None),
                 roles=tuple(r for r in (self.apps.roles,) if r is not None), mesh=mesh), child)
+        # What endpoints and apps wait for: certificates, the mesh and its gateway, login,
+        # and KServe (with Knative). Depending on these, not on the whole platform, keeps
+        # the dependency graph small (the SDK walks it for cycles on every edge).
+        kserve = tuple(r for key, r in self.apps.installed.items() if key.startswith("kserve/"))
+        knative = tuple(self.knative.ready) if self.knative else ()
+        login = tuple(self.auth.ready) if self.auth else ()
+        self.serving_ready: tuple[pulumi.Resource, ...] = (*issuers, *mesh, *login, *knative, *kserve)
         self.register_outputs({
             "release": spec.release,
             "installed": sorted(key for key, c in components.items() if c.enabled),

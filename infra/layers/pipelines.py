@@ -104,7 +104,9 @@ def declare_pipelines(ctx: StackContext, platform: PlatformFacts, capacity: Capa
     for entry in config.pipelines:
         compiled = compile_entry(entry, config)
         namespace = _namespace(ctx, platform, compiled.namespace, made_namespaces)
-        after: list[pulumi.Resource] = [namespace, *capacity.storage_resources, *serving.context.after]
+        after: list[pulumi.Resource] = [namespace, *capacity.storage_resources]
+        if any(isinstance(step, (ServeStepSpec, WebAppStepSpec)) for step in compiled.spec.steps):
+            after += serving.context.after  # KServe, the gateway, issuers and login
         service_account = None
         if entry.runner_permissions:
             runner = PipelineRunner(f"{entry.name}-runner",

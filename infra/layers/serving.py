@@ -112,7 +112,7 @@ def serving_context(platform: PlatformFacts, capacity: CapacityFacts) -> Serving
         auth_provider=platform.auth.provider if platform.auth is not None else None,
         store=store,
         workload_namespace=platform.workload_namespace,
-        after=(platform.platform,) if platform.platform is not None else (),
+        after=tuple(platform.platform.serving_ready) if platform.platform is not None else (),
         storage=capacity.storage_resources,
     )
 
