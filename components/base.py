@@ -8,6 +8,7 @@ field (``mlplane schema`` turns the descriptions into editor help).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -105,3 +106,27 @@ def _validate_secret(value: Any, info: ValidationInfo) -> SecretValue:
             "`pulumi config set --secret --path <key path> <value>`",
         )
     raise PydanticCustomError("secret_type", "must be a secret string (a `secure:` entry)")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One thing wrong with a combination of settings, found by a pure check.
+
+    Component modules report these; the config rules turn them into stack-file errors
+    (prefixing the section's key path).
+
+    Attributes:
+        path: Key path inside the checked settings, e.g. ``("replicas", "min")``.
+        message: What is wrong.
+        value: The offending value.
+        allowed: What would be accepted.
+    """
+
+    path: tuple[Any, ...]
+    message: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        where = ".".join(str(p) for p in self.path)
+        return f"{where}: {self.message} (got {self.value!r}; allowed: {self.allowed})"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from components.base import Issue
 from components.platform.releases import (
     COMPONENT_KEYS,
     TITLES,
@@ -56,21 +57,8 @@ class ResolvedComponent:
         return next(s for s in self.sources if s.role == role)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A combination of settings that cannot work.
-
-    Attributes:
-        path: Key path inside ``mlplane:kubeflow``.
-        message: What is wrong.
-        value: The offending value.
-        allowed: What would be accepted.
-    """
-
-    path: tuple[Any, ...]
-    message: str
-    value: Any
-    allowed: str
+#: A combination of settings that cannot work (path inside ``mlplane:kubeflow``).
+Problem = Issue
 
 
 #: Each component's requirements: (component, why it is needed). KServe's Knative

@@ -7,33 +7,11 @@ that builds an endpoint by hand (a pipeline step) cannot skip them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
 
+from components.base import Issue
 from components.serving.spec import ModelSource, Replicas, ServingBackend, uri_scheme
 
 SERVERLESS: ServingBackend = "kserve-serverless"
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One thing wrong with an endpoint.
-
-    Attributes:
-        path: Key path inside the endpoint (``("replicas", "min")``).
-        message: What is wrong.
-        value: The offending value.
-        allowed: What would be accepted.
-    """
-
-    path: tuple[Any, ...]
-    message: str
-    value: Any
-    allowed: str
-
-    def __str__(self) -> str:
-        where = ".".join(str(p) for p in self.path)
-        return f"{where}: {self.message} (got {self.value!r}; allowed: {self.allowed})"
 
 
 def backend_for(kserve_available: bool, kserve_mode: str | None) -> ServingBackend:

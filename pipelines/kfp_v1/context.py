@@ -85,3 +85,25 @@ def begin(file: Path, pipeline_name: str) -> tuple[Declaration, contextvars.Toke
 def end(token: contextvars.Token[Declaration | None]) -> None:
     """Stop declaring."""
     _CURRENT.reset(token)
+
+
+def refusing(construct: str, reason: str) -> Any:
+    """A stand-in for a KFP v1 callable that cannot be infrastructure: calling it fails."""
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise current().refuse(construct, reason)
+
+    refuse.__name__ = construct.rsplit(".", 1)[-1]
+    return refuse
+
+
+def unsupported_attributes(prefix: str, supported: str = "") -> Any:
+    """A module ``__getattr__`` that refuses anything the layer does not implement."""
+    note = f"is not supported by mlplane's KFP v1 layer{f' ({supported})' if supported else ''}"
+
+    def module_getattr(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise current().refuse(f"{prefix}.{name}", note)
+
+    return module_getattr

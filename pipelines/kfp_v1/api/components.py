@@ -6,29 +6,16 @@ something outside the repository and outside review.
 
 from __future__ import annotations
 
-from typing import Any
-
-from pipelines.kfp_v1.context import current
+from pipelines.kfp_v1.context import refusing, unsupported_attributes
 
 
-def _refuse(construct: str):  # type: ignore[no-untyped-def]
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise current().refuse(f"components.{construct}", "components loaded at run time cannot be reviewed "
-                                                          "infrastructure; write the step as a dsl.ContainerOp")
+_REASON = "components loaded at run time cannot be reviewed infrastructure; write the step as a dsl.ContainerOp"
 
-    refuse.__name__ = construct
-    return refuse
+load_component_from_url = refusing("components.load_component_from_url", _REASON)
+load_component_from_file = refusing("components.load_component_from_file", _REASON)
+load_component_from_text = refusing("components.load_component_from_text", _REASON)
+load_component = refusing("components.load_component", _REASON)
+func_to_container_op = refusing("components.func_to_container_op", _REASON)
+create_component_from_func = refusing("components.create_component_from_func", _REASON)
 
-
-load_component_from_url = _refuse("load_component_from_url")
-load_component_from_file = _refuse("load_component_from_file")
-load_component_from_text = _refuse("load_component_from_text")
-load_component = _refuse("load_component")
-func_to_container_op = _refuse("func_to_container_op")
-create_component_from_func = _refuse("create_component_from_func")
-
-
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
-    raise current().refuse(f"components.{name}", "is not supported by mlplane's KFP v1 layer")
+__getattr__ = unsupported_attributes("components")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pipelines.kfp_v1.api._params import PipelineParam
 from components.naming import k8s_name
-from pipelines.kfp_v1.context import UnsupportedAttribute, current
+from pipelines.kfp_v1.context import UnsupportedAttribute, current, refusing, unsupported_attributes
 from pipelines.kfp_v1.k8s_objects import to_plain
 
 __all__ = [
@@ -265,28 +265,17 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def _refused(construct: str, reason: str) -> Callable[..., Any]:
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise current().refuse(f"dsl.{construct}", reason)
-
-    refuse.__name__ = construct
-    return refuse
-
-
 _STATIC = "cannot be static infrastructure: the plan declares every step before anything runs"
-Condition = _refused("Condition", f"{_STATIC}; choose the branch with a pipeline parameter in the stack file")
-ParallelFor = _refused("ParallelFor", f"{_STATIC}; declare the steps one by one")
-ExitHandler = _refused("ExitHandler", _STATIC)
-ResourceOp = _refused("ResourceOp", "is not supported; declare the resource in the stack instead")
-graph_component = _refused("graph_component", _STATIC)
-component = _refused("component", "lightweight components are not supported; use ContainerOp")
-importer = _refused("importer", "is not supported")
-get_pipeline_conf = _refused("get_pipeline_conf", "pipeline-wide settings belong in the stack file")
+Condition = refusing("dsl.Condition", f"{_STATIC}; choose the branch with a pipeline parameter in the stack file")
+ParallelFor = refusing("dsl.ParallelFor", f"{_STATIC}; declare the steps one by one")
+ExitHandler = refusing("dsl.ExitHandler", _STATIC)
+ResourceOp = refusing("dsl.ResourceOp", "is not supported; declare the resource in the stack instead")
+graph_component = refusing("dsl.graph_component", _STATIC)
+component = refusing("dsl.component", "lightweight components are not supported; use ContainerOp")
+importer = refusing("dsl.importer", "is not supported")
+get_pipeline_conf = refusing("dsl.get_pipeline_conf", "pipeline-wide settings belong in the stack file")
 RUN_ID_PLACEHOLDER = "{{mlplane.run-id}}"
 EXECUTION_ID_PLACEHOLDER = "{{mlplane.execution-id}}"
 
 
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
-    raise current().refuse(f"dsl.{name}", "is not supported by mlplane's KFP v1 layer")
+__getattr__ = unsupported_attributes("dsl")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.context import current
+from pipelines.kfp_v1.context import unsupported_attributes
 
 
 def use_gcp_secret(secret_name: str = "user-gcp-sa", secret_file_path_in_volume: str | None = None,
@@ -30,7 +30,4 @@ def use_gcp_secret(secret_name: str = "user-gcp-sa", secret_file_path_in_volume:
     return modify
 
 
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
-    raise current().refuse(f"gcp.{name}", "is not supported by mlplane's KFP v1 layer (use_gcp_secret is)")
+__getattr__ = unsupported_attributes("gcp", "use_gcp_secret is")

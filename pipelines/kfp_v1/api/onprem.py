@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.context import current
+from pipelines.kfp_v1.context import unsupported_attributes
 
 
 def mount_pvc(pvc_name: str = "pipeline-claim", volume_name: str = "pipeline",
@@ -22,7 +22,4 @@ def mount_pvc(pvc_name: str = "pipeline-claim", volume_name: str = "pipeline",
     return modify
 
 
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
-    raise current().refuse(f"onprem.{name}", "is not supported by mlplane's KFP v1 layer (mount_pvc is)")
+__getattr__ = unsupported_attributes("onprem", "mount_pvc is")
