@@ -130,3 +130,15 @@ class Issue:
     def __str__(self) -> str:
         where = ".".join(str(p) for p in self.path)
         return f"{where}: {self.message} (got {self.value!r}; allowed: {self.allowed})"
+
+
+def depends_of(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """A component's own ``depends_on``, as a list, for its children.
+
+    Children do not inherit their component's dependencies; components that want each
+    child to show (and keep) those edges pass this list on.
+    """
+    if opts is None or opts.depends_on is None:
+        return []
+    depends = opts.depends_on
+    return list(depends) if isinstance(depends, (list, tuple)) else [depends]  # type: ignore[list-item]

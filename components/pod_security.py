@@ -8,12 +8,15 @@ seccomp, requests and limits, pinned images) hold in one place and are tested on
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
 from components.base import ArgsModel
 from components.quantity import Quantity, parse_quantity
+
+if TYPE_CHECKING:
+    from components.scheduling import Placement
 
 #: The user and group our pods run as when the image does not say (non-root).
 DEFAULT_UID = 1000
@@ -122,3 +125,92 @@ class ResourceOverrides(ArgsModel):
                                             base.memory_request, base.memory_limit)
         return ComputeResources(cpu_request=cpu_request, cpu_limit=cpu_limit,
                                 memory_request=memory_request, memory_limit=memory_limit)
+
+
+def container(
+    name: str,
+    image: str,
+    resources: ComputeResources,
+    *,
+    command: list[str] | tuple[str, ...] = (),
+    args: list[str] | tuple[str, ...] = (),
+    env: list[dict[str, Any]] | None = None,
+    ports: list[dict[str, Any]] | None = None,
+    volume_mounts: list[dict[str, Any]] | None = None,
+    readiness_probe: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A container with the restricted security context and requests and limits.
+
+    The image must already be pinned (the args models check it with ``check_image``).
+    """
+    body: dict[str, Any] = {
+        "name": name,
+        "image": image,
+        "securityContext": restricted_container_security_context(),
+        "resources": resources.to_k8s(),
+    }
+    if command:
+        body["command"] = list(command)
+    if args:
+        body["args"] = list(args)
+    if env:
+        body["env"] = env
+    if ports:
+        body["ports"] = ports
+    if volume_mounts:
+        body["volumeMounts"] = volume_mounts
+    if readiness_probe:
+        body["readinessProbe"] = readiness_probe
+    return body
+
+
+def pod_spec(
+    containers: list[dict[str, Any]],
+    *,
+    init_containers: list[dict[str, Any]] | None = None,
+    volumes: list[dict[str, Any]] | None = None,
+    service_account: str | None = None,
+    placement: "Placement | None" = None,
+    restart_policy: str | None = None,
+    api_token: bool = False,
+    node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A restricted pod spec, placed on its pool.
+
+    Args:
+        containers: The containers; the first one gets the accelerators.
+        init_containers: Containers that run before (e.g. the model download).
+        volumes: Pod volumes.
+        service_account: The pod's ServiceAccount (a workload identity, the artifact
+            store's credentials, a pipeline runner).
+        placement: Accelerators from the scheduling contract, or None (CPU only).
+        restart_policy: The pod's restart policy (Jobs need one); default: unset.
+        api_token: Mount the ServiceAccount's API token (only pods that call the
+            Kubernetes API need it).
+        node_selector: The workload's own node selector (the placement's is merged in).
+        tolerations: The workload's own tolerations (the placement's are added).
+
+    Returns:
+        The PodSpec as a dict (camelCase keys).
+    """
+    spec: dict[str, Any] = {
+        "securityContext": restricted_pod_security_context(),
+        "automountServiceAccountToken": api_token,
+        "containers": containers,
+    }
+    if restart_policy:
+        spec["restartPolicy"] = restart_policy
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    if tolerations:
+        spec["tolerations"] = list(tolerations)
+    if init_containers:
+        spec["initContainers"] = init_containers
+    if volumes:
+        spec["volumes"] = volumes
+    if service_account:
+        spec["serviceAccountName"] = service_account
+    if placement is not None:
+        spec = placement.apply_to_pod_spec(spec, containers[0]["name"])
+    return spec

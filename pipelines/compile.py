@@ -19,7 +19,6 @@ from infra.errors import InputError
 from pipelines.context import PipelineContext
 
 if TYPE_CHECKING:
-    from components.scheduling import AcceleratorRequest
     from infra.config.stack import StackConfig
 
 
@@ -50,7 +49,6 @@ def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
         namespace=entry.namespace or config.cluster.workload_namespace,
         artifacts=capacity.artifacts,
         volumes=dict(capacity.volumes),
-        kserve=_available(config, "kserve"),
     )
 
 
@@ -66,16 +64,6 @@ def training_api(config: "StackConfig") -> str:
     """Which Kubeflow API runs distributed steps on this stack's release train."""
     release = config.kubeflow.release if config.kubeflow is not None else "26.03"
     return "pytorchjob" if release == "1.8.1" else "trainjob"
-
-
-def placement_request(step: ContainerStepSpec) -> "AcceleratorRequest | None":
-    """A step's accelerator needs as a scheduling request."""
-    from components.scheduling import AcceleratorRequest
-
-    if step.accelerator is None:
-        return None
-    return AcceleratorRequest(vendor=step.accelerator.vendor, pool=step.accelerator.pool,
-                              count=step.accelerator.count)
 
 
 def _override_images(spec: PipelineSpec, overrides: dict[str, str]) -> PipelineSpec:
@@ -124,10 +112,9 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
             findings.append(Finding(("mlplane:pipelines", index),
                                     f"pipeline {entry.name!r}, step {step.name!r}: uses the artifact store, and "
                                     "the stack has none", allowed="mlplane:storage.artifacts"))
-        request = placement_request(step)
-        if request is not None:
+        if step.accelerator is not None:
             try:
-                place(request, pools, stack=config.source.stack)
+                place(step.accelerator, pools, stack=config.source.stack)
             except SchedulingError as exc:
                 findings.append(Finding(("mlplane:pipelines", index),
                                         f"pipeline {entry.name!r}, step {step.name!r}: {exc}"))

@@ -17,7 +17,6 @@ class PipelineContext:
         namespace: The namespace the pipeline's steps run in.
         artifacts: The artifact store's facts (URI root, credentials), or None.
         volumes: The stack's model and data volumes by name (claim, size, class).
-        kserve: Whether KServe serves models on this stack.
     """
 
     pipeline: str
@@ -26,6 +25,5 @@ class PipelineContext:
     namespace: str
     artifacts: Any = None
     volumes: dict[str, Any] = field(default_factory=dict)
-    kserve: bool = False
 
     __hash__ = None  # type: ignore[assignment]

@@ -82,7 +82,7 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
     try:
         module = _import_native(path, entry.source.rpartition(":")[0])
     except SourceError:
-        raise
+        raise  # already says what is wrong with the source
     except Exception as exc:  # noqa: BLE001 - the user's module failed to import
         raise pipeline_error(shown, entry.name, f"cannot import the pipeline module: {type(exc).__name__}: {exc}") \
             from None

@@ -93,7 +93,6 @@ def mnist_pipeline(
         args=("/opt/model.py", "--tf-export-dir", export, "--tf-train-steps", str(train_steps),
               "--tf-batch-size", str(batch_size), "--tf-learning-rate", str(learning_rate)),
         resources=ResourceOverrides(cpu_request="1", cpu_limit="2", memory_request="1Gi", memory_limit="2Gi"),
-        produces_model=True,
         **storage,  # type: ignore[arg-type]
     )
     serve = ServeStepSpec(

@@ -13,10 +13,10 @@ import pytest
 
 from components.pipeline import outputs
 from components.pipeline.pipeline import Pipeline, PipelineArgs
-from components.pipeline.placement import StepPlacement
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, StepAccelerator, VolumeStepSpec, output_placeholder
+from components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec, output_placeholder
 from components.pipeline.versioning import VERSION_LABEL, step_versions
 from components.pod_security import ResourceOverrides
+from components.scheduling import AcceleratorRequest, Placement
 from infra.offline.plan import Plan
 
 from .crds import strict_schema
@@ -32,12 +32,12 @@ def spec(train_args: tuple[str, ...] = ("--steps", "200"), workers: int = 1) -> 
                           args=("--data", output_placeholder("prep", "data"), *train_args),
                           file_outputs={"model": "/out/model"}, retries=3, timeout_seconds=600,
                           resources=ResourceOverrides(memory_limit="8Gi"),
-                          accelerator=StepAccelerator(vendor="nvidia", count=1), workers=workers),
+                          accelerator=AcceleratorRequest(vendor="nvidia", count=1), workers=workers),
         ContainerStepSpec(name="report", image="python:3.11.9-slim", command=("python", "report.py")),
     ))
 
 
-GPU = StepPlacement(limits={"nvidia.com/gpu": "1"}, node_selector={"cloud.google.com/gke-accelerator": "nvidia-l4"},
+GPU = Placement(pool="l4", resource_name="nvidia.com/gpu", count=1, node_selector={"cloud.google.com/gke-accelerator": "nvidia-l4"},
                     tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},))
 
 

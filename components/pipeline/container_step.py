@@ -13,17 +13,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel
+from components.base import ArgsModel, depends_of
 from components.naming import k8s_name
 from components.pipeline import outputs
-from components.pipeline.placement import StepPlacement
 from components.pipeline.spec import ContainerStepSpec
 from components.pipeline.versioning import VERSION_LABEL
-from components.pod_security import (
-    ComputeResources,
-    restricted_container_security_context,
-    restricted_pod_security_context,
-)
+from components.pod_security import ComputeResources, container
+from components.pod_security import pod_spec as build_pod_spec
+from components.scheduling import Placement
 from components.serving.args import ModelStore
 
 #: How long Pulumi waits for a step without its own timeout (training takes a while).
@@ -38,7 +35,7 @@ class ContainerStepArgs(ArgsModel):
     namespace: str = Field(description="Namespace the step runs in.")
     spec: ContainerStepSpec = Field(description="The step.")
     version: str = Field(description="The step's version (see components.pipeline.versioning).")
-    placement: StepPlacement = Field(default_factory=StepPlacement, description="Resolved scheduling.")
+    placement: Placement | None = Field(None, description="Accelerators, placed on the stack's pools; None: CPU.")
     outputs_claim: str | None = Field(None, description="PVC that carries outputs between steps.")
     service_account: str | None = Field(None, description="ServiceAccount; none means no API token in the pod.")
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on the Job and its pods.")
@@ -71,76 +68,42 @@ def main_container(args: ContainerStepArgs, name: str = "main") -> dict[str, Any
         mounts.append(outputs.consumer_mount())
     if spec.file_outputs:
         mounts += outputs.producer_mounts(spec)
-    container: dict[str, Any] = {
-        "name": name,
-        "image": spec.image,
-        "securityContext": restricted_container_security_context(),
-        "resources": spec.resources.resolve().to_k8s(extra_limits=args.placement.limits),
-    }
-    if command:
-        container["command"] = command
-    if container_args:
-        container["args"] = container_args
     env = list(spec.env)
     if spec.artifact_access and args.artifacts is not None:
         names = {e.get("name") for e in env}
         env += [dict(e) for e in args.artifacts.env if e.get("name") not in names]
-    if env:
-        container["env"] = env
-    if mounts:
-        container["volumeMounts"] = mounts
-    return container
+    return container(name, spec.image, spec.resources.resolve(), command=command, args=container_args,
+                     env=env or None, volume_mounts=mounts or None)
 
 
 def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_name: str = "main") -> dict[str, Any]:
     """The step's pod spec: restricted, sized, placed, with its volumes."""
     spec = args.spec
-    placement = args.placement.merged(spec.node_selector, spec.tolerations)
     volumes = list(spec.volumes)
     init_containers = []
-    uses_claim = spec.file_outputs or outputs.consumes_outputs(spec)
-    if uses_claim:
+    if spec.file_outputs or outputs.consumes_outputs(spec):
         if args.outputs_claim is None:
             raise ValueError(f"step {spec.name!r} passes outputs but the pipeline has no outputs claim")
         volumes.append({"name": outputs.VOLUME_NAME, "persistentVolumeClaim": {"claimName": args.outputs_claim}})
     if spec.file_outputs:
-        init_containers.append(outputs.producer_init_container(
-            spec, restricted_container_security_context(), _INIT_RESOURCES.to_k8s()))
+        init_containers.append(outputs.producer_init_container(spec, _INIT_RESOURCES))
     service_account = args.service_account
     if spec.artifact_access:
         if args.artifacts is None or args.artifacts.service_account is None:
             raise ValueError(f"step {spec.name!r} needs the artifact store, and the stack has none")
         # Cloud identities (workload identity, IRSA) come with the account, not its API token.
         service_account = service_account or args.artifacts.service_account
-    pod: dict[str, Any] = {
-        "restartPolicy": restart_policy,
-        "securityContext": restricted_pod_security_context(),
-        "automountServiceAccountToken": args.service_account is not None,
-        "containers": [main_container(args, container_name)],
-    }
-    if service_account:
-        pod["serviceAccountName"] = service_account
-    if init_containers:
-        pod["initContainers"] = init_containers
-    if volumes:
-        pod["volumes"] = volumes
-    if placement.node_selector:
-        pod["nodeSelector"] = placement.node_selector
-    if placement.tolerations:
-        pod["tolerations"] = list(placement.tolerations)
-    return pod
-
-
-def after(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
-    """The component's own ``depends_on``, for its children.
-
-    Children do not inherit a component's dependencies; a step's Job must wait for the
-    steps before it, and the plan should show that edge on the Job itself.
-    """
-    if opts is None or opts.depends_on is None:
-        return []
-    depends = opts.depends_on
-    return list(depends) if isinstance(depends, (list, tuple)) else [depends]  # type: ignore[list-item]
+    return build_pod_spec(
+        [main_container(args, container_name)],
+        init_containers=init_containers or None,
+        volumes=volumes or None,
+        service_account=service_account,
+        placement=args.placement,
+        restart_policy=restart_policy,
+        api_token=args.service_account is not None,
+        node_selector=spec.node_selector,
+        tolerations=list(spec.tolerations),
+    )
 
 
 def await_annotations(spec: ContainerStepSpec) -> dict[str, str]:
@@ -173,6 +136,6 @@ class ContainerStep(pulumi.ComponentResource):
             metadata={"name": self.job_name, "namespace": args.namespace, "labels": labels,
                       "annotations": await_annotations(spec)},
             spec=job_spec,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after(opts)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_of(opts)),
         )
         self.register_outputs({"job_name": self.job_name, "version": args.version})

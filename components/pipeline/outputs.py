@@ -18,6 +18,7 @@ from typing import Any
 
 from components.naming import k8s_name
 from components.pipeline.spec import ContainerStepSpec, split_placeholders
+from components.pod_security import ComputeResources, container
 
 #: Where consuming steps see the outputs claim.
 INPUTS_DIR = "/mlplane/outputs"
@@ -40,21 +41,14 @@ def producer_mounts(spec: ContainerStepSpec) -> list[dict[str, Any]]:
     ]
 
 
-def producer_init_container(spec: ContainerStepSpec, security_context: dict[str, Any],
-                            resources: dict[str, Any]) -> dict[str, Any]:
+def producer_init_container(spec: ContainerStepSpec, resources: ComputeResources) -> dict[str, Any]:
     """An init container that creates the (empty) output files on the claim."""
     keys = [output_key(spec.name, output) for output in sorted(spec.file_outputs)]
     folders = sorted({key.split("/")[0] for key in keys})
     script = " && ".join([f"mkdir -p {' '.join(f'/claim/{f}' for f in folders)}",
                           *(f": > /claim/{key}" for key in keys)])
-    return {
-        "name": "prepare-outputs",
-        "image": HELPER_IMAGE,
-        "command": ["/bin/sh", "-c", script],
-        "volumeMounts": [{"name": VOLUME_NAME, "mountPath": "/claim"}],
-        "securityContext": security_context,
-        "resources": resources,
-    }
+    return container("prepare-outputs", HELPER_IMAGE, resources, command=["/bin/sh", "-c", script],
+                     volume_mounts=[{"name": VOLUME_NAME, "mountPath": "/claim"}])
 
 
 def consumes_outputs(spec: ContainerStepSpec) -> bool:

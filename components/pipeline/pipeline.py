@@ -18,7 +18,6 @@ from pydantic import Field
 from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pipeline.container_step import ContainerStep, ContainerStepArgs
-from components.pipeline.placement import StepPlacement
 from components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
@@ -31,6 +30,7 @@ from components.pipeline.training_step import TrainingApi, TrainingStep, Trainin
 from components.pipeline.versioning import step_versions
 from components.pipeline.volume_step import VolumeStep, VolumeStepArgs
 from components.quantity import Quantity
+from components.scheduling import Placement
 from components.serving.args import ModelStore, ServingEndpointArgs
 from components.serving.endpoint import ServingEndpoint
 from components.serving.webapp import WebApp, WebAppArgs
@@ -43,7 +43,7 @@ class PipelineArgs(ArgsModel):
 
     spec: PipelineSpec = Field(description="The pipeline, validated.")
     namespace: str = Field(description="Namespace its steps run in.")
-    placements: dict[str, StepPlacement] = Field(
+    placements: dict[str, Placement] = Field(
         default_factory=dict, description="Resolved scheduling per step name (accelerator steps)."
     )
     training_api: TrainingApi = Field("trainjob", description="Which Kubeflow API runs distributed steps.")
@@ -125,7 +125,7 @@ class Pipeline(pulumi.ComponentResource):
                 continue
             step_args = ContainerStepArgs(
                 pipeline=spec.name, namespace=args.namespace, spec=step, version=self.versions[step_name],
-                placement=args.placements.get(step_name, StepPlacement()), outputs_claim=outputs_claim,
+                placement=args.placements.get(step_name), outputs_claim=outputs_claim,
                 service_account=args.service_account, artifacts=args.artifacts,
             )
             if step.workers > 1:

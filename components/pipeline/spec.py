@@ -13,7 +13,6 @@ A step refers to another step's output inside its arguments with a placeholder,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -22,17 +21,17 @@ from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pod_security import ResourceOverrides
 from components.quantity import Quantity
+from components.scheduling import AcceleratorRequest
 from components.serving.config import EndpointConfig, WebAppConfig
 
 __all__ = [
     "AnyStep", "ContainerStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "ServeStepSpec",
-    "StepAccelerator", "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references",
+    "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references",
     "resolve_versions", "split_placeholders", "version_placeholder", "version_references",
 ]
 
 _PLACEHOLDER = re.compile(r"\{\{mlplane\.output:([^:}]+):([^}]+)\}\}")
 _VERSION = re.compile(r"\{\{mlplane\.version:([^}]+)\}\}")
-_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def output_placeholder(step: str, output: str) -> str:
@@ -100,14 +99,6 @@ StepName = Annotated[str, AfterValidator(_check_step_name)]
 ContainerPath = Annotated[str, AfterValidator(_check_container_path)]
 
 
-class StepAccelerator(ArgsModel):
-    """Accelerators a step needs; resolved against the stack's pools."""
-
-    vendor: Literal["nvidia", "amd", "intel"] | None = Field(None, description="Accelerator vendor.")
-    pool: str | None = Field(None, description="A specific pool of the stack, by name.")
-    count: int = Field(1, ge=1, le=64, description="How many accelerators.")
-
-
 class ContainerStepSpec(ArgsModel):
     """A step that runs a container to completion (a Job; a training job with workers)."""
 
@@ -123,14 +114,15 @@ class ContainerStepSpec(ArgsModel):
         default_factory=dict, description="Outputs: name -> file the container writes its value to."
     )
     resources: ResourceOverrides = Field(default_factory=ResourceOverrides, description="CPU and memory.")
-    accelerator: StepAccelerator | None = Field(None, description="Accelerators the step needs.")
+    accelerator: AcceleratorRequest | None = Field(
+        None, description="Accelerators the step needs, placed on the stack's pools."
+    )
     node_selector: dict[str, str] = Field(default_factory=dict, description="Extra node selector labels.")
     tolerations: tuple[dict[str, Any], ...] = Field((), description="Extra Kubernetes tolerations.")
     retries: int = Field(0, ge=0, le=100, description="Retries after a failed attempt.")
     timeout_seconds: int | None = Field(None, ge=1, description="Fail the step after this long.")
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
     workers: int = Field(1, ge=1, le=1024, description="More than one runs a distributed training job.")
-    produces_model: bool = Field(False, description="Whether the step's result is a model others serve.")
     artifact_access: bool = Field(
         False, description="Run with the artifact store's identity and settings (workload identity, IRSA, keys)."
     )
@@ -311,10 +303,3 @@ def resolve_versions(spec: PipelineSpec, versions: dict[str, str]) -> PipelineSp
     steps = [type(step).model_validate_json(substitute_versions(step.model_dump_json(), versions))
              for step in spec.steps]
     return spec.model_copy(update={"steps": tuple(steps)})
-
-
-def check_param_names(names: Iterable[str]) -> None:
-    """Pipeline parameter names must be identifiers (they become keys in stack files)."""
-    for name in names:
-        if not _PARAM_NAME.match(name):
-            raise PipelineError(f"parameter name {name!r} is not an identifier")

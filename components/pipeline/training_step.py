@@ -14,11 +14,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel
+from components.base import ArgsModel, depends_of
 from components.naming import k8s_name
 from components.pipeline.container_step import (
     ContainerStepArgs,
-    after,
     await_annotations,
     pod_labels,
     pod_spec,
@@ -75,7 +74,7 @@ class TrainingStep(pulumi.ComponentResource):
         step = args.step
         labels = pod_labels(step)
         self.job_name = k8s_name(step.pipeline, step.spec.name)
-        child = pulumi.ResourceOptions(parent=self, depends_on=after(opts))
+        child = pulumi.ResourceOptions(parent=self, depends_on=depends_of(opts))
         if args.api == "pytorchjob":
             annotations = {**await_annotations(step.spec), "pulumi.com/waitFor": "condition=Succeeded"}
             self.job = k8s.apiextensions.CustomResource(
@@ -106,6 +105,6 @@ class TrainingStep(pulumi.ComponentResource):
                 spec={"runtimeRef": {"apiGroup": "trainer.kubeflow.org", "kind": "TrainingRuntime",
                                      "name": self.job_name},
                       "trainer": {"numNodes": step.spec.workers}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*after(opts), runtime]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*depends_of(opts), runtime]),
             )
         self.register_outputs({"job_name": self.job_name, "version": step.version})

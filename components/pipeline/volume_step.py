@@ -9,8 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel
-from components.pipeline.container_step import after
+from components.base import ArgsModel, depends_of
 from components.pipeline.spec import VolumeStepSpec
 
 
@@ -50,6 +49,6 @@ class VolumeStep(pulumi.ComponentResource):
                       "annotations": {"pulumi.com/skipAwait": "true"}},
             spec=claim_spec,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect,
-                                        depends_on=after(opts)),
+                                        depends_on=depends_of(opts)),
         )
         self.register_outputs({"claim_name": self.claim_name})

@@ -17,7 +17,6 @@ from components.base import Issue
 from components.platform.releases import (
     COMPONENT_KEYS,
     TITLES,
-    ChartSource,
     ComponentRelease,
     Source,
     release,
@@ -208,8 +207,3 @@ _RESERVED_NAMESPACES = frozenset({
     "kubeflow", "istio-system", "istio-cni", "cert-manager", "auth", "oauth2-proxy", "knative-serving",
     "kube-system", "kube-public", "kube-node-lease", "default",
 })
-
-
-def chart_sources(component: ResolvedComponent) -> list[ChartSource]:
-    """The component's Helm charts (empty for kustomize components)."""
-    return [s for s in component.sources if isinstance(s, ChartSource)]

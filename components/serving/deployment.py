@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components import pod_security
 from components.serving import pods
 from components.serving.args import EndpointNames, ServingEndpointArgs
 from components.serving.runtimes import GRPC_PORT, HTTP_PORT, STORAGE_INITIALIZER_IMAGE, runtime_for
@@ -53,7 +54,7 @@ def _model_storage(names: EndpointNames, args: ServingEndpointArgs) -> tuple[lis
             mount["subPath"] = model.volume.path
         return [volume], [], mount
     env = [dict(e) for e in args.store.env] if args.store is not None else []
-    download = pods.container(
+    download = pod_security.container(
         "storage-initializer", STORAGE_INITIALIZER_IMAGE, pods.INIT_RESOURCES,
         args=[args.storage_uri, MODEL_MOUNT_PATH], env=env,
         volume_mounts=[{"name": MODEL_VOLUME, "mountPath": MODEL_MOUNT_PATH}],
@@ -69,7 +70,7 @@ def _server(names: EndpointNames, args: ServingEndpointArgs, mount: dict[str, An
     if args.container is not None:
         server = args.container
         probe_port = server.port
-        return pods.container(
+        return pod_security.container(
             "server", server.image, args.resources, command=server.command, args=server.args,
             env=[{"name": k, "value": v} for k, v in sorted(server.env.items())] or None,
             ports=port_list, volume_mounts=mounts,
@@ -78,7 +79,7 @@ def _server(names: EndpointNames, args: ServingEndpointArgs, mount: dict[str, An
     assert args.model is not None
     runtime = runtime_for(args.model.format)
     image = args.runtime_image or runtime.image_for(args.placement is not None)
-    return pods.container(
+    return pod_security.container(
         "server", image, args.resources, command=runtime.command, args=runtime.render_args(names.name),
         ports=port_list, volume_mounts=mounts,
         readiness_probe=pods.http_probe(runtime.render_readiness_path(names.name), HTTP_PORT),
@@ -92,7 +93,7 @@ def deployment_body(names: EndpointNames, args: ServingEndpointArgs) -> dict[str
     mount = None
     if args.model is not None:
         volumes, init, mount = _model_storage(names, args)
-    spec = pods.pod_spec(
+    spec = pod_security.pod_spec(
         [_server(names, args, mount)],
         init_containers=init,
         volumes=volumes,

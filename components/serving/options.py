@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
+from components.base import depends_of
+
 
 def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
     """``parent=parent`` plus the component's own ``depends_on``.
@@ -12,8 +14,4 @@ def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None) 
     component waits for the platform must itself wait for it (for KServe's CRDs and
     webhooks, cert-manager and Istio), and the plan shows that edge on each object.
     """
-    depends = opts.depends_on if opts is not None else None
-    if depends is None:
-        return pulumi.ResourceOptions(parent=parent)
-    listed = list(depends) if isinstance(depends, (list, tuple)) else [depends]
-    return pulumi.ResourceOptions(parent=parent, depends_on=listed)  # type: ignore[arg-type]
+    return pulumi.ResourceOptions(parent=parent, depends_on=depends_of(opts) or None)

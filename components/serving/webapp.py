@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pod_security import ComputeResources
+from components import pod_security
 from components.serving import pods
 from components.serving.endpoint import BackendRef
 from components.serving.exposure import Exposure, GatewayRef, RouteTarget, declare_access, declare_route
@@ -127,14 +128,14 @@ class WebApp(pulumi.ComponentResource):
         namespace = args.namespace
 
         scratch = [(f"scratch-{index}", path) for index, path in enumerate(args.writable_paths)]
-        ui = pods.container(
+        ui = pod_security.container(
             "app", args.image, args.resources, command=args.command, args=args.args,
             env=backend_env(args, backend) or None,
             ports=[{"name": "http", "containerPort": args.port, "protocol": "TCP"}],
             volume_mounts=[{"name": volume, "mountPath": path} for volume, path in scratch] or None,
             readiness_probe=pods.http_probe(args.readiness_path, args.port),
         )
-        pod = pods.pod_spec([ui], volumes=[{"name": volume, "emptyDir": {}} for volume, _ in scratch] or None)
+        pod = pod_security.pod_spec([ui], volumes=[{"name": volume, "emptyDir": {}} for volume, _ in scratch] or None)
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": service_name, "namespace": namespace, "labels": labels},

@@ -201,16 +201,10 @@ def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform
     if endpoint.accelerator is not None:
         pools = pools_for(config)
         try:
-            place(endpoint.accelerator, pools, stack=_stack_name(config))
+            place(endpoint.accelerator, pools, stack=config.source.stack)
         except SchedulingError as exc:
             yield Finding((*path, "accelerator"), str(exc), endpoint.accelerator.describe(),
                           ", ".join(p.name for p in pools) or "no accelerator (the stack has no pools)")
-
-
-def _stack_name(config: "StackConfig") -> str:
-    # Rules run before the config is bound to its file; name the stack only when known.
-    source = getattr(config, "_source", None)
-    return source.stack if source is not None else "this stack"
 
 
 def _store_access(path: tuple[Any, ...], endpoint: EndpointConfig, platform: ServingPlatform) -> Iterator[Finding]:

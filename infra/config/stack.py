@@ -2,7 +2,7 @@
 
 Each field is a section of the stack file, written there as ``mlplane:<section>``.
 Sections validate on their own (see :mod:`infra.config.loader`); rules that span
-sections live in :func:`StackConfig._cross_checks`.
+sections are registered with :func:`infra.config.rules.rule` next to their sections.
 """
 
 from __future__ import annotations

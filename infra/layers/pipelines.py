@@ -14,7 +14,6 @@ import pulumi
 from components.naming import k8s_name
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.pipeline.pipeline import Pipeline, PipelineArgs
-from components.pipeline.placement import StepPlacement
 from components.pipeline.runner import PipelineRunner, PipelineRunnerArgs
 from components.pipeline.spec import ContainerStepSpec, ServeStepSpec, WebAppStepSpec, resolve_versions
 from components.pipeline.versioning import step_versions
@@ -24,7 +23,8 @@ from infra.layers.capacity import CapacityFacts
 from infra.layers.context import StackContext
 from infra.layers.platform import PlatformFacts
 from infra.layers.serving import ServingFacts, endpoint_args, web_app_args
-from pipelines.compile import CompiledPipeline, compile_entry, placement_request, training_api
+from components.scheduling import Placement
+from pipelines.compile import CompiledPipeline, compile_entry, training_api
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,10 @@ class PipelinesFacts:
     __hash__ = None  # type: ignore[assignment]
 
 
-def placements(compiled: CompiledPipeline, capacity: CapacityFacts) -> dict[str, StepPlacement]:
-    """Each accelerator step's resolved placement (checked at config load already)."""
-    resolved = {}
-    for step in compiled.spec.steps:
-        request = placement_request(step) if isinstance(step, ContainerStepSpec) else None
-        if request is None:
-            continue
-        placement = capacity.place(request)
-        resolved[step.name] = StepPlacement(limits=placement.limits(), node_selector=dict(placement.node_selector),
-                                            tolerations=tuple(placement.tolerations))
-    return resolved
+def placements(compiled: CompiledPipeline, capacity: CapacityFacts) -> dict[str, Placement]:
+    """Each accelerator step's placement on the stack's pools (checked at config load already)."""
+    return {step.name: capacity.place(step.accelerator) for step in compiled.spec.steps
+            if isinstance(step, ContainerStepSpec) and step.accelerator is not None}
 
 
 def serving_args(compiled: CompiledPipeline, versions: dict[str, str], serving: ServingFacts,

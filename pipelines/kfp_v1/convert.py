@@ -8,9 +8,9 @@ from components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
     ResourceOverrides,
-    StepAccelerator,
     VolumeStepSpec,
 )
+from components.scheduling import AcceleratorRequest
 from pipelines.kfp_v1.api.dsl import ContainerOp, VolumeOp
 
 
@@ -19,14 +19,10 @@ def _resources(op: ContainerOp) -> ResourceOverrides:
     return ResourceOverrides(
         cpu_request=container.requests.get("cpu"),
         cpu_limit=container.limits.get("cpu"),
-        memory_request=_memory(container.requests.get("memory")),
-        memory_limit=_memory(container.limits.get("memory")),
+        # KFP v1's memory strings ("2G") are Kubernetes quantities already.
+        memory_request=container.requests.get("memory"),
+        memory_limit=container.limits.get("memory"),
     )
-
-
-def _memory(value: str | None) -> str | None:
-    # KFP v1 accepts "2G"-style memory strings, which are Kubernetes quantities already.
-    return value
 
 
 def container_step(op: ContainerOp) -> ContainerStepSpec:
@@ -42,7 +38,7 @@ def container_step(op: ContainerOp) -> ContainerStepSpec:
         volume_mounts=tuple(container.volume_mounts),
         file_outputs=dict(op.file_outputs),
         resources=_resources(op),
-        accelerator=StepAccelerator(**container.accelerator) if container.accelerator else None,
+        accelerator=AcceleratorRequest(**container.accelerator) if container.accelerator else None,
         node_selector=dict(op.node_selector),
         tolerations=tuple(op.tolerations),
         retries=op.num_retries,
