@@ -18,7 +18,7 @@ from components.naming import k8s_name
 from components.pipeline import outputs
 from components.pipeline.spec import ContainerStepSpec
 from components.pipeline.versioning import VERSION_LABEL
-from components.pod_security import ComputeResources, container
+from components.pod_security import ComputeResources, container, image_problem
 from components.pod_security import pod_spec as build_pod_spec
 from components.scheduling import Placement
 from components.serving.args import ModelStore
@@ -26,6 +26,9 @@ from components.serving.args import ModelStore
 #: How long Pulumi waits for a step without its own timeout (training takes a while).
 DEFAULT_AWAIT_SECONDS = 6 * 3600
 _INIT_RESOURCES = ComputeResources(cpu_request="10m", cpu_limit="100m", memory_request="16Mi", memory_limit="32Mi")
+#: Marks a step whose unpinned image its pipeline entry allows (``allow_unpinned_images``),
+#: so the policy pack (policy/rules/images.py) sees the recorded exception on the object.
+ALLOW_UNPINNED_ANNOTATION = "mlplane.dev/allow-unpinned-images"
 
 
 class ContainerStepArgs(ArgsModel):
@@ -41,6 +44,9 @@ class ContainerStepArgs(ArgsModel):
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on the Job and its pods.")
     artifacts: ModelStore | None = Field(
         None, description="The artifact store's identity and settings, for steps with artifact_access."
+    )
+    allow_unpinned_images: bool = Field(
+        False, description="The pipeline entry accepts unpinned images (marks such steps for the policy pack)."
     )
 
 
@@ -106,6 +112,13 @@ def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_n
     )
 
 
+def image_annotations(args: ContainerStepArgs) -> dict[str, str]:
+    """The recorded unpinned-image exception, on a step whose image is unpinned and allowed."""
+    if args.allow_unpinned_images and image_problem(args.spec.image):
+        return {ALLOW_UNPINNED_ANNOTATION: "true"}
+    return {}
+
+
 def await_annotations(spec: ContainerStepSpec) -> dict[str, str]:
     """How long Pulumi waits for the step: its timeout plus a margin, or the default."""
     seconds = spec.timeout_seconds + 300 if spec.timeout_seconds else DEFAULT_AWAIT_SECONDS
@@ -134,7 +147,7 @@ class ContainerStep(pulumi.ComponentResource):
         self.job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata={"name": self.job_name, "namespace": args.namespace, "labels": labels,
-                      "annotations": await_annotations(spec)},
+                      "annotations": {**await_annotations(spec), **image_annotations(args)}},
             spec=job_spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_of(opts)),
         )

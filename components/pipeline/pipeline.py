@@ -61,6 +61,9 @@ class PipelineArgs(ArgsModel):
     web_apps: dict[str, WebAppArgs] = Field(
         default_factory=dict, description="Resolved args of each web-app step's app, by step name."
     )
+    allow_unpinned_images: bool = Field(
+        False, description="The pipeline entry accepts unpinned images (allow_unpinned_images)."
+    )
 
 
 class Pipeline(pulumi.ComponentResource):
@@ -127,6 +130,7 @@ class Pipeline(pulumi.ComponentResource):
                 pipeline=spec.name, namespace=args.namespace, spec=step, version=self.versions[step_name],
                 placement=args.placements.get(step_name), outputs_claim=outputs_claim,
                 service_account=args.service_account, artifacts=args.artifacts,
+                allow_unpinned_images=args.allow_unpinned_images,
             )
             if step.workers > 1:
                 training = TrainingStep(role, TrainingStepArgs(step=step_args, api=args.training_api), child)

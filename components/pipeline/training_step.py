@@ -19,6 +19,7 @@ from components.naming import k8s_name
 from components.pipeline.container_step import (
     ContainerStepArgs,
     await_annotations,
+    image_annotations,
     pod_labels,
     pod_spec,
 )
@@ -76,7 +77,8 @@ class TrainingStep(pulumi.ComponentResource):
         self.job_name = k8s_name(step.pipeline, step.spec.name)
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_of(opts))
         if args.api == "pytorchjob":
-            annotations = {**await_annotations(step.spec), "pulumi.com/waitFor": "condition=Succeeded"}
+            annotations = {**await_annotations(step.spec), **image_annotations(step),
+                           "pulumi.com/waitFor": "condition=Succeeded"}
             self.job = k8s.apiextensions.CustomResource(
                 f"{name}-pytorchjob",
                 api_version="kubeflow.org/v1",
@@ -91,7 +93,8 @@ class TrainingStep(pulumi.ComponentResource):
                 f"{name}-runtime",
                 api_version="trainer.kubeflow.org/v1alpha1",
                 kind="TrainingRuntime",
-                metadata={"name": self.job_name, "namespace": step.namespace, "labels": labels},
+                metadata={"name": self.job_name, "namespace": step.namespace, "labels": labels,
+                          **({"annotations": image_annotations(step)} if image_annotations(step) else {})},
                 spec=_runtime(args, labels),
                 opts=child,
             )

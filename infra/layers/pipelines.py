@@ -122,6 +122,7 @@ def declare_pipelines(ctx: StackContext, platform: PlatformFacts, capacity: Capa
                 training_api=training_api(config),
                 storage_class=capacity.default_storage_class,
                 service_account=service_account,
+                allow_unpinned_images=entry.allow_unpinned_images,
             ),
             ctx.opts(depends_on=after),
         )
