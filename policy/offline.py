@@ -1,7 +1,8 @@
 """Run every rule of the pack over an offline plan (``mlplane render``'s plan.json).
 
-This is what tests and CI use: the same rules as ``pulumi preview --policy-pack policy``,
-without the Pulumi CLI.
+The same rules as ``pulumi preview --policy-pack policy``, without the Pulumi CLI: CI and
+the tests use this. Offline the rules see more than the pack does: ``retainOnDelete``
+(which the engine does not send to policy packs) is checked too.
 """
 
 from __future__ import annotations
@@ -10,45 +11,44 @@ from collections.abc import Mapping
 from typing import Any
 
 from infra.offline.plan import Plan, PlanResource
-from policy.rules import RESOURCE_RULES, STACK_RULES
-from policy.rules.base import Resource, ResourceOptions, Violation
+from policy.registry import RESOURCE_RULES, STACK_RULES
+from policy.rules.base import Resource, ResourceContext, Violation
 from policy.scope import in_scope
 
-__all__ = ["Violation", "plan_violations", "plan_resources"]
+__all__ = ["Violation", "plan_violations", "plan_entries"]
 
 
-def plan_resources(plan: Plan | Mapping[str, Any]) -> list[Resource]:
-    """The plan's custom resources as rules see them (components are not judged)."""
+def plan_entries(plan: Plan | Mapping[str, Any]) -> list[PlanResource]:
+    """The plan's custom resources that the rules judge (components and charts' objects are not)."""
     entries = plan.resources if isinstance(plan, Plan) else [
         PlanResource.from_json(entry) for entry in (plan.get("resources") or [])
     ]
-    return [
-        Resource(type=r.type, urn=r.urn, name=r.name, props=r.inputs,
-                 options=ResourceOptions(protect=r.protect, retain_on_delete=r.retain_on_delete))
-        for r in entries
-        if r.custom
-    ]
+    return [r for r in entries if r.custom and in_scope(r.urn)]
 
 
-def plan_violations(plan: Plan | Mapping[str, Any]) -> list[Violation]:
+def plan_violations(plan: Plan | Mapping[str, Any],
+                    config: Mapping[str, Mapping[str, Any]] | None = None) -> list[Violation]:
     """Every violation of every rule in an offline plan.
 
     Args:
         plan: A :class:`~infra.offline.plan.Plan`, or a plan.json document as a dict.
+        config: Policy configuration by policy name, as in ``--policy-pack-config``
+            (e.g. ``{"stateful-resources-protected": {"unprotected": ["scratch-*"]}}``).
 
     Returns:
-        The violations, resource rules first (in URN order), then stack rules.
+        The violations: resource rules first (in URN order), then stack rules.
     """
-    resources = plan_resources(plan)
+    config = config or {}
+    entries = plan_entries(plan)
     found: list[Violation] = []
-    for resource in resources:
-        if not in_scope(resource.urn):
-            continue
+    for entry in entries:
         for rule in RESOURCE_RULES:
-            for message in rule.check(resource.type, resource.props, resource.options):
-                found.append(Violation(policy=rule.name, urn=resource.urn, message=message))
-    judged = [r for r in resources if in_scope(r.urn)]
-    for rule in STACK_RULES:
-        for urn, message in rule.check(judged):
-            found.append(Violation(policy=rule.name, urn=urn, message=message))
+            context = ResourceContext(name=entry.name, protect=entry.protect, retain_on_delete=entry.retain_on_delete,
+                                      config=config.get(rule.name) or {})
+            for message in rule.check(entry.type, entry.inputs, context):
+                found.append(Violation(policy=rule.name, urn=entry.urn, message=message))
+    resources = [Resource(type=e.type, urn=e.urn, name=e.name, props=e.inputs) for e in entries]
+    for stack_rule in STACK_RULES:
+        for urn, message in stack_rule.check(resources):
+            found.append(Violation(policy=stack_rule.name, urn=urn, message=message))
     return found

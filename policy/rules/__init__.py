@@ -1,8 +1,1 @@
-"""Every rule of the pack, in the order the pack lists them."""
-
-from __future__ import annotations
-
-from policy.rules.base import ResourceRule, StackRule
-
-RESOURCE_RULES: tuple[ResourceRule, ...] = ()
-STACK_RULES: tuple[StackRule, ...] = ()
+"""The rules, one module each, as pure functions; ``policy.registry`` lists them."""

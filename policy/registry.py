@@ -1,0 +1,17 @@
+"""Every rule of the pack, in the order the pack lists them."""
+
+from __future__ import annotations
+
+from policy.rules import exposure, host_path, images, namespaces, pod_security, resources, stateful
+from policy.rules.base import ResourceRule, StackRule
+
+RESOURCE_RULES: tuple[ResourceRule, ...] = (
+    pod_security.RULE,
+    resources.RULE,
+    images.RULE,
+    host_path.RULE,
+    exposure.RULE,
+    stateful.RULE,
+)
+STACK_RULES: tuple[StackRule, ...] = (namespaces.RULE,)
+ALL_RULES: tuple[ResourceRule | StackRule, ...] = (*RESOURCE_RULES, *STACK_RULES)

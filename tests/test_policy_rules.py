@@ -1,0 +1,348 @@
+"""The policy pack's rules as pure functions: each with passing and failing inputs."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from components.pod_security import ComputeResources, container, pod_spec
+from policy.exceptions import EXEMPTIONS, waived
+from policy.registry import ALL_RULES, RESOURCE_RULES
+from policy.rules import exposure, host_path, images, namespaces, pod_security, resources, stateful
+from policy.rules.base import Resource, ResourceContext
+from policy.rules.pods import containers, pod_templates
+from policy.scope import ancestor_types, in_scope
+
+CTX = ResourceContext()
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+DAEMONSET = "kubernetes:apps/v1:DaemonSet"
+
+
+def good_pod() -> dict[str, Any]:
+    """A pod spec as mlplane's own helpers build it (restricted, sized, pinned)."""
+    return pod_spec([container("main", "registry.example/app:1.2.3", ComputeResources())],
+                    init_containers=[container("init", "busybox:1.36", ComputeResources())])
+
+
+def workload(pod: dict[str, Any], name: str = "app", kind: str = "Deployment") -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, "namespace": "ml"},
+            "spec": {"selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": pod}}}
+
+
+def test_rule_names_are_unique_and_stable() -> None:
+    names = [rule.name for rule in ALL_RULES]
+    assert len(names) == len(set(names))
+    assert set(names) == {"pod-security-restricted", "resources-requests-limits", "images-pinned", "no-host-path",
+                          "no-external-services", "stateful-resources-protected", "namespace-guardrails"}
+
+
+# --- where pods are -----------------------------------------------------------------
+
+POD_PATHS = {
+    "kubernetes:core/v1:Pod": ({"spec": "POD"}, "spec"),
+    "kubernetes:batch/v1:Job": ({"spec": {"template": {"spec": "POD"}}}, "spec.template.spec"),
+    "kubernetes:apps/v1:StatefulSet": ({"spec": {"template": {"spec": "POD"}}}, "spec.template.spec"),
+    "kubernetes:apps/v1:ReplicaSet": ({"spec": {"template": {"spec": "POD"}}}, "spec.template.spec"),
+    "kubernetes:batch/v1:CronJob": ({"spec": {"jobTemplate": {"spec": {"template": {"spec": "POD"}}}}},
+                                    "spec.jobTemplate.spec.template.spec"),
+    "kubernetes:kubeflow.org/v1:PyTorchJob": (
+        {"spec": {"pytorchReplicaSpecs": {"Master": {"template": {"spec": "POD"}}}}},
+        "spec.pytorchReplicaSpecs.Master.template.spec"),
+    "kubernetes:trainer.kubeflow.org/v1alpha1:TrainingRuntime": (
+        {"spec": {"template": {"spec": {"replicatedJobs": [{"template": {"spec": {"template": {"spec": "POD"}}}}]}}}},
+        "spec.template.spec.replicatedJobs[0].template.spec.template.spec"),
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService": ({"spec": {"predictor": "POD"}}, "spec.predictor"),
+}
+
+
+def _fill(value: Any, pod: dict[str, Any]) -> Any:
+    if value == "POD":
+        return pod
+    if isinstance(value, dict):
+        return {k: _fill(v, pod) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, pod) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("type_", sorted(POD_PATHS))
+def test_pod_templates_are_found_in_every_workload_kind(type_: str) -> None:
+    shape, path = POD_PATHS[type_]
+    templates = pod_templates(type_, _fill(shape, good_pod()))
+    assert [t.path for t in templates] == [path]
+    assert [c.name for c in templates[0].containers] == ["init", "main"]
+    assert [c.init for c in templates[0].containers] == [True, False]
+
+
+def test_kserve_framework_container_counts_as_a_container() -> None:
+    predictor = {**good_pod(), "containers": [], "model": {"modelFormat": {"name": "tensorflow"}}}
+    found = containers("kubernetes:serving.kserve.io/v1beta1:InferenceService", {"spec": {"predictor": predictor}})
+    assert [c.path for c in found] == ["spec.predictor.initContainers[0]", "spec.predictor.model"]
+
+
+def test_objects_without_pods_have_no_templates() -> None:
+    assert pod_templates("kubernetes:core/v1:Service", {"spec": {"template": {"spec": good_pod()}}}) == []
+    assert pod_templates("aws:s3/bucket:Bucket", {"spec": {"template": {"spec": good_pod()}}}) == []
+
+
+# --- pod-security-restricted --------------------------------------------------------
+
+
+def test_restricted_pod_passes() -> None:
+    assert pod_security.check(DEPLOYMENT, workload(good_pod()), CTX) == []
+
+
+@pytest.mark.parametrize(("change", "check_id"), [
+    (lambda p: p["securityContext"].pop("runAsNonRoot") and p["containers"][0]["securityContext"].pop("runAsNonRoot"),
+     "runAsNonRoot"),
+    (lambda p: p["containers"][0]["securityContext"].update(runAsNonRoot=False), "runAsNonRoot"),
+    (lambda p: p["securityContext"].update(runAsUser=0), "runAsUser"),
+    (lambda p: p["initContainers"][0]["securityContext"].pop("allowPrivilegeEscalation"), "allowPrivilegeEscalation"),
+    (lambda p: p["containers"][0]["securityContext"].update(allowPrivilegeEscalation=True), "allowPrivilegeEscalation"),
+    (lambda p: p["containers"][0]["securityContext"].update(seccompProfile={"type": "Unconfined"}), "seccompProfile"),
+    (lambda p: p["securityContext"].pop("seccompProfile") and p["containers"][0]["securityContext"].pop(
+        "seccompProfile"), "seccompProfile"),
+    (lambda p: p["containers"][0]["securityContext"].update(capabilities={"drop": ["NET_RAW"]}), "capabilities"),
+    (lambda p: p["containers"][0]["securityContext"]["capabilities"].update(add=["SYS_ADMIN"]), "capabilities"),
+    (lambda p: p["containers"][0]["securityContext"].update(privileged=True), "privileged"),
+    (lambda p: p.update(hostNetwork=True), "hostNamespaces"),
+    (lambda p: p["containers"][0].update(ports=[{"containerPort": 80, "hostPort": 80}]), "hostPorts"),
+    (lambda p: p.update(volumes=[{"name": "n", "nfs": {"server": "x", "path": "/"}}]), "volumeTypes"),
+])
+def test_each_missing_restricted_field_is_reported(change: Any, check_id: str) -> None:
+    pod = good_pod()
+    change(pod)
+    found = pod_security.problems(DEPLOYMENT, workload(pod))
+    assert check_id in {c for c, _ in found}
+    assert pod_security.check(DEPLOYMENT, workload(pod), CTX)
+
+
+def test_container_level_settings_satisfy_restricted_without_pod_level() -> None:
+    pod = good_pod()
+    del pod["securityContext"]
+    assert pod_security.check(DEPLOYMENT, workload(pod), CTX) == []
+
+
+def test_pod_level_seccomp_covers_containers_and_localhost_is_allowed() -> None:
+    pod = good_pod()
+    for c in (*pod["containers"], *pod["initContainers"]):
+        del c["securityContext"]["seccompProfile"]
+    pod["securityContext"]["seccompProfile"] = {"type": "Localhost", "localhostProfile": "p.json"}
+    assert pod_security.check(DEPLOYMENT, workload(pod), CTX) == []
+
+
+def test_exception_waives_only_its_checks_on_its_object() -> None:
+    pod = good_pod()
+    for c in (*pod["containers"], *pod["initContainers"]):
+        del c["securityContext"]["runAsNonRoot"]
+    del pod["securityContext"]["runAsNonRoot"]
+    plugin = workload(pod, "intel-gpu-plugin-pool-a", "DaemonSet")
+    assert pod_security.check(DAEMONSET, plugin, CTX) == []
+    # Same object as a Deployment, or under another name: not covered.
+    assert pod_security.check(DEPLOYMENT, plugin, CTX)
+    assert pod_security.check(DAEMONSET, workload(pod, "my-plugin", "DaemonSet"), CTX)
+    # A check the exception does not waive is still reported.
+    pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    assert pod_security.check(DAEMONSET, workload(pod, "intel-gpu-plugin-pool-a", "DaemonSet"), CTX)
+
+
+def test_every_exemption_has_a_reason_and_waives_something() -> None:
+    for exemption in EXEMPTIONS:
+        assert exemption.reason.strip() and exemption.waives
+        assert exemption.policy in {rule.name for rule in ALL_RULES}
+    assert waived("no-host-path", DEPLOYMENT, workload(good_pod(), "amd-gpu-device-plugin")) == frozenset()
+
+
+# --- resources-requests-limits ------------------------------------------------------
+
+
+def test_sized_containers_pass() -> None:
+    assert resources.check(DEPLOYMENT, workload(good_pod()), CTX) == []
+
+
+@pytest.mark.parametrize("missing", [("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"),
+                                     ("limits", "memory")])
+@pytest.mark.parametrize("which", ["containers", "initContainers"])
+def test_each_missing_request_or_limit_is_reported(missing: tuple[str, str], which: str) -> None:
+    pod = good_pod()
+    del pod[which][0]["resources"][missing[0]][missing[1]]
+    found = resources.check(DEPLOYMENT, workload(pod), CTX)
+    assert len(found) == 1 and f"{missing[0]}.{missing[1]}" in found[0] and which in found[0]
+
+
+def test_request_above_limit_is_reported() -> None:
+    pod = good_pod()
+    pod["containers"][0]["resources"]["requests"]["memory"] = "4Gi"
+    assert "requests.memory exceeds limits.memory" in resources.check(DEPLOYMENT, workload(pod), CTX)[0]
+
+
+# --- images-pinned ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("image", ["nginx:1.27", "ghcr.io/a/b:v2", "localhost:5000/app:3",
+                                   "repo/app@sha256:" + "a" * 64])
+def test_pinned_images_pass(image: str) -> None:
+    pod = good_pod()
+    pod["containers"][0]["image"] = image
+    assert images.check(DEPLOYMENT, workload(pod), CTX) == []
+
+
+@pytest.mark.parametrize("image", ["nginx", "nginx:latest", "localhost:5000/app", "gcr.io/x/y:latest", ""])
+def test_unpinned_images_fail(image: str) -> None:
+    pod = good_pod()
+    pod["initContainers"][0]["image"] = image
+    found = images.check(DEPLOYMENT, workload(pod), CTX)
+    assert len(found) == 1 and "initContainers[0]" in found[0]
+
+
+def test_allow_unpinned_annotation_is_the_only_way_out() -> None:
+    pod = good_pod()
+    pod["containers"][0]["image"] = "gcr.io/kubeflow-examples/mnist/deploy-service:latest"
+    job = {"metadata": {"name": "s", "annotations": {images.ALLOW_UNPINNED_ANNOTATION: "true"}},
+           "spec": {"template": {"spec": pod}}}
+    assert images.check("kubernetes:batch/v1:Job", job, CTX) == []
+    job["metadata"]["annotations"][images.ALLOW_UNPINNED_ANNOTATION] = "false"
+    assert images.check("kubernetes:batch/v1:Job", job, CTX)
+
+
+def test_trainjob_trainer_image_is_checked() -> None:
+    props = {"spec": {"trainer": {"image": "pytorch/pytorch:latest"}}}
+    assert images.check("kubernetes:trainer.kubeflow.org/v1alpha1:TrainJob", props, CTX)
+    props["spec"]["trainer"]["image"] = "pytorch/pytorch:2.5.1"
+    assert images.check("kubernetes:trainer.kubeflow.org/v1alpha1:TrainJob", props, CTX) == []
+
+
+# --- no-host-path -------------------------------------------------------------------
+
+
+def test_host_path_volume_fails_and_other_volumes_pass() -> None:
+    pod = good_pod()
+    pod["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "d"}}]
+    assert host_path.check(DEPLOYMENT, workload(pod), CTX) == []
+    pod["volumes"].append({"name": "root", "hostPath": {"path": "/"}})
+    assert host_path.check(DEPLOYMENT, workload(pod), CTX) == ["spec.template.spec: volume 'root' mounts host path '/'"]
+
+
+def test_host_path_exception_allows_only_its_paths() -> None:
+    pod = good_pod()
+    pod["volumes"] = [{"name": "plugins", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}},
+                      {"name": "sys", "hostPath": {"path": "/sys"}}]
+    plugin = workload(pod, "amd-gpu-device-plugin", "DaemonSet")
+    assert host_path.check(DAEMONSET, plugin, CTX) == []
+    pod["volumes"].append({"name": "etc", "hostPath": {"path": "/etc"}})
+    assert host_path.check(DAEMONSET, plugin, CTX) == ["spec.template.spec: volume 'etc' mounts host path '/etc'"]
+
+
+def test_host_path_persistent_volume_fails() -> None:
+    pv = {"spec": {"hostPath": {"path": "/data"}, "capacity": {"storage": "1Gi"}}}
+    assert host_path.check("kubernetes:core/v1:PersistentVolume", pv, CTX)
+    pv["spec"] = {"csi": {"driver": "x", "volumeHandle": "y"}}
+    assert host_path.check("kubernetes:core/v1:PersistentVolume", pv, CTX) == []
+
+
+# --- no-external-services -----------------------------------------------------------
+
+SERVICE = "kubernetes:core/v1:Service"
+
+
+@pytest.mark.parametrize("service_type", [None, "ClusterIP", "ExternalName"])
+def test_internal_services_pass(service_type: str | None) -> None:
+    spec = {"type": service_type} if service_type else {}
+    assert exposure.check(SERVICE, {"metadata": {"name": "s"}, "spec": spec}, CTX) == []
+
+
+@pytest.mark.parametrize("service_type", ["LoadBalancer", "NodePort"])
+def test_external_services_need_the_opt_in(service_type: str) -> None:
+    service = {"metadata": {"name": "s"}, "spec": {"type": service_type}}
+    assert exposure.check(SERVICE, service, CTX)
+    service["metadata"]["annotations"] = {exposure.EXPOSURE_OPT_IN: "  "}
+    assert exposure.check(SERVICE, service, CTX), "a blank reason is no opt-in"
+    service["metadata"]["annotations"] = {exposure.EXPOSURE_OPT_IN: "partner VPN reaches it on a NodePort"}
+    assert exposure.check(SERVICE, service, CTX) == []
+
+
+# --- stateful-resources-protected ---------------------------------------------------
+
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+
+
+@pytest.mark.parametrize("type_", [PVC, "gcp:storage/bucket:Bucket", "aws:s3/bucket:Bucket",
+                                   "azure-native:storage:StorageAccount", "kubernetes:apps/v1:StatefulSet"])
+def test_stateful_resources_need_protect_and_retain(type_: str) -> None:
+    assert stateful.check(type_, {}, ResourceContext(protect=True, retain_on_delete=True)) == []
+    assert "protect" in stateful.check(type_, {}, ResourceContext(protect=False, retain_on_delete=True))[0]
+    assert "retainOnDelete" in stateful.check(type_, {}, ResourceContext(protect=True, retain_on_delete=False))[0]
+
+
+def test_retain_on_delete_unseen_is_not_a_violation_but_protect_is_checked() -> None:
+    assert stateful.check(PVC, {}, ResourceContext(protect=True, retain_on_delete=None)) == []
+    assert stateful.check(PVC, {}, ResourceContext(protect=False, retain_on_delete=None))
+
+
+def test_stack_opt_out_by_policy_config() -> None:
+    context = ResourceContext(name="scratch-claim", protect=False, retain_on_delete=False,
+                              config={"unprotected": ["scratch-*"]})
+    assert stateful.check(PVC, {}, context) == []
+    other = ResourceContext(name="models-claim", config={"unprotected": ["scratch-*"]})
+    assert stateful.check(PVC, {}, other)
+
+
+def test_stateless_resources_are_not_judged() -> None:
+    assert stateful.check("kubernetes:core/v1:ConfigMap", {}, ResourceContext(protect=False)) == []
+
+
+# --- namespace-guardrails -----------------------------------------------------------
+
+
+def ns(name: str, level: str | None = "restricted") -> Resource:
+    labels = {"pod-security.kubernetes.io/enforce": level} if level else {}
+    return Resource("kubernetes:core/v1:Namespace", f"urn:ns:{name}", f"{name}-ns",
+                    {"metadata": {"name": name, "labels": labels}})
+
+
+def netpol(namespace: str) -> Resource:
+    return Resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", f"urn:np:{namespace}", f"{namespace}-np",
+                    {"metadata": {"name": "default-deny", "namespace": namespace}, "spec": {"podSelector": {}}})
+
+
+def test_guarded_namespace_passes() -> None:
+    assert namespaces.check([ns("ml"), netpol("ml")]) == []
+
+
+def test_namespace_without_enforce_label_or_policy_fails() -> None:
+    found = namespaces.check([ns("bare", None), ns("open"), netpol("elsewhere"), ns("typo", "strict")])
+    assert sorted(urn for urn, _ in found) == ["urn:ns:bare", "urn:ns:bare", "urn:ns:open", "urn:ns:typo",
+                                               "urn:ns:typo"]
+
+
+# --- scope --------------------------------------------------------------------------
+
+
+def test_objects_of_charts_are_out_of_scope() -> None:
+    chart_child = ("urn:pulumi:dev::mlplane::mlplane:platform:Istio$kubernetes:helm.sh/v4:Chart"
+                   "$kubernetes:apps/v1:DaemonSet::istio-cni-node")
+    own = "urn:pulumi:dev::mlplane::mlplane:accelerators:DeviceEnablement$kubernetes:apps/v1:DaemonSet::devices-amd"
+    assert ancestor_types(chart_child) == ["mlplane:platform:Istio", "kubernetes:helm.sh/v4:Chart"]
+    assert not in_scope(chart_child)
+    assert in_scope(own)
+    assert in_scope("urn:pulumi:dev::mlplane::kubernetes:core/v1:Namespace::ns")
+
+
+def test_rules_do_not_modify_their_input() -> None:
+    pod = good_pod()
+    pod["volumes"] = [{"name": "h", "hostPath": {"path": "/x"}}]
+    props = workload(pod)
+    before = copy.deepcopy(props)
+    for rule in RESOURCE_RULES:
+        assert list(rule.check(DEPLOYMENT, props, CTX))[0:0] == []
+    assert props == before
+
+
+def test_the_pack_reads_the_marker_the_pipeline_components_write() -> None:
+    # Kept as two constants so the pack does not import pulumi_kubernetes to start.
+    from components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION
+
+    assert images.ALLOW_UNPINNED_ANNOTATION == ALLOW_UNPINNED_ANNOTATION
