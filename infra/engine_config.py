@@ -14,7 +14,10 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.base import SecretValue
 from infra.config import StackConfig, StackSource, validate_config
+from infra.config.stackfile import read_stack_document
+from infra.errors import InputError
 from infra.project import project_root, stack_file
 
 
@@ -41,5 +44,40 @@ def load_engine_config() -> StackConfig:
     root = project_root(Path(__file__).resolve().parent)
     path = stack_file(root, stack)
     values, secret = engine_config_values()
+    values = mark_secure_values(values, secret, path)
     source = StackSource(stack=stack, file=Path(path.name), base_dir=root)
     return validate_config(values, source, secret_keys=secret)
+
+
+def mark_secure_values(values: dict[str, Any], secret_keys: frozenset[str], path: Path) -> dict[str, Any]:
+    """Wrap the decrypted values of the stack file's ``secure:`` entries as secrets.
+
+    The engine only says which *keys* hold a secret. Without this, a ``secure:`` value
+    written where mlplane expects plain text (``username: {secure: ...}``) would pass
+    validation as plain text and reach the plan in clear; wrapped, it is refused as it is
+    offline. Values the file does not hold (an ESC environment's) keep key-level marking.
+
+    Args:
+        values: The engine's config values, decoded.
+        secret_keys: The keys the engine marks secret (only these are looked at).
+        path: The stack file.
+
+    Returns:
+        ``values`` with every ``secure:`` leaf of a secret key as a :class:`SecretValue`.
+    """
+    try:
+        document = read_stack_document(path)
+    except InputError:
+        return values  # no readable stack file: the engine's key-level marking stands
+    return {key: _wrap_secure(value, document.config.get(key)) if key in secret_keys else value
+            for key, value in values.items()}
+
+
+def _wrap_secure(value: Any, in_file: Any) -> Any:
+    if isinstance(in_file, SecretValue):
+        return SecretValue(value) if isinstance(value, str) else value
+    if isinstance(value, dict) and isinstance(in_file, dict):
+        return {key: _wrap_secure(item, in_file.get(key)) for key, item in value.items()}
+    if isinstance(value, list) and isinstance(in_file, list):
+        return [_wrap_secure(item, in_file[i] if i < len(in_file) else None) for i, item in enumerate(value)]
+    return value

@@ -124,7 +124,9 @@ def validate_config(
             Problem(
                 path=format_path(f.path),
                 message=f.message,
-                value=show_value(f.value) if f.has_value else None,
+                # A key the engine marks secret may hold decrypted values anywhere in it.
+                value=show_value(f.value, secret=bool(f.path) and f.path[0] in secret_keys)
+                if f.has_value else None,
                 allowed=f.allowed,
                 line=lines(f.path),
             )
@@ -152,7 +154,8 @@ def _validate_section(
     try:
         validated = adapter.validate_python(value, context={"plain_secrets_ok": plain_secrets_ok})
     except ValidationError as exc:
-        return _problems(exc, key, value, lines, (key,), StackConfig.model_fields[name].annotation)
+        return _problems(exc, key, value, lines, (key,), StackConfig.model_fields[name].annotation,
+                         secret=plain_secrets_ok)
     into[name] = validated
     return []
 
@@ -164,7 +167,15 @@ def _problems(
     lines: LineLookup,
     prefix: tuple[Any, ...],
     annotation: Any = None,
+    *,
+    secret: bool = False,
 ) -> list[Problem]:
+    """Stack-file problems for a validation error; ``secret``: the whole key is secret.
+
+    The engine decrypts ``secure:`` values and only says which *keys* hold one, so in
+    such a key any value (a typo'd key, a secret written where plain text belongs) may
+    be a decrypted secret: none of its values is echoed.
+    """
     problems = []
     for error in exc.errors(include_url=False):
         path, value, has_value = _locate(raw, error["loc"], error.get("input"))
@@ -183,7 +194,7 @@ def _problems(
                 path=format_path(full),
                 message=message,
                 # A credential typed in plain text is still a credential: never echo it.
-                value=show_value(value, secret=error["type"] == "secret_in_plain_text")
+                value=show_value(value, secret=secret or error["type"] == "secret_in_plain_text")
                 if has_value else None,
                 allowed=allowed,
                 line=lines(full),
