@@ -44,6 +44,7 @@ def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
     capacity = capacity_facts(config)
     return PipelineContext(
         pipeline=entry.name,
+        data_name=entry.data_name,
         stack=config.source.stack,
         cluster_kind=config.cluster.kind,
         namespace=entry.namespace or config.cluster.workload_namespace,
@@ -105,6 +106,7 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
     entry, findings = compiled.entry, []
     pools = pools_for(config)
     findings += _serving_findings(index, compiled, config)
+    findings += _rename_findings(index, compiled)
     for step in compiled.spec.steps:
         if not isinstance(step, ContainerStepSpec):
             continue
@@ -139,6 +141,21 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
                 f"pipeline {entry.name!r}, step {step.name!r}: uses other steps' outputs, so it must set a "
                 "command (the image's entrypoint cannot be known when the plan is made)",
             ))
+    return findings
+
+
+def _rename_findings(index: int, compiled: CompiledPipeline) -> list[Finding]:
+    """``renamed_steps`` names steps the pipeline has, and no earlier name is a current one."""
+    names = [step.name for step in compiled.spec.steps]
+    findings = []
+    for step, earlier in compiled.entry.renamed_steps.items():
+        where = ("mlplane:pipelines", index, "renamed_steps", step)
+        if step not in names:
+            findings.append(Finding(where, "is not a step of the pipeline", step, ", ".join(names)))
+        for old in earlier:
+            if old in names:
+                findings.append(Finding(where, "an earlier name is the name of a current step (their resources "
+                                        "would collide)", old, "names no current step has"))
     return findings
 
 

@@ -17,6 +17,9 @@ class PipelineContext:
         namespace: The namespace the pipeline's steps run in.
         artifacts: The artifact store's facts (URI root, credentials), or None.
         volumes: The stack's model and data volumes by name (claim, size, class).
+        data_name: The name the pipeline's data was first created under (its oldest
+            name, see ``formerly``); name claims after it, not after ``pipeline``, so
+            that renaming the pipeline keeps them.
     """
 
     pipeline: str
@@ -25,5 +28,10 @@ class PipelineContext:
     namespace: str
     artifacts: Any = None
     volumes: dict[str, Any] = field(default_factory=dict)
+    data_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.data_name:
+            object.__setattr__(self, "data_name", self.pipeline)
 
     __hash__ = None  # type: ignore[assignment]

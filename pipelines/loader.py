@@ -78,7 +78,8 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
     path, function = source_file(entry, source)
     shown = _shown(path, source)
     if entry.kind == "kfp-v1":
-        return load_kfp_v1_pipeline(path, function, entry.params, name=entry.name, display=shown)
+        return load_kfp_v1_pipeline(path, function, entry.params, name=entry.name, display=shown,
+                                    data_name=entry.data_name)
     try:
         module = _import_native(path, entry.source.rpartition(":")[0])
     except SourceError:

@@ -30,6 +30,7 @@ from components.pipeline.training_step import TrainingApi, TrainingStep, Trainin
 from components.pipeline.versioning import step_versions
 from components.pipeline.volume_step import VolumeStep, VolumeStepArgs
 from components.quantity import Quantity
+from components.renames import aliases
 from components.scheduling import Placement
 from components.serving.args import ModelStore, ServingEndpointArgs
 from components.serving.endpoint import ServingEndpoint
@@ -64,6 +65,13 @@ class PipelineArgs(ArgsModel):
     allow_unpinned_images: bool = Field(
         False, description="The pipeline entry accepts unpinned images (allow_unpinned_images)."
     )
+    data_name: str | None = Field(
+        None, description="The name its claims are named after (its oldest name, kept across renames); "
+                          "default: the spec's name."
+    )
+    renamed_steps: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Earlier names of steps, by current step name (aliases keep them)."
+    )
 
 
 class Pipeline(pulumi.ComponentResource):
@@ -89,7 +97,7 @@ class Pipeline(pulumi.ComponentResource):
         outputs_claim = None
         claim_resources: list[pulumi.Resource] = []
         if any(isinstance(s, ContainerStepSpec) and s.file_outputs for s in spec.steps):
-            outputs_claim = k8s_name(spec.name, "outputs")
+            outputs_claim = k8s_name(args.data_name or spec.name, "outputs")
             claim = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-outputs",
                 metadata={"name": outputs_claim, "namespace": args.namespace,
@@ -102,14 +110,18 @@ class Pipeline(pulumi.ComponentResource):
             )
             claim_resources.append(claim)
 
+        def role_of(step: str) -> str:
+            return f"{name}-{k8s_name(step)}"
+
         endpoints: dict[str, ServingEndpoint] = {}
         for step_name in spec.order():
             step = spec.step(step_name)
             depends = [self.ready[other] for other in spec.upstream(step)]
             if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.references()):
                 depends += claim_resources
-            child = pulumi.ResourceOptions(parent=self, depends_on=depends)
-            role = f"{name}-{k8s_name(step_name)}"
+            role = role_of(step_name)
+            child = pulumi.ResourceOptions(parent=self, depends_on=depends,
+                                           aliases=aliases(args.renamed_steps.get(step_name, ()), role_of))
             if isinstance(step, VolumeStepSpec):
                 volume = VolumeStep(role, VolumeStepArgs(namespace=args.namespace, spec=step,
                                                          default_storage_class=args.storage_class,

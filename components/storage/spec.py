@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from components.base import ArgsModel
 from components.naming import check_dns_label, is_dns_subdomain
 from components.pod_security import check_image
 from components.quantity import check_quantity
+from components.renames import FORMERLY_DESCRIPTION, data_name, formerly_problem
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 Image = Annotated[str, AfterValidator(check_image)]
@@ -155,6 +156,19 @@ class VolumeSpec(ArgsModel):
     storage_class: ClassName = Field(description="One of mlplane:storage.classes.")
     access_modes: tuple[AccessMode, ...] = Field(("ReadWriteOnce",), min_length=1, description="Access modes.")
     protect: bool | None = Field(None, description="Protect from deletion (default: mlplane:storage.protect).")
+    formerly: tuple[DnsLabel, ...] = Field((), description=FORMERLY_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _history(self) -> "VolumeSpec":
+        problem = formerly_problem(self.name, self.formerly)
+        if problem:
+            raise ValueError(f"formerly {problem}")
+        return self
+
+    @property
+    def claim_name(self) -> str:
+        """The claim's Kubernetes name: the volume's first name, kept across renames."""
+        return data_name(self.name, self.formerly)
 
 
 class InClusterStore(ArgsModel):

@@ -14,6 +14,11 @@ from components.storage.spec import DnsLabel, VolumeSpec
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 
+def volume_resource_name(name: str) -> str:
+    """The Pulumi name of the ``Volume`` component of the stack's volume ``name``."""
+    return f"volume-{name}"
+
+
 def stateful_options(parent: pulumi.Resource, protect: bool, **extra: object) -> pulumi.ResourceOptions:
     """Options of a resource that holds data: protected and kept on delete unless told otherwise."""
     return pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect, **extra)  # type: ignore[arg-type]
@@ -54,6 +59,6 @@ class Volume(pulumi.ComponentResource):
         spec = args.spec
         # The namespace is another component's: wait for it (depends_on is not inherited).
         after = (opts.depends_on if opts is not None else None) or []
-        self.claim = claim(f"{name}-claim", spec.name, args.namespace, spec.size, spec.storage_class,
+        self.claim = claim(f"{name}-claim", spec.claim_name, args.namespace, spec.size, spec.storage_class,
                            spec.access_modes, stateful_options(self, args.protect, depends_on=after))
-        self.register_outputs({"claim_name": spec.name})
+        self.register_outputs({"claim_name": spec.claim_name})

@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.base import ArgsModel
 from components.naming import check_dns_label
+from components.renames import FORMERLY_DESCRIPTION, data_name, formerly_problem
 from infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
@@ -59,6 +60,29 @@ class PipelineEntry(ArgsModel):
                     "namespace (what KFP v1 deployer containers need).",
     )
 
+    formerly: tuple[DnsLabel, ...] = Field((), description=FORMERLY_DESCRIPTION)
+    renamed_steps: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Earlier names of its steps, oldest first, by current step name: the steps' resources are "
+                    "kept through aliases (works for native and unchanged KFP v1 files alike).",
+    )
+
+    @property
+    def data_name(self) -> str:
+        """The name its data (claims) was created under: its oldest name."""
+        return data_name(self.name, self.formerly)
+
+    @model_validator(mode="after")
+    def _histories(self) -> "PipelineEntry":
+        problem = formerly_problem(self.name, self.formerly)
+        if problem:
+            raise ValueError(f"formerly {problem}")
+        for step, earlier in self.renamed_steps.items():
+            problem = formerly_problem(step, earlier)
+            if problem:
+                raise ValueError(f"renamed_steps.{step} {problem}")
+        return self
+
     @field_validator("params")
     @classmethod
     def _identifiers(cls, params: dict[str, ParamValue]) -> dict[str, ParamValue]:
@@ -71,9 +95,12 @@ class PipelineEntry(ArgsModel):
 def _unique(entries: list[PipelineEntry]) -> list[PipelineEntry]:
     seen: set[str] = set()
     for entry in entries:
-        if entry.name in seen:
-            raise ValueError(f"two pipelines are named {entry.name!r}")
-        seen.add(entry.name)
+        for held in (entry.name, *entry.formerly):
+            if held in seen:
+                now = held == entry.name and held in {e.name for e in entries if e is not entry}
+                raise ValueError(f"two pipelines are named {held!r}" if now else
+                                 f"two pipelines are or were named {held!r} (formerly): their resources would collide")
+            seen.add(held)
     return entries
 
 

@@ -63,9 +63,11 @@ def storage_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
         if volume.storage_class not in names:
             yield Finding((SECTION, "volumes", index, "storage_class"), "not a class of mlplane:storage.classes",
                           volume.storage_class, declared)
-        if volume.name in seen:
-            yield Finding((SECTION, "volumes", index, "name"), "volume name used twice", volume.name, "unique names")
-        seen.add(volume.name)
+        for key, held in (("name", volume.name), *(("formerly", old) for old in volume.formerly)):
+            if held in seen:
+                yield Finding((SECTION, "volumes", index, key), "volume name used twice (current and earlier "
+                              "names count: their claims would collide)", held, "unique names")
+            seen.add(held)
         if "ReadWriteMany" in volume.access_modes and volume.storage_class in names \
                 and storage.classes[names[volume.storage_class]].kind != "nfs":
             yield Finding((SECTION, "volumes", index, "access_modes"), "only NFS classes can be mounted "

@@ -19,7 +19,8 @@ from components.scheduling import AcceleratorRequest, Placement, PoolScheduling,
 from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.storage.classes import StorageClasses, StorageClassesArgs
 from components.storage.spec import ArtifactStoreFacts, artifact_store_facts
-from components.storage.volume import Volume, VolumeArgs
+from components.renames import aliases
+from components.storage.volume import Volume, VolumeArgs, volume_resource_name
 from infra.config import StackConfig
 from infra.layers.context import StackContext
 from infra.layers.platform import KUBEFLOW_NAMESPACE, PlatformFacts
@@ -107,7 +108,7 @@ def capacity_facts(config: StackConfig) -> CapacityFacts:
         pools=pools,
         storage_classes=tuple(c.name for c in storage.classes),
         default_storage_class=next((c.name for c in storage.classes if c.default), None),
-        volumes={v.name: VolumeFacts(v.name, namespace, v.size, v.storage_class, v.access_modes)
+        volumes={v.name: VolumeFacts(v.claim_name, namespace, v.size, v.storage_class, v.access_modes)
                  for v in storage.volumes},
         artifacts=artifact_store_facts(storage.artifacts, namespace=namespace, region=region)
         if storage.artifacts is not None else None,
@@ -168,10 +169,10 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
     after = [*workloads, *([classes] if classes is not None else [])]
     made: list[pulumi.Resource] = []
     for volume in storage.volumes:
-        made.append(Volume(f"volume-{volume.name}",
+        made.append(Volume(volume_resource_name(volume.name),
                VolumeArgs(spec=volume, namespace=platform.workload_namespace,
                           protect=storage.protect if volume.protect is None else volume.protect),
-               ctx.opts(depends_on=after)))
+               ctx.opts(depends_on=after, aliases=aliases(volume.formerly, volume_resource_name))))
     if storage.artifacts is not None:
         cluster = config.cluster
         made.append(ArtifactStore("artifacts", ArtifactStoreArgs(

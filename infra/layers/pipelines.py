@@ -17,6 +17,7 @@ from components.pipeline.pipeline import Pipeline, PipelineArgs
 from components.pipeline.runner import PipelineRunner, PipelineRunnerArgs
 from components.pipeline.spec import ContainerStepSpec, ServeStepSpec, WebAppStepSpec, resolve_versions
 from components.pipeline.versioning import step_versions
+from components.renames import aliases
 from components.serving.args import ServingEndpointArgs
 from components.serving.webapp import WebAppArgs
 from infra.layers.capacity import CapacityFacts
@@ -38,6 +39,16 @@ class PipelinesFacts:
     pipelines: dict[str, Pipeline]
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def pipeline_name(name: str) -> str:
+    """The Pulumi name of the ``Pipeline`` component of the stack's pipeline ``name``."""
+    return f"pipeline-{k8s_name(name)}"
+
+
+def runner_name(name: str) -> str:
+    """The Pulumi name of the pipeline ``name``'s runner permissions."""
+    return f"{name}-runner"
 
 
 def placements(compiled: CompiledPipeline, capacity: CapacityFacts) -> dict[str, Placement]:
@@ -102,15 +113,15 @@ def declare_pipelines(ctx: StackContext, platform: PlatformFacts, capacity: Capa
             after += serving.context.after  # KServe, the gateway, issuers and login
         service_account = None
         if entry.runner_permissions:
-            runner = PipelineRunner(f"{entry.name}-runner",
+            runner = PipelineRunner(runner_name(entry.name),
                                     PipelineRunnerArgs(pipeline=entry.name, namespace=compiled.namespace),
-                                    ctx.opts(depends_on=[namespace]))
+                                    ctx.opts(depends_on=[namespace], aliases=aliases(entry.formerly, runner_name)))
             service_account = runner.service_account
             after.append(runner)
         versions = step_versions(compiled.spec)
         endpoints, apps = serving_args(compiled, versions, serving, capacity)
         declared[entry.name] = Pipeline(
-            f"pipeline-{k8s_name(entry.name)}",
+            pipeline_name(entry.name),
             PipelineArgs(
                 spec=compiled.spec,
                 versions=versions,
@@ -121,9 +132,13 @@ def declare_pipelines(ctx: StackContext, platform: PlatformFacts, capacity: Capa
                 placements=placements(compiled, capacity),
                 training_api=training_api(config),
                 storage_class=capacity.default_storage_class,
+                # The pipeline's claims follow the stack's one switch for data (mlplane:storage.protect).
+                protect_volumes=config.storage.protect if config.storage is not None else True,
                 service_account=service_account,
                 allow_unpinned_images=entry.allow_unpinned_images,
+                data_name=entry.data_name,
+                renamed_steps=entry.renamed_steps,
             ),
-            ctx.opts(depends_on=after),
+            ctx.opts(depends_on=after, aliases=aliases(entry.formerly, pipeline_name)),
         )
     return PipelinesFacts(pipelines=declared)

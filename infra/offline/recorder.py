@@ -48,9 +48,13 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(RecordingMocks())
         self.recorded: dict[str, PlanResource] = {}
         self._lock = threading.Lock()
+        # Every alias URN of every registered resource, its inherited ones included:
+        # children of an aliased component inherit aliases from it (see _alias_urns).
+        self._aliases: dict[str, tuple[str, ...]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         urn = self.make_urn(request.parent, request.type, request.name)
+        aliases = tuple(sorted(set(self._alias_urns(request))))
         resource_id = f"{request.name}-id" if request.custom else ""
         resource = PlanResource(
             urn=urn,
@@ -66,12 +70,13 @@ class RecordingMonitor(mocks.MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             replace_on_changes=tuple(request.replaceOnChanges),
             ignore_changes=tuple(request.ignoreChanges),
-            aliases=tuple(sorted(set(self._alias_urns(request)))),
+            aliases=aliases,
         )
         with self._lock:
             if urn in self.recorded:
                 raise OfflineUnsupportedError(f"two resources would have the same URN: {urn}")
             self.recorded[urn] = resource
+            self._aliases[urn] = aliases
             self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, {})
         if request.type == STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
@@ -84,6 +89,27 @@ class RecordingMonitor(mocks.MockMonitor):
         )
 
     def _alias_urns(self, request: Any) -> list[str]:
+        """Every URN the resource was known by: its own aliases and those it inherits.
+
+        The SDK sends alias specs and leaves the rest to the engine, which multiplies
+        out the parent's aliases: for each of them, the child is also known under that
+        parent, with the parent's old name in place of the new one where the child's
+        name starts with it (the ``f"{name}-<role>"`` convention). So renaming or
+        moving a component carries all of its children along, as ``pulumi up`` does.
+        """
+        own = self._own_alias_urns(request)
+        inherited: list[str] = []
+        parent = request.parent
+        parent_name = parent.rsplit("::", 1)[-1] if parent else ""
+        for parent_alias in self._aliases.get(parent, ()) if parent else ():
+            inherited.append(_inherited_child_alias(request.type, request.name, parent_name, parent_alias))
+            for alias in own:
+                alias_type = alias.split("::")[2].rsplit("$", 1)[-1]
+                alias_name = alias.rsplit("::", 1)[-1]
+                inherited.append(_inherited_child_alias(alias_type, alias_name, parent_name, parent_alias))
+        return own + inherited
+
+    def _own_alias_urns(self, request: Any) -> list[str]:
         urns = list(request.aliasURNs)
         for alias in request.aliases:
             if alias.urn:
@@ -119,6 +145,15 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def _urn_for(self, parent: str, type_: str, name: str, stack: str | None, project: str | None) -> str:
         return compose_urn(stack or get_stack(), project or get_project(), parent, type_, name)
+
+
+def _inherited_child_alias(child_type: str, child_name: str, parent_name: str, parent_alias: str) -> str:
+    """The URN a child had under an alias of its parent (the engine's ``inheritedChildAlias``)."""
+    alias_name = child_name
+    if child_name.startswith(parent_name):
+        alias_name = parent_alias.rsplit("::", 1)[-1] + child_name[len(parent_name):]
+    stack, project = parent_alias.split("::")[0].rsplit(":", 1)[-1], parent_alias.split("::")[1]
+    return compose_urn(stack, project, parent_alias, child_type, alias_name)
 
 
 def compose_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:

@@ -52,7 +52,7 @@ def kfp_modules() -> Iterator[None]:
 
 
 def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *, name: str,
-                         display: str | None = None) -> PipelineSpec:
+                         display: str | None = None, data_name: str | None = None) -> PipelineSpec:
     """Load ``function`` from the KFP v1 file ``path`` and declare it as pipeline ``name``.
 
     Args:
@@ -61,6 +61,8 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         params: Values for the function's parameters (the rest keep their defaults).
         name: The pipeline's name in the stack.
         display: How to name the file in messages.
+        data_name: The name its claims are named after (its oldest name); ``name``
+            when None.
 
     Returns:
         The validated pipeline spec.
@@ -76,7 +78,8 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
     except (OSError, UnicodeDecodeError) as exc:
         raise pipeline_error(shown, name, f"cannot read the pipeline file ({exc})") from None
 
-    declaration, token = begin(path.resolve(), name)
+    # Claims are named after the pipeline's first name, so a renamed pipeline keeps them.
+    declaration, token = begin(path.resolve(), data_name or name)
     try:
         with kfp_modules():
             module = types.ModuleType(f"mlplane_kfp_v1_{name.replace('-', '_')}")

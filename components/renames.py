@@ -1,0 +1,72 @@
+"""Renames that lose nothing: earlier names become aliases, and data keeps its name.
+
+Renaming an entry of a stack (a volume, a pipeline, a step, a pool) changes the
+Pulumi names of its resources, and Pulumi would then create the new ones and delete the
+old ones: for a volume, the data goes with it. An entry's ``formerly`` lists its earlier
+names, oldest first. mlplane then
+
+* aliases its component to each earlier name, so the engine (and ``mlplane diff``)
+  sees the same resources under a new name; children follow their component (the engine
+  multiplies out a parent's aliases), and
+* keeps the *Kubernetes* name of what holds data at the oldest name, because a claim
+  (like any object) cannot be renamed in place: a new name would replace it.
+
+These are pure functions; the config models call :func:`formerly_problem` and the
+components call :func:`aliases` and :func:`data_name`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import pulumi
+
+FORMERLY_DESCRIPTION = (
+    "Earlier names of this entry, oldest first. A rename keeps its resources (aliases) and its data: "
+    "claims keep the Kubernetes name of the oldest name."
+)
+
+
+def formerly_problem(name: str, formerly: Sequence[str]) -> str | None:
+    """Why ``formerly`` cannot be the history of ``name``, or None when it can.
+
+    Args:
+        name: The entry's current name.
+        formerly: Its earlier names, oldest first.
+    """
+    if name in formerly:
+        return f"lists the current name {name!r}; formerly holds earlier names only"
+    repeated = sorted({n for n in formerly if list(formerly).count(n) > 1})
+    if repeated:
+        return f"lists {', '.join(repeated)} more than once"
+    return None
+
+
+def data_name(name: str, formerly: Sequence[str]) -> str:
+    """The name data was created under: the oldest name (``name`` when never renamed)."""
+    return formerly[0] if formerly else name
+
+
+def aliases(formerly: Iterable[str], resource_name: Callable[[str], str]) -> list[pulumi.Alias]:
+    """Aliases to the Pulumi names the entry had under each earlier name.
+
+    Args:
+        formerly: The entry's earlier names.
+        resource_name: How the entry's Pulumi resource name is made from its name
+            (e.g. ``lambda n: f"volume-{n}"``), so old and new agree by construction.
+    """
+    return [pulumi.Alias(name=resource_name(old)) for old in formerly]
+
+
+def taken_names(entries: Iterable[tuple[str, Sequence[str]]]) -> dict[str, str]:
+    """Every name, current or earlier, by the current name of the entry that holds it.
+
+    Two entries may not share a name, not even an earlier one: their aliases (and their
+    data's Kubernetes names) would collide. Config rules use this to report the clash.
+    """
+    taken: dict[str, str] = {}
+    for name, formerly in entries:
+        for held in (name, *formerly):
+            taken.setdefault(held, name)
+    return taken
+

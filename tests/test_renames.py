@@ -1,0 +1,271 @@
+"""Nothing lost: renames and moves keep every stateful resource, checked by diffing plans.
+
+Each test renders a repository stack before and after a change, as the same stack (so
+URNs compare), and runs ``mlplane diff --fail-on-danger`` over the two plans: exit 0
+means no protected or stateful resource would be deleted or replaced. Where the change
+needs ``formerly``, the same change without it is shown to be dangerous, so the check
+cannot pass by accident.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from infra.cli import main
+from infra.offline.diff import diff_plans
+from infra.offline.plan import Plan
+from infra.layers.capacity import capacity_facts
+from infra.offline.kinds import is_stateful_type
+
+from .conftest import load_stack
+from .test_pipelines_stack import DATA, stack_from
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def render(folder: Path, base: str, change: Change | None = None) -> Path:
+    """Render the repository stack ``base``, changed, into ``folder/render``."""
+    stack = stack_from(folder, base, change or (lambda config: None), name=base)
+    out = folder / "render"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        code = main(["render", "--config-file", str(stack), "--out", str(out)])
+    assert code == 0, err.getvalue()
+    return out
+
+
+def diff(old: Path, new: Path) -> tuple[int, dict[str, Any]]:
+    """``mlplane diff OLD NEW --format json --fail-on-danger``: its exit code and diff."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["diff", str(old), str(new), "--format", "json", "--fail-on-danger"])
+    return code, json.loads(buffer.getvalue())
+
+
+def stateful(render_dir: Path) -> dict[str, dict[str, Any]]:
+    """The plan's stateful or protected resources by URN."""
+    plan = json.loads((render_dir / "plan.json").read_text())
+    return {r["urn"]: r for r in plan["resources"] if is_stateful_type(r["type"]) or r["protect"]}
+
+
+def kept(old: Path, new: Path) -> list[dict[str, Any]]:
+    """Assert that the diff is safe, and that every stateful resource is still there.
+
+    Returns:
+        The changes of the diff, for further checks.
+    """
+    code, changes = diff(old, new)
+    dangers = [c["reason"] for c in changes["changes"] if c["danger"]]
+    assert code == 0 and not dangers, dangers
+    after = stateful(new)
+    aliased = {alias: urn for urn, r in after.items() for alias in r["aliases"]}
+    for urn, before in stateful(old).items():
+        now = after.get(urn) or after.get(aliased.get(urn, ""))
+        assert now is not None, f"{urn} is gone"
+        name = (before["inputs"].get("metadata") or {}).get("name")
+        assert (now["inputs"].get("metadata") or {}).get("name") == name, f"{urn} changed its Kubernetes name"
+    return changes["changes"]
+
+
+def dangerous(old: Path, new: Path) -> list[str]:
+    """The reasons of the diff's dangerous changes; asserts ``--fail-on-danger`` exits 1."""
+    code, changes = diff(old, new)
+    assert code == 1
+    return [c["reason"] for c in changes["changes"] if c["danger"]]
+
+
+# --- volumes -------------------------------------------------------------------------------------
+
+
+def rename_volume(old: str, new: str, formerly: bool) -> Change:
+    def change(config: dict[str, Any]) -> None:
+        [volume] = [v for v in config["mlplane:storage"]["volumes"] if v["name"] == old]
+        volume["name"] = new
+        if formerly:
+            volume["formerly"] = [old]
+    return change
+
+
+@pytest.fixture(scope="module")
+def dev_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("dev-before"), "dev")
+
+
+def test_renaming_a_volume_keeps_its_claim(dev_before: Path, tmp_path: Path) -> None:
+    after = render(tmp_path, "dev", rename_volume("datasets", "training-data", formerly=True))
+    changes = kept(dev_before, after)
+    claim = next(c for c in changes if c["urn"].endswith("::volume-training-data-claim"))
+    assert claim["op"] == "update" and "renamed or moved" in claim["reason"]
+
+
+def test_renaming_a_volume_without_formerly_is_flagged(dev_before: Path, tmp_path: Path) -> None:
+    after = render(tmp_path, "dev", rename_volume("datasets", "training-data", formerly=False))
+    assert any("volume-datasets-claim" in reason or "'datasets'" in reason for reason in dangerous(dev_before, after))
+
+
+def test_work_finds_a_renamed_volume_by_its_new_name_on_its_old_claim() -> None:
+    """Pipelines look volumes up by their stack name; what they mount is the kept claim."""
+    config = load_stack("dev")
+    volumes = [v.model_copy(update={"name": "training-data", "formerly": ("datasets",)})
+               if v.name == "datasets" else v for v in config.storage.volumes]
+    renamed = config.model_copy(update={"storage": config.storage.model_copy(update={"volumes": tuple(volumes)})})
+    facts = capacity_facts(renamed).volumes
+    assert "datasets" not in facts and facts["training-data"].claim_name == "datasets"
+
+
+# --- pipelines and steps ------------------------------------------------------------------------
+
+
+def surface(name: str, **extra: Any) -> Change:
+    """The KFP v1 fixture (a VolumeOp and outputs, so two claims) as the stack's only pipeline."""
+    def change(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"] = [{"name": name, "kind": "kfp-v1", "source": "surface.py:surface", **extra}]
+        config["mlplane:accelerators"] = {"pools": [{"name": "mi300", "vendor": "amd", "model": "mi300x",
+                                                     "accelerators_per_node": 8, "nodes": {"names": ["gpu-1"]}}]}
+    return change
+
+
+def surface_render(folder: Path, name: str, **extra: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DATA / "kfp_v1_outputs.py", folder / "surface.py")
+    return render(folder, "onprem", surface(name, **extra))
+
+
+@pytest.fixture(scope="module")
+def surface_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return surface_render(tmp_path_factory.mktemp("surface-before"), "surface")
+
+
+def test_the_fixture_has_pipeline_claims(surface_before: Path) -> None:
+    claims = [r["name"] for r in stateful(surface_before).values()
+              if r["type"] == "kubernetes:core/v1:PersistentVolumeClaim"]
+    assert "pipeline-surface-outputs" in claims and "pipeline-surface-scratch-pvc" in claims
+
+
+def test_renaming_a_pipeline_keeps_its_claims(surface_before: Path, tmp_path: Path) -> None:
+    after = surface_render(tmp_path, "digits", formerly=["surface"])
+    changes = {c["urn"].rsplit("::", 1)[1]: c for c in kept(surface_before, after)}
+    for claim in ("pipeline-digits-outputs", "pipeline-digits-scratch-pvc"):
+        assert changes[claim]["op"] == "update", changes[claim]
+
+
+def test_renaming_a_pipeline_without_formerly_is_flagged(surface_before: Path, tmp_path: Path) -> None:
+    reasons = dangerous(surface_before, surface_render(tmp_path, "digits"))
+    assert any("deletes PersistentVolumeClaim" in reason for reason in reasons)
+
+
+def test_a_renamed_pipeline_keeps_its_data_names_for_good(surface_before: Path, tmp_path: Path) -> None:
+    """surface -> digits -> mnist-kfp: the claims keep the first name's Kubernetes names."""
+    after = surface_render(tmp_path, "mnist-kfp", formerly=["surface", "digits"])
+    kept(surface_before, after)
+
+
+def test_renaming_a_step_keeps_its_volume(surface_before: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "renamed"
+    folder.mkdir()
+    text = (DATA / "kfp_v1_outputs.py").read_text()
+    (folder / "surface.py").write_text(text.replace("dsl.VolumeOp(name='scratch'", "dsl.VolumeOp(name='workspace'"))
+    after = render(folder, "onprem", surface("surface", renamed_steps={"workspace": ["scratch"]}))
+    changes = kept(surface_before, after)
+    claim = next(c for c in changes if c["urn"].endswith("::pipeline-surface-workspace-pvc"))
+    assert claim["op"] == "update"
+
+    unaliased = tmp_path / "unaliased"
+    unaliased.mkdir()
+    (unaliased / "surface.py").write_text((folder / "surface.py").read_text())
+    assert dangerous(surface_before, render(unaliased, "onprem", surface("surface")))
+
+
+# --- pools and release trains --------------------------------------------------------------------
+
+
+def test_renaming_a_pool_touches_no_data(tmp_path: Path) -> None:
+    """A pool holds no data: renaming it replaces nodes, never a volume or bucket."""
+    def rename(config: dict[str, Any]) -> None:
+        assert config["mlplane:accelerators"]["pools"][0]["name"] == "l4-mps"
+        config["mlplane:accelerators"]["pools"][0]["name"] = "l4-shared"
+        for entry in config["mlplane:pipelines"]:
+            if entry["params"].get("serve_pool") == "l4-mps":
+                entry["params"]["serve_pool"] = "l4-shared"
+
+    before = render(tmp_path / "before", "gke")
+    after = render(tmp_path / "after", "gke", rename)
+    kept(before, after)
+
+
+@pytest.mark.parametrize("stack", ["dev", "gke", "onprem"])
+def test_switching_release_trains_replaces_no_data(stack: str, tmp_path: Path) -> None:
+    def older(config: dict[str, Any]) -> None:
+        config["mlplane:kubeflow"]["release"] = "1.8.1"
+
+    old = render(tmp_path / "old", stack, older)
+    new = render(tmp_path / "new", stack)
+    changes = kept(old, new)
+    touched = {c["urn"] for c in changes if c["op"] in ("replace", "delete")}
+    assert not touched & set(stateful(old)), "a stateful resource is replaced or deleted"
+    # Going back is flagged only where 1.8.1 lacks a component that keeps data (the
+    # Model Registry and its database): removing it would delete them.
+    back = dangerous(new, old) if stack != "dev" else []
+    assert all("model-registry" in reason for reason in back), back
+
+
+# --- components renamed or moved in code ----------------------------------------------------------
+
+
+class Store(pulumi.ComponentResource):
+    """A toy component holding data: a protected claim named after the component."""
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplane:test:Store", name, None, opts)
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-claim", metadata={"name": "kept", "namespace": "data"},
+            spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True))
+        self.register_outputs({})
+
+
+class Group(pulumi.ComponentResource):
+    """A toy component that other components move under."""
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplane:test:Group", name, None, opts)
+        self.register_outputs({})
+
+
+def test_a_component_renamed_in_code_carries_its_children(record: Callable[..., Plan]) -> None:
+    before = record(lambda: Store("store"))
+    after = record(lambda: Store("models", pulumi.ResourceOptions(aliases=[pulumi.Alias(name="store")])))
+    changes = diff_plans(before, after)
+    assert not changes.has_danger and changes.summary()["delete"] == 0
+    [claim] = [r for r in after if r.name == "models-claim"]
+    assert any(a.endswith("mlplane:test:Store$kubernetes:core/v1:PersistentVolumeClaim::store-claim")
+               for a in claim.aliases)
+
+    unaliased = diff_plans(before, record(lambda: Store("models")))
+    assert unaliased.has_danger
+
+
+def test_a_component_moved_under_another_parent_carries_its_children(record: Callable[..., Plan]) -> None:
+    before = record(lambda: Store("store"))
+
+    def moved() -> None:
+        group = Group("group")
+        Store("store", pulumi.ResourceOptions(parent=group, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]))
+
+    changes = diff_plans(before, record(moved))
+    assert not changes.has_danger
+    assert {c.op for c in changes.changes} == {"create", "update"}  # the group is new; the rest moved
+
+    def moved_without_alias() -> None:
+        Store("store", pulumi.ResourceOptions(parent=Group("group")))
+
+    assert diff_plans(before, record(moved_without_alias)).has_danger
