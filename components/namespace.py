@@ -51,6 +51,11 @@ class PlatformNamespaceArgs(ArgsModel):
         description="Level audited and warned at, when stricter than the enforced one (shows what blocks "
         "tightening). Default: the enforced level.",
     )
+    protect: bool = Field(
+        False,
+        description="The namespace holds data the plan does not declare (a database, users' volumes): protect "
+        "it and keep it on delete, since deleting a namespace deletes everything in it.",
+    )
     open_ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = Field(
         (),
         description="Pod ports any source may reach: admission webhooks (the API server is not a pod a "
@@ -87,7 +92,8 @@ class PlatformNamespace(pulumi.ComponentResource):
             f"{name}-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels,
                                                 annotations=args.annotations or None),
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                protect=args.protect, retain_on_delete=args.protect)),
         )
         self.namespace = self.resource.metadata.apply(lambda m: m.name)
         self.namespace_name = args.namespace

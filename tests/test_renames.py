@@ -269,3 +269,33 @@ def test_a_component_moved_under_another_parent_carries_its_children(record: Cal
         Store("store", pulumi.ResourceOptions(parent=Group("group")))
 
     assert diff_plans(before, record(moved_without_alias)).has_danger
+
+
+# --- the platform's own data ----------------------------------------------------------------------
+
+
+def test_disabling_a_component_with_a_database_is_flagged(dev_before: Path, tmp_path: Path) -> None:
+    """KFP's MySQL lives in its manifests: dropping them would drop the database."""
+    def disable(config: dict[str, Any]) -> None:
+        config["mlplane:kubeflow"]["components"]["pipelines"] = {"enabled": False}
+
+    reasons = dangerous(dev_before, render(tmp_path, "dev", disable))
+    assert any("platform-apps-pipelines-pipelines" in reason for reason in reasons), reasons
+
+
+def test_removing_a_profile_is_flagged(dev_before: Path, tmp_path: Path) -> None:
+    """Kubeflow deletes a profile's namespace, with its users' notebook volumes."""
+    def remove(config: dict[str, Any]) -> None:
+        config["mlplane:kubeflow"]["profiles"] = []
+
+    reasons = dangerous(dev_before, render(tmp_path, "dev", remove))
+    assert any("Profile" in reason for reason in reasons) and any("Namespace" in r for r in reasons), reasons
+
+
+def test_a_stack_can_leave_platform_data_unprotected(tmp_path: Path) -> None:
+    def opt_out(config: dict[str, Any]) -> None:
+        config["mlplane:kubeflow"]["protect_data"] = False
+
+    plan = json.loads((render(tmp_path, "dev", opt_out) / "plan.json").read_text())
+    protected = [r["name"] for r in plan["resources"] if r["protect"]]
+    assert protected and all(name.startswith(("volume-", "artifacts-")) for name in protected), protected

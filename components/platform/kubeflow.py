@@ -23,6 +23,7 @@ from components.platform.install import PartArgs, after, install_source
 from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
 from components.platform.releases import KUBEFLOW_APPS
 from components.platform.resolve import ResolvedComponent
+from components.platform.spec import DATA_COMPONENTS
 
 #: Applications that come after profiles (they serve users in profile namespaces).
 _AFTER_PROFILES = tuple(k for k in KUBEFLOW_APPS if k not in ("kubeflow_roles", "profiles"))
@@ -37,6 +38,8 @@ class KubeflowAppsArgs(PartArgs):
     kubeflow_namespace: str = Field("kubeflow", description="Kubeflow's namespace.")
     istio_namespace: str = Field("istio-system", description="Where the ingress gateway runs.")
     domain: str | None = Field(None, description="Host name inference services are served under.")
+    protect_data: bool = Field(
+        True, description="Protect the sources of components that hold data (DATA_COMPONENTS) from deletion.")
 
 
 def kserve_values(role: str, args: KubeflowAppsArgs) -> dict[str, Any]:
@@ -93,8 +96,12 @@ class KubeflowApps(pulumi.ComponentResource):
         if not component.enabled:
             return None
         last = None
+        # Removing (or replacing) these sources would delete their database with them.
+        keep = args.protect_data and key in DATA_COMPONENTS
         for source in component.sources:
+            opts = pulumi.ResourceOptions.merge(after(self, args.after, needs),
+                                                pulumi.ResourceOptions(protect=keep, retain_on_delete=keep))
             last = install_source(f"{self._base}-{key.replace('_', '-')}-{source.role}", component, source, None,
-                                  after(self, args.after, needs))
+                                  opts)
             self.installed[f"{key}/{source.role}"] = last
         return last

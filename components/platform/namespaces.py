@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from components.namespace import PlatformNamespaceArgs
 from components.platform.istio import MeshAllow
 from components.platform.resolve import ResolvedComponent
-from components.platform.spec import KubeflowSpec
+from components.platform.spec import DATA_COMPONENTS, KubeflowSpec
 
 KUBEFLOW_NAMESPACE = "kubeflow"
 ISTIO_CNI_NAMESPACE = "istio-cni"
@@ -64,8 +64,9 @@ def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedCompo
     knative = resolved["knative_serving"]
     serving_peers = (knative.namespace,) if knative.enabled else ()
 
+    keeps_data = spec.protect_data and any(resolved[key].enabled for key in DATA_COMPONENTS)
     wanted: list[tuple[str, PlatformNamespaceArgs]] = [(KUBEFLOW_NAMESPACE, PlatformNamespaceArgs(
-        namespace=KUBEFLOW_NAMESPACE, pod_security="baseline", pod_security_warn="restricted",
+        namespace=KUBEFLOW_NAMESPACE, pod_security="baseline", pod_security_warn="restricted", protect=keeps_data,
         allow_ingress_from=_unique((istio_ns, *serving_peers, *profiles)),
         open_ports=KUBEFLOW_WEBHOOK_PORTS,
         labels={**MESHED, "control-plane": "kubeflow"},
@@ -90,7 +91,7 @@ def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedCompo
             namespace=profile.name, pod_security=profile.pod_security,
             pod_security_warn="restricted" if profile.pod_security != "restricted" else None,
             allow_ingress_from=_unique((istio_ns, KUBEFLOW_NAMESPACE, *serving_peers)),
-            labels=dict(PROFILE_LABELS), annotations={"owner": profile.owner},
+            labels=dict(PROFILE_LABELS), annotations={"owner": profile.owner}, protect=spec.protect_data,
         )))
 
     merged: dict[str, PlatformNamespaceArgs] = {}
@@ -121,6 +122,7 @@ def _merge(first: PlatformNamespaceArgs, second: PlatformNamespaceArgs) -> Platf
         "allow_ingress_from": _unique((*first.allow_ingress_from, *second.allow_ingress_from)),
         "open_ports": tuple(sorted({*first.open_ports, *second.open_ports})),
         "labels": {**first.labels, **second.labels},
+        "protect": first.protect or second.protect,
     })
 
 

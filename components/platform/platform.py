@@ -105,14 +105,16 @@ class Platform(pulumi.ComponentResource):
         self.apps = KubeflowApps(f"{name}-apps", KubeflowAppsArgs(
             components=components, kserve_mode=spec.components.kserve.deployment_mode,
             knative=tuple(self.knative.ready) if self.knative else (), kubeflow_namespace=KUBEFLOW_NAMESPACE,
-            istio_namespace=istio_ns, domain=spec.ingress.host, after=(*namespaces, *issuers, *mesh)), child)
+            istio_namespace=istio_ns, domain=spec.ingress.host, after=(*namespaces, *issuers, *mesh),
+            protect_data=spec.protect_data), child)
 
         self.profiles = None
         if spec.profiles:
             self.profiles = Profiles(f"{name}-profiles", ProfilesArgs(
                 profiles=spec.profiles, namespaces={p.name: args.namespaces[p.name] for p in spec.profiles},
                 controller=tuple(r for r in (self.apps.profiles,) if r is not None),
-                roles=tuple(r for r in (self.apps.roles,) if r is not None), mesh=mesh), child)
+                roles=tuple(r for r in (self.apps.roles,) if r is not None), mesh=mesh,
+                protect=spec.protect_data), child)
         # What endpoints and apps wait for: certificates, the mesh and its gateway, login,
         # and KServe (with Knative). Depending on these, not on the whole platform, keeps
         # the dependency graph small (the SDK walks it for cycles on every edge).

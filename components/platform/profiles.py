@@ -28,6 +28,8 @@ class ProfilesArgs(PartArgs):
 
     profiles: tuple[ProfileSpec, ...] = Field(description="The profiles to create.")
     namespaces: dict[str, pulumi.Resource] = Field(description="Each profile's namespace resource, by profile name.")
+    protect: bool = Field(
+        True, description="Protect the Profiles: deleting one makes Kubeflow delete its namespace and volumes.")
     controller: tuple[pulumi.Resource, ...] = Field((), description="The profile controller (its CRD).")
     roles: tuple[pulumi.Resource, ...] = Field((), description="Kubeflow's ClusterRoles.")
     mesh: tuple[pulumi.Resource, ...] = Field((), description="Istio (its CRDs and webhook).")
@@ -54,7 +56,9 @@ class Profiles(pulumi.ComponentResource):
             self.profiles[profile.name] = custom_resource(
                 f"{base}-profile", PROFILE_API, "Profile", {"name": profile.name},
                 {"owner": {"kind": "User", "name": profile.owner}},
-                after(self, args.after, args.controller, namespace))
+                pulumi.ResourceOptions.merge(after(self, args.after, args.controller, namespace),
+                                             pulumi.ResourceOptions(protect=args.protect,
+                                                                    retain_on_delete=args.protect)))
             for contributor in profile.contributors:
                 rolename = f"kubeflow-{contributor.role}"
                 object_name = binding_name(contributor.email, contributor.role)

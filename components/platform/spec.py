@@ -190,6 +190,15 @@ class ProfileSpec(ArgsModel):
     )
 
 
+#: Components whose manifests create a database or volumes (outside the plan's view:
+#: pulumi-kubernetes expands them on the cluster), and what they keep there.
+DATA_COMPONENTS: dict[str, str] = {
+    "pipelines": "Kubeflow Pipelines' MySQL database and artifact store",
+    "katib": "Katib's MySQL database of experiments",
+    "model_registry": "the Model Registry's database",
+}
+
+
 class KubeflowSpec(ArgsModel):
     """The platform: which release, which components, how it is reached, who uses it."""
 
@@ -201,6 +210,13 @@ class KubeflowSpec(ArgsModel):
     issuer: IssuerSettings = Field(default_factory=IssuerSettings, description="Issuer of the ingress certificate.")
     components: Components = Field(default_factory=Components, description="Per-component overrides.")
     profiles: tuple[ProfileSpec, ...] = Field((), description="Profiles (user namespaces) to create.")
+    protect_data: bool = Field(
+        True,
+        description="Protect what holds the platform's data from deletion and replacement (protect and "
+                    "retainOnDelete): the manifests of components with a database (pipelines, katib, "
+                    "model_registry), the kubeflow namespace they live in, and profiles with their namespaces "
+                    "(users' notebook volumes).",
+    )
 
 
 class DexUser(ArgsModel):

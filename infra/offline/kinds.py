@@ -78,6 +78,8 @@ STATEFUL_TYPES = frozenset(
         "azure-native:storage:BlobContainer",
         "azure-native:dbforpostgresql:Server",
         "azure-native:dbformysql:Server",
+        # Kubeflow deletes a profile's namespace, and the notebook volumes in it, with it.
+        "kubernetes:kubeflow.org/v1:Profile",
     }
 )
 
