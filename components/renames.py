@@ -58,15 +58,3 @@ def aliases(formerly: Iterable[str], resource_name: Callable[[str], str]) -> lis
     return [pulumi.Alias(name=resource_name(old)) for old in formerly]
 
 
-def taken_names(entries: Iterable[tuple[str, Sequence[str]]]) -> dict[str, str]:
-    """Every name, current or earlier, by the current name of the entry that holds it.
-
-    Two entries may not share a name, not even an earlier one: their aliases (and their
-    data's Kubernetes names) would collide. Config rules use this to report the clash.
-    """
-    taken: dict[str, str] = {}
-    for name, formerly in entries:
-        for held in (name, *formerly):
-            taken.setdefault(held, name)
-    return taken
-
