@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.config import StackConfig, load_stack_file
+from infra.config.loader import stack_name_for
 from infra.errors import InputError, OfflineUnsupportedError, input_error
 from infra.offline.diff import diff_plans
 from infra.offline.manifests import ManifestError
 from infra.offline.plan import Plan, load_plan
 from infra.offline.memory import gc_paused
 from infra.offline.report import format_diff
-from infra.project import available_stacks, project_root, stack_file
+from infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
 
 DEFAULT_STACK = "dev"
 EXIT_OK, EXIT_DANGER, EXIT_INPUT = 0, 1, 2
@@ -74,11 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
     if args.config_file is not None:
+        name = stack_name_for(args.config_file)
+        if not is_stack_name(name):
+            raise input_error(str(args.config_file), "--config-file", "the file name gives an invalid stack name",
+                              value=name, allowed=f"Pulumi.<stack>.yaml, the stack name: {STACK_NAME_ALLOWED}")
         config = load_stack_file(args.config_file, display=str(args.config_file))
         root = project_root(args.config_file.resolve().parent)
         return config, root
     root = project_root()
     stack = args.stack or DEFAULT_STACK
+    if not is_stack_name(stack):
+        raise input_error("command line", "--stack", "not a valid stack name", value=stack, allowed=STACK_NAME_ALLOWED)
     path = stack_file(root, stack)
     if not path.is_file():
         stacks = ", ".join(available_stacks(root)) or "none"
@@ -104,7 +111,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     config, root = _load_config(args)
     plan = _render(config)
     out = args.out if args.out is not None else root / "build" / config.source.stack
-    count = write_render(plan, out)
+    try:
+        count = write_render(plan, out)
+    except OSError as exc:  # write_render leaves the folder as it was
+        raise input_error(str(out), "--out", f"cannot write the render there: {exc.strerror or exc}",
+                          value=str(out), allowed="a folder mlplane may create and write") from None
     print(f"Rendered stack {config.source.stack}: {len(plan)} resources, {count} manifests -> {out}")
     return EXIT_OK
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from infra.errors import input_error
 
 PROJECT_FILE = "Pulumi.yaml"
+#: Pulumi's own rule for stack names.
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+#: What a stack name may be, for messages.
+STACK_NAME_ALLOWED = "letters, digits, '-', '_' and '.', at most 100 characters, not only dots"
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,6 +40,15 @@ def _is_mlplane_project(path: Path) -> bool:
         return any(line.strip() == "name: mlplane" for line in path.read_text(encoding="utf-8").splitlines())
     except OSError:
         return False
+
+
+def is_stack_name(name: str) -> bool:
+    """Whether ``name`` can be a stack name.
+
+    Pulumi's rule, and not only dots: the name goes into every URN and names the render's
+    default folder (``build/<stack>``) and baseline file, which must stay inside the project.
+    """
+    return bool(_STACK_NAME.fullmatch(name)) and name.strip(".") != ""
 
 
 def stack_file(root: Path, stack: str) -> Path:

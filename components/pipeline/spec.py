@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.base import ArgsModel
-from components.naming import k8s_name
+from components.naming import is_dns_subdomain, k8s_name
 from components.pod_security import ResourceOverrides
 from components.quantity import Quantity
 from components.scheduling import AcceleratorRequest
@@ -95,6 +95,14 @@ def _check_container_path(value: str) -> str:
     return value
 
 
+def _check_claim_name(value: str) -> str:
+    # The claim's metadata.name as given: a name the pipeline chose is checked, not rewritten.
+    if not is_dns_subdomain(value):
+        raise ValueError(f"the claim name {value!r} must be a DNS-1123 subdomain: lower-case letters, digits, "
+                         "'-' and '.', at most 253 characters")
+    return value
+
+
 StepName = Annotated[str, AfterValidator(_check_step_name)]
 ContainerPath = Annotated[str, AfterValidator(_check_container_path)]
 
@@ -132,6 +140,12 @@ class ContainerStepSpec(ArgsModel):
     def _mount_paths(cls, mounts: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
         for mount in mounts:
             _check_container_path(str(mount.get("mountPath", "")))
+            for key in ("subPath", "subPathExpr"):
+                # Kubernetes' rule: inside the volume, so relative and without '..'.
+                sub = mount.get(key)
+                if sub is not None and (str(sub).startswith("/") or ".." in str(sub).split("/")):
+                    raise ValueError(f"{key} {sub!r} of volume {mount.get('name')!r} must be a path inside the "
+                                     "volume: relative, without '..'")
         return mounts
 
     @field_validator("volumes")
@@ -152,7 +166,8 @@ class VolumeStepSpec(ArgsModel):
 
     kind: Literal["volume"] = Field("volume", description="A volume step.")
     name: StepName = Field(description="The step's name, unique in its pipeline.")
-    resource_name: str = Field(description="Base name of the PVC.", min_length=1)
+    resource_name: Annotated[str, AfterValidator(_check_claim_name)] = Field(
+        description="Name of the PVC (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.').")
     size: Quantity = Field(description="Requested storage, e.g. 10Gi.")
     modes: tuple[Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"], ...] = Field(
         ("ReadWriteOnce",), description="Access modes."

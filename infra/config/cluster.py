@@ -12,12 +12,32 @@ from components.naming import check_dns_label
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 
 
+def check_context(value: str) -> str:
+    """A kubeconfig context name: not empty (empty would mean "the current context"), one line."""
+    if not value or any(not c.isprintable() for c in value):
+        raise ValueError("must be a kubeconfig context name: not empty, printable characters only")
+    return value
+
+
+def check_kubeconfig(value: str) -> str:
+    """A kubeconfig path: not empty, printable, and ``~`` only as the current user's home (``~/...``)."""
+    if not value or any(not c.isprintable() for c in value):
+        raise ValueError("must be a file path: not empty, printable characters only")
+    if value.startswith("~") and value != "~" and not value.startswith("~/"):
+        raise ValueError("only ~/ (the current user's home) is expanded; write ~/path, or a path without ~")
+    return value
+
+
+Context = Annotated[str, AfterValidator(check_context)]
+KubeconfigPath = Annotated[str, AfterValidator(check_kubeconfig)]
+
+
 class _ClusterBase(ArgsModel):
-    context: str | None = Field(
+    context: Context | None = Field(
         None,
         description="kubeconfig context of the cluster. Default: per kind (see each kind).",
     )
-    kubeconfig: str | None = Field(
+    kubeconfig: KubeconfigPath | None = Field(
         None,
         description=(
             "Path to a kubeconfig file, relative to the stack file's folder. Default: the "
@@ -39,7 +59,7 @@ class LocalCluster(_ClusterBase):
     """A cluster on the developer's machine (kind, k3d, minikube): CPU only, no cloud."""
 
     kind: Literal["local"] = Field(description="A local cluster (kind, k3d, minikube).")
-    context: str | None = Field(
+    context: Context | None = Field(
         "kind-mlplane",
         description="kubeconfig context; `kind create cluster --name mlplane` makes `kind-mlplane`.",
     )

@@ -26,7 +26,7 @@ _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 def check_source(value: str) -> str:
     """A source is ``package.module:function`` or ``path/to/file.py:function``."""
     match = _SOURCE.match(value)
-    if not match:
+    if not match or not value.isprintable():  # a NUL byte or line break is no file name
         raise ValueError("must be `module:function` or `path/to/file.py:function`")
     target = match.group("target")
     if not target.endswith(".py") and not _MODULE.match(target):
