@@ -1,11 +1,14 @@
 """Kubernetes manifests of a plan: one YAML document per object the plan creates.
 
 Layout: ``manifests/<namespace or _cluster>/<Kind>-<metadata.name>.yaml``. Charts and
-kustomize directories are not expanded offline; plan.json records them instead.
+kustomize directories are not expanded offline; plan.json records them instead. A name
+too long for a file name (Kubernetes allows 253 characters, file systems 255 bytes for
+the whole ``<Kind>-<name>.yaml``) is cut and ends with a hash of the full name.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import yaml
@@ -14,6 +17,8 @@ from infra.offline.kinds import is_cluster_scoped, kind_of
 from infra.offline.plan import Plan, PlanResource
 
 CLUSTER_FOLDER = "_cluster"
+#: The longest file name most file systems accept, in bytes.
+MAX_FILE_NAME = 255
 
 try:  # the C dumper is much faster; fall back where PyYAML was built without it
     _Dumper: type = yaml.CSafeDumper
@@ -45,7 +50,16 @@ def manifest_path(resource: PlanResource) -> str:
         folder = namespace
     else:
         raise ManifestError(f"{resource.urn}: namespaced {kind} {name!r} has no metadata.namespace")
-    return f"{folder}/{kind}-{name}.yaml"
+    return f"{folder}/{_file_name(kind, name)}"
+
+
+def _file_name(kind: str, name: str) -> str:
+    file = f"{kind}-{name}.yaml"
+    if len(file.encode("utf-8")) <= MAX_FILE_NAME:
+        return file
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    keep = MAX_FILE_NAME - len(f"{kind}--{digest}.yaml".encode("utf-8"))
+    return f"{kind}-{name.encode('utf-8')[:keep].decode('utf-8', 'ignore')}-{digest}.yaml"
 
 
 def to_yaml(document: dict[str, Any]) -> str:
