@@ -104,6 +104,21 @@ class ResourceOverrides(ArgsModel):
     memory_request: Quantity | None = Field(None, description="Memory request (e.g. 1Gi).")
     memory_limit: Quantity | None = Field(None, description="Memory limit.")
 
+    @model_validator(mode="after")
+    def _sane(self) -> "ResourceOverrides":
+        # Checked here, where the stack file is read: resolve() would otherwise fail
+        # halfway through a render, and Kubernetes refuses negative amounts.
+        for kind in ("cpu", "memory"):
+            request, limit = getattr(self, f"{kind}_request"), getattr(self, f"{kind}_limit")
+            for key, value in ((f"{kind}_request", request), (f"{kind}_limit", limit)):
+                if value is not None and parse_quantity(value) < 0:
+                    raise ValueError(f"{key} {value} is negative; amounts are 0 or more")
+            if limit is not None and parse_quantity(limit) == 0:
+                raise ValueError(f"{kind}_limit {limit} is zero; a container needs a positive limit")
+            if request is not None and limit is not None and parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(f"{kind}_request {request} exceeds {kind}_limit {limit}")
+        return self
+
     def resolve(self, defaults: ComputeResources | None = None) -> ComputeResources:
         """Fill the unset values from ``defaults`` so that requests never exceed limits.
 

@@ -198,6 +198,15 @@ def spec_problems(spec: KubeflowSpec) -> Iterator[Problem]:
         if profile.name in _RESERVED_NAMESPACES:
             yield Problem(("profiles", index, "name"), "this namespace belongs to the platform", profile.name,
                           "a name other than " + ", ".join(sorted(_RESERVED_NAMESPACES)))
+        # Each contributor gets one RoleBinding and AuthorizationPolicy named after the e-mail.
+        emails: dict[str, int] = {}
+        for position, contributor in enumerate(profile.contributors):
+            email = contributor.email.lower()
+            if email in emails:
+                yield Problem(("profiles", index, "contributors", position, "email"),
+                              f"contributor listed twice (also contributors[{emails[email]}])", contributor.email,
+                              "each user once, with one role")
+            emails.setdefault(email, position)
     if spec.profiles and not resolved["profiles"].available:
         yield Problem(("profiles",), "profiles need the profile controller (components.profiles), which is disabled",
                       [p.name for p in spec.profiles], "enable components.profiles, or declare no profiles")
