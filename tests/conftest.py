@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -47,3 +52,57 @@ def record() -> Callable[[Callable[[], object]], Plan]:
         return run_offline(lambda: program() and None, stack=stack)
 
     return run
+
+
+# --- generated stack configs: counts summed across xdist workers -------------------------
+
+#: A folder shared by the controller and its xdist workers, where tests that generate
+#: stack configs leave their counts (see tests/test_hostile_configs.py).
+_COUNTS = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the run (the controller, inherited by xdist workers) one folder for counts."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "mlplane_counts" in workerinput:
+        config.stash[_COUNTS] = Path(workerinput["mlplane_counts"])
+    else:
+        config.stash[_COUNTS] = Path(tempfile.mkdtemp(prefix="mlplane-counts-"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """xdist: hand the counts folder to each worker."""
+    node.workerinput["mlplane_counts"] = str(node.config.stash[_COUNTS])  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def stack_config_counts(request: pytest.FixtureRequest) -> Callable[[str, Counter[str]], None]:
+    """Record how a test's generated stack configs ended (tried, rendered, refused)."""
+
+    def record(test: str, counts: Counter[str]) -> None:
+        handle, _ = tempfile.mkstemp(prefix=f"{test}-", suffix=".json", dir=request.config.stash[_COUNTS])
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(dict(counts), stream)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """One line with the generated stack configs of the whole run, over every worker."""
+    if hasattr(config, "workerinput") or _COUNTS not in config.stash:
+        return
+    total: Counter[str] = Counter()
+    for path in config.stash[_COUNTS].glob("*.json"):
+        total.update(json.loads(path.read_text()))
+    if total:
+        terminalreporter.write_line(
+            f"hypothesis stack configs: {total['tried']} tried, {total['rendered']} rendered and passed policies, "
+            f"{total['refused']} refused with exit 2"
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the counts folder (the controller owns it)."""
+    if not hasattr(config, "workerinput") and _COUNTS in config.stash:
+        shutil.rmtree(config.stash[_COUNTS], ignore_errors=True)
