@@ -1,8 +1,9 @@
 """Finding and running a stack's pipeline functions, native or KFP v1.
 
 A pipeline's ``source`` is ``package.module:function`` or ``path/to/file.py:function``;
-file paths are relative to the stack file's folder and must stay inside it (a stack file
-cannot make mlplane execute code from elsewhere on the machine).
+file paths are relative to the stack file's folder and must stay inside it, and modules
+must be the project's (the stack file's folder) or mlplane's own pipelines: a stack file
+cannot make mlplane execute code from elsewhere on the machine.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -46,6 +48,7 @@ def source_file(entry: PipelineEntry, source: StackSource) -> tuple[Path, str]:
         if not path.is_file():
             raise SourceError(f"no such file {target!r} (relative to {base})")
         return path, function
+    _check_module_home(target, source.base_dir.resolve())
     try:
         spec = importlib.util.find_spec(target)
     except (ImportError, ValueError) as exc:
@@ -53,6 +56,42 @@ def source_file(entry: PipelineEntry, source: StackSource) -> tuple[Path, str]:
     if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
         raise SourceError(f"cannot find module {target!r}")
     return Path(spec.origin), function
+
+
+#: mlplane's own pipelines (``pipelines.mnist``), wherever mlplane is installed.
+_OWN_PIPELINES = Path(__file__).resolve().parent
+
+
+def _check_module_home(target: str, base: Path) -> None:
+    """Refuse a module that is not the project's, before anything of it is imported.
+
+    Importing a module runs its code, so ``module:function`` may only name a module of
+    the stack file's folder or one of mlplane's own pipelines, as a file path may: a
+    stack file cannot make mlplane import (run) whatever else is installed. Only the
+    top-level package is looked up, which executes nothing.
+    """
+    top = target.split(".", 1)[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError) as exc:
+        raise SourceError(f"cannot find module {target!r} ({exc})") from None
+    if spec is None:
+        raise SourceError(f"cannot find module {target!r}")
+    homes = [Path(location).resolve() for location in (spec.submodule_search_locations or ())]
+    if not homes and spec.origin and spec.has_location:  # built-in and frozen modules have none
+        homes = [Path(spec.origin).resolve()]
+    if not homes or not all(_is_project_code(home, base) for home in homes):
+        where = ", ".join(str(home) for home in homes) or "a built-in module"
+        raise SourceError(f"module {target!r} is not part of this project (it is {where}); pipeline modules "
+                          f"must lie in the stack file's folder ({base}) or be mlplane's own pipelines")
+
+
+def _is_project_code(home: Path, base: Path) -> bool:
+    if home.is_relative_to(_OWN_PIPELINES):
+        return True
+    # A virtualenv inside the project folder holds installed packages, not the project's code.
+    installed = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib", "stdlib", "platstdlib")}
+    return home.is_relative_to(base) and not any(home.is_relative_to(folder) for folder in installed)
 
 
 def _import_native(path: Path, target: str) -> ModuleType:

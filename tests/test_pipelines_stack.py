@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -202,12 +203,17 @@ def pipelines_stack(tmp_path: Path, *entries: dict[str, Any]) -> Path:
     ({"name": "x", "source": "pipelines.mnist:mnist_pipeline", "params": {"train_step": "1"}},
      "the pipeline takes no parameter 'train_step'"),
     ({"name": "x", "source": "not a source"}, "must be `module:function` or `path/to/file.py:function`"),
+    # Importing runs code: only the project's modules and mlplane's own pipelines may be named.
+    ({"name": "x", "source": "antigravity:f"}, "module 'antigravity' is not part of this project"),
+    ({"name": "x", "source": "yaml.constructor:f"}, "module 'yaml.constructor' is not part of this project"),
+    ({"name": "x", "source": "os.path:join"}, "module 'os.path' is not part of this project (it is a built-in"),
 ])
 def test_bad_sources_and_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: dict[str, Any],
                                     expected: str) -> None:
     message = render_error(pipelines_stack(tmp_path, entry), capsys, tmp_path)
     assert expected in message
     assert "Traceback" not in message
+    assert "antigravity" not in sys.modules  # refused before anything of it ran
 
 
 @pytest.mark.parametrize(("function", "expected"), [
