@@ -21,6 +21,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from components.accelerators.spec import POOL_LABEL, PoolSpec, pool_node_labels, pool_node_selector
+from components.renames import data_name, formerly_problem
 from infra.cli import main
 from infra.offline.diff import diff_plans
 from infra.offline.plan import Plan
@@ -188,18 +190,37 @@ def test_renaming_a_step_keeps_its_volume(surface_before: Path, tmp_path: Path) 
 # --- pools and release trains --------------------------------------------------------------------
 
 
-def test_renaming_a_pool_touches_no_data(tmp_path: Path) -> None:
-    """A pool holds no data: renaming it replaces nodes, never a volume or bucket."""
-    def rename(config: dict[str, Any]) -> None:
-        assert config["mlplane:accelerators"]["pools"][0]["name"] == "l4-mps"
-        config["mlplane:accelerators"]["pools"][0]["name"] = "l4-shared"
+def rename_pool(formerly: bool) -> Change:
+    def change(config: dict[str, Any]) -> None:
+        pool = config["mlplane:accelerators"]["pools"][0]
+        assert pool["name"] == "l4-mps"
+        pool["name"] = "l4-shared"
+        if formerly:
+            pool["formerly"] = ["l4-mps"]
         for entry in config["mlplane:pipelines"]:
             if entry["params"].get("serve_pool") == "l4-mps":
                 entry["params"]["serve_pool"] = "l4-shared"
+    return change
 
-    before = render(tmp_path / "before", "gke")
-    after = render(tmp_path / "after", "gke", rename)
-    kept(before, after)
+
+@pytest.fixture(scope="module")
+def gke_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("gke-before"), "gke")
+
+
+def test_renaming_a_pool_touches_no_data(gke_before: Path, tmp_path: Path) -> None:
+    """A pool holds no data: renamed without formerly, a new node pool replaces the old one."""
+    changes = kept(gke_before, render(tmp_path, "gke", rename_pool(formerly=False)))
+    node_pools = {c["op"] for c in changes if c["type"] == "gcp:container/nodePool:NodePool"}
+    assert node_pools == {"create", "delete"}
+
+
+def test_renaming_a_pool_with_formerly_changes_nothing_on_the_cluster(gke_before: Path, tmp_path: Path) -> None:
+    """With formerly, the node pool keeps its GKE name and nodes their labels: no replacement at all."""
+    changes = kept(gke_before, render(tmp_path, "gke", rename_pool(formerly=True)))
+    assert not [c for c in changes if c["op"] in ("replace", "delete")], changes
+    pool = next(c for c in changes if c["urn"].endswith("::pool-l4-shared-node-pool"))
+    assert pool["op"] == "update" and "renamed or moved" in pool["reason"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "gke", "onprem"])
@@ -299,3 +320,48 @@ def test_a_stack_can_leave_platform_data_unprotected(tmp_path: Path) -> None:
     plan = json.loads((render(tmp_path, "dev", opt_out) / "plan.json").read_text())
     protected = [r["name"] for r in plan["resources"] if r["protect"]]
     assert protected and all(name.startswith(("volume-", "artifacts-")) for name in protected), protected
+
+
+# --- the pure pieces ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "formerly", "problem"), [
+    ("b", ("a",), None),
+    ("c", ("a", "b"), None),
+    ("a", ("a",), "lists the current name 'a'"),
+    ("c", ("a", "b", "a"), "lists a more than once"),
+])
+def test_formerly_problem(name: str, formerly: tuple[str, ...], problem: str | None) -> None:
+    found = formerly_problem(name, formerly)
+    assert (found is None) if problem is None else (problem in (found or ""))
+
+
+def test_data_keeps_the_oldest_name() -> None:
+    assert data_name("c", ("a", "b")) == "a" and data_name("a", ()) == "a"
+
+
+def test_a_renamed_pool_keeps_its_node_name_labels_and_selector() -> None:
+    pool = PoolSpec(name="l4-shared", formerly=("l4",), vendor="nvidia", model="l4", accelerators_per_node=1,
+                    machine_type="g2-standard-8", sharing={"kind": "mps", "replicas": 4})
+    assert pool.node_name == "l4"
+    assert pool_node_labels(pool, "gke")[POOL_LABEL] == "l4"
+    assert pool_node_selector(pool, "gke")[POOL_LABEL] == "l4"
+    with pytest.raises(ValueError, match="formerly lists the current name"):
+        PoolSpec(name="l4", formerly=("l4",), vendor="nvidia", model="l4", accelerators_per_node=1)
+
+
+@pytest.mark.parametrize(("section", "entries", "message"), [
+    ("mlplane:storage", "volumes", "volume name used twice"),
+    ("mlplane:accelerators", "pools", "pool name used twice"),
+])
+def test_an_earlier_name_cannot_be_another_entrys(section: str, entries: str, message: str, tmp_path: Path) -> None:
+    """Two entries sharing a name, current or earlier, would share aliases and claims: exit 2."""
+    def clash(config: dict[str, Any]) -> None:
+        items = config[section][entries]
+        items[1]["formerly"] = [items[0]["name"]]
+
+    stack = stack_from(tmp_path, "gke", clash, name="gke")
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(["render", "--config-file", str(stack), "--out", str(tmp_path / "never")]) == 2
+    assert f"{section}.{entries}[1].formerly: {message}" in err.getvalue(), err.getvalue()
+    assert not (tmp_path / "never").exists()

@@ -26,7 +26,7 @@ def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> 
     mig = {"gpu_instance_profile": "MIG" + spec.mig_profile.split(".", 1)[0]} if spec.mig_profile else {}
     containerservice.AgentPool(
         f"{name}-agent-pool",
-        agent_pool_name=spec.name,
+        agent_pool_name=spec.node_name,
         resource_group_name=target.resource_group,
         resource_name_=target.cluster,
         mode="User",

@@ -60,7 +60,7 @@ def nvidia_configs(pools: tuple[PoolSpec, ...], backend: str) -> dict[str, str]:
     configs = {NVIDIA_DEFAULT_CONFIG: _yaml(nvidia_plugin_config(None))}
     for pool in pools:
         if uses_device_plugin_config(pool, backend):
-            configs[pool.name] = _yaml(nvidia_plugin_config(pool))
+            configs[pool.node_name] = _yaml(nvidia_plugin_config(pool))
     return configs
 
 
@@ -182,7 +182,7 @@ class DeviceEnablement(pulumi.ComponentResource):
     def _intel(self, pool: PoolSpec, opts: pulumi.ResourceOptions) -> None:
         args = [f"-shared-dev-num={pool.sharing.replicas}"] if pool.sharing is not None else []
         self._daemonset(
-            f"intel-{pool.name}", k8s_name("intel-gpu-plugin", pool.name), self._args.settings.intel.image,
+            f"intel-{pool.node_name}", k8s_name("intel-gpu-plugin", pool.node_name), self._args.settings.intel.image,
             {"nodeSelector": pool_node_selector(pool, self._args.backend), "tolerations": plugin_tolerations((pool,))},
             {
                 "args": args,

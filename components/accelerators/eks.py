@@ -33,7 +33,7 @@ def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> 
     assert model is not None and model.eks_gpu_name is not None  # checked by pool_problems
     settings = target.settings
     tag = {"karpenter.sh/discovery": settings.discovery_tag or target.cluster}
-    object_name = k8s_name(spec.name)
+    object_name = k8s_name(spec.node_name)
     root_device = "/dev/xvdb" if settings.ami_alias.startswith("bottlerocket") else "/dev/xvda"
     node_class = k8s.apiextensions.CustomResource(
         f"{name}-node-class",

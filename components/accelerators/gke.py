@@ -48,7 +48,7 @@ def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> 
               for t in spec.effective_taints if t.key != _GKE_GPU_TAINT]
     container.NodePool(
         f"{name}-node-pool",
-        name=spec.name,
+        name=spec.node_name,
         project=target.project,
         location=target.location,
         cluster=target.cluster,

@@ -13,6 +13,11 @@ from components.base import ArgsModel
 from components.scheduling import PoolScheduling
 
 
+def pool_resource_name(name: str) -> str:
+    """The Pulumi name of the ``AcceleratorPool`` of the stack's pool ``name``."""
+    return f"pool-{name}"
+
+
 class SelfHostedTarget(ArgsModel):
     """Existing nodes of a self-hosted cluster, patched through the Kubernetes API."""
 

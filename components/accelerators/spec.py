@@ -20,6 +20,7 @@ from components.base import ArgsModel
 from components.charts import ChartSource
 from components.naming import check_dns_label, is_dns_subdomain
 from components.pod_security import check_image
+from components.renames import FORMERLY_DESCRIPTION, data_name, formerly_problem
 from components.scheduling import VENDORS, PoolScheduling
 
 #: Label mlplane puts on every node of a pool it makes or patches; pods select it.
@@ -148,6 +149,22 @@ class PoolSpec(ArgsModel):
         "Default: i915.",
     )
     nodes: NodeSelection | None = Field(None, description="Self-hosted clusters: the existing nodes of the pool.")
+    formerly: tuple[DnsLabel, ...] = Field(
+        (), description=FORMERLY_DESCRIPTION + " For a pool: its cloud node pool and node labels keep the oldest "
+        "name, so a rename changes nothing on the cluster."
+    )
+
+    @model_validator(mode="after")
+    def _history(self) -> "PoolSpec":
+        problem = formerly_problem(self.name, self.formerly)
+        if problem:
+            raise ValueError(f"formerly {problem}")
+        return self
+
+    @property
+    def node_name(self) -> str:
+        """The name on the cluster and cloud (node pool, labels): its first name, kept across renames."""
+        return data_name(self.name, self.formerly)
 
     @property
     def base_resource(self) -> str:
@@ -304,9 +321,10 @@ _AKS_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 
 def _aks_checks(spec: PoolSpec, model: Any) -> list[PoolProblem]:
     problems = _cloud_only(spec, "aks")
-    if not _AKS_POOL_NAME.match(spec.name):
-        problems.append(PoolProblem(("name",), "AKS agent pool names are at most 12 lower-case letters and digits, "
-                                    "starting with a letter", spec.name, "e.g. gpua100"))
+    if not _AKS_POOL_NAME.match(spec.node_name):  # the agent pool keeps the first name
+        problems.append(PoolProblem(("formerly", 0) if spec.formerly else ("name",), "AKS agent pool names are at "
+                                    "most 12 lower-case letters and digits, starting with a letter", spec.node_name,
+                                    "e.g. gpua100"))
     if spec.machine_type is None or spec.machine_type not in model.aks_sizes:
         problems.append(PoolProblem(("machine_type",), f"AKS needs a VM size that carries {spec.model} GPUs",
                                     spec.machine_type, ", ".join(model.aks_sizes) or "none"))
@@ -336,9 +354,9 @@ def pool_node_labels(spec: PoolSpec, backend: str) -> dict[str, str]:
     The pool and vendor labels, the user's labels, and for NVIDIA pools with sharing or
     MIG the labels that pick the device plugin config and the MIG layout.
     """
-    labels = {POOL_LABEL: spec.name, VENDOR_LABEL: spec.vendor, **spec.labels}
+    labels = {POOL_LABEL: spec.node_name, VENDOR_LABEL: spec.vendor, **spec.labels}
     if uses_device_plugin_config(spec, backend):
-        labels[NVIDIA_CONFIG_LABEL] = spec.name
+        labels[NVIDIA_CONFIG_LABEL] = spec.node_name
         if spec.mig_profile is not None and backend != "aks":  # AKS partitions through gpu_instance_profile
             labels[NVIDIA_MIG_LABEL] = f"all-{spec.mig_profile}"
     return labels
@@ -349,7 +367,7 @@ def pool_node_selector(spec: PoolSpec, backend: str) -> dict[str, str]:
     if labels_node_selection(spec, backend):
         assert spec.nodes is not None
         return dict(spec.nodes.labels)
-    selector = {POOL_LABEL: spec.name}
+    selector = {POOL_LABEL: spec.node_name}
     if backend == "gke":
         model = find_model(spec.vendor, spec.model)
         if model is not None and model.gke_type:

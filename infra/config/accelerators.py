@@ -64,10 +64,11 @@ def accelerator_pools_fit_the_cluster(config: "StackConfig") -> Iterator[Finding
         base = (SECTION, "pools", index)
         for problem in pool_problems(pool, backend):
             yield Finding((*base, *problem.field), problem.message, problem.value, problem.allowed)
-        if pool.name in seen:
-            yield Finding((*base, "name"), f"pool name used twice (also pools[{seen[pool.name]}])", pool.name,
-                          "a unique name per pool")
-        seen.setdefault(pool.name, index)
+        for key, held in (("name", pool.name), *(("formerly", old) for old in pool.formerly)):
+            if held in seen:
+                yield Finding((*base, key), f"pool name used twice (also pools[{seen[held]}])", held,
+                              "a unique name per pool, earlier names (formerly) included")
+            seen.setdefault(held, index)
         for node in pool.nodes.names if pool.nodes is not None else ():
             if node in node_owner:
                 yield Finding((*base, "nodes", "names"), f"node {node} is already in pool {node_owner[node]}",

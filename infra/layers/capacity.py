@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 
 from components.accelerators.devices import DeviceEnablement, DeviceEnablementArgs
-from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
+from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs, pool_resource_name
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place, pools_for
 from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
@@ -146,7 +146,8 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
     if accelerators is not None and accelerators.pools:
         target = _pool_target(config)
         for pool in accelerators.pools:
-            AcceleratorPool(f"pool-{pool.name}", AcceleratorPoolArgs(spec=pool, target=target), ctx.opts())
+            AcceleratorPool(pool_resource_name(pool.name), AcceleratorPoolArgs(spec=pool, target=target),
+                            ctx.opts(aliases=aliases(pool.formerly, pool_resource_name)))
     if facts.devices_namespace is not None:
         assert accelerators is not None
         devices = PlatformNamespace(
