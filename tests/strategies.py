@@ -105,6 +105,17 @@ def artifact_store(cluster_kind: str, class_name: str, cloud: bool) -> Doc:
     return {"kind": "in-cluster", "storage_class": class_name, "size": "5Gi"}
 
 
+#: Earlier names (``formerly``) entries sometimes carry; some clash with other entries' names.
+_FORMER = st.lists(st.sampled_from(["old", "legacy", "models", "datasets", "gpu", "mnist"]), min_size=1, max_size=2)
+
+
+def with_history(draw: st.DrawFn, entry: Doc) -> Doc:
+    """``entry``, one time in four with a ``formerly`` list (valid, clashing or naming itself)."""
+    if draw(st.integers(0, 3)) == 0:
+        entry["formerly"] = draw(_FORMER)
+    return entry
+
+
 @st.composite
 def storages(draw: st.DrawFn, cluster_kind: str) -> Doc:
     """``mlplane:storage``: classes that exist on the cluster, volumes on them, a store."""
@@ -118,7 +129,7 @@ def storages(draw: st.DrawFn, cluster_kind: str) -> Doc:
         volume: Doc = {"name": name, "size": draw(sizes), "storage_class": cls["name"]}
         if cls["kind"] == "nfs" and draw(st.booleans()):
             volume["access_modes"] = ["ReadWriteMany"]
-        volumes.append(volume)
+        volumes.append(with_history(draw, volume))
     storage: Doc = {"classes": classes, "volumes": volumes}
     if draw(st.integers(0, 4)) > 0:
         storage["artifacts"] = artifact_store(cluster_kind, classes[0]["name"], draw(st.booleans()))
@@ -195,7 +206,7 @@ def accelerator_sections(draw: st.DrawFn, cluster_kind: str) -> Doc:
             pool["max_nodes"] = draw(st.integers(1, 4))
         if pool["vendor"] == "nvidia" and draw(st.booleans()):
             pool["sharing"] = {"kind": "time-slicing", "replicas": draw(st.integers(2, 8))}
-        pools.append(pool)
+        pools.append(with_history(draw, pool))
     section: Doc = {"pools": pools}
     if cluster_kind == "eks":
         section["eks"] = {"node_role": "KarpenterNodeRole-ml"}
@@ -237,7 +248,7 @@ def mnist_entries(draw: st.DrawFn, name: str = "mnist") -> Doc:
         params["batch_size"] = str(draw(st.integers(1, 512)))
     if draw(st.integers(0, 3)) == 0:
         params["model_export_dir"] = draw(st.sampled_from(["export/v2", "models/mnist"]))
-    return {"name": name, "source": "pipelines.mnist:mnist_pipeline", "params": params}
+    return with_history(draw, {"name": name, "source": "pipelines.mnist:mnist_pipeline", "params": params})
 
 
 @st.composite
