@@ -11,19 +11,24 @@ names, oldest first. mlplane then
 * keeps the *Kubernetes* name of what holds data at the oldest name, because a claim
   (like any object) cannot be renamed in place: a new name would replace it.
 
-These are pure functions; the config models call :func:`formerly_problem` and the
-components call :func:`aliases` and :func:`data_name`.
+Config models that can be renamed derive from :class:`RenameHistory`; components call
+:func:`aliases` and name what holds data after ``data_name``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated
 
 import pulumi
+from pydantic import AfterValidator, Field, model_validator
+
+from components.base import ArgsModel
+from components.naming import check_dns_label
 
 FORMERLY_DESCRIPTION = (
     "Earlier names of this entry, oldest first. A rename keeps its resources (aliases) and its data: "
-    "claims keep the Kubernetes name of the oldest name."
+    "claims, node pools and node labels keep the oldest name."
 )
 
 
@@ -40,6 +45,28 @@ def formerly_problem(name: str, formerly: Sequence[str]) -> str | None:
     if repeated:
         return f"lists {', '.join(repeated)} more than once"
     return None
+
+
+class RenameHistory(ArgsModel):
+    """Base of entries that keep their resources and data across renames (``formerly``).
+
+    Subclasses have a ``name`` field (their current name).
+    """
+
+    formerly: tuple[Annotated[str, AfterValidator(check_dns_label)], ...] = Field(
+        (), description=FORMERLY_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _history(self) -> "RenameHistory":
+        problem = formerly_problem(self.name, self.formerly)  # type: ignore[attr-defined]
+        if problem:
+            raise ValueError(f"formerly {problem}")
+        return self
+
+    @property
+    def data_name(self) -> str:
+        """The name its data was created under: the oldest name (the name, if never renamed)."""
+        return data_name(self.name, self.formerly)  # type: ignore[attr-defined]
 
 
 def data_name(name: str, formerly: Sequence[str]) -> str:

@@ -20,7 +20,7 @@ from components.base import ArgsModel
 from components.charts import ChartSource
 from components.naming import check_dns_label, is_dns_subdomain
 from components.pod_security import check_image
-from components.renames import FORMERLY_DESCRIPTION, data_name, formerly_problem
+from components.renames import RenameHistory
 from components.scheduling import VENDORS, PoolScheduling
 
 #: Label mlplane puts on every node of a pool it makes or patches; pods select it.
@@ -121,7 +121,7 @@ class NodeSelection(ArgsModel):
         return self
 
 
-class PoolSpec(ArgsModel):
+class PoolSpec(RenameHistory):
     """One accelerator pool, the same on every kind of cluster."""
 
     name: DnsLabel = Field(description="Pool name; work may ask for it, and it names the cloud node pool.")
@@ -149,22 +149,11 @@ class PoolSpec(ArgsModel):
         "Default: i915.",
     )
     nodes: NodeSelection | None = Field(None, description="Self-hosted clusters: the existing nodes of the pool.")
-    formerly: tuple[DnsLabel, ...] = Field(
-        (), description=FORMERLY_DESCRIPTION + " For a pool: its cloud node pool and node labels keep the oldest "
-        "name, so a rename changes nothing on the cluster."
-    )
-
-    @model_validator(mode="after")
-    def _history(self) -> "PoolSpec":
-        problem = formerly_problem(self.name, self.formerly)
-        if problem:
-            raise ValueError(f"formerly {problem}")
-        return self
 
     @property
     def node_name(self) -> str:
         """The name on the cluster and cloud (node pool, labels): its first name, kept across renames."""
-        return data_name(self.name, self.formerly)
+        return self.data_name
 
     @property
     def base_resource(self) -> str:

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
 from components.base import ArgsModel
 from components.naming import check_dns_label, is_dns_subdomain
 from components.pod_security import check_image
 from components.quantity import check_quantity
-from components.renames import FORMERLY_DESCRIPTION, data_name, formerly_problem
+from components.renames import RenameHistory
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 Image = Annotated[str, AfterValidator(check_image)]
@@ -148,7 +148,7 @@ StorageClassSpec = Annotated[
 AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]
 
 
-class VolumeSpec(ArgsModel):
+class VolumeSpec(RenameHistory):
     """A volume for datasets or models: a PersistentVolumeClaim in the workload namespace."""
 
     name: DnsLabel = Field(description="Claim name; pipelines and endpoints mount it by this name.")
@@ -156,19 +156,11 @@ class VolumeSpec(ArgsModel):
     storage_class: ClassName = Field(description="One of mlplane:storage.classes.")
     access_modes: tuple[AccessMode, ...] = Field(("ReadWriteOnce",), min_length=1, description="Access modes.")
     protect: bool | None = Field(None, description="Protect from deletion (default: mlplane:storage.protect).")
-    formerly: tuple[DnsLabel, ...] = Field((), description=FORMERLY_DESCRIPTION)
-
-    @model_validator(mode="after")
-    def _history(self) -> "VolumeSpec":
-        problem = formerly_problem(self.name, self.formerly)
-        if problem:
-            raise ValueError(f"formerly {problem}")
-        return self
 
     @property
     def claim_name(self) -> str:
         """The claim's Kubernetes name: the volume's first name, kept across renames."""
-        return data_name(self.name, self.formerly)
+        return self.data_name
 
 
 class InClusterStore(ArgsModel):

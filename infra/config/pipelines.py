@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from components.base import ArgsModel
 from components.naming import check_dns_label
-from components.renames import FORMERLY_DESCRIPTION, data_name, formerly_problem
+from components.renames import RenameHistory, formerly_problem
 from infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
@@ -34,7 +33,7 @@ def check_source(value: str) -> str:
     return value
 
 
-class PipelineEntry(ArgsModel):
+class PipelineEntry(RenameHistory):
     """One pipeline of the stack."""
 
     name: DnsLabel = Field(description="The pipeline's name in the stack; prefixes its objects' names.")
@@ -60,23 +59,14 @@ class PipelineEntry(ArgsModel):
                     "namespace (what KFP v1 deployer containers need).",
     )
 
-    formerly: tuple[DnsLabel, ...] = Field((), description=FORMERLY_DESCRIPTION)
     renamed_steps: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,
         description="Earlier names of its steps, oldest first, by current step name: the steps' resources are "
                     "kept through aliases (works for native and unchanged KFP v1 files alike).",
     )
 
-    @property
-    def data_name(self) -> str:
-        """The name its data (claims) was created under: its oldest name."""
-        return data_name(self.name, self.formerly)
-
     @model_validator(mode="after")
-    def _histories(self) -> "PipelineEntry":
-        problem = formerly_problem(self.name, self.formerly)
-        if problem:
-            raise ValueError(f"formerly {problem}")
+    def _step_histories(self) -> "PipelineEntry":
         for step, earlier in self.renamed_steps.items():
             problem = formerly_problem(step, earlier)
             if problem:
