@@ -17,7 +17,7 @@ Config models that can be renamed derive from :class:`RenameHistory`; components
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Annotated
 
 import pulumi
@@ -67,6 +67,24 @@ class RenameHistory(ArgsModel):
     def data_name(self) -> str:
         """The name its data was created under: the oldest name (the name, if never renamed)."""
         return data_name(self.name, self.formerly)  # type: ignore[attr-defined]
+
+
+def name_clashes(entries: Sequence[RenameHistory]) -> Iterator[tuple[int, str, str, int]]:
+    """Names, current or earlier, that an entry shares with an entry before it.
+
+    Two entries may not share a name, not even an earlier one: their aliases (and their
+    data's names) would collide.
+
+    Yields:
+        ``(index, key, name, first)``: the entry's index, ``"name"`` or ``"formerly"``,
+        the shared name, and the index of the entry that holds it first.
+    """
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        for key, held in (("name", entry.name), *(("formerly", old) for old in entry.formerly)):  # type: ignore[attr-defined]
+            if held in seen:
+                yield index, key, held, seen[held]
+            seen.setdefault(held, index)
 
 
 def data_name(name: str, formerly: Sequence[str]) -> str:

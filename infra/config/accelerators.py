@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from components.accelerators.spec import AcceleratorSettings, PoolSpec, pool_problems
+from components.renames import name_clashes
 from infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
@@ -58,17 +59,14 @@ def accelerator_pools_fit_the_cluster(config: "StackConfig") -> Iterator[Finding
     if accelerators is None:
         return
     backend = config.cluster.kind
-    seen: dict[str, int] = {}
+    for index, key, held, first in name_clashes(accelerators.pools):
+        yield Finding((SECTION, "pools", index, key), f"pool name used twice (also pools[{first}])", held,
+                      "a unique name per pool, earlier names (formerly) included")
     node_owner: dict[str, str] = {}
     for index, pool in enumerate(accelerators.pools):
         base = (SECTION, "pools", index)
         for problem in pool_problems(pool, backend):
             yield Finding((*base, *problem.field), problem.message, problem.value, problem.allowed)
-        for key, held in (("name", pool.name), *(("formerly", old) for old in pool.formerly)):
-            if held in seen:
-                yield Finding((*base, key), f"pool name used twice (also pools[{seen[held]}])", held,
-                              "a unique name per pool, earlier names (formerly) included")
-            seen.setdefault(held, index)
         for node in pool.nodes.names if pool.nodes is not None else ():
             if node in node_owner:
                 yield Finding((*base, "nodes", "names"), f"node {node} is already in pool {node_owner[node]}",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.naming import check_dns_label
-from components.renames import RenameHistory, formerly_problem
+from components.renames import RenameHistory, formerly_problem, name_clashes
 from infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
@@ -83,14 +83,10 @@ class PipelineEntry(RenameHistory):
 
 
 def _unique(entries: list[PipelineEntry]) -> list[PipelineEntry]:
-    seen: set[str] = set()
-    for entry in entries:
-        for held in (entry.name, *entry.formerly):
-            if held in seen:
-                now = held == entry.name and held in {e.name for e in entries if e is not entry}
-                raise ValueError(f"two pipelines are named {held!r}" if now else
-                                 f"two pipelines are or were named {held!r} (formerly): their resources would collide")
-            seen.add(held)
+    for index, key, held, _ in name_clashes(entries):
+        now = key == "name" and any(e.name == held for e in entries if e is not entries[index])
+        raise ValueError(f"two pipelines are named {held!r}" if now else
+                         f"two pipelines are or were named {held!r} (formerly): their resources would collide")
     return entries
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from components.base import ArgsModel
+from components.renames import name_clashes
 from components.storage.spec import STORE_CLUSTERS, ArtifactStoreSpec, StorageClassSpec, VolumeSpec
 from infra.config.accelerators import missing_sdk_finding
 from infra.config.rules import Finding, rule
@@ -58,16 +59,13 @@ def storage_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
     if len(defaults) > 1:
         yield Finding((SECTION, "classes"), "more than one default StorageClass", defaults, "at most one default")
     declared = ", ".join(names) or "none declared; add mlplane:storage.classes"
-    seen: set[str] = set()
+    for index, key, held, _ in name_clashes(storage.volumes):
+        yield Finding((SECTION, "volumes", index, key), "volume name used twice (current and earlier "
+                      "names count: their claims would collide)", held, "unique names")
     for index, volume in enumerate(storage.volumes):
         if volume.storage_class not in names:
             yield Finding((SECTION, "volumes", index, "storage_class"), "not a class of mlplane:storage.classes",
                           volume.storage_class, declared)
-        for key, held in (("name", volume.name), *(("formerly", old) for old in volume.formerly)):
-            if held in seen:
-                yield Finding((SECTION, "volumes", index, key), "volume name used twice (current and earlier "
-                              "names count: their claims would collide)", held, "unique names")
-            seen.add(held)
         if "ReadWriteMany" in volume.access_modes and volume.storage_class in names \
                 and storage.classes[names[volume.storage_class]].kind != "nfs":
             yield Finding((SECTION, "volumes", index, "access_modes"), "only NFS classes can be mounted "

@@ -48,9 +48,6 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(RecordingMocks())
         self.recorded: dict[str, PlanResource] = {}
         self._lock = threading.Lock()
-        # Every alias URN of every registered resource, its inherited ones included:
-        # children of an aliased component inherit aliases from it (see _alias_urns).
-        self._aliases: dict[str, tuple[str, ...]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -76,7 +73,6 @@ class RecordingMonitor(mocks.MockMonitor):
             if urn in self.recorded:
                 raise OfflineUnsupportedError(f"two resources would have the same URN: {urn}")
             self.recorded[urn] = resource
-            self._aliases[urn] = aliases
             self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, {})
         if request.type == STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
@@ -101,7 +97,9 @@ class RecordingMonitor(mocks.MockMonitor):
         inherited: list[str] = []
         parent = request.parent
         parent_name = parent.rsplit("::", 1)[-1] if parent else ""
-        for parent_alias in self._aliases.get(parent, ()) if parent else ():
+        # A parent registers before its children; its recorded aliases include its own inherited ones.
+        recorded_parent = self.recorded.get(parent) if parent else None
+        for parent_alias in recorded_parent.aliases if recorded_parent is not None else ():
             inherited.append(_inherited_child_alias(request.type, request.name, parent_name, parent_alias))
             for alias in own:
                 alias_type = alias.split("::")[2].rsplit("$", 1)[-1]
