@@ -23,7 +23,8 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
 
 
-def _fit(name: str, max_length: int) -> str:
+def fit(name: str, max_length: int) -> str:
+    """``name`` as it is, or cut to ``max_length`` characters ending in a hash of the whole."""
     if len(name) <= max_length:
         return name
     keep = name[: max_length - _HASH_CHARS - 1].rstrip("-.")
@@ -59,7 +60,7 @@ def k8s_name(*parts: str, max_length: int = LABEL_MAX) -> str:
     joined = "-".join(p for p in (_sanitize(part, "a-z0-9") for part in parts) if p)
     if not joined:
         raise ValueError(f"cannot make a Kubernetes name from {parts!r}")
-    return _fit(joined, max_length)
+    return fit(joined, max_length)
 
 
 def dns_subdomain(*parts: str, max_length: int = SUBDOMAIN_MAX) -> str:
@@ -83,7 +84,7 @@ def dns_subdomain(*parts: str, max_length: int = SUBDOMAIN_MAX) -> str:
         joined = re.sub(r"\.{2,}", ".", joined).replace("-.", ".").replace(".-", ".")
     if not joined:
         raise ValueError(f"cannot make a Kubernetes name from {parts!r}")
-    return _fit(joined, max_length).strip(".-") or _short_hash(joined)
+    return fit(joined, max_length).strip(".-") or _short_hash(joined)
 
 
 def is_dns_label(value: str, max_length: int = LABEL_MAX) -> bool:

@@ -8,11 +8,11 @@ the whole ``<Kind>-<name>.yaml``) is cut and ends with a hash of the full name.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import yaml
 
+from components.naming import fit
 from infra.offline.kinds import is_cluster_scoped, kind_of
 from infra.offline.plan import Plan, PlanResource
 
@@ -54,12 +54,8 @@ def manifest_path(resource: PlanResource) -> str:
 
 
 def _file_name(kind: str, name: str) -> str:
-    file = f"{kind}-{name}.yaml"
-    if len(file.encode("utf-8")) <= MAX_FILE_NAME:
-        return file
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    keep = MAX_FILE_NAME - len(f"{kind}--{digest}.yaml".encode("utf-8"))
-    return f"{kind}-{name.encode('utf-8')[:keep].decode('utf-8', 'ignore')}-{digest}.yaml"
+    # Kinds and object names are ASCII (Kubernetes' rules), so characters are bytes here.
+    return f"{kind}-{fit(name, MAX_FILE_NAME - len(f'{kind}-.yaml'))}.yaml"
 
 
 def to_yaml(document: dict[str, Any]) -> str:
