@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.base import ArgsModel, depends_of
+from components.mesh import without_sidecar
 from components.naming import k8s_name
 from components.pipeline import outputs
 from components.pipeline.spec import ContainerStepSpec
@@ -140,7 +141,7 @@ class ContainerStep(pulumi.ComponentResource):
         self.job_name = k8s_name(args.pipeline, spec.name)
         job_spec: dict[str, Any] = {
             "backoffLimit": spec.retries,
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec(args)},
+            "template": {"metadata": without_sidecar({"labels": labels}), "spec": pod_spec(args)},
         }
         if spec.timeout_seconds:
             job_spec["activeDeadlineSeconds"] = spec.timeout_seconds

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.base import ArgsModel, depends_of
+from components.mesh import without_sidecar
 from components.naming import k8s_name
 from components.pipeline.container_step import (
     ContainerStepArgs,
@@ -36,7 +37,7 @@ class TrainingStepArgs(ArgsModel):
 
 def _pytorchjob(args: TrainingStepArgs, labels: dict[str, str]) -> dict[str, Any]:
     step = args.step
-    template = {"metadata": {"labels": labels}, "spec": pod_spec(step, "OnFailure", "pytorch")}
+    template = {"metadata": without_sidecar({"labels": labels}), "spec": pod_spec(step, "OnFailure", "pytorch")}
     replicas: dict[str, Any] = {"Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template}}
     if step.spec.workers > 1:
         replicas["Worker"] = {"replicas": step.spec.workers - 1, "restartPolicy": "OnFailure", "template": template}
@@ -56,7 +57,7 @@ def _runtime(args: TrainingStepArgs, labels: dict[str, str]) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {"backoffLimit": args.step.spec.retries, "template": {
-                    "metadata": {"labels": labels}, "spec": pod}},
+                    "metadata": without_sidecar({"labels": labels}), "spec": pod}},
             },
         }]}},
     }
