@@ -146,3 +146,34 @@ def test_istios_injector_skips_pods_labelled_inject_false(chart: str) -> None:
         opted_in = any(e["key"] == INJECT_KEY and e["operator"] == "In" and INJECT_OFF not in e["values"]
                        for e in expressions)
         assert excluded or opted_in, webhook["name"]
+
+
+# --- 9. Platform specifics: Istio CNI on GKE -----------------------------------------------
+
+def cni_bin_dirs(plan: Plan) -> list[str]:
+    """The CNI binary folder of the Istio CNI DaemonSet, rendered from the chart the plan records."""
+    chart = plan.named("platform-istio-cni").inputs
+    objects = render_chart(f"cni-{chart['version']}", chart.get("values") or {}, release="istio-cni",
+                           namespace="istio-cni")
+    [daemonset] = of_kind(objects, "DaemonSet")
+    return [v["hostPath"]["path"] for v in daemonset["spec"]["template"]["spec"]["volumes"]
+            if v["name"] == "cni-bin-dir"]
+
+
+def gke_stack(tmp_path: Path, release: str) -> Path:
+    document = yaml.safe_load((Path(__file__).resolve().parent.parent / "Pulumi.gke.yaml").read_text())
+    document["config"]["mlplane:kubeflow"]["release"] = release
+    return write_stack(tmp_path, document["config"])
+
+
+@pytest.mark.parametrize("release", ["1.8.1", "26.03"])
+def test_istio_cni_on_gke_uses_gkes_cni_folder(release: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    plan = rendered("gke") if release == "26.03" else render_ok(tmp_path, gke_stack(tmp_path, release), capsys)
+    assert plan.named("platform-istio-cni").inputs["version"] == {"1.8.1": "1.17.3", "26.03": "1.29.0"}[release]
+    assert cni_bin_dirs(plan) == ["/home/kubernetes/bin"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "onprem"])
+def test_istio_cni_elsewhere_keeps_the_standard_folder(stack: str) -> None:
+    assert cni_bin_dirs(rendered(stack)) == ["/opt/cni/bin"]

@@ -32,6 +32,8 @@ INGRESS_GATEWAY = "istio-ingressgateway"
 INGRESS_LABELS = {"app": INGRESS_GATEWAY, "istio": "ingressgateway"}
 #: The Istio Gateway every Kubeflow VirtualService binds to (``<namespace>/<name>``).
 KUBEFLOW_GATEWAY = "kubeflow-gateway"
+#: Where GKE nodes keep CNI binaries (``/opt`` is read-only on Container-Optimized OS).
+GKE_CNI_BIN_DIR = "/home/kubernetes/bin"
 
 
 class MeshAllow(ArgsModel):
@@ -68,7 +70,16 @@ def chart_values(role: str, args: IstioArgs) -> dict[str, Any]:
     """mlplane's values for one Istio chart."""
     platform = {"global": {"platform": "gke"}} if args.gke else {}
     if role == "cni":
-        return {**platform, "cni": {"excludeNamespaces": ["kube-system"]}}
+        cni: dict[str, Any] = {"excludeNamespaces": ["kube-system"]}
+        if not args.gke:
+            return {"cni": cni}
+        # Neither chart derives GKE's folder from values alone (rendered in
+        # tests/test_upstream_behaviours.py): 1.17 reads `cni.cniBinDir` and otherwise
+        # guesses from the cluster's version string (cni-1.17.3/templates/daemonset.yaml);
+        # 1.29 reads a top-level `cniBinDir` defaulting to /opt/cni/bin, which its gke
+        # platform profile does not change (cni-1.29.0/files/profile-platform-gke.yaml blanks
+        # `cni.cniBinDir` only). Both keys are set, so either chart gets GKE's folder.
+        return {**platform, "cni": {**cni, "cniBinDir": GKE_CNI_BIN_DIR}, "cniBinDir": GKE_CNI_BIN_DIR}
     if role == "istiod":
         mesh: dict[str, Any] = {"accessLogFile": "/dev/stdout"}
         if args.ext_authz is not None:
