@@ -16,7 +16,7 @@ from infra.cli import main
 from infra.offline.plan import Plan, load_plan
 
 from .conftest import STACKS, rendered
-from .upstream import of_kind, render_chart
+from .upstream import of_kind, render_chart, schedules_on
 
 INJECT = "sidecar.istio.io/inject"
 
@@ -177,3 +177,88 @@ def test_istio_cni_on_gke_uses_gkes_cni_folder(release: str, tmp_path: Path,
 @pytest.mark.parametrize("stack", ["dev", "onprem"])
 def test_istio_cni_elsewhere_keeps_the_standard_folder(stack: str) -> None:
     assert cni_bin_dirs(rendered(stack)) == ["/opt/cni/bin"]
+
+
+# --- 2. Sharing that is configured but never starts -----------------------------------------
+
+def l4_pool(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"name": "l4", "vendor": "nvidia", "model": "l4", "accelerators_per_node": 1,
+            "sharing": {"kind": kind, "replicas": 4}, "nodes": {"names": ["gpu-1"]}, **extra}
+
+
+def device_plugin_objects(plan: Plan) -> list[dict[str, Any]]:
+    chart = plan.named("devices-nvidia").inputs
+    return render_chart(f"nvidia-device-plugin-{chart['version']}", chart["values"], release="devices-nvidia",
+                        namespace="mlplane-devices")
+
+
+def pool_node(plan: Plan, pool: str = "l4") -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The labels and taints mlplane gives the pool's first node (its NodePatch)."""
+    [patch] = [r for r in plan if r.type == "kubernetes:core/v1:NodePatch" and r.name.startswith(f"pool-{pool}-")][:1]
+    labels = dict(patch.inputs["metadata"]["labels"])
+    taints = [{k: v for k, v in t.items() if v is not None} for t in patch.inputs["spec"]["taints"]]
+    return labels, taints
+
+
+def daemonset(objects: list[dict[str, Any]], suffix: str) -> dict[str, Any]:
+    [found] = [o for o in of_kind(objects, "DaemonSet") if o["metadata"]["name"].endswith(suffix)]
+    return found["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("taints", [None, [{"key": "example.com/gpu", "value": "l4", "effect": "NoSchedule"}]])
+def test_mps_pool_gets_gfd_and_the_mps_daemon_on_its_nodes(taints: Any, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from components.accelerators.spec import NVIDIA_CONFIG_LABEL
+
+    pool = l4_pool("mps", **({"taints": taints} if taints else {}))
+    plan = render_ok(tmp_path, write_stack(tmp_path, {"mlplane:cluster": {"kind": "selfhosted"},
+                                                      "mlplane:accelerators": {"pools": [pool]}}), capsys)
+    labels, node_taints = pool_node(plan)
+    objects = device_plugin_objects(plan)
+    # The device plugin, with the pool's MPS config picked by the node's label, runs there.
+    assert schedules_on(daemonset(objects, "nvidia-device-plugin"), labels, node_taints)
+    config = yaml.safe_load(plan.named("devices-nvidia").inputs["values"]["config"]["map"][labels[NVIDIA_CONFIG_LABEL]])
+    assert config["sharing"]["mps"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
+    # GPU feature discovery runs there too (it sets nvidia.com/mps.capable from that config) ...
+    gfd = daemonset(objects, "gpu-feature-discovery")
+    assert schedules_on(gfd, labels, node_taints)
+    assert {"name": "NODE_LABEL", "value": NVIDIA_CONFIG_LABEL} in gfd["initContainers"][0]["env"]
+    # ... which the MPS control daemon needs: without the label it is scheduled nowhere.
+    mps = daemonset(objects, "mps-control-daemon")
+    assert mps["nodeSelector"] == {"nvidia.com/mps.capable": "true"}
+    assert not schedules_on(mps, labels, node_taints)
+    assert schedules_on(mps, {**labels, "nvidia.com/mps.capable": "true"}, node_taints)
+    # GFD's labels reach the node through NFD: the standalone chart, running on the pool's
+    # tainted nodes and accepting nvidia.com labels; the NVIDIA chart's subchart stays off.
+    assert not [o for o in of_kind(objects, "DaemonSet") if "node-feature-discovery" in o["metadata"]["name"]]
+    nfd = plan.named("devices-nfd").inputs
+    nfd_objects = render_chart(f"node-feature-discovery-{nfd['version']}", nfd["values"], release="devices-nfd",
+                               namespace="mlplane-devices")
+    assert schedules_on(daemonset(nfd_objects, "worker"), labels, node_taints)
+    [master] = [o for o in of_kind(nfd_objects, "Deployment") if "master" in o["metadata"]["name"]]
+    assert "-extra-label-ns=nvidia.com" in master["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def test_without_standalone_nfd_the_subchart_carries_gfds_labels(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    accelerators = {"pools": [l4_pool("mps")], "node_feature_discovery": False}
+    plan = render_ok(tmp_path, write_stack(tmp_path, {"mlplane:cluster": {"kind": "selfhosted"},
+                                                      "mlplane:accelerators": accelerators}), capsys)
+    labels, node_taints = pool_node(plan)
+    objects = device_plugin_objects(plan)
+    assert schedules_on(daemonset(objects, "gpu-feature-discovery"), labels, node_taints)
+    assert schedules_on(daemonset(objects, "node-feature-discovery-worker"), labels, node_taints)
+
+
+def test_time_slicing_needs_no_daemon_and_the_plugin_runs_on_the_pool(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    plan = render_ok(tmp_path, write_stack(tmp_path, {"mlplane:cluster": {"kind": "selfhosted"},
+                                                      "mlplane:accelerators": {"pools": [l4_pool("time-slicing")]}}),
+                     capsys)
+    labels, node_taints = pool_node(plan)
+    objects = device_plugin_objects(plan)
+    assert schedules_on(daemonset(objects, "nvidia-device-plugin"), labels, node_taints)
+    # The device plugin slices the GPU itself: no GFD, and the (always rendered) MPS
+    # daemon finds no MPS node.
+    assert not [o for o in of_kind(objects, "DaemonSet") if "feature-discovery" in o["metadata"]["name"]]
+    assert not schedules_on(daemonset(objects, "mps-control-daemon"), labels, node_taints)

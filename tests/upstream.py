@@ -45,3 +45,44 @@ def render_chart(name: str, values: dict[str, Any], *, release: str, namespace: 
 def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The objects of one kind."""
     return [o for o in objects if o["kind"] == kind]
+
+
+def _expression_holds(expression: dict[str, Any], labels: dict[str, str]) -> bool:
+    key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+    if operator == "In":
+        return labels.get(key) in values
+    if operator == "NotIn":
+        return labels.get(key) not in values
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    raise AssertionError(f"operator {operator} not modelled")
+
+
+def _tolerated(taint: dict[str, str], tolerations: list[dict[str, Any]]) -> bool:
+    for toleration in tolerations:
+        if toleration.get("effect") not in (None, "", taint["effect"]):
+            continue
+        if toleration.get("operator") == "Exists" and toleration.get("key") in (None, "", taint["key"]):
+            return True
+        if toleration.get("key") == taint["key"] and toleration.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def schedules_on(pod_spec: dict[str, Any], labels: dict[str, str], taints: list[dict[str, str]]) -> bool:
+    """Whether the scheduler may place ``pod_spec`` on a node with ``labels`` and ``taints``.
+
+    Kubernetes' rules for nodeSelector (all must match), required node affinity (any
+    term, all expressions of a term) and NoSchedule/NoExecute taints (each tolerated).
+    """
+    if any(labels.get(k) != v for k, v in (pod_spec.get("nodeSelector") or {}).items()):
+        return False
+    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = required.get("nodeSelectorTerms") or []
+    if terms and not any(all(_expression_holds(e, labels) for e in t.get("matchExpressions", [])) for t in terms):
+        return False
+    hard = [t for t in taints if t["effect"] in ("NoSchedule", "NoExecute")]
+    return all(_tolerated(t, pod_spec.get("tolerations") or []) for t in hard)

@@ -81,6 +81,34 @@ def plugin_tolerations(pools: tuple[PoolSpec, ...]) -> list[dict[str, str]]:
     return tolerations
 
 
+#: The label namespace GPU feature discovery publishes in (``nvidia.com/mps.capable``, ...).
+NVIDIA_LABEL_NS = "nvidia.com"
+
+
+def nfd_values(pools: tuple[PoolSpec, ...]) -> dict[str, Any]:
+    """Values of node-feature-discovery (standalone, or the NVIDIA chart's ``nfd`` subchart).
+
+    GPU feature discovery writes its labels into NFD's local feature files; NFD's worker
+    must therefore run on the pools' (tainted) nodes, and its master must accept the
+    ``nvidia.com`` namespace, as the NVIDIA chart's own subchart values do
+    (nvidia-device-plugin-0.18.2/values.yaml: ``nfd.master.config.extraLabelNs``).
+    """
+    return {"master": {"extraLabelNs": [NVIDIA_LABEL_NS]},
+            "worker": {"tolerations": plugin_tolerations(pools)}}
+
+
+def wants_gfd(pools: tuple[PoolSpec, ...]) -> bool:
+    """Whether GPU feature discovery must run: some pool shares its GPUs through MPS.
+
+    The chart runs its MPS control daemon only on nodes labelled
+    ``nvidia.com/mps.capable=true`` (nvidia-device-plugin-0.18.2/templates/
+    daemonset-mps-control-daemon.yml: ``nodeSelector``), a label GPU feature discovery
+    sets from the node's device plugin config; ``gfd.enabled`` defaults to false
+    (values.yaml), so without it no shared GPU is ever advertised.
+    """
+    return any(p.sharing is not None and p.sharing.kind == "mps" for p in pools)
+
+
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """``extra`` over ``base``, recursively for mappings."""
     merged = dict(base)
@@ -100,7 +128,7 @@ class DeviceEnablement(pulumi.ComponentResource):
         by_vendor = {v: tuple(p for p in args.pools if p.vendor == v) for v in ("nvidia", "amd", "intel")}
         standalone_nfd = wants_nfd(args.settings, args.backend, bool(args.pools))
         if standalone_nfd:
-            install_chart(f"{name}-nfd", NFD_CHART, args.namespace, {}, child)
+            install_chart(f"{name}-nfd", NFD_CHART, args.namespace, nfd_values(args.pools), child)
         if by_vendor["nvidia"] and args.backend != "gke":
             self._nvidia(by_vendor["nvidia"], standalone_nfd, child)
         if by_vendor["amd"]:
@@ -133,6 +161,12 @@ class DeviceEnablement(pulumi.ComponentResource):
                 "affinity": node_affinity(pools, args.backend),
                 "tolerations": plugin_tolerations(pools),
             }
+            if wants_gfd(pools):
+                # GFD (with the chart's affinity and config) labels MPS nodes; its labels
+                # reach the node through NFD: the standalone install, else the subchart
+                # (Chart.yaml: condition `nfd.enabled,gfd.enabled`, the first set wins).
+                values["gfd"] = {"enabled": True}
+                values["nfd"] = {"enabled": False} if standalone_nfd else {"enabled": True, **nfd_values(pools)}
             chart_opts = opts
         install_chart(f"{self._name}-nvidia", settings.effective_chart, args.namespace,
                       deep_merge(values, settings.values), chart_opts)
