@@ -262,3 +262,56 @@ def test_time_slicing_needs_no_daemon_and_the_plugin_runs_on_the_pool(tmp_path: 
     # daemon finds no MPS node.
     assert not [o for o in of_kind(objects, "DaemonSet") if "feature-discovery" in o["metadata"]["name"]]
     assert not schedules_on(daemonset(objects, "mps-control-daemon"), labels, node_taints)
+
+
+# --- 3. Resources the autoscaler cannot provision for ---------------------------------------
+
+def container_limits(plan: Plan) -> list[tuple[str, str]]:
+    """Every (resource URN, extended resource) that a container of the plan limits."""
+    from policy.rules.pods import containers
+
+    found = []
+    for resource in plan:
+        for container in containers(resource.type, resource.inputs):
+            for name in ((container.body.get("resources") or {}).get("limits") or {}):
+                if name not in ("cpu", "memory", "ephemeral-storage"):
+                    found.append((resource.urn, name))
+    return found
+
+
+def test_eks_time_sliced_pool_advertises_what_karpenter_provisions() -> None:
+    from components.accelerators.spec import KARPENTER_RESOURCES
+    from components.scheduling import AcceleratorRequest, place, pools_for
+
+    from .conftest import load_stack
+
+    config = load_stack("eks")
+    placement = place(AcceleratorRequest(pool="l4"), pools_for(config), stack="eks")
+    assert placement.resource_name == "nvidia.com/gpu"
+    plan = rendered("eks")
+    config_file = yaml.safe_load(plan.named("devices-nvidia").inputs["values"]["config"]["map"]["l4"])
+    assert config_file["sharing"]["timeSlicing"]["renameByDefault"] is False
+    # The NodePool's own limit and every container of the stack ask for resources Karpenter knows.
+    [node_pool] = [r for r in plan if r.type.endswith(":NodePool") and r.inputs["metadata"]["name"] == "l4"]
+    assert set(node_pool.inputs["spec"]["limits"]) <= KARPENTER_RESOURCES
+    assert all(name in KARPENTER_RESOURCES for _, name in container_limits(plan))
+
+
+def test_an_endpoint_on_the_eks_shared_pool_asks_for_nvidia_gpu(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    document = yaml.safe_load((Path(__file__).resolve().parent.parent / "Pulumi.eks.yaml").read_text())
+    config = document["config"]
+    config["mlplane:serving"] = {"endpoints": [{"name": "digits", "container": {"image": "busybox:1.36.1"},
+                                                "accelerator": {"pool": "l4"}}]}
+    plan = render_ok(tmp_path, write_stack(tmp_path, config), capsys)
+    limits = [name for urn, name in container_limits(plan) if "digits" in urn]
+    assert limits == ["nvidia.com/gpu"]
+
+
+@pytest.mark.parametrize("backend,renamed", [("selfhosted", True), ("aks", True), ("eks", False), ("gke", False)])
+def test_shared_resource_is_renamed_only_where_the_autoscaler_or_plugin_allows(backend: str, renamed: bool) -> None:
+    from components.accelerators.spec import PoolSpec, resource_name
+
+    pool = PoolSpec(name="l4", vendor="nvidia", model="l4", accelerators_per_node=1,
+                    sharing={"kind": "time-slicing", "replicas": 2})
+    assert (resource_name(pool, backend) == "nvidia.com/gpu.shared") is renamed

@@ -60,7 +60,7 @@ def nvidia_configs(pools: tuple[PoolSpec, ...], backend: str) -> dict[str, str]:
     configs = {NVIDIA_DEFAULT_CONFIG: _yaml(nvidia_plugin_config(None))}
     for pool in pools:
         if uses_device_plugin_config(pool, backend):
-            configs[pool.node_name] = _yaml(nvidia_plugin_config(pool))
+            configs[pool.node_name] = _yaml(nvidia_plugin_config(pool, backend))
     return configs
 
 
