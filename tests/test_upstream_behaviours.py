@@ -315,3 +315,57 @@ def test_shared_resource_is_renamed_only_where_the_autoscaler_or_plugin_allows(b
     pool = PoolSpec(name="l4", vendor="nvidia", model="l4", accelerators_per_node=1,
                     sharing={"kind": "time-slicing", "replicas": 2})
     assert (resource_name(pool, backend) == "nvidia.com/gpu.shared") is renamed
+
+
+# --- 7. Kubernetes' own defaulting: a limit without a request ------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+def kubernetes_defaulted(resources: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """What the API server stores for a container's resources (SetDefaults_Pod: each
+    resource with a limit and no request gets the limit as its request)."""
+    limits = dict(resources.get("limits") or {})
+    requests = dict(resources.get("requests") or {})
+    for name, value in limits.items():
+        requests.setdefault(name, value)
+    return {"requests": requests, "limits": limits}
+
+
+QUANTITIES = st.sampled_from(["128Mi", "256Mi", "1Gi", "8Gi", "100m", "500m", "1", "4"])
+
+
+@given(cpu_limit=st.one_of(st.none(), QUANTITIES), memory_limit=st.one_of(st.none(), QUANTITIES))
+def test_a_limit_alone_becomes_the_request_as_kubernetes_would_make_it(cpu_limit: str | None,
+                                                                       memory_limit: str | None) -> None:
+    from components.pod_security import ResourceOverrides
+
+    given_only_limits = {"limits": {k: v for k, v in (("cpu", cpu_limit), ("memory", memory_limit)) if v}}
+    rendered_resources = ResourceOverrides(cpu_limit=cpu_limit, memory_limit=memory_limit).resolve().to_k8s()
+    # Whatever Kubernetes would default from the limits alone, mlplane renders the same.
+    for part in ("requests", "limits"):
+        for name, value in kubernetes_defaulted(given_only_limits)[part].items():
+            assert rendered_resources[part][name] == value
+
+
+def test_an_8gi_step_requests_8gi(record) -> None:
+    from components.pipeline.container_step import ContainerStep, ContainerStepArgs
+    from components.pipeline.spec import ContainerStepSpec, ResourceOverrides
+
+    spec = ContainerStepSpec(name="big", image="busybox:1.36.1", resources=ResourceOverrides(memory_limit="8Gi"))
+    plan = record(lambda: ContainerStep("big", ContainerStepArgs(pipeline="p", namespace="n", version="v", spec=spec)))
+    [container] = plan.named("big-job").inputs["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["requests"]["memory"] == "8Gi"
+    assert container["resources"]["limits"]["memory"] == "8Gi"
+
+
+def test_an_endpoint_with_a_cpu_limit_alone_requests_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from policy.rules.pods import containers
+
+    config = {"mlplane:cluster": {"kind": "local"},
+              "mlplane:serving": {"endpoints": [{"name": "digits", "container": {"image": "busybox:1.36.1"},
+                                                 "resources": {"cpu_limit": "250m"}}]}}
+    plan = render_ok(tmp_path, write_stack(tmp_path, config), capsys)
+    deployment = next(r for r in plan if r.type.endswith(":Deployment") and "digits" in r.name)
+    [server] = [c.body for c in containers(deployment.type, deployment.inputs) if not c.init]
+    assert server["resources"]["requests"]["cpu"] == server["resources"]["limits"]["cpu"] == "250m"
