@@ -137,12 +137,24 @@ def cmd_preview(args: argparse.Namespace) -> int:
         note = f"Compared with {against}.\n"
     diff = diff_plans(old, plan)
     if args.format == "text":
-        sys.stdout.write(format_tree(plan, diff) + "\n" + note)
+        sys.stdout.write(format_tree(plan, diff) + "\n" + note + _mesh_note(config))
     sys.stdout.write(format_diff(diff, args.format))
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
+
+
+def _mesh_note(config: StackConfig) -> str:
+    """What an existing mesh's config must carry for this plan to work (empty: nothing)."""
+    from infra.config.auth import mesh_config_entry
+
+    entry = mesh_config_entry(config)
+    if entry is None:
+        return ""
+    indented = "".join(f"  {line}\n" for line in entry.splitlines())
+    return ("The cluster's existing Istio must carry this mesh config entry (meshConfig), or every request "
+            f"through the gateway is denied:\n{indented}")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -369,3 +369,53 @@ def test_an_endpoint_with_a_cpu_limit_alone_requests_it(tmp_path: Path, capsys: 
     deployment = next(r for r in plan if r.type.endswith(":Deployment") and "digits" in r.name)
     [server] = [c.body for c in containers(deployment.type, deployment.inputs) if not c.init]
     assert server["resources"]["requests"]["cpu"] == server["resources"]["limits"]["cpu"] == "250m"
+
+
+# --- 8. An existing mesh without our authorization provider ---------------------------------
+
+def existing_mesh_stack(**oauth2_proxy: Any) -> dict[str, Any]:
+    return {
+        "mlplane:cluster": {"kind": "local"},
+        "mlplane:kubeflow": {"release": "26.03", "components": {
+            "istio": {"existing": True}, "pipelines": {"enabled": False}, "knative_serving": {"enabled": False},
+            "kserve": {"deployment_mode": "raw"}}},
+        "mlplane:auth": {"dex": {"users": [{"email": "a@example.com", "generate_password": True}]},
+                         **({"oauth2_proxy": oauth2_proxy} if oauth2_proxy else {})},
+    }
+
+
+def test_existing_mesh_without_a_named_provider_is_refused_with_the_entry_to_add(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = render_refused(tmp_path, write_stack(tmp_path, existing_mesh_stack()), capsys)
+    assert "mlplane:auth.oauth2_proxy.mesh_provider" in err
+    assert "extensionProviders:" in err and "envoyExtAuthzHttp:" in err
+    assert "service: oauth2-proxy.oauth2-proxy.svc.cluster.local" in err
+
+
+def test_existing_mesh_policies_name_the_meshs_provider_and_preview_prints_its_entry(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_stack(tmp_path, existing_mesh_stack(mesh_provider="corp-login"))
+    plan = render_ok(tmp_path, path, capsys)
+    custom = [r for r in plan if r.type.endswith(":AuthorizationPolicy") and r.inputs["spec"].get("action") == "CUSTOM"]
+    assert custom
+    assert {r.inputs["spec"]["provider"]["name"] for r in custom} == {"corp-login"}
+    assert not [r for r in plan if r.type.startswith("kubernetes:helm") and "istiod" in r.name]
+    assert main(["preview", "--config-file", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "existing Istio must carry this mesh config entry" in out
+    after = out.split("(meshConfig), or every request through the gateway is denied:\n", 1)[1].splitlines()
+    block = [line[2:] for line in after[:next(i for i, line in enumerate(after) if not line.startswith("  "))]]
+    entry = yaml.safe_load("\n".join(block))
+    assert entry["extensionProviders"][0]["name"] == "corp-login"
+
+
+def test_installed_istio_registers_the_provider_its_policies_name(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = existing_mesh_stack(mesh_provider="corp-login")
+    config["mlplane:kubeflow"]["components"]["istio"] = {}
+    plan = render_ok(tmp_path, write_stack(tmp_path, config), capsys)
+    [istiod] = [r for r in plan if r.name == "platform-istio-istiod"]
+    registered = {p["name"] for p in istiod.inputs["values"]["meshConfig"]["extensionProviders"]}
+    named = {r.inputs["spec"]["provider"]["name"] for r in plan
+             if r.type.endswith(":AuthorizationPolicy") and r.inputs["spec"].get("action") == "CUSTOM"}
+    assert named == registered == {"corp-login"}

@@ -66,6 +66,25 @@ class IstioArgs(PartArgs):
     gke: bool = Field(False, description="Whether the cluster is GKE (CNI binaries live elsewhere there).")
 
 
+def extension_provider(ext_authz: ExtAuthz) -> dict[str, Any]:
+    """The mesh config entry (``meshConfig.extensionProviders[]``) that registers the login proxy.
+
+    istiod's chart puts it in the mesh config; a cluster's existing Istio needs the same
+    entry in its own mesh config (``mlplane preview`` prints it).
+    """
+    return {
+        "name": ext_authz.name,
+        "envoyExtAuthzHttp": {
+            "service": ext_authz.service,
+            "port": ext_authz.port,
+            "includeRequestHeadersInCheck": ["authorization", "cookie"],
+            "headersToUpstreamOnAllow": ["authorization", "path", "x-auth-request-email",
+                                         "x-auth-request-groups", "x-auth-request-user"],
+            "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
+        },
+    }
+
+
 def chart_values(role: str, args: IstioArgs) -> dict[str, Any]:
     """mlplane's values for one Istio chart."""
     platform = {"global": {"platform": "gke"}} if args.gke else {}
@@ -83,17 +102,7 @@ def chart_values(role: str, args: IstioArgs) -> dict[str, Any]:
     if role == "istiod":
         mesh: dict[str, Any] = {"accessLogFile": "/dev/stdout"}
         if args.ext_authz is not None:
-            mesh["extensionProviders"] = [{
-                "name": args.ext_authz.name,
-                "envoyExtAuthzHttp": {
-                    "service": args.ext_authz.service,
-                    "port": args.ext_authz.port,
-                    "includeRequestHeadersInCheck": ["authorization", "cookie"],
-                    "headersToUpstreamOnAllow": ["authorization", "path", "x-auth-request-email",
-                                                 "x-auth-request-groups", "x-auth-request-user"],
-                    "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
-                },
-            }]
+            mesh["extensionProviders"] = [extension_provider(args.ext_authz)]
         # CNI on: injected pods need no privileged istio-init container. The key moved
         # from `istio_cni` (1.17) to `pilot.cni` (1.2x); both are set.
         return {**platform, "meshConfig": mesh, "istio_cni": {"enabled": True},
