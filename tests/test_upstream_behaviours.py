@@ -419,3 +419,59 @@ def test_installed_istio_registers_the_provider_its_policies_name(tmp_path: Path
     named = {r.inputs["spec"]["provider"]["name"] for r in plan
              if r.type.endswith(":AuthorizationPolicy") and r.inputs["spec"].get("action") == "CUSTOM"}
     assert named == registered == {"corp-login"}
+
+
+# --- 4. Names upstream controllers derive from ours -----------------------------------------
+
+def dev_config() -> dict[str, Any]:
+    return yaml.safe_load((Path(__file__).resolve().parent.parent / "Pulumi.dev.yaml").read_text())["config"]
+
+
+PROFILE = "kubeflow-user-example-com"  # 25 characters, the dev stack's profile
+
+
+@pytest.mark.parametrize("length,refused", [(27, False), (28, True)])
+def test_kserve_raw_host_label_counts_the_namespace(length: int, refused: bool, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    name = ("digits-" + "x" * 40)[:length]
+    config = dev_config()  # KServe in raw mode
+    config["mlplane:serving"] = {"endpoints": [{"name": name, "namespace": PROFILE,
+                                                "container": {"image": "busybox:1.36.1"}}]}
+    path = write_stack(tmp_path, config)
+    if not refused:
+        render_ok(tmp_path, path, capsys)
+        return
+    err = render_refused(tmp_path, path, capsys)
+    derived = f"{name}-predictor-{PROFILE}"
+    assert len(derived) == 64
+    assert "mlplane:serving.endpoints[0].name" in err
+    assert f"{derived!r}, 64 characters" in err and f"endpoint {name!r}" in err
+
+
+def test_a_pipelines_serve_step_is_checked_in_its_pipelines_namespace(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    config = dev_config()
+    config["mlplane:pipelines"][0]["namespace"] = PROFILE
+    config["mlplane:pipelines"][0]["name"] = "mnist-with-a-rather-long-name"  # the endpoint is named after it
+    err = render_refused(tmp_path, write_stack(tmp_path, config), capsys)
+    assert "mnist-with-a-rather-long-name-predictor-kubeflow-user-example-com" in err
+    assert "step 'serve'" in err
+
+
+@pytest.mark.parametrize("backend,derived", [
+    ("kserve-serverless", ["a-predictor"]),
+    ("kserve-raw", ["a-predictor", "a-predictor-team-a", "a-team-a"]),
+    ("deployment", ["a"]),
+])
+def test_derived_names_per_backend(backend: str, derived: list[str]) -> None:
+    from components.serving.checks import derived_names
+
+    assert [name for _, name in derived_names("a", "team-a", backend)] == derived
+
+
+def test_hand_built_endpoint_args_are_checked_too() -> None:
+    from components.serving.args import ServingEndpointArgs
+
+    with pytest.raises(ValueError, match="63"):
+        ServingEndpointArgs(namespace="n" * 30, service_name="m" * 30, backend="kserve-raw",
+                            container={"image": "busybox:1.36.1"})

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from components.base import ArgsModel
 from components.scheduling import SchedulingError, place, pools_for
-from components.serving.checks import backend_for, backend_issues, store_issue
+from components.serving.checks import backend_for, backend_issues, derived_name_issues, store_issue
 from components.serving.config import EndpointConfig, Exposed, WebAppConfig
 from components.serving.spec import ServingBackend
 from infra.config.rules import Finding, rule
@@ -184,6 +184,9 @@ def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform
                        config: "StackConfig") -> Iterator[Finding]:
     """An endpoint against KServe's mode, the artifact store and the accelerator pools."""
     for issue in backend_issues(platform.backend, endpoint.replicas, endpoint.canary_percent):
+        yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
+    namespace = endpoint.namespace or platform.workload_namespace
+    for issue in derived_name_issues(endpoint.name, namespace, platform.backend):
         yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
     issue = store_issue(endpoint.model, platform.store_scheme)
     if issue is not None:
