@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from components.pipeline.outputs import consumes_outputs
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, ServeStepSpec, WebAppStepSpec
+from components.pipeline.spec import ContainerStepSpec, PipelineSpec, ServeStepSpec, VolumeStepSpec, WebAppStepSpec
 from components.pod_security import image_problem
 from infra.config.pipelines import PipelineEntry
 from infra.config.rules import Finding
@@ -105,8 +105,8 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
 
     entry, findings = compiled.entry, []
     pools = pools_for(config)
-    findings += _serving_findings(index, compiled, config)
     findings += _rename_findings(index, compiled)
+    findings += _volume_findings(index, compiled, config)
     for step in compiled.spec.steps:
         if not isinstance(step, ContainerStepSpec):
             continue
@@ -144,6 +144,25 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
     return findings
 
 
+def _volume_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
+    """Volume steps (and KFP v1 VolumeOps) obey the storage rules of mlplane:storage.volumes."""
+    from components.storage.rules import claim_issues
+
+    classes = config.storage.classes if config.storage is not None else ()
+    default = next((cls.name for cls in classes if cls.default), None)
+    findings = []
+    for step in compiled.spec.steps:
+        if not isinstance(step, VolumeStepSpec):
+            continue
+        for issue in claim_issues(size=step.size, access_modes=step.modes,
+                                  storage_class=step.storage_class or default, classes=classes):
+            where = ".".join(str(part) for part in issue.path)
+            findings.append(Finding(("mlplane:pipelines", index),
+                                    f"pipeline {compiled.entry.name!r}, step {step.name!r}: {where}: {issue.message}",
+                                    issue.value, issue.allowed))
+    return findings
+
+
 def _rename_findings(index: int, compiled: CompiledPipeline) -> list[Finding]:
     """``renamed_steps`` names steps the pipeline has, and no earlier name is a current one."""
     names = [step.name for step in compiled.spec.steps]
@@ -159,25 +178,29 @@ def _rename_findings(index: int, compiled: CompiledPipeline) -> list[Finding]:
     return findings
 
 
-def _serving_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
-    """Serve and web-app steps checked like mlplane:serving entries (KServe mode, store,
-    pools, hosts, names)."""
+def _serving_findings(compiled: list[tuple[int, CompiledPipeline]], config: "StackConfig") -> list[Finding]:
+    """Serve and web-app steps of all pipelines checked like mlplane:serving entries (KServe
+    mode, store, pools, derived names), and their names and hosts against each other's and
+    the section's: a host in two pipelines is refused here, naming both."""
     from infra.config.serving import step_findings as serving_step_findings
 
-    entry = compiled.entry
     items: list[tuple[tuple[Any, ...], Any]] = []
-    for step in compiled.spec.steps:
-        if isinstance(step, ServeStepSpec):
-            endpoint = step.endpoint.model_copy(update={"namespace": step.endpoint.namespace or compiled.namespace})
-            items.append(((step.name, "endpoint"), endpoint))
-        elif isinstance(step, WebAppStepSpec):
-            app = step.app.model_copy(update={"namespace": step.app.namespace or compiled.namespace})
-            items.append(((step.name, "app"), app))
+    names: dict[int, str] = {}
+    for index, pipeline in compiled:
+        names[index] = pipeline.entry.name
+        for step in pipeline.spec.steps:
+            if isinstance(step, ServeStepSpec):
+                endpoint = step.endpoint.model_copy(update={"namespace": step.endpoint.namespace or pipeline.namespace})
+                items.append((("mlplane:pipelines", index, pipeline.entry.name, step.name, "endpoint"), endpoint))
+            elif isinstance(step, WebAppStepSpec):
+                app = step.app.model_copy(update={"namespace": step.app.namespace or pipeline.namespace})
+                items.append((("mlplane:pipelines", index, pipeline.entry.name, step.name, "app"), app))
     findings = []
     for found in serving_step_findings(config, items):
-        where = ".".join(str(part) for part in found.path[1:])
+        _, index, pipeline_name, step_name, *inner = found.path
+        where = ".".join(str(part) for part in inner)
         findings.append(Finding(("mlplane:pipelines", index),
-                                f"pipeline {entry.name!r}, step {found.path[0]!r}: {where}: {found.message}",
+                                f"pipeline {pipeline_name!r}, step {step_name!r}: {where}: {found.message}",
                                 found.value if found.has_value else None, found.allowed))
     return findings
 
@@ -187,6 +210,7 @@ def pipeline_findings(config: "StackConfig") -> list[Finding]:
     from pipelines.loader import SourceError
 
     findings: list[Finding] = []
+    loaded: list[tuple[int, CompiledPipeline]] = []
     for index, entry in enumerate(config.pipelines):
         try:
             compiled = compile_entry(entry, config)
@@ -198,4 +222,5 @@ def pipeline_findings(config: "StackConfig") -> list[Finding]:
             findings.append(Finding(("mlplane:pipelines", index), f"pipeline {entry.name!r} cannot be built: {exc}"))
             continue
         findings += step_findings(index, compiled, config)
-    return findings
+        loaded.append((index, compiled))
+    return findings + _serving_findings(loaded, config)

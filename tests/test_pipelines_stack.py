@@ -173,6 +173,8 @@ def test_outputs_flow_between_steps_in_a_stack(tmp_path: Path, capsys: pytest.Ca
 
     def add(config: dict[str, Any]) -> None:
         config["mlplane:pipelines"] = [{"name": "surface", "kind": "kfp-v1", "source": "surface.py:surface"}]
+        # Its VolumeOp names the class `standard`: a VolumeOp obeys the stack's storage rules.
+        config["mlplane:storage"]["classes"].append({"name": "standard", "kind": "local-path"})
         config["mlplane:accelerators"] = {"pools": [{"name": "mi300", "vendor": "amd", "model": "mi300x",
                                                      "accelerators_per_node": 8, "nodes": {"names": ["gpu-1"]}}]}
 

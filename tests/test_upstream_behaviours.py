@@ -475,3 +475,108 @@ def test_hand_built_endpoint_args_are_checked_too() -> None:
     with pytest.raises(ValueError, match="63"):
         ServingEndpointArgs(namespace="n" * 30, service_name="m" * 30, backend="kserve-raw",
                             container={"image": "busybox:1.36.1"})
+
+
+# --- 5. The same rule, whichever way a thing is declared ------------------------------------
+
+VOLUME_STEP = '''
+from components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec
+from pipelines.native import pipeline
+
+
+@pipeline
+def with_volume(ctx, size="5Gi", mode="ReadWriteOnce", storage_class="") -> PipelineSpec:
+    return PipelineSpec(name=ctx.pipeline, steps=(
+        VolumeStepSpec(name="scratch", resource_name="scratch", size=size, modes=(mode,),
+                       storage_class=storage_class or None),
+    ))
+'''
+
+VOLUME_OP = '''
+from kfp import dsl
+
+
+@dsl.pipeline(name="vop")
+def vop(size="5Gi"):
+    dsl.VolumeOp(name="scratch", resource_name="scratch", size="{size}", modes=["{mode}"]{klass})
+'''
+
+BAD_CLAIMS = [
+    ({"size": "5Gi", "mode": "ReadWriteMany"}, "access_modes: only NFS classes can be mounted read-write by many nodes"),
+    ({"size": "5Gi", "mode": "ReadWriteOnce", "storage_class": "fast"}, "storage_class: not a class of mlplane:storage.classes"),
+    ({"size": "0", "mode": "ReadWriteOnce"}, "size: must be a positive size"),
+]
+
+
+def storage_stack(pipeline: dict[str, Any]) -> dict[str, Any]:
+    return {"mlplane:cluster": {"kind": "local"},
+            "mlplane:storage": {"classes": [{"name": "local", "kind": "local-path", "default": True}]},
+            "mlplane:pipelines": [pipeline]}
+
+
+@pytest.mark.parametrize("params,expected", BAD_CLAIMS)
+def test_a_stack_volume_a_volume_step_and_a_volumeop_obey_the_same_rules(
+        params: dict[str, str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The stack's own volume.
+    volume = {"name": "scratch", "size": params["size"], "access_modes": [params["mode"]],
+              "storage_class": params.get("storage_class", "local")}
+    config = {"mlplane:cluster": {"kind": "local"},
+              "mlplane:storage": {"classes": [{"name": "local", "kind": "local-path", "default": True}],
+                                  "volumes": [volume]}}
+    assert expected in render_refused(tmp_path / "stack", write_stack(tmp_path / "stack", config), capsys)
+    # A native pipeline's volume step.
+    native = storage_stack({"name": "p", "source": "with_volume.py:with_volume", "params": params})
+    err = render_refused(tmp_path / "native", write_stack(tmp_path / "native", native,
+                                                          {"with_volume.py": VOLUME_STEP}), capsys)
+    assert "step 'scratch'" in err and expected in err
+    # A KFP v1 VolumeOp, unchanged.
+    klass = f", storage_class='{params['storage_class']}'" if "storage_class" in params else ""
+    source = VOLUME_OP.format(size=params["size"], mode=params["mode"], klass=klass)
+    kfp = storage_stack({"name": "p", "kind": "kfp-v1", "source": "vop.py:vop"})
+    err = render_refused(tmp_path / "kfp", write_stack(tmp_path / "kfp", kfp, {"vop.py": source}), capsys)
+    assert expected in err
+
+
+def test_volume_steps_follow_the_stacks_protection_switch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from components.storage.rules import claim_protected
+
+    for protect in (True, False):
+        config = storage_stack({"name": "p", "source": "with_volume.py:with_volume"})
+        config["mlplane:storage"]["protect"] = protect
+        volumes = [{"name": "data", "size": "1Gi", "storage_class": "local"}]
+        config["mlplane:storage"]["volumes"] = volumes
+        plan = render_ok(tmp_path / str(protect), write_stack(tmp_path / str(protect), config,
+                                                               {"with_volume.py": VOLUME_STEP}), capsys)
+        claims = [r for r in plan if r.type == "kubernetes:core/v1:PersistentVolumeClaim"]
+        assert len(claims) == 2
+        assert {(c.protect, c.retain_on_delete) for c in claims} == {(protect, protect)}
+        assert claim_protected(None, protect) is protect
+
+
+def two_pipelines(host_a: str, host_b: str) -> dict[str, Any]:
+    config = dev_config()
+    mnist = config["mlplane:pipelines"][0]
+    config["mlplane:pipelines"] = [
+        {**mnist, "params": {**mnist["params"], "serve_host": host_a, "ui_host": "a-ui.localtest.me"}},
+        {**mnist, "name": "digits", "params": {**mnist["params"], "serve_host": host_b, "ui_host": "b-ui.localtest.me"}},
+    ]
+    return config
+
+
+def test_a_host_in_two_pipelines_is_refused_naming_both(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = render_refused(tmp_path, write_stack(tmp_path, two_pipelines("same.localtest.me", "same.localtest.me")),
+                         capsys)
+    assert "pipeline 'digits', step 'serve': endpoint.host: host already used by pipeline 'mnist', step 'serve'" in err
+
+
+def test_a_host_in_a_pipeline_and_in_serving_is_refused_naming_both(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = two_pipelines("a.localtest.me", "b.localtest.me")
+    config["mlplane:serving"] = {"web_apps": [{"name": "other", "image": "busybox:1.36.1", "port": 8080,
+                                               "host": "b.localtest.me"}]}
+    err = render_refused(tmp_path, write_stack(tmp_path, config), capsys)
+    assert "host already used by mlplane:serving.web_apps[0].host" in err and "pipeline 'digits'" in err
+
+
+def test_distinct_hosts_in_two_pipelines_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    render_ok(tmp_path, write_stack(tmp_path, two_pipelines("a.localtest.me", "b.localtest.me")), capsys)
