@@ -60,3 +60,10 @@ def deployment(name: str = "web", image: str = "web:v1", selector: str = "web", 
 def namespace(name: str = "ml") -> PlanResource:
     return k8s("kubernetes:core/v1:Namespace", f"{name}-ns", {
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+def storage_class(name: str = "standard", expandable: bool = True) -> PlanResource:
+    return k8s("kubernetes:storage.k8s.io/v1:StorageClass", f"class-{name}", {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+        "provisioner": "ebs.csi.aws.com", "allowVolumeExpansion": expandable,
+    })

@@ -21,11 +21,12 @@ from .upstream import of_kind, render_chart, schedules_on
 INJECT = "sidecar.istio.io/inject"
 
 
-def write_stack(tmp_path: Path, config: dict[str, Any], files: dict[str, str] | None = None) -> Path:
+def write_stack(tmp_path: Path, config: dict[str, Any], files: dict[str, str] | None = None,
+                stack: str = "t") -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     for name, text in (files or {}).items():
         (tmp_path / name).write_text(text)
-    path = tmp_path / "Pulumi.t.yaml"
+    path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     return path
 
@@ -580,3 +581,57 @@ def test_a_host_in_a_pipeline_and_in_serving_is_refused_naming_both(tmp_path: Pa
 
 def test_distinct_hosts_in_two_pipelines_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     render_ok(tmp_path, write_stack(tmp_path, two_pipelines("a.localtest.me", "b.localtest.me")), capsys)
+
+
+# --- 6. Changes Kubernetes will refuse at apply time ----------------------------------------
+
+from infra.offline.diff import diff_plans  # noqa: E402
+
+from .plans import k8s, plan, pvc, storage_class  # noqa: E402
+
+
+@pytest.mark.parametrize("classes,op", [
+    ((storage_class(expandable=True),), "update"),
+    ((storage_class(expandable=False),), "replace"),
+    ((), "replace"),  # a class the plan does not declare cannot be shown to allow expansion
+])
+def test_growing_a_claim_is_an_update_only_where_its_class_allows_expansion(classes: tuple[Any, ...],
+                                                                            op: str) -> None:
+    change = diff_plans(plan(pvc(), *classes), plan(pvc(size="20Gi"), *classes)).find("data")
+    assert change.op == op
+    assert change.danger is (op == "replace")
+    if op == "replace":
+        assert "allows expansion" in change.reason
+
+
+def test_a_class_that_stops_allowing_expansion_blocks_growth() -> None:
+    old = plan(pvc(), storage_class(expandable=False))
+    new = plan(pvc(size="20Gi"), storage_class(expandable=True))
+    assert diff_plans(old, new).find("data").op == "replace"
+
+
+def isvc(mode: str) -> Any:
+    return k8s("kubernetes:serving.kserve.io/v1beta1:InferenceService", "digits", {
+        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": "digits", "namespace": "ml", "annotations": {"serving.kserve.io/deploymentMode": mode}},
+        "spec": {"predictor": {"minReplicas": 1}},
+    })
+
+
+def test_switching_kserves_deployment_mode_is_a_replacement() -> None:
+    change = diff_plans(plan(isvc("Serverless")), plan(isvc("RawDeployment"))).find("digits")
+    assert change.op == "replace"
+    assert diff_plans(plan(isvc("Serverless")), plan(isvc("Serverless"))).find("digits") is None
+
+
+def test_growing_a_volume_on_each_stack_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rendered classes carry allowVolumeExpansion, and the diff reads it: the dev stack's
+    local-path volume cannot grow in place, the eks stack's EBS volume can."""
+    for stack, volume, expected in (("dev", "datasets", "replace"), ("eks", "datasets", "update")):
+        document = yaml.safe_load((Path(__file__).resolve().parent.parent / f"Pulumi.{stack}.yaml").read_text())
+        config = document["config"]
+        [entry] = [v for v in config["mlplane:storage"]["volumes"] if v["name"] == volume]
+        entry["size"] = "1000Gi"
+        grown = render_ok(tmp_path / stack, write_stack(tmp_path / stack, config, stack=stack), capsys)
+        changes = [c for c in diff_plans(rendered(stack), grown).changes if c.type.endswith("PersistentVolumeClaim")]
+        assert [c.op for c in changes] == [expected], stack

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from infra.offline.kinds import is_stateful_type, kind_of
 from infra.offline.paths import changed_paths, parse_pattern, show, touches
 from infra.offline.plan import Plan, PlanResource
-from infra.offline.replace_rules import replace_reasons
+from infra.offline.replace_rules import expandable_classes, replace_reasons
 
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
@@ -115,8 +115,9 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         Change(r.urn, r.type, "create", (), False, "new resource") for r in creates
     ]
     same = 0
+    classes = expandable_classes(old, new)
     for previous, resource in pairs:
-        change = _compare(previous, resource, old)
+        change = _compare(previous, resource, old, classes)
         if change is None:
             same += 1
         else:
@@ -128,7 +129,7 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     return PlanDiff(changes=tuple(changes), same=same)
 
 
-def _compare(old: PlanResource, new: PlanResource, old_plan: Plan) -> Change | None:
+def _compare(old: PlanResource, new: PlanResource, old_plan: Plan, classes: dict[str, bool]) -> Change | None:
     ignored = [parse_pattern(p) for p in new.ignore_changes]
     paths = [p for p in changed_paths(old.inputs, new.inputs) if not any(touches(p, i) and len(p) >= len(i)
                                                                            for i in ignored)]
@@ -140,7 +141,7 @@ def _compare(old: PlanResource, new: PlanResource, old_plan: Plan) -> Change | N
         return None
 
     shown = tuple(show(p) for p in paths) + tuple(option_paths)
-    reasons = replace_reasons(old, new, paths)
+    reasons = replace_reasons(old, new, paths, classes)
     if provider_changed:
         return _replacement(old, new, shown + ("provider",), "the provider changed", old_plan)
     if reasons:
