@@ -298,6 +298,19 @@ def test_eks_time_sliced_pool_advertises_what_karpenter_provisions() -> None:
     assert all(name in KARPENTER_RESOURCES for _, name in container_limits(plan))
 
 
+def test_the_aks_shared_pool_scales_from_zero_on_nvidia_gpu() -> None:
+    """AKS's cluster autoscaler builds a template node with nvidia.com/gpu only; the aks
+    stack's time-sliced pool starts at zero nodes, so its slices keep that name."""
+    from components.scheduling import pools_for
+
+    from .conftest import load_stack
+
+    config = load_stack("aks")
+    shared = [p for p in pools_for(config) if p.sharing != "none"]
+    assert shared and all(p.resource_name == "nvidia.com/gpu" for p in shared)
+    assert all(pool.min_nodes == 0 for pool in config.accelerators.pools if pool.sharing is not None)
+
+
 def test_an_endpoint_on_the_eks_shared_pool_asks_for_nvidia_gpu(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     document = yaml.safe_load((Path(__file__).resolve().parent.parent / "Pulumi.eks.yaml").read_text())
@@ -309,7 +322,7 @@ def test_an_endpoint_on_the_eks_shared_pool_asks_for_nvidia_gpu(tmp_path: Path,
     assert limits == ["nvidia.com/gpu"]
 
 
-@pytest.mark.parametrize("backend,renamed", [("selfhosted", True), ("aks", True), ("eks", False), ("gke", False)])
+@pytest.mark.parametrize("backend,renamed", [("selfhosted", True), ("aks", False), ("eks", False), ("gke", False)])
 def test_shared_resource_is_renamed_only_where_the_autoscaler_or_plugin_allows(backend: str, renamed: bool) -> None:
     from components.accelerators.spec import PoolSpec, resource_name
 

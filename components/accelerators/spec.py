@@ -388,12 +388,15 @@ def renames_shared_resource(spec: PoolSpec, backend: str) -> bool:
 
     It does (``renameByDefault``), so work that needs a whole GPU never lands on a slice,
     except where that name would strand the work: GKE's own plugin keeps
-    ``nvidia.com/gpu`` and tells shared nodes apart by label, and on EKS Karpenter starts
+    ``nvidia.com/gpu`` and tells shared nodes apart by label; on EKS Karpenter starts
     nodes only for resources it knows (:data:`KARPENTER_RESOURCES`), so a pod asking for
-    ``nvidia.com/gpu.shared`` would stay Pending with no node made for it. There the pool's
-    own node selector and taint already keep whole-GPU work off the slices.
+    ``nvidia.com/gpu.shared`` would stay Pending with no node made for it; and on AKS the
+    cluster autoscaler scales a pool up from zero nodes with a template node whose only
+    GPU resource is ``nvidia.com/gpu`` (kubernetes/autoscaler
+    ``cluster-autoscaler/cloudprovider/azure/azure_template.go``: ``buildNodeFromTemplate``).
+    There the pool's own node selector and taint already keep whole-GPU work off the slices.
     """
-    return spec.vendor == "nvidia" and spec.sharing is not None and backend not in ("gke", "eks")
+    return spec.vendor == "nvidia" and spec.sharing is not None and backend not in ("gke", "eks", "aks")
 
 
 def resource_name(spec: PoolSpec, backend: str) -> str:
