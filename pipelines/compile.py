@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from components.naming import k8s_name
 from components.pipeline.outputs import consumes_outputs
 from components.pipeline.spec import ContainerStepSpec, PipelineSpec, ServeStepSpec, VolumeStepSpec, WebAppStepSpec
+from components.pipeline.training_step import training_name_problems
 from components.pod_security import image_problem
 from infra.config.pipelines import PipelineEntry
 from infra.config.rules import Finding
@@ -120,6 +122,12 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
             except SchedulingError as exc:
                 findings.append(Finding(("mlplane:pipelines", index),
                                         f"pipeline {entry.name!r}, step {step.name!r}: {exc}"))
+        if step.workers > 1:
+            for problem in training_name_problems(k8s_name(compiled.spec.name, step.name), step.workers,
+                                                  training_api(config)):  # type: ignore[arg-type]
+                findings.append(Finding(("mlplane:pipelines", index, "name"),
+                                        f"pipeline {entry.name!r}, step {step.name!r}: {problem}", entry.name,
+                                        "a shorter pipeline or step name (starting with a letter)"))
         if step.workers > 1 and not _available(config, "training"):
             findings.append(Finding(
                 ("mlplane:pipelines", index),

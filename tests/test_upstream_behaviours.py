@@ -648,3 +648,42 @@ def test_growing_a_volume_on_each_stack_class(tmp_path: Path, capsys: pytest.Cap
         grown = render_ok(tmp_path / stack, write_stack(tmp_path / stack, config, stack=stack), capsys)
         changes = [c for c in diff_plans(rendered(stack), grown).changes if c.type.endswith("PersistentVolumeClaim")]
         assert [c.op for c in changes] == [expected], stack
+
+
+DISTRIBUTED = '''
+from components.pipeline.spec import ContainerStepSpec, PipelineSpec
+from pipelines.native import pipeline
+
+
+@pipeline
+def fit(ctx, workers=4) -> PipelineSpec:
+    return PipelineSpec(name=ctx.pipeline, steps=(
+        ContainerStepSpec(name="fit", image="busybox:1.36.1", command=("true",), workers=int(workers)),
+    ))
+'''
+
+
+@pytest.mark.parametrize("pipeline_name,workers,refused", [
+    ("p" * 49, 12, False),   # p...p-fit-worker-10: 63 characters
+    ("p" * 50, 12, True),    # 64
+    ("p" * 50, 2, False),    # p...p-fit-worker-0: 63
+])
+def test_pytorchjob_replica_service_names_fit(pipeline_name: str, workers: int, refused: bool, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    config = mesh_stack("1.8.1")
+    config["mlplane:pipelines"] = [{"name": pipeline_name, "source": "fit.py:fit", "namespace": "team-a",
+                                    "params": {"workers": workers}}]
+    path = write_stack(tmp_path, config, {"fit.py": DISTRIBUTED})
+    if not refused:
+        render_ok(tmp_path, path, capsys)
+        return
+    err = render_refused(tmp_path, path, capsys)
+    assert f"'{pipeline_name}-fit-worker-10', 64 characters" in err
+
+
+def test_pytorchjob_names_start_with_a_letter() -> None:
+    from components.pipeline.training_step import training_name_problems
+
+    assert training_name_problems("7up-fit", 2, "pytorchjob") == [
+        "the PyTorchJob name '7up-fit' must start with a letter (a DNS-1035 label)"]
+    assert training_name_problems("7up-fit", 2, "trainjob") == []

@@ -27,6 +27,32 @@ from components.pipeline.container_step import (
 
 TrainingApi = Literal["pytorchjob", "trainjob"]
 
+#: Kubernetes' limit on a Service name (a DNS-1035 label).
+_DNS_LABEL_MAX = 63
+
+
+def training_name_problems(job_name: str, workers: int, api: TrainingApi) -> list[str]:
+    """Why the training operator cannot name a distributed step's children (empty: it can).
+
+    The Training Operator (release 1.8.1) validates a PyTorchJob's name as a DNS-1035
+    label, a letter first (kubeflow/training-operator v1.7.0
+    ``pkg/apis/kubeflow.org/v1/pytorch_validation.go``: ``NameIsDNS1035Label``), and names
+    each replica's pod and Service ``<job>-<replica type>-<index>``
+    (``pkg/core/utils.go``: ``GenGeneralName``, used by ``pkg/controller.v1/common/service.go``),
+    a Service name that must itself fit a DNS label. Kubeflow Trainer (26.03) is not
+    checked here.
+    """
+    if api != "pytorchjob":
+        return []
+    problems = []
+    if not job_name[:1].isalpha():
+        problems.append(f"the PyTorchJob name {job_name!r} must start with a letter (a DNS-1035 label)")
+    longest = f"{job_name}-worker-{workers - 2}" if workers > 1 else f"{job_name}-master-0"
+    if len(longest) > _DNS_LABEL_MAX:
+        problems.append(f"the Training Operator would name a replica's Service {longest!r}, {len(longest)} "
+                        f"characters; Kubernetes allows {_DNS_LABEL_MAX}")
+    return problems
+
 #: The label by which Kubeflow Trainer finds the trainer's replicated job.
 TRAINER_ANCESTOR_LABEL = "trainer.kubeflow.org/trainjob-ancestor-step"
 
