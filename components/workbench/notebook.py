@@ -154,7 +154,7 @@ class Workbench(pulumi.ComponentResource):
                 continue
             self.claims[volume.name] = claim(
                 f"{name}-data-{volume.name}", spec.data_claim(volume), namespace, volume.size,
-                args.data_classes.get(volume.name), ("ReadWriteOnce",),
+                args.data_classes.get(volume.name), ("ReadWriteMany",) if volume.shared else ("ReadWriteOnce",),
                 stateful_options(self, args.protect, depends_on=after))
         labels = {"app.kubernetes.io/managed-by": "mlplane", "app.kubernetes.io/component": "workbench",
                   **(args.store.pod_labels if spec.artifact_access and args.store is not None else {})}

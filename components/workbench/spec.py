@@ -61,6 +61,9 @@ class DataVolumeSpec(ArgsModel):
     storage_class: ClassName | None = Field(None, description="Class of a claim mlplane makes.")
     claim: DnsLabel | None = Field(None, description="Mount this existing claim of the profile's namespace instead.")
     read_only: bool = Field(False, description="Mount read-only.")
+    shared: bool = Field(
+        False, description="Make the new claim ReadWriteMany (an nfs class), so a TensorBoard or other pods can "
+                           "mount it while the server runs on another node.")
 
     @model_validator(mode="after")
     def _one_source(self) -> "DataVolumeSpec":
@@ -115,11 +118,11 @@ class NotebookSpec(RenameHistory):
         paths = [self.workspace.mount_path, *(v.mount_path for v in self.data_volumes)]
         if self.shared_memory:
             paths.append("/dev/shm")
-        for index, path in enumerate(paths):
-            for other in paths[index + 1:]:
-                a, b = path.rstrip("/") + "/", other.rstrip("/") + "/"
-                if a.startswith(b) or b.startswith(a):
-                    raise ValueError(f"mount paths {path} and {other} overlap")
+        # Nested mounts are fine (a data volume inside the home); the same path twice is not.
+        cleaned = [p.rstrip("/") for p in paths]
+        twice = sorted({p for p in cleaned if cleaned.count(p) > 1})
+        if twice:
+            raise ValueError(f"two volumes are mounted at {', '.join(twice)}")
         return self
 
     @property
@@ -151,6 +154,8 @@ class TensorboardSpec(RenameHistory):
     claim: DnsLabel | None = Field(
         None, description="Read the logs from this claim of the profile's namespace (e.g. a pipeline's "
                           "volume when the pipeline runs in the profile).")
+    volume: DnsLabel | None = Field(
+        None, description="With notebook: read this data volume of the notebook instead of its workspace.")
     path: Annotated[str, AfterValidator(_check_log_path)] = Field(
         "", description="The log folder inside the volume, e.g. logs/mnist.")
 
@@ -158,6 +163,8 @@ class TensorboardSpec(RenameHistory):
     def _one_source(self) -> "TensorboardSpec":
         if (self.notebook is None) == (self.claim is None):
             raise ValueError("give either notebook or claim as the log source")
+        if self.volume is not None and self.notebook is None:
+            raise ValueError("volume names a data volume of a notebook: give notebook too")
         return self
 
 

@@ -148,6 +148,11 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
         for path, cls in wanted:
             if cls is not None and cls not in classes:
                 yield Finding((*base, *path), "not a class of mlplane:storage.classes", cls, declared)
+        kinds = {c.name: c.kind for c in config.storage.classes} if config.storage is not None else {}
+        for i, volume in enumerate(notebook.data_volumes):
+            if volume.shared and kinds.get(volume.storage_class or "") != "nfs":
+                yield Finding((*base, "data_volumes", i, "shared"), "only NFS classes can be mounted read-write by "
+                              "many nodes", True, "storage_class: an nfs class of mlplane:storage.classes")
         if notebook.artifact_access and store is None:
             yield Finding((*base, "artifact_access"), "the stack has no artifact store", True,
                           "declare mlplane:storage.artifacts, or artifact_access: false")
@@ -167,6 +172,12 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
             if board.notebook not in same:
                 yield Finding((*base, "notebook"), f"not a notebook of profile {board.profile} in "
                               "mlplane:workbenches.notebooks", board.notebook, ", ".join(same) or "none declared")
+            elif board.volume is not None:
+                owner = next(n for n in spec.notebooks if n.profile == board.profile and n.name == board.notebook)
+                names = [v.name for v in owner.data_volumes]
+                if board.volume not in names:
+                    yield Finding((*base, "volume"), f"not a data volume of notebook {board.notebook}", board.volume,
+                                  ", ".join(names) or "none declared")
 
 
 def _image_findings(base: tuple[Any, ...], notebook: NotebookSpec, release: str) -> Iterator[Finding]:

@@ -108,9 +108,11 @@ def declare_workbenches(ctx: StackContext, platform: PlatformFacts, capacity: Ca
         claim_name = board.claim
         if board.notebook is not None:
             workbench = facts.notebooks[f"{board.profile}/{board.notebook}"]
-            claim_name = next(n for n in spec.notebooks
-                              if n.profile == board.profile and n.name == board.notebook).workspace_claim
-            extra.append(workbench.claims["workspace"])
+            owner = next(n for n in spec.notebooks if n.profile == board.profile and n.name == board.notebook)
+            volume = next((v for v in owner.data_volumes if v.name == board.volume), None)
+            claim_name = owner.data_claim(volume) if volume is not None else owner.workspace_claim
+            made = workbench.claims.get(volume.name if volume is not None else "workspace")
+            extra += [made] if made is not None else []
         assert claim_name is not None
         facts.tensorboards[f"{board.profile}/{board.name}"] = Board(
             board_name(board.name), BoardArgs(spec=board, claim=claim_name),
