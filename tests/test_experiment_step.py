@@ -179,6 +179,7 @@ def test_the_algorithms_are_katib_suggestions_of_the_release(release: str) -> No
         if any(d.get("kind") == "ConfigMap" for d in documents) else documents[0]
     names = {s["algorithmName"] for s in config["runtime"]["suggestions"]}
     assert set(ALGORITHMS) <= names
+    assert "Job.v1.batch" in config["init"]["controller"]["trialResources"]  # trials may be plain Jobs
 
 
 @pytest.mark.parametrize("change, message", [
