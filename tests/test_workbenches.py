@@ -271,3 +271,19 @@ def test_in_cluster_store_credentials_reach_the_profile(tmp_path: Path) -> None:
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3"} <= env
     policy = next((out / "manifests" / "mlplane-artifacts").glob("NetworkPolicy-*internal*"))
     assert "kubeflow-user-example-com" in policy.read_text()
+
+
+@pytest.mark.parametrize("length, ok", [(52, True), (53, False)])
+def test_notebook_names_leave_room_for_the_statefulsets_label(tmp_path: Path, length: int, ok: bool) -> None:
+    name = "n" * length
+
+    def long_name(config: dict[str, Any]) -> None:
+        _notebook(config)["name"] = name
+
+    if ok:
+        out = render(tmp_path, "dev", long_name)
+        claim = next((out / "manifests" / "kubeflow-user-example-com").glob("PersistentVolumeClaim-*"))
+        assert len(yaml.safe_load(claim.read_text())["metadata"]["name"]) <= 63
+    else:
+        text = refused(tmp_path, long_name)
+        assert "notebooks[0].name" in text and "at most 52" in text

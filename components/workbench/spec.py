@@ -22,6 +22,22 @@ from components.workbench.images import NotebookKind
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 
+#: The longest notebook name: the controller names its StatefulSet after the Notebook, and
+#: a StatefulSet's pods carry ``controller-revision-hash: <name>-<10-character hash>``, a
+#: label value of at most 63 characters (kubernetes/kubernetes#64023).
+NOTEBOOK_NAME_MAX = 52
+
+
+def _check_notebook_name(value: str) -> str:
+    check_dns_label(value)
+    if len(value) > NOTEBOOK_NAME_MAX:
+        raise ValueError(f"must be at most {NOTEBOOK_NAME_MAX} characters: the server's StatefulSet pods carry "
+                         "a label of the name plus an 11-character hash, and labels hold 63")
+    return value
+
+
+NotebookName = Annotated[str, AfterValidator(_check_notebook_name)]
+
 #: Where Kubeflow's notebook images keep the user's home (the spawner's workspace mount).
 HOME = "/home/jovyan"
 #: Kubeflow's notebook images run as ``jovyan``, uid 1000 (NB_UID of the images).
@@ -77,7 +93,8 @@ class DataVolumeSpec(ArgsModel):
 class NotebookSpec(RenameHistory):
     """A notebook server of a profile: Jupyter, VS Code (code-server) or RStudio."""
 
-    name: DnsLabel = Field(description="The server's name in its profile (the Notebook's name).")
+    name: NotebookName = Field(description="The server's name in its profile (the Notebook's name), at most "
+                                           f"{NOTEBOOK_NAME_MAX} characters.")
     profile: DnsLabel = Field(description="The profile (from mlplane:kubeflow.profiles) it runs in.")
     kind: NotebookKind = Field("jupyter", description="jupyter, vscode (code-server) or rstudio.")
     image: str | None = Field(
