@@ -287,3 +287,20 @@ def test_notebook_names_leave_room_for_the_statefulsets_label(tmp_path: Path, le
     else:
         text = refused(tmp_path, long_name)
         assert "notebooks[0].name" in text and "at most 52" in text
+
+
+@pytest.mark.parametrize("release", sorted(NOTEBOOK_IMAGES))
+def test_short_names_follow_the_release_train(tmp_path: Path, release: str) -> None:
+    def on(config: dict[str, Any]) -> None:
+        config["mlplane:kubeflow"]["release"] = release
+        _notebook(config)["image"] = "jupyter-pytorch-full"
+
+    out = render(tmp_path, "dev", on)
+    notebook = yaml.safe_load((out / "manifests" / "kubeflow-user-example-com" / "Notebook-scratch.yaml").read_text())
+    image = notebook["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image in NOTEBOOK_IMAGES[release]["jupyter"] and "jupyter-pytorch-full:" in image
+
+
+def test_an_unknown_short_name_is_refused(tmp_path: Path) -> None:
+    text = refused(tmp_path, lambda c: _notebook(c).update(image="jupyter-julia"))
+    assert "notebooks[0].image" in text and "jupyter-scipy, jupyter-pytorch-full" in text

@@ -73,6 +73,24 @@ def offered(release: str, kind: str) -> tuple[str, ...]:
     return NOTEBOOK_IMAGES[release][kind]
 
 
+def short_name(image: str) -> str:
+    """A release image's name without registry and tag: ``jupyter-pytorch-cuda-full``."""
+    return image.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def is_short_name(image: str) -> bool:
+    """Whether ``image`` names a release image by its short name (no registry, tag or digest)."""
+    return not any(mark in image for mark in "/:@")
+
+
+def by_short_name(release: str, kind: str, name: str) -> str | None:
+    """The release's image for ``kind`` called ``name`` (``jupyter-pytorch-cuda-full``), or None.
+
+    Naming an image this way follows the release train: switching trains switches the image.
+    """
+    return next((image for image in offered(release, kind) if short_name(image) == name), None)
+
+
 def cuda_image(image: str) -> bool:
     """Whether a release image is one of the CUDA builds (the ones that use NVIDIA GPUs)."""
     return "-cuda-" in image.rsplit("/", 1)[-1]

@@ -98,8 +98,9 @@ class NotebookSpec(RenameHistory):
     profile: DnsLabel = Field(description="The profile (from mlplane:kubeflow.profiles) it runs in.")
     kind: NotebookKind = Field("jupyter", description="jupyter, vscode (code-server) or rstudio.")
     image: str | None = Field(
-        None, description="One of the images Kubeflow's spawner offers for this kind on the release; default: "
-                          "the spawner's default. Another image needs custom_image: true.")
+        None, description="One of the images Kubeflow's spawner offers for this kind on the release, in full or "
+                          "by its short name (jupyter-pytorch-cuda-full: follows the release train); default: the "
+                          "spawner's default. Another image needs custom_image: true.")
     custom_image: bool = Field(
         False, description="The image is the team's own (pinned), not one the release offers.")
     security: Literal["restricted", "baseline"] | None = Field(
@@ -120,7 +121,9 @@ class NotebookSpec(RenameHistory):
                            "the KFP SDK from the notebook). Not with artifact_access.")
     shared_memory: bool = Field(True, description="Mount a memory-backed /dev/shm (PyTorch data loaders).")
     stopped: bool = Field(False, description="Stop the server (Kubeflow's stop annotation): volumes stay.")
-    protect: bool | None = Field(None, description="Protect its claims (default: mlplane:workbenches.protect).")
+    protect: bool | None = Field(
+        None, description="Protect its claims (default: mlplane:kubeflow.protect_data, which protects users' "
+                          "notebook volumes with the profiles).")
 
     @model_validator(mode="after")
     def _coherent(self) -> "NotebookSpec":
@@ -188,6 +191,5 @@ class TensorboardSpec(RenameHistory):
 class WorkbenchesSpec(ArgsModel):
     """Notebook servers and TensorBoards of a stack's profiles."""
 
-    protect: bool = Field(True, description="Protect workspace and data claims (protect and retainOnDelete).")
     notebooks: tuple[NotebookSpec, ...] = Field((), description="Notebook servers, per profile.")
     tensorboards: tuple[TensorboardSpec, ...] = Field((), description="TensorBoards, per profile.")

@@ -18,7 +18,14 @@ from components.pod_security import image_problem
 from components.quantity import parse_quantity
 from components.renames import name_clashes
 from components.scheduling import SchedulingError, place, pools_for
-from components.workbench.images import NOTEBOOK_IMAGES, default_image, offered
+from components.workbench.images import (
+    NOTEBOOK_IMAGES,
+    by_short_name,
+    default_image,
+    is_short_name,
+    offered,
+    short_name,
+)
 from components.workbench.spec import NotebookSpec, WorkbenchesSpec
 from infra.config.rules import Finding, rule
 
@@ -42,7 +49,11 @@ def release_of(config: "StackConfig") -> str:
 
 def notebook_image(spec: NotebookSpec, release: str) -> str:
     """The server's image: the one named, or the spawner's default for its kind."""
-    return spec.image if spec.image is not None else default_image(release, spec.kind)
+    if spec.image is None:
+        return default_image(release, spec.kind)
+    if is_short_name(spec.image) and not spec.custom_image:
+        return by_short_name(release, spec.kind, spec.image) or spec.image
+    return spec.image
 
 
 def runs_restricted(spec: NotebookSpec, release: str) -> bool:
@@ -189,9 +200,15 @@ def _image_findings(base: tuple[Any, ...], notebook: NotebookSpec, release: str)
         if problem:
             yield Finding((*base, "image"), f"the team's image {problem}", notebook.image,
                           "an image pinned to a version tag or a @sha256 digest")
+    elif is_short_name(notebook.image):
+        if by_short_name(release, notebook.kind, notebook.image) is None:
+            yield Finding((*base, "image"), f"not an image Kubeflow {release} offers for {notebook.kind} servers",
+                          notebook.image, ", ".join(short_name(i) for i in images)
+                          + " (or a full reference of one of them)")
     elif notebook.image not in images:
         yield Finding((*base, "image"), f"not an image Kubeflow {release} offers for {notebook.kind} servers",
-                      notebook.image, ", ".join(images) + "; or the team's own pinned image with custom_image: true")
+                      notebook.image, ", ".join(images) + "; its short name (" + short_name(images[0])
+                      + ", ...) to follow the release; or the team's own pinned image with custom_image: true")
 
 
 def workbench_namespaces(config: "StackConfig") -> tuple[str, ...]:

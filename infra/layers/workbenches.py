@@ -60,7 +60,8 @@ def workbench_args(spec: NotebookSpec, ctx: StackContext, capacity: CapacityFact
     config = ctx.config
     release = release_of(config)
     default_class = capacity.default_storage_class
-    protect = config.workbenches.protect if config.workbenches is not None else True
+    # Users' notebook volumes are platform data: they follow the switch that protects profiles.
+    protect = config.kubeflow.protect_data if config.kubeflow is not None else True
     return WorkbenchArgs(
         spec=spec,
         image=notebook_image(spec, release),
