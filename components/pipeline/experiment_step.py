@@ -31,7 +31,6 @@ from components.pipeline.container_step import ContainerStep, ContainerStepArgs,
 from components.pipeline.experiment_spec import ExperimentStepSpec, trial_reference
 from components.pipeline.spec import ContainerStepSpec
 from components.platform.install import WAIT_FOR
-from components.scheduling import Placement
 
 EXPERIMENT_API = "kubeflow.org/v1beta1"
 #: The trial's container (Katib's primaryContainerName: the one its collector watches).
@@ -47,13 +46,10 @@ DEFAULT_AWAIT_SECONDS = 12 * 3600
 class ExperimentStepArgs(ArgsModel):
     """Arguments of :class:`ExperimentStep`."""
 
-    pipeline: str = Field(description="The pipeline's name (prefixes object names).")
-    namespace: str = Field(description="Namespace of the search and its trials (a profile's).")
-    spec: ExperimentStepSpec = Field(description="The search.")
-    version: str = Field(description="The step's version.")
-    placement: Placement | None = Field(None, description="The trials' accelerators, placed on the stack's pools.")
-    outputs_claim: str = Field(description="The pipeline's outputs claim, where the best values go.")
-    allow_unpinned_images: bool = Field(False, description="The pipeline entry accepts unpinned images.")
+    search: ExperimentStepSpec = Field(description="The search.")
+    trial: ContainerStepArgs = Field(
+        description="The trial as a container step (:func:`trial_step`): pipeline, namespace (a profile's), "
+                    "version, placement, and the outputs claim where the best values go.")
 
 
 def trial_step(spec: ExperimentStepSpec) -> ContainerStepSpec:
@@ -67,10 +63,7 @@ def trial_step(spec: ExperimentStepSpec) -> ContainerStepSpec:
 
 def trial_template(args: ExperimentStepArgs) -> dict[str, Any]:
     """Katib's ``trialTemplate``: a Job per trial, its parameters by name."""
-    spec = args.spec
-    step_args = ContainerStepArgs(pipeline=args.pipeline, namespace=args.namespace, spec=trial_step(spec),
-                                  version=args.version, placement=args.placement,
-                                  allow_unpinned_images=args.allow_unpinned_images)
+    spec, step_args = args.search, args.trial
     job: dict[str, Any] = {
         "backoffLimit": 0,
         "template": {
@@ -91,7 +84,7 @@ def trial_template(args: ExperimentStepArgs) -> dict[str, Any]:
 
 def experiment_spec(args: ExperimentStepArgs) -> dict[str, Any]:
     """The Experiment's ``spec``."""
-    spec = args.spec
+    spec = args.search
     objective: dict[str, Any] = {"type": spec.objective.type, "objectiveMetricName": spec.objective.metric}
     if spec.objective.goal is not None:
         objective["goal"] = spec.objective.goal
@@ -138,21 +131,22 @@ class ExperimentStep(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ExperimentStepArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplane:pipeline:ExperimentStep", name, None, opts)
-        spec = args.spec
+        spec, trial = args.search, args.trial
+        if trial.outputs_claim is None:
+            raise ValueError(f"search step {spec.name!r} publishes outputs, and the pipeline has no outputs claim")
         after = depends_of(opts)
-        self.experiment_name = k8s_name(args.pipeline, spec.name)
-        labels = {"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(args.pipeline),
-                  "mlplane.dev/step": k8s_name(spec.name), "mlplane.dev/version": args.version}
+        self.experiment_name = k8s_name(trial.pipeline, spec.name)
+        labels = {key: value for key, value in pod_labels(trial).items() if not key.startswith("azure.")}
         seconds = spec.timeout_seconds + 300 if spec.timeout_seconds else DEFAULT_AWAIT_SECONDS
         self.experiment = k8s.apiextensions.CustomResource(
             f"{name}-experiment", api_version=EXPERIMENT_API, kind="Experiment",
-            metadata={"name": self.experiment_name, "namespace": args.namespace, "labels": labels,
+            metadata={"name": self.experiment_name, "namespace": trial.namespace, "labels": labels,
                       "annotations": {WAIT_FOR: "condition=Succeeded", "pulumi.com/timeoutSeconds": str(seconds)}},
             spec=experiment_spec(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
-        reader = k8s_name(args.pipeline, spec.name, "reader")
-        meta = {"name": reader, "namespace": args.namespace, "labels": labels}
+        reader = k8s_name(trial.pipeline, spec.name, "reader")
+        meta = {"name": reader, "namespace": trial.namespace, "labels": labels}
         account = k8s.core.v1.ServiceAccount(f"{name}-reader", metadata=meta, automount_service_account_token=False,
                                              opts=pulumi.ResourceOptions(parent=self, depends_on=after))
         role = k8s.rbac.v1.Role(f"{name}-reader-role", metadata=meta, rules=[{
@@ -161,13 +155,12 @@ class ExperimentStep(pulumi.ComponentResource):
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-reader-binding", metadata=meta,
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": reader},
-            subjects=[{"kind": "ServiceAccount", "name": reader, "namespace": args.namespace}],
+            subjects=[{"kind": "ServiceAccount", "name": reader, "namespace": trial.namespace}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role]))
         best = ContainerStep(
             f"{name}-best",
-            ContainerStepArgs(pipeline=args.pipeline, namespace=args.namespace,
-                              spec=reader_step(spec, args.namespace, self.experiment_name), version=args.version,
-                              outputs_claim=args.outputs_claim, service_account=reader),
+            trial.model_copy(update={"spec": reader_step(spec, trial.namespace, self.experiment_name),
+                                     "placement": None, "service_account": reader}),
             pulumi.ResourceOptions(parent=self, depends_on=[*after, self.experiment, binding]))
         self.job = best.job
         self.register_outputs({"experiment": self.experiment_name, "outputs": list(spec.outputs)})

@@ -18,7 +18,7 @@ from pydantic import Field
 from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pipeline.container_step import ContainerStep, ContainerStepArgs
-from components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs
+from components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs, trial_step
 from components.pipeline.spec import (
     ContainerStepSpec,
     ExperimentStepSpec,
@@ -133,11 +133,10 @@ class Pipeline(pulumi.ComponentResource):
                 self.steps[step_name], self.ready[step_name] = volume, volume.claim
                 continue
             if isinstance(step, ExperimentStepSpec):
-                assert outputs_claim is not None  # made above whenever a search step exists
-                search = ExperimentStep(role, ExperimentStepArgs(
-                    pipeline=spec.name, namespace=args.namespace, spec=step, version=self.versions[step_name],
-                    placement=args.placements.get(step_name), outputs_claim=outputs_claim,
-                    allow_unpinned_images=args.allow_unpinned_images), child)
+                search = ExperimentStep(role, ExperimentStepArgs(search=step, trial=ContainerStepArgs(
+                    pipeline=spec.name, namespace=args.namespace, spec=trial_step(step),
+                    version=self.versions[step_name], placement=args.placements.get(step_name),
+                    outputs_claim=outputs_claim, allow_unpinned_images=args.allow_unpinned_images)), child)
                 self.steps[step_name], self.ready[step_name] = search, search.job
                 continue
             if isinstance(step, ServeStepSpec):
