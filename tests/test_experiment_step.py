@@ -27,11 +27,10 @@ from pipelines.context import PipelineContext
 
 from .conftest import ROOT
 from .crds import strict_schema
+from .upstream import SHARED_UPSTREAM, needs_upstream
 
 DATA = Path(__file__).resolve().parent / "data" / "pipelines"
-UPSTREAM = ROOT.parent / "shared" / "upstream" / "kubeflow-manifests"
-if not UPSTREAM.is_dir():
-    UPSTREAM = Path("/work/shared/upstream/kubeflow-manifests")
+UPSTREAM = SHARED_UPSTREAM / "kubeflow-manifests"
 KATIB_CONFIG = {"1.8.1": "v1.8.1/apps/katib/upstream/installs/katib-cert-manager/katib-config.yaml",
                 "26.03": "26.03/applications/katib/upstream/installs/katib-cert-manager/katib-config.yaml"}
 
@@ -169,11 +168,10 @@ def test_the_reader_refuses_an_unfinished_search() -> None:
         katib_best.best_parameters({"status": {"conditions": [{"type": "Running", "status": "True"}]}})
 
 
+@needs_upstream
 @pytest.mark.parametrize("release", sorted(KATIB_CONFIG))
 def test_the_algorithms_are_katib_suggestions_of_the_release(release: str) -> None:
     path = UPSTREAM / KATIB_CONFIG[release]
-    if not path.is_file():
-        pytest.skip("../shared/upstream is not on this machine")
     documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
     config = yaml.safe_load(next(d for d in documents if d.get("kind") == "ConfigMap")["data"]["katib-config.yaml"]) \
         if any(d.get("kind") == "ConfigMap" for d in documents) else documents[0]

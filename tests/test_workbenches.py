@@ -25,13 +25,11 @@ from infra.layers.capacity import capacity_facts
 
 from .conftest import ROOT, load_stack, rendered
 from .crds import strict_schema
+from .upstream import SHARED_UPSTREAM, needs_upstream
 from .test_pipelines_stack import stack_from
 from .test_renames import diff, render
 
-UPSTREAM = ROOT.parent / "shared" / "upstream" / "kubeflow-manifests"
-if not UPSTREAM.is_dir():
-    UPSTREAM = Path("/work/shared/upstream/kubeflow-manifests")
-needs_upstream = pytest.mark.skipif(not UPSTREAM.is_dir(), reason="../shared/upstream is not on this machine")
+UPSTREAM = SHARED_UPSTREAM / "kubeflow-manifests"
 
 NOTEBOOK = "kubernetes:kubeflow.org/v1:Notebook"
 BOARD = "kubernetes:tensorboard.kubeflow.org/v1alpha1:Tensorboard"
