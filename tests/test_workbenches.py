@@ -23,7 +23,7 @@ from components.workbench.notebook import STOP_ANNOTATION
 from infra.cli import main
 from infra.layers.capacity import capacity_facts
 
-from .conftest import ROOT, load_stack, rendered
+from .conftest import load_stack, rendered
 from .crds import strict_schema
 from .upstream import SHARED_UPSTREAM, needs_upstream
 from .test_pipelines_stack import stack_from
