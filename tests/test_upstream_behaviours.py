@@ -82,10 +82,12 @@ def pod_templates(resource: Any) -> list[dict[str, Any]]:
         return [r["template"] for r in spec["pytorchReplicaSpecs"].values()]
     if resource.type.endswith(":TrainingRuntime"):
         return [j["template"]["spec"]["template"] for j in spec["template"]["spec"]["replicatedJobs"]]
+    if resource.type.endswith(":Experiment"):  # Katib's trials
+        return [spec["trialTemplate"]["trialSpec"]["spec"]["template"]]
     return []
 
 
-RUN_TO_COMPLETION = (":batch/v1:Job", ":PyTorchJob", ":TrainingRuntime")
+RUN_TO_COMPLETION = (":batch/v1:Job", ":PyTorchJob", ":TrainingRuntime", ":Experiment")
 
 
 def mlplane_run_to_completion(plan: Plan) -> list[Any]:
@@ -127,6 +129,12 @@ def test_every_run_to_completion_pod_of_every_stack_opts_out(stack: str) -> None
     for resource in mlplane_run_to_completion(rendered(stack)):
         for template in pod_templates(resource):
             assert template["metadata"]["labels"].get(INJECT) == "false", resource.urn
+            assert template["metadata"]["annotations"].get(INJECT) == "false", resource.urn
+
+
+def test_the_stacks_have_run_to_completion_pods_to_check() -> None:
+    kinds = {r.type.rsplit(":", 1)[1] for stack in STACKS for r in mlplane_run_to_completion(rendered(stack))}
+    assert {"Job", "Experiment"} <= kinds
 
 
 @pytest.mark.parametrize("chart", ["istiod-1.17.3", "istiod-1.29.0"])
