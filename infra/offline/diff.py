@@ -241,8 +241,8 @@ def _replacement(
     stateful = holds_data(old) or holds_data(new)
     reason = why
     if stateful:
-        reason = (f"DANGER: replacing {kind_of(new.type)} {new.name!r} ({stateful}) destroys it first: "
-                  f"{data_at_stake(old)} is lost; {why}")
+        reason = (f"DANGER: replacing {kind_of(new.type)} {new.name!r} ({stateful}) first destroys "
+                  f"{data_at_stake(old)}; {why}")
     else:
         victims = stateful_in_namespace(old, old_plan)
         if victims:
