@@ -48,6 +48,9 @@ def _add_danger_options(parser: argparse.ArgumentParser) -> None:
                         help="how to print the diff (default: text)")
     parser.add_argument("--fail-on-danger", action="store_true",
                         help="exit 1 when a change would delete or replace stateful or protected resources")
+    parser.add_argument("--max-chars", type=int, default=None, metavar="N",
+                        help="markdown: keep the diff within about N characters (default: what one "
+                             "pull-request comment holds); rows past it are counted, not shown")
 
 
 def version() -> str:
@@ -141,16 +144,15 @@ def progress(message: str) -> Iterator[None]:
         yield
 
 
-def _write_report(diff: PlanDiff, fmt: str, note: str = "") -> None:
+def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "") -> None:
     """Print the diff with its accelerator cost and, in Markdown, the graph of the change."""
-    from infra.offline.report import format_json, format_markdown, text_report
-    from infra.offline.sections import cost_json, cost_markdown, cost_text, graph_markdown
+    from infra.offline.report import text_report
+    from infra.offline.sections import cost_text, json_report, markdown_report
 
-    if fmt == "json":
-        sys.stdout.write(format_json(diff, cost_json(diff)))
-    elif fmt == "markdown":
-        sections = [section for section in (cost_markdown(diff), graph_markdown(diff)) if section]
-        sys.stdout.write(format_markdown(diff, sections) + (f"\n_{note.strip()}_\n" if note else ""))
+    if args.format == "json":
+        sys.stdout.write(json_report(diff))
+    elif args.format == "markdown":
+        sys.stdout.write(markdown_report(diff, args.max_chars) + (f"\n_{note.strip()}_\n" if note else ""))
     else:
         console = stdout_console()
         if note:
@@ -198,7 +200,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     diff = diff_plans(old, plan)
     if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
         stdout_console().print(format_tree(plan, diff, expand=args.expand_tree), markup=False)
-    _write_report(diff, args.format, note)
+    _write_report(diff, args, note)
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)
@@ -227,7 +229,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
             old, note = render_at_revision(root, args.base, config.source.stack, args.config_file)
         diff = diff_plans(old, _render(config))
-    _write_report(diff, args.format, note)
+    _write_report(diff, args, note)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
 
 

@@ -80,7 +80,7 @@ def _text_change(out: Text, change: Change, indent: str) -> None:
         out.append("\n")
     if more:
         out.append(f"   {indent}     … {more} more changed paths\n", style="dim")
-    if change.danger or change.op == "replace":
+    if change.danger or change.op == "replace" or change.renamed_from:
         out.append(f"   {indent}     {change.reason}\n", style="bold red" if change.danger else "magenta")
 
 
@@ -140,7 +140,7 @@ def _markdown_values(change: Change) -> str:
         lines.append(f"{_code(value.path)}: {_code(before)} → {_code(after)}")
     if more:
         lines.append(f"… {more} more")
-    if change.op == "replace" or change.danger:
+    if change.op == "replace" or change.danger or change.renamed_from:
         lines.append(_cell(change.reason))
     return "<br>".join(lines)
 
@@ -154,13 +154,16 @@ def _markdown_row(change: Change) -> str:
 _HEADER = ["| op | type | name | changed values |", "|---|---|---|---|"]
 
 
-def format_markdown(diff: PlanDiff, sections: list[str] | None = None) -> str:
+def format_markdown(diff: PlanDiff, sections: list[str] | None = None, budget: int | None = None) -> str:
     """The diff for a pull-request comment: summary, dangers, extra sections, the changes.
 
     Args:
         diff: The diff to show.
         sections: Markdown blocks shown after the dangers (cost, the graph of the change).
+        budget: The most characters in all (default :data:`MARKDOWN_BUDGET`); change rows
+            past it are counted, not shown.
     """
+    budget = MARKDOWN_BUDGET if budget is None else budget
     stack = f": stack `{diff.stack}`" if diff.stack else ""
     lines = [f"### mlplane plan diff{stack}", "", f"**{summary_line(diff)}**", ""]
     dangers = [c for c in diff.changes if c.danger]
@@ -182,7 +185,7 @@ def format_markdown(diff: PlanDiff, sections: list[str] | None = None) -> str:
         nonlocal used, left_out
         for change in changes:
             row = _markdown_row(change)
-            if used + len(row) > MARKDOWN_BUDGET:
+            if used + len(row) > budget:
                 left_out += 1
                 continue
             rows.append(row)

@@ -11,7 +11,7 @@ from infra.offline.cost import (PoolChange, PoolCost, describe_sharing, describe
 from infra.offline.diff import PlanDiff
 from infra.offline.graph import graph_markdown
 
-__all__ = ["cost_json", "cost_markdown", "cost_text", "graph_markdown"]
+__all__ = ["cost_json", "cost_markdown", "cost_text", "graph_markdown", "json_report", "markdown_report"]
 
 
 def _sources_line() -> str:
@@ -115,3 +115,23 @@ def cost_json(diff: PlanDiff) -> dict[str, Any] | None:
                    "after": _cost_json(c.after), "monthlyChange": c.delta() if c.changed else 0.0}
                   for c in changes],
     }}
+
+
+def markdown_report(diff: PlanDiff, budget: int | None = None) -> str:
+    """The whole pull-request comment of one diff: summary, dangers, cost, graph, changes.
+
+    Args:
+        diff: The diff.
+        budget: The most characters of change rows (default: what one comment holds).
+    """
+    from infra.offline.report import format_markdown
+
+    sections = [section for section in (cost_markdown(diff), graph_markdown(diff)) if section]
+    return format_markdown(diff, sections, budget=budget)
+
+
+def json_report(diff: PlanDiff) -> str:
+    """The JSON diff with the pools' cost."""
+    from infra.offline.report import format_json
+
+    return format_json(diff, cost_json(diff))
