@@ -126,16 +126,14 @@ def _pool_cost(resource: PlanResource) -> PoolCost:
         candidates = []
     if not candidates:
         return PoolCost(name, facts, (), f"no {backend} machine type for it is in the price table")
-    rates = []
-    for candidate in candidates:
-        entry = machines.get(candidate)
-        if entry is None:
-            why = table["sources"].get(backend, {}).get("left_out") or "not in the price table"
-            return PoolCost(name, facts, (), f"{candidate} has no price in the table ({why})")
-        hourly = entry["hourly"].get(region) if region else None
-        if hourly is None:
-            return PoolCost(name, facts, (), f"{candidate} has no price for region {region or '(unknown)'}")
-        rates.append(Rate(candidate, hourly[0], hourly[1]))
+    if machine and machine not in machines:
+        why = table["sources"].get(backend, {}).get("left_out") or "not in the price table"
+        return PoolCost(name, facts, (), f"{machine} has no price in the table ({why})")
+    # Karpenter's candidates that the region lacks are not among its choices there.
+    rates = [Rate(m, hourly[0], hourly[1]) for m in candidates
+             if region and (hourly := machines[m]["hourly"].get(region)) is not None]
+    if not rates:
+        return PoolCost(name, facts, (), f"{', '.join(candidates)}: no price for region {region or '(unknown)'}")
     return PoolCost(name, facts, tuple(rates), None)
 
 

@@ -45,6 +45,10 @@ def format_tree(plan: Plan, diff: PlanDiff | None = None, expand: bool = False) 
     """
     ops = {c.urn: c.op for c in diff.changes} if diff else {}
     dangers = {c.urn for c in diff.changes if c.danger} if diff else set()
+    by_source: dict[str, list] = defaultdict(list)  # changes (deletions too) under each source
+    for change in diff.changes if diff else ():
+        if change.source:
+            by_source[change.source].append(change)
     children: dict[str | None, list[PlanResource]] = defaultdict(list)
     by_urn = plan.by_urn()
     for resource in plan:
@@ -61,11 +65,11 @@ def format_tree(plan: Plan, diff: PlanDiff | None = None, expand: bool = False) 
         kids = children.get(resource.urn, [])
         collapsed = resource.type in SOURCE_TYPES and kids and not expand
         inside = _descendants(resource.urn, children) if collapsed else []
-        danger = resource.urn in dangers or any(r.urn in dangers for r in inside)
+        danger = resource.urn in dangers or (collapsed and any(c.danger for c in by_source[resource.urn]))
         mark = ("!" if danger else " ") + (_MARK[op] if op else " ").ljust(2)
         flags = " [protected]" if resource.protect else ""
         if collapsed:
-            changed = sum(1 for r in inside if r.urn in ops)
+            changed = len(by_source[resource.urn])
             flags += f"  ({kinds_summary(inside)}{f'; {changed} changing' if changed else ''})"
             if not op and changed:
                 mark = mark[0] + "~ "
