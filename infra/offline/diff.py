@@ -182,8 +182,12 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack, old_plan=old, new_plan=new)
 
 
-def _placed(change: Change, resource: PlanResource, by_urn: dict[str, PlanResource]) -> Change:
-    """``change`` with the chart or directory it was expanded from and its component."""
+def owners(resource: PlanResource, by_urn: dict[str, PlanResource]) -> tuple[str | None, str | None]:
+    """The URNs of the chart or directory ``resource`` was expanded from and of its component.
+
+    The component is the nearest ancestor that is an mlplane component (not the stack,
+    not a chart or directory); either is None where there is none.
+    """
     source = component = None
     parent = by_urn.get(resource.parent) if resource.parent else None
     seen: set[str] = set()
@@ -194,6 +198,12 @@ def _placed(change: Change, resource: PlanResource, by_urn: dict[str, PlanResour
         elif not parent.custom and parent.type != STACK_TYPE and component is None:
             component = parent.urn
         parent = by_urn.get(parent.parent) if parent.parent else None
+    return source, component
+
+
+def _placed(change: Change, resource: PlanResource, by_urn: dict[str, PlanResource]) -> Change:
+    """``change`` with the chart or directory it was expanded from and its component."""
+    source, component = owners(resource, by_urn)
     if source is None and component is None:
         return change
     return replace(change, source=source, component=component)

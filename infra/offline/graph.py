@@ -12,7 +12,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from infra.offline.diff import Change, PlanDiff
+from infra.offline.diff import Change, PlanDiff, owners
 from infra.offline.kinds import kind_of
 from infra.offline.plan import Plan, PlanResource
 
@@ -44,23 +44,6 @@ def _label(text: str) -> str:
     return re.sub(r"[\"<>\[\]{}|]", "'", text)
 
 
-def _owner(resource: PlanResource, by_urn: dict[str, PlanResource]) -> tuple[str | None, str | None]:
-    """The chart/directory URN holding ``resource`` (if any) and its component's name."""
-    from infra.offline.diff import SOURCE_TYPES
-
-    source = component = None
-    parent = by_urn.get(resource.parent) if resource.parent else None
-    while parent is not None:
-        if parent.type in SOURCE_TYPES and source is None:
-            source = parent.urn
-        elif not parent.custom and parent.type != "pulumi:pulumi:Stack" and component is None:
-            component = parent.name
-        if source is not None and component is not None:
-            break
-        parent = by_urn.get(parent.parent) if parent.parent else None
-    return source, component
-
-
 def change_graph(diff: PlanDiff, max_nodes: int = MAX_NODES) -> str:
     """The Mermaid ``flowchart`` text of the change ("" when nothing changes).
 
@@ -77,7 +60,8 @@ def change_graph(diff: PlanDiff, max_nodes: int = MAX_NODES) -> str:
     node_of: dict[str, str] = {}
 
     def node_for(resource: PlanResource, change: Change | None) -> _Node:
-        source, component = _owner(resource, by_urn)
+        source, component_urn = owners(resource, by_urn)
+        component = component_urn.rsplit("::", 1)[-1] if component_urn else None
         key = source or resource.urn
         node_of[resource.urn] = key
         node = nodes.get(key)
