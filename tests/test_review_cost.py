@@ -92,6 +92,9 @@ def test_a_zone_is_priced_as_its_region_and_eks_ranges_over_karpenters_choice() 
     (_, cost), = plan_pools(plan(eks)).values()
     machines = {r.machine for r in cost.rates}
     assert machines == {m for m, e in price_table()["eks"].items() if m.startswith("g6.") and e["gpus"] == 1}
+    from infra.offline.cost import describe_size
+
+    assert describe_size(cost).startswith("Karpenter picks (g6 family), 0–2 nodes × 1 GPU")
     low, high = cost.monthly(False)
     assert low == 0 and high == pytest.approx(max(r.on_demand for r in cost.rates) * 730 * 2)
     assert cost.monthly(True) is None  # no spot prices for EC2 in the table
@@ -105,12 +108,14 @@ def test_pools_without_prices_say_why_and_self_hosted_pools_count_gpus() -> None
     onprem = pool("o", backend="selfhosted", region=None, machineType=None, acceleratorsPerNode=4, nodes=3,
                   sharing={"kind": "time-slicing", "replicas": 2})
     text = cost_text(diff_plans(plan(), plan(aks, n1, onprem))).plain
-    assert "pool a: Standard_NC24ads_A100_v4, 0–2 nodes × 1 GPU; no price: Standard_NC24ads_A100_v4 has no " \
-           "price in the table (every AKS VM size" in text
-    assert "no price: n1-standard-8 has no price in the table (N1 machine types" in text
+    assert "pool a: Standard_NC24ads_A100_v4, 0–2 nodes × 1 GPU; no price: Standard_NC24ads_A100_v4 is not " \
+           "in the price table (every AKS VM size" in text
+    assert "no price: n1-standard-8 is not in the price table (N1 machine types" in text
     assert "pool o: 3 nodes × 4 GPUs = 12 GPUs; self-hosted: GPUs only" in text
     assert "time-slicing ×2: 24 workloads on 12 GPUs; a GPU for each would take 12 more GPUs" in text
     assert "$" not in text.split("pool o:")[1]
+    by_label = pool("l", backend="selfhosted", region=None, machineType=None, acceleratorsPerNode=2)
+    assert "pool l: nodes chosen by label, 2 GPUs each" in cost_text(diff_plans(plan(), plan(by_label))).plain
 
 
 def test_the_gke_stack_states_its_pools_cost() -> None:

@@ -81,7 +81,8 @@ def pool_facts(args: AcceleratorPoolArgs) -> dict[str, Any]:
         "acceleratorsPerNode": spec.accelerators_per_node,
         "minNodes": spec.min_nodes,
         "maxNodes": spec.max_nodes,
-        "nodes": len(spec.nodes.names) if spec.nodes is not None else None,
+        # Self-hosted pools named node by node; None where nodes are chosen by labels.
+        "nodes": len(spec.nodes.names) if spec.nodes is not None and spec.nodes.names else None,
         "spot": spec.spot,
         "sharing": {"kind": spec.sharing.kind, "replicas": spec.sharing.replicas} if spec.sharing else None,
         "migProfile": spec.mig_profile,

@@ -128,7 +128,7 @@ def _pool_cost(resource: PlanResource) -> PoolCost:
         return PoolCost(name, facts, (), f"no {backend} machine type for it is in the price table")
     if machine and machine not in machines:
         why = table["sources"].get(backend, {}).get("left_out") or "not in the price table"
-        return PoolCost(name, facts, (), f"{machine} has no price in the table ({why})")
+        return PoolCost(name, facts, (), f"{machine} is not in the price table ({why})")
     # Karpenter's candidates that the region lacks are not among its choices there.
     rates = [Rate(m, hourly[0], hourly[1]) for m in candidates
              if region and (hourly := machines[m]["hourly"].get(region)) is not None]
@@ -204,8 +204,9 @@ def describe_size(cost: PoolCost) -> str:
         if high is None:
             return f"nodes chosen by label, {gpus} GPU{'s' if gpus != 1 else ''} each"
         return f"{high} node{'s' if high != 1 else ''} × {gpus} GPU{'s' if gpus != 1 else ''} = {high * gpus} GPUs"
-    machine = cost.facts.get("machineType") or ("Karpenter: " + ", ".join(r.machine for r in cost.rates)
-                                                if cost.rates else "chosen by the cloud")
+    families = ", ".join(model.eks_families) if (model := find_model(str(cost.facts.get("vendor")),
+                                                                     str(cost.facts.get("model")))) else ""
+    machine = cost.facts.get("machineType") or f"Karpenter picks ({families or 'any'} family)"
     nodes = f"{low}" if low == high else f"{low}–{high}"
     return f"{machine}, {nodes} nodes × {gpus} GPU{'s' if gpus != 1 else ''}"
 
