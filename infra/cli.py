@@ -144,7 +144,7 @@ def progress(message: str) -> Iterator[None]:
         yield
 
 
-def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "") -> None:
+def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "", list_changes: bool = True) -> None:
     """Print the diff with its accelerator cost and, in Markdown, the graph of the change."""
     from infra.offline.report import text_report
     from infra.offline.sections import cost_text, json_report, markdown_report
@@ -157,7 +157,7 @@ def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "") -> N
         console = stdout_console()
         if note:
             console.print(note.rstrip("\n"), markup=False)
-        console.print(text_report(diff, cost_text(diff)), markup=False, end="")
+        console.print(text_report(diff, cost_text(diff), list_changes), markup=False, end="")
 
 
 def baseline_path(root: Path, stack: str) -> Path:
@@ -198,9 +198,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
         old = load_plan(against)
         note = f"Compared with {against}.\n"
     diff = diff_plans(old, plan)
+    # Summary first; without a baseline everything is a create, and the tree shows it all.
+    _write_report(diff, args, note, list_changes=not no_baseline)
     if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
-        stdout_console().print(format_tree(plan, diff, expand=args.expand_tree), markup=False)
-    _write_report(diff, args, note)
+        stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)

@@ -84,12 +84,13 @@ def _text_change(out: Text, change: Change, indent: str) -> None:
         out.append(f"   {indent}     {change.reason}\n", style="bold red" if change.danger else "magenta")
 
 
-def text_report(diff: PlanDiff, extra: Text | None = None) -> Text:
+def text_report(diff: PlanDiff, extra: Text | None = None, list_changes: bool = True) -> Text:
     """The diff for a terminal, styled (colour is dropped where the terminal has none).
 
     Args:
         diff: The diff to show.
         extra: Sections to show after the summary (the accelerator cost).
+        list_changes: False when the tree above already shows every change (no baseline).
     """
     out = Text()
     out.append("Changes: ", style="bold")
@@ -100,6 +101,8 @@ def text_report(diff: PlanDiff, extra: Text | None = None) -> Text:
                    style="bold red")
     if extra is not None:
         out.append_text(extra)
+    if not list_changes:
+        return out
     own, by_source = grouped(diff)
     for change in own:
         _text_change(out, change, "")
