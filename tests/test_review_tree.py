@@ -77,3 +77,17 @@ def test_diff_lists_changed_upstream_objects_under_their_source() -> None:
     chart = lines.index("  Helm chart cert-manager-chart: 1 changed object")
     directory = lines.index("  kustomize directory pipelines: 1 changed object")
     assert "cm-controller" in lines[chart + 1] and "new-sa" in lines[directory + 1]
+
+
+def test_the_graph_stays_readable_on_a_600_resource_plan() -> None:
+    from infra.offline.graph import MAX_NODES, change_graph
+
+    from .plans import job, pvc
+
+    resources = [job(f"train-{i}") for i in range(300)] + [pvc(f"data-{i}") for i in range(300)]
+    gone = plan(pvc("old-data", protect=True))
+    graph = change_graph(diff_plans(gone, plan(*resources)))
+    nodes = [line for line in graph.splitlines() if line.strip().startswith("n") and '["' in line]
+    assert len(nodes) == MAX_NODES
+    assert nodes[0].strip().startswith('n0["- PersistentVolumeClaim old-data"]:::danger')  # dangers first
+    assert 'more["… 571 changed not drawn"]' in graph
