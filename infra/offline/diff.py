@@ -229,7 +229,7 @@ def _compare(old: PlanResource, new: PlanResource, old_plan: Plan, classes: dict
     ) + tuple(ValueChange(f"options.{key}", getattr(old, attr), getattr(new, attr))
               for attr, key in _OPTIONS if getattr(old, attr) != getattr(new, attr))
     renamed_from = old.urn if renamed else None
-    reasons = replace_reasons(old, new, paths)
+    reasons = replace_reasons(old, new, paths, classes)
     if provider_changed:
         values += (ValueChange("provider", old.provider, new.provider),)
         return _replacement(old, new, shown + ("provider",), values, "the provider changed", old_plan, renamed_from)
