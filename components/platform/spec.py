@@ -235,6 +235,11 @@ class DexUser(ArgsModel):
                     "`pulumi stack output dex_passwords --show-secrets`). For dev stacks.",
     )
 
+    @classmethod
+    def secret_required(cls, field: str, raw: Any) -> bool:
+        """Whether a secret field must be set, given the user's entry (``mlplane secrets``)."""
+        return field == "password_hash" and not (isinstance(raw, dict) and raw.get("generate_password") is True)
+
     @property
     def display_name(self) -> str:
         """The username Dex shows."""
@@ -248,8 +253,14 @@ class OidcConnector(ArgsModel):
     name: str = Field(description="Name on the login page.", min_length=1)
     issuer: Annotated[str, AfterValidator(check_https_url)] = Field(description="The provider's issuer URL.")
     client_id: str = Field(description="OAuth client id registered at the provider.", min_length=1)
-    client_secret: SecretValue = Field(description="OAuth client secret, as a secret (`secure:`).")
+    client_secret: SecretValue | None = Field(
+        None, description="OAuth client secret, as a secret (`secure:`); required: `mlplane secrets` sets it.")
     scopes: tuple[str, ...] = Field(("openid", "profile", "email"), description="Scopes to request.")
+
+    @classmethod
+    def secret_required(cls, field: str, raw: Any) -> bool:
+        """The client secret is required (the loader refuses, or offline stands in, an unset one)."""
+        return field == "client_secret"
 
 
 class DexSettings(ArgsModel):

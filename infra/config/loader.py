@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -20,6 +21,7 @@ from components.base import SecretValue
 from infra.config.introspect import allowed_keys, field_info
 from infra.config.paths import format_path
 from infra.config.rules import cross_check
+from infra.config.secrets import fill_unset, secret_slots, unset_problems, unset_required
 from infra.config.source import StackSource
 from infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
 from infra.config.stackfile import StackDocument, read_stack_document
@@ -71,6 +73,7 @@ def validate_config(
     *,
     line_of: LineLookup | None = None,
     secret_keys: frozenset[str] = frozenset(),
+    unset_secrets: Literal["unknown", "refuse"] = "unknown",
 ) -> StackConfig:
     """Validate a stack's ``config:`` map into a :class:`StackConfig`.
 
@@ -80,6 +83,9 @@ def validate_config(
         line_of: Maps a key path (``("mlplane:cluster", "kind")``) to its line.
         secret_keys: Config keys the engine marks as secret; their plain strings may
             fill secret fields (the engine decrypted them).
+        unset_secrets: What a required secret without a value becomes: ``unknown`` (the
+            offline render: an unknown secret, as a ``secure:`` value is offline) or
+            ``refuse`` (the engine: an error saying how to set it).
 
     Returns:
         The validated config, bound to ``source``.
@@ -88,6 +94,12 @@ def validate_config(
         InputError: Every problem found, each with key path, value and what is allowed.
     """
     lines = line_of or (lambda path: None)
+    slots = secret_slots(config)
+    if unset_secrets == "refuse" and unset_required(slots):
+        raise InputError(source.display, tuple(
+            replace(problem, line=lines(slot.path))
+            for slot, problem in zip(unset_required(slots), unset_problems(slots, source.stack, secret_keys))))
+    config = fill_unset(config, slots)
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
     allowed_keys = ", ".join(f"{NAMESPACE}:{name}" for name in section_names())
