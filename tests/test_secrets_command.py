@@ -27,8 +27,8 @@ REQUIRED = {
     "dev": [],
     "onprem": [f"mlplane:auth.dex.users[{i}].password_hash" for i in range(3)],
     "gke": ["mlplane:auth.dex.connector.client_secret"],
-    "eks": [],
-    "aks": [],
+    "eks": ["mlplane:auth.dex.users[0].password_hash"],
+    "aks": ["mlplane:auth.dex.users[0].password_hash"],
 }
 
 

@@ -62,6 +62,9 @@ class IstioArgs(PartArgs):
     open_gateways: tuple[dict[str, str], ...] = Field(
         (), description="Label selectors of further gateways anyone may reach (Knative's local gateway).")
     gke: bool = Field(False, description="Whether the cluster is GKE (CNI binaries live elsewhere there).")
+    service: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "ClusterIP"},
+        description="The gateway chart's `service` values (components.platform.gateway.gateway_service_values).")
 
 
 def chart_values(role: str, args: IstioArgs) -> dict[str, Any]:
@@ -88,7 +91,7 @@ def chart_values(role: str, args: IstioArgs) -> dict[str, Any]:
         return {**platform, "meshConfig": mesh, "istio_cni": {"enabled": True},
                 "pilot": {"cni": {"enabled": True}}}
     if role == "gateway":
-        return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": {"type": "ClusterIP"}}
+        return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": dict(args.service)}
     return {"defaultRevision": "default"}
 
 

@@ -16,6 +16,7 @@ from components.base import ArgsModel, SecretValue
 from components.charts import check_version
 from components.namespace import PodSecurityLevel
 from components.naming import check_dns_label, is_dns_subdomain
+from components.platform.gateway import GatewaySettings
 from components.platform.releases import DEFAULT_RELEASE, RELEASE_NAMES, ReleaseName
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -207,6 +208,10 @@ class KubeflowSpec(ArgsModel):
         description=f"Kubeflow release train: {' or '.join(RELEASE_NAMES)} (pins every version).",
     )
     ingress: IngressSettings = Field(default_factory=IngressSettings, description="Host and TLS of the ingress gateway.")
+    gateway: GatewaySettings = Field(
+        default_factory=GatewaySettings,
+        description="How the ingress gateway is reached from outside the cluster (Service type, ports, load "
+                    "balancer annotations). Default: cluster-ip (kubectl port-forward).")
     issuer: IssuerSettings = Field(default_factory=IssuerSettings, description="Issuer of the ingress certificate.")
     components: Components = Field(default_factory=Components, description="Per-component overrides.")
     profiles: tuple[ProfileSpec, ...] = Field((), description="Profiles (user namespaces) to create.")

@@ -175,6 +175,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
     by_name = {ns_args.namespace: namespaces[role] for role, ns_args in planned.items()}
     platform = Platform("platform", PlatformArgs(
         kubeflow=spec, auth=config.auth, gke=isinstance(config.cluster, GkeCluster), namespaces=by_name,
+        cluster_kind=config.cluster.kind,
         public_hosts=public_hosts(config),
     ), ctx.opts())
     components = platform.components
