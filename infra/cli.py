@@ -19,7 +19,7 @@ from infra.config import StackConfig, load_stack_file
 from infra.config.loader import stack_name_for
 from infra.config.secrets import format_slots, secret_slots, unset_required
 from infra.config.stackfile import read_stack_document
-from infra.config.suggest import did_you_mean
+from infra.suggest import did_you_mean
 from infra.errors import InputError, OfflineUnsupportedError, input_error
 from infra.offline.diff import diff_plans
 from infra.offline.manifests import ManifestError

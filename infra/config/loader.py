@@ -26,6 +26,7 @@ from infra.config.source import StackSource
 from infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
 from infra.config.stackfile import StackDocument, read_stack_document
 from infra.errors import InputError, Problem, show_value
+from infra.suggest import did_you_mean
 
 #: Config namespaces that may appear in a stack file besides mlplane's own: the
 #: providers' own settings (Pulumi reads them for default providers).
@@ -111,7 +112,8 @@ def validate_config(
                                     allowed=allowed_keys, line=lines((key,))))
         elif namespace == NAMESPACE:
             if name not in StackConfig.model_fields:
-                problems.append(Problem(key, "unknown key", allowed=allowed_keys, line=lines((key,))))
+                hint = did_you_mean(name, section_names(), prefix=f"{NAMESPACE}:")
+                problems.append(Problem(key, "unknown key" + hint, allowed=allowed_keys, line=lines((key,))))
             else:
                 problems.extend(_validate_section(name, key, value, lines, key in secret_keys, sections))
         elif namespace not in PROVIDER_NAMESPACES:
@@ -196,6 +198,8 @@ def _problems(
         message, allowed = _describe(error, value)
         if annotation is not None and error["type"] == "extra_forbidden":
             allowed = allowed_keys(annotation, raw, path[:-1])
+            if allowed and path:
+                message += did_you_mean(str(path[-1]), allowed.split(", "))
         if annotation is not None and error["type"] == "missing":
             info = field_info(annotation, raw, path)
             if info is not None and info.description:
@@ -258,6 +262,8 @@ def _describe(error: Mapping[str, Any], value: Any) -> tuple[str, str | None]:
         return "unknown key", None
     if isinstance(value, SecretValue) and kind.endswith("_type"):
         return "is a secret (`secure:`), but this key is not a secret; write it in plain text", None
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false", "true, false"
     if kind in ("literal_error", "enum"):
         return "not an allowed value", str(ctx.get("expected", ""))
     if kind == "string_type":

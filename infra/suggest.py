@@ -1,4 +1,4 @@
-""""Did you mean ...?": the closest allowed names to a misspelt one."""
+""""Did you mean ...?": the closest allowed names to a misspelt one (keys, stacks, functions)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,15 @@ def close_matches(word: str, choices: Iterable[str], limit: int = 3) -> list[str
     return [lowered[match] for match in found]
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean `x`?"`` (or two or three names), or ``""`` when nothing is close."""
+def did_you_mean(word: str, choices: Iterable[str], prefix: str = "") -> str:
+    """``"; did you mean `x`?"`` (or two or three names), or ``""`` when nothing is close.
+
+    Args:
+        word: What the user wrote (without ``prefix``).
+        choices: The allowed names (without ``prefix``).
+        prefix: Put before each suggestion (``mlplane:``), not compared.
+    """
     matches = close_matches(word, choices)
     if not matches:
         return ""
-    return "; did you mean " + " or ".join(f"`{m}`" for m in matches) + "?"
+    return "; did you mean " + " or ".join(f"`{prefix}{m}`" for m in matches) + "?"
