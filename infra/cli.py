@@ -26,6 +26,7 @@ from infra.offline.manifests import ManifestError
 from infra.offline.plan import Plan, load_plan
 from infra.offline.memory import gc_paused
 from infra.offline.report import format_diff
+from infra.prerequisites import format_prerequisites, prerequisites
 from infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
 
 DEFAULT_STACK = "dev"
@@ -166,6 +167,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     diff = diff_plans(old, plan)
     if args.format == "text":
         sys.stdout.write(format_tree(plan, diff) + "\n" + note)
+        sys.stdout.write(format_prerequisites(prerequisites(config), plan.stack))
     sys.stdout.write(format_diff(diff, args.format))
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())

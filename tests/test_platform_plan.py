@@ -210,7 +210,7 @@ def test_namespaces_carry_their_pod_security_level_and_open_only_their_ports(onp
     ports = {r.inputs["metadata"]["namespace"]: [p["port"] for p in r.inputs["spec"]["ingress"][0]["ports"]]
              for r in kind(onprem, "NetworkPolicy") if r.inputs["metadata"]["name"] == "allow-open-ports"}
     assert ports == {"cert-manager": [10250], "kubeflow": [4443, 8443, 9443], "knative-serving": [8443],
-                     "istio-system": [8080, 8443, 15012, 15017, 15021]}
+                     "istio-system": [80, 443, 8080, 8443, 15012, 15017, 15021]}
     # Everything else is denied: every platform namespace has its default-deny policy.
     denied = {r.inputs["metadata"]["namespace"] for r in kind(onprem, "NetworkPolicy")
               if r.inputs["metadata"]["name"] == "default-deny-ingress"}

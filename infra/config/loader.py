@@ -99,7 +99,7 @@ def validate_config(
     if unset_secrets == "refuse" and unset_required(slots):
         raise InputError(source.display, tuple(
             replace(problem, line=lines(slot.path))
-            for slot, problem in zip(unset_required(slots), unset_problems(slots, source.stack, secret_keys))))
+            for slot, problem in zip(unset_required(slots), unset_problems(slots, source.stack, secret_keys), strict=True)))
     config = fill_unset(config, slots)
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
