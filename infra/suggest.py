@@ -14,15 +14,16 @@ def close_matches(word: str, choices: Iterable[str], limit: int = 3) -> list[str
     return [lowered[match] for match in found]
 
 
-def did_you_mean(word: str, choices: Iterable[str], prefix: str = "") -> str:
+def did_you_mean(word: str, choices: Iterable[str], prefix: str = "", suffix: str = "") -> str:
     """``"; did you mean `x`?"`` (or two or three names), or ``""`` when nothing is close.
 
     Args:
         word: What the user wrote (without ``prefix``).
         choices: The allowed names (without ``prefix``).
         prefix: Put before each suggestion (``mlplane:``), not compared.
+        suffix: Put after each suggestion (``:`` after a namespace), not compared.
     """
     matches = close_matches(word, choices)
     if not matches:
         return ""
-    return "; did you mean " + " or ".join(f"`{prefix}{m}`" for m in matches) + "?"
+    return "; did you mean " + " or ".join(f"`{prefix}{m}{suffix}`" for m in matches) + "?"

@@ -118,7 +118,8 @@ def validate_config(
                 problems.extend(_validate_section(name, key, value, lines, key in secret_keys, sections))
         elif namespace not in PROVIDER_NAMESPACES:
             allowed = f"{NAMESPACE}:<section> or a provider namespace ({', '.join(PROVIDER_NAMESPACES)})"
-            problems.append(Problem(key, "unknown config namespace", allowed=allowed, line=lines((key,))))
+            hint = did_you_mean(namespace, (NAMESPACE, *PROVIDER_NAMESPACES), suffix=":")
+            problems.append(Problem(key, "unknown config namespace" + hint, allowed=allowed, line=lines((key,))))
 
     for name in required_sections():
         if f"{NAMESPACE}:{name}" not in config:
