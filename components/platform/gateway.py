@@ -13,6 +13,7 @@ entry, behind TLS and the login).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
@@ -54,8 +55,6 @@ CLOUD_ANNOTATIONS: dict[str, dict[bool, dict[str, str]]] = {
 
 
 def _check_cidr(value: str) -> str:
-    import ipaddress
-
     try:
         ipaddress.ip_network(value, strict=True)
     except ValueError:
@@ -64,8 +63,6 @@ def _check_cidr(value: str) -> str:
 
 
 def _check_ip(value: str) -> str:
-    import ipaddress
-
     try:
         ipaddress.ip_address(value)
     except ValueError:

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 @rule
 def gateway_fits_its_mode_and_cluster(config: "StackConfig") -> Iterator[Finding]:
     """Load-balancer settings only with mode load-balancer; distinct node ports; known internal LBs."""
-    if config.kubeflow is None:
+    kubeflow = config.kubeflow
+    if kubeflow is None:
         return
-    for path, message, value, allowed in gateway_problems(config.kubeflow.gateway, config.cluster.kind):
+    for path, message, value, allowed in gateway_problems(kubeflow.gateway, config.cluster.kind):
         yield Finding(("mlplane:kubeflow", "gateway", *path), message, value, allowed)
+    istio = kubeflow.components.istio
+    if kubeflow.gateway.mode != "cluster-ip" and (istio.existing or istio.enabled is False):
+        # The gateway chart is Istio's; with the cluster's own Istio mlplane installs no gateway to shape.
+        yield Finding(("mlplane:kubeflow", "gateway", "mode"), "mlplane installs no ingress gateway here "
+                      "(components.istio is existing or off), so it cannot expose one", kubeflow.gateway.mode,
+                      "cluster-ip (expose your own Istio's gateway yourself), or let mlplane install Istio")
