@@ -16,6 +16,7 @@ the same message ``mlplane secrets`` prints.
 
 from __future__ import annotations
 
+import copy
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,21 +138,13 @@ def fill_unset(config: Mapping[str, Any], slots: list[SecretSlot]) -> dict[str, 
     What the offline render does: a ``secure:`` value is unknown offline too, so the plan
     is the same whether or not the user has set the secret yet.
     """
-    filled = {key: _copy(value) for key, value in config.items()}
+    filled = copy.deepcopy(dict(config))
     for slot in unset_required(slots):
         node: Any = filled
         for step in slot.path[:-1]:
             node = node[step]
         node[slot.path[-1]] = SecretValue(None)
     return filled
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
 
 
 def unset_problems(slots: list[SecretSlot], stack: str, secret_keys: frozenset[str] = frozenset()
