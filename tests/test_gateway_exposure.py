@@ -29,11 +29,11 @@ from policy.rules import exposure
 from policy.rules.base import ResourceContext
 
 from .conftest import ROOT, STACKS, rendered
+from .upstream import SHARED_UPSTREAM, needs_upstream
 
-CHARTS = ROOT.parent / "shared" / "upstream" / "charts"
+CHARTS = SHARED_UPSTREAM / "charts"
 VERSIONS = ("1.17.3", "1.29.0")
-needs_charts = pytest.mark.skipif(not all((CHARTS / f"gateway-{v}").is_dir() for v in VERSIONS),
-                                  reason="../shared/upstream/charts (Istio's gateway charts) is not here")
+needs_charts = needs_upstream
 
 #: What each shipped stack chooses, and the Service type that must come out.
 SHIPPED = {"dev": ("node-port", "NodePort"), "onprem": ("existing-load-balancer", "NodePort"),
