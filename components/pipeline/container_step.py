@@ -63,6 +63,15 @@ def pod_labels(args: ContainerStepArgs) -> dict[str, str]:
     }
 
 
+def pod_metadata(args: ContainerStepArgs, labels: dict[str, str]) -> dict[str, Any]:
+    """The pod template's metadata: the step's own labels and annotations, then mlplane's
+    labels (which win: selectors and versions rely on them)."""
+    metadata: dict[str, Any] = {"labels": {**args.spec.pod_labels, **labels}}
+    if args.spec.pod_annotations:
+        metadata["annotations"] = dict(args.spec.pod_annotations)
+    return metadata
+
+
 def main_container(args: ContainerStepArgs, name: str = "main") -> dict[str, Any]:
     """The step's container: command (rewritten if it reads outputs), mounts, resources."""
     spec = args.spec
@@ -74,12 +83,18 @@ def main_container(args: ContainerStepArgs, name: str = "main") -> dict[str, Any
         mounts.append(outputs.consumer_mount())
     if spec.file_outputs:
         mounts += outputs.producer_mounts(spec)
+    mounts += outputs.input_file_mounts(spec)
     env = list(spec.env)
     if spec.artifact_access and args.artifacts is not None:
         names = {e.get("name") for e in env}
         env += [dict(e) for e in args.artifacts.env if e.get("name") not in names]
-    return container(name, spec.image, spec.resources.resolve(), command=command, args=container_args,
+    body = container(name, spec.image, spec.resources.resolve(), command=command, args=container_args,
                      env=env or None, volume_mounts=mounts or None)
+    if spec.working_dir:
+        body["workingDir"] = spec.working_dir
+    if spec.image_pull_policy:
+        body["imagePullPolicy"] = spec.image_pull_policy
+    return body
 
 
 def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_name: str = "main") -> dict[str, Any]:
@@ -87,12 +102,16 @@ def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_n
     spec = args.spec
     volumes = list(spec.volumes)
     init_containers = []
-    if spec.file_outputs or outputs.consumes_outputs(spec):
+    if spec.file_outputs or spec.all_references():
         if args.outputs_claim is None:
             raise ValueError(f"step {spec.name!r} passes outputs but the pipeline has no outputs claim")
         volumes.append({"name": outputs.VOLUME_NAME, "persistentVolumeClaim": {"claimName": args.outputs_claim}})
     if spec.file_outputs:
         init_containers.append(outputs.producer_init_container(spec, _INIT_RESOURCES))
+    constant_inputs = outputs.inputs_init_container(spec, _INIT_RESOURCES)
+    if constant_inputs is not None:
+        volumes.append({"name": outputs.INPUT_VOLUME_NAME, "emptyDir": {"sizeLimit": "16Mi"}})
+        init_containers.append(constant_inputs)
     service_account = args.service_account
     if spec.artifact_access:
         if args.artifacts is None or args.artifacts.service_account is None:
@@ -140,7 +159,7 @@ class ContainerStep(pulumi.ComponentResource):
         self.job_name = k8s_name(args.pipeline, spec.name)
         job_spec: dict[str, Any] = {
             "backoffLimit": spec.retries,
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec(args)},
+            "template": {"metadata": pod_metadata(args, labels), "spec": pod_spec(args)},
         }
         if spec.timeout_seconds:
             job_spec["activeDeadlineSeconds"] = spec.timeout_seconds

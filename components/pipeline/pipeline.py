@@ -117,7 +117,7 @@ class Pipeline(pulumi.ComponentResource):
         for step_name in spec.order():
             step = spec.step(step_name)
             depends = [self.ready[other] for other in spec.upstream(step)]
-            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.references()):
+            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.all_references()):
                 depends += claim_resources
             role = role_of(step_name)
             child = pulumi.ResourceOptions(parent=self, depends_on=depends,

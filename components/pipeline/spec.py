@@ -121,6 +121,15 @@ class ContainerStepSpec(ArgsModel):
     file_outputs: dict[str, ContainerPath] = Field(
         default_factory=dict, description="Outputs: name -> file the container writes its value to."
     )
+    input_files: dict[ContainerPath, str] = Field(
+        default_factory=dict, description="Files the step receives: path -> a constant text, or exactly one output "
+                                          "placeholder (the producing step's output file, mounted read-only)."
+    )
+    pod_annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations on the step's pod.")
+    pod_labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on the step's pod.")
+    working_dir: ContainerPath | None = Field(None, description="The container's working directory.")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        None, description="When the kubelet pulls the image; default: Kubernetes' own.")
     resources: ResourceOverrides = Field(default_factory=ResourceOverrides, description="CPU and memory.")
     accelerator: AcceleratorRequest | None = Field(
         None, description="Accelerators the step needs, placed on the stack's pools."
@@ -156,9 +165,26 @@ class ContainerStepSpec(ArgsModel):
                 raise ValueError(f"volume {volume.get('name')!r} is a hostPath volume, which pipeline steps may not use")
         return volumes
 
+    @field_validator("input_files")
+    @classmethod
+    def _whole_references(cls, files: dict[str, str]) -> dict[str, str]:
+        for path, text in files.items():
+            if output_references(text) and split_placeholders(text) != [output_references(text)[0]]:
+                raise ValueError(f"input file {path}: an output must be the whole value, not part of {text!r}")
+        return files
+
     def references(self) -> list[tuple[str, str]]:
         """Every ``(step, output)`` this step's command and arguments refer to."""
         return [ref for text in (*self.command, *self.args) for ref in output_references(text)]
+
+    def file_references(self) -> dict[str, tuple[str, str]]:
+        """The input files that are other steps' outputs: path -> ``(step, output)``."""
+        return {path: output_references(text)[0] for path, text in self.input_files.items()
+                if output_references(text)}
+
+    def all_references(self) -> list[tuple[str, str]]:
+        """Every ``(step, output)`` the step uses, in its arguments or as files."""
+        return [*self.references(), *self.file_references().values()]
 
 
 class VolumeStepSpec(ArgsModel):
@@ -231,7 +257,7 @@ class PipelineSpec(ArgsModel):
                 if other not in by_name:
                     raise PipelineError(f"pipeline {self.name!r}, step {step.name!r}: runs after unknown step {other!r}")
             if isinstance(step, ContainerStepSpec):
-                for source, output in step.references():
+                for source, output in step.all_references():
                     producer = by_name.get(source)
                     if producer is None:
                         raise PipelineError(
@@ -264,7 +290,7 @@ class PipelineSpec(ArgsModel):
         model it serves, the endpoint it fronts, and the steps whose versions it uses."""
         names = list(step.after)
         if isinstance(step, ContainerStepSpec):
-            names += [source for source, _ in step.references()]
+            names += [source for source, _ in step.all_references()]
         if isinstance(step, ServeStepSpec) and step.model_step:
             names.append(step.model_step)
         if isinstance(step, WebAppStepSpec) and step.app.backend is not None:

@@ -40,11 +40,20 @@ class Declaration:
         file: The pipeline file (errors point into it).
         pipeline_name: The pipeline's name in the stack (names its volumes).
         ops: The ops, in declaration order.
+        component_copies: Local copies of pinned component URLs (``load_component_from_url``).
     """
 
     file: Path
     pipeline_name: str
     ops: list[Any] = field(default_factory=list)
+    component_copies: dict[str, Path] = field(default_factory=dict)
+
+    def unique_name(self, human_name: str) -> str:
+        """The op name KFP 1.8.22 gives ``human_name`` in this pipeline (sanitized, then
+        ``-2``, ``-3``... for repeats; kfp/dsl/_pipeline.py ``Pipeline.add_op``)."""
+        from pipelines.kfp_v1.naming import op_name
+
+        return op_name(human_name, {op.name for op in self.ops})
 
     def caller_line(self) -> int | None:
         """The line of the innermost frame that runs code of the pipeline file."""
@@ -76,9 +85,10 @@ def current() -> Declaration:
     return declaration
 
 
-def begin(file: Path, pipeline_name: str) -> tuple[Declaration, contextvars.Token[Declaration | None]]:
+def begin(file: Path, pipeline_name: str, component_copies: dict[str, Path] | None = None,
+          ) -> tuple[Declaration, contextvars.Token[Declaration | None]]:
     """Start declaring the pipeline ``pipeline_name`` from ``file``."""
-    declaration = Declaration(file=file, pipeline_name=pipeline_name)
+    declaration = Declaration(file=file, pipeline_name=pipeline_name, component_copies=dict(component_copies or {}))
     return declaration, _CURRENT.set(declaration)
 
 

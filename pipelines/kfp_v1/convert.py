@@ -11,6 +11,7 @@ from components.pipeline.spec import (
     VolumeStepSpec,
 )
 from components.scheduling import AcceleratorRequest
+from pipelines.kfp_v1.placeholders import substitute_run_placeholders
 from pipelines.kfp_v1.api.dsl import ContainerOp, VolumeOp
 
 
@@ -25,6 +26,17 @@ def _resources(op: ContainerOp) -> ResourceOverrides:
     )
 
 
+#: The annotation KFP 1.8.22 puts a step's display name in (kfp/compiler/_op_to_template.py).
+DISPLAY_NAME_ANNOTATION = "pipelines.kubeflow.org/task_display_name"
+
+
+def _pod_annotations(op: ContainerOp) -> dict[str, str]:
+    annotations = dict(op.pod_annotations)
+    if op.display_name:
+        annotations[DISPLAY_NAME_ANNOTATION] = op.display_name
+    return annotations
+
+
 def container_step(op: ContainerOp) -> ContainerStepSpec:
     """One ContainerOp as a container step."""
     container = op.container
@@ -37,6 +49,11 @@ def container_step(op: ContainerOp) -> ContainerStepSpec:
         volumes=tuple(op.volumes),
         volume_mounts=tuple(container.volume_mounts),
         file_outputs=dict(op.file_outputs),
+        input_files=dict(op.input_files),
+        pod_annotations=_pod_annotations(op),
+        pod_labels=dict(op.pod_labels),
+        working_dir=container.working_dir,
+        image_pull_policy=container.image_pull_policy,
         resources=_resources(op),
         accelerator=AcceleratorRequest(**container.accelerator) if container.accelerator else None,
         node_selector=dict(op.node_selector),
@@ -62,4 +79,4 @@ def volume_step(op: VolumeOp) -> VolumeStepSpec:
 def to_spec(name: str, description: str, ops: list[Any]) -> PipelineSpec:
     """The whole declaration as a pipeline spec (validated: names, references, cycles)."""
     steps = [container_step(op) if isinstance(op, ContainerOp) else volume_step(op) for op in ops]
-    return PipelineSpec(name=name, description=description, steps=tuple(steps))
+    return substitute_run_placeholders(PipelineSpec(name=name, description=description, steps=tuple(steps)))

@@ -24,6 +24,7 @@ from pipelines.kfp_v1.api import compiler, components, dsl, gcp, onprem
 from pipelines.kfp_v1.api._params import PipelineParam
 from pipelines.kfp_v1.context import KfpCompatError, begin, end
 from pipelines.kfp_v1.convert import to_spec
+from pipelines.kfp_v1.placeholders import PlaceholderError
 
 _MODULES: dict[str, types.ModuleType] = {
     "kfp": api,
@@ -32,6 +33,7 @@ _MODULES: dict[str, types.ModuleType] = {
     "kfp.onprem": onprem,
     "kfp.compiler": compiler,
     "kfp.components": components,
+    "kfp.components.structures": components,
 }
 
 
@@ -52,7 +54,8 @@ def kfp_modules() -> Iterator[None]:
 
 
 def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *, name: str,
-                         display: str | None = None, data_name: str | None = None) -> PipelineSpec:
+                         display: str | None = None, data_name: str | None = None,
+                         component_copies: Mapping[str, Path] | None = None) -> PipelineSpec:
     """Load ``function`` from the KFP v1 file ``path`` and declare it as pipeline ``name``.
 
     Args:
@@ -63,6 +66,7 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         display: How to name the file in messages.
         data_name: The name its claims are named after (its oldest name); ``name``
             when None.
+        component_copies: Local copies of pinned component URLs, by URL.
 
     Returns:
         The validated pipeline spec.
@@ -79,13 +83,15 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         raise pipeline_error(shown, name, f"cannot read the pipeline file ({exc})") from None
 
     # Claims are named after the pipeline's first name, so a renamed pipeline keeps them.
-    declaration, token = begin(path.resolve(), data_name or name)
+    declaration, token = begin(path.resolve(), data_name or name, dict(component_copies or {}))
     try:
         with kfp_modules():
             module = types.ModuleType(f"mlplane_kfp_v1_{name.replace('-', '_')}")
             module.__file__ = str(path.resolve())
             try:
-                code = compile(source, str(path.resolve()), "exec")
+                # dont_inherit: the user's file gets none of this module's __future__ flags
+                # (``annotations`` would turn its annotations into strings).
+                code = compile(source, str(path.resolve()), "exec", dont_inherit=True)
                 exec(code, module.__dict__)  # noqa: S102 - loading the user's pipeline is the point
                 pipeline_function = module.__dict__.get(function)
                 if pipeline_function is None:
@@ -111,6 +117,8 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         return to_spec(name, meta.get("description", ""), declaration.ops)
     except ValidationError as exc:
         raise pipeline_error(shown, name, validation_message(exc)) from None
+    except PlaceholderError as exc:
+        raise pipeline_error(shown, name, str(exc)) from None
 
 
 def _bind(function: Any, params: Mapping[str, Any], shown: str, name: str) -> dict[str, PipelineParam]:

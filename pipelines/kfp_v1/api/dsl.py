@@ -47,6 +47,8 @@ class Container:
         self.requests: dict[str, str] = {}
         self.accelerator: dict[str, Any] | None = None
         self.image_pull_policy: str | None = None
+        self.working_dir: str | None = None
+        self.security_context: dict[str, Any] | None = None
 
     def add_resource_limit(self, resource_name: str, value: Any) -> "Container":
         if resource_name.endswith(".com/gpu") and resource_name.split(".")[0] in _GPU_VENDORS:
@@ -97,7 +99,28 @@ class Container:
         return self
 
     def set_image_pull_policy(self, image_pull_policy: str) -> "Container":
+        if image_pull_policy not in ("Always", "Never", "IfNotPresent"):
+            raise current().refuse("set_image_pull_policy", f"{image_pull_policy!r} is not a pull policy "
+                                                            "(Always, Never, IfNotPresent)")
         self.image_pull_policy = image_pull_policy
+        return self
+
+    def set_security_context(self, security_context: Any) -> "Container":
+        """Tighten the container's security context; root and privileged are refused.
+
+        Steps run under Pod Security "restricted": only settings that keep it are taken.
+        """
+        plain = to_plain(security_context) or {}
+        if plain.get("privileged"):
+            raise current().refuse("set_security_context", "privileged containers are refused: steps run under "
+                                                           "Pod Security 'restricted' (docs/security.md)")
+        if plain.get("runAsUser") == 0 or plain.get("runAsNonRoot") is False or plain.get("runAsGroup") == 0:
+            raise current().refuse("set_security_context", "running as root is refused: steps run under Pod "
+                                                           "Security 'restricted' (docs/security.md)")
+        if plain.get("allowPrivilegeEscalation") or (plain.get("capabilities") or {}).get("add"):
+            raise current().refuse("set_security_context", "privilege escalation and added capabilities are "
+                                                           "refused: steps run under Pod Security 'restricted'")
+        self.security_context = plain
         return self
 
 
@@ -116,10 +139,37 @@ class BaseOp:
 
     def __init__(self, name: str) -> None:
         self._declaration = current()
-        self.name = name
         self.human_name = name
+        # KFP's unique op name (sanitized; a repeated name gets -2, -3...), as its steps are named.
+        self.name = self._declaration.unique_name(str(name))
+        self.display_name: str | None = None
         self.dependent_names: list[str] = []
+        self.pod_annotations: dict[str, str] = {}
+        self.pod_labels: dict[str, str] = {}
+        self.enable_caching = True
         self._declaration.ops.append(self)
+
+    def add_pod_annotation(self, name: str, value: str) -> "BaseOp":
+        """Annotate the step's pod (mlplane's and Pulumi's own keys are refused)."""
+        _check_own_key("add_pod_annotation", name)
+        self.pod_annotations[str(name)] = str(value)
+        return self
+
+    def add_pod_label(self, name: str, value: str) -> "BaseOp":
+        """Label the step's pod (mlplane's own keys are refused)."""
+        _check_own_key("add_pod_label", name)
+        self.pod_labels[str(name)] = str(value)
+        return self
+
+    def set_display_name(self, name: str) -> "BaseOp":
+        """The step's name in KFP's UI; recorded as the annotation KFP sets."""
+        self.display_name = str(name)
+        return self
+
+    def set_caching_options(self, enable_caching: bool) -> "BaseOp":
+        """Accepted: a step re-runs only when its version changes, so it is always 'cached'."""
+        self.enable_caching = bool(enable_caching)
+        return self
 
     def after(self, *ops: "BaseOp") -> "BaseOp":
         """Run after ``ops``."""
@@ -149,7 +199,7 @@ class ContainerOp(BaseOp):
                  init_containers: Any = None, sidecars: Any = None, container_kwargs: Any = None,
                  artifact_argument_paths: Any = None, file_outputs: dict[str, str] | None = None,
                  output_artifact_paths: Any = None, is_exit_handler: bool = False,
-                 pvolumes: dict[str, Any] | None = None) -> None:
+                 pvolumes: dict[str, Any] | None = None, _from_component: bool = False) -> None:
         for label, given in (("init_containers", init_containers), ("sidecars", sidecars),
                              ("artifact_argument_paths", artifact_argument_paths),
                              ("output_artifact_paths", output_artifact_paths), ("container_kwargs", container_kwargs)):
@@ -160,7 +210,9 @@ class ContainerOp(BaseOp):
         super().__init__(name)
         self.container = Container(image, _as_list(command), _as_list(arguments))
         self.file_outputs = dict(file_outputs or {})
-        self.outputs = {key: PipelineParam(key, op_name=name) for key in self.file_outputs}
+        #: Files the step receives: container path -> a constant, or an output's placeholder.
+        self.input_files: dict[str, str] = {}
+        self.outputs = {key: PipelineParam(key, op_name=self.name) for key in self.file_outputs}
         self.output = next(iter(self.outputs.values())) if len(self.outputs) == 1 else None
         self.volumes: list[dict[str, Any]] = []
         self.node_selector: dict[str, str] = {}
@@ -257,6 +309,16 @@ class VolumeOp(BaseOp):
         self.outputs: dict[str, Any] = {"name": self.claim_name, "size": self.size}
 
 
+#: Keys mlplane sets on every step; a pipeline may not overwrite them.
+_OWN_KEY_PREFIXES = ("mlplane.dev/", "pulumi.com/", "app.kubernetes.io/managed-by")
+
+
+def _check_own_key(construct: str, key: str) -> None:
+    if any(str(key).startswith(prefix) for prefix in _OWN_KEY_PREFIXES):
+        raise current().refuse(construct, f"{key!r} is one of mlplane's own keys ({', '.join(_OWN_KEY_PREFIXES)}), "
+                                          "which steps may not set")
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -271,11 +333,13 @@ ParallelFor = refusing("dsl.ParallelFor", f"{_STATIC}; declare the steps one by 
 ExitHandler = refusing("dsl.ExitHandler", _STATIC)
 ResourceOp = refusing("dsl.ResourceOp", "is not supported; declare the resource in the stack instead")
 graph_component = refusing("dsl.graph_component", _STATIC)
-component = refusing("dsl.component", "lightweight components are not supported; use ContainerOp")
+component = refusing("dsl.component", "is not supported; use components.create_component_from_func")
 importer = refusing("dsl.importer", "is not supported")
 get_pipeline_conf = refusing("dsl.get_pipeline_conf", "pipeline-wide settings belong in the stack file")
-RUN_ID_PLACEHOLDER = "{{mlplane.run-id}}"
-EXECUTION_ID_PLACEHOLDER = "{{mlplane.execution-id}}"
+# The texts KFP 1.8.22 uses (kfp/dsl/__init__.py); pipelines/kfp_v1/placeholders.py
+# substitutes them when the plan is made, so none is left in a step.
+RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
+EXECUTION_ID_PLACEHOLDER = "{{workflow.uid}}-{{pod.name}}"
 
 
 __getattr__ = unsupported_attributes("dsl")
