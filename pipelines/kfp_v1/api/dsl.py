@@ -212,7 +212,7 @@ class ContainerOp(BaseOp):
         self.file_outputs = dict(file_outputs or {})
         #: Files the step receives: container path -> a constant, or an output's placeholder.
         self.input_files: dict[str, str] = {}
-        self.outputs = {key: PipelineParam(key, op_name=self.name) for key in self.file_outputs}
+        self.outputs = _Outputs(self.name, {key: PipelineParam(key, op_name=self.name) for key in self.file_outputs})
         self.output = next(iter(self.outputs.values())) if len(self.outputs) == 1 else None
         self.volumes: list[dict[str, Any]] = []
         self.node_selector: dict[str, str] = {}
@@ -307,6 +307,18 @@ class VolumeOp(BaseOp):
         self.claim_name = k8s_name(self._declaration.pipeline_name, self.resource_name)
         self.volume = PipelineVolume(k8s_name(name), self.claim_name, [name])
         self.outputs: dict[str, Any] = {"name": self.claim_name, "size": self.size}
+
+
+class _Outputs(dict):
+    """An op's outputs by name; using one the op does not declare is an error naming both."""
+
+    def __init__(self, op_name: str, outputs: dict[str, PipelineParam]) -> None:
+        super().__init__(outputs)
+        self.op_name = op_name
+
+    def __missing__(self, key: str) -> PipelineParam:
+        raise current().refuse(f"step {self.op_name!r}", f"has no output {key!r} (outputs: "
+                                                        f"{', '.join(sorted(self)) or 'none'})")
 
 
 #: Keys mlplane sets on every step; a pipeline may not overwrite them.

@@ -1,0 +1,109 @@
+"""KFP v1 components in mlplane: bad input, placeholders, source handling, step wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components.pipeline import outputs
+from components.pipeline.container_step import ContainerStepArgs, main_container, pod_metadata, pod_spec
+from infra.errors import InputError
+from pipelines.kfp_v1 import load_kfp_v1_pipeline
+from pipelines.kfp_v1.lightweight import strip_type_hints
+
+DATA = Path(__file__).resolve().parent / "data" / "pipelines"
+BAD = DATA / "kfp_v1_bad_components.py"
+ORACLE = DATA / "oracle"
+
+
+def load(path: Path, function: str, name: str = "p"):
+    return load_kfp_v1_pipeline(path, function, {}, name=name, display=path.name)
+
+
+def error(function: str) -> str:
+    with pytest.raises(InputError) as caught:
+        load(BAD, function)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("function", "line", "expected"), [
+    ("unknown_input", 19, "component 'Echo' has no input 'colour' (inputs: text)"),
+    ("missing_input", 24, "component 'Echo' needs a value for its input 'text'"),
+    ("undeclared_output", 30, "step 'echo' has no output 'result' (outputs: out)"),
+    ("not_a_spec", 35, "components.load_component the component text is not a component spec: it has no "
+                       "implementation.container"),
+    ("no_source", 42, "the source of 'made_up' cannot be read"),
+    ("root", 53, "set_security_context running as root is refused"),
+    ("own_label", 58, "add_pod_label 'mlplane.dev/step' is one of mlplane's own keys"),
+])
+def test_bad_input_names_pipeline_step_file_and_line(function: str, line: int, expected: str) -> None:
+    message = error(function)
+    assert message.startswith(f"{BAD.name}:{line}: pipeline p: "), message
+    assert expected in message, message
+
+
+def test_a_component_file_that_is_not_a_spec_is_named(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("name: x\ninputs: nope\n")
+    (tmp_path / "p.py").write_text("from kfp import components, dsl\n\n\n@dsl.pipeline(name='p')\ndef p():\n"
+                                   "    components.load_component_from_file('c.yaml')\n")
+    with pytest.raises(InputError) as caught:
+        load(tmp_path / "p.py", "p")
+    assert str(caught.value).startswith("p.py:6: pipeline p: components.load_component ")
+    assert "inputs must be a list" in str(caught.value) or "c.yaml" in str(caught.value)
+
+
+def test_run_placeholders_are_substituted_never_left() -> None:
+    spec = load(BAD, "run_id")
+    step = spec.steps[0]
+    text = " ".join(step.command)
+    assert "{{" not in spec.model_dump_json()
+    uid = text.split("run ", 1)[1].split(" ", 1)[0]
+    assert len(uid) == 12 and f"in {uid}-p-echo" in text
+
+
+def test_user_files_do_not_inherit_mlplanes_future_flags() -> None:
+    # With `from __future__ import annotations` inherited, OutputPath(str) would be the
+    # string "OutputPath(str)" and the output would turn into an input.
+    spec = load(DATA / "kfp_v1_future.py", "future")
+    assert spec.steps[0].file_outputs == {"out": "/tmp/outputs/out/data"}
+    assert spec.steps[0].args == ("--out", "/tmp/outputs/out/data")
+
+
+def test_type_hints_are_stripped_as_kfp_strips_them() -> None:
+    source = ("def f(a: int, b: 'List[str]' = None, *args: str, c: float = 1.0, **kw: dict) -> NamedTuple(\n"
+              "        'O', [('x', int)]):\n    y: int = 3\n    return (a,)\n")
+    assert strip_type_hints(source) == ("def f(a, b = None, *args, c = 1.0, **kw):\n    y: int = 3\n"
+                                        "    return (a,)\n")
+
+
+def _args(step) -> ContainerStepArgs:
+    return ContainerStepArgs(pipeline="p", namespace="ns", spec=step, version="v1", outputs_claim="p-outputs")
+
+
+def test_input_files_reach_the_step_read_only() -> None:
+    spec = load(ORACLE / "light_files.py", "pipeline")
+    counted = spec.step("count-lines")
+    mounts = main_container(_args(counted))["volumeMounts"]
+    assert {"name": outputs.VOLUME_NAME, "mountPath": "/tmp/inputs/table/data",
+            "subPath": "write-csv/table", "readOnly": True} in mounts
+    shown = spec.step("show-2")  # called with constants: written by an init container
+    pod = pod_spec(_args(shown))
+    init = next(c for c in pod["initContainers"] if c["name"] == "prepare-inputs")
+    assert {"name": "INPUT_0", "value": "extra data"} in init["env"]
+    assert {"name": outputs.INPUT_VOLUME_NAME, "emptyDir": {"sizeLimit": "16Mi"}} in pod["volumes"]
+    assert {"name": outputs.INPUT_VOLUME_NAME, "mountPath": "/tmp/inputs/extra/data", "subPath": "input-0",
+            "readOnly": True} in main_container(_args(shown))["volumeMounts"]
+    assert spec.upstream(counted) == ["split", "write-csv"]
+
+
+def test_pod_metadata_pull_policy_and_working_dir() -> None:
+    spec = load(ORACLE / "modifiers.py", "pipeline")
+    first, second = spec.step("echo"), spec.step("echo-2")
+    metadata = pod_metadata(_args(first), {"mlplane.dev/step": "echo"})
+    assert metadata["labels"] == {"example.com/cost-center": "research", "mlplane.dev/step": "echo"}
+    assert metadata["annotations"] == {"example.com/owner": "ml-team",
+                                       "pipelines.kubeflow.org/task_display_name": "First echo"}
+    container = main_container(_args(second))
+    assert (container["workingDir"], container["imagePullPolicy"]) == ("/work", "IfNotPresent")
+    assert [s.name for s in spec.steps] == ["echo", "echo-2", "same-name", "same-name-2"]
