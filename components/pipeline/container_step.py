@@ -118,7 +118,7 @@ def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_n
             raise ValueError(f"step {spec.name!r} needs the artifact store, and the stack has none")
         # Cloud identities (workload identity, IRSA) come with the account, not its API token.
         service_account = service_account or args.artifacts.service_account
-    return build_pod_spec(
+    built = build_pod_spec(
         [main_container(args, container_name)],
         init_containers=init_containers or None,
         volumes=volumes or None,
@@ -129,6 +129,9 @@ def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_n
         node_selector=spec.node_selector,
         tolerations=list(spec.tolerations),
     )
+    if spec.image_pull_secrets:
+        built["imagePullSecrets"] = [{"name": name} for name in spec.image_pull_secrets]
+    return built
 
 
 def image_annotations(args: ContainerStepArgs) -> dict[str, str]:

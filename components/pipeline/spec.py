@@ -130,6 +130,7 @@ class ContainerStepSpec(ArgsModel):
     working_dir: ContainerPath | None = Field(None, description="The container's working directory.")
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
         None, description="When the kubelet pulls the image; default: Kubernetes' own.")
+    image_pull_secrets: tuple[str, ...] = Field((), description="Secrets (in the step's namespace) to pull with.")
     resources: ResourceOverrides = Field(default_factory=ResourceOverrides, description="CPU and memory.")
     accelerator: AcceleratorRequest | None = Field(
         None, description="Accelerators the step needs, placed on the stack's pools."

@@ -41,12 +41,19 @@ class Declaration:
         pipeline_name: The pipeline's name in the stack (names its volumes).
         ops: The ops, in declaration order.
         component_copies: Local copies of pinned component URLs (``load_component_from_url``).
+        conf: The pipeline's ``dsl.get_pipeline_conf()``.
     """
 
     file: Path
     pipeline_name: str
     ops: list[Any] = field(default_factory=list)
     component_copies: dict[str, Path] = field(default_factory=dict)
+    conf: Any = None
+
+    def __post_init__(self) -> None:
+        from pipelines.kfp_v1.api.dsl import PipelineConf
+
+        self.conf = PipelineConf()
 
     def unique_name(self, human_name: str) -> str:
         """The op name KFP 1.8.22 gives ``human_name`` in this pipeline (sanitized, then

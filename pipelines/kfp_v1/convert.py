@@ -54,6 +54,7 @@ def container_step(op: ContainerOp) -> ContainerStepSpec:
         pod_labels=dict(op.pod_labels),
         working_dir=container.working_dir,
         image_pull_policy=container.image_pull_policy,
+        image_pull_secrets=tuple(op.image_pull_secrets),
         resources=_resources(op),
         accelerator=AcceleratorRequest(**container.accelerator) if container.accelerator else None,
         node_selector=dict(op.node_selector),

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from components.pipeline.spec import PipelineSpec
 from pipelines.errors import pipeline_error, validation_message
 from pipelines.kfp_v1 import api
-from pipelines.kfp_v1.api import compiler, components, dsl, gcp, onprem
+from pipelines.kfp_v1.api import aws, azure, compiler, components, dsl, gcp, onprem
 from pipelines.kfp_v1.api._params import PipelineParam
 from pipelines.kfp_v1.context import KfpCompatError, begin, end
 from pipelines.kfp_v1.convert import to_spec
@@ -30,6 +30,8 @@ _MODULES: dict[str, types.ModuleType] = {
     "kfp": api,
     "kfp.dsl": dsl,
     "kfp.gcp": gcp,
+    "kfp.aws": aws,
+    "kfp.azure": azure,
     "kfp.onprem": onprem,
     "kfp.compiler": compiler,
     "kfp.components": components,
@@ -101,6 +103,7 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
                     raise pipeline_error(shown, name, f"{function!r} is not a pipeline (no @dsl.pipeline decorator)")
                 arguments = _bind(pipeline_function, params, shown, name)
                 pipeline_function(**arguments)
+                dsl.apply_pipeline_conf(declaration.ops, declaration.conf)
             except KfpCompatError as exc:
                 where = shown if exc.file in (None, str(path.resolve())) else exc.file
                 raise pipeline_error(where, name, f"{exc.construct} {exc.reason}", line=exc.line) from None

@@ -212,6 +212,7 @@ class ContainerOp(BaseOp):
         self.file_outputs = dict(file_outputs or {})
         #: Files the step receives: container path -> a constant, or an output's placeholder.
         self.input_files: dict[str, str] = {}
+        self.image_pull_secrets: list[str] = []
         self.outputs = _Outputs(self.name, {key: PipelineParam(key, op_name=self.name) for key in self.file_outputs})
         self.output = next(iter(self.outputs.values())) if len(self.outputs) == 1 else None
         self.volumes: list[dict[str, Any]] = []
@@ -347,7 +348,85 @@ ResourceOp = refusing("dsl.ResourceOp", "is not supported; declare the resource 
 graph_component = refusing("dsl.graph_component", _STATIC)
 component = refusing("dsl.component", "is not supported; use components.create_component_from_func")
 importer = refusing("dsl.importer", "is not supported")
-get_pipeline_conf = refusing("dsl.get_pipeline_conf", "pipeline-wide settings belong in the stack file")
+
+
+class PipelineConf:
+    """Pipeline-wide settings (``dsl.get_pipeline_conf()``), as far as they map to a plan.
+
+    Image pull secrets, the default node selector, the default pull policy and op
+    transformers (how KFP v1 pipelines add labels and annotations to every pod) apply to
+    every step, as KFP 1.8.22's compiler applies them (kfp/compiler/compiler.py
+    ``_create_workflow``). Settings of a workflow run with no counterpart in a plan are
+    refused with the reason.
+    """
+
+    def __init__(self) -> None:
+        self.image_pull_secrets: list[str] = []
+        self.op_transformers: list[Callable[[Any], Any]] = []
+        self.default_pod_node_selector: dict[str, str] = {}
+        self.image_pull_policy: str | None = None
+
+    def set_image_pull_secrets(self, image_pull_secrets: list[Any]) -> "PipelineConf":
+        """Pull every step's image with these secrets (``V1LocalObjectReference``\\ s or dicts)."""
+        self.image_pull_secrets = [str(to_plain(secret)["name"]) for secret in image_pull_secrets]
+        return self
+
+    def add_op_transformer(self, transformer: Callable[[Any], Any]) -> "PipelineConf":
+        """Apply ``transformer`` to every op once the pipeline is declared."""
+        self.op_transformers.append(transformer)
+        return self
+
+    def set_default_pod_node_selector(self, label_name: str, value: str) -> "PipelineConf":
+        """A node selector for steps that set none of their own."""
+        self.default_pod_node_selector[str(label_name)] = str(value)
+        return self
+
+    def set_image_pull_policy(self, policy: str) -> "PipelineConf":
+        """The pull policy of steps that set none."""
+        if policy not in ("Always", "Never", "IfNotPresent"):
+            raise current().refuse("PipelineConf.set_image_pull_policy", f"{policy!r} is not a pull policy "
+                                                                         "(Always, Never, IfNotPresent)")
+        self.image_pull_policy = policy
+        return self
+
+    def set_ttl_seconds_after_finished(self, seconds: int) -> "PipelineConf":
+        raise current().refuse("PipelineConf.set_ttl_seconds_after_finished",
+                               "cannot apply to a plan: a finished step removed by a TTL would be created, and run, "
+                               "again by the next `pulumi up`; the plan keeps finished steps")
+
+    def set_parallelism(self, max_num_pods: int) -> "PipelineConf":
+        raise current().refuse("PipelineConf.set_parallelism", "has no counterpart in a plan: independent steps are "
+                                                               "created in parallel; limit that with `pulumi up "
+                                                               "--parallel N`")
+
+    def set_timeout(self, seconds: int) -> "PipelineConf":
+        raise current().refuse("PipelineConf.set_timeout", "has no counterpart in a plan; give each step "
+                                                           "set_timeout() instead")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise current().refuse(f"PipelineConf.{name}", "is not supported by mlplane's KFP v1 layer")
+
+
+def get_pipeline_conf() -> PipelineConf:
+    """The settings of the pipeline being declared."""
+    return current().conf
+
+
+def apply_pipeline_conf(ops: list[Any], conf: PipelineConf) -> None:
+    """Apply ``conf`` to every op (transformers first, then the defaults), as KFP's compiler does."""
+    for transformer in conf.op_transformers:
+        for op in list(ops):
+            transformer(op)
+    for op in ops:
+        if not isinstance(op, ContainerOp):
+            continue
+        op.image_pull_secrets = list(conf.image_pull_secrets)
+        if not op.node_selector:
+            op.node_selector = dict(conf.default_pod_node_selector)
+        if conf.image_pull_policy and not op.container.image_pull_policy:
+            op.container.image_pull_policy = conf.image_pull_policy
 # The texts KFP 1.8.22 uses (kfp/dsl/__init__.py); pipelines/kfp_v1/placeholders.py
 # substitutes them when the plan is made, so none is left in a step.
 RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
