@@ -107,3 +107,42 @@ def test_pod_metadata_pull_policy_and_working_dir() -> None:
     container = main_container(_args(second))
     assert (container["workingDir"], container["imagePullPolicy"]) == ("/work", "IfNotPresent")
     assert [s.name for s in spec.steps] == ["echo", "echo-2", "same-name", "same-name-2"]
+
+
+PINNED = ("https://raw.githubusercontent.com/kubeflow/pipelines/0123456789abcdef0123456789abcdef01234567/"
+          "components/echo/component.yaml")
+
+
+def _url_pipeline(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "url.py"
+    path.write_text(f"from kfp import components, dsl\n\n\n@dsl.pipeline(name='u')\ndef u():\n"
+                    f"    op = components.load_component_from_url({url!r})\n    op(text='hi')\n")
+    return path
+
+
+def test_url_components_are_read_from_the_vendored_copy_only(tmp_path: Path) -> None:
+    copy = tmp_path / "echo.yaml"
+    copy.write_text("name: Echo\ninputs: [{name: text}]\nimplementation:\n  container:\n    image: busybox:1.36.1\n"
+                    "    command: [echo, {inputValue: text}]\n")
+    path = _url_pipeline(tmp_path, PINNED)
+    spec = load_kfp_v1_pipeline(path, "u", {}, name="u", display="url.py", component_copies={PINNED: copy})
+    assert spec.steps[0].command == ("echo", "hi")
+    with pytest.raises(InputError) as caught:
+        load(path, "u")
+    assert "url.py:6: pipeline p: components.load_component_from_url mlplane fetches nothing" in str(caught.value)
+    assert "component_copies" in str(caught.value)
+    with pytest.raises(InputError) as caught:
+        load(_url_pipeline(tmp_path, "https://example.com/main/component.yaml"), "u")
+    assert "is not pinned to a commit or digest" in str(caught.value)
+
+
+def test_stack_entries_accept_copies_only_for_pinned_urls() -> None:
+    from pydantic import ValidationError
+
+    from infra.config.pipelines import PipelineEntry
+
+    entry = PipelineEntry(name="u", source="u.py:u", kind="kfp-v1", component_copies={PINNED: "vendor/echo.yaml"})
+    assert entry.component_copies == {PINNED: "vendor/echo.yaml"}
+    with pytest.raises(ValidationError, match="is not pinned"):
+        PipelineEntry(name="u", source="u.py:u", kind="kfp-v1",
+                      component_copies={"https://example.com/main/c.yaml": "c.yaml"})

@@ -42,6 +42,11 @@ __all__ = [
 _PINNED = re.compile(r"(/[0-9a-f]{40}/)|(@sha256:[0-9a-f]{64})|([?&]ref=[0-9a-f]{40}\b)")
 
 
+def is_pinned(url: str) -> bool:
+    """Whether ``url`` names one immutable version (a commit in its path, or a digest)."""
+    return bool(_PINNED.search(url))
+
+
 def _from_text(text: str | bytes, source: str) -> Callable[..., Any]:
     declaration = current()
     try:
@@ -81,7 +86,7 @@ def load_component_from_url(url: str, auth: Any = None) -> Callable[..., Any]:
     declaration = current()
     copy = declaration.component_copies.get(url)
     if copy is None:
-        if not _PINNED.search(url):
+        if not is_pinned(url):
             raise declaration.refuse("components.load_component_from_url",
                                      f"{url!r} is not pinned to a commit or digest, so what it names can change "
                                      "without review; pin it, or vendor the file and use load_component_from_file")
