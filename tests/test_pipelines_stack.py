@@ -218,14 +218,15 @@ def test_bad_sources_and_parameters(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize(("function", "expected"), [
     ("cycle", "steps depend on each other in a cycle: a -> b -> a"),
-    ("twins", "two steps are named 'same'"),
+    ("undeclared", "cycle.py:25: pipeline x: step 'a' has no output 'y' (outputs: x)"),
 ])
 def test_inconsistent_kfp_pipelines(tmp_path: Path, capsys: pytest.CaptureFixture[str], function: str,
                                     expected: str) -> None:
     shutil.copy(DATA / "kfp_v1_cycle.py", tmp_path / "cycle.py")
     message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": f"cycle.py:{function}"}),
                            capsys, tmp_path)
-    assert "pipeline 'x' cannot be built" in message and expected in message
+    assert "pipeline 'x' cannot be built" in message, message
+    assert expected in message
 
 
 def test_refused_construct_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
