@@ -70,8 +70,10 @@ def training_api(config: "StackConfig") -> str:
 def _override_images(spec: PipelineSpec, overrides: dict[str, str]) -> PipelineSpec:
     if not overrides:
         return spec
-    steps = [step.model_copy(update={"image": overrides.get(step.image, step.image)})
-             if isinstance(step, ContainerStepSpec) else step for step in spec.steps]
+    steps = [step.model_copy(update={
+        "image": overrides.get(step.image, step.image),
+        "sidecars": tuple(s.model_copy(update={"image": overrides.get(s.image, s.image)}) for s in step.sidecars)})
+        if isinstance(step, ContainerStepSpec) else step for step in spec.steps]
     return spec.model_copy(update={"steps": tuple(steps)})
 
 
@@ -127,14 +129,15 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
                 "operator (1.8.1) or Trainer (26.03)",
                 allowed="enable mlplane:kubeflow.components.training, or run the step with workers: 1",
             ))
-        problem = image_problem(step.image)
-        if problem and not entry.allow_unpinned_images:
-            findings.append(Finding(
-                ("mlplane:pipelines", index, "image_overrides"),
-                f"pipeline {entry.name!r}, step {step.name!r}: image {step.image!r} {problem}",
-                allowed=f"a pinned image via image_overrides: {{{step.image!r}: <image:tag or @sha256:...>}}, "
-                        "or allow_unpinned_images: true",
-            ))
+        for image in (step.image, *(sidecar.image for sidecar in step.sidecars)):
+            problem = image_problem(image)
+            if problem and not entry.allow_unpinned_images:
+                findings.append(Finding(
+                    ("mlplane:pipelines", index, "image_overrides"),
+                    f"pipeline {entry.name!r}, step {step.name!r}: image {image!r} {problem}",
+                    allowed=f"a pinned image via image_overrides: {{{image!r}: <image:tag or @sha256:...>}}, "
+                            "or allow_unpinned_images: true",
+                ))
         if consumes_outputs(step) and not step.command:
             findings.append(Finding(
                 ("mlplane:pipelines", index, "source"),

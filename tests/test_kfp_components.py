@@ -146,3 +146,40 @@ def test_stack_entries_accept_copies_only_for_pinned_urls() -> None:
     with pytest.raises(ValidationError, match="is not pinned"):
         PipelineEntry(name="u", source="u.py:u", kind="kfp-v1",
                       component_copies={"https://example.com/main/c.yaml": "c.yaml"})
+
+
+def test_resource_ops_become_awaited_objects_and_sidecars_native_sidecars() -> None:
+    from components.pipeline.resource_step import ResourceStepArgs, object_manifest, type_token
+
+    spec = load(ORACLE / "resources_and_sidecars.py", "pipeline", name="rs")
+    job = spec.step("tfjob")
+    manifest = object_manifest(ResourceStepArgs(namespace="team", spec=job, labels={"mlplane.dev/step": "tfjob"}))
+    assert manifest["metadata"]["namespace"] == "team"
+    assert manifest["metadata"]["annotations"] == {"pulumi.com/waitFor": "jsonpath={.status.phase}=Succeeded",
+                                                   "mlplane.dev/failure-condition": "status.phase == Failed"}
+    assert type_token("kubeflow.org/v1", "TFJob") == "kubernetes:kubeflow.org/v1:TFJob"
+    assert type_token("v1", "ConfigMap") == "kubernetes:core/v1:ConfigMap"
+    snapshot = spec.step("snap")
+    assert snapshot.manifest["spec"]["source"] == {"kind": "PersistentVolumeClaim", "name": "rs-data"}
+    assert snapshot.wait_for == "jsonpath={.status.readyToUse}=true"
+    assert sorted(spec.upstream(spec.step("read"))) == ["data", "snap", "write"]  # writer.pvolume waits for the writer
+    pod = pod_spec(_args(spec.step("write")))
+    [sidecar] = [c for c in pod["initContainers"] if c["name"] == "echo-server"]
+    assert sidecar["restartPolicy"] == "Always" and sidecar["args"] == ["-text=hi"]
+    assert {"name": "data", "mountPath": "/data"} in sidecar["volumeMounts"]
+    assert sidecar["securityContext"]["runAsNonRoot"] is True
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("dsl.ResourceOp(name='r', k8s_resource={'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'c'}}, "
+     "action='delete')", "dsl.ResourceOp(action='delete') is refused: the plan owns the objects it declares"),
+    ("dsl.ResourceOp(name='r', k8s_resource={'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'c'}}, "
+     "success_condition='status.phase in (Running, Succeeded)')", "cannot be a readiness wait"),
+    ("dsl.get_pipeline_conf().set_ttl_seconds_after_finished(60)", "created, and run, again by the next `pulumi up`"),
+])
+def test_refused_resource_and_conf_constructs(tmp_path: Path, source: str, expected: str) -> None:
+    path = tmp_path / "r.py"
+    path.write_text(f"from kfp import dsl\n\n\n@dsl.pipeline(name='r')\ndef r():\n    {source}\n")
+    with pytest.raises(InputError) as caught:
+        load(path, "r")
+    assert str(caught.value).startswith("r.py:6: pipeline p: ") and expected in str(caught.value)

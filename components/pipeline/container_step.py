@@ -16,7 +16,7 @@ from pydantic import Field
 from components.base import ArgsModel, depends_of
 from components.naming import k8s_name
 from components.pipeline import outputs
-from components.pipeline.spec import ContainerStepSpec
+from components.pipeline.spec import ContainerStepSpec, ResourceOverrides, SidecarSpec
 from components.pipeline.versioning import VERSION_LABEL
 from components.pod_security import ComputeResources, container, image_problem
 from components.pod_security import pod_spec as build_pod_spec
@@ -61,6 +61,18 @@ def pod_labels(args: ContainerStepArgs) -> dict[str, str]:
         VERSION_LABEL: args.version,
         **args.labels,
     }
+
+
+def sidecar_container(args: ContainerStepArgs, sidecar: SidecarSpec) -> dict[str, Any]:
+    """A sidecar as a native Kubernetes sidecar: an init container with ``restartPolicy:
+    Always`` (KEP-753; the field is in the Kubernetes 1.30 schema the manifests are checked
+    against), which the kubelet stops when the main container ends, so the Job completes."""
+    mounts = list(main_container(args)["volumeMounts"]) if sidecar.mirror_volume_mounts and \
+        "volumeMounts" in main_container(args) else None
+    body = container(sidecar.name, sidecar.image, ResourceOverrides().resolve(), command=sidecar.command,
+                     args=sidecar.args, env=list(sidecar.env) or None, volume_mounts=mounts)
+    body["restartPolicy"] = "Always"
+    return body
 
 
 def pod_metadata(args: ContainerStepArgs, labels: dict[str, str]) -> dict[str, Any]:
@@ -112,6 +124,8 @@ def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_n
     if constant_inputs is not None:
         volumes.append({"name": outputs.INPUT_VOLUME_NAME, "emptyDir": {"sizeLimit": "16Mi"}})
         init_containers.append(constant_inputs)
+    # Sidecars last: the init containers before them finish first, then they start with the main one.
+    init_containers += [sidecar_container(args, sidecar) for sidecar in spec.sidecars]
     service_account = args.service_account
     if spec.artifact_access:
         if args.artifacts is None or args.artifacts.service_account is None:

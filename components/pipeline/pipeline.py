@@ -18,9 +18,11 @@ from pydantic import Field
 from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pipeline.container_step import ContainerStep, ContainerStepArgs
+from components.pipeline.resource_step import ResourceStep, ResourceStepArgs
 from components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
+    ResourceStepSpec,
     ServeStepSpec,
     VolumeStepSpec,
     WebAppStepSpec,
@@ -127,6 +129,13 @@ class Pipeline(pulumi.ComponentResource):
                                                          default_storage_class=args.storage_class,
                                                          protect=args.protect_volumes), child)
                 self.steps[step_name], self.ready[step_name] = volume, volume.claim
+                continue
+            if isinstance(step, ResourceStepSpec):
+                resource = ResourceStep(role, ResourceStepArgs(
+                    namespace=args.namespace, spec=step,
+                    labels={"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(spec.name),
+                            "mlplane.dev/step": k8s_name(step_name)}), child)
+                self.steps[step_name], self.ready[step_name] = resource, resource.object
                 continue
             if isinstance(step, ServeStepSpec):
                 endpoint = ServingEndpoint(role, _given(args.endpoints, step_name, "endpoint"), child)

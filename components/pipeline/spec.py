@@ -25,7 +25,8 @@ from components.scheduling import AcceleratorRequest
 from components.serving.config import EndpointConfig, WebAppConfig
 
 __all__ = [
-    "AnyStep", "ContainerStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "ServeStepSpec",
+    "AnyStep", "ContainerStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "ResourceStepSpec",
+    "ServeStepSpec",
     "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references",
     "resolve_versions", "split_placeholders", "version_placeholder", "version_references",
 ]
@@ -107,6 +108,17 @@ StepName = Annotated[str, AfterValidator(_check_step_name)]
 ContainerPath = Annotated[str, AfterValidator(_check_container_path)]
 
 
+class SidecarSpec(ArgsModel):
+    """A container that runs beside a step's main container while it runs."""
+
+    name: StepName = Field(description="The container's name, unique in the pod.")
+    image: str = Field(description="Container image, pinned to a tag or digest.", min_length=1)
+    command: tuple[str, ...] = Field((), description="Entrypoint; empty keeps the image's.")
+    args: tuple[str, ...] = Field((), description="Arguments.")
+    env: tuple[dict[str, Any], ...] = Field((), description="Kubernetes EnvVar objects.")
+    mirror_volume_mounts: bool = Field(False, description="Mount what the main container mounts.")
+
+
 class ContainerStepSpec(ArgsModel):
     """A step that runs a container to completion (a Job; a training job with workers)."""
 
@@ -131,6 +143,8 @@ class ContainerStepSpec(ArgsModel):
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
         None, description="When the kubelet pulls the image; default: Kubernetes' own.")
     image_pull_secrets: tuple[str, ...] = Field((), description="Secrets (in the step's namespace) to pull with.")
+    sidecars: tuple[SidecarSpec, ...] = Field(
+        (), description="Containers beside the main one, stopped when it ends (native Kubernetes sidecars).")
     resources: ResourceOverrides = Field(default_factory=ResourceOverrides, description="CPU and memory.")
     accelerator: AcceleratorRequest | None = Field(
         None, description="Accelerators the step needs, placed on the stack's pools."
@@ -203,6 +217,34 @@ class VolumeStepSpec(ArgsModel):
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 
+class ResourceStepSpec(ArgsModel):
+    """A step that declares one Kubernetes object and waits for it (KFP's ResourceOp).
+
+    The object becomes a resource of the plan in the pipeline's namespace; ``wait_for``
+    is its readiness wait (``pulumi.com/waitFor``), so later steps start once it holds.
+    """
+
+    kind: Literal["resource"] = Field("resource", description="A resource step.")
+    name: StepName = Field(description="The step's name, unique in its pipeline.")
+    manifest: dict[str, Any] = Field(description="The object: apiVersion, kind, metadata.name, and its body.")
+    wait_for: str | None = Field(None, description="pulumi.com/waitFor expression (jsonpath=... or condition=...).")
+    success_condition: str | None = Field(None, description="The KFP success condition, as written.")
+    failure_condition: str | None = Field(
+        None, description="The KFP failure condition, recorded on the object (Pulumi fails at the timeout).")
+    after: tuple[str, ...] = Field((), description="Steps that must finish first.")
+
+    @field_validator("manifest")
+    @classmethod
+    def _an_object(cls, manifest: dict[str, Any]) -> dict[str, Any]:
+        for key in ("apiVersion", "kind"):
+            if not isinstance(manifest.get(key), str) or not manifest[key]:
+                raise ValueError(f"the object needs {key}")
+        name = (manifest.get("metadata") or {}).get("name")
+        if not isinstance(name, str) or not is_dns_subdomain(name):
+            raise ValueError(f"the object's metadata.name {name!r} must be a DNS-1123 subdomain")
+        return manifest
+
+
 class ServeStepSpec(ArgsModel):
     """A step that serves a model (a serving endpoint), typically the one a training step made."""
 
@@ -225,9 +267,9 @@ class WebAppStepSpec(ArgsModel):
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 
-StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec],
+StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ResourceStepSpec, ServeStepSpec, WebAppStepSpec],
                      Field(discriminator="kind")]
-AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec]
+AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ResourceStepSpec, ServeStepSpec, WebAppStepSpec]
 
 
 class PipelineError(ValueError):

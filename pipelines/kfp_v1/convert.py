@@ -7,12 +7,13 @@ from typing import Any
 from components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
+    ResourceStepSpec,
     ResourceOverrides,
     VolumeStepSpec,
 )
 from components.scheduling import AcceleratorRequest
 from pipelines.kfp_v1.placeholders import substitute_run_placeholders
-from pipelines.kfp_v1.api.dsl import ContainerOp, VolumeOp
+from pipelines.kfp_v1.api.dsl import ContainerOp, ResourceOp, VolumeOp
 
 
 def _resources(op: ContainerOp) -> ResourceOverrides:
@@ -55,6 +56,7 @@ def container_step(op: ContainerOp) -> ContainerStepSpec:
         working_dir=container.working_dir,
         image_pull_policy=container.image_pull_policy,
         image_pull_secrets=tuple(op.image_pull_secrets),
+        sidecars=tuple(sidecar.as_dict() for sidecar in op.sidecars),
         resources=_resources(op),
         accelerator=AcceleratorRequest(**container.accelerator) if container.accelerator else None,
         node_selector=dict(op.node_selector),
@@ -77,7 +79,22 @@ def volume_step(op: VolumeOp) -> VolumeStepSpec:
     )
 
 
+def resource_step(op: ResourceOp) -> ResourceStepSpec:
+    """One ResourceOp (or VolumeSnapshotOp) as a resource step."""
+    return ResourceStepSpec(name=op.name, manifest=op.k8s_resource, wait_for=op.wait_for,
+                            success_condition=op.success_condition,
+                            failure_condition=op.failure_condition, after=tuple(dict.fromkeys(op.dependent_names)))
+
+
+def _step(op: Any) -> Any:
+    if isinstance(op, ContainerOp):
+        return container_step(op)
+    if isinstance(op, ResourceOp):
+        return resource_step(op)
+    return volume_step(op)
+
+
 def to_spec(name: str, description: str, ops: list[Any]) -> PipelineSpec:
     """The whole declaration as a pipeline spec (validated: names, references, cycles)."""
-    steps = [container_step(op) if isinstance(op, ContainerOp) else volume_step(op) for op in ops]
+    steps = [_step(op) for op in ops]
     return substitute_run_placeholders(PipelineSpec(name=name, description=description, steps=tuple(steps)))

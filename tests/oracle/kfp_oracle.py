@@ -25,10 +25,18 @@ import os
 import re
 import subprocess
 import sys
+
+import yaml
 from pathlib import Path
 from typing import Any
 
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec, split_placeholders
+from components.pipeline.spec import (
+    ContainerStepSpec,
+    PipelineSpec,
+    ResourceStepSpec,
+    VolumeStepSpec,
+    split_placeholders,
+)
 
 KFP_VERSION = "1.8.22"
 COMPILE_SCRIPT = Path(__file__).with_name("compile_batch.py")
@@ -83,6 +91,13 @@ def compile_all(jobs: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
 
 
 # --- the oracle's side -------------------------------------------------------------------
+
+
+def _object(manifest: dict[str, Any]) -> dict[str, Any]:
+    """An object without its name and namespace (KFP names it after the run, mlplane after the pipeline)."""
+    metadata = {k: v for k, v in (manifest.get("metadata") or {}).items() if k not in ("name", "namespace",
+                                                                                          "generateName")}
+    return {**manifest, "metadata": metadata}
 
 
 def _labels(values: dict[str, Any] | None) -> dict[str, str]:
@@ -140,11 +155,18 @@ def oracle_steps(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if "raw" in artifact:
                 received[artifact["path"]] = substitute(artifact["raw"]["data"])
         if "resource" in template:
-            manifest = __import__("yaml").safe_load(template["resource"]["manifest"])
-            steps[task_name] = {"kind": "volume", "size": manifest["spec"]["resources"]["requests"]["storage"],
-                                "modes": manifest["spec"]["accessModes"],
-                                "storage_class": manifest["spec"].get("storageClassName"),
-                                "after": sorted(task.get("dependencies") or [])}
+            manifest = yaml.safe_load(template["resource"]["manifest"])
+            if manifest["kind"] == "PersistentVolumeClaim":
+                steps[task_name] = {"kind": "volume", "size": manifest["spec"]["resources"]["requests"]["storage"],
+                                    "modes": manifest["spec"]["accessModes"],
+                                    "storage_class": manifest["spec"].get("storageClassName"),
+                                    "after": sorted(task.get("dependencies") or [])}
+            else:
+                steps[task_name] = {"kind": "resource", "object": _object(json.loads(substitute(json.dumps(manifest)))),
+                                    "success": template["resource"].get("successCondition"),
+                                    "failure": template["resource"].get("failureCondition"),
+                                    "action": template["resource"]["action"],
+                                    "after": sorted(task.get("dependencies") or [])}
             continue
         container = template["container"]
         mounts = container.get("volumeMounts") or []
@@ -174,6 +196,9 @@ def oracle_steps(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "annotations": _labels(metadata.get("annotations")),
             "labels": _labels(metadata.get("labels")),
             "outputs": outputs,
+            "sidecars": sorted(json.dumps({k: v for k, v in c.items() if k in ("name", "image", "command", "args",
+                                                                                 "env", "mirrorVolumeMounts")},
+                                          sort_keys=True) for c in template.get("sidecars") or []),
             "received": received,
             "after": sorted(task.get("dependencies") or []),
         }
@@ -203,6 +228,14 @@ def mlplane_steps(spec: PipelineSpec) -> dict[str, dict[str, Any]]:
         if isinstance(step, VolumeStepSpec):
             steps[step.name] = {"kind": "volume", "size": step.size, "modes": list(step.modes),
                                 "storage_class": step.storage_class, "after": after}
+            continue
+        if isinstance(step, ResourceStepSpec):
+            manifest = json.dumps(step.manifest)
+            for claim, owner in claims.items():
+                manifest = manifest.replace(json.dumps(claim), json.dumps(f"<<{owner}:claim:{owner}>>"))
+            steps[step.name] = {"kind": "resource", "object": _object(json.loads(manifest)),
+                                "success": step.success_condition, "failure": step.failure_condition,
+                                "action": "create", "after": after}
             continue
         if not isinstance(step, ContainerStepSpec):
             continue
@@ -239,6 +272,10 @@ def mlplane_steps(spec: PipelineSpec) -> dict[str, dict[str, Any]]:
             "annotations": dict(step.pod_annotations),
             "labels": dict(step.pod_labels),
             "outputs": dict(step.file_outputs),
+            "sidecars": sorted(json.dumps({k: v for k, v in {
+                "name": c.name, "image": c.image, "command": list(c.command) or None, "args": list(c.args) or None,
+                "env": list(c.env) or None, "mirrorVolumeMounts": c.mirror_volume_mounts or None}.items()
+                if v is not None}, sort_keys=True) for c in step.sidecars),
             "received": {path: text(value) for path, value in step.input_files.items()},
             "after": after,
         }

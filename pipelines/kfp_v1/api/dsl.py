@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,8 @@ from pipelines.kfp_v1.context import UnsupportedAttribute, current, refusing, un
 from pipelines.kfp_v1.k8s_objects import to_plain
 
 __all__ = [
-    "ContainerOp", "PipelineParam", "PipelineVolume", "VolumeOp", "pipeline",
+    "ContainerOp", "PipelineParam", "PipelineVolume", "ResourceOp", "Sidecar", "VolumeOp", "VolumeSnapshotOp",
+    "pipeline",
     "VOLUME_MODE_RWO", "VOLUME_MODE_RWM", "VOLUME_MODE_ROM",
 ]
 
@@ -200,7 +202,7 @@ class ContainerOp(BaseOp):
                  artifact_argument_paths: Any = None, file_outputs: dict[str, str] | None = None,
                  output_artifact_paths: Any = None, is_exit_handler: bool = False,
                  pvolumes: dict[str, Any] | None = None, _from_component: bool = False) -> None:
-        for label, given in (("init_containers", init_containers), ("sidecars", sidecars),
+        for label, given in (("init_containers", init_containers),
                              ("artifact_argument_paths", artifact_argument_paths),
                              ("output_artifact_paths", output_artifact_paths), ("container_kwargs", container_kwargs)):
             if given:
@@ -221,7 +223,18 @@ class ContainerOp(BaseOp):
         self.num_retries = 0
         self.timeout = 0
         self.pvolumes: dict[str, Any] = {}
+        self.pvolume: Any = None
+        self.sidecars: list[Sidecar] = []
+        for sidecar in sidecars or []:
+            self.add_sidecar(sidecar)
         self.add_pvolumes(pvolumes or {})
+
+    def add_sidecar(self, sidecar: Sidecar) -> "ContainerOp":
+        """Run ``sidecar`` beside the main container."""
+        if not isinstance(sidecar, Sidecar):
+            raise current().refuse("add_sidecar", f"expects a dsl.Sidecar, got {type(sidecar).__name__}")
+        self.sidecars.append(sidecar)
+        return self
 
     def add_pvolumes(self, pvolumes: dict[str, Any]) -> "ContainerOp":
         """Mount volumes by path (``pvolumes={"/mnt": vop.volume}``); waits for their ops."""
@@ -232,7 +245,12 @@ class ContainerOp(BaseOp):
             for dependency in getattr(volume, "dependent_names", []):
                 if dependency not in self.dependent_names:
                     self.dependent_names.append(dependency)
+            # As in KFP: the op's pvolumes are the volumes *after* this op, so a later
+            # op mounting op.pvolume runs after it.
+            if isinstance(volume, PipelineVolume):
+                volume = volume.after(self)
             self.pvolumes[path] = volume
+        self.pvolume = next(iter(self.pvolumes.values())) if len(self.pvolumes) == 1 else None
         return self
 
     def add_volume(self, volume: Any) -> "ContainerOp":
@@ -273,6 +291,35 @@ class ContainerOp(BaseOp):
     add_env_variable = _proxy("add_env_variable")
     add_volume_mount = _proxy("add_volume_mount")
     set_image_pull_policy = _proxy("set_image_pull_policy")
+
+
+class Sidecar:
+    """A container beside the step's main one (KFP 1.8.22 ``dsl.Sidecar``).
+
+    It becomes a native Kubernetes sidecar (an init container with ``restartPolicy:
+    Always``), which the kubelet stops once the main container ends, as Argo stops KFP's
+    sidecars; a plain second container would keep the step's Job from completing.
+    """
+
+    def __init__(self, name: str, image: str, command: Any = None, args: Any = None,
+                 mirror_volume_mounts: bool | None = None, **kwargs: Any) -> None:
+        if kwargs:
+            raise current().refuse("dsl.Sidecar", f"does not take {', '.join(sorted(kwargs))} here")
+        self.name = str(name)
+        self.image = str(image)
+        self.command = [str(c) for c in _as_list(command)]
+        self.args = [str(a) for a in _as_list(args)]
+        self.mirror_volume_mounts = bool(mirror_volume_mounts)
+        self.env: list[dict[str, Any]] = []
+
+    def add_env_variable(self, env_variable: Any) -> "Sidecar":
+        self.env.append(to_plain(env_variable))
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """The sidecar as the step spec holds it."""
+        return {"name": self.name, "image": self.image, "command": self.command, "args": self.args,
+                "env": self.env, "mirror_volume_mounts": self.mirror_volume_mounts}
 
 
 class PipelineVolume(dict):
@@ -332,6 +379,118 @@ def _check_own_key(construct: str, key: str) -> None:
                                           "which steps may not set")
 
 
+class _ResourceOutputs(dict):
+    """A ResourceOp's outputs: its name is known when the plan is made; other attributes
+    (``{.status...}``) exist only once the object does, so no step can receive them."""
+
+    def __init__(self, op_name: str, name: str, attributes: list[str]) -> None:
+        super().__init__({"name": PipelineParam("name", value=name)})
+        self.op_name = op_name
+        self.attributes = attributes
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.attributes:
+            raise current().refuse(f"step {self.op_name!r}", f"output {key!r} is read from the object once it exists; "
+                                                            "a plan passes only its name (outputs['name'])")
+        raise current().refuse(f"step {self.op_name!r}", f"has no output {key!r} (outputs: "
+                                                        f"{', '.join(['name', *self.attributes])})")
+
+
+class ResourceOp(BaseOp):
+    """A step that declares one Kubernetes object (KFP 1.8.22 kfp/dsl/_resource_op.py).
+
+    ``action`` create or apply; the success condition becomes the object's readiness
+    wait. Deleting and patching objects is refused: the plan owns its objects.
+    """
+
+    def __init__(self, name: str, k8s_resource: Any = None, action: str = "create", merge_strategy: str | None = None,
+                 success_condition: str | None = None, failure_condition: str | None = None,
+                 set_owner_reference: bool | None = None, attribute_outputs: dict[str, str] | None = None,
+                 flags: list[str] | None = None, **kwargs: Any) -> None:
+        if k8s_resource is None:
+            raise current().refuse("dsl.ResourceOp", "needs a k8s_resource")
+        if action not in ("create", "apply"):
+            raise current().refuse(f"dsl.ResourceOp(action={action!r})",
+                                   "is refused: the plan owns the objects it declares; remove the object from the "
+                                   "pipeline to delete it")
+        if kwargs:
+            raise current().refuse("dsl.ResourceOp", f"does not take {', '.join(sorted(kwargs))}")
+        super().__init__(name)
+        manifest = to_plain(k8s_resource)
+        if not isinstance(manifest, dict):
+            raise current().refuse("dsl.ResourceOp", "k8s_resource must be a Kubernetes object")
+        metadata = dict(manifest.get("metadata") or {})
+        if not metadata.get("name"):
+            base = str(metadata.pop("generateName", "") or self.name).rstrip("-")
+            metadata["name"] = k8s_name(self._declaration.pipeline_name, base)
+        metadata.pop("namespace", None)  # it runs in the pipeline's namespace, like every step
+        manifest["metadata"] = metadata
+        self.k8s_resource = manifest
+        self.success_condition = success_condition
+        self.failure_condition = failure_condition
+        self.wait_for = _wait_for(success_condition) if success_condition else None
+        attributes = [key for key in (attribute_outputs or {}) if key != "name"]
+        self.attribute_outputs = dict(attribute_outputs or {})
+        self.outputs = _ResourceOutputs(self.name, str(metadata["name"]).replace("{{workflow.name}}",
+                                                                              self._declaration.pipeline_name),
+                                        ["manifest", *attributes])
+        self.output = self.outputs["name"]
+
+    def delete(self, flags: Any = None) -> Any:
+        raise current().refuse("ResourceOp.delete", "is refused: the plan owns the objects it declares; remove the "
+                                                    "object from the pipeline to delete it")
+
+
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.\[\]-]+)\s*==?\s*([^,=!<>\s][^,=!<>]*?)\s*$")
+
+
+def _wait_for(condition: str) -> str:
+    """An Argo success condition (``status.phase == Succeeded``) as pulumi-kubernetes'
+    ``pulumi.com/waitFor`` (``jsonpath={.status.phase}=Succeeded``; syntax of
+    pulumi/pulumi-kubernetes provider/pkg/jsonpath/jsonpath.go ``Parse``)."""
+    match = _REQUIREMENT.match(condition)
+    if match is None:
+        raise current().refuse("dsl.ResourceOp(success_condition=...)",
+                               f"{condition!r} cannot be a readiness wait: only one `path == value` requirement "
+                               "maps to pulumi.com/waitFor (jsonpath={.path}=value)")
+    return f"jsonpath={{.{match.group(1)}}}={match.group(2)}"
+
+
+class VolumeSnapshotOp(ResourceOp):
+    """A snapshot of a claim (KFP 1.8.22 kfp/dsl/_volume_snapshot_op.py), awaited until ready to use."""
+
+    def __init__(self, name: str, resource_name: str | None = None, pvc: str | None = None,
+                 snapshot_class: str | None = None, annotations: dict[str, str] | None = None, volume: Any = None,
+                 api_version: str = "snapshot.storage.k8s.io/v1alpha1", **kwargs: Any) -> None:
+        if "k8s_resource" in kwargs:
+            super().__init__(name, success_condition=kwargs.pop("success_condition", "status.readyToUse == true"),
+                             **kwargs)
+            return
+        if bool(pvc) == bool(volume):
+            raise current().refuse("dsl.VolumeSnapshotOp", "needs exactly one of pvc and volume")
+        dependencies: list[str] = []
+        if volume is not None:
+            plain = to_plain(volume)
+            claim = (plain.get("persistentVolumeClaim") or {}).get("claimName")
+            if not claim:
+                raise current().refuse("dsl.VolumeSnapshotOp", "the volume must reference a claim")
+            pvc = claim
+            dependencies = list(getattr(volume, "dependent_names", []))
+        body: dict[str, Any] = {"source": {"kind": "PersistentVolumeClaim", "name": str(pvc)}}
+        if snapshot_class:
+            body["snapshotClassName"] = snapshot_class
+        metadata: dict[str, Any] = {"name": k8s_name(current().pipeline_name, str(resource_name or name))}
+        if annotations:
+            metadata["annotations"] = dict(annotations)
+        super().__init__(name, k8s_resource={"apiVersion": api_version, "kind": "VolumeSnapshot",
+                                             "metadata": metadata, "spec": body},
+                         success_condition=kwargs.pop("success_condition", "status.readyToUse == true"),
+                         attribute_outputs={"size": "{.status.restoreSize}"}, **kwargs)
+        self.dependent_names += [d for d in dependencies if d not in self.dependent_names]
+        self.snapshot = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
+                         "name": self.outputs["name"]}
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -344,7 +503,6 @@ _STATIC = "cannot be static infrastructure: the plan declares every step before 
 Condition = refusing("dsl.Condition", f"{_STATIC}; choose the branch with a pipeline parameter in the stack file")
 ParallelFor = refusing("dsl.ParallelFor", f"{_STATIC}; declare the steps one by one")
 ExitHandler = refusing("dsl.ExitHandler", _STATIC)
-ResourceOp = refusing("dsl.ResourceOp", "is not supported; declare the resource in the stack instead")
 graph_component = refusing("dsl.graph_component", _STATIC)
 component = refusing("dsl.component", "is not supported; use components.create_component_from_func")
 importer = refusing("dsl.importer", "is not supported")
