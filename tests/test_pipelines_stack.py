@@ -268,3 +268,24 @@ def test_distributed_training_needs_the_training_operator(tmp_path: Path, capsys
     plan = render(tmp_path, stack_from(tmp_path, "dev", with_training), capsys)
     kinds = {r["inputs"].get("kind") for r in plan["resources"] if r["name"].startswith("pipeline-dist")}
     assert {"TrainJob", "TrainingRuntime"} <= kinds
+
+
+def test_kfp_components_and_resource_ops_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Lightweight and spec components, a ResourceOp and a sidecar render into one plan."""
+    for name in ("light_files.py", "spec_components.py", "add.component.yaml", "resources_and_sidecars.py"):
+        shutil.copy(DATA / "oracle" / name, tmp_path / name)
+    stack = pipelines_stack(
+        tmp_path,
+        {"name": "files", "kind": "kfp-v1", "source": "light_files.py:pipeline"},
+        {"name": "specs", "kind": "kfp-v1", "source": "spec_components.py:pipeline"},
+        {"name": "objects", "kind": "kfp-v1", "source": "resources_and_sidecars.py:pipeline"},
+    )
+    plan = render(tmp_path, stack, capsys)
+    jobs = {r["name"]: r for r in plan["resources"] if r["type"] == "kubernetes:batch/v1:Job"}
+    assert {"pipeline-files-count-lines-job", "pipeline-specs-train-model-2-job", "pipeline-objects-write-job"} <= set(jobs)
+    counted = jobs["pipeline-files-count-lines-job"]["inputs"]["spec"]["template"]["spec"]
+    assert counted["containers"][0]["args"][:2] == ["--table", "/tmp/inputs/table/data"]
+    tfjob = named(plan, "pipeline-objects-tfjob-object")
+    assert tfjob["type"] == "kubernetes:kubeflow.org/v1:TFJob"
+    assert tfjob["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.phase}=Succeeded"
+    assert tfjob["urn"] in jobs["pipeline-objects-write-job"]["dependencies"]  # .after(job): waits for its readiness
