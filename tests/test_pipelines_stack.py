@@ -284,7 +284,11 @@ def test_kfp_components_and_resource_ops_render(tmp_path: Path, capsys: pytest.C
     jobs = {r["name"]: r for r in plan["resources"] if r["type"] == "kubernetes:batch/v1:Job"}
     assert {"pipeline-files-count-lines-job", "pipeline-specs-train-model-2-job", "pipeline-objects-write-job"} <= set(jobs)
     counted = jobs["pipeline-files-count-lines-job"]["inputs"]["spec"]["template"]["spec"]
-    assert counted["containers"][0]["args"][:2] == ["--table", "/tmp/inputs/table/data"]
+    main_container = counted["containers"][0]
+    assert main_container["command"][-1].endswith(  # split's head by value, write-csv's table as a file
+        '--table /tmp/inputs/table/data --header "$(cat /mlplane/outputs/split/head)" --report /tmp/outputs/report/data')
+    assert {"name": "mlplane-outputs", "mountPath": "/tmp/inputs/table/data", "subPath": "write-csv/table",
+            "readOnly": True} in main_container["volumeMounts"]
     tfjob = named(plan, "pipeline-objects-tfjob-object")
     assert tfjob["type"] == "kubernetes:kubeflow.org/v1:TFJob"
     assert tfjob["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.phase}=Succeeded"
