@@ -16,9 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from components.pipeline.spec import WorkflowStepSpec
 from infra.errors import InputError
 from pipelines.kfp_v1 import load_kfp_v1_pipeline
-from tests.oracle.kfp_oracle import OracleUnavailable, compile_all, differences, mlplane_steps, oracle_steps
+from tests.oracle.kfp_oracle import (
+    OracleUnavailable,
+    compile_all,
+    differences,
+    mlplane_steps,
+    oracle_steps,
+    workflow_differences,
+)
 
 ORACLE = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle"
 
@@ -32,7 +40,9 @@ EXPECTED = {
     "modifiers": "native",
     "secrets_and_conf": "native",
     "resources_and_sidecars": "native",
-    "flow_condition": "refused:dsl.Condition",
+    "flow_condition": "workflow",
+    "flow_loops": "workflow",
+    "flow_exit": "workflow",
     "gcp_preemptible": "refused:gcp.use_preemptible_nodepool",
 }
 
@@ -53,6 +63,7 @@ def compiled() -> dict[str, dict]:
 
 
 def _load(stem: str):
+    # Named as the file's @dsl.pipeline names it, so a Workflow's entrypoint is KFP's.
     return load_kfp_v1_pipeline(ORACLE / f"{stem}.py", "pipeline", {}, name=stem.replace("_", "-"),
                                 display=f"{stem}.py")
 
@@ -64,6 +75,11 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
     expected = EXPECTED[stem]
     if expected == "native":
         found = differences(oracle_steps(result["workflow"]), mlplane_steps(_load(stem)))
+        assert not found, "\n".join(found)
+    elif expected == "workflow":
+        [step] = _load(stem).steps
+        assert isinstance(step, WorkflowStepSpec)
+        found = workflow_differences(result["workflow"], step.workflow)
         assert not found, "\n".join(found)
     else:
         construct = expected.split(":", 1)[1]
@@ -77,5 +93,28 @@ def test_the_figures(compiled: dict[str, dict]) -> None:
     """How many of the suite's pipelines render, go to the workflow engine, are refused."""
     native = [s for s, e in EXPECTED.items() if e == "native"]
     agree = [s for s in native if not differences(oracle_steps(compiled[s]["workflow"]), mlplane_steps(_load(s)))]
+    engine = [s for s, e in EXPECTED.items() if e == "workflow"]
+    agree += [s for s in engine if not workflow_differences(compiled[s]["workflow"], _load(s).steps[0].workflow)]
     refused = [s for s, e in EXPECTED.items() if e.startswith("refused")]
-    assert (len(native), len(agree), len(refused)) == (7, 7, 2)
+    assert (len(native), len(engine), len(refused), len(agree)) == (7, 3, 1, 10)
+
+
+@pytest.mark.parametrize("stem", sorted(s for s, e in EXPECTED.items() if e == "workflow"))
+def test_workflows_are_valid(stem: str) -> None:
+    """Each Workflow against Argo's CRD (../shared/crds, vendored), and each of its
+    containers against Kubernetes' own Container schema."""
+    import jsonschema
+    import kubernetes_validate
+
+    from tests.crds import strict_schema
+
+    workflow = _load(stem).steps[0].workflow
+    schema = strict_schema("argoproj.io/v1alpha1", "Workflow")
+    assert schema is not None
+    jsonschema.validate(workflow, schema)
+    for template in workflow["spec"]["templates"]:
+        if "container" in template:
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
+                   "spec": {"containers": [{"name": "main", **template["container"]}],
+                            "volumes": template.get("volumes", []), "tolerations": template.get("tolerations", [])}}
+            kubernetes_validate.validate(pod, "1.30.0", strict=True)

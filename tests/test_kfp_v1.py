@@ -100,12 +100,18 @@ def test_the_dsl_surface() -> None:
 
 
 @pytest.mark.parametrize(("file", "function", "construct", "line"), [
-    ("kfp_v1_refused.py", "refused", "dsl.Condition", 8),
+    ("kfp_v1_recursive.py", "recursive", "dsl.graph_component", 5),
     ("kfp_v1_url_component.py", "url_pipeline", "components.load_component_from_url", 4),
 ])
 def test_refused_constructs_name_construct_file_and_line(file: str, function: str, construct: str, line: int) -> None:
     message = error(DATA / file, function)
     assert message.startswith(f"{file}:{line}: pipeline p: {construct} ")
+
+
+@pytest.mark.parametrize(("flag", "steps"), [("yes", ["first", "second"]), ("no", ["first"])])
+def test_a_condition_on_parameters_is_decided_when_the_plan_is_made(flag: str, steps: list[str]) -> None:
+    spec = load(DATA / "kfp_v1_refused.py", "refused", {"flag": flag})
+    assert [s.name for s in spec.steps] == steps
 
 
 def test_cycle_in_after_is_named() -> None:

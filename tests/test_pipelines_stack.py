@@ -230,10 +230,10 @@ def test_inconsistent_kfp_pipelines(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_refused_construct_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copy(DATA / "kfp_v1_refused.py", tmp_path / "refused.py")
-    message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": "refused.py:refused"}),
+    shutil.copy(DATA / "kfp_v1_recursive.py", tmp_path / "refused.py")
+    message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": "refused.py:recursive"}),
                            capsys, tmp_path)
-    assert "refused.py:8: pipeline x: dsl.Condition cannot be static infrastructure" in message
+    assert "refused.py:5: pipeline x: dsl.graph_component cannot be static infrastructure" in message
 
 
 def test_accelerators_no_pool_has(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -293,3 +293,41 @@ def test_kfp_components_and_resource_ops_render(tmp_path: Path, capsys: pytest.C
     assert tfjob["type"] == "kubernetes:kubeflow.org/v1:TFJob"
     assert tfjob["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.phase}=Succeeded"
     assert tfjob["urn"] in jobs["pipeline-objects-write-job"]["dependencies"]  # .after(job): waits for its readiness
+
+
+def _flow_stack(tmp_path: Path, change: Callable[[dict[str, Any]], None] | None = None,
+                namespace: str | None = "kubeflow-user-example-com") -> Path:
+    shutil.copy(DATA / "oracle" / "flow_loops.py", tmp_path / "flow.py")
+    entry = {"name": "flow", "kind": "kfp-v1", "source": "flow.py:pipeline"}
+    if namespace:
+        entry["namespace"] = namespace
+
+    def add(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"] = [entry]
+        if change:
+            change(config)
+
+    return stack_from(tmp_path, "dev", add)
+
+
+def test_run_time_flow_renders_one_awaited_workflow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = render(tmp_path, _flow_stack(tmp_path), capsys)
+    [workflow] = [r for r in plan["resources"] if r["type"] == "kubernetes:argoproj.io/v1alpha1:Workflow"]
+    assert workflow["inputs"]["metadata"]["namespace"] == "kubeflow-user-example-com"
+    assert workflow["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.phase}=Succeeded"
+    assert workflow["inputs"]["spec"]["serviceAccountName"] == "default-editor"
+    assert workflow["replaceOnChanges"] == ["*"] and workflow["deleteBeforeReplace"] is True
+    assert not [r for r in plan["resources"] if r["type"] == "kubernetes:batch/v1:Job" and "flow" in r["name"]]
+
+
+def test_run_time_flow_needs_kubeflow_pipelines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def without_pipelines(config: dict[str, Any]) -> None:
+        config["mlplane:kubeflow"]["components"]["pipelines"] = {"enabled": False}
+
+    message = render_error(_flow_stack(tmp_path, without_pipelines), capsys, tmp_path)
+    assert "pipeline 'flow' needs Kubeflow Pipelines: its flow is decided at run time (dsl.ParallelFor" in message
+
+
+def test_run_time_flow_runs_in_a_profile_namespace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = render_error(_flow_stack(tmp_path, namespace="mlplane"), capsys, tmp_path)
+    assert "only Kubeflow profile namespaces have; 'mlplane' is not a profile" in message

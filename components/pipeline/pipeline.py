@@ -23,13 +23,15 @@ from components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
     ResourceStepSpec,
+    WorkflowStepSpec,
     ServeStepSpec,
     VolumeStepSpec,
     WebAppStepSpec,
     resolve_versions,
 )
 from components.pipeline.training_step import TrainingApi, TrainingStep, TrainingStepArgs
-from components.pipeline.versioning import step_versions
+from components.pipeline.versioning import VERSION_LABEL, step_versions
+from components.pipeline.workflow_step import WorkflowStep, WorkflowStepArgs
 from components.pipeline.volume_step import VolumeStep, VolumeStepArgs
 from components.quantity import Quantity
 from components.renames import aliases
@@ -129,6 +131,13 @@ class Pipeline(pulumi.ComponentResource):
                                                          default_storage_class=args.storage_class,
                                                          protect=args.protect_volumes), child)
                 self.steps[step_name], self.ready[step_name] = volume, volume.claim
+                continue
+            if isinstance(step, WorkflowStepSpec):
+                flow = WorkflowStep(role, WorkflowStepArgs(
+                    namespace=args.namespace, spec=step,
+                    labels={"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(spec.name),
+                            VERSION_LABEL: self.versions[step_name]}), child)
+                self.steps[step_name], self.ready[step_name] = flow, flow.workflow
                 continue
             if isinstance(step, ResourceStepSpec):
                 resource = ResourceStep(role, ResourceStepArgs(

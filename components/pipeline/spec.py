@@ -26,7 +26,7 @@ from components.serving.config import EndpointConfig, WebAppConfig
 
 __all__ = [
     "AnyStep", "ContainerStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "ResourceStepSpec",
-    "ServeStepSpec",
+    "ServeStepSpec", "WorkflowStepSpec",
     "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references",
     "resolve_versions", "split_placeholders", "version_placeholder", "version_references",
 ]
@@ -245,6 +245,21 @@ class ResourceStepSpec(ArgsModel):
         return manifest
 
 
+class WorkflowStepSpec(ArgsModel):
+    """A whole pipeline whose flow is decided at run time, as one Argo Workflow.
+
+    Kubeflow Pipelines' workflow engine (Argo Workflows, which it installs) runs it; the
+    plan declares the Workflow, awaits it until it succeeds, and replaces it when it
+    changes.
+    """
+
+    kind: Literal["workflow"] = Field("workflow", description="A workflow step.")
+    name: StepName = Field(description="The step's name (the pipeline's).")
+    workflow: dict[str, Any] = Field(description="The Argo Workflow (apiVersion, kind, metadata, spec).")
+    reasons: tuple[str, ...] = Field((), description="The constructs that need the workflow engine.")
+    after: tuple[str, ...] = Field((), description="Steps that must finish first.")
+
+
 class ServeStepSpec(ArgsModel):
     """A step that serves a model (a serving endpoint), typically the one a training step made."""
 
@@ -267,9 +282,10 @@ class WebAppStepSpec(ArgsModel):
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 
-StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ResourceStepSpec, ServeStepSpec, WebAppStepSpec],
+StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ResourceStepSpec, WorkflowStepSpec, ServeStepSpec,
+                           WebAppStepSpec],
                      Field(discriminator="kind")]
-AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ResourceStepSpec, ServeStepSpec, WebAppStepSpec]
+AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ResourceStepSpec, WorkflowStepSpec, ServeStepSpec, WebAppStepSpec]
 
 
 class PipelineError(ValueError):

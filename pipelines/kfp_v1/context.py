@@ -49,6 +49,19 @@ class Declaration:
     ops: list[Any] = field(default_factory=list)
     component_copies: dict[str, Path] = field(default_factory=dict)
     conf: Any = None
+    groups: list[Any] = field(default_factory=list)
+    engine_reasons: list[str] = field(default_factory=list)
+    group_count: int = 0
+
+    def next_group_index(self) -> int:
+        """A new group's number (KFP numbers conditions, loops and exit handlers from 1)."""
+        self.group_count += 1
+        return self.group_count
+
+    def needs_engine(self, reason: str) -> None:
+        """Record that the pipeline's flow is decided at run time (a workflow engine runs it)."""
+        if reason not in self.engine_reasons:
+            self.engine_reasons.append(reason)
 
     def __post_init__(self) -> None:
         from pipelines.kfp_v1.api.dsl import PipelineConf

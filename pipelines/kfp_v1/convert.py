@@ -8,11 +8,14 @@ from components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
     ResourceStepSpec,
+    WorkflowStepSpec,
     ResourceOverrides,
     VolumeStepSpec,
 )
 from components.scheduling import AcceleratorRequest
+from components.naming import k8s_name
 from pipelines.kfp_v1.placeholders import substitute_run_placeholders
+from pipelines.kfp_v1.workflow import compile_workflow
 from pipelines.kfp_v1.api.dsl import ContainerOp, ResourceOp, VolumeOp
 
 
@@ -94,7 +97,24 @@ def _step(op: Any) -> Any:
     return volume_step(op)
 
 
-def to_spec(name: str, description: str, ops: list[Any]) -> PipelineSpec:
-    """The whole declaration as a pipeline spec (validated: names, references, cycles)."""
+def _declared(ops: list[Any]) -> list[Any]:
+    """The ops a plan declares: not those inside a condition known, when the plan is made, to be false."""
+    return [op for op in ops if not any(g.kind == "condition" and g.static is False for g in op.groups)]
+
+
+def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[str] | None = None,
+            service_account: str = "default-editor") -> PipelineSpec:
+    """The whole declaration as a pipeline spec (validated: names, references, cycles).
+
+    A pipeline whose flow is decided at run time (``engine_reasons``) becomes one
+    workflow step holding its Argo Workflow.
+    """
+    ops = _declared(ops)
     steps = [_step(op) for op in ops]
-    return substitute_run_placeholders(PipelineSpec(name=name, description=description, steps=tuple(steps)))
+    spec = substitute_run_placeholders(PipelineSpec(name=name, description=description, steps=tuple(steps)))
+    if not engine_reasons:
+        return spec
+    containers = {step.name: step for step in spec.steps if isinstance(step, ContainerStepSpec)}
+    workflow = compile_workflow(k8s_name(name), ops, containers, service_account)
+    return PipelineSpec(name=name, description=description, steps=(
+        WorkflowStepSpec(name=k8s_name(name), workflow=workflow, reasons=tuple(engine_reasons)),))

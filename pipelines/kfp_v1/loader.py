@@ -25,6 +25,7 @@ from pipelines.kfp_v1.api._params import PipelineParam
 from pipelines.kfp_v1.context import KfpCompatError, begin, end
 from pipelines.kfp_v1.convert import to_spec
 from pipelines.kfp_v1.placeholders import PlaceholderError
+from pipelines.kfp_v1.workflow import WorkflowError
 
 _MODULES: dict[str, types.ModuleType] = {
     "kfp": api,
@@ -117,10 +118,10 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
     finally:
         end(token)
     try:
-        return to_spec(name, meta.get("description", ""), declaration.ops)
+        return to_spec(name, meta.get("description", ""), declaration.ops, declaration.engine_reasons)
     except ValidationError as exc:
         raise pipeline_error(shown, name, validation_message(exc)) from None
-    except PlaceholderError as exc:
+    except (PlaceholderError, WorkflowError) as exc:
         raise pipeline_error(shown, name, str(exc)) from None
 
 

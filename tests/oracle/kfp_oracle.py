@@ -293,3 +293,62 @@ def differences(oracle: dict[str, dict[str, Any]], ours: dict[str, dict[str, Any
             if theirs != mine:
                 found.append(f"{name}.{key}: KFP {theirs!r} vs mlplane {mine!r}")
     return found
+
+
+# --- pipelines that go to the workflow engine --------------------------------------------
+
+
+def _workflow_shape(workflow: dict[str, Any]) -> dict[str, Any]:
+    """A Workflow without KFP's bookkeeping, the run's arguments and the account that runs it.
+
+    Pipeline parameters are substituted with their defaults (mlplane passes values, KFP
+    references the Workflow's arguments).
+    """
+    spec = workflow["spec"]
+    parameters = {p["name"]: str(p.get("value", "")) for p in (spec.get("arguments") or {}).get("parameters", [])}
+    templates = {}
+    for template in spec["templates"]:
+        template = json.loads(json.dumps(template))
+        metadata = template.pop("metadata", None) or {}
+        kept = {k: _labels(v) for k, v in metadata.items() if k in ("annotations", "labels") and _labels(v)}
+        if kept:
+            template["metadata"] = kept
+        inputs = template.get("inputs") or {}
+        inputs["parameters"] = [p for p in inputs.get("parameters", []) if p["name"] not in parameters]
+        if not inputs["parameters"]:
+            inputs.pop("parameters")
+        if inputs:
+            template["inputs"] = inputs
+        else:
+            template.pop("inputs", None)
+        for task in (template.get("dag") or {}).get("tasks", []):
+            arguments = task.get("arguments") or {}
+            arguments["parameters"] = [p for p in arguments.get("parameters", []) if p["name"] not in parameters]
+            if not arguments["parameters"]:
+                arguments.pop("parameters")
+            if arguments:
+                task["arguments"] = arguments
+            else:
+                task.pop("arguments", None)
+        text = json.dumps(template, sort_keys=True)
+        for name, value in parameters.items():
+            text = text.replace("{{inputs.parameters." + name + "}}", value)
+            text = text.replace("{{workflow.parameters." + name + "}}", value)
+        templates[template["name"]] = json.loads(text)
+    return {"entrypoint": spec["entrypoint"], "onExit": spec.get("onExit"), "templates": templates}
+
+
+def workflow_differences(oracle: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+    """What differs between KFP's Workflow and mlplane's, template by template."""
+    theirs, mine = _workflow_shape(oracle), _workflow_shape(ours)
+    found = [f"{key}: KFP {theirs[key]!r} vs mlplane {mine[key]!r}" for key in ("entrypoint", "onExit")
+             if theirs[key] != mine[key]]
+    if sorted(theirs["templates"]) != sorted(mine["templates"]):
+        found.append(f"templates: KFP {sorted(theirs['templates'])} vs mlplane {sorted(mine['templates'])}")
+    for name in sorted(set(theirs["templates"]) & set(mine["templates"])):
+        a, b = theirs["templates"][name], mine["templates"][name]
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                found.append(f"{name}.{key}: KFP {json.dumps(a.get(key), sort_keys=True)[:400]} vs mlplane "
+                             f"{json.dumps(b.get(key), sort_keys=True)[:400]}")
+    return found

@@ -12,7 +12,8 @@ from pipelines.kfp_v1.context import UnsupportedAttribute, current, refusing, un
 from pipelines.kfp_v1.k8s_objects import to_plain
 
 __all__ = [
-    "ContainerOp", "PipelineParam", "PipelineVolume", "ResourceOp", "Sidecar", "VolumeOp", "VolumeSnapshotOp",
+    "Condition", "ContainerOp", "ExitHandler", "ParallelFor", "PipelineParam", "PipelineVolume", "ResourceOp",
+    "Sidecar", "VolumeOp", "VolumeSnapshotOp",
     "pipeline",
     "VOLUME_MODE_RWO", "VOLUME_MODE_RWM", "VOLUME_MODE_ROM",
 ]
@@ -149,6 +150,9 @@ class BaseOp:
         self.pod_annotations: dict[str, str] = {}
         self.pod_labels: dict[str, str] = {}
         self.enable_caching = True
+        self.is_exit_handler = False
+        #: The run-time groups (conditions, loops, exit handlers) the op is inside, outermost first.
+        self.groups = list(self._declaration.groups)
         self._declaration.ops.append(self)
 
     def add_pod_annotation(self, name: str, value: str) -> "BaseOp":
@@ -207,8 +211,6 @@ class ContainerOp(BaseOp):
                              ("output_artifact_paths", output_artifact_paths), ("container_kwargs", container_kwargs)):
             if given:
                 raise current().refuse(f"ContainerOp({label}=...)", "is not supported by mlplane's KFP v1 layer")
-        if is_exit_handler:
-            raise current().refuse("ContainerOp(is_exit_handler=True)", "exit handlers cannot be static infrastructure")
         super().__init__(name)
         self.container = Container(image, _as_list(command), _as_list(arguments))
         self.file_outputs = dict(file_outputs or {})
@@ -500,10 +502,96 @@ def _as_list(value: Any) -> list[Any]:
 
 
 _STATIC = "cannot be static infrastructure: the plan declares every step before anything runs"
-Condition = refusing("dsl.Condition", f"{_STATIC}; choose the branch with a pipeline parameter in the stack file")
-ParallelFor = refusing("dsl.ParallelFor", f"{_STATIC}; declare the steps one by one")
-ExitHandler = refusing("dsl.ExitHandler", _STATIC)
-graph_component = refusing("dsl.graph_component", _STATIC)
+graph_component = refusing("dsl.graph_component", f"{_STATIC}, and its recursion is not compiled to a workflow yet")
+
+
+class ConditionOperator:
+    """``output == value`` inside ``dsl.Condition``: decided when the pipeline runs."""
+
+    def __init__(self, operator: str, operand1: Any, operand2: Any) -> None:
+        self.operator = operator
+        self.operand1 = operand1
+        self.operand2 = operand2
+
+
+class _Group:
+    """A group of ops whose flow is decided at run time (a workflow DAG template)."""
+
+    kind = "group"
+
+    def __init__(self) -> None:
+        self._declaration = current()
+        self.index = self._declaration.next_group_index()
+        self.name = f"{self.kind}-{self.index}"
+
+    def __enter__(self) -> Any:
+        self._declaration.groups.append(self)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._declaration.groups.pop()
+
+
+class Condition(_Group):
+    """``with dsl.Condition(op.output == 'x'):``: the ops run only when it holds.
+
+    A condition on pipeline parameters alone is known when the plan is made, and
+    decides which ops are declared; one on a step's output needs the workflow engine.
+    """
+
+    kind = "condition"
+
+    def __init__(self, condition: Any, name: str | None = None) -> None:
+        super().__init__()
+        if isinstance(condition, bool):
+            self.static: bool | None = condition
+        elif isinstance(condition, ConditionOperator):
+            self.static = None
+            self._declaration.needs_engine("dsl.Condition on a step's output")
+        else:
+            raise current().refuse("dsl.Condition", "expects a comparison, e.g. op.output == 'yes'")
+        self.condition = condition
+
+
+class ParallelFor(_Group):
+    """``with dsl.ParallelFor(items) as item:``: the ops run once per item (on the workflow engine)."""
+
+    kind = "for-loop"
+
+    def __init__(self, loop_args: Any, parallelism: int | None = None) -> None:
+        declaration = current()
+        # As KFP 1.8.22 names them (kfp/dsl/_for_loop.py, _ops_group.py): a literal list's
+        # item takes a group number before the loop's own; a step output's item is
+        # ``<step>-<output>-loop-item``.
+        if isinstance(loop_args, PipelineParam) and loop_args.op_name:
+            self.items: Any = loop_args
+            self.item_param = re.sub(r"[^-_0-9A-Za-z]+", "-", f"{loop_args.op_name}-{loop_args.name}") + "-loop-item"
+        elif isinstance(loop_args, (list, tuple)) and loop_args:
+            self.items = [to_plain(item) for item in loop_args]
+            self.item_param = f"loop-item-param-{declaration.next_group_index()}"
+        else:
+            raise declaration.refuse("dsl.ParallelFor", "expects a non-empty list or a step's output")
+        super().__init__()
+        self.parallelism = parallelism or 0
+        self._declaration.needs_engine("dsl.ParallelFor")
+
+    def __enter__(self) -> Any:
+        super().__enter__()
+        return PipelineParam(self.item_param, pattern="{{mlplane.loop-item:" + self.item_param + "}}")
+
+
+class ExitHandler(_Group):
+    """``with dsl.ExitHandler(exit_op):``: ``exit_op`` runs when the ops inside end, however they end."""
+
+    kind = "exit-handler"
+
+    def __init__(self, exit_op: Any, name: str | None = None) -> None:
+        super().__init__()
+        if not isinstance(exit_op, ContainerOp):
+            raise current().refuse("dsl.ExitHandler", "expects the ContainerOp to run on exit")
+        exit_op.is_exit_handler = True
+        self.exit_op = exit_op
+        self._declaration.needs_engine("dsl.ExitHandler")
 component = refusing("dsl.component", "is not supported; use components.create_component_from_func")
 importer = refusing("dsl.importer", "is not supported")
 
