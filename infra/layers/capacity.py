@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from components.accelerators.devices import DeviceEnablement, DeviceEnablementArgs
+from infra.config.sources import absolute_sources
 from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs, pool_resource_name
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place, pools_for
@@ -158,7 +159,8 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
         DeviceEnablement(
             "devices",
             DeviceEnablementArgs(namespace=DEVICES_NAMESPACE, backend=config.cluster.kind,
-                                 settings=accelerators, pools=accelerators.pools),
+                                 settings=accelerators, pools=accelerators.pools,
+                                 chart_sources=absolute_sources(config).charts if config.kubeflow else {}),
             ctx.opts(depends_on=[devices]),
         )
     storage = config.storage
