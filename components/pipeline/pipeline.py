@@ -132,18 +132,15 @@ class Pipeline(pulumi.ComponentResource):
                                                          protect=args.protect_volumes), child)
                 self.steps[step_name], self.ready[step_name] = volume, volume.claim
                 continue
+            labels = {"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(spec.name),
+                      "mlplane.dev/step": k8s_name(step_name), VERSION_LABEL: self.versions[step_name]}
             if isinstance(step, WorkflowStepSpec):
-                flow = WorkflowStep(role, WorkflowStepArgs(
-                    namespace=args.namespace, spec=step,
-                    labels={"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(spec.name),
-                            VERSION_LABEL: self.versions[step_name]}), child)
+                flow = WorkflowStep(role, WorkflowStepArgs(namespace=args.namespace, spec=step, labels=labels), child)
                 self.steps[step_name], self.ready[step_name] = flow, flow.workflow
                 continue
             if isinstance(step, ResourceStepSpec):
-                resource = ResourceStep(role, ResourceStepArgs(
-                    namespace=args.namespace, spec=step,
-                    labels={"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(spec.name),
-                            "mlplane.dev/step": k8s_name(step_name)}), child)
+                resource = ResourceStep(role, ResourceStepArgs(namespace=args.namespace, spec=step, labels=labels),
+                                        child)
                 self.steps[step_name], self.ready[step_name] = resource, resource.object
                 continue
             if isinstance(step, ServeStepSpec):

@@ -175,7 +175,7 @@ def task_factory(spec: ComponentSpec) -> Callable[..., Any]:
         if len(args) > len(ordered):
             raise current().refuse(f"component {spec.name!r}", f"takes {len(ordered)} positional arguments, "
                                                                f"got {len(args)}")
-        given: dict[str, Any] = {port.name: value for port, value in zip(ordered, args)}
+        given: dict[str, Any] = {port.name: value for port, value in zip(ordered, args, strict=False)}
         for key, value in kwargs.items():
             if key not in by_python:
                 raise current().refuse(f"component {spec.name!r}",

@@ -373,10 +373,14 @@ def _description(function: Callable[..., Any]) -> str | None:
     return first or None
 
 
-def _deserializer(type_struct: Any, definitions: set[str]) -> str:
+def _converter(type_struct: Any) -> tuple[str, str, str, str | None] | None:
     if type_struct is None or isinstance(type_struct, dict):
-        return "str"
-    converter = runtime.CONVERTERS.get(_short_type_name(str(type_struct)))
+        return None
+    return runtime.CONVERTERS.get(_short_type_name(str(type_struct)))
+
+
+def _deserializer(type_struct: Any, definitions: set[str]) -> str:
+    converter = _converter(type_struct)
     if converter is None:
         return "str"
     if converter[3]:
@@ -385,9 +389,7 @@ def _deserializer(type_struct: Any, definitions: set[str]) -> str:
 
 
 def _serializer(type_struct: Any, definitions: set[str]) -> str:
-    if type_struct is None or isinstance(type_struct, dict):
-        return "str"
-    converter = runtime.CONVERTERS.get(_short_type_name(str(type_struct)))
+    converter = _converter(type_struct)
     if converter is None:
         return "str"
     definitions.add(converter[1])

@@ -213,7 +213,7 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                     holder = child_of(node, other)
                     if holder is not None and holder != child:
                         dependencies.add(holder)
-                for path, text in step.input_files.items():
+                for text in step.input_files.values():
                     for producer, output in output_references(text):
                         holder = child_of(node, producer)
                         dependencies.add(holder or producer)

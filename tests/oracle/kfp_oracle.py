@@ -140,12 +140,13 @@ def oracle_steps(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
         template = templates[task["template"]]
         values = {p["name"]: reference(str(p.get("value", ""))) for p in (task.get("arguments") or {}).get(
             "parameters", [])}
-        values = {k: parameters.get(m.group(1), v) if (m := re.fullmatch(r"\{\{inputs\.parameters\.([^}]+)\}\}", v))
-                  else v for k, v in values.items()}
+        values = {k: parameters.get(found.group(1), v)
+                  if (found := re.fullmatch(r"\{\{inputs\.parameters\.([^}]+)\}\}", v)) else v
+                  for k, v in values.items()}
         values.update({k: v for k, v in parameters.items() if k not in values})
 
         def substitute(text: str, values: dict[str, str] = values) -> str:
-            return re.sub(r"\{\{inputs\.parameters\.([^}]+)\}\}", lambda m: values.get(m.group(1), m.group(0)), text)
+            return re.sub(r"\{\{inputs\.parameters\.([^}]+)\}\}", lambda hit: values.get(hit.group(1), hit.group(0)), text)
 
         received = {}
         for artifact in (task.get("arguments") or {}).get("artifacts", []):
