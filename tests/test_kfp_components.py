@@ -183,3 +183,26 @@ def test_refused_resource_and_conf_constructs(tmp_path: Path, source: str, expec
     with pytest.raises(InputError) as caught:
         load(path, "r")
     assert str(caught.value).startswith("r.py:6: pipeline p: ") and expected in str(caught.value)
+
+
+def test_parallelism_maps_only_to_the_workflow_engine(tmp_path: Path) -> None:
+    workflow = load(ORACLE / "flow_exit.py", "pipeline", name="flow-exit").steps[0].workflow
+    assert workflow["spec"]["parallelism"] == 2
+    path = tmp_path / "native.py"
+    path.write_text("from kfp import dsl\n\n\n@dsl.pipeline(name='n')\ndef n():\n"
+                    "    dsl.ContainerOp(name='a', image='busybox:1.36.1', command=['true'])\n"
+                    "    dsl.get_pipeline_conf().set_parallelism(2)\n")
+    with pytest.raises(InputError) as caught:
+        load(path, "n")
+    assert str(caught.value).startswith("native.py:7: pipeline p: PipelineConf.set_parallelism has no counterpart")
+
+
+def test_workflow_steps_run_with_the_restricted_pod_defaults() -> None:
+    from components.pod_security import restricted_container_security_context, restricted_pod_security_context
+
+    workflow = load(ORACLE / "flow_loops.py", "pipeline", name="flow-loops").steps[0].workflow
+    containers = [t for t in workflow["spec"]["templates"] if "container" in t]
+    assert containers
+    for template in containers:
+        assert template["securityContext"] == restricted_pod_security_context()
+        assert template["container"]["securityContext"] == restricted_container_security_context()

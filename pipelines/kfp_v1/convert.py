@@ -103,7 +103,7 @@ def _declared(ops: list[Any]) -> list[Any]:
 
 
 def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[str] | None = None,
-            service_account: str = "default-editor") -> PipelineSpec:
+            service_account: str = "default-editor", parallelism: int | None = None) -> PipelineSpec:
     """The whole declaration as a pipeline spec (validated: names, references, cycles).
 
     A pipeline whose flow is decided at run time (``engine_reasons``) becomes one
@@ -115,6 +115,6 @@ def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[st
     if not engine_reasons:
         return spec
     containers = {step.name: step for step in spec.steps if isinstance(step, ContainerStepSpec)}
-    workflow = compile_workflow(k8s_name(name), ops, containers, service_account)
+    workflow = compile_workflow(k8s_name(name), ops, containers, service_account, parallelism)
     return PipelineSpec(name=name, description=description, steps=(
         WorkflowStepSpec(name=k8s_name(name), workflow=workflow, reasons=tuple(engine_reasons)),))

@@ -105,6 +105,12 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
                 arguments = _bind(pipeline_function, params, shown, name)
                 pipeline_function(**arguments)
                 dsl.apply_pipeline_conf(declaration.ops, declaration.conf)
+                if declaration.conf.parallelism and not declaration.engine_reasons:
+                    raise KfpCompatError("PipelineConf.set_parallelism",
+                                         "has no counterpart in a plan of steps (independent steps are created in "
+                                         "parallel; limit that with `pulumi up --parallel N`); it applies only to "
+                                         "pipelines that run on the workflow engine", str(path.resolve()),
+                                         declaration.conf.parallelism_line)
             except KfpCompatError as exc:
                 where = shown if exc.file in (None, str(path.resolve())) else exc.file
                 raise pipeline_error(where, name, f"{exc.construct} {exc.reason}", line=exc.line) from None
@@ -118,7 +124,8 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
     finally:
         end(token)
     try:
-        return to_spec(name, meta.get("description", ""), declaration.ops, declaration.engine_reasons)
+        return to_spec(name, meta.get("description", ""), declaration.ops, declaration.engine_reasons,
+                       parallelism=declaration.conf.parallelism)
     except ValidationError as exc:
         raise pipeline_error(shown, name, validation_message(exc)) from None
     except (PlaceholderError, WorkflowError) as exc:

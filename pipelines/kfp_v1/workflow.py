@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.pipeline.spec import ContainerStepSpec, output_references, split_placeholders
+from components.pod_security import restricted_container_security_context, restricted_pod_security_context
 
 _LOOP_ITEM = re.compile(r"\{\{mlplane\.loop-item:([^}]+)\}\}")
 
@@ -85,7 +86,10 @@ def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]])
         container["workingDir"] = step.working_dir
     if step.image_pull_policy:
         container["imagePullPolicy"] = step.image_pull_policy
-    template: dict[str, Any] = {"name": step.name, "container": container}
+    # mlplane's restricted pod defaults, as on its Job steps (KFP sets none).
+    container["securityContext"] = restricted_container_security_context()
+    template: dict[str, Any] = {"name": step.name, "container": container,
+                                "securityContext": restricted_pod_security_context()}
     parameters = sorted({param_name(*ref) for ref in _step_refs(step)} | set(_loop_refs(step)))
     artifacts = []
     for path, text in sorted(step.input_files.items()):
@@ -130,7 +134,7 @@ def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]])
 
 
 def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSpec],
-                     service_account: str) -> dict[str, Any]:
+                     service_account: str, parallelism: int | None = None) -> dict[str, Any]:
     """The Argo Workflow running ``ops`` (their steps by op name), as KFP 1.8.22 compiles it.
 
     Raises:
@@ -298,6 +302,8 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
     }
     if exit_ops:
         spec["onExit"] = exit_ops[0].name
+    if parallelism:
+        spec["parallelism"] = parallelism
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
             "metadata": {"name": name}, "spec": json.loads(json.dumps(spec))}
 

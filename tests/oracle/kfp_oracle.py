@@ -310,6 +310,9 @@ def _workflow_shape(workflow: dict[str, Any]) -> dict[str, Any]:
     templates = {}
     for template in spec["templates"]:
         template = json.loads(json.dumps(template))
+        # mlplane's restricted pod defaults, which KFP does not set (tested on their own).
+        template.pop("securityContext", None)
+        (template.get("container") or {}).pop("securityContext", None)
         metadata = template.pop("metadata", None) or {}
         kept = {k: _labels(v) for k, v in metadata.items() if k in ("annotations", "labels") and _labels(v)}
         if kept:
@@ -336,7 +339,8 @@ def _workflow_shape(workflow: dict[str, Any]) -> dict[str, Any]:
             text = text.replace("{{inputs.parameters." + name + "}}", value)
             text = text.replace("{{workflow.parameters." + name + "}}", value)
         templates[template["name"]] = json.loads(text)
-    return {"entrypoint": spec["entrypoint"], "onExit": spec.get("onExit"), "templates": templates}
+    return {"entrypoint": spec["entrypoint"], "onExit": spec.get("onExit"), "parallelism": spec.get("parallelism"),
+            "templates": templates}
 
 
 def workflow_differences(oracle: dict[str, Any], ours: dict[str, Any]) -> list[str]:

@@ -611,6 +611,8 @@ class PipelineConf:
         self.op_transformers: list[Callable[[Any], Any]] = []
         self.default_pod_node_selector: dict[str, str] = {}
         self.image_pull_policy: str | None = None
+        self.parallelism: int | None = None
+        self.parallelism_line: int | None = None
 
     def set_image_pull_secrets(self, image_pull_secrets: list[Any]) -> "PipelineConf":
         """Pull every step's image with these secrets (``V1LocalObjectReference``\\ s or dicts)."""
@@ -641,9 +643,13 @@ class PipelineConf:
                                "again by the next `pulumi up`; the plan keeps finished steps")
 
     def set_parallelism(self, max_num_pods: int) -> "PipelineConf":
-        raise current().refuse("PipelineConf.set_parallelism", "has no counterpart in a plan: independent steps are "
-                                                               "created in parallel; limit that with `pulumi up "
-                                                               "--parallel N`")
+        """At most this many pods at once: the Workflow's ``parallelism`` for a pipeline that
+        runs on the workflow engine; a plan of steps has no counterpart, so there it is refused."""
+        if int(max_num_pods) < 1:
+            raise current().refuse("PipelineConf.set_parallelism", "needs at least 1")
+        self.parallelism = int(max_num_pods)
+        self.parallelism_line = current().caller_line()
+        return self
 
     def set_timeout(self, seconds: int) -> "PipelineConf":
         raise current().refuse("PipelineConf.set_timeout", "has no counterpart in a plan; give each step "

@@ -9,3 +9,4 @@ def pipeline(message: str = 'done'):
         first = dsl.ContainerOp(name='first', image='busybox:1.36.1', command=['sh', '-c', 'echo 1 > /tmp/o'],
                                 file_outputs={'out': '/tmp/o'})
         dsl.ContainerOp(name='second', image='busybox:1.36.1', command=['echo', first.output])
+    dsl.get_pipeline_conf().set_parallelism(2)
