@@ -206,3 +206,20 @@ def test_workflow_steps_run_with_the_restricted_pod_defaults() -> None:
     for template in containers:
         assert template["securityContext"] == restricted_pod_security_context()
         assert template["container"]["securityContext"] == restricted_container_security_context()
+
+
+def test_outputs_where_the_plan_needs_a_value(tmp_path: Path) -> None:
+    head = ("from kfp import dsl\n\n\n@dsl.pipeline(name='n')\ndef n():\n"
+            "    a = dsl.ContainerOp(name='a', image='busybox:1.36.1', command=['true'], file_outputs={'x': '/tmp/x'})\n"
+            "    b = dsl.ContainerOp(name='b', image='busybox:1.36.1', command=['env'])\n")
+    path = tmp_path / "env.py"
+    path.write_text(head + "    b.container.add_env_variable({'name': 'X', 'value': a.output})\n")
+    [step] = load(path, "n", name="n").steps  # an env var is passed at run time: the workflow engine
+    assert step.reasons == ("an output in step 'b', env X",)
+    [b] = [t for t in step.workflow["spec"]["templates"] if t["name"] == "b"]
+    assert b["container"]["env"] == [{"name": "X", "value": "{{inputs.parameters.a-x}}"}]
+    path = tmp_path / "node.py"
+    path.write_text(head + "    b.add_node_selector_constraint('zone', a.output)\n")
+    with pytest.raises(InputError) as caught:
+        load(path, "n")
+    assert "step 'b' uses another step's output where the plan needs a value it knows" in str(caught.value)

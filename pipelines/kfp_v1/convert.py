@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
-    ResourceStepSpec,
-    WorkflowStepSpec,
     ResourceOverrides,
+    ResourceStepSpec,
     VolumeStepSpec,
+    WorkflowStepSpec,
+    output_references,
 )
 from components.scheduling import AcceleratorRequest
 from components.naming import k8s_name
 from pipelines.kfp_v1.placeholders import substitute_run_placeholders
-from pipelines.kfp_v1.workflow import compile_workflow
+from pipelines.kfp_v1.workflow import WorkflowError, compile_workflow
 from pipelines.kfp_v1.api.dsl import ContainerOp, ResourceOp, VolumeOp
 
 
@@ -102,6 +104,27 @@ def _declared(ops: list[Any]) -> list[Any]:
     return [op for op in ops if not any(g.kind == "condition" and g.static is False for g in op.groups)]
 
 
+def static_value_uses(steps: list[Any]) -> tuple[list[str], list[str]]:
+    """Where steps use another step's output in a field the plan must know.
+
+    Returns:
+        ``(env, other)``: environment variables (the workflow engine passes those at run
+        time), and any other field (not compiled to a workflow either, yet).
+    """
+    env, other = [], []
+    for step in steps:
+        if isinstance(step, ContainerStepSpec):
+            for variable in step.env:
+                if output_references(str(variable.get("value", ""))):
+                    env.append(f"step {step.name!r}, env {variable.get('name')}")
+            fields = step.model_dump(mode="json", exclude={"command", "args", "env", "input_files"})
+        else:
+            fields = step.model_dump(mode="json")
+        if output_references(json.dumps(fields)):
+            other.append(f"step {step.name!r}")
+    return env, other
+
+
 def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[str] | None = None,
             service_account: str = "default-editor", parallelism: int | None = None) -> PipelineSpec:
     """The whole declaration as a pipeline spec (validated: names, references, cycles).
@@ -111,6 +134,12 @@ def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[st
     """
     ops = _declared(ops)
     steps = [_step(op) for op in ops]
+    env, other = static_value_uses(steps)
+    if other:
+        raise WorkflowError(f"{other[0]} uses another step's output where the plan needs a value it knows (a volume, "
+                            "resource, node selector or object); only arguments, environment variables and input "
+                            "files can receive outputs")
+    engine_reasons = list(engine_reasons or []) + [f"an output in {where}" for where in env[:1]]
     spec = substitute_run_placeholders(PipelineSpec(name=name, description=description, steps=tuple(steps)))
     if not engine_reasons:
         return spec
