@@ -223,3 +223,14 @@ def test_outputs_where_the_plan_needs_a_value(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load(path, "n")
     assert "step 'b' uses another step's output where the plan needs a value it knows" in str(caught.value)
+
+
+def test_argo_fills_in_run_placeholders_on_the_workflow_engine(tmp_path: Path) -> None:
+    path = tmp_path / "run.py"
+    path.write_text("from kfp import dsl\n\n\n@dsl.pipeline(name='r')\ndef r():\n"
+                    "    a = dsl.ContainerOp(name='a', image='busybox:1.36.1', command=['echo'], file_outputs={'x': '/x'})\n"
+                    "    with dsl.Condition(a.output == 'y'):\n"
+                    "        dsl.ContainerOp(name='b', image='busybox:1.36.1', command=['echo', dsl.RUN_ID_PLACEHOLDER])\n")
+    [step] = load(path, "r", name="r").steps
+    [b] = [t for t in step.workflow["spec"]["templates"] if t["name"] == "b"]
+    assert b["container"]["command"] == ["echo", "{{workflow.uid}}"]

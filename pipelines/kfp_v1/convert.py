@@ -140,9 +140,10 @@ def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[st
                             "resource, node selector or object); only arguments, environment variables and input "
                             "files can receive outputs")
     engine_reasons = list(engine_reasons or []) + [f"an output in {where}" for where in env[:1]]
-    spec = substitute_run_placeholders(PipelineSpec(name=name, description=description, steps=tuple(steps)))
+    spec = PipelineSpec(name=name, description=description, steps=tuple(steps))
     if not engine_reasons:
-        return spec
+        return substitute_run_placeholders(spec)
+    # On the workflow engine, Argo fills in {{workflow.uid}} and the like for each run.
     containers = {step.name: step for step in spec.steps if isinstance(step, ContainerStepSpec)}
     workflow = compile_workflow(k8s_name(name), ops, containers, service_account, parallelism)
     return PipelineSpec(name=name, description=description, steps=(
