@@ -313,7 +313,9 @@ def _flow_stack(tmp_path: Path, change: Callable[[dict[str, Any]], None] | None 
 def test_run_time_flow_renders_one_awaited_workflow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plan = render(tmp_path, _flow_stack(tmp_path), capsys)
     [workflow] = [r for r in plan["resources"] if r["type"] == "kubernetes:argoproj.io/v1alpha1:Workflow"]
-    assert workflow["inputs"]["metadata"]["namespace"] == "kubeflow-user-example-com"
+    metadata = workflow["inputs"]["metadata"]
+    assert metadata["namespace"] == "kubeflow-user-example-com"
+    assert metadata["name"] == f"flow-{metadata['labels']['mlplane.dev/version']}"  # one name per version
     assert workflow["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.phase}=Succeeded"
     assert workflow["inputs"]["spec"]["serviceAccountName"] == "default-editor"
     assert workflow["replaceOnChanges"] == ["*"] and workflow["deleteBeforeReplace"] is True

@@ -135,7 +135,8 @@ class Pipeline(pulumi.ComponentResource):
             labels = {"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(spec.name),
                       "mlplane.dev/step": k8s_name(step_name), VERSION_LABEL: self.versions[step_name]}
             if isinstance(step, WorkflowStepSpec):
-                flow = WorkflowStep(role, WorkflowStepArgs(namespace=args.namespace, spec=step, labels=labels), child)
+                flow = WorkflowStep(role, WorkflowStepArgs(namespace=args.namespace, spec=step, labels=labels,
+                                                           version=self.versions[step_name]), child)
                 self.steps[step_name], self.ready[step_name] = flow, flow.workflow
                 continue
             if isinstance(step, ResourceStepSpec):

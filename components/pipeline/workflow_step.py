@@ -4,7 +4,7 @@ Kubeflow Pipelines installs Argo Workflows' controller, which runs the Workflow 
 pipeline's namespace. Pulumi awaits it (``pulumi.com/waitFor:
 jsonpath={.status.phase}=Succeeded``; the syntax of pulumi-kubernetes
 provider/pkg/jsonpath/jsonpath.go) and, since a Workflow runs once, replaces it whenever
-anything in it changes (``replaceOnChanges: ["*"]``, deleted first: same name).
+anything in it changes (``replaceOnChanges: ["*"]``, the old run deleted first).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.base import ArgsModel, depends_of
+from components.naming import k8s_name
 from components.pipeline.container_step import DEFAULT_AWAIT_SECONDS
 from components.pipeline.spec import WorkflowStepSpec
 
@@ -29,6 +30,7 @@ class WorkflowStepArgs(ArgsModel):
     namespace: str = Field(description="Namespace the Workflow runs in.")
     spec: WorkflowStepSpec = Field(description="The workflow step.")
     labels: dict[str, str] = Field(default_factory=dict, description="Labels mlplane adds (pipeline, version).")
+    version: str = Field(description="The pipeline's version (see components.pipeline.versioning).")
 
 
 def workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
@@ -36,6 +38,9 @@ def workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
     workflow = dict(args.spec.workflow)
     metadata = dict(workflow.get("metadata") or {})
     metadata["namespace"] = args.namespace
+    # Named after its version: a changed pipeline is a new run whose per-run objects
+    # (KFP's `{{workflow.name}}-<claim>`) do not clash with the last run's.
+    metadata["name"] = k8s_name(str(metadata.get("name", args.spec.name)), args.version)
     metadata["labels"] = {**(metadata.get("labels") or {}), **args.labels}
     metadata["annotations"] = {**(metadata.get("annotations") or {}), "pulumi.com/waitFor": WAIT_SUCCEEDED,
                                "pulumi.com/timeoutSeconds": str(DEFAULT_AWAIT_SECONDS)}

@@ -44,7 +44,8 @@ class _Node:
 
 
 def _step_refs(step: ContainerStepSpec) -> list[tuple[str, str]]:
-    texts = [*step.command, *step.args, *(e.get("value", "") for e in step.env)]
+    texts = [*step.command, *step.args, *(e.get("value", "") for e in step.env),
+             *(json.dumps(v) for v in step.volumes)]
     return [ref for text in texts for ref in output_references(str(text))]
 
 
@@ -121,7 +122,7 @@ def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]])
     if metadata:
         template["metadata"] = metadata
     if step.volumes:
-        template["volumes"] = [dict(v) for v in step.volumes]
+        template["volumes"] = [json.loads(_text(json.dumps(v))) for v in step.volumes]
     if step.retries:
         template["retryStrategy"] = {"limit": step.retries}
     if step.timeout_seconds:
@@ -140,11 +141,13 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
     Raises:
         WorkflowError: An op kind or data flow this compiler does not handle yet.
     """
+    volume_ops = {op.name: op for op in ops if type(op).__name__ == "VolumeOp"}
+    steps = _claims_as_outputs(steps, volume_ops)
     for op in ops:
-        if op.name not in steps:
-            raise WorkflowError(f"step {op.name!r}: only container ops can run on the workflow engine so far "
-                                f"({type(op).__name__} cannot)")
-        if any(output_references(text) for text in steps[op.name].input_files.values()) and op.groups:
+        if op.name not in steps and op.name not in volume_ops:
+            raise WorkflowError(f"step {op.name!r}: only container ops and VolumeOps can run on the workflow engine "
+                                f"so far ({type(op).__name__} cannot)")
+        if op.name in steps and op.groups and any(output_references(t) for t in steps[op.name].input_files.values()):
             raise WorkflowError(f"step {op.name!r}: files passed into a condition or loop are not compiled yet")
     exit_ops = [op for op in ops if op.is_exit_handler]
     root = _Node(name=name)
@@ -191,7 +194,8 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                         consumed.add((operand.op_name, operand.name))
     templates: dict[str, dict[str, Any]] = {}
     for op in ops:
-        templates[op.name] = _container_template(steps[op.name], consumed)
+        templates[op.name] = _volume_template(op) if op.name in volume_ops else \
+            _container_template(steps[op.name], consumed)
 
     def value_in(node: _Node, producer: str, output: str) -> tuple[str, str | None]:
         """How a task in ``node`` refers to an output: its sibling's output, or the node's input."""
@@ -209,7 +213,10 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                                     "template": child if isinstance(child, str) else child.name}
             needs: list[str] = []
             dependencies: set[str] = set()
-            if isinstance(child, str):
+            if isinstance(child, str) and child in volume_ops:
+                refs, loops = [], []
+                dependencies |= {d for d in (child_of(node, o) for o in volume_ops[child].dependent_names) if d}
+            elif isinstance(child, str):
                 step = steps[child]
                 refs = sorted(set(_step_refs(step)))
                 loops = sorted(set(_loop_refs(step)))
@@ -285,8 +292,9 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                             {k for k, v in node.inputs.items()})
         if parameters and node is not root:
             template["inputs"] = {"parameters": [{"name": p} for p in parameters]}
-        after = {o for s in _steps_under(node) for o in steps[s].after}
-        after |= {producer for text in (t for s in _steps_under(node) for t in steps[s].input_files.values())
+        held = [s for s in _steps_under(node) if s in steps]
+        after = {o for s in held for o in steps[s].after}
+        after |= {producer for text in (t for s in held for t in steps[s].input_files.values())
                   for producer, _ in output_references(text)}
         return {"template": template, "refs": own_refs,
                 "loops": sorted({k for k, v in node.inputs.items() if v == "loop"}),
@@ -316,7 +324,7 @@ def _steps_under(node: _Node) -> list[str]:
 
 
 def _refs_under(node: _Node, steps: dict[str, ContainerStepSpec]) -> list[tuple[str, str]]:
-    refs = [ref for s in _steps_under(node) for ref in _step_refs(steps[s])]
+    refs = [ref for s in _steps_under(node) if s in steps for ref in _step_refs(steps[s])]
     for child in node.children:
         if isinstance(child, _Node):
             group = child.group
@@ -327,3 +335,39 @@ def _refs_under(node: _Node, steps: dict[str, ContainerStepSpec]) -> list[tuple[
                 refs.append((group.items.op_name, group.items.name))
             refs += _refs_under(child, steps)
     return refs
+
+
+def _claims_as_outputs(steps: dict[str, ContainerStepSpec], volume_ops: dict[str, Any]) -> dict[str, ContainerStepSpec]:
+    """Steps whose claims of a VolumeOp refer to its ``name`` output: on the workflow
+    engine the claim is made per run, so its name is known only then (as in KFP)."""
+    claims = {op.claim_name: op.name for op in volume_ops.values()}
+    rewritten = {}
+    for name, step in steps.items():
+        volumes = []
+        for volume in step.volumes:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim in claims:
+                volume = {**volume, "persistentVolumeClaim": {
+                    **volume["persistentVolumeClaim"],
+                    "claimName": "{{mlplane.output:" + claims[claim] + ":name}}"}}
+            volumes.append(volume)
+        rewritten[name] = step.model_copy(update={"volumes": tuple(volumes)})
+    return rewritten
+
+
+def _volume_template(op: Any) -> dict[str, Any]:
+    """A VolumeOp as KFP 1.8.22 compiles it (kfp/dsl/_volume_op.py, _resource_op.py): a
+    resource template creating ``{{workflow.name}}-<resource name>``, with the claim's
+    manifest, name and size as outputs."""
+    import yaml
+
+    spec: dict[str, Any] = {"accessModes": list(op.modes), "resources": {"requests": {"storage": op.size}}}
+    if op.storage_class:
+        spec["storageClassName"] = op.storage_class
+    manifest = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "{{workflow.name}}-" + op.kfp_resource_name}, "spec": spec}
+    outputs = [("manifest", "{}"), ("name", "{.metadata.name}"), ("size", "{.status.capacity.storage}")]
+    return {"name": op.name,
+            "resource": {"action": "create", "manifest": yaml.safe_dump(manifest, default_flow_style=False)},
+            "outputs": {"parameters": [{"name": param_name(op.name, key), "valueFrom": {"jsonPath": path}}
+                                       for key, path in outputs]}}

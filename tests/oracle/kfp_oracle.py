@@ -310,6 +310,8 @@ def _workflow_shape(workflow: dict[str, Any]) -> dict[str, Any]:
     templates = {}
     for template in spec["templates"]:
         template = json.loads(json.dumps(template))
+        if "resource" in template:  # the same object, however YAML lays it out
+            template["resource"]["manifest"] = yaml.safe_load(template["resource"]["manifest"])
         # mlplane's restricted pod defaults, which KFP does not set (tested on their own).
         template.pop("securityContext", None)
         (template.get("container") or {}).pop("securityContext", None)

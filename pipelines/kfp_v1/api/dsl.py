@@ -350,12 +350,15 @@ class VolumeOp(BaseOp):
             raise current().refuse("VolumeOp", "please provide size")
         super().__init__(name)
         self.resource_name = resource_name or name
+        # KFP sanitizes it into the claim's name (kfp/dsl/_volume_op.py).
+        self.kfp_resource_name = re.sub("-+", "-", re.sub("[^-0-9a-z]+", "-", str(self.resource_name).lower())
+                                        ).strip("-")
         self.size = str(size)
         self.storage_class = storage_class
         self.modes = list(modes or VOLUME_MODE_RWM)
         # KFP names the claim after the workflow run; a plan has one claim per pipeline.
         self.claim_name = k8s_name(self._declaration.pipeline_name, self.resource_name)
-        self.volume = PipelineVolume(k8s_name(name), self.claim_name, [name])
+        self.volume = PipelineVolume(k8s_name(self.name), self.claim_name, [self.name])
         self.outputs: dict[str, Any] = {"name": self.claim_name, "size": self.size}
 
 
