@@ -49,6 +49,14 @@ def _step_refs(step: ContainerStepSpec) -> list[tuple[str, str]]:
     return [ref for text in texts for ref in output_references(str(text))]
 
 
+def _file_refs(step: ContainerStepSpec) -> list[tuple[str, str]]:
+    return [ref for text in step.input_files.values() for ref in output_references(text)]
+
+
+def _files_under(node: _Node, steps: dict[str, ContainerStepSpec]) -> list[tuple[str, str]]:
+    return [ref for s in _steps_under(node) if s in steps for ref in _file_refs(steps[s])]
+
+
 def _loop_refs(step: ContainerStepSpec) -> list[str]:
     texts = [*step.command, *step.args, *(e.get("value", "") for e in step.env)]
     return [m for text in texts for m in _LOOP_ITEM.findall(str(text))]
@@ -147,8 +155,6 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
         if op.name not in steps and op.name not in volume_ops:
             raise WorkflowError(f"step {op.name!r}: only container ops and VolumeOps can run on the workflow engine "
                                 f"so far ({type(op).__name__} cannot)")
-        if op.name in steps and op.groups and any(output_references(t) for t in steps[op.name].input_files.values()):
-            raise WorkflowError(f"step {op.name!r}: files passed into a condition or loop are not compiled yet")
     exit_ops = [op for op in ops if op.is_exit_handler]
     root = _Node(name=name)
     nodes: dict[int, _Node] = {}
@@ -214,7 +220,7 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
             needs: list[str] = []
             dependencies: set[str] = set()
             if isinstance(child, str) and child in volume_ops:
-                refs, loops = [], []
+                refs, loops, files = [], [], []
                 dependencies |= {d for d in (child_of(node, o) for o in volume_ops[child].dependent_names) if d}
             elif isinstance(child, str):
                 step = steps[child]
@@ -224,18 +230,12 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                     holder = child_of(node, other)
                     if holder is not None and holder != child:
                         dependencies.add(holder)
-                for text in step.input_files.values():
-                    for producer, output in output_references(text):
-                        holder = child_of(node, producer)
-                        dependencies.add(holder or producer)
-                        task.setdefault("arguments", {}).setdefault("artifacts", []).append(
-                            {"name": param_name(producer, output),
-                             "from": "{{tasks." + producer + ".outputs.artifacts." + param_name(producer, output)
-                                     + "}}"})
+                files = sorted(set(_file_refs(step)))
             else:
                 inner = dag(child)
                 templates[child.name] = inner["template"]
                 refs = inner["refs"]
+                files = inner["files"]
                 loops = inner["loops"]
                 dependencies |= {d for d in (child_of(node, s) for s in inner["after"]) if d and d != child.name}
                 group = child.group
@@ -268,6 +268,19 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                 if holder != task["name"]:
                     task.setdefault("arguments", {}).setdefault("parameters", []).append(
                         {"name": param_name(producer, output), "value": text})
+            for producer, output in files:
+                artifact = param_name(producer, output)
+                holder = child_of(node, producer)
+                if holder is not None and holder != producer:
+                    raise WorkflowError(f"step {producer!r}: its output {output!r} leaves a condition or loop as a "
+                                        "file, which is not compiled yet")
+                if holder is not None:
+                    dependencies.add(holder)
+                    source = "{{tasks." + producer + ".outputs.artifacts." + artifact + "}}"
+                else:
+                    node.inputs[artifact] = "artifact"
+                    source = "{{inputs.artifacts." + artifact + "}}"
+                task.setdefault("arguments", {}).setdefault("artifacts", []).append({"name": artifact, "from": source})
             for loop in loops:
                 if loop in needs:
                     task.setdefault("arguments", {}).setdefault("parameters", []).append(
@@ -289,14 +302,21 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
             template["parallelism"] = node.group.parallelism
         own_refs = sorted({(p, o) for p, o in _refs_under(node, steps) if child_of(node, p) is None})
         parameters = sorted({param_name(p, o) for p, o in own_refs} |
-                            {k for k, v in node.inputs.items()})
-        if parameters and node is not root:
-            template["inputs"] = {"parameters": [{"name": p} for p in parameters]}
+                            {k for k, v in node.inputs.items() if v != "artifact"})
+        own_files = sorted({(p, o) for p, o in _files_under(node, steps) if child_of(node, p) is None})
+        if node is not root:
+            inputs: dict[str, Any] = {}
+            if own_files:
+                inputs["artifacts"] = [{"name": a} for a in sorted({param_name(p, o) for p, o in own_files})]
+            if parameters:
+                inputs["parameters"] = [{"name": p} for p in parameters]
+            if inputs:
+                template["inputs"] = inputs
         held = [s for s in _steps_under(node) if s in steps]
         after = {o for s in held for o in steps[s].after}
         after |= {producer for text in (t for s in held for t in steps[s].input_files.values())
                   for producer, _ in output_references(text)}
-        return {"template": template, "refs": own_refs,
+        return {"template": template, "refs": own_refs, "files": own_files,
                 "loops": sorted({k for k, v in node.inputs.items() if v == "loop"}),
                 "after": sorted(a for a in after if child_of(node, a) is None)}
 
