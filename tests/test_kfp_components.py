@@ -234,3 +234,16 @@ def test_argo_fills_in_run_placeholders_on_the_workflow_engine(tmp_path: Path) -
     [step] = load(path, "r", name="r").steps
     [b] = [t for t in step.workflow["spec"]["templates"] if t["name"] == "b"]
     assert b["container"]["command"] == ["echo", "{{workflow.uid}}"]
+
+
+def test_an_output_leaving_its_group_is_refused_not_miscompiled(tmp_path: Path) -> None:
+    path = tmp_path / "leave.py"
+    path.write_text("from kfp import dsl\n\n\n@dsl.pipeline(name='l')\ndef l():\n"
+                    "    a = dsl.ContainerOp(name='a', image='busybox:1.36.1', command=['echo'], file_outputs={'x': '/x'})\n"
+                    "    with dsl.Condition(a.output == 'y'):\n"
+                    "        b = dsl.ContainerOp(name='b', image='busybox:1.36.1', command=['echo'], "
+                    "file_outputs={'z': '/z'})\n"
+                    "    dsl.ContainerOp(name='c', image='busybox:1.36.1', command=['echo', b.output])\n")
+    with pytest.raises(InputError) as caught:
+        load(path, "l")
+    assert "step 'b': its output 'z' is used outside the condition or loop it is in" in str(caught.value)

@@ -207,6 +207,9 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
         """How a task in ``node`` refers to an output: its sibling's output, or the node's input."""
         holder = child_of(node, producer)
         parameter = param_name(producer, output)
+        if holder is not None and holder != producer:
+            raise WorkflowError(f"step {producer!r}: its output {output!r} is used outside the condition or loop it is "
+                                "in, which is not compiled yet")
         if holder is not None:
             return "{{tasks." + holder + ".outputs.parameters." + parameter + "}}", holder
         node.inputs[parameter] = "output"
