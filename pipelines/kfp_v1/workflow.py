@@ -150,11 +150,11 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
         WorkflowError: An op kind or data flow this compiler does not handle yet.
     """
     volume_ops = {op.name: op for op in ops if type(op).__name__ == "VolumeOp"}
+    resource_ops = {op.name: op for op in ops if "k8s_resource" in vars(op)}
     steps = _claims_as_outputs(steps, volume_ops)
     for op in ops:
-        if op.name not in steps and op.name not in volume_ops:
-            raise WorkflowError(f"step {op.name!r}: only container ops and VolumeOps can run on the workflow engine "
-                                f"so far ({type(op).__name__} cannot)")
+        if op.name not in steps and op.name not in volume_ops and op.name not in resource_ops:
+            raise WorkflowError(f"step {op.name!r}: {type(op).__name__} cannot run on the workflow engine yet")
     exit_ops = [op for op in ops if op.is_exit_handler]
     root = _Node(name=name)
     nodes: dict[int, _Node] = {}
@@ -200,8 +200,12 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                         consumed.add((operand.op_name, operand.name))
     templates: dict[str, dict[str, Any]] = {}
     for op in ops:
-        templates[op.name] = _volume_template(op) if op.name in volume_ops else \
-            _container_template(steps[op.name], consumed)
+        if op.name in volume_ops:
+            templates[op.name] = _volume_template(op)
+        elif op.name in resource_ops:
+            templates[op.name] = _resource_template(op)
+        else:
+            templates[op.name] = _container_template(steps[op.name], consumed)
 
     def value_in(node: _Node, producer: str, output: str) -> tuple[str, str | None]:
         """How a task in ``node`` refers to an output: its sibling's output, or the node's input."""
@@ -222,9 +226,10 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                                     "template": child if isinstance(child, str) else child.name}
             needs: list[str] = []
             dependencies: set[str] = set()
-            if isinstance(child, str) and child in volume_ops:
+            if isinstance(child, str) and (child in volume_ops or child in resource_ops):
                 refs, loops, files = [], [], []
-                dependencies |= {d for d in (child_of(node, o) for o in volume_ops[child].dependent_names) if d}
+                object_op = volume_ops.get(child) or resource_ops[child]
+                dependencies |= {d for d in (child_of(node, o) for o in object_op.dependent_names) if d}
             elif isinstance(child, str):
                 step = steps[child]
                 refs = sorted(set(_step_refs(step)))
@@ -394,3 +399,19 @@ def _volume_template(op: Any) -> dict[str, Any]:
             "resource": {"action": "create", "manifest": yaml.safe_dump(manifest, default_flow_style=False)},
             "outputs": {"parameters": [{"name": param_name(op.name, key), "valueFrom": {"jsonPath": path}}
                                        for key, path in outputs]}}
+
+
+def _resource_template(op: Any) -> dict[str, Any]:
+    """A ResourceOp as KFP 1.8.22 compiles it: the object's manifest, its conditions, and
+    its name, manifest and attribute outputs read by JSON path."""
+    import yaml
+
+    resource: dict[str, Any] = {"action": "create", "manifest": yaml.safe_dump(op.k8s_resource)}
+    if op.success_condition:
+        resource["successCondition"] = op.success_condition
+    if op.failure_condition:
+        resource["failureCondition"] = op.failure_condition
+    attributes = {"name": "{.metadata.name}", "manifest": "{}", **op.attribute_outputs}
+    return {"name": op.name, "resource": resource,
+            "outputs": {"parameters": [{"name": param_name(op.name, key), "valueFrom": {"jsonPath": path}}
+                                       for key, path in sorted(attributes.items())]}}
