@@ -5,7 +5,7 @@ mlplane's environment: :func:`oracle_python` builds a venv once under the cache 
 (``$MLPLANE_KFP_ORACLE_VENV``, else ``$XDG_CACHE_HOME/mlplane/kfp-oracle-1.8.22``, else
 ``~/.cache/...``) with ``python -m venv`` and ``pip install kfp==1.8.22``, and reuses it;
 a file lock keeps parallel test workers from building it twice. :func:`compile_all`
-compiles every test pipeline in one subprocess.
+compiles every test pipeline in one subprocess, once for all workers (cached by digest).
 
 Both sides are then brought to one shape per step (:func:`oracle_steps`,
 :func:`mlplane_steps`): image, command, arguments, environment, volumes and mounts,
@@ -20,6 +20,7 @@ through the producer's ``file_outputs``); a pipeline parameter is its value.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -83,10 +84,26 @@ def oracle_python() -> Path:
 
 
 def compile_all(jobs: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """Compile ``[{"id", "file", "function"}]`` with the real KFP, all in one subprocess."""
+    """Compile ``[{"id", "file", "function"}]`` with the real KFP, all in one subprocess.
+
+    The result is kept beside the venv under a digest of the jobs, the compile script and
+    every file in the jobs' folders, so parallel test workers share one compilation and an
+    unchanged suite is not compiled again.
+    """
     python = oracle_python()
-    done = subprocess.run([str(python), str(COMPILE_SCRIPT)], input=json.dumps(jobs), capture_output=True,
-                          text=True, check=True, timeout=900, env={**os.environ, "PYTHONHASHSEED": "0"})
+    digest = hashlib.sha256(json.dumps(jobs, sort_keys=True).encode() + COMPILE_SCRIPT.read_bytes())
+    for folder in sorted({Path(job["file"]).parent for job in jobs}):
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    cached = venv_dir() / f"compiled-{digest.hexdigest()[:16]}.json"
+    with open(venv_dir().parent / f".{venv_dir().name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cached.is_file():
+            return json.loads(cached.read_text())
+        done = subprocess.run([str(python), str(COMPILE_SCRIPT)], input=json.dumps(jobs), capture_output=True,
+                              text=True, check=True, timeout=900, env={**os.environ, "PYTHONHASHSEED": "0"})
+        cached.write_text(done.stdout)
     return json.loads(done.stdout)
 
 
