@@ -18,9 +18,11 @@ from pydantic import Field
 from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pipeline.container_step import ContainerStep, ContainerStepArgs
+from components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs, trial_step
 from components.pipeline.resource_step import ResourceStep, ResourceStepArgs
 from components.pipeline.spec import (
     ContainerStepSpec,
+    ExperimentStepSpec,
     PipelineSpec,
     ResourceStepSpec,
     WorkflowStepSpec,
@@ -100,7 +102,8 @@ class Pipeline(pulumi.ComponentResource):
 
         outputs_claim = None
         claim_resources: list[pulumi.Resource] = []
-        if any(isinstance(s, ContainerStepSpec) and s.file_outputs for s in spec.steps):
+        if any(isinstance(s, ContainerStepSpec) and s.file_outputs or isinstance(s, ExperimentStepSpec)
+               for s in spec.steps):
             outputs_claim = k8s_name(args.data_name or spec.name, "outputs")
             claim = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-outputs",
@@ -121,7 +124,8 @@ class Pipeline(pulumi.ComponentResource):
         for step_name in spec.order():
             step = spec.step(step_name)
             depends = [self.ready[other] for other in spec.upstream(step)]
-            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.all_references()):
+            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.all_references()) \
+                    or isinstance(step, ExperimentStepSpec):
                 depends += claim_resources
             role = role_of(step_name)
             child = pulumi.ResourceOptions(parent=self, depends_on=depends,
@@ -143,6 +147,13 @@ class Pipeline(pulumi.ComponentResource):
                 resource = ResourceStep(role, ResourceStepArgs(namespace=args.namespace, spec=step, labels=labels),
                                         child)
                 self.steps[step_name], self.ready[step_name] = resource, resource.object
+                continue
+            if isinstance(step, ExperimentStepSpec):
+                search = ExperimentStep(role, ExperimentStepArgs(search=step, trial=ContainerStepArgs(
+                    pipeline=spec.name, namespace=args.namespace, spec=trial_step(step),
+                    version=self.versions[step_name], placement=args.placements.get(step_name),
+                    outputs_claim=outputs_claim, allow_unpinned_images=args.allow_unpinned_images)), child)
+                self.steps[step_name], self.ready[step_name] = search, search.job
                 continue
             if isinstance(step, ServeStepSpec):
                 endpoint = ServingEndpoint(role, _given(args.endpoints, step_name, "endpoint"), child)

@@ -22,6 +22,7 @@ from infra.config.pipelines import PipelinesConfig
 from infra.config.serving import ServingConfig
 from infra.config.source import StackSource
 from infra.config.storage import StorageConfig
+from infra.config.workbenches import WorkbenchesConfig
 
 #: The namespace of mlplane's own keys in a stack file's ``config:`` map.
 NAMESPACE = "mlplane"
@@ -57,6 +58,11 @@ class StackConfig(ArgsModel):
         None,
         description="Model endpoints (KServe or plain Deployments) and web apps, routed, encrypted and "
         "authenticated. Default: none.",
+    )
+
+    workbenches: WorkbenchesConfig | None = Field(
+        None,
+        description="Notebook servers (Jupyter, VS Code, RStudio) and TensorBoards, per profile. Default: none.",
     )
 
     _source: StackSource | None = PrivateAttr(default=None)
