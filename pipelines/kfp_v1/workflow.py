@@ -207,17 +207,18 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
         else:
             templates[op.name] = _container_template(steps[op.name], consumed)
 
-    def value_in(node: _Node, producer: str, output: str) -> tuple[str, str | None]:
-        """How a task in ``node`` refers to an output: its sibling's output, or the node's input."""
+    def value_in(node: _Node, producer: str, output: str, kind: str = "parameters") -> tuple[str, str | None]:
+        """How a task in ``node`` refers to an output (a value, or with ``kind`` "artifacts"
+        a file): its sibling's output, or the node's input."""
         holder = child_of(node, producer)
-        parameter = param_name(producer, output)
+        name = param_name(producer, output)
         if holder is not None and holder != producer:
             raise WorkflowError(f"step {producer!r}: its output {output!r} is used outside the condition or loop it is "
                                 "in, which is not compiled yet")
         if holder is not None:
-            return "{{tasks." + holder + ".outputs.parameters." + parameter + "}}", holder
-        node.inputs[parameter] = "output"
-        return "{{inputs.parameters." + parameter + "}}", None
+            return "{{tasks." + holder + ".outputs." + kind + "." + name + "}}", holder
+        node.inputs[name] = "output" if kind == "parameters" else "artifact"
+        return "{{inputs." + kind + "." + name + "}}", None
 
     def dag(node: _Node) -> dict[str, Any]:
         tasks = []
@@ -277,18 +278,11 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                     task.setdefault("arguments", {}).setdefault("parameters", []).append(
                         {"name": param_name(producer, output), "value": text})
             for producer, output in files:
-                artifact = param_name(producer, output)
-                holder = child_of(node, producer)
-                if holder is not None and holder != producer:
-                    raise WorkflowError(f"step {producer!r}: its output {output!r} leaves a condition or loop as a "
-                                        "file, which is not compiled yet")
+                source, holder = value_in(node, producer, output, "artifacts")
                 if holder is not None:
                     dependencies.add(holder)
-                    source = "{{tasks." + producer + ".outputs.artifacts." + artifact + "}}"
-                else:
-                    node.inputs[artifact] = "artifact"
-                    source = "{{inputs.artifacts." + artifact + "}}"
-                task.setdefault("arguments", {}).setdefault("artifacts", []).append({"name": artifact, "from": source})
+                task.setdefault("arguments", {}).setdefault("artifacts", []).append(
+                    {"name": param_name(producer, output), "from": source})
             for loop in loops:
                 if loop in needs:
                     task.setdefault("arguments", {}).setdefault("parameters", []).append(
