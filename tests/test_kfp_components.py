@@ -247,3 +247,15 @@ def test_an_output_leaving_its_group_is_refused_not_miscompiled(tmp_path: Path) 
     with pytest.raises(InputError) as caught:
         load(path, "l")
     assert "step 'b': its output 'z' is used outside the condition or loop it is in" in str(caught.value)
+
+
+@pytest.mark.parametrize(("verbose", "flag"), [("true", "--verbose"), ("False", "--quiet")])
+def test_a_component_if_on_an_input_value(tmp_path: Path, verbose: str, flag: str) -> None:
+    """KFP 1.8.22 fails on this (its own v2 placeholder reaches strtobool); mlplane decides it."""
+    path = tmp_path / "cond.py"
+    path.write_text("from kfp import components, dsl\n\nop = components.load_component_from_text('''\n"
+                    "name: Talk\ninputs: [{name: verbose, type: Boolean}]\nimplementation:\n  container:\n"
+                    "    image: busybox:1.36.1\n    command: [echo, {if: {cond: {inputValue: verbose}, "
+                    "then: [--verbose], else: [--quiet]}}]\n''')\n\n\n"
+                    f"@dsl.pipeline(name='c')\ndef c():\n    op({verbose!r})\n")
+    assert load(path, "c").steps[0].command == ("echo", flag)
