@@ -100,7 +100,7 @@ def test_the_dsl_surface() -> None:
 
 
 @pytest.mark.parametrize(("file", "function", "construct", "line"), [
-    ("kfp_v1_recursive.py", "recursive", "dsl.graph_component", 5),
+    ("kfp_v1_recursive.py", "recursive", "dsl.graph_component", 12),
     ("kfp_v1_url_component.py", "url_pipeline", "components.load_component_from_url", 4),
 ])
 def test_refused_constructs_name_construct_file_and_line(file: str, function: str, construct: str, line: int) -> None:

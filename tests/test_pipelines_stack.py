@@ -233,7 +233,7 @@ def test_refused_construct_names_file_and_line(tmp_path: Path, capsys: pytest.Ca
     shutil.copy(DATA / "kfp_v1_recursive.py", tmp_path / "refused.py")
     message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": "refused.py:recursive"}),
                            capsys, tmp_path)
-    assert "refused.py:5: pipeline x: dsl.graph_component cannot be static infrastructure" in message
+    assert "refused.py:12: pipeline x: dsl.graph_component its arguments must be step outputs" in message
 
 
 def test_accelerators_no_pool_has(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -51,6 +51,7 @@ class Declaration:
     conf: Any = None
     groups: list[Any] = field(default_factory=list)
     engine_reasons: list[str] = field(default_factory=list)
+    recursive_calls: list[Any] = field(default_factory=list)
     group_count: int = 0
 
     def next_group_index(self) -> int:

@@ -126,7 +126,8 @@ def static_value_uses(steps: list[Any]) -> tuple[list[str], list[str]]:
 
 
 def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[str] | None = None,
-            service_account: str = "default-editor", parallelism: int | None = None) -> PipelineSpec:
+            service_account: str = "default-editor", parallelism: int | None = None,
+            calls: list[Any] | None = None) -> PipelineSpec:
     """The whole declaration as a pipeline spec (validated: names, references, cycles).
 
     A pipeline whose flow is decided at run time (``engine_reasons``) becomes one
@@ -145,6 +146,6 @@ def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[st
         return substitute_run_placeholders(spec)
     # On the workflow engine, Argo fills in {{workflow.uid}} and the like for each run.
     containers = {step.name: step for step in spec.steps if isinstance(step, ContainerStepSpec)}
-    workflow = compile_workflow(k8s_name(name), ops, containers, service_account, parallelism)
+    workflow = compile_workflow(k8s_name(name), ops, containers, service_account, parallelism, calls)
     return PipelineSpec(name=name, description=description, steps=(
         WorkflowStepSpec(name=k8s_name(name), workflow=workflow, reasons=tuple(engine_reasons)),))

@@ -125,7 +125,7 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         end(token)
     try:
         return to_spec(name, meta.get("description", ""), declaration.ops, declaration.engine_reasons,
-                       parallelism=declaration.conf.parallelism)
+                       parallelism=declaration.conf.parallelism, calls=declaration.recursive_calls)
     except ValidationError as exc:
         raise pipeline_error(shown, name, validation_message(exc)) from None
     except (PlaceholderError, WorkflowError) as exc:

@@ -142,8 +142,16 @@ def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]])
     return template
 
 
+@dataclass
+class _Call:
+    """A graph component's call of itself, where it is made."""
+
+    call: Any
+
+
 def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSpec],
-                     service_account: str, parallelism: int | None = None) -> dict[str, Any]:
+                     service_account: str, parallelism: int | None = None,
+                     calls: list[Any] | None = None) -> dict[str, Any]:
     """The Argo Workflow running ``ops`` (their steps by op name), as KFP 1.8.22 compiles it.
 
     Raises:
@@ -160,19 +168,25 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
     nodes: dict[int, _Node] = {}
     where: dict[str, _Node] = {}  # step -> the node it is a child of
     parents: dict[str, _Node] = {}  # group name -> its parent node
-    for op in ops:
-        if op.is_exit_handler:
-            continue
+    def place(groups: list[Any]) -> _Node:
         node = root
-        for group in op.groups:
+        for group in groups:
             child = nodes.get(id(group))
             if child is None:
                 child = nodes[id(group)] = _Node(name=group.name, group=group)
                 node.children.append(child)
                 parents[child.name] = node
             node = child
+        return node
+
+    for op in ops:
+        if op.is_exit_handler:
+            continue
+        node = place(op.groups)
         node.children.append(op.name)
         where[op.name] = node
+    for call in calls or []:
+        place(call.groups).children.append(_Call(call))
 
     def chain(step: str) -> list[_Node]:
         """The nodes from the root down to the one holding ``step``."""
@@ -190,6 +204,7 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
         return step if index == len(path) - 1 else path[index + 1].name
 
     consumed = {ref for step in steps.values() for ref in _step_refs(step)}
+    consumed |= {(argument.op_name, argument.name) for call in calls or [] for argument in call.arguments}
     for op in ops:
         group_items = [g.items for g in op.groups if g.kind == "for-loop" and not isinstance(g.items, list)]
         consumed |= {(item.op_name, item.name) for item in group_items}
@@ -223,6 +238,9 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
     def dag(node: _Node) -> dict[str, Any]:
         tasks = []
         for child in node.children:
+            if isinstance(child, _Call):
+                tasks.append(_call_task(node, child.call, value_in))
+                continue
             task: dict[str, Any] = {"name": child if isinstance(child, str) else child.name,
                                     "template": child if isinstance(child, str) else child.name}
             needs: list[str] = []
@@ -338,16 +356,38 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
             "metadata": {"name": name}, "spec": json.loads(json.dumps(spec))}
 
 
+def _call_task(node: _Node, call: Any, value_in: Any) -> dict[str, Any]:
+    """The task running a graph's template again, its arguments under the graph's input names."""
+    task: dict[str, Any] = {"name": call.graph.name, "template": call.graph.name}
+    parameters, dependencies = [], set()
+    for input_name, argument in zip(call.graph.inputs, call.arguments, strict=True):
+        text, holder = value_in(node, argument.op_name, argument.name)
+        if holder:
+            dependencies.add(holder)
+        parameters.append({"name": input_name, "value": text})
+    if parameters:
+        task["arguments"] = {"parameters": sorted(parameters, key=lambda p: p["name"])}
+    if dependencies:
+        task["dependencies"] = sorted(dependencies)
+    return task
+
+
 def _steps_under(node: _Node) -> list[str]:
     found = []
     for child in node.children:
-        found += [child] if isinstance(child, str) else _steps_under(child)
+        if isinstance(child, str):
+            found.append(child)
+        elif isinstance(child, _Node):
+            found += _steps_under(child)
     return found
 
 
 def _refs_under(node: _Node, steps: dict[str, ContainerStepSpec]) -> list[tuple[str, str]]:
     refs = [ref for s in _steps_under(node) if s in steps for ref in _step_refs(steps[s])]
     for child in node.children:
+        if isinstance(child, _Call):
+            refs += [(argument.op_name, argument.name) for argument in child.call.arguments]
+            continue
         if isinstance(child, _Node):
             group = child.group
             if group.kind == "condition" and group.static is None:

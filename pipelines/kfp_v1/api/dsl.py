@@ -505,7 +505,6 @@ def _as_list(value: Any) -> list[Any]:
 
 
 _STATIC = "cannot be static infrastructure: the plan declares every step before anything runs"
-graph_component = refusing("dsl.graph_component", f"{_STATIC}, and its recursion is not compiled to a workflow yet")
 
 
 class ConditionOperator:
@@ -581,6 +580,58 @@ class ParallelFor(_Group):
     def __enter__(self) -> Any:
         super().__enter__()
         return PipelineParam(self.item_param, pattern="{{mlplane.loop-item:" + self.item_param + "}}")
+
+
+class _Graph(_Group):
+    """The ops of one expansion of a ``@dsl.graph_component`` function."""
+
+    kind = "graph"
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        super().__init__()
+        self.name = f"graph-{re.sub('-+', '-', re.sub('[^-0-9a-z]+', '-', function.__name__.lower())).strip('-')}" \
+                    f"-{self.index}"
+        self.inputs: list[str] = []
+
+
+class RecursiveCall:
+    """A graph component calling itself: a task that runs the graph's template again."""
+
+    def __init__(self, graph: _Graph, arguments: list[Any]) -> None:
+        declaration = current()
+        self.graph = graph
+        self.arguments = arguments
+        self.groups = list(declaration.groups)
+        declaration.recursive_calls.append(self)
+
+
+def graph_component(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``@dsl.graph_component``: a function of ops that may call itself (on the workflow engine).
+
+    The first call expands it into a group; a call from inside that expansion runs the
+    group again (KFP 1.8.22 kfp/dsl/_component.py ``graph_component``).
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        declaration = current()
+        arguments = [*args, *kwargs.values()]
+        for argument in arguments:
+            if not (isinstance(argument, PipelineParam) and argument.op_name):
+                raise declaration.refuse("dsl.graph_component", "its arguments must be step outputs "
+                                                                "(op.output or op.outputs[name])")
+        for group in reversed(declaration.groups):
+            if isinstance(group, _Graph) and group.function is function:
+                return RecursiveCall(group, arguments)
+        declaration.needs_engine("dsl.graph_component")
+        graph = _Graph(function)
+        graph.inputs = [re.sub(r"[^-_0-9A-Za-z]+", "-", f"{a.op_name}-{a.name}") for a in arguments]
+        with graph:
+            function(*args, **kwargs)
+        return graph
+
+    call.__name__ = function.__name__
+    return call
 
 
 class ExitHandler(_Group):

@@ -1,4 +1,4 @@
-"""A recursive graph component: not compiled (to a workflow) yet."""
+"""A graph component called with a constant: its arguments must be step outputs."""
 import kfp.dsl as dsl
 
 
