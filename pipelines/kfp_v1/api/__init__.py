@@ -1,6 +1,6 @@
 """mlplane's ``kfp`` package, as a KFP v1 pipeline file sees it while it loads.
 
-Only the DSL surface that can be static infrastructure is here; everything else fails
+The DSL surface mlplane can declare (docs/pipelines.md) is here; everything else fails
 with a clear error naming the construct, the file and the line.
 """
 
