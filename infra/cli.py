@@ -1,5 +1,8 @@
 """The ``mlplane`` command: render, preview and diff the plan offline; print the schema.
 
+Text output is coloured on a terminal (rich), plain when piped or with ``NO_COLOR``;
+work that takes more than a moment shows a spinner on stderr (terminals only).
+
 Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change; 2 bad input
 (unknown stack, invalid config, unreadable plan), reported without a traceback and
 without writing anything.
@@ -12,17 +15,20 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
+
+from rich.console import Console
 
 from infra.config import StackConfig, load_stack_file
 from infra.config.loader import stack_name_for
 from infra.errors import InputError, OfflineUnsupportedError, input_error
-from infra.offline.diff import diff_plans
+from infra.offline.diff import PlanDiff, diff_plans
 from infra.offline.manifests import ManifestError
 from infra.offline.plan import Plan, load_plan
 from infra.offline.memory import gc_paused
-from infra.offline.report import format_diff
 from infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
 
 DEFAULT_STACK = "dev"
@@ -42,6 +48,17 @@ def _add_danger_options(parser: argparse.ArgumentParser) -> None:
                         help="how to print the diff (default: text)")
     parser.add_argument("--fail-on-danger", action="store_true",
                         help="exit 1 when a change would delete or replace stateful or protected resources")
+    parser.add_argument("--max-chars", type=int, default=None, metavar="N",
+                        help="markdown: keep the diff within about N characters (default: what one "
+                             "pull-request comment holds); rows past it are counted, not shown")
+
+
+def version() -> str:
+    """mlplane's version, from the installed package's metadata."""
+    try:
+        return metadata.version("mlplane")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mlplane",
         description="Render, preview and diff the mlplane plan offline (no cluster, no cloud, no Pulumi CLI).",
     )
+    parser.add_argument("--version", action="version", version=f"mlplane {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser("render", help="write plan.json and manifests/ for a stack")
@@ -57,16 +75,26 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", "-o", type=Path, default=None,
                         help="output folder (default: build/<stack> in the project root)")
 
-    preview = commands.add_parser("preview", help="show the resource tree and the diff against a baseline")
+    preview = commands.add_parser("preview", help="show the diff against a baseline (and the resource tree)")
     _add_stack_options(preview)
     preview.add_argument("--against", type=Path, default=None,
                          help="plan to compare with (default: the stack's saved baseline)")
     preview.add_argument("--save", action="store_true", help="make this plan the stack's baseline")
+    preview.add_argument("--tree", action="store_true",
+                         help="also print the resource tree (always printed when there is no baseline)")
+    preview.add_argument("--expand-tree", action="store_true",
+                         help="print the tree with every object of expanded Helm charts and kustomize directories")
     _add_danger_options(preview)
 
-    diff = commands.add_parser("diff", help="compare two plan files")
-    diff.add_argument("old", type=Path, help="the plan as it is (plan.json or its folder)")
-    diff.add_argument("new", type=Path, help="the plan as it would become")
+    diff = commands.add_parser("diff", help="compare two plan files, or a git revision with the working tree",
+                               description="Compare OLD with NEW, or (--base REF) the stack as REF renders it, "
+                                           "with REF's own code, with the working tree's.")
+    diff.add_argument("old", type=Path, nargs="?", help="the plan as it is (plan.json or its folder)")
+    diff.add_argument("new", type=Path, nargs="?", help="the plan as it would become")
+    diff.add_argument("--base", metavar="REF", default=None,
+                      help="git revision to compare the working tree with (e.g. origin/main); renders the stack "
+                           "at REF in a temporary worktree with REF's code")
+    _add_stack_options(diff)
     _add_danger_options(diff)
 
     commands.add_parser("schema", help="print the JSON Schema of a stack file")
@@ -96,7 +124,40 @@ def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
 def _render(config: StackConfig) -> Plan:
     from infra.offline.render import render_config  # imports Pulumi and every component
 
-    return render_config(config)
+    with progress(f"Rendering stack {config.source.stack}"):
+        return render_config(config)
+
+
+def stdout_console() -> Console:
+    """The console for reports: colour on a terminal, none when piped or with NO_COLOR."""
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def progress(message: str) -> Iterator[None]:
+    """A spinner on stderr while ``message``'s work runs (only on a terminal)."""
+    console = Console(file=sys.stderr, highlight=False)
+    if not console.is_terminal or console.is_dumb_terminal:
+        yield
+        return
+    with console.status(f"{message}…"):
+        yield
+
+
+def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "", list_changes: bool = True) -> None:
+    """Print the diff with its accelerator cost and, in Markdown, the graph of the change."""
+    from infra.offline.report import text_report
+    from infra.offline.sections import cost_text, json_report, markdown_report
+
+    if args.format == "json":
+        sys.stdout.write(json_report(diff))
+    elif args.format == "markdown":
+        sys.stdout.write(markdown_report(diff, args.max_chars) + (f"\n_{note.strip()}_\n" if note else ""))
+    else:
+        console = stdout_console()
+        if note:
+            console.print(note.rstrip("\n"), markup=False)
+        console.print(text_report(diff, cost_text(diff), list_changes), markup=False, end="")
 
 
 def baseline_path(root: Path, stack: str) -> Path:
@@ -121,14 +182,15 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    """``mlplane preview``: tree, then diff against the baseline; optionally save it."""
+    """``mlplane preview``: the diff against the baseline (and the tree); optionally save it."""
     from infra.offline.output import write_text_atomically
     from infra.offline.tree import format_tree
 
     config, root = _load_config(args)
     plan = _render(config)
     against = args.against or baseline_path(root, config.source.stack)
-    if args.against is None and not against.is_file():
+    no_baseline = args.against is None and not against.is_file()
+    if no_baseline:
         old = Plan(project=plan.project, stack=plan.stack)
         note = (f"No baseline for stack {plan.stack} yet: everything shows as create. "
                 f"`mlplane preview --stack {plan.stack} --save` keeps this plan as the baseline.\n")
@@ -136,9 +198,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
         old = load_plan(against)
         note = f"Compared with {against}.\n"
     diff = diff_plans(old, plan)
-    if args.format == "text":
-        sys.stdout.write(format_tree(plan, diff) + "\n" + note)
-    sys.stdout.write(format_diff(diff, args.format))
+    # Summary first; without a baseline everything is a create, and the tree shows it all.
+    _write_report(diff, args, note, list_changes=not no_baseline)
+    if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
+        stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)
@@ -146,9 +209,28 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    """``mlplane diff OLD NEW``."""
-    diff = diff_plans(load_plan(args.old), load_plan(args.new))
-    sys.stdout.write(format_diff(diff, args.format))
+    """``mlplane diff OLD NEW`` or ``mlplane diff --base REF [--stack NAME | --config-file PATH]``."""
+    if args.base is None:
+        if args.old is None or args.new is None:
+            raise input_error("command line", "diff", "two plans to compare, or --base REF, are needed",
+                              has_value=False, allowed="mlplane diff OLD NEW, or mlplane diff --base REF")
+        if args.stack or args.config_file:
+            raise input_error("command line", "--stack", "only with --base", value=args.stack or str(args.config_file),
+                              allowed="mlplane diff OLD NEW compares two plan files as they are")
+        diff = diff_plans(load_plan(args.old), load_plan(args.new))
+        note = ""
+    else:
+        if args.old is not None:
+            raise input_error("command line", "diff", "--base compares a revision with the working tree; "
+                              "plan files are not taken with it", value=str(args.old),
+                              allowed="mlplane diff --base REF [--stack NAME | --config-file PATH]")
+        from infra.offline.revision import render_at_revision
+
+        config, root = _load_config(args)
+        with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
+            old, note = render_at_revision(root, args.base, config.source.stack, args.config_file)
+        diff = diff_plans(old, _render(config))
+    _write_report(diff, args, note)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
 
 
