@@ -7,6 +7,10 @@ they are the generated program's content (data), not code mlplane runs. Each is 
 source KFP 1.8.22 emits from ``kfp/components/_python_op.py`` (parent-folder makers)
 and ``kfp/components/_data_passing.py`` (serializers, deserializers), as the oracle
 (``tests/test_kfp_oracle.py``, the real compiler) confirms.
+
+Those helper texts are from Kubeflow Pipelines (kubeflow/pipelines, sdk/python, kfp
+1.8.22), Copyright The Kubeflow Authors, under the Apache License 2.0, kept unchanged
+because the generated program must be the one KFP generates.
 """
 
 from __future__ import annotations
