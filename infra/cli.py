@@ -24,11 +24,15 @@ from rich.console import Console
 
 from infra.config import StackConfig, load_stack_file
 from infra.config.loader import stack_name_for
+from infra.config.secrets import format_slots, secret_slots, unset_required
+from infra.config.stackfile import read_stack_document
+from infra.suggest import did_you_mean
 from infra.errors import InputError, OfflineUnsupportedError, input_error
 from infra.offline.diff import PlanDiff, diff_plans
 from infra.offline.manifests import ManifestError
 from infra.offline.plan import Plan, load_plan
 from infra.offline.memory import gc_paused
+from infra.prerequisites import format_prerequisites, prerequisites
 from infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
 
 DEFAULT_STACK = "dev"
@@ -97,28 +101,53 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_options(diff)
     _add_danger_options(diff)
 
-    commands.add_parser("schema", help="print the JSON Schema of a stack file")
+    secrets = commands.add_parser("secrets", help="list the secrets a stack needs, set or not, and how to set them")
+    _add_stack_options(secrets)
+    secrets.add_argument("--set", action="store_true", dest="set_secrets",
+                         help="prompt (without echo) for each missing required secret and store it with "
+                              "`pulumi config set --secret --path`")
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a stack file")
+    schema.add_argument("--out", "-o", type=Path, default=None,
+                        help="write the schema to this file (its folders are created) instead of printing it")
     return parser
 
 
-def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
+def _stack_path(args: argparse.Namespace) -> tuple[Path, str, str, Path]:
+    """The stack file the options name: ``(path, stack, how to name it, project root)``."""
     if args.config_file is not None:
         name = stack_name_for(args.config_file)
         if not is_stack_name(name):
             raise input_error(str(args.config_file), "--config-file", "the file name gives an invalid stack name",
                               value=name, allowed=f"Pulumi.<stack>.yaml, the stack name: {STACK_NAME_ALLOWED}")
-        config = load_stack_file(args.config_file, display=str(args.config_file))
-        root = project_root(args.config_file.resolve().parent)
-        return config, root
+        return args.config_file, name, str(args.config_file), project_root(args.config_file.resolve().parent)
     root = project_root()
     stack = args.stack or DEFAULT_STACK
     if not is_stack_name(stack):
         raise input_error("command line", "--stack", "not a valid stack name", value=stack, allowed=STACK_NAME_ALLOWED)
     path = stack_file(root, stack)
     if not path.is_file():
-        stacks = ", ".join(available_stacks(root)) or "none"
-        raise input_error(path.name, "--stack", "unknown stack", value=stack, allowed=stacks)
-    return load_stack_file(path, stack=stack, display=path.name), root
+        stacks = available_stacks(root)
+        raise input_error(path.name, "--stack", "unknown stack" + did_you_mean(stack, stacks), value=stack,
+                          allowed=", ".join(stacks) or "none")
+    return path, stack, path.name, root
+
+
+def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
+    path, stack, display, root = _stack_path(args)
+    config = load_stack_file(path, stack=stack if args.config_file is None else None, display=display)
+    _note_unset_secrets(path, stack, display)
+    return config, root
+
+
+def _note_unset_secrets(path: Path, stack: str, display: str) -> None:
+    """Say on stderr which required secrets are not set yet (the offline plan has unknowns there)."""
+    missing = unset_required(secret_slots(read_stack_document(path, display).config))
+    if missing:
+        keys = ", ".join(slot.key for slot in missing)
+        print(f"note: {display}: {len(missing)} required secret(s) not set ({keys}); the offline plan shows them "
+              f"as [secret], a real `pulumi up` stops. `mlplane secrets --stack {stack}` says how to set them.",
+              file=sys.stderr)
 
 
 def _render(config: StackConfig) -> Plan:
@@ -205,6 +234,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         stdout_console().print("\n" + _mesh_note(config), markup=False, end="")
     if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
         stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
+    if args.format == "text":
+        sys.stdout.write(format_prerequisites(prerequisites(config), plan.stack))
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)
@@ -250,14 +281,37 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """``mlplane schema``: the stack file's JSON Schema on stdout."""
+    """``mlplane schema [--out PATH]``: the stack file's JSON Schema, printed or written."""
     from infra.config.schema import stack_file_schema
+    from infra.offline.output import write_text_atomically
 
-    print(json.dumps(stack_file_schema(), indent=2, sort_keys=True))
+    text = json.dumps(stack_file_schema(), indent=2, sort_keys=True) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        write_text_atomically(args.out, text)
+    except OSError as exc:
+        raise input_error(str(args.out), "--out", f"cannot write the schema there: {exc.strerror or exc}",
+                          value=str(args.out), allowed="a file path mlplane may create and write") from None
+    print(f"Wrote the stack-file schema to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 
-_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema}
+def cmd_secrets(args: argparse.Namespace) -> int:
+    """``mlplane secrets``: every secret of a stack, set or not; ``--set`` sets the missing ones."""
+    path, stack, display, root = _stack_path(args)
+    slots = secret_slots(read_stack_document(path, display).config)
+    sys.stdout.write(format_slots(slots, stack, display))
+    if not args.set_secrets:
+        return EXIT_OK
+    from infra.secrets_set import set_secrets
+
+    return set_secrets(unset_required(slots), stack, root, args.config_file)
+
+
+_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema,
+             "secrets": cmd_secrets}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

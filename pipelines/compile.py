@@ -7,6 +7,7 @@ the pipelines layer asks again when it declares the steps and gets the same spec
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from components.pipeline.spec import (
     ServeStepSpec,
     VolumeStepSpec,
     WebAppStepSpec,
+    WorkflowStepSpec,
 )
 from components.pipeline.training_step import training_name_problems
 from components.pod_security import image_problem
@@ -79,9 +81,22 @@ def training_api(config: "StackConfig") -> str:
 def _override_images(spec: PipelineSpec, overrides: dict[str, str]) -> PipelineSpec:
     if not overrides:
         return spec
-    steps = [step.model_copy(update={"image": overrides.get(step.image, step.image)})
-             if isinstance(step, ContainerStepSpec) else step for step in spec.steps]
+    steps = [_override_workflow_images(step, overrides) if isinstance(step, WorkflowStepSpec) else step
+             for step in spec.steps]
+    steps = [step.model_copy(update={
+        "image": overrides.get(step.image, step.image),
+        "sidecars": tuple(s.model_copy(update={"image": overrides.get(s.image, s.image)}) for s in step.sidecars)})
+        if isinstance(step, ContainerStepSpec) else step for step in steps]
     return spec.model_copy(update={"steps": tuple(steps)})
+
+
+def _override_workflow_images(step: WorkflowStepSpec, overrides: dict[str, str]) -> WorkflowStepSpec:
+    workflow = json.loads(json.dumps(step.workflow))
+    for template in workflow["spec"]["templates"]:
+        if "container" in template:
+            template["container"]["image"] = overrides.get(template["container"]["image"],
+                                                           template["container"]["image"])
+    return step.model_copy(update={"workflow": workflow})
 
 
 #: Compiled pipelines per (config object, entry). A config is frozen, so its object
@@ -118,6 +133,31 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
     findings += _volume_findings(index, compiled, config)
     findings += _search_findings(index, compiled, config)
     for step in compiled.spec.steps:
+        if isinstance(step, WorkflowStepSpec) and not _available(config, "pipelines"):
+            findings.append(Finding(
+                ("mlplane:pipelines", index),
+                f"pipeline {entry.name!r} needs Kubeflow Pipelines: its flow is decided at run time "
+                f"({', '.join(step.reasons)}), so it runs as an Argo Workflow on the engine Kubeflow Pipelines "
+                "installs, and the stack has none",
+                allowed="enable mlplane:kubeflow.components.pipelines, or declare the steps without run-time flow"))
+        if isinstance(step, WorkflowStepSpec) and _available(config, "pipelines"):
+            profiles = [profile.name for profile in config.kubeflow.profiles]
+            if compiled.namespace not in profiles:
+                # KFP multi-user runs workflows as default-editor (kubeflow/manifests
+                # apps/pipeline/upstream/base/installs/multi-user/api-service/params.env,
+                # DEFAULTPIPELINERUNNERSERVICEACCOUNT), the account profile namespaces have.
+                findings.append(Finding(
+                    ("mlplane:pipelines", index, "namespace"),
+                    f"pipeline {entry.name!r} runs as an Argo Workflow under the ServiceAccount default-editor, which "
+                    f"only Kubeflow profile namespaces have; {compiled.namespace!r} is not a profile",
+                    compiled.namespace, allowed=", ".join(profiles) or "a profile under mlplane:kubeflow.profiles"))
+        if isinstance(step, WorkflowStepSpec):
+            for image in sorted({t["container"]["image"] for t in step.workflow["spec"]["templates"] if "container" in t}):
+                problem = image_problem(image)
+                if problem and not entry.allow_unpinned_images:
+                    findings.append(Finding(("mlplane:pipelines", index, "image_overrides"),
+                                            f"pipeline {entry.name!r}: image {image!r} {problem}",
+                                            allowed="a pinned image, or allow_unpinned_images: true"))
         if not isinstance(step, ContainerStepSpec):
             continue
         if step.artifact_access and (config.storage is None or config.storage.artifacts is None):
@@ -143,14 +183,15 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
                 "operator (1.8.1) or Trainer (26.03)",
                 allowed="enable mlplane:kubeflow.components.training, or run the step with workers: 1",
             ))
-        problem = image_problem(step.image)
-        if problem and not entry.allow_unpinned_images:
-            findings.append(Finding(
-                ("mlplane:pipelines", index, "image_overrides"),
-                f"pipeline {entry.name!r}, step {step.name!r}: image {step.image!r} {problem}",
-                allowed=f"a pinned image via image_overrides: {{{step.image!r}: <image:tag or @sha256:...>}}, "
-                        "or allow_unpinned_images: true",
-            ))
+        for image in (step.image, *(sidecar.image for sidecar in step.sidecars)):
+            problem = image_problem(image)
+            if problem and not entry.allow_unpinned_images:
+                findings.append(Finding(
+                    ("mlplane:pipelines", index, "image_overrides"),
+                    f"pipeline {entry.name!r}, step {step.name!r}: image {image!r} {problem}",
+                    allowed=f"a pinned image via image_overrides: {{{image!r}: <image:tag or @sha256:...>}}, "
+                            "or allow_unpinned_images: true",
+                ))
         if consumes_outputs(step) and not step.command:
             findings.append(Finding(
                 ("mlplane:pipelines", index, "source"),

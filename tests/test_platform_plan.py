@@ -211,7 +211,7 @@ def test_namespaces_carry_their_pod_security_level_and_open_only_their_ports(onp
     ports = {r.inputs["metadata"]["namespace"]: [p["port"] for p in r.inputs["spec"]["ingress"][0]["ports"]]
              for r in kind(onprem, "NetworkPolicy") if r.inputs["metadata"]["name"] == "allow-open-ports"}
     assert ports == {"cert-manager": [10250], "kubeflow": [4443, 8443, 9443], "knative-serving": [8443],
-                     "istio-system": [8080, 8443, 15012, 15017, 15021]}
+                     "istio-system": [80, 443, 8080, 8443, 15012, 15017, 15021]}
     # Everything else is denied: every platform namespace has its default-deny policy.
     denied = {r.inputs["metadata"]["namespace"] for r in kind(onprem, "NetworkPolicy")
               if r.inputs["metadata"]["name"] == "default-deny-ingress"}
@@ -239,6 +239,8 @@ def test_existing_istio_and_cert_manager_are_used_not_installed(tmp_path: Path) 
     assert dev.count(marker) == 1
     auth = "  mlplane:auth:\n"
     assert dev.count(auth) == 1
+    # With the cluster's own Istio, mlplane installs no gateway to expose: cluster-ip.
+    dev = dev.replace("      mode: node-port\n", "      mode: cluster-ip\n")
     # An existing mesh must name the extension provider its config registers for oauth2-proxy.
     path.write_text(dev.replace(marker, marker + "      istio: {existing: true}\n      cert_manager: {existing: true}\n")
                     .replace(auth, auth + "    oauth2_proxy: {mesh_provider: oauth2-proxy}\n"))

@@ -84,10 +84,12 @@ def pod_templates(resource: Any) -> list[dict[str, Any]]:
         return [j["template"]["spec"]["template"] for j in spec["template"]["spec"]["replicatedJobs"]]
     if resource.type.endswith(":Experiment"):  # Katib's trials
         return [spec["trialTemplate"]["trialSpec"]["spec"]["template"]]
+    if resource.type.endswith(":Workflow"):  # Argo applies each template's metadata to its pod
+        return list(spec["templates"])
     return []
 
 
-RUN_TO_COMPLETION = (":batch/v1:Job", ":PyTorchJob", ":TrainingRuntime", ":Experiment")
+RUN_TO_COMPLETION = (":batch/v1:Job", ":PyTorchJob", ":TrainingRuntime", ":Experiment", ":Workflow")
 
 
 def mlplane_run_to_completion(plan: Plan) -> list[Any]:
@@ -707,3 +709,16 @@ def test_pytorchjob_names_start_with_a_letter() -> None:
     assert training_name_problems("7up-fit", 2, "pytorchjob") == [
         "the PyTorchJob name '7up-fit' must start with a letter (a DNS-1035 label)"]
     assert training_name_problems("7up-fit", 2, "trainjob") == []
+
+
+def test_a_run_time_workflows_pods_run_without_a_sidecar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Applied directly, a Workflow misses the opt-out KFP's API server adds to every template."""
+    from .test_pipelines_stack import _flow_stack
+
+    plan = render_ok(tmp_path, _flow_stack(tmp_path), capsys)
+    [workflow] = [r for r in plan if r.type == "kubernetes:argoproj.io/v1alpha1:Workflow"]
+    templates = pod_templates(workflow)
+    assert [t for t in templates if "container" in t]  # pods to check
+    for template in templates:
+        assert template["metadata"]["labels"][INJECT] == "false", template["name"]
+        assert template["metadata"]["annotations"][INJECT] == "false", template["name"]
