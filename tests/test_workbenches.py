@@ -218,6 +218,23 @@ def test_bad_notebooks_exit_2(tmp_path: Path, change: Any, expected: list[str]) 
         assert part in text, text
 
 
+def test_a_shared_data_volume_on_a_class_without_many_writers_is_refused_as_a_stack_volume(tmp_path: Path) -> None:
+    """Notebook volumes obey the storage rules of every claim, in the same words as a stack volume."""
+    def shared(config: dict[str, Any]) -> None:
+        _notebook(config)["data_volumes"] = [{"name": "data", "size": "5Gi", "storage_class": "mlplane-local", "mount_path": "/home/jovyan/data",
+                                              "shared": True}]
+
+    def many(config: dict[str, Any]) -> None:
+        config["mlplane:storage"]["volumes"][0].update(access_modes=["ReadWriteMany"],
+                                                       storage_class="mlplane-local")
+
+    notebook = refused(tmp_path / "nb", shared)
+    stack = refused(tmp_path / "st", many)
+    wording = "only NFS classes can be mounted read-write by many nodes (class 'mlplane-local' is local-path)"
+    assert f"mlplane:workbenches.notebooks[0].data_volumes[0].shared: {wording}" in notebook, notebook
+    assert f"mlplane:storage.volumes[0].access_modes: {wording}" in stack, stack
+
+
 def test_an_accelerator_no_pool_satisfies_is_refused_on_gke(tmp_path: Path) -> None:
     def too_many(config: dict[str, Any]) -> None:
         config["mlplane:workbenches"]["notebooks"][0]["accelerator"] = {"pool": "l4-mps", "count": 2}

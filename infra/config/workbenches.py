@@ -10,7 +10,7 @@ never shrinks (against the stack's saved baseline plan, ``mlplane preview --save
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from components.pod_security import image_problem
 from components.quantity import parse_quantity
 from components.renames import name_clashes
 from components.scheduling import SchedulingError, place, pools_for
+from components.storage.rules import claim_issues
 from components.workbench.images import (
     NOTEBOOK_IMAGES,
     by_short_name,
@@ -123,8 +124,6 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
     if spec.tensorboards and not components["tensorboards"].available:
         yield Finding((SECTION, "tensorboards"), "TensorBoards need Kubeflow's tensorboard controller, which the "
                       "stack does not install", allowed="enable mlplane:kubeflow.components.tensorboards")
-    classes = {c.name for c in config.storage.classes} if config.storage is not None else set()
-    declared = ", ".join(sorted(classes)) or "none declared; add mlplane:storage.classes"
     store = config.storage.artifacts if config.storage is not None else None
     pools = pools_for(config)
     recorded = recorded_claim_sizes(baseline_path(config))
@@ -154,16 +153,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
             except SchedulingError as exc:
                 yield Finding((*base, "accelerator"), str(exc), notebook.accelerator.model_dump(exclude_none=True),
                               "a request one of mlplane:accelerators.pools satisfies")
-        wanted = [(("workspace", "storage_class"), notebook.workspace.storage_class)]
-        wanted += [(("data_volumes", i, "storage_class"), v.storage_class) for i, v in enumerate(notebook.data_volumes)]
-        for path, cls in wanted:
-            if cls is not None and cls not in classes:
-                yield Finding((*base, *path), "not a class of mlplane:storage.classes", cls, declared)
-        kinds = {c.name: c.kind for c in config.storage.classes} if config.storage is not None else {}
-        for i, volume in enumerate(notebook.data_volumes):
-            if volume.shared and kinds.get(volume.storage_class or "") != "nfs":
-                yield Finding((*base, "data_volumes", i, "shared"), "only NFS classes can be mounted read-write by "
-                              "many nodes", True, "storage_class: an nfs class of mlplane:storage.classes")
+        yield from _claim_findings(base, notebook, config.storage.classes if config.storage is not None else ())
         if notebook.artifact_access and store is None:
             yield Finding((*base, "artifact_access"), "the stack has no artifact store", True,
                           "declare mlplane:storage.artifacts, or artifact_access: false")
@@ -189,6 +179,30 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
                 if board.volume not in names:
                     yield Finding((*base, "volume"), f"not a data volume of notebook {board.notebook}", board.volume,
                                   ", ".join(names) or "none declared")
+
+
+def _claim_findings(base: tuple[Any, ...], notebook: NotebookSpec, classes: Sequence[Any]) -> Iterator[Finding]:
+    """The storage rules of every claim (components.storage.rules), at the notebook's own keys.
+
+    A data volume says ``shared`` rather than access modes: its access-mode issue is
+    reported there, in the same words as a stack volume's.
+    """
+    claims = [(("workspace",), notebook.workspace.size, notebook.workspace.storage_class, ("ReadWriteOnce",))]
+    claims += [(("data_volumes", i), v.size, v.storage_class, ("ReadWriteMany",) if v.shared else ("ReadWriteOnce",))
+               for i, v in enumerate(notebook.data_volumes) if v.size is not None]
+    for path, size, storage_class, modes in claims:
+        for issue in claim_issues(size=size, access_modes=modes, storage_class=storage_class, classes=classes):
+            if issue.path == ("access_modes",):
+                yield Finding((*base, *path, "shared"), issue.message, True,
+                              f"shared: false, or a class that allows ReadWriteMany (class {storage_class} allows "
+                              f"{issue.allowed})")
+            else:
+                yield Finding((*base, *path, *issue.path), issue.message, issue.value, issue.allowed)
+    for i, volume in enumerate(notebook.data_volumes):
+        # The cluster's default class is not known to the plan: a shared claim needs a named NFS class.
+        if volume.shared and volume.storage_class is None:
+            yield Finding((*base, "data_volumes", i, "shared"), "only NFS classes can be mounted read-write by "
+                          "many nodes", True, "storage_class: an nfs class of mlplane:storage.classes")
 
 
 def _image_findings(base: tuple[Any, ...], notebook: NotebookSpec, release: str) -> Iterator[Finding]:

@@ -14,6 +14,7 @@ import pulumi
 
 from components.pod_security import ComputeResources
 from components.renames import aliases
+from components.storage.rules import claim_protected
 from components.workbench.notebook import Workbench, WorkbenchArgs
 from components.workbench.spec import NotebookSpec
 from components.workbench.tensorboard import Board, BoardArgs
@@ -71,7 +72,7 @@ def workbench_args(spec: NotebookSpec, ctx: StackContext, capacity: CapacityFact
         workspace_class=spec.workspace.storage_class or default_class,
         data_classes={v.name: v.storage_class or default_class for v in spec.data_volumes if v.size is not None},
         store=serving.context.store if spec.artifact_access else None,
-        protect=protect if spec.protect is None else spec.protect,
+        protect=claim_protected(spec.protect, protect),
     )
 
 
