@@ -336,23 +336,9 @@ def _workflow_shape(workflow: dict[str, Any]) -> dict[str, Any]:
         kept = {k: _labels(v) for k, v in metadata.items() if k in ("annotations", "labels") and _labels(v)}
         if kept:
             template["metadata"] = kept
-        inputs = template.get("inputs") or {}
-        inputs["parameters"] = [p for p in inputs.get("parameters", []) if p["name"] not in parameters]
-        if not inputs["parameters"]:
-            inputs.pop("parameters")
-        if inputs:
-            template["inputs"] = inputs
-        else:
-            template.pop("inputs", None)
+        _drop_parameters(template, "inputs", parameters)
         for task in (template.get("dag") or {}).get("tasks", []):
-            arguments = task.get("arguments") or {}
-            arguments["parameters"] = [p for p in arguments.get("parameters", []) if p["name"] not in parameters]
-            if not arguments["parameters"]:
-                arguments.pop("parameters")
-            if arguments:
-                task["arguments"] = arguments
-            else:
-                task.pop("arguments", None)
+            _drop_parameters(task, "arguments", parameters)
         text = json.dumps(template, sort_keys=True)
         for name, value in parameters.items():
             text = text.replace("{{inputs.parameters." + name + "}}", value)
@@ -360,6 +346,19 @@ def _workflow_shape(workflow: dict[str, Any]) -> dict[str, Any]:
         templates[template["name"]] = json.loads(text)
     return {"entrypoint": spec["entrypoint"], "onExit": spec.get("onExit"), "parallelism": spec.get("parallelism"),
             "templates": templates}
+
+
+def _drop_parameters(owner: dict[str, Any], key: str, parameters: dict[str, str]) -> None:
+    """Drop the pipeline's ``parameters`` from ``owner[key]["parameters"]`` (a template's inputs, a
+    task's arguments): they are substituted. Emptied lists and mappings go too, as KFP leaves none."""
+    held = owner.get(key) or {}
+    held["parameters"] = [p for p in held.get("parameters", []) if p["name"] not in parameters]
+    if not held["parameters"]:
+        held.pop("parameters")
+    if held:
+        owner[key] = held
+    else:
+        owner.pop(key, None)
 
 
 def workflow_differences(oracle: dict[str, Any], ours: dict[str, Any]) -> list[str]:
