@@ -19,7 +19,8 @@ from infra.config import StackConfig, load_stack_file
 from infra.config.loader import stack_name_for
 from infra.errors import InputError, OfflineUnsupportedError, input_error
 from infra.offline.diff import diff_plans
-from infra.offline.manifests import ManifestError
+from infra.offline.expand.errors import SourceFailure
+from infra.offline.manifests import ManifestError, object_conflicts
 from infra.offline.plan import Plan, load_plan
 from infra.offline.memory import gc_paused
 from infra.offline.report import format_diff
@@ -35,6 +36,13 @@ def _add_stack_options(parser: argparse.ArgumentParser) -> None:
                         help=f"stack name: reads Pulumi.NAME.yaml in the project root (default: {DEFAULT_STACK})")
     source.add_argument("--config-file", "-c", type=Path, default=None,
                         help="any stack file; relative paths inside it resolve against its folder")
+
+
+def _add_sources_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sources", type=Path, default=None, metavar="DIR",
+                        help="a folder of upstream sources (kubeflow-manifests/<ref>/, charts/<chart>-<version>/, "
+                             "remote/) to expand charts and kustomize directories from; the cache "
+                             "($XDG_CACHE_HOME/mlplane/sources) is searched after it")
 
 
 def _add_danger_options(parser: argparse.ArgumentParser) -> None:
@@ -56,12 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_options(render)
     render.add_argument("--out", "-o", type=Path, default=None,
                         help="output folder (default: build/<stack> in the project root)")
+    _add_sources_option(render)
 
     preview = commands.add_parser("preview", help="show the resource tree and the diff against a baseline")
     _add_stack_options(preview)
     preview.add_argument("--against", type=Path, default=None,
                          help="plan to compare with (default: the stack's saved baseline)")
     preview.add_argument("--save", action="store_true", help="make this plan the stack's baseline")
+    _add_sources_option(preview)
     _add_danger_options(preview)
 
     diff = commands.add_parser("diff", help="compare two plan files")
@@ -93,10 +103,24 @@ def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
     return load_stack_file(path, stack=stack, display=path.name), root
 
 
-def _render(config: StackConfig) -> Plan:
-    from infra.offline.render import render_config  # imports Pulumi and every component
+def _render(config: StackConfig, sources: Path | None) -> Plan:
+    """Render and expand; say on stderr which charts and directories stayed opaque."""
+    from infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
+    from infra.offline.expand.cache import expansions_cache, sources_cache
+    from infra.offline.render import render_expanded
 
-    return render_config(config)
+    if sources is not None and not sources.is_dir():
+        raise input_error("command line", "--sources", "not a folder", value=str(sources),
+                          allowed="a folder laid out like kubeflow-manifests/<ref>/..., charts/<chart>-<version>/")
+    roots = tuple(r for r in (sources, sources_cache()) if r is not None and r.is_dir())
+    expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache()))
+    if expansion.missing:
+        sys.stderr.write(missing_message(expansion.missing, config.source.stack))
+    for path, urns in object_conflicts(expansion.plan).items():
+        names = " and ".join(u.rsplit("::", 1)[-1] for u in urns)
+        print(f"warning: {names} both create {path}; `pulumi up` would fail on the second (it exists already)",
+              file=sys.stderr)
+    return expansion.plan
 
 
 def baseline_path(root: Path, stack: str) -> Path:
@@ -109,7 +133,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from infra.offline.output import write_render
 
     config, root = _load_config(args)
-    plan = _render(config)
+    plan = _render(config, args.sources)
     out = args.out if args.out is not None else root / "build" / config.source.stack
     try:
         count = write_render(plan, out)
@@ -126,7 +150,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from infra.offline.tree import format_tree
 
     config, root = _load_config(args)
-    plan = _render(config)
+    plan = _render(config, args.sources)
     against = args.against or baseline_path(root, config.source.stack)
     if args.against is None and not against.is_file():
         old = Plan(project=plan.project, stack=plan.stack)
@@ -172,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except (ManifestError, OfflineUnsupportedError) as exc:
+    except (ManifestError, OfflineUnsupportedError, SourceFailure) as exc:
         if os.environ.get("MLPLANE_DEBUG"):
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)

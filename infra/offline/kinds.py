@@ -91,6 +91,16 @@ def is_kubernetes_object_type(type_: str) -> bool:
     return not type_.endswith("Patch")
 
 
+#: The components whose children pulumi-kubernetes registers from rendered upstream objects.
+EXPANDED_PARENTS = ("kubernetes:helm.sh/v4:Chart", "kubernetes:kustomize/v2:Directory")
+
+
+def is_upstream_object(urn: str) -> bool:
+    """Whether a resource is an object expanded from a chart or kustomize directory (its parent is one)."""
+    chain = urn.split("::")[2] if urn.count("::") >= 3 else ""
+    return any(f"{parent}$" in chain for parent in EXPANDED_PARENTS)
+
+
 def kind_of(type_: str) -> str:
     """The Kubernetes kind in a type token: ``Job`` for ``kubernetes:batch/v1:Job``."""
     return type_.rsplit(":", 1)[-1]

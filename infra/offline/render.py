@@ -1,11 +1,17 @@
-"""Rendering a stack offline: validated config in, plan out."""
+"""Rendering a stack offline: validated config in, plan out (expanded where sources are at hand)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from infra.config import StackConfig
+from infra.errors import input_error
 from infra.offline.plan import Plan
 from infra.offline.runner import run_offline
 from infra.program import build
+
+if TYPE_CHECKING:
+    from infra.offline.expand.engine import ExpandOptions, Expansion
 
 
 def render_config(config: StackConfig) -> Plan:
@@ -15,3 +21,21 @@ def render_config(config: StackConfig) -> Plan:
         InputError: The program found bad input (before registering anything).
     """
     return run_offline(lambda: build(config), stack=config.source.stack)
+
+
+def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion":
+    """Render, then expand every chart and directory whose sources ``options`` can find.
+
+    Raises:
+        InputError: Bad input, in the stack or in what it asks of a source (a version
+            the sources do not hold, values a chart's schema rejects, ...), naming the
+            stack file, the chart or directory and its input.
+    """
+    from infra.offline.expand.engine import ExpansionError, expand_plan
+
+    plan = render_config(config)
+    try:
+        return expand_plan(plan, options)
+    except ExpansionError as exc:
+        raise input_error(config.source.display, f"{exc.resource}.{exc.key}", exc.problem, value=exc.value,
+                          allowed=exc.allowed) from None
