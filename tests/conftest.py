@@ -21,6 +21,10 @@ from infra.project import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = available_stacks(ROOT)
+#: ``../shared`` beside the repository (``MLPLANE_SHARED`` points elsewhere, e.g. from a worktree).
+SHARED = Path(os.environ.get("MLPLANE_SHARED") or ROOT.parent / "shared")
+#: The pinned upstream install sources (kustomize trees, charts), in the layout ``--sources`` reads.
+UPSTREAM_SOURCES = SHARED / "upstream"
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +110,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the counts folder (the controller owns it)."""
     if not hasattr(config, "workerinput") and _COUNTS in config.stash:
         shutil.rmtree(config.stash[_COUNTS], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def expansion_scratch(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A scratch folder for expanded renders, shared by xdist workers (their caches meet there)."""
+    from .expansion import configure
+
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if worker_id != "master" else base) / "mlplane-expansions"
+    configure(base / "mlplane-expansion", shared)
+    return base / "mlplane-expansion"

@@ -12,6 +12,7 @@ from infra.program import build
 
 if TYPE_CHECKING:
     from infra.offline.expand.engine import ExpandOptions, Expansion
+    from infra.offline.expand.errors import ExpansionError
 
 
 def render_config(config: StackConfig) -> Plan:
@@ -37,5 +38,22 @@ def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion
     try:
         return expand_plan(plan, options)
     except ExpansionError as exc:
-        raise input_error(config.source.display, f"{exc.resource}.{exc.key}", exc.problem, value=exc.value,
-                          allowed=exc.allowed) from None
+        raise input_error(config.source.display, _stack_key(config, exc), f"{exc.problem} ({exc.resource})",
+                          value=exc.value, allowed=exc.allowed) from None
+
+
+def _stack_key(config: StackConfig, error: "ExpansionError") -> str:
+    """The stack-file key that set what a source refused: a component's ``version`` or
+    ``values`` where the stack overrides them, else the release train that pinned it."""
+    kubeflow = config.kubeflow
+    if kubeflow is None:
+        return f"{error.resource}.{error.key}"
+    settings = {key: value for key, value in kubeflow.components if value is not None}
+    wanted = "values" if error.key == "values" else "version"
+    # Resource names carry the component's key (``platform-auth-dex``, ``platform-apps-katib-katib``).
+    named = [key for key in settings if key.replace("_", "-") in error.resource]
+    for key in named:
+        override = getattr(settings[key], wanted, None)
+        if override and (wanted == "values" or str(override) in str(error.value)):
+            return f"mlplane:kubeflow.components.{key}.{wanted}"
+    return "mlplane:kubeflow.release" if wanted == "version" else f"{error.resource}.{error.key}"

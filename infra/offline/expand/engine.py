@@ -1,9 +1,10 @@
 """Expanding a recorded plan: locate each source, expand it (or read the cache), add the children."""
 
-
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
     by_urn = plan.by_urn()
     expanded: dict[str, list[dict[str, Any]]] = {}
     missing: list[tuple[str, Missing]] = []
+    work: list[tuple[PlanResource, Located]] = []
     for resource in plan:
         if resource.type not in EXPANDABLE_TYPES:
             continue
@@ -62,8 +64,13 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
             if found.others:
                 _refuse_version(resource, found)
             missing.append((resource.name, found))
-            continue
-        objects = _expand_one(resource, found, options, _default_namespace(resource, by_urn))
+        else:
+            work.append((resource, found))
+    # Helm's SDK (ctypes) and kustomize (a subprocess) run outside the GIL: build in parallel.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(work), os.cpu_count() or 1))) as pool:
+        results = list(pool.map(lambda item: _expand_one(item[0], item[1], options,
+                                                         _default_namespace(item[0], by_urn)), work))
+    for (resource, _), objects in zip(work, results, strict=True):
         if isinstance(objects, Missing):
             missing.append((resource.name, objects))
         else:
