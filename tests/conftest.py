@@ -118,6 +118,7 @@ def expansion_scratch(tmp_path_factory: pytest.TempPathFactory, worker_id: str) 
     from .expansion import configure
 
     base = tmp_path_factory.getbasetemp()
-    shared = (base.parent if worker_id != "master" else base) / "mlplane-expansions"
+    # $XDG_CACHE_HOME/mlplane/expansions, so the CLI can be pointed at it too.
+    shared = (base.parent if worker_id != "master" else base) / "mlplane-xdg" / "mlplane" / "expansions"
     configure(base / "mlplane-expansion", shared)
     return base / "mlplane-expansion"

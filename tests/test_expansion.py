@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter, defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
@@ -22,14 +23,14 @@ from infra.cli import main
 from infra.offline.expand import helm, kustomize
 from infra.offline.expand.engine import ExpandOptions, expand_plan
 from infra.offline.expand.errors import ExpansionError
-from infra.offline.expand.locate import CHART_TYPE, DIRECTORY_TYPE, Missing
+from infra.offline.expand.locate import CHART_TYPE, DIRECTORY_TYPE, Missing, locate
 from infra.offline.manifests import manifest_files, manifest_path, object_conflicts
 from infra.offline.kinds import is_upstream_object
 from infra.offline.plan import Plan, PlanResource
 
 from .conftest import ROOT, SHARED, UPSTREAM_SOURCES
 from .crds import _strict, schema_file
-from .expansion import RELEASES, expanded, needs_upstream, onprem_on, upstream_objects
+from .expansion import RELEASES, expanded, expansion_cache, needs_upstream, onprem_on, upstream_objects
 from .test_custom_resources import is_custom
 from .test_manifests import KUBERNETES_VERSION, builtin
 
@@ -112,6 +113,16 @@ def test_helm_hooks_are_left_out_and_crds_folders_included() -> None:
 # --- what expansion makes checkable ------------------------------------------------------
 
 
+@pytest.fixture
+def cached_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kubernetes-validate reads its schema files (and the large _definitions.json) on every
+    call; read each once (the files do not change during a run)."""
+    import kubernetes_validate.utils as utils
+
+    monkeypatch.setattr(utils, "schema_contents", lru_cache(maxsize=None)(utils.schema_contents))
+
+
+@pytest.mark.usefixtures("cached_schemas")
 @pytest.mark.parametrize("release", RELEASES)
 def test_expanded_builtin_objects_are_valid_kubernetes(release: str) -> None:
     failures = []
@@ -131,8 +142,14 @@ def test_expanded_builtin_objects_are_valid_kubernetes(release: str) -> None:
 
 def is_crd_kind(resource: PlanResource) -> bool:
     """Whether Kubernetes itself has no schema for the kind (so a CRD defines it)."""
+    return resource.is_kubernetes_object and _no_builtin_schema(resource.inputs["apiVersion"], resource.inputs["kind"])
+
+
+@lru_cache(maxsize=None)
+def _no_builtin_schema(api_version: str, kind: str) -> bool:
     try:
-        kubernetes_validate.validate(resource.inputs, KUBERNETES_VERSION, strict=False)
+        kubernetes_validate.validate({"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}},
+                                     KUBERNETES_VERSION, strict=False)
     except kubernetes_validate.SchemaNotFoundError:
         return True
     except kubernetes_validate.ValidationError:
@@ -141,37 +158,44 @@ def is_crd_kind(resource: PlanResource) -> bool:
 
 
 def _crd_schemas(plan: Plan) -> dict[tuple[str, str], dict]:
-    """``(apiVersion, kind) -> strict schema`` of every CRD the plan installs."""
+    """``(apiVersion, kind) -> openAPIV3Schema`` of every CRD the plan installs."""
     schemas = {}
     for resource in plan.of_type("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"):
         spec = resource.inputs["spec"]
         for version in spec.get("versions") or []:
             schema = (version.get("schema") or {}).get("openAPIV3Schema")
             if schema:
-                strict = _strict(copy.deepcopy(schema))
-                strict["properties"] = {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                                        "metadata": {"type": "object"}, **strict.get("properties", {})}
-                schemas[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = strict
+                schemas[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = schema
     return schemas
+
+
+def _strict_root(schema: dict) -> dict:
+    strict = _strict(copy.deepcopy(schema))
+    strict["properties"] = {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                            "metadata": {"type": "object"}, **strict.get("properties", {})}
+    return strict
 
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_every_custom_resource_matches_its_crd(release: str) -> None:
     plan = expanded(release).plan
     schemas = _crd_schemas(plan)
+    validators: dict[tuple[str, str], jsonschema.Draft7Validator] = {}
     failures = []
     for resource in plan:
-        if not (is_custom(resource) or (resource.is_kubernetes_object and is_crd_kind(resource))):
+        if not (is_custom(resource) or is_crd_kind(resource)):
             continue
         key = (resource.inputs["apiVersion"], resource.inputs["kind"])
-        schema = schemas.get(key)
-        if schema is None:
+        if key not in validators:
+            schema = schemas.get(key)
             vendored = schema_file(*key, base=SHARED / "crds")
-            if not vendored.is_file():
+            if schema is None and vendored.is_file():
+                schema = json.loads(vendored.read_text())
+            if schema is None:
                 failures.append(f"{resource.name}: no CRD for {key} in the plan or in ../shared/crds")
                 continue
-            schema = _strict(json.loads(vendored.read_text()))
-        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(resource.inputs), key=str)
+            validators[key] = jsonschema.Draft7Validator(_strict_root(schema))
+        errors = sorted(validators[key].iter_errors(resource.inputs), key=str)
         failures += [f"{resource.name}: {e.message[:200]} at {list(e.absolute_path)}" for e in errors[:3]]
     assert failures == []
 
@@ -214,7 +238,7 @@ def test_every_custom_resource_waits_for_its_crd(release: str) -> None:
         crds[(spec["group"], spec["names"]["kind"])] = resource
     failures = []
     for resource in plan:
-        if not (is_custom(resource) or (resource.is_kubernetes_object and is_crd_kind(resource))):
+        if not (is_custom(resource) or is_crd_kind(resource)):
             continue
         group = resource.inputs["apiVersion"].rpartition("/")[0]
         crd = crds.get((group, resource.inputs["kind"]))
@@ -260,12 +284,8 @@ def test_upstream_secrets_are_masked(release: str) -> None:
 def test_a_cached_expansion_runs_no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     expanded("26.03")  # fills the cache
     base = expanded.__wrapped__  # type: ignore[attr-defined]
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the engine ran although the cache holds the expansion")
-
-    monkeypatch.setattr(helm, "render_chart", refuse)
-    monkeypatch.setattr(kustomize, "build_directory", refuse)
+    monkeypatch.setattr(helm, "render_chart", _refuse)
+    monkeypatch.setattr(kustomize, "build_directory", _refuse)
     again = base("26.03")
     assert again.plan.to_json_text() == expanded("26.03").plan.to_json_text()
 
@@ -298,23 +318,42 @@ def test_without_sources_the_render_is_opaque_and_says_how_to_get_them(
     assert not any(":" in r["name"] and "$kubernetes:kustomize/v2:Directory$" in r["urn"] for r in plan["resources"])
 
 
-def test_a_render_with_sources_is_deterministic_cold_or_cached(
+def test_a_render_with_sources_is_deterministic_and_reads_the_cache(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # The CLI finds the session's expansions in $XDG_CACHE_HOME/mlplane/expansions.
+    expected = expanded("26.03").plan.to_json_text()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(expansion_cache().parent.parent))
+    monkeypatch.setattr(helm, "render_chart", _refuse)
+    monkeypatch.setattr(kustomize, "build_directory", _refuse)
     config = onprem_on("26.03", tmp_path / "stack")
-    stack = str(config.source.file)
-    outputs = []
-    for cache in ("cold", "cold"):  # the second reads what the first cached
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / cache))
-        out = tmp_path / f"out-{len(outputs)}"
-        code, _, err = _render(["render", "--config-file", stack, "--out", str(out), "--sources",
-                                str(UPSTREAM_SOURCES)], capsys)
-        assert code == 0, err
-        assert "not expanded" not in err
-        outputs.append(out)
-    first, second = ({p.relative_to(o): p.read_bytes() for p in sorted(o.rglob("*")) if p.is_file()}
-                     for o in outputs)
-    assert first == second
-    assert len(first) > 500
+    out = tmp_path / "out"
+    code, _, err = _render(["render", "--config-file", str(config.source.file), "--out", str(out),
+                            "--sources", str(UPSTREAM_SOURCES)], capsys)
+    assert code == 0, err
+    assert "not expanded" not in err
+    # This render and the session's (another process' worth of work: mock run, expansion) agree.
+    assert (out / "plan.json").read_text() == expected
+    written = {str(p.relative_to(out / "manifests")): p.read_text() for p in (out / "manifests").rglob("*.yaml")}
+    assert written == manifest_files(expanded("26.03").plan)
+    assert len(written) > 600
+
+
+def test_charts_render_the_same_every_time() -> None:
+    # Kustomize builds are deterministic; a chart could generate certificates or
+    # passwords (genCA, randAlphaNum) and so differ per render: none of ours does.
+    for plan in (expanded(release).plan for release in RELEASES):
+        for chart in plan.of_type(CHART_TYPE):
+            found = locate(CHART_TYPE, chart.inputs, (UPSTREAM_SOURCES,))
+            assert not isinstance(found, Missing)
+            runs = [helm.render_chart(found.folder, resource=chart.name, release=chart.name,  # crds/ is static
+                                      namespace=chart.inputs["namespace"], values=chart.inputs["values"],
+                                      include_crds=False)
+                    for _ in range(2)]
+            assert runs[0] == runs[1], chart.name
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the engine ran although the cache holds the expansion")
 
 
 def test_a_chart_version_the_sources_lack_exits_2_naming_the_key(
@@ -341,8 +380,11 @@ def test_values_the_chart_schema_rejects_exit_2(
     stack.write_text(text.replace("    components:\n", "    components:\n"
                                   "      cert_manager: {values: {replicaCount: many}}\n", 1))
     out = tmp_path / "out"
+    sources = tmp_path / "sources" / "charts"  # only the chart at fault: the others stay opaque, quickly
+    sources.mkdir(parents=True)
+    (sources / "cert-manager-v1.19.4").symlink_to(UPSTREAM_SOURCES / "charts" / "cert-manager-v1.19.4")
     code, _, err = _render(["render", "--config-file", str(stack), "--out", str(out), "--sources",
-                            str(UPSTREAM_SOURCES)], capsys)
+                            str(sources.parent)], capsys)
     assert code == 2, err
     assert "mlplane:kubeflow.components.cert_manager.values" in err and "replicaCount" in err
     assert "values.schema.json" in err
