@@ -161,7 +161,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
         note = f"Compared with {against}.\n"
     diff = diff_plans(old, plan)
     if args.format == "text":
-        sys.stdout.write(format_tree(plan, diff) + "\n" + note)
+        from policy.upstream import summary, upstream_findings
+
+        sys.stdout.write(format_tree(plan, diff) + "\n" + summary(upstream_findings(plan)) + note)
     sys.stdout.write(format_diff(diff, args.format))
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
