@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from infra.offline.kinds import is_stateful_type, kind_of
+from infra.offline.kinds import held_data, is_stateful_type, kind_of
 from infra.offline.paths import changed_paths, parse_pattern, show, touches
 from infra.offline.plan import Plan, PlanResource
 from infra.offline.replace_rules import replace_reasons
@@ -155,12 +155,14 @@ def _compare(old: PlanResource, new: PlanResource, old_plan: Plan) -> Change | N
 
 
 def _holds_data(resource: PlanResource) -> str | None:
+    data = held_data(resource.type, resource.inputs)
+    held = f"holds {data}" if data else None
     if resource.protect:
-        return "protected"
+        return f"protected; {held}" if held else "protected"
     if resource.retain_on_delete:
-        return "retained on delete"
+        return f"retained on delete; {held}" if held else "retained on delete"
     if is_stateful_type(resource.type):
-        return "holds data"
+        return held or "holds data"
     return None
 
 

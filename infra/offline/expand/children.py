@@ -15,9 +15,10 @@ What is followed (pulumi-kubernetes ``provider/pkg/provider/yaml/v2/yaml.go``, u
   Namespace of a namespaced object, anything named by a ``config.kubernetes.io/depends-on``
   annotation, when those are among the same objects.
 - Children are registered with ``parent`` = the chart or directory, so they take its
-  provider and its ``protect`` (Pulumi's parent inheritance; pulumi/pulumi conformance test
-  ``l2-resource-parent-inheritance``). The chart's ``helm.sh/resource-policy: keep``
-  becomes ``retainOnDelete`` (``helm/v4/chart.go``, ``preregister``).
+  provider, ``protect`` and ``retainOnDelete`` (Pulumi's parent inheritance, asserted by
+  pulumi/pulumi ``cmd/pulumi-test-language/tests/l2_resource_parent_inheritance.go``). A
+  chart object's ``helm.sh/resource-policy: keep`` adds ``retainOnDelete``
+  (``helm/v4/chart.go``, ``preregister``).
 """
 
 from __future__ import annotations
