@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("new", type=Path, help="the plan as it would become")
     _add_danger_options(diff)
 
+    sources = commands.add_parser("sources", help="which upstream sources of a stack are at hand; fetch the missing")
+    sources.add_argument("action", choices=("status", "fetch"),
+                         help="status: list each chart/directory and where it is; fetch: download the missing into "
+                              "the cache ($XDG_CACHE_HOME/mlplane/sources; needs the network)")
+    _add_stack_options(sources)
+    _add_sources_option(sources)
+
     commands.add_parser("schema", help="print the JSON Schema of a stack file")
     return parser
 
@@ -178,6 +185,30 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    """``mlplane sources status|fetch``."""
+    from infra.offline.expand import fetch
+    from infra.offline.expand.cache import sources_cache
+    from infra.offline.render import render_config
+
+    config, _ = _load_config(args)
+    if args.sources is not None and not args.sources.is_dir():
+        raise input_error("command line", "--sources", "not a folder", value=str(args.sources),
+                          allowed="a folder laid out like kubeflow-manifests/<ref>/..., charts/<chart>-<version>/")
+    plan = render_config(config)
+    if args.action == "fetch":
+        try:
+            fetched = fetch.fetch(plan, sources_cache())
+        except fetch.FetchError as exc:
+            raise input_error("network", "mlplane sources fetch", f"cannot fetch the sources: {exc}",
+                              has_value=False, allowed="a machine that reaches the chart repositories and "
+                              "github.com, or `--sources DIR` with the sources copied there") from None
+        print(f"Fetched into {sources_cache()}: {', '.join(fetched) or 'nothing (all present)'}")
+    roots = tuple(r for r in (args.sources, sources_cache()) if r is not None and r.is_dir())
+    sys.stdout.write(fetch.format_status(fetch.status(plan, roots)))
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """``mlplane schema``: the stack file's JSON Schema on stdout."""
     from infra.config.schema import stack_file_schema
@@ -186,7 +217,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema}
+_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "sources": cmd_sources,
+             "schema": cmd_schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -419,3 +419,41 @@ def test_expanded_manifests_are_written_one_per_object(release: str) -> None:
             paths[manifest_path(resource)].append(resource.name)
     assert set(files) == set(paths)
     assert len(files) > 600
+
+
+# --- mlplane sources ---------------------------------------------------------------------
+
+
+def test_sources_status_lists_what_is_at_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, out, _ = _render(["sources", "status", "--stack", "onprem", "--sources", str(UPSTREAM_SOURCES)], capsys)
+    assert code == 0
+    assert out.splitlines()[-1] == "30 of 30 charts/directories present"
+    assert "present  platform-apps-katib-katib  kubeflow-manifests/26.03/applications/katib/upstream/installs/" in out
+    partial = tmp_path / "partial"  # the trees without remote/: the two paths that read remote resources say so
+    partial.mkdir()
+    (partial / "kubeflow-manifests").symlink_to(UPSTREAM_SOURCES / "kubeflow-manifests")
+    code, out, _ = _render(["sources", "status", "--stack", "onprem", "--sources", str(partial)], capsys)
+    assert code == 0
+    assert "missing  platform-istio-istiod  charts/istiod-1.29.0  (not in the sources folders)" in out
+    assert ("  missing remote resource https://github.com/kubernetes-sigs/jobset/releases/download/v0.10.1/"
+            "manifests.yaml") in out
+    assert out.splitlines()[-1] == "19 of 30 charts/directories present"  # the 19 directories
+
+
+def test_sources_fetch_without_the_network_exits_2_saying_what_to_do(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import helm_python
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise helm_python.HelmError("dial tcp: lookup charts.jetstack.io: no such host")
+
+    monkeypatch.setattr(helm_python, "pull", offline)
+    code, out, err = _render(["sources", "fetch", "--stack", "dev"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "cannot fetch the sources: helm pull dex 0.24.0: dial tcp" in err
+    assert "--sources DIR" in err
+    assert not (tmp_path / "cache" / "mlplane" / "sources" / "charts").exists()
