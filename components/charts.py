@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator
 
 from components.base import ArgsModel
+from components.sources import ChartRef, chart_location
 
 _VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")
 
@@ -30,6 +31,12 @@ def check_version(value: str) -> str:
     return value
 
 
+def minor_version(version: str) -> int:
+    """The minor number of a version such as ``v0.16.0`` or ``1.29.0`` (0 when there is none)."""
+    parts = version.lstrip("v").split(".")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
 class ChartSource(ArgsModel):
     """Where a Helm chart comes from, pinned to one version."""
 
@@ -42,13 +49,22 @@ class ChartSource(ArgsModel):
     def _pinned(cls, value: str) -> str:
         return check_version(value)
 
+    @property
+    def ref(self) -> ChartRef:
+        """The pinned chart, for :func:`install_chart`."""
+        if self.chart.startswith("oci://"):
+            registry, _, name = self.chart.rpartition("/")
+            return ChartRef(name=name, version=self.version, repository=registry)
+        return ChartRef(name=self.chart, version=self.version, repository=self.repository)
+
 
 def install_chart(
     name: str,
-    source: ChartSource,
+    source: ChartSource | ChartRef,
     namespace: str | pulumi.Output[str],
     values: dict[str, Any] | None,
     opts: pulumi.ResourceOptions,
+    override: str | None = None,
 ) -> k8s.helm.v4.Chart:
     """Declare a pinned Helm chart release.
 
@@ -58,15 +74,17 @@ def install_chart(
         namespace: Namespace to install into.
         values: Chart values (the one escape hatch of a wrapped chart).
         opts: Options (parent, provider, depends_on).
+        override: The stack's mirror or local copy of this chart (``mlplane:kubeflow.sources.charts``).
 
     Returns:
         The chart component; depend on it to wait for everything it installs.
     """
-    repository_opts = k8s.helm.v4.RepositoryOptsArgs(repo=source.repository) if source.repository else None
+    location = chart_location(source.ref if isinstance(source, ChartSource) else source, override)
+    repository_opts = k8s.helm.v4.RepositoryOptsArgs(repo=location.repository) if location.repository else None
     return k8s.helm.v4.Chart(
         name,
-        chart=source.chart,
-        version=source.version,
+        chart=location.chart,
+        version=location.version,
         repository_opts=repository_opts,
         namespace=namespace,
         values=values or {},

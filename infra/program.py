@@ -19,6 +19,7 @@ from infra.layers.context import StackContext
 from infra.layers.pipelines import PipelinesFacts, declare_pipelines
 from infra.layers.platform import PlatformFacts, declare_platform
 from infra.layers.serving import ServingFacts, declare_serving
+from infra.layers.workbenches import WorkbenchesFacts, declare_workbenches
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Built:
     capacity: CapacityFacts
     serving: ServingFacts
     pipelines: PipelinesFacts
+    workbenches: WorkbenchesFacts
 
 
 def build(config: StackConfig) -> Built:
@@ -45,5 +47,7 @@ def build(config: StackConfig) -> Built:
     capacity = declare_capacity(ctx, platform)
     serving = declare_serving(ctx, platform, capacity)
     pipelines = declare_pipelines(ctx, platform, capacity, serving)
+    workbenches = declare_workbenches(ctx, platform, capacity, serving)
     pulumi.export("namespaces", {role: ns.namespace for role, ns in platform.namespaces.items()})
-    return Built(platform=platform, capacity=capacity, serving=serving, pipelines=pipelines)
+    return Built(platform=platform, capacity=capacity, serving=serving, pipelines=pipelines,
+                 workbenches=workbenches)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from components.pipeline.outputs import consumes_outputs
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, ServeStepSpec, WebAppStepSpec
+from components.pipeline.spec import ContainerStepSpec, ExperimentStepSpec, PipelineSpec, ServeStepSpec, WebAppStepSpec
 from components.pod_security import image_problem
 from infra.config.pipelines import PipelineEntry
 from infra.config.rules import Finding
@@ -107,6 +107,7 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
     pools = pools_for(config)
     findings += _serving_findings(index, compiled, config)
     findings += _rename_findings(index, compiled)
+    findings += _search_findings(index, compiled, config)
     for step in compiled.spec.steps:
         if not isinstance(step, ContainerStepSpec):
             continue
@@ -141,6 +142,42 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
                 f"pipeline {entry.name!r}, step {step.name!r}: uses other steps' outputs, so it must set a "
                 "command (the image's entrypoint cannot be known when the plan is made)",
             ))
+    return findings
+
+
+def _search_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
+    """Hyperparameter-search steps need Katib, a profile namespace, pinned images and a pool."""
+    from components.scheduling import SchedulingError, place, pools_for
+
+    entry, findings = compiled.entry, []
+    searches = [step for step in compiled.spec.steps if isinstance(step, ExperimentStepSpec)]
+    if not searches:
+        return findings
+    where = ("mlplane:pipelines", index)
+    if not _available(config, "katib"):
+        findings.append(Finding(where, f"pipeline {entry.name!r}, step {searches[0].name!r}: a hyperparameter "
+                                "search needs Katib, and this stack does not install it",
+                                allowed="enable mlplane:kubeflow.components.katib, or drop the search step"))
+    profiles = [p.name for p in config.kubeflow.profiles] if config.kubeflow is not None else []
+    if compiled.namespace not in profiles:
+        # Katib's metrics collector is injected only in namespaces labelled
+        # katib.kubeflow.org/metrics-collector-injection=enabled (its webhook's
+        # namespaceSelector), which profile namespaces are.
+        findings.append(Finding((*where, "namespace"), f"pipeline {entry.name!r}: its search step "
+                                f"{searches[0].name!r} runs trials whose metrics Katib collects only in a profile "
+                                "namespace", compiled.namespace, ", ".join(profiles) or "declare a profile"))
+    pools = pools_for(config)
+    for step in searches:
+        problem = image_problem(step.trial.image)
+        if problem and not entry.allow_unpinned_images:
+            findings.append(Finding((*where, "image_overrides"), f"pipeline {entry.name!r}, step {step.name!r}: "
+                                    f"trial image {step.trial.image!r} {problem}",
+                                    allowed="a pinned image, or allow_unpinned_images: true"))
+        if step.trial.accelerator is not None:
+            try:
+                place(step.trial.accelerator, pools, stack=config.source.stack)
+            except SchedulingError as exc:
+                findings.append(Finding(where, f"pipeline {entry.name!r}, step {step.name!r}: {exc}"))
     return findings
 
 

@@ -142,6 +142,8 @@ def test_workload_namespace(tmp_path: Path, key: str) -> None:
 def test_profile_names(tmp_path: Path, key: str) -> None:
     config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
     config["mlplane:kubeflow"]["profiles"][0]["name"] = NAMES[key]
+    for notebook in config.get("mlplane:workbenches", {}).get("notebooks", []):
+        notebook["profile"] = NAMES[key]  # the dev notebook moves with its profile
     outcome = fits_or_refused(tmp_path, config, "mlplane:kubeflow.profiles[0].name")
     assert outcome == ("rendered" if key in ("63", "digit") else "refused")
 

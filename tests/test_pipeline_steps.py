@@ -149,3 +149,22 @@ def test_distributed_training_steps(record, api: str, kinds: set[str]) -> None:
         runtime = next(r for r in custom if r.inputs["kind"] == "TrainingRuntime")
         assert runtime.inputs["spec"]["mlPolicy"]["numNodes"] == 4
         assert job.inputs["spec"]["runtimeRef"]["name"] == runtime.inputs["metadata"]["name"]
+
+
+def test_trainjob_runtime_marks_its_trainer_step(record) -> None:
+    """Trainer finds the job it scales to numNodes by the ancestor-step label, as upstream's runtimes set it."""
+    import yaml
+
+    from tests.upstream import SHARED_UPSTREAM, needs_upstream
+
+    plan = declare(record, spec(workers=4), training_api="trainjob")
+    runtime = next(r for r in plan if r.is_kubernetes_object and r.inputs["kind"] == "TrainingRuntime")
+    jobs = runtime.inputs["spec"]["template"]["spec"]["replicatedJobs"]
+    labels = [job["template"]["metadata"]["labels"].get("trainer.kubeflow.org/trainjob-ancestor-step") for job in jobs]
+    assert labels == ["trainer"]
+    if needs_upstream.args[0]:
+        pytest.skip(needs_upstream.kwargs["reason"])
+    upstream = yaml.safe_load((SHARED_UPSTREAM / "kubeflow-manifests" / "26.03" / "applications" / "trainer" / "upstream"
+                               / "base" / "runtimes" / "torch_distributed.yaml").read_text())
+    node = upstream["spec"]["template"]["spec"]["replicatedJobs"][0]
+    assert node["template"]["metadata"]["labels"] == {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}

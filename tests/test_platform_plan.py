@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from components.sources import chart_location
 from components.platform.releases import RELEASES
 from infra.config import load_stack_file
 from infra.offline.plan import Plan, PlanResource
@@ -132,7 +133,7 @@ def test_istiod_registers_oauth2_proxy_and_cni(onprem: Plan) -> None:
     provider = values["meshConfig"]["extensionProviders"][0]
     assert provider["name"] == "oauth2-proxy"
     assert provider["envoyExtAuthzHttp"]["service"] == "oauth2-proxy.oauth2-proxy.svc.cluster.local"
-    assert values["pilot"]["cni"]["enabled"] is True
+    assert values["cni"]["enabled"] is True  # Istio 1.29's key (1.17's is istio_cni)
     assert onprem.named("platform-istio-cni").inputs["namespace"] == "istio-cni"
     gateway = onprem.named("platform-istio-gateway").inputs["values"]
     assert gateway["name"] == "istio-ingressgateway"
@@ -169,7 +170,7 @@ def test_every_release_source_is_installed_at_its_pinned_version(onprem: Plan) -
     for component in train.components.values():
         for source in component.sources:
             if source.kind == "chart":
-                assert charts[source.chart] == source.version
+                assert charts[chart_location(source.ref).chart] == source.version
             else:
                 assert source.location in directories
 
@@ -249,8 +250,8 @@ def test_plan_json_records_chart_and_directory_sources(onprem: Plan) -> None:
     entry = json.loads(onprem.to_json_text())["resources"]
     charts = [r for r in entry if r["type"] == CHART]
     assert charts and all(r["inputs"]["version"] for r in charts)
-    assert all(r["inputs"]["directory"].startswith("https://github.com/kubeflow/manifests/tree/v26.03/")
-               for r in entry if r["type"] == DIRECTORY)
+    assert all(r["inputs"]["directory"].startswith("https://github.com/kubeflow/manifests//")
+               and r["inputs"]["directory"].endswith("?ref=26.03") for r in entry if r["type"] == DIRECTORY)
 
 
 def test_a_stack_without_the_platform_keeps_only_its_namespaces(tmp_path: Path) -> None:

@@ -50,10 +50,10 @@ def test_every_source_is_pinned(name: str) -> None:
             assert check_version(source.version) == source.version
             if isinstance(source, ManifestsSource):
                 assert source.version == RELEASES[name].manifests_ref
-                assert source.location == f"{MANIFESTS_REPOSITORY}/tree/{source.version}/{source.path}"
+                assert source.location == f"{MANIFESTS_REPOSITORY}//{source.path}?ref={source.version}"
             else:
                 assert isinstance(source, ChartSource)
-                assert source.repository or source.chart.startswith("oci://")
+                assert source.repository or source.url_template
 
 
 @pytest.mark.parametrize("name", RELEASE_NAMES)
@@ -82,4 +82,4 @@ def test_with_version_pins_another_version_without_touching_the_release() -> Non
     source = RELEASES["26.03"].components["katib"].sources[0]
     moved = source.with_version("v1.10.1")
     assert moved.version == "v1.10.1" and moved.path == source.path
-    assert RELEASES["26.03"].components["katib"].sources[0].version == "v26.03"
+    assert RELEASES["26.03"].components["katib"].sources[0].version == "26.03"

@@ -200,6 +200,9 @@ def rename_pool(formerly: bool) -> Change:
         for entry in config["mlplane:pipelines"]:
             if entry["params"].get("serve_pool") == "l4-mps":
                 entry["params"]["serve_pool"] = "l4-shared"
+        for notebook in config.get("mlplane:workbenches", {}).get("notebooks", []):
+            if (notebook.get("accelerator") or {}).get("pool") == "l4-mps":
+                notebook["accelerator"]["pool"] = "l4-shared"
     return change
 
 
@@ -308,6 +311,7 @@ def test_removing_a_profile_is_flagged(dev_before: Path, tmp_path: Path) -> None
     """Kubeflow deletes a profile's namespace, with its users' notebook volumes."""
     def remove(config: dict[str, Any]) -> None:
         config["mlplane:kubeflow"]["profiles"] = []
+        config.pop("mlplane:workbenches", None)  # its notebooks live in the profile
 
     reasons = dangerous(dev_before, render(tmp_path, "dev", remove))
     assert any("Profile" in reason for reason in reasons) and any("Namespace" in r for r in reasons), reasons
@@ -320,6 +324,8 @@ def test_a_stack_can_leave_platform_data_unprotected(tmp_path: Path) -> None:
     plan = json.loads((render(tmp_path, "dev", opt_out) / "plan.json").read_text())
     protected = [r["name"] for r in plan["resources"] if r["protect"]]
     assert protected and all(name.startswith(("volume-", "artifacts-")) for name in protected), protected
+    # users' notebook volumes are platform data too (they live in the profiles)
+    assert any(r["name"].endswith("-workspace") and not r["protect"] for r in plan["resources"])
 
 
 # --- the pure pieces ------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ class DeviceEnablementArgs(ArgsModel):
     backend: str = Field(description="Cluster kind: selfhosted, gke, eks or aks.")
     settings: AcceleratorSettings = Field(description="Device enablement settings.")
     pools: tuple[PoolSpec, ...] = Field(description="The stack's pools.")
+    chart_sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="Mirrors or local copies of charts by chart name (mlplane:kubeflow.sources.charts), folders absolute.")
 
 
 def _yaml(document: dict[str, Any]) -> str:
@@ -100,7 +103,8 @@ class DeviceEnablement(pulumi.ComponentResource):
         by_vendor = {v: tuple(p for p in args.pools if p.vendor == v) for v in ("nvidia", "amd", "intel")}
         standalone_nfd = wants_nfd(args.settings, args.backend, bool(args.pools))
         if standalone_nfd:
-            install_chart(f"{name}-nfd", NFD_CHART, args.namespace, {}, child)
+            install_chart(f"{name}-nfd", NFD_CHART, args.namespace, {}, child,
+                          args.chart_sources.get(NFD_CHART.ref.name))
         if by_vendor["nvidia"] and args.backend != "gke":
             self._nvidia(by_vendor["nvidia"], standalone_nfd, child)
         if by_vendor["amd"]:
@@ -134,8 +138,9 @@ class DeviceEnablement(pulumi.ComponentResource):
                 "tolerations": plugin_tolerations(pools),
             }
             chart_opts = opts
-        install_chart(f"{self._name}-nvidia", settings.effective_chart, args.namespace,
-                      deep_merge(values, settings.values), chart_opts)
+        chart = settings.effective_chart
+        install_chart(f"{self._name}-nvidia", chart, args.namespace, deep_merge(values, settings.values), chart_opts,
+                      args.chart_sources.get(chart.ref.name))
 
     def _daemonset(self, role: str, object_name: str, image: str, spec_extra: dict[str, Any],
                    container_extra: dict[str, Any], volumes: list[tuple[str, str, str | None]],

@@ -18,8 +18,10 @@ from pydantic import Field
 from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pipeline.container_step import ContainerStep, ContainerStepArgs
+from components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs, trial_step
 from components.pipeline.spec import (
     ContainerStepSpec,
+    ExperimentStepSpec,
     PipelineSpec,
     ServeStepSpec,
     VolumeStepSpec,
@@ -96,7 +98,8 @@ class Pipeline(pulumi.ComponentResource):
 
         outputs_claim = None
         claim_resources: list[pulumi.Resource] = []
-        if any(isinstance(s, ContainerStepSpec) and s.file_outputs for s in spec.steps):
+        if any(isinstance(s, ContainerStepSpec) and s.file_outputs or isinstance(s, ExperimentStepSpec)
+               for s in spec.steps):
             outputs_claim = k8s_name(args.data_name or spec.name, "outputs")
             claim = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-outputs",
@@ -117,7 +120,8 @@ class Pipeline(pulumi.ComponentResource):
         for step_name in spec.order():
             step = spec.step(step_name)
             depends = [self.ready[other] for other in spec.upstream(step)]
-            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.references()):
+            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.references()) \
+                    or isinstance(step, ExperimentStepSpec):
                 depends += claim_resources
             role = role_of(step_name)
             child = pulumi.ResourceOptions(parent=self, depends_on=depends,
@@ -127,6 +131,13 @@ class Pipeline(pulumi.ComponentResource):
                                                          default_storage_class=args.storage_class,
                                                          protect=args.protect_volumes), child)
                 self.steps[step_name], self.ready[step_name] = volume, volume.claim
+                continue
+            if isinstance(step, ExperimentStepSpec):
+                search = ExperimentStep(role, ExperimentStepArgs(search=step, trial=ContainerStepArgs(
+                    pipeline=spec.name, namespace=args.namespace, spec=trial_step(step),
+                    version=self.versions[step_name], placement=args.placements.get(step_name),
+                    outputs_claim=outputs_claim, allow_unpinned_images=args.allow_unpinned_images)), child)
+                self.steps[step_name], self.ready[step_name] = search, search.job
                 continue
             if isinstance(step, ServeStepSpec):
                 endpoint = ServingEndpoint(role, _given(args.endpoints, step_name, "endpoint"), child)

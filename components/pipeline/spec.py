@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.base import ArgsModel
+from components.pipeline.experiment_spec import ExperimentStepSpec
 from components.naming import is_dns_subdomain, k8s_name
 from components.pod_security import ResourceOverrides
 from components.quantity import Quantity
@@ -25,7 +26,7 @@ from components.scheduling import AcceleratorRequest
 from components.serving.config import EndpointConfig, WebAppConfig
 
 __all__ = [
-    "AnyStep", "ContainerStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "ServeStepSpec",
+    "AnyStep", "ContainerStepSpec", "ExperimentStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "ServeStepSpec",
     "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references",
     "resolve_versions", "split_placeholders", "version_placeholder", "version_references",
 ]
@@ -198,9 +199,18 @@ class WebAppStepSpec(ArgsModel):
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 
-StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec],
+StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec, ExperimentStepSpec],
                      Field(discriminator="kind")]
-AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec]
+AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec, ExperimentStepSpec]
+
+
+def outputs_of(step: AnyStep) -> tuple[str, ...]:
+    """The outputs a step makes: a container step's file outputs, a search's best parameters."""
+    if isinstance(step, ContainerStepSpec):
+        return tuple(step.file_outputs)
+    if isinstance(step, ExperimentStepSpec):
+        return step.outputs
+    return ()
 
 
 class PipelineError(ValueError):
@@ -237,7 +247,7 @@ class PipelineSpec(ArgsModel):
                         raise PipelineError(
                             f"pipeline {self.name!r}, step {step.name!r}: uses an output of unknown step {source!r}"
                         )
-                    if not isinstance(producer, ContainerStepSpec) or output not in producer.file_outputs:
+                    if output not in outputs_of(producer):
                         raise PipelineError(
                             f"pipeline {self.name!r}, step {step.name!r}: step {source!r} has no output {output!r}"
                         )

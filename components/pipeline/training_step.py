@@ -26,6 +26,9 @@ from components.pipeline.container_step import (
 
 TrainingApi = Literal["pytorchjob", "trainjob"]
 
+#: The label by which Kubeflow Trainer finds the trainer's replicated job.
+TRAINER_ANCESTOR_LABEL = "trainer.kubeflow.org/trainjob-ancestor-step"
+
 
 class TrainingStepArgs(ArgsModel):
     """Arguments of :class:`TrainingStep`."""
@@ -54,7 +57,11 @@ def _runtime(args: TrainingStepArgs, labels: dict[str, str]) -> dict[str, Any]:
             "name": "node",
             "replicas": 1,
             "template": {
-                "metadata": {"labels": labels},
+                # Trainer applies numNodes and the trainer's overrides only to the replicated job
+                # labelled as the trainer step, as upstream's own torch runtime does
+                # (kubeflow/manifests 26.03 applications/trainer/upstream/base/runtimes/
+                # torch_distributed.yaml); without it numNodes is ignored and one pod runs.
+                "metadata": {"labels": {**labels, TRAINER_ANCESTOR_LABEL: "trainer"}},
                 "spec": {"backoffLimit": args.step.spec.retries, "template": {
                     "metadata": {"labels": labels}, "spec": pod}},
             },

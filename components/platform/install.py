@@ -74,10 +74,13 @@ def install_source(
     """
     if isinstance(source, ChartSource):
         merged = deep_merge(deep_merge(values or {}, source.values), component.values.get(source.role, {}))
-        pinned = charts.ChartSource(chart=source.chart, version=source.version, repository=source.repository)
-        return charts.install_chart(name, pinned, component.namespace, merged, opts)
+        return charts.install_chart(name, source.ref, component.namespace, merged, opts, source.override)
     assert isinstance(source, ManifestsSource)
-    return k8s.kustomize.v2.Directory(name, directory=source.location, skip_await=False, opts=opts)
+    # The component's namespace is the default for namespaced objects that name none, as
+    # upstream applies them (`kubectl apply -n kubeflow`: the Model Registry's directories
+    # hold such objects); without it they would land in the provider's namespace.
+    return k8s.kustomize.v2.Directory(name, directory=source.location, namespace=component.namespace,
+                                      skip_await=False, opts=opts)
 
 
 def custom_resource(

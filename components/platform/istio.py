@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
+from components.charts import minor_version
 from components.base import ArgsModel
 from components.platform.install import PartArgs, after, custom_resource, install_source
 from components.platform.resolve import ResolvedComponent
@@ -64,8 +65,9 @@ class IstioArgs(PartArgs):
     gke: bool = Field(False, description="Whether the cluster is GKE (CNI binaries live elsewhere there).")
 
 
-def chart_values(role: str, args: IstioArgs) -> dict[str, Any]:
-    """mlplane's values for one Istio chart."""
+
+def chart_values(role: str, args: IstioArgs, version: str) -> dict[str, Any]:
+    """mlplane's values for one Istio chart at ``version``."""
     platform = {"global": {"platform": "gke"}} if args.gke else {}
     if role == "cni":
         return {**platform, "cni": {"excludeNamespaces": ["kube-system"]}}
@@ -83,10 +85,15 @@ def chart_values(role: str, args: IstioArgs) -> dict[str, Any]:
                     "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
                 },
             }]
-        # CNI on: injected pods need no privileged istio-init container. The key moved
-        # from `istio_cni` (1.17) to `pilot.cni` (1.2x); both are set.
-        return {**platform, "meshConfig": mesh, "istio_cni": {"enabled": True},
-                "pilot": {"cni": {"enabled": True}}}
+        # CNI on: injected pods need no privileged istio-init container. The injector
+        # reads it from the chart's top-level `istio_cni` in 1.17 (istio/istio 1.17.3
+        # manifests/charts/istio-control/istio-discovery/templates/istiod-injector-configmap.yaml:
+        # `pick .Values "global" "istio_cni" ...`) and from the top-level `cni` in 1.29
+        # (same file at 1.29.0: `pick .Values "cni" "env"` handed over as `pilot`); a
+        # `pilot.cni` value is read by neither. Proven on both charts by
+        # tests/test_upstream_sources.py.
+        cni_key = "istio_cni" if minor_version(version) < 29 else "cni"
+        return {**platform, "meshConfig": mesh, cni_key: {"enabled": True}}
     if role == "gateway":
         return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": {"type": "ClusterIP"}}
     return {"defaultRevision": "default"}
@@ -113,7 +120,8 @@ class Istio(pulumi.ComponentResource):
                 chart_opts = after(self, args.after, previous)
                 # The CNI node agent is privileged; it gets a namespace of its own.
                 target = replace(component, namespace=args.cni_namespace) if source.role == "cni" else component
-                chart = install_source(f"{name}-{source.role}", target, source, chart_values(source.role, args),
+                values = chart_values(source.role, args, source.version)
+                chart = install_source(f"{name}-{source.role}", target, source, values,
                                        chart_opts)
                 self.charts[source.role] = chart
                 previous = [chart]

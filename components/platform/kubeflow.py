@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
+from components.charts import minor_version
 from components.platform.install import PartArgs, after, install_source
 from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
 from components.platform.releases import KUBEFLOW_APPS
@@ -42,19 +43,23 @@ class KubeflowAppsArgs(PartArgs):
         True, description="Protect the sources of components that hold data (DATA_COMPONENTS) from deletion.")
 
 
-def kserve_values(role: str, args: KubeflowAppsArgs) -> dict[str, Any]:
-    """mlplane's values for KServe's charts."""
+def kserve_values(role: str, args: KubeflowAppsArgs, version: str) -> dict[str, Any]:
+    """mlplane's values for KServe's charts at ``version``.
+
+    ``ingressGateway.gatewayService`` exists up to 0.11 (kserve/kserve v0.11.2
+    charts/kserve-resources/templates/configmap.yaml: ``"ingressService"``); the 0.16 chart
+    has no such value and would ignore it (v0.16.0 values.yaml and configmap.yaml).
+    """
     if role != "controller":
         return {}
-    gateway = f"{args.kubeflow_namespace}/{KUBEFLOW_GATEWAY}"
+    ingress: dict[str, Any] = {"gateway": f"{args.kubeflow_namespace}/{KUBEFLOW_GATEWAY}"}
+    if minor_version(version) < 12:
+        ingress["gatewayService"] = f"{INGRESS_GATEWAY}.{args.istio_namespace}.svc.cluster.local"
     return {"kserve": {"controller": {
         "deploymentMode": "Serverless" if args.kserve_mode == "serverless" else "RawDeployment",
-        "gateway": {
-            **({"domain": args.domain} if args.domain else {}),
-            "ingressGateway": {"gateway": gateway,
-                               "gatewayService": f"{INGRESS_GATEWAY}.{args.istio_namespace}.svc.cluster.local"},
-        },
+        "gateway": {**({"domain": args.domain} if args.domain else {}), "ingressGateway": ingress},
     }}}
+
 
 
 class KubeflowApps(pulumi.ComponentResource):
@@ -84,7 +89,7 @@ class KubeflowApps(pulumi.ComponentResource):
         if kserve.enabled:
             for source in kserve.sources:
                 kserve_last = install_source(f"{name}-kserve-{source.role}", kserve, source,
-                                             kserve_values(source.role, args), after(self, args.after, previous))
+                                             kserve_values(source.role, args, source.version), after(self, args.after, previous))
                 self.installed[f"kserve/{source.role}"] = kserve_last
                 previous = [kserve_last]
         self._install("models_web_app", components, args, [kserve_last])

@@ -18,17 +18,23 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
+from components.sources import (  # noqa: F401 - MANIFESTS_REPOSITORY is re-exported
+    MANIFESTS_REPOSITORY, ChartRef, SourcesSpec, chart_location, manifests_location)
+
 ReleaseName = Literal["1.8.1", "26.03"]
 RELEASE_NAMES: tuple[str, ...] = ("1.8.1", "26.03")
 DEFAULT_RELEASE: ReleaseName = "26.03"
-
-MANIFESTS_REPOSITORY = "https://github.com/kubeflow/manifests"
 
 JETSTACK = "https://charts.jetstack.io"
 ISTIO = "https://istio-release.storage.googleapis.com/charts"
 DEX = "https://charts.dexidp.io"
 OAUTH2_PROXY = "https://oauth2-proxy.github.io/manifests"
 KSERVE_OCI = "oci://ghcr.io/kserve/charts"
+#: KServe's charts as release assets: kserve/kserve ``.github/workflows/helm-publish.yml``
+#: packs each chart with ``helm package`` and renames it ``helm-chart-<name>-<version>.tgz``.
+#: The OCI push to ghcr.io starts with v0.12.0, so v0.11.2 exists only there
+#: (``../shared/upstream/README.md``; kubeflow/manifests' Helm quickstart downloads the same URLs).
+KSERVE_RELEASE_ASSET = "https://github.com/kserve/kserve/releases/download/{version}/helm-chart-{name}-{version}.tgz"
 
 
 def _frozen(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -41,11 +47,14 @@ class ChartSource:
 
     Attributes:
         role: Stable role within its component (``istiod``, ``gateway``, ...).
-        chart: Chart name in the repository (or the full ``oci://`` reference).
+        chart: The chart's name (``name`` in its Chart.yaml).
         version: Exact chart version.
-        repository: Helm repository URL; None for ``oci://`` charts.
+        repository: Helm repository URL or ``oci://`` registry.
         values: Values this release needs on top of mlplane's own (e.g. how the
             cert-manager chart of that version is told to install its CRDs).
+        url_template: For charts published only as release assets: the package URL,
+            with ``{name}`` and ``{version}`` filled in.
+        override: The stack's mirror or local copy (``mlplane:kubeflow.sources.charts``).
     """
 
     role: str
@@ -53,6 +62,8 @@ class ChartSource:
     version: str
     repository: str | None = None
     values: Mapping[str, Any] = field(default_factory=_frozen)
+    url_template: str | None = None
+    override: str | None = None
 
     kind: Literal["chart"] = "chart"
 
@@ -61,9 +72,20 @@ class ChartSource:
         return replace(self, version=version)
 
     @property
+    def ref(self) -> ChartRef:
+        """The pinned chart, for :func:`components.sources.chart_location`."""
+        url = self.url_template.format(name=self.chart, version=self.version) if self.url_template else None
+        return ChartRef(name=self.chart, version=self.version, repository=self.repository, url=url)
+
+    def with_sources(self, sources: SourcesSpec) -> "ChartSource":
+        """This chart as the stack's sources override it."""
+        return replace(self, override=sources.charts.get(self.chart))
+
+    @property
     def location(self) -> str:
         """Where the chart comes from, for docs and messages."""
-        return f"{self.repository}/{self.chart}" if self.repository else self.chart
+        where = chart_location(self.ref, self.override)
+        return f"{where.repository}/{where.chart}" if where.repository else where.chart
 
 
 @dataclass(frozen=True)
@@ -74,11 +96,13 @@ class ManifestsSource:
         role: Stable role within its component.
         path: Directory inside the repository at that ref.
         version: The git ref (release tag) the path is read at.
+        repository: The stack's mirror URL or checkout folder; None for upstream.
     """
 
     role: str
     path: str
     version: str
+    repository: str | None = None
 
     kind: Literal["manifests"] = "manifests"
 
@@ -86,10 +110,18 @@ class ManifestsSource:
         """This directory at another git ref."""
         return replace(self, version=version)
 
+    def with_sources(self, sources: SourcesSpec) -> "ManifestsSource":
+        """This directory as the stack's sources override it."""
+        return replace(self, repository=sources.manifests)
+
     @property
     def location(self) -> str:
-        """The directory as pulumi-kubernetes' ``kustomize.v2.Directory`` reads it."""
-        return f"{MANIFESTS_REPOSITORY}/tree/{self.version}/{self.path}"
+        """The directory as pulumi-kubernetes' ``kustomize.v2.Directory`` reads it.
+
+        ``https://github.com/kubeflow/manifests//<path>?ref=<tag>`` upstream (the form
+        kustomize reads; see :mod:`components.sources`), or the stack's mirror or checkout.
+        """
+        return manifests_location(self.path, self.version, self.repository)
 
 
 Source = ChartSource | ManifestsSource
@@ -198,11 +230,17 @@ def _istio(version: str) -> ComponentRelease:
     )
 
 
-def _kserve(version: str) -> ComponentRelease:
+def _kserve(version: str, *, oci: bool) -> ComponentRelease:
+    if oci:
+        return _component(
+            "kserve", version.lstrip("v"),
+            ChartSource("crds", "kserve-crd", version, KSERVE_OCI),
+            ChartSource("controller", "kserve", version, KSERVE_OCI),
+        )
     return _component(
         "kserve", version.lstrip("v"),
-        ChartSource("crds", f"{KSERVE_OCI}/kserve-crd", version),
-        ChartSource("controller", f"{KSERVE_OCI}/kserve", version),
+        ChartSource("crds", "kserve-crd", version, url_template=KSERVE_RELEASE_ASSET),
+        ChartSource("controller", "kserve", version, url_template=KSERVE_RELEASE_ASSET),
     )
 
 
@@ -234,20 +272,25 @@ def _release_1_8_1() -> Release:
                    kf("apps/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user", "pipelines")),
         _component("katib", "0.16.0", kf("apps/katib/upstream/installs/katib-with-kubeflow", "katib")),
         _component("training", "1.7.0", kf("apps/training-operator/upstream/overlays/kubeflow", "controller")),
-        _kserve("v0.11.2"),
-        _component("models_web_app", "0.11.2", kf("contrib/kserve/models-web-app/overlays/kubeflow", "web-app")),
+        _kserve("v0.11.2", oci=False),
+        # The release's models web app image is kserve/models-web-app:v0.10.0
+        # (contrib/kserve/models-web-app/base/kustomization.yaml at v1.8.1).
+        _component("models_web_app", "0.10.0", kf("contrib/kserve/models-web-app/overlays/kubeflow", "web-app")),
         _component("tensorboards", "1.8.0",
                    kf("apps/tensorboard/tensorboard-controller/upstream/overlays/kubeflow", "controller"),
                    kf("apps/tensorboard/tensorboards-web-app/upstream/overlays/istio", "web-app")),
         _component("volumes_web_app", "1.8.0",
                    kf("apps/volumes-web-app/upstream/overlays/istio", "web-app"),
-                   kf("apps/pvcviewer-controller/upstream/default", "pvc-viewer")),
+                   # upstream/default leaves the controller image untagged (:latest); the
+                   # release's example/kustomization.yaml installs upstream/base.
+                   kf("apps/pvcviewer-controller/upstream/base", "pvc-viewer")),
     ]
     return Release("1.8.1", ref, MappingProxyType({c.key: c for c in components}))
 
 
 def _release_26_03() -> Release:
-    ref = "v26.03"
+    # The 26.03 release is tagged "26.03", without a "v" (kubeflow/manifests tags).
+    ref = "26.03"
 
     def kf(path: str, role: str) -> ManifestsSource:
         return ManifestsSource(role, path, ref)
@@ -276,8 +319,9 @@ def _release_26_03() -> Release:
         _component("katib", "0.19.0", kf("applications/katib/upstream/installs/katib-with-kubeflow", "katib")),
         _component("training", "2.1.0",
                    kf("applications/trainer/upstream/overlays/kubeflow-platform", "controller")),
-        _kserve("v0.16.0"),
-        _component("models_web_app", "0.16.0",
+        _kserve("v0.16.0", oci=True),
+        # ghcr.io/kserve/models-web-app:0.16.1 (applications/kserve/models-web-app/base/kustomization.yaml at 26.03).
+        _component("models_web_app", "0.16.1",
                    kf("applications/kserve/models-web-app/overlays/kubeflow", "web-app")),
         _component("tensorboards", "1.10.0",
                    kf("applications/tensorboard/tensorboard-controller/upstream/overlays/kubeflow", "controller"),

@@ -113,7 +113,8 @@ def resolve(spec: KubeflowSpec) -> dict[str, ResolvedComponent]:
             resolved[key] = ResolvedComponent(key, False, False, settings.namespace or "", "", (), {})
             continue
         enabled = (settings.enabled if settings.enabled is not None else True) and not existing
-        sources = tuple(s.with_version(settings.version) if settings.version else s for s in pinned.sources)
+        sources = tuple((s.with_version(settings.version) if settings.version else s).with_sources(spec.sources)
+                        for s in pinned.sources)
         resolved[key] = ResolvedComponent(
             key=key,
             enabled=enabled,

@@ -17,6 +17,7 @@ from components.charts import check_version
 from components.namespace import PodSecurityLevel
 from components.naming import check_dns_label, is_dns_subdomain
 from components.platform.releases import DEFAULT_RELEASE, RELEASE_NAMES, ReleaseName
+from components.sources import SourcesSpec
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -210,6 +211,10 @@ class KubeflowSpec(ArgsModel):
     issuer: IssuerSettings = Field(default_factory=IssuerSettings, description="Issuer of the ingress certificate.")
     components: Components = Field(default_factory=Components, description="Per-component overrides.")
     profiles: tuple[ProfileSpec, ...] = Field((), description="Profiles (user namespaces) to create.")
+    sources: SourcesSpec = Field(
+        default_factory=SourcesSpec,
+        description="Mirrors or local copies of the upstream charts and kubeflow/manifests (air-gapped clusters).",
+    )
     protect_data: bool = Field(
         True,
         description="Protect what holds the platform's data from deletion and replacement (protect and "

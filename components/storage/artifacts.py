@@ -34,6 +34,16 @@ class ArtifactStoreArgs(ArgsModel):
         (), description="In-cluster store: namespaces (besides the workload namespace) whose pods may reach it.",
     )
 
+    other_namespaces: tuple[DnsLabel, ...] = Field(
+        (), description="Further namespaces whose ServiceAccount of the same name gets access the same way "
+                        "(profiles whose notebooks use the store).",
+    )
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Every namespace whose ServiceAccount gets access, the workload namespace first."""
+        return tuple(dict.fromkeys((self.workload_namespace, *self.other_namespaces)))
+
     @model_validator(mode="after")
     def _cloud_fields(self) -> "ArtifactStoreArgs":
         missing = [key for key in _NEEDS.get(self.store.kind, ()) if getattr(self, key) is None]
@@ -65,4 +75,13 @@ class ArtifactStore(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.after),
         )
+        # The same identity in further namespaces (profiles' notebooks): the backend bound each.
+        for namespace in args.other_namespaces:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-service-account-{namespace}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=self.facts.service_account, namespace=namespace,
+                                                    annotations=annotations or None),
+                automount_service_account_token=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self.after),
+            )
         self.register_outputs({"uri": self.facts.uri, "service_account": self.facts.service_account})

@@ -40,12 +40,16 @@ def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dic
         f"{name}-identity", resource_name_=spec.identity_name, resource_group_name=group, location=spec.location,
         opts=pulumi.ResourceOptions(parent=store),
     )
-    azure.managedidentity.FederatedIdentityCredential(
-        f"{name}-federated-credential", federated_identity_credential_resource_name="mlplane-artifacts",
-        resource_name_=spec.identity_name, resource_group_name=group, issuer=spec.oidc_issuer_url,
-        subject=f"system:serviceaccount:{args.workload_namespace}:{store.facts.service_account}",
-        audiences=["api://AzureADTokenExchange"], opts=pulumi.ResourceOptions(parent=store, depends_on=[identity]),
-    )
+    for namespace in args.namespaces:
+        # One federated credential per namespace (a credential trusts one subject).
+        own = namespace == args.workload_namespace
+        azure.managedidentity.FederatedIdentityCredential(
+            f"{name}-federated-credential" + ("" if own else f"-{namespace}"),
+            federated_identity_credential_resource_name="mlplane-artifacts" + ("" if own else f"-{namespace}"),
+            resource_name_=spec.identity_name, resource_group_name=group, issuer=spec.oidc_issuer_url,
+            subject=f"system:serviceaccount:{namespace}:{store.facts.service_account}",
+            audiences=["api://AzureADTokenExchange"], opts=pulumi.ResourceOptions(parent=store, depends_on=[identity]),
+        )
     scope = (f"/subscriptions/{spec.subscription_id}/resourceGroups/{group}/providers/Microsoft.Storage/"
              f"storageAccounts/{spec.storage_account}/blobServices/default/containers/{spec.container}")
     azure.authorization.RoleAssignment(

@@ -37,10 +37,13 @@ def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dic
         f"{name}-bucket-access", bucket=spec.bucket, role="roles/storage.objectUser",
         member=f"serviceAccount:{email}", opts=pulumi.ResourceOptions(parent=store, depends_on=[bucket, account]),
     )
-    gcp.serviceaccount.IAMMember(
-        f"{name}-workload-identity", service_account_id=f"projects/{project}/serviceAccounts/{email}",
-        role="roles/iam.workloadIdentityUser",
-        member=f"serviceAccount:{project}.svc.id.goog[{args.workload_namespace}/{store.facts.service_account}]",
-        opts=pulumi.ResourceOptions(parent=store, depends_on=[account]),
-    )
+    for namespace in args.namespaces:
+        # The workload namespace keeps its original resource name; further ones get theirs.
+        suffix = "" if namespace == args.workload_namespace else f"-{namespace}"
+        gcp.serviceaccount.IAMMember(
+            f"{name}-workload-identity{suffix}", service_account_id=f"projects/{project}/serviceAccounts/{email}",
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{project}.svc.id.goog[{namespace}/{store.facts.service_account}]",
+            opts=pulumi.ResourceOptions(parent=store, depends_on=[account]),
+        )
     return {"iam.gke.io/gcp-service-account": email}

@@ -40,7 +40,7 @@ echo "s3.configure -user mlplane -access_key $ACCESS_KEY -secret_key $SECRET_KEY
 def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dict[str, str]:
     """Declare namespace, volume, server, Service and the workloads' credentials."""
     spec = args.store
-    allowed = tuple(dict.fromkeys((args.workload_namespace, *args.allow_ingress_from)))
+    allowed = tuple(dict.fromkeys((*args.namespaces, *args.allow_ingress_from)))
     namespace = PlatformNamespace(
         f"{name}-namespace", PlatformNamespaceArgs(namespace=spec.namespace, allow_ingress_from=allowed),
         pulumi.ResourceOptions(parent=store),
@@ -54,12 +54,14 @@ def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dic
         metadata=k8s.meta.v1.ObjectMetaArgs(name="seaweedfs-s3-keys", namespace=spec.namespace),
         string_data=keys, opts=inside,
     )
-    k8s.core.v1.Secret(
-        f"{name}-workload-keys",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=ARTIFACT_CREDENTIALS_SECRET, namespace=args.workload_namespace),
-        string_data={"AWS_ACCESS_KEY_ID": keys["ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY": keys["SECRET_KEY"]},
-        opts=pulumi.ResourceOptions(parent=store, depends_on=store.after),
-    )
+    for workload in args.namespaces:
+        own = workload == args.workload_namespace
+        k8s.core.v1.Secret(
+            f"{name}-workload-keys" + ("" if own else f"-{workload}"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=ARTIFACT_CREDENTIALS_SECRET, namespace=workload),
+            string_data={"AWS_ACCESS_KEY_ID": keys["ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY": keys["SECRET_KEY"]},
+            opts=pulumi.ResourceOptions(parent=store, depends_on=store.after),
+        )
     data = claim(f"{name}-data", "seaweedfs-data", spec.namespace, spec.size, spec.storage_class,
                  ("ReadWriteOnce",), stateful_options(store, args.protect, depends_on=[namespace]))
     container = {

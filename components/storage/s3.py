@@ -29,7 +29,8 @@ def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dic
         opts=pulumi.ResourceOptions(parent=store, depends_on=[bucket]),
     )
     issuer = spec.oidc_issuer
-    subject = f"system:serviceaccount:{args.workload_namespace}:{store.facts.service_account}"
+    subjects = [f"system:serviceaccount:{ns}:{store.facts.service_account}" for ns in args.namespaces]
+    subject = subjects[0] if len(subjects) == 1 else subjects
     trust = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow",
         "Principal": {"Federated": spec.oidc_provider_arn},

@@ -17,10 +17,12 @@ from infra.config.auth import AuthConfig
 from infra.config.cluster import ClusterConfig
 from infra.config.kubeflow import KubeflowConfig
 from infra.config.namespaces import namespaces_have_one_owner  # noqa: F401  (registers the rule)
+from infra.config.sources import source_folders_hold_the_release  # noqa: F401  (registers the rule)
 from infra.config.pipelines import PipelinesConfig
 from infra.config.serving import ServingConfig
 from infra.config.source import StackSource
 from infra.config.storage import StorageConfig
+from infra.config.workbenches import WorkbenchesConfig
 
 #: The namespace of mlplane's own keys in a stack file's ``config:`` map.
 NAMESPACE = "mlplane"
@@ -56,6 +58,11 @@ class StackConfig(ArgsModel):
         None,
         description="Model endpoints (KServe or plain Deployments) and web apps, routed, encrypted and "
         "authenticated. Default: none.",
+    )
+
+    workbenches: WorkbenchesConfig | None = Field(
+        None,
+        description="Notebook servers (Jupyter, VS Code, RStudio) and TensorBoards, per profile. Default: none.",
     )
 
     _source: StackSource | None = PrivateAttr(default=None)

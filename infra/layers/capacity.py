@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from components.accelerators.devices import DeviceEnablement, DeviceEnablementArgs
+from infra.config.sources import absolute_sources
 from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs, pool_resource_name
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place, pools_for
@@ -21,7 +22,9 @@ from components.storage.classes import StorageClasses, StorageClassesArgs
 from components.storage.spec import ArtifactStoreFacts, artifact_store_facts
 from components.renames import aliases
 from components.storage.volume import Volume, VolumeArgs, volume_resource_name
+from components.platform.namespaces import profile_role
 from infra.config import StackConfig
+from infra.config.workbenches import workbench_namespaces
 from infra.layers.context import StackContext
 from infra.layers.platform import KUBEFLOW_NAMESPACE, PlatformFacts
 
@@ -158,7 +161,8 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
         DeviceEnablement(
             "devices",
             DeviceEnablementArgs(namespace=DEVICES_NAMESPACE, backend=config.cluster.kind,
-                                 settings=accelerators, pools=accelerators.pools),
+                                 settings=accelerators, pools=accelerators.pools,
+                                 chart_sources=absolute_sources(config).charts if config.kubeflow else {}),
             ctx.opts(depends_on=[devices]),
         )
     storage = config.storage
@@ -176,10 +180,13 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
                ctx.opts(depends_on=after, aliases=aliases(volume.formerly, volume_resource_name))))
     if storage.artifacts is not None:
         cluster = config.cluster
+        # Profiles whose notebooks use the store get its identity too (their namespaces first).
+        profiles = workbench_namespaces(config)
+        store_after = [*after, *(platform.namespaces[profile_role(p)] for p in profiles)]
         made.append(ArtifactStore("artifacts", ArtifactStoreArgs(
             store=storage.artifacts, workload_namespace=platform.workload_namespace, protect=storage.protect,
             project=getattr(cluster, "project", None), region=getattr(cluster, "region", None),
             resource_group=getattr(cluster, "resource_group", None),
-            allow_ingress_from=(KUBEFLOW_NAMESPACE,),
-        ), ctx.opts(depends_on=after)))
+            allow_ingress_from=(KUBEFLOW_NAMESPACE,), other_namespaces=profiles,
+        ), ctx.opts(depends_on=store_after)))
     return replace(facts, storage_resources=tuple(made))

@@ -15,7 +15,7 @@ from components.naming import k8s_name
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.pipeline.pipeline import Pipeline, PipelineArgs
 from components.pipeline.runner import PipelineRunner, PipelineRunnerArgs
-from components.pipeline.spec import ContainerStepSpec, ServeStepSpec, WebAppStepSpec, resolve_versions
+from components.pipeline.spec import ContainerStepSpec, ExperimentStepSpec, ServeStepSpec, WebAppStepSpec, resolve_versions
 from components.pipeline.versioning import step_versions
 from components.renames import aliases
 from components.serving.args import ServingEndpointArgs
@@ -53,8 +53,11 @@ def runner_name(name: str) -> str:
 
 def placements(compiled: CompiledPipeline, capacity: CapacityFacts) -> dict[str, Placement]:
     """Each accelerator step's placement on the stack's pools (checked at config load already)."""
-    return {step.name: capacity.place(step.accelerator) for step in compiled.spec.steps
-            if isinstance(step, ContainerStepSpec) and step.accelerator is not None}
+    placed = {step.name: capacity.place(step.accelerator) for step in compiled.spec.steps
+              if isinstance(step, ContainerStepSpec) and step.accelerator is not None}
+    placed.update({step.name: capacity.place(step.trial.accelerator) for step in compiled.spec.steps
+                   if isinstance(step, ExperimentStepSpec) and step.trial.accelerator is not None})
+    return placed
 
 
 def serving_args(compiled: CompiledPipeline, versions: dict[str, str], serving: ServingFacts,

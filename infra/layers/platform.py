@@ -16,6 +16,7 @@ from components.platform.platform import Platform, PlatformArgs
 from components.platform.resolve import resolve
 from infra.config import StackConfig
 from infra.config.cluster import GkeCluster
+from infra.config.sources import absolute_sources
 from infra.layers.context import StackContext
 
 #: Namespace of Kubeflow's own components (fixed by upstream manifests).
@@ -173,6 +174,8 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
         return PlatformFacts(namespaces=namespaces, workload_namespace=workload_namespace)
 
     by_name = {ns_args.namespace: namespaces[role] for role, ns_args in planned.items()}
+    # Folders in mlplane:kubeflow.sources are relative to the stack file; the engine needs them absolute.
+    spec = spec.model_copy(update={"sources": absolute_sources(config)})
     platform = Platform("platform", PlatformArgs(
         kubeflow=spec, auth=config.auth, gke=isinstance(config.cluster, GkeCluster), namespaces=by_name,
         public_hosts=public_hosts(config),

@@ -1,0 +1,1 @@
+"""Workbenches: notebook servers (Jupyter, VS Code, RStudio) and TensorBoards, declared per profile."""

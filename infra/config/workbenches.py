@@ -1,0 +1,219 @@
+"""``mlplane:workbenches``: notebook servers and TensorBoards, declared per profile.
+
+The section's model is :class:`components.workbench.spec.WorkbenchesSpec`. The rules
+here check it against the rest of the stack: the profile exists, the release offers the
+image (or it is the team's own, pinned), the accelerator request fits a pool, classes
+are declared, the artifact store exists, names are unique per profile, and a workspace
+never shrinks (against the stack's saved baseline plan, ``mlplane preview --save``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from components.pod_security import image_problem
+from components.quantity import parse_quantity
+from components.renames import name_clashes
+from components.scheduling import SchedulingError, place, pools_for
+from components.workbench.images import (
+    NOTEBOOK_IMAGES,
+    by_short_name,
+    default_image,
+    is_short_name,
+    offered,
+    short_name,
+)
+from components.workbench.spec import NotebookSpec, WorkbenchesSpec
+from infra.config.rules import Finding, rule
+
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
+
+SECTION = "mlplane:workbenches"
+
+WorkbenchesConfig = WorkbenchesSpec
+
+#: The claim kind as plan.json records it.
+_CLAIM_TYPE = "kubernetes:core/v1:PersistentVolumeClaim"
+
+
+def release_of(config: "StackConfig") -> str:
+    """The stack's Kubeflow release train (the default when it has no platform)."""
+    from components.platform.releases import DEFAULT_RELEASE
+
+    return config.kubeflow.release if config.kubeflow is not None else DEFAULT_RELEASE
+
+
+def notebook_image(spec: NotebookSpec, release: str) -> str:
+    """The server's image: the one named, or the spawner's default for its kind."""
+    if spec.image is None:
+        return default_image(release, spec.kind)
+    if is_short_name(spec.image) and not spec.custom_image:
+        return by_short_name(release, spec.kind, spec.image) or spec.image
+    return spec.image
+
+
+def runs_restricted(spec: NotebookSpec, release: str) -> bool:
+    """Whether the server's container runs with the restricted security context.
+
+    The 1.8.1 release images do not start as non-root without privilege escalation
+    (kubeflow/kubeflow#5808, fixed in the v1.9 images by kubeflow/kubeflow#7622, which
+    26.03's v1.10.0 images include): they run at ``baseline`` unless the spec says so.
+    """
+    if spec.security is not None:
+        return spec.security == "restricted"
+    image = notebook_image(spec, release)
+    return not (release == "1.8.1" and image in NOTEBOOK_IMAGES["1.8.1"][spec.kind])
+
+
+def baseline_path(config: "StackConfig") -> Path:
+    """Where ``mlplane preview --save`` keeps the stack's baseline plan."""
+    return config.source.base_dir / ".mlplane" / "baselines" / f"{config.source.stack}.json"
+
+
+def recorded_claim_sizes(path: Path) -> dict[tuple[str, str], str]:
+    """``{(namespace, claim): size}`` of every claim a saved plan records (empty if none or unreadable)."""
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    sizes: dict[tuple[str, str], str] = {}
+    for resource in plan.get("resources", []) if isinstance(plan, dict) else []:
+        if not isinstance(resource, dict) or resource.get("type") != _CLAIM_TYPE:
+            continue
+        inputs: Any = resource.get("inputs") or {}
+        try:
+            meta, size = inputs["metadata"], inputs["spec"]["resources"]["requests"]["storage"]
+            sizes[(str(meta["namespace"]), str(meta["name"]))] = str(size)
+        except (KeyError, TypeError):
+            continue
+    return sizes
+
+
+def shrinks(before: str, after: str) -> bool:
+    """Whether a claim would get smaller (Kubernetes cannot shrink a claim; it would be replaced)."""
+    try:
+        return parse_quantity(after) < parse_quantity(before)
+    except ValueError:
+        return False
+
+
+@rule
+def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
+    """Profiles, images, pools, classes, store, unique names, workspaces that never shrink."""
+    spec: WorkbenchesSpec | None = getattr(config, "workbenches", None)
+    if spec is None or not (spec.notebooks or spec.tensorboards):
+        return
+    if config.kubeflow is None:
+        yield Finding((SECTION,), "workbenches run in Kubeflow profiles, and the stack has no mlplane:kubeflow",
+                      allowed="declare mlplane:kubeflow with profiles")
+        return
+    from components.platform.resolve import resolve
+
+    components = resolve(config.kubeflow)
+    release = config.kubeflow.release
+    profiles = {p.name: p for p in config.kubeflow.profiles}
+    known = ", ".join(profiles) or "none declared; add mlplane:kubeflow.profiles"
+    if spec.notebooks and not components["notebooks"].available:
+        yield Finding((SECTION, "notebooks"), "notebook servers need Kubeflow's notebook controller, which the "
+                      "stack does not install", allowed="enable mlplane:kubeflow.components.notebooks")
+    if spec.tensorboards and not components["tensorboards"].available:
+        yield Finding((SECTION, "tensorboards"), "TensorBoards need Kubeflow's tensorboard controller, which the "
+                      "stack does not install", allowed="enable mlplane:kubeflow.components.tensorboards")
+    classes = {c.name for c in config.storage.classes} if config.storage is not None else set()
+    declared = ", ".join(sorted(classes)) or "none declared; add mlplane:storage.classes"
+    store = config.storage.artifacts if config.storage is not None else None
+    pools = pools_for(config)
+    recorded = recorded_claim_sizes(baseline_path(config))
+    for profile in profiles:
+        members = [(i, n) for i, n in enumerate(spec.notebooks) if n.profile == profile]
+        for local, key, held, _ in name_clashes([n for _, n in members]):
+            yield Finding((SECTION, "notebooks", members[local][0], key), f"notebook name used twice in profile "
+                          f"{profile} (current and earlier names count: their workspaces would collide)", held,
+                          "unique names per profile")
+        boards = [(i, b) for i, b in enumerate(spec.tensorboards) if b.profile == profile]
+        for local, key, held, _ in name_clashes([b for _, b in boards]):
+            yield Finding((SECTION, "tensorboards", boards[local][0], key),
+                          f"TensorBoard name used twice in profile {profile}", held, "unique names per profile")
+    for index, notebook in enumerate(spec.notebooks):
+        base = (SECTION, "notebooks", index)
+        if notebook.profile not in profiles:
+            yield Finding((*base, "profile"), "not a profile of mlplane:kubeflow.profiles", notebook.profile, known)
+            continue
+        yield from _image_findings(base, notebook, release)
+        if profiles[notebook.profile].pod_security == "restricted" and not runs_restricted(notebook, release):
+            yield Finding((*base, "security"), f"profile {notebook.profile} enforces Pod Security restricted, and "
+                          "this server runs at baseline", notebook.security or "baseline (the 1.8.1 images)",
+                          "security: restricted with an image that runs so, or a baseline profile")
+        if notebook.accelerator is not None:
+            try:
+                place(notebook.accelerator, pools, stack=config.source.stack)
+            except SchedulingError as exc:
+                yield Finding((*base, "accelerator"), str(exc), notebook.accelerator.model_dump(exclude_none=True),
+                              "a request one of mlplane:accelerators.pools satisfies")
+        wanted = [(("workspace", "storage_class"), notebook.workspace.storage_class)]
+        wanted += [(("data_volumes", i, "storage_class"), v.storage_class) for i, v in enumerate(notebook.data_volumes)]
+        for path, cls in wanted:
+            if cls is not None and cls not in classes:
+                yield Finding((*base, *path), "not a class of mlplane:storage.classes", cls, declared)
+        kinds = {c.name: c.kind for c in config.storage.classes} if config.storage is not None else {}
+        for i, volume in enumerate(notebook.data_volumes):
+            if volume.shared and kinds.get(volume.storage_class or "") != "nfs":
+                yield Finding((*base, "data_volumes", i, "shared"), "only NFS classes can be mounted read-write by "
+                              "many nodes", True, "storage_class: an nfs class of mlplane:storage.classes")
+        if notebook.artifact_access and store is None:
+            yield Finding((*base, "artifact_access"), "the stack has no artifact store", True,
+                          "declare mlplane:storage.artifacts, or artifact_access: false")
+        before = recorded.get((notebook.profile, notebook.workspace_claim))
+        if before is not None and shrinks(before, notebook.workspace.size):
+            yield Finding((*base, "workspace", "size"), f"the workspace claim {notebook.workspace_claim} holds "
+                          f"{before} (baseline {baseline_path(config).name}); a claim cannot shrink, so this "
+                          "would replace it and lose the user's work", notebook.workspace.size,
+                          f"{before} or more")
+    for index, board in enumerate(spec.tensorboards):
+        base = (SECTION, "tensorboards", index)
+        if board.profile not in profiles:
+            yield Finding((*base, "profile"), "not a profile of mlplane:kubeflow.profiles", board.profile, known)
+            continue
+        if board.notebook is not None:
+            same = [n.name for n in spec.notebooks if n.profile == board.profile]
+            if board.notebook not in same:
+                yield Finding((*base, "notebook"), f"not a notebook of profile {board.profile} in "
+                              "mlplane:workbenches.notebooks", board.notebook, ", ".join(same) or "none declared")
+            elif board.volume is not None:
+                owner = next(n for n in spec.notebooks if n.profile == board.profile and n.name == board.notebook)
+                names = [v.name for v in owner.data_volumes]
+                if board.volume not in names:
+                    yield Finding((*base, "volume"), f"not a data volume of notebook {board.notebook}", board.volume,
+                                  ", ".join(names) or "none declared")
+
+
+def _image_findings(base: tuple[Any, ...], notebook: NotebookSpec, release: str) -> Iterator[Finding]:
+    if notebook.image is None:
+        return
+    images = offered(release, notebook.kind)
+    if notebook.custom_image:
+        problem = image_problem(notebook.image)
+        if problem:
+            yield Finding((*base, "image"), f"the team's image {problem}", notebook.image,
+                          "an image pinned to a version tag or a @sha256 digest")
+    elif is_short_name(notebook.image):
+        if by_short_name(release, notebook.kind, notebook.image) is None:
+            yield Finding((*base, "image"), f"not an image Kubeflow {release} offers for {notebook.kind} servers",
+                          notebook.image, ", ".join(short_name(i) for i in images)
+                          + " (or a full reference of one of them)")
+    elif notebook.image not in images:
+        yield Finding((*base, "image"), f"not an image Kubeflow {release} offers for {notebook.kind} servers",
+                      notebook.image, ", ".join(images) + "; its short name (" + short_name(images[0])
+                      + ", ...) to follow the release; or the team's own pinned image with custom_image: true")
+
+
+def workbench_namespaces(config: "StackConfig") -> tuple[str, ...]:
+    """Profiles whose notebooks use the artifact store (its identity must exist there too)."""
+    spec: WorkbenchesSpec | None = getattr(config, "workbenches", None)
+    if spec is None:
+        return ()
+    return tuple(dict.fromkeys(n.profile for n in spec.notebooks if n.artifact_access))
