@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from components.sources import chart_name_of
 from infra.offline.plan import Plan, PlanResource
 from policy.registry import RESOURCE_RULES
 from policy.rules.base import ResourceContext, Violation
@@ -81,8 +82,6 @@ UPSTREAM_EXCEPTIONS: tuple[UpstreamException, ...] = (
     UpstreamException("images-pinned", "chart:gateway",
                       "`image: auto` is Istio's injection placeholder: the proxy image is pinned by istiod's "
                       "injection template at admission."),
-    UpstreamException("images-pinned", "manifests:apps/pvcviewer-controller/*",
-                      "Kubeflow 1.8.1's PVC viewer controller image is referenced without a pinned tag upstream."),
     *(UpstreamException("resources-requests-limits", source, _NO_RESOURCES) for source in (
         "chart:node-feature-discovery", "chart:nvidia-device-plugin", "chart:cert-manager", "chart:cni",
         "chart:istiod", "chart:kserve", "manifests:apps/*", "manifests:contrib/*", "manifests:applications/*",
@@ -111,7 +110,8 @@ def source_id(resource: PlanResource) -> str:
     """``chart:<name>`` for a chart, ``manifests:<path>`` for a kubeflow/manifests directory."""
     inputs = resource.inputs
     if "chart" in inputs:
-        return f"chart:{str(inputs['chart']).rstrip('/').rsplit('/', 1)[-1]}"
+        chart = str(inputs["chart"])
+        return f"chart:{chart_name_of(chart, str(inputs.get('version', ''))) or chart.rstrip('/').rsplit('/', 1)[-1]}"
     directory = str(inputs.get("directory", ""))
     path = directory.split("//", 2)[-1].split("?", 1)[0] if "//" in directory.split("://", 1)[-1] else directory
     return f"manifests:{path.strip('/')}"

@@ -21,10 +21,6 @@ from infra.project import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = available_stacks(ROOT)
-#: ``../shared`` beside the repository (``MLPLANE_SHARED`` points elsewhere, e.g. from a worktree).
-SHARED = Path(os.environ.get("MLPLANE_SHARED") or ROOT.parent / "shared")
-#: The pinned upstream install sources (kustomize trees, charts), in the layout ``--sources`` reads.
-UPSTREAM_SOURCES = SHARED / "upstream"
 
 
 @pytest.fixture(scope="session")

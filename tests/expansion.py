@@ -10,19 +10,19 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import pytest
-
 from infra.config import StackConfig, load_stack_file
 from infra.offline.expand.engine import ExpandOptions, Expansion
 from infra.offline.kinds import is_upstream_object
 from infra.offline.plan import Plan, PlanResource
 from infra.offline.render import render_expanded
 
-from .conftest import ROOT, UPSTREAM_SOURCES
+from .conftest import ROOT
+from .upstream import SHARED_UPSTREAM, needs_upstream, sources_folder
 
 RELEASES = ("1.8.1", "26.03")
-needs_upstream = pytest.mark.skipif(not UPSTREAM_SOURCES.is_dir(),
-                                    reason=f"{UPSTREAM_SOURCES} (the pinned upstream sources) is not on this machine")
+#: Upstream CRD schemas beside the sources (../shared/crds).
+SHARED_CRDS = SHARED_UPSTREAM.parent / "crds"
+__all__ = ["RELEASES", "SHARED_CRDS", "expanded", "needs_upstream", "onprem_on", "sources_folder", "upstream_objects"]
 
 
 def onprem_on(release: str, folder: Path) -> StackConfig:
@@ -53,7 +53,7 @@ def expansion_cache() -> Path:
 def expanded(release: str) -> Expansion:
     """The onprem stack on ``release``, expanded from the pinned upstream sources."""
     config = onprem_on(release, _state["folder"] / f"stack-{release}")
-    return render_expanded(config, ExpandOptions(roots=(UPSTREAM_SOURCES,), cache=expansion_cache()))
+    return render_expanded(config, ExpandOptions(roots=(sources_folder(),), cache=expansion_cache()))
 
 
 def upstream_objects(plan: Plan) -> list[PlanResource]:

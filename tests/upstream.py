@@ -9,6 +9,7 @@ layout ``mlplane render --sources`` reads.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_UPSTREAM = ROOT.parent / "shared" / "upstream"
+#: ``MLPLANE_SHARED`` points at ../shared from elsewhere (a worktree beside other checkouts).
+SHARED_UPSTREAM = Path(os.environ.get("MLPLANE_SHARED") or ROOT.parent / "shared") / "upstream"
 EXTRA = ROOT / "tests" / "data" / "upstream"
 
 #: Skip marker for tests that read ../shared/upstream.

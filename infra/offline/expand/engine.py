@@ -128,7 +128,7 @@ def _expand_one(resource: PlanResource, found: Located, options: ExpandOptions,
         trees = [top] + ([found.root / "remote"] if found.root and (found.root / "remote").is_dir() else [])
     include_crds = inputs.get("skipCrds") is not True
     key = cache.expansion_key(found.kind, trees, {"values": values, "crds": include_crds}, namespace, release,
-                              found.folder)
+                              found.key)
     cached = cache.read(options.cache, key)
     if cached is not None:
         return cached

@@ -14,46 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
-DIRECTORY_TYPE = "kubernetes:kustomize/v2:Directory"
+from components.sources import CHART_TYPE, DIRECTORY_TYPE, upstream_layout_path
+
 EXPANDABLE_TYPES = frozenset({CHART_TYPE, DIRECTORY_TYPE})
 
-#: ``<repo>//<path>?ref=<ref>``: the only remote form kustomize reads (the upstream README
-#: pins it; a ``/tree/<ref>/`` browser URL is not understood by kustomize).
-_KUSTOMIZE_REMOTE = re.compile(r"^(?P<repo>https://[^?]+?)//(?P<path>[^?]+)\?ref=(?P<ref>[^&]+)$")
-
-
-def _placeholder_layout_path(resource_type: str, inputs: Mapping[str, Any]) -> str | None:
-    """A stand-in for ``components.platform.sources.upstream_layout_path`` until it lands.
-
-    Same contract: the path relative to a sources folder, an absolute local folder, or None.
-    """
-    if resource_type == DIRECTORY_TYPE:
-        directory = inputs.get("directory")
-        if not isinstance(directory, str):
-            return None
-        if directory.startswith("/"):
-            return directory
-        match = _KUSTOMIZE_REMOTE.match(directory)
-        if not match or not match["repo"].rstrip("/").endswith("/manifests"):
-            return None
-        return f"kubeflow-manifests/{match['ref']}/{match['path'].strip('/')}"
-    if resource_type == CHART_TYPE:
-        chart, version = inputs.get("chart"), inputs.get("version")
-        if not isinstance(chart, str) or not chart:
-            return None
-        if chart.startswith("/"):
-            return chart
-        if not isinstance(version, str) or not version:
-            return None
-        return f"charts/{chart.rstrip('/').rsplit('/', 1)[-1]}-{version}"
-    return None
-
-
-try:  # the lead's mapping, once on main
-    from components.platform.sources import upstream_layout_path
-except ImportError:  # pragma: no cover - until components/platform/sources.py has it
-    upstream_layout_path = _placeholder_layout_path
+# The layout path of a recorded source: components/sources.py is the one mapping.
 
 
 @dataclass(frozen=True)
