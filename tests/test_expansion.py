@@ -461,3 +461,21 @@ def test_sources_fetch_without_the_network_exits_2_saying_what_to_do(
     assert "cannot fetch the sources: helm pull dex 0.24.0: dial tcp" in err
     assert "--sources DIR" in err
     assert not (tmp_path / "cache" / "mlplane" / "sources" / "charts").exists()
+
+
+def test_preview_reports_upstream_findings_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    expanded("26.03")  # the session's cache holds this stack's expansions
+    monkeypatch.setenv("XDG_CACHE_HOME", str(expansion_cache().parent.parent))
+    config = onprem_on("26.03", tmp_path / "stack")
+    code, out, err = _render(["preview", "--config-file", str(config.source.file), "--sources",
+                              str(sources_folder()), "--against", str(tmp_path / "none.json")], capsys)
+    assert code == 2 and "no such plan file" in err  # --against must exist: nothing else printed
+    (tmp_path / "empty.json").write_text('{"version": 1, "project": "mlplane", "stack": "onprem", "resources": []}')
+    code, out, err = _render(["preview", "--config-file", str(config.source.file), "--sources",
+                              str(sources_folder()), "--against", str(tmp_path / "empty.json")], capsys)
+    assert code == 0, err
+    assert "Upstream objects (charts, kustomize directories):" in out
+    assert "chart:cni no-host-path" in out and "known upstream exception: Istio's CNI node agent" in out
+    assert "NOT EXPLAINED" not in out
+    assert "platform-apps-katib-katib:kubeflow/katib-controller" in out  # the tree shows expanded objects
