@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import sys
 
+import pulumi
+
 from infra.engine_config import load_engine_config
 from infra.errors import InputError
+from infra.prerequisites import prerequisites
 from infra.program import build
 
 
 def main() -> None:
-    """Validate the config and build the stack; exit 2 on bad input."""
+    """Validate the config and build the stack; exit 2 on bad input.
+
+    The cluster prerequisites the plan does not install (drivers, controllers) are logged,
+    so a real ``pulumi preview`` lists them as ``mlplane preview`` does.
+    """
     try:
-        build(load_engine_config())
+        config = load_engine_config()
+        for item in prerequisites(config):
+            pulumi.log.info(f"prerequisite {item.name} (for {item.needed_by}): check with `{item.check}`; "
+                            f"install: {item.install}")
+        build(config)
     except InputError as exc:
         print(exc, file=sys.stderr)
         sys.exit(2)

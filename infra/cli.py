@@ -1,5 +1,8 @@
 """The ``mlplane`` command: render, preview and diff the plan offline; print the schema.
 
+Text output is coloured on a terminal (rich), plain when piped or with ``NO_COLOR``;
+work that takes more than a moment shows a spinner on stderr (terminals only).
+
 Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change; 2 bad input
 (unknown stack, invalid config, unreadable plan), reported without a traceback and
 without writing anything.
@@ -12,18 +15,25 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
+
+from rich.console import Console
 
 from infra.config import StackConfig, load_stack_file
 from infra.config.loader import stack_name_for
+from infra.config.secrets import format_slots, secret_slots, unset_required
+from infra.config.stackfile import read_stack_document
+from infra.suggest import did_you_mean
 from infra.errors import InputError, OfflineUnsupportedError, input_error
-from infra.offline.diff import diff_plans
+from infra.offline.diff import PlanDiff, diff_plans
 from infra.offline.expand.errors import SourceFailure
 from infra.offline.manifests import ManifestError, object_conflicts
 from infra.offline.plan import Plan, load_plan
 from infra.offline.memory import gc_paused
-from infra.offline.report import format_diff
+from infra.prerequisites import format_prerequisites, prerequisites
 from infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
 
 DEFAULT_STACK = "dev"
@@ -38,18 +48,29 @@ def _add_stack_options(parser: argparse.ArgumentParser) -> None:
                         help="any stack file; relative paths inside it resolve against its folder")
 
 
-def _add_sources_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sources", type=Path, default=None, metavar="DIR",
-                        help="a folder of upstream sources (kubeflow-manifests/<ref>/, charts/<chart>-<version>/, "
-                             "remote/) to expand charts and kustomize directories from; the cache "
-                             "($XDG_CACHE_HOME/mlplane/sources) is searched after it")
-
-
 def _add_danger_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", "-f", choices=("text", "markdown", "json"), default="text",
                         help="how to print the diff (default: text)")
     parser.add_argument("--fail-on-danger", action="store_true",
                         help="exit 1 when a change would delete or replace stateful or protected resources")
+    parser.add_argument("--max-chars", type=int, default=None, metavar="N",
+                        help="markdown: keep the diff within about N characters (default: what one "
+                             "pull-request comment holds); rows past it are counted, not shown")
+
+
+def version() -> str:
+    """mlplane's version, from the installed package's metadata."""
+    try:
+        return metadata.version("mlplane")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _add_sources_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sources", type=Path, default=None, metavar="DIR",
+                        help="a folder of upstream sources (kubeflow-manifests/<ref>/, charts/<chart>-<version>/, "
+                             "remote/) to expand charts and kustomize directories from; the cache "
+                             "($XDG_CACHE_HOME/mlplane/sources) is searched after it")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mlplane",
         description="Render, preview and diff the mlplane plan offline (no cluster, no cloud, no Pulumi CLI).",
     )
+    parser.add_argument("--version", action="version", version=f"mlplane {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser("render", help="write plan.json and manifests/ for a stack")
@@ -66,18 +88,35 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output folder (default: build/<stack> in the project root)")
     _add_sources_option(render)
 
-    preview = commands.add_parser("preview", help="show the resource tree and the diff against a baseline")
+    preview = commands.add_parser("preview", help="show the diff against a baseline (and the resource tree)")
     _add_stack_options(preview)
     preview.add_argument("--against", type=Path, default=None,
                          help="plan to compare with (default: the stack's saved baseline)")
     preview.add_argument("--save", action="store_true", help="make this plan the stack's baseline")
+    preview.add_argument("--tree", action="store_true",
+                         help="also print the resource tree (always printed when there is no baseline)")
+    preview.add_argument("--expand-tree", action="store_true",
+                         help="print the tree with every object of expanded Helm charts and kustomize directories")
     _add_sources_option(preview)
     _add_danger_options(preview)
 
-    diff = commands.add_parser("diff", help="compare two plan files")
-    diff.add_argument("old", type=Path, help="the plan as it is (plan.json or its folder)")
-    diff.add_argument("new", type=Path, help="the plan as it would become")
+    diff = commands.add_parser("diff", help="compare two plan files, or a git revision with the working tree",
+                               description="Compare OLD with NEW, or (--base REF) the stack as REF renders it, "
+                                           "with REF's own code, with the working tree's.")
+    diff.add_argument("old", type=Path, nargs="?", help="the plan as it is (plan.json or its folder)")
+    diff.add_argument("new", type=Path, nargs="?", help="the plan as it would become")
+    diff.add_argument("--base", metavar="REF", default=None,
+                      help="git revision to compare the working tree with (e.g. origin/main); renders the stack "
+                           "at REF in a temporary worktree with REF's code")
+    _add_stack_options(diff)
+    _add_sources_option(diff)
     _add_danger_options(diff)
+
+    secrets = commands.add_parser("secrets", help="list the secrets a stack needs, set or not, and how to set them")
+    _add_stack_options(secrets)
+    secrets.add_argument("--set", action="store_true", dest="set_secrets",
+                         help="prompt (without echo) for each missing required secret and store it with "
+                              "`pulumi config set --secret --path`")
 
     sources = commands.add_parser("sources", help="which upstream sources of a stack are at hand; fetch the missing")
     sources.add_argument("action", choices=("status", "fetch"),
@@ -86,41 +125,68 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_options(sources)
     _add_sources_option(sources)
 
-    commands.add_parser("schema", help="print the JSON Schema of a stack file")
+    schema = commands.add_parser("schema", help="print the JSON Schema of a stack file")
+    schema.add_argument("--out", "-o", type=Path, default=None,
+                        help="write the schema to this file (its folders are created) instead of printing it")
     return parser
 
 
-def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
+def _stack_path(args: argparse.Namespace) -> tuple[Path, str, str, Path]:
+    """The stack file the options name: ``(path, stack, how to name it, project root)``."""
     if args.config_file is not None:
         name = stack_name_for(args.config_file)
         if not is_stack_name(name):
             raise input_error(str(args.config_file), "--config-file", "the file name gives an invalid stack name",
                               value=name, allowed=f"Pulumi.<stack>.yaml, the stack name: {STACK_NAME_ALLOWED}")
-        config = load_stack_file(args.config_file, display=str(args.config_file))
-        root = project_root(args.config_file.resolve().parent)
-        return config, root
+        return args.config_file, name, str(args.config_file), project_root(args.config_file.resolve().parent)
     root = project_root()
     stack = args.stack or DEFAULT_STACK
     if not is_stack_name(stack):
         raise input_error("command line", "--stack", "not a valid stack name", value=stack, allowed=STACK_NAME_ALLOWED)
     path = stack_file(root, stack)
     if not path.is_file():
-        stacks = ", ".join(available_stacks(root)) or "none"
-        raise input_error(path.name, "--stack", "unknown stack", value=stack, allowed=stacks)
-    return load_stack_file(path, stack=stack, display=path.name), root
+        stacks = available_stacks(root)
+        raise input_error(path.name, "--stack", "unknown stack" + did_you_mean(stack, stacks), value=stack,
+                          allowed=", ".join(stacks) or "none")
+    return path, stack, path.name, root
 
 
-def _render(config: StackConfig, sources: Path | None) -> Plan:
-    """Render and expand; say on stderr which charts and directories stayed opaque."""
-    from infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
-    from infra.offline.expand.cache import expansions_cache, sources_cache
-    from infra.offline.render import render_expanded
+def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
+    path, stack, display, root = _stack_path(args)
+    config = load_stack_file(path, stack=stack if args.config_file is None else None, display=display)
+    _note_unset_secrets(path, stack, display)
+    return config, root
+
+
+def _note_unset_secrets(path: Path, stack: str, display: str) -> None:
+    """Say on stderr which required secrets are not set yet (the offline plan has unknowns there)."""
+    missing = unset_required(secret_slots(read_stack_document(path, display).config))
+    if missing:
+        keys = ", ".join(slot.key for slot in missing)
+        print(f"note: {display}: {len(missing)} required secret(s) not set ({keys}); the offline plan shows them "
+              f"as [secret], a real `pulumi up` stops. `mlplane secrets --stack {stack}` says how to set them.",
+              file=sys.stderr)
+
+
+def _source_roots(sources: Path | None) -> tuple[Path, ...]:
+    """``--sources`` (checked) and then the cache's sources folder, those that exist."""
+    from infra.offline.expand.cache import sources_cache
 
     if sources is not None and not sources.is_dir():
         raise input_error("command line", "--sources", "not a folder", value=str(sources),
                           allowed="a folder laid out like kubeflow-manifests/<ref>/..., charts/<chart>-<version>/")
-    roots = tuple(r for r in (sources, sources_cache()) if r is not None and r.is_dir())
-    expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache()))
+    return tuple(r for r in (sources, sources_cache()) if r is not None and r.is_dir())
+
+
+def _render(config: StackConfig, sources: Path | None) -> Plan:
+    """Render and expand; say on stderr which charts and directories stayed opaque."""
+    from infra.offline.expand.cache import expansions_cache
+    from infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
+    from infra.offline.render import render_expanded
+
+    roots = _source_roots(sources)
+    with progress(f"Rendering stack {config.source.stack}"):
+        expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache()))
     if expansion.missing:
         sys.stderr.write(missing_message(expansion.missing, config.source.stack))
     for path, urns in object_conflicts(expansion.plan).items():
@@ -128,6 +194,38 @@ def _render(config: StackConfig, sources: Path | None) -> Plan:
         print(f"warning: {names} both create {path}; `pulumi up` would fail on the second (it exists already)",
               file=sys.stderr)
     return expansion.plan
+
+
+def stdout_console() -> Console:
+    """The console for reports: colour on a terminal, none when piped or with NO_COLOR."""
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def progress(message: str) -> Iterator[None]:
+    """A spinner on stderr while ``message``'s work runs (only on a terminal)."""
+    console = Console(file=sys.stderr, highlight=False)
+    if not console.is_terminal or console.is_dumb_terminal:
+        yield
+        return
+    with console.status(f"{message}…"):
+        yield
+
+
+def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "", list_changes: bool = True) -> None:
+    """Print the diff with its accelerator cost and, in Markdown, the graph of the change."""
+    from infra.offline.report import text_report
+    from infra.offline.sections import cost_text, json_report, markdown_report
+
+    if args.format == "json":
+        sys.stdout.write(json_report(diff))
+    elif args.format == "markdown":
+        sys.stdout.write(markdown_report(diff, args.max_chars) + (f"\n_{note.strip()}_\n" if note else ""))
+    else:
+        console = stdout_console()
+        if note:
+            console.print(note.rstrip("\n"), markup=False)
+        console.print(text_report(diff, cost_text(diff), list_changes), markup=False, end="")
 
 
 def baseline_path(root: Path, stack: str) -> Path:
@@ -152,14 +250,15 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    """``mlplane preview``: tree, then diff against the baseline; optionally save it."""
+    """``mlplane preview``: the diff against the baseline (and the tree); optionally save it."""
     from infra.offline.output import write_text_atomically
     from infra.offline.tree import format_tree
 
     config, root = _load_config(args)
     plan = _render(config, args.sources)
     against = args.against or baseline_path(root, config.source.stack)
-    if args.against is None and not against.is_file():
+    no_baseline = args.against is None and not against.is_file()
+    if no_baseline:
         old = Plan(project=plan.project, stack=plan.stack)
         note = (f"No baseline for stack {plan.stack} yet: everything shows as create. "
                 f"`mlplane preview --stack {plan.stack} --save` keeps this plan as the baseline.\n")
@@ -167,11 +266,15 @@ def cmd_preview(args: argparse.Namespace) -> int:
         old = load_plan(against)
         note = f"Compared with {against}.\n"
     diff = diff_plans(old, plan)
+    # Summary first; without a baseline everything is a create, and the tree shows it all.
+    _write_report(diff, args, note, list_changes=not no_baseline)
+    if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
+        stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
     if args.format == "text":
         from policy.upstream import summary, upstream_findings
 
-        sys.stdout.write(format_tree(plan, diff) + "\n" + summary(upstream_findings(plan)) + note)
-    sys.stdout.write(format_diff(diff, args.format))
+        sys.stdout.write(summary(upstream_findings(plan)))
+        sys.stdout.write(format_prerequisites(prerequisites(config), plan.stack))
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)
@@ -179,10 +282,47 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    """``mlplane diff OLD NEW``."""
-    diff = diff_plans(load_plan(args.old), load_plan(args.new))
-    sys.stdout.write(format_diff(diff, args.format))
+    """``mlplane diff OLD NEW`` or ``mlplane diff --base REF [--stack NAME | --config-file PATH]``."""
+    if args.base is None:
+        if args.old is None or args.new is None:
+            raise input_error("command line", "diff", "two plans to compare, or --base REF, are needed",
+                              has_value=False, allowed="mlplane diff OLD NEW, or mlplane diff --base REF")
+        if args.stack or args.config_file:
+            raise input_error("command line", "--stack", "only with --base", value=args.stack or str(args.config_file),
+                              allowed="mlplane diff OLD NEW compares two plan files as they are")
+        diff = diff_plans(load_plan(args.old), load_plan(args.new))
+        note = ""
+    else:
+        if args.old is not None:
+            raise input_error("command line", "diff", "--base compares a revision with the working tree; "
+                              "plan files are not taken with it", value=str(args.old),
+                              allowed="mlplane diff --base REF [--stack NAME | --config-file PATH]")
+        from infra.offline.revision import render_at_revision
+
+        config, root = _load_config(args)
+        with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
+            old, note = render_at_revision(root, args.base, config.source.stack, args.config_file)
+        diff = diff_plans(old, _render(config, args.sources))
+    _write_report(diff, args, note)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """``mlplane schema [--out PATH]``: the stack file's JSON Schema, printed or written."""
+    from infra.config.schema import stack_file_schema
+    from infra.offline.output import write_text_atomically
+
+    text = json.dumps(stack_file_schema(), indent=2, sort_keys=True) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        write_text_atomically(args.out, text)
+    except OSError as exc:
+        raise input_error(str(args.out), "--out", f"cannot write the schema there: {exc.strerror or exc}",
+                          value=str(args.out), allowed="a file path mlplane may create and write") from None
+    print(f"Wrote the stack-file schema to {args.out}", file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -192,9 +332,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from infra.offline.render import render_config
 
     config, _ = _load_config(args)
-    if args.sources is not None and not args.sources.is_dir():
-        raise input_error("command line", "--sources", "not a folder", value=str(args.sources),
-                          allowed="a folder laid out like kubeflow-manifests/<ref>/..., charts/<chart>-<version>/")
+    _source_roots(args.sources)  # refuses a --sources that is not a folder before any work
     plan = render_config(config)
     if args.action == "fetch":
         try:
@@ -204,21 +342,24 @@ def cmd_sources(args: argparse.Namespace) -> int:
                               has_value=False, allowed="a machine that reaches the chart repositories and "
                               "github.com, or `--sources DIR` with the sources copied there") from None
         print(f"Fetched into {sources_cache()}: {', '.join(fetched) or 'nothing (all present)'}")
-    roots = tuple(r for r in (args.sources, sources_cache()) if r is not None and r.is_dir())
-    sys.stdout.write(fetch.format_status(fetch.status(plan, roots)))
+    sys.stdout.write(fetch.format_status(fetch.status(plan, _source_roots(args.sources))))
     return EXIT_OK
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
-    """``mlplane schema``: the stack file's JSON Schema on stdout."""
-    from infra.config.schema import stack_file_schema
+def cmd_secrets(args: argparse.Namespace) -> int:
+    """``mlplane secrets``: every secret of a stack, set or not; ``--set`` sets the missing ones."""
+    path, stack, display, root = _stack_path(args)
+    slots = secret_slots(read_stack_document(path, display).config)
+    sys.stdout.write(format_slots(slots, stack, display))
+    if not args.set_secrets:
+        return EXIT_OK
+    from infra.secrets_set import set_secrets
 
-    print(json.dumps(stack_file_schema(), indent=2, sort_keys=True))
-    return EXIT_OK
+    return set_secrets(unset_required(slots), stack, root, args.config_file)
 
 
-_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "sources": cmd_sources,
-             "schema": cmd_schema}
+_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema,
+             "secrets": cmd_secrets, "sources": cmd_sources}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,7 +46,7 @@ def load_engine_config() -> StackConfig:
     values, secret = engine_config_values()
     values = mark_secure_values(values, secret, path)
     source = StackSource(stack=stack, file=Path(path.name), base_dir=root)
-    return validate_config(values, source, secret_keys=secret)
+    return validate_config(values, source, secret_keys=secret, unset_secrets="refuse")
 
 
 def mark_secure_values(values: dict[str, Any], secret_keys: frozenset[str], path: Path) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from components.pipeline.spec import PipelineSpec
 from infra.config.pipelines import PipelineEntry
 from infra.config.source import StackSource
 from pipelines.context import PipelineContext
-from pipelines.errors import pipeline_error, validation_message
+from pipelines.errors import functions_note, pipeline_error, validation_message
 from pipelines.kfp_v1 import load_kfp_v1_pipeline
 
 
@@ -128,7 +128,9 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
             from None
     candidate = getattr(module, function, None)
     if candidate is None:
-        raise pipeline_error(shown, entry.name, f"the module defines no function {function!r}")
+        raise pipeline_error(shown, entry.name, f"the module defines no function {function!r}",
+                             allowed=functions_note(vars(module), function,
+                                                    lambda f: getattr(f, "is_mlplane_pipeline", False)))
     if not getattr(candidate, "is_mlplane_pipeline", False):
         raise pipeline_error(shown, entry.name, f"{function!r} is not a pipeline (decorate it with "
                                                 "@pipelines.native.pipeline)")

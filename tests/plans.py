@@ -60,3 +60,30 @@ def deployment(name: str = "web", image: str = "web:v1", selector: str = "web", 
 def namespace(name: str = "ml") -> PlanResource:
     return k8s("kubernetes:core/v1:Namespace", f"{name}-ns", {
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+def secret(name: str = "creds", data: dict[str, str] | None = None) -> PlanResource:
+    return k8s("kubernetes:core/v1:Secret", name, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "ml"},
+        "stringData": dict(data or {"password": "[secret]"})})
+
+
+def component(type_: str, name: str, parent: str | None = None, **inputs: Any) -> PlanResource:
+    """A component resource (charts and directories are components in Pulumi)."""
+    return PlanResource(urn=f"urn:pulumi:t::mlplane::{type_}::{name}", type=type_, name=name, custom=False,
+                        parent=parent, provider=None, dependencies=(), inputs=dict(inputs))
+
+
+def under(parent: PlanResource, resource: PlanResource, *depends_on: PlanResource) -> PlanResource:
+    """``resource`` as a child of ``parent`` (as an expanded chart's objects are), with dependencies."""
+    import dataclasses
+
+    return dataclasses.replace(resource, parent=parent.urn, dependencies=tuple(d.urn for d in depends_on))
+
+
+def renamed(resource: PlanResource, new_name: str) -> PlanResource:
+    """``resource`` under a new logical name, aliased to its old URN (``formerly``)."""
+    import dataclasses
+
+    return dataclasses.replace(resource, urn=resource.urn.rsplit("::", 1)[0] + f"::{new_name}", name=new_name,
+                               aliases=(resource.urn,))

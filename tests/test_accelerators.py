@@ -297,7 +297,7 @@ def test_missing_cloud_sdk_names_the_extra(tmp_path: Path, capsys: pytest.Captur
     path.write_text(source)
     err = render_error(tmp_path, capsys, path)
     assert (f"mlplane:accelerators.pools: accelerator pools on a {cluster} cluster needs the {module} package, "
-            f"which is not installed (allowed: install it: pip install 'mlplane[{extra}]')") in err
+            f"which is not installed (allowed: install it from the checkout: .venv/bin/pip install -e '.[{extra}]')") in err
 
 
 def test_pool_args_validate_at_construction() -> None:

@@ -76,9 +76,10 @@ def test_render_keeps_other_files_and_replaces_old_manifests(tmp_path: Path) -> 
 
 
 def test_unknown_stack_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["render", "--stack", "nope", "--out", str(tmp_path / "out")]) == 2
+    # Nothing like any stack's name: no suggestion.
+    assert main(["render", "--stack", "zzz", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "Pulumi.nope.yaml: --stack: unknown stack (got 'nope'; allowed: " in err
+    assert "Pulumi.zzz.yaml: --stack: unknown stack (got 'zzz'; allowed: " in err
     assert not (tmp_path / "out").exists()
 
 

@@ -57,19 +57,20 @@ def test_unknown_key_names_file_line_path_value_and_allowed(tmp_path: Path) -> N
     path = write(tmp_path, "config:\n  mlplane:cluster:\n    kind: local\n    contxt: kind-x\n")
     message = error_of(path)
     assert message == (
-        "Pulumi.t.yaml:4: mlplane:cluster.contxt: unknown key "
+        "Pulumi.t.yaml:4: mlplane:cluster.contxt: unknown key; did you mean `context`? "
         "(got 'kind-x'; allowed: context, kubeconfig, workload_namespace, kind)"
     )
 
 
 def test_unknown_section_lists_the_sections(tmp_path: Path) -> None:
     path = write(tmp_path, "config:\n  mlplane:cluster: {kind: local}\n  mlplane:clusters: {}\n")
-    assert "Pulumi.t.yaml:3: mlplane:clusters: unknown key (allowed: mlplane:cluster" in error_of(path)
+    assert ("Pulumi.t.yaml:3: mlplane:clusters: unknown key; did you mean `mlplane:cluster`? "
+            "(allowed: mlplane:cluster") in error_of(path)
 
 
 def test_misspelt_namespace_is_not_silently_ignored(tmp_path: Path) -> None:
     path = write(tmp_path, "config:\n  mlplane:cluster: {kind: local}\n  mlpalne:cluster: {}\n")
-    assert "mlpalne:cluster: unknown config namespace" in error_of(path)
+    assert "mlpalne:cluster: unknown config namespace; did you mean `mlplane:`?" in error_of(path)
 
 
 def test_wrong_type_suggests_quoting(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def test_each_operation_is_classified() -> None:
     assert diff.summary() == {"create": 1, "update": 1, "replace": 1, "delete": 1, "same": 1}
     assert diff.find("fresh").op == "create"
     assert diff.find("web").op == "update"
-    assert diff.find("web").paths == ("spec.template.spec.containers[0].image",)
+    assert diff.find("web").paths == ("spec.template.spec.containers[name=main].image",)
     assert diff.find("train").op == "replace"
     assert diff.find("gone").op == "delete"
 
@@ -32,7 +32,7 @@ def test_job_template_change_is_a_replacement() -> None:
     diff = diff_plans(plan(job()), plan(job(args=("--steps", "400"))))
     change = diff.find("train")
     assert change.op == "replace"
-    assert change.paths == ("spec.template.spec.containers[0].args[1]",)
+    assert change.paths == ("spec.template.spec.containers[name=main].args[1]",)
     assert "spec.template" in change.reason or "immutable" in change.reason
     assert not change.danger
 

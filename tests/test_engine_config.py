@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pulumi.runtime.config import set_all_config
 
+from infra.config.secrets import secret_slots, unset_required
 from infra.config.stackfile import read_stack_document
 from infra.engine_config import engine_config_values, load_engine_config
 from infra.errors import InputError
@@ -29,7 +30,14 @@ def engine_view(stack: str) -> dict[str, str]:
             return [plain(v) for v in value]
         return value
 
-    return {key: json.dumps(plain(value)) for key, value in document.config.items()}
+    config = {key: plain(value) for key, value in document.config.items()}
+    # The stack files carry no secrets: the user has set the required ones (`mlplane secrets --set`).
+    for slot in unset_required(secret_slots(config)):
+        node = config
+        for step in slot.path[:-1]:
+            node = node[step]
+        node[slot.path[-1]] = "decrypted-by-the-engine"
+    return {key: json.dumps(value) for key, value in config.items()}
 
 
 def in_engine(stack: str, values: dict[str, str], secret_keys: list[str], function):  # type: ignore[no-untyped-def]

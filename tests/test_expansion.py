@@ -473,7 +473,8 @@ def test_preview_reports_upstream_findings_apart(tmp_path: Path, monkeypatch: py
     assert code == 2 and "no such plan file" in err  # --against must exist: nothing else printed
     (tmp_path / "empty.json").write_text('{"version": 1, "project": "mlplane", "stack": "onprem", "resources": []}')
     code, out, err = _render(["preview", "--config-file", str(config.source.file), "--sources",
-                              str(sources_folder()), "--against", str(tmp_path / "empty.json")], capsys)
+                              str(sources_folder()), "--against", str(tmp_path / "empty.json"), "--expand-tree"],
+                             capsys)
     assert code == 0, err
     assert "Upstream objects (charts, kustomize directories):" in out
     assert "chart:cni no-host-path" in out and "known upstream exception: Istio's CNI node agent" in out

@@ -211,7 +211,7 @@ def test_namespaces_carry_their_pod_security_level_and_open_only_their_ports(onp
     ports = {r.inputs["metadata"]["namespace"]: [p["port"] for p in r.inputs["spec"]["ingress"][0]["ports"]]
              for r in kind(onprem, "NetworkPolicy") if r.inputs["metadata"]["name"] == "allow-open-ports"}
     assert ports == {"cert-manager": [10250], "kubeflow": [4443, 8443, 9443], "knative-serving": [8443],
-                     "istio-system": [8080, 8443, 15012, 15017, 15021]}
+                     "istio-system": [80, 443, 8080, 8443, 15012, 15017, 15021]}
     # Everything else is denied: every platform namespace has its default-deny policy.
     denied = {r.inputs["metadata"]["namespace"] for r in kind(onprem, "NetworkPolicy")
               if r.inputs["metadata"]["name"] == "default-deny-ingress"}
@@ -237,6 +237,8 @@ def test_existing_istio_and_cert_manager_are_used_not_installed(tmp_path: Path) 
     dev = (Path(__file__).resolve().parent.parent / "Pulumi.dev.yaml").read_text()
     marker = "      knative_serving: {enabled: false}\n"
     assert dev.count(marker) == 1
+    # With the cluster's own Istio, mlplane installs no gateway to expose: cluster-ip.
+    dev = dev.replace("      mode: node-port\n", "      mode: cluster-ip\n")
     path.write_text(dev.replace(marker, marker + "      istio: {existing: true}\n      cert_manager: {existing: true}\n"))
     plan = render_config(load_stack_file(path, stack="t"))
     assert not [r for r in plan.of_type(CHART) if r.name.startswith(("platform-istio", "platform-cert-manager"))]

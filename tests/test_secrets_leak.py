@@ -43,6 +43,7 @@ from components.base import OFFLINE_SECRET_PLACEHOLDER, SECRET_MASK, SecretValue
 from infra.cli import main
 from infra.config import StackConfig
 from infra.config.stackfile import read_stack_document
+from infra.config.secrets import secret_slots, unset_required
 from infra.engine_config import load_engine_config
 from infra.errors import InputError
 from infra.offline.plan import Plan
@@ -194,6 +195,12 @@ def engine_values(stack: str, canaries: Canaries, *, add: bool = True) -> tuple[
     """The stack's config as the engine hands it over, with canaries; and the secret keys."""
     document = read_stack_document(ROOT / f"Pulumi.{stack}.yaml")
     config = {key: _decrypted(value, key, canaries, stack) for key, value in document.config.items()}
+    # The stack files carry no secrets; a user sets the required ones before `pulumi up`.
+    for slot in unset_required(secret_slots(config)):
+        node: Any = config
+        for step in slot.path[:-1]:
+            node = node[step]
+        node[slot.path[-1]] = canaries.new(f"{stack}: set {slot.key}", bcrypt_like if "hash" in slot.key else awkward)
     if add:
         _add_secrets(config, stack, canaries)
     # The engine marks every key that holds a decrypted value as secret.

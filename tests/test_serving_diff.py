@@ -69,7 +69,7 @@ def test_new_model_path_rolls_the_deployment(tmp_path: Path, capsys: pytest.Capt
     assert set(changes) == {"endpoint-mnist-deployment"}
     op, paths = changes["endpoint-mnist-deployment"]
     assert op == "update"
-    assert paths == ["spec.template.spec.containers[0].volumeMounts[0].subPath"]
+    assert paths == ["spec.template.spec.containers[name=server].volumeMounts[0].subPath"]
 
 
 def test_moving_an_endpoint_replaces_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

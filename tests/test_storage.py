@@ -244,7 +244,7 @@ def test_missing_aws_sdk_for_an_s3_store_names_the_extra(tmp_path: Path, capsys:
     path = tmp_path / "Pulumi.eks.yaml"
     path.write_text((ROOT / "Pulumi.eks.yaml").read_text())
     assert ("mlplane:storage.artifacts.kind: a s3 artifact store on a eks cluster needs the pulumi_aws package, "
-            "which is not installed (allowed: install it: pip install 'mlplane[aws]')") in render_error(
+            "which is not installed (allowed: install it from the checkout: .venv/bin/pip install -e '.[aws]')") in render_error(
         tmp_path, capsys, path)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import pulumi
 from pydantic import Field, model_validator
@@ -39,6 +39,7 @@ class EksTarget(ArgsModel):
 
     kind: Literal["eks"] = Field(description="EKS with Karpenter.")
     cluster: str = Field(description="EKS cluster name.")
+    region: str | None = Field(None, description="AWS region of the cluster (the region whose prices apply).")
     settings: EksSettings = Field(description="Karpenter node class settings.")
 
 
@@ -67,6 +68,27 @@ class AcceleratorPoolArgs(ArgsModel):
         return self
 
 
+def pool_facts(args: AcceleratorPoolArgs) -> dict[str, Any]:
+    """The backend-neutral facts of a pool: backend, region, machine, GPUs, nodes, spot, sharing."""
+    spec, target = args.spec, args.target
+    region = {"gke": getattr(target, "location", None), "eks": getattr(target, "region", None)}.get(target.kind)
+    return {
+        "backend": target.kind,
+        "region": region,
+        "vendor": spec.vendor,
+        "model": spec.model,
+        "machineType": spec.machine_type,
+        "acceleratorsPerNode": spec.accelerators_per_node,
+        "minNodes": spec.min_nodes,
+        "maxNodes": spec.max_nodes,
+        # Self-hosted pools named node by node; None where nodes are chosen by labels.
+        "nodes": len(spec.nodes.names) if spec.nodes is not None and spec.nodes.names else None,
+        "spot": spec.spot,
+        "sharing": {"kind": spec.sharing.kind, "replicas": spec.sharing.replicas} if spec.sharing else None,
+        "migProfile": spec.mig_profile,
+    }
+
+
 class AcceleratorPool(pulumi.ComponentResource):
     """An accelerator pool: node pool, Karpenter NodePool, agent pool or patched nodes.
 
@@ -78,7 +100,9 @@ class AcceleratorPool(pulumi.ComponentResource):
     scheduling: PoolScheduling
 
     def __init__(self, name: str, args: AcceleratorPoolArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplane:accelerators:AcceleratorPool", name, None, opts)
+        # The pool's facts are the component's inputs, so a plan (and its diff) can say
+        # what a pool costs and how many GPUs it has, whatever the backend's resources.
+        super().__init__("mlplane:accelerators:AcceleratorPool", name, pool_facts(args), opts)
         # Only the backend this cluster needs is imported (and with it, its cloud SDK).
         backend = importlib.import_module(f"components.accelerators.{args.target.kind}")
         backend.declare(self, name, args)

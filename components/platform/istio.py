@@ -63,6 +63,9 @@ class IstioArgs(PartArgs):
     open_gateways: tuple[dict[str, str], ...] = Field(
         (), description="Label selectors of further gateways anyone may reach (Knative's local gateway).")
     gke: bool = Field(False, description="Whether the cluster is GKE (CNI binaries live elsewhere there).")
+    service: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "ClusterIP"},
+        description="The gateway chart's `service` values (components.platform.gateway.gateway_service_values).")
 
 
 
@@ -95,7 +98,7 @@ def chart_values(role: str, args: IstioArgs, version: str) -> dict[str, Any]:
         cni_key = "istio_cni" if minor_version(version) < 29 else "cni"
         return {**platform, "meshConfig": mesh, cni_key: {"enabled": True}}
     if role == "gateway":
-        return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": {"type": "ClusterIP"}}
+        return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": dict(args.service)}
     return {"defaultRevision": "default"}
 
 

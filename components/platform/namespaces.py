@@ -30,8 +30,10 @@ ISTIO_CNI_NAMESPACE = "istio-cni"
 KUBEFLOW_WEBHOOK_PORTS = (4443, 8443, 9443)
 #: cert-manager's webhook (securePort).
 CERT_MANAGER_WEBHOOK_PORTS = (10250,)
-#: istiod (xDS 15012, injection/validation webhook 15017) and the gateways' listeners.
-ISTIO_PORTS = (8080, 8443, 15012, 15017, 15021)
+#: istiod (xDS 15012, injection/validation webhook 15017) and the gateways' listeners: the
+#: ingress gateway's pods listen on 80 and 443 (the gateway chart's service targetPorts,
+#: 1.17.3 and 1.29.0; tests/test_gateway_exposure.py), Knative's local gateway on 8080/8443.
+ISTIO_PORTS = (80, 443, 8080, 8443, 15012, 15017, 15021)
 #: Knative Serving's webhook.
 KNATIVE_WEBHOOK_PORTS = (8443,)
 

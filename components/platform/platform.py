@@ -20,6 +20,7 @@ from pydantic import Field
 from components.platform.auth import PROVIDER, Auth, AuthArgs, oauth2_proxy_service, OAUTH2_PROXY_PORT
 from components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, CertManagerArgs
 from components.platform.install import PartArgs
+from components.platform.gateway import gateway_service_values
 from components.platform.istio import ExtAuthz, Istio, IstioArgs
 from components.platform.knative import LOCAL_GATEWAY_LABELS, KnativeServing, KnativeServingArgs
 from components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
@@ -35,6 +36,8 @@ class PlatformArgs(PartArgs):
     kubeflow: KubeflowSpec = Field(description="Release, components, ingress, issuer and profiles.")
     auth: AuthSpec = Field(default_factory=AuthSpec, description="Users, connector and oauth2-proxy settings.")
     gke: bool = Field(False, description="Whether the cluster is GKE.")
+    cluster_kind: str = Field("local", description="The cluster kind (local, selfhosted, gke, eks, aks): picks the "
+                                                   "gateway's load balancer annotations.")
     public_hosts: tuple[str, ...] = Field(
         (), description="Hosts that endpoints and apps serve without login (public: true)."
     )
@@ -85,7 +88,8 @@ class Platform(pulumi.ComponentResource):
                                    port=OAUTH2_PROXY_PORT) if proxy.enabled else None,
                 allows=mesh_allows(spec, components),
                 open_gateways=(dict(LOCAL_GATEWAY_LABELS),) if components["knative_serving"].enabled else (),
-                gke=args.gke, after=namespaces), child)
+                gke=args.gke, service=gateway_service_values(spec.gateway, args.cluster_kind),
+                after=namespaces), child)
         mesh = tuple(self.istio.ready) if self.istio else ()
 
         self.auth = None

@@ -16,6 +16,7 @@ from components.base import ArgsModel, SecretValue
 from components.charts import check_version
 from components.namespace import PodSecurityLevel
 from components.naming import check_dns_label, is_dns_subdomain
+from components.platform.gateway import GatewaySettings
 from components.platform.releases import DEFAULT_RELEASE, RELEASE_NAMES, ReleaseName
 from components.sources import SourcesSpec
 
@@ -208,6 +209,10 @@ class KubeflowSpec(ArgsModel):
         description=f"Kubeflow release train: {' or '.join(RELEASE_NAMES)} (pins every version).",
     )
     ingress: IngressSettings = Field(default_factory=IngressSettings, description="Host and TLS of the ingress gateway.")
+    gateway: GatewaySettings = Field(
+        default_factory=GatewaySettings,
+        description="How the ingress gateway is reached from outside the cluster (Service type, ports, load "
+                    "balancer annotations). Default: cluster-ip (kubectl port-forward).")
     issuer: IssuerSettings = Field(default_factory=IssuerSettings, description="Issuer of the ingress certificate.")
     components: Components = Field(default_factory=Components, description="Per-component overrides.")
     profiles: tuple[ProfileSpec, ...] = Field((), description="Profiles (user namespaces) to create.")
@@ -240,6 +245,11 @@ class DexUser(ArgsModel):
                     "`pulumi stack output dex_passwords --show-secrets`). For dev stacks.",
     )
 
+    @classmethod
+    def secret_required(cls, field: str, raw: Any) -> bool:
+        """Whether a secret field must be set, given the user's entry (``mlplane secrets``)."""
+        return field == "password_hash" and not (isinstance(raw, dict) and raw.get("generate_password") is True)
+
     @property
     def display_name(self) -> str:
         """The username Dex shows."""
@@ -253,8 +263,14 @@ class OidcConnector(ArgsModel):
     name: str = Field(description="Name on the login page.", min_length=1)
     issuer: Annotated[str, AfterValidator(check_https_url)] = Field(description="The provider's issuer URL.")
     client_id: str = Field(description="OAuth client id registered at the provider.", min_length=1)
-    client_secret: SecretValue = Field(description="OAuth client secret, as a secret (`secure:`).")
+    client_secret: SecretValue | None = Field(
+        None, description="OAuth client secret, as a secret (`secure:`); required: `mlplane secrets` sets it.")
     scopes: tuple[str, ...] = Field(("openid", "profile", "email"), description="Scopes to request.")
+
+    @classmethod
+    def secret_required(cls, field: str, raw: Any) -> bool:
+        """The client secret is required (the loader refuses, or offline stands in, an unset one)."""
+        return field == "client_secret"
 
 
 class DexSettings(ArgsModel):

@@ -32,6 +32,16 @@ class AcceleratorsConfig(AcceleratorSettings):
     pools: tuple[PoolSpec, ...] = Field((), description="The accelerator pools, in the order work is placed.")
 
 
+def sdk_install_command(extra: str) -> str:
+    """The command that installs a cloud extra into the project's ``.venv`` from a checkout.
+
+    mlplane is not on a package index: ``pip install 'mlplane[gcp]'`` finds nothing. The
+    Pulumi CLI runs the program in ``.venv`` (Pulumi.yaml ``virtualenv``), where
+    ``pulumi install`` put mlplane itself from requirements.txt (``-e .``).
+    """
+    return f".venv/bin/pip install -e '.[{extra}]'"
+
+
 def sdk_missing(backend: str) -> tuple[str, str] | None:
     """``(module, extra)`` when the cloud SDK of ``backend`` is not installed, else None."""
     module, extra = CLOUD_SDKS[backend]
@@ -49,7 +59,7 @@ def missing_sdk_finding(path: tuple[str, ...], backend: str, what: str) -> Findi
         return None
     module, extra = missing
     return Finding(path, f"{what} on a {backend} cluster needs the {module} package, which is not installed",
-                   allowed=f"install it: pip install 'mlplane[{extra}]'")
+                   allowed=f"install it from the checkout: {sdk_install_command(extra)}")
 
 
 @rule

@@ -22,7 +22,8 @@ def _strip(annotation: Any) -> Any:
     return annotation
 
 
-def _members(annotation: Any) -> list[Any]:
+def members(annotation: Any) -> list[Any]:
+    """The members of a union annotation (None left out), or the annotation itself."""
     annotation = _strip(annotation)
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
@@ -30,8 +31,9 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _pick_model(annotation: Any, raw: Any) -> type[BaseModel] | None:
-    models = [m for m in _members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+def pick_model(annotation: Any, raw: Any) -> type[BaseModel] | None:
+    """The model among ``annotation``'s members that ``raw`` is (by its ``kind`` for unions)."""
+    models = [m for m in members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
     if len(models) == 1:
         return models[0]
     kind = raw.get("kind") if isinstance(raw, Mapping) else None
@@ -43,11 +45,11 @@ def _pick_model(annotation: Any, raw: Any) -> type[BaseModel] | None:
 
 
 def _child(annotation: Any, raw: Any, step: Any) -> Any:
-    model = _pick_model(annotation, raw)
+    model = pick_model(annotation, raw)
     if model is not None:
         field = model.model_fields.get(step) if isinstance(step, str) else None
         return field.annotation if field is not None else None
-    for member in _members(annotation):
+    for member in members(annotation):
         origin = typing.get_origin(member)
         args = typing.get_args(member)
         if origin in (list, tuple, set, frozenset) and isinstance(step, int) and args:
@@ -66,7 +68,7 @@ def model_at(annotation: Any, raw: Any, path: tuple[Any, ...]) -> type[BaseModel
             return None
         node = node.get(step) if isinstance(node, Mapping) else (
             node[step] if isinstance(node, list) and isinstance(step, int) and step < len(node) else None)
-    return _pick_model(annotation, node)
+    return pick_model(annotation, node)
 
 
 def allowed_keys(annotation: Any, raw: Any, parent: tuple[Any, ...]) -> str | None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -20,10 +21,12 @@ from components.base import SecretValue
 from infra.config.introspect import allowed_keys, field_info
 from infra.config.paths import format_path
 from infra.config.rules import cross_check
+from infra.config.secrets import fill_unset, secret_slots, unset_problems, unset_required
 from infra.config.source import StackSource
 from infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
 from infra.config.stackfile import StackDocument, read_stack_document
 from infra.errors import InputError, Problem, show_value
+from infra.suggest import did_you_mean
 
 #: Config namespaces that may appear in a stack file besides mlplane's own: the
 #: providers' own settings (Pulumi reads them for default providers).
@@ -71,6 +74,7 @@ def validate_config(
     *,
     line_of: LineLookup | None = None,
     secret_keys: frozenset[str] = frozenset(),
+    unset_secrets: Literal["unknown", "refuse"] = "unknown",
 ) -> StackConfig:
     """Validate a stack's ``config:`` map into a :class:`StackConfig`.
 
@@ -80,6 +84,9 @@ def validate_config(
         line_of: Maps a key path (``("mlplane:cluster", "kind")``) to its line.
         secret_keys: Config keys the engine marks as secret; their plain strings may
             fill secret fields (the engine decrypted them).
+        unset_secrets: What a required secret without a value becomes: ``unknown`` (the
+            offline render: an unknown secret, as a ``secure:`` value is offline) or
+            ``refuse`` (the engine: an error saying how to set it).
 
     Returns:
         The validated config, bound to ``source``.
@@ -88,6 +95,12 @@ def validate_config(
         InputError: Every problem found, each with key path, value and what is allowed.
     """
     lines = line_of or (lambda path: None)
+    slots = secret_slots(config)
+    if unset_secrets == "refuse" and unset_required(slots):
+        raise InputError(source.display, tuple(
+            replace(problem, line=lines(slot.path))
+            for slot, problem in zip(unset_required(slots), unset_problems(slots, source.stack, secret_keys), strict=True)))
+    config = fill_unset(config, slots)
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
     allowed_keys = ", ".join(f"{NAMESPACE}:{name}" for name in section_names())
@@ -99,12 +112,14 @@ def validate_config(
                                     allowed=allowed_keys, line=lines((key,))))
         elif namespace == NAMESPACE:
             if name not in StackConfig.model_fields:
-                problems.append(Problem(key, "unknown key", allowed=allowed_keys, line=lines((key,))))
+                hint = did_you_mean(name, section_names(), prefix=f"{NAMESPACE}:")
+                problems.append(Problem(key, "unknown key" + hint, allowed=allowed_keys, line=lines((key,))))
             else:
                 problems.extend(_validate_section(name, key, value, lines, key in secret_keys, sections))
         elif namespace not in PROVIDER_NAMESPACES:
             allowed = f"{NAMESPACE}:<section> or a provider namespace ({', '.join(PROVIDER_NAMESPACES)})"
-            problems.append(Problem(key, "unknown config namespace", allowed=allowed, line=lines((key,))))
+            hint = did_you_mean(namespace, (NAMESPACE, *PROVIDER_NAMESPACES), suffix=":")
+            problems.append(Problem(key, "unknown config namespace" + hint, allowed=allowed, line=lines((key,))))
 
     for name in required_sections():
         if f"{NAMESPACE}:{name}" not in config:
@@ -184,6 +199,8 @@ def _problems(
         message, allowed = _describe(error, value)
         if annotation is not None and error["type"] == "extra_forbidden":
             allowed = allowed_keys(annotation, raw, path[:-1])
+            if allowed and path:
+                message += did_you_mean(str(path[-1]), allowed.split(", "))
         if annotation is not None and error["type"] == "missing":
             info = field_info(annotation, raw, path)
             if info is not None and info.description:
@@ -246,6 +263,8 @@ def _describe(error: Mapping[str, Any], value: Any) -> tuple[str, str | None]:
         return "unknown key", None
     if isinstance(value, SecretValue) and kind.endswith("_type"):
         return "is a secret (`secure:`), but this key is not a secret; write it in plain text", None
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false", "true, false"
     if kind in ("literal_error", "enum"):
         return "not an allowed value", str(ctx.get("expected", ""))
     if kind == "string_type":

@@ -16,6 +16,7 @@ from infra.config.accelerators import AcceleratorsConfig
 from infra.config.auth import AuthConfig
 from infra.config.cluster import ClusterConfig
 from infra.config.kubeflow import KubeflowConfig
+from infra.config.gateway import gateway_fits_its_mode_and_cluster  # noqa: F401  (registers the rule)
 from infra.config.namespaces import namespaces_have_one_owner  # noqa: F401  (registers the rule)
 from infra.config.sources import source_folders_hold_the_release  # noqa: F401  (registers the rule)
 from infra.config.pipelines import PipelinesConfig

@@ -126,7 +126,7 @@ def _pool_target(config: StackConfig) -> dict[str, Any]:
         return {"kind": "gke", "project": cluster.project, "location": cluster.location, "cluster": cluster.name,
                 "settings": settings.gke}
     if cluster.kind == "eks":
-        return {"kind": "eks", "cluster": cluster.name, "settings": settings.eks}
+        return {"kind": "eks", "cluster": cluster.name, "region": cluster.region, "settings": settings.eks}
     if cluster.kind == "aks":
         return {"kind": "aks", "resource_group": cluster.resource_group, "cluster": cluster.name}
     return {"kind": "selfhosted"}

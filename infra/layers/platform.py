@@ -178,6 +178,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
     spec = spec.model_copy(update={"sources": absolute_sources(config)})
     platform = Platform("platform", PlatformArgs(
         kubeflow=spec, auth=config.auth, gke=isinstance(config.cluster, GkeCluster), namespaces=by_name,
+        cluster_kind=config.cluster.kind,
         public_hosts=public_hosts(config),
     ), ctx.opts())
     components = platform.components

@@ -3,18 +3,23 @@
 Resources are matched by URN, or through an alias when a resource was renamed or moved.
 A matched pair is ``same``, an ``update``, or a ``replace`` when an immutable field
 changes (see :mod:`infra.offline.replace_rules`). A change is ``danger`` when it would
-delete or replace something that holds data or is protected.
+delete or replace something that holds data or is protected. Each changed path keeps
+its old and new value (secrets masked, :mod:`infra.offline.shown`), a renamed resource
+its old URN, and an object expanded from a Helm chart or kustomize directory the URN
+of that source.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from infra.offline.kinds import held_data, is_stateful_type, kind_of
-from infra.offline.paths import changed_paths, parse_pattern, show, touches
-from infra.offline.plan import Plan, PlanResource
+from infra.offline.danger import data_at_stake, holds_data, listing, object_name, stateful_in_namespace
+from infra.offline.kinds import kind_of
+from infra.offline.paths import ABSENT, changed_paths, parse_pattern, show, touches, value_at
+from infra.offline.plan import STACK_TYPE, Plan, PlanResource
 from infra.offline.replace_rules import replace_reasons
+from infra.offline.shown import masked
 
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
@@ -29,9 +34,41 @@ _OPTIONS = (
 )
 
 
+#: Types whose children are the objects a Helm chart or kustomize directory expands to.
+SOURCE_TYPES = frozenset({"kubernetes:helm.sh/v4:Chart", "kubernetes:kustomize/v2:Directory"})
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """One changed path with its value before and after (``ABSENT`` where it had none).
+
+    Values are masked (:func:`infra.offline.shown.masked`): a secret is ``[secret]``.
+    """
+
+    path: str
+    before: Any
+    after: Any
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"path", "before", "after"}``, leaving out the side where the path is absent."""
+        data: dict[str, Any] = {"path": self.path}
+        if self.before is not ABSENT:
+            data["before"] = self.before
+        if self.after is not ABSENT:
+            data["after"] = self.after
+        return data
+
+
 @dataclass(frozen=True)
 class Change:
-    """One resource that the new plan treats differently from the old one."""
+    """One resource that the new plan treats differently from the old one.
+
+    Attributes:
+        values: Each changed path with its old and new value.
+        renamed_from: The old URN when the resource was renamed or moved (an alias).
+        source: The URN of the Helm chart or kustomize directory the object comes from.
+        component: The URN of the nearest mlplane component that owns the resource.
+    """
 
     urn: str
     type: str
@@ -39,16 +76,30 @@ class Change:
     paths: tuple[str, ...]
     danger: bool
     reason: str
+    values: tuple[ValueChange, ...] = ()
+    renamed_from: str | None = None
+    source: str | None = None
+    component: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The change as in the diff's JSON format."""
-        return {"urn": self.urn, "type": self.type, "op": self.op, "paths": list(self.paths),
-                "danger": self.danger, "reason": self.reason}
+        data = {"urn": self.urn, "type": self.type, "op": self.op, "paths": list(self.paths),
+                "values": [v.to_json() for v in self.values], "danger": self.danger, "reason": self.reason}
+        if self.renamed_from:
+            data["renamedFrom"] = self.renamed_from
+        if self.source:
+            data["source"] = self.source
+        return data
 
     @property
     def name(self) -> str:
         """The resource's logical name (the URN's last part)."""
         return self.urn.rsplit("::", 1)[-1]
+
+    @property
+    def old_name(self) -> str | None:
+        """The logical name before a rename, if it was renamed."""
+        return self.renamed_from.rsplit("::", 1)[-1] if self.renamed_from else None
 
 
 @dataclass(frozen=True)
@@ -57,6 +108,9 @@ class PlanDiff:
 
     changes: tuple[Change, ...]
     same: int
+    stack: str = ""
+    old_plan: Plan | None = field(default=None, repr=False, compare=False)
+    new_plan: Plan | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict[str, int]:
         """Counts per operation, plus ``same``."""
@@ -112,7 +166,7 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
             pairs.append((previous, resource))
 
     changes: list[Change] = [
-        Change(r.urn, r.type, "create", (), False, "new resource") for r in creates
+        _placed(Change(r.urn, r.type, "create", (), False, "new resource"), r, new_by_urn) for r in creates
     ]
     same = 0
     for previous, resource in pairs:
@@ -120,12 +174,39 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         if change is None:
             same += 1
         else:
-            changes.append(change)
+            changes.append(_placed(change, resource, new_by_urn))
     for resource in old:
         if resource.urn not in matched_old and resource.urn not in new_by_urn:
-            changes.append(_deletion(resource, old))
+            changes.append(_placed(_deletion(resource, old), resource, old_by_urn))
     changes.sort(key=lambda c: c.urn)
-    return PlanDiff(changes=tuple(changes), same=same)
+    return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack, old_plan=old, new_plan=new)
+
+
+def owners(resource: PlanResource, by_urn: dict[str, PlanResource]) -> tuple[str | None, str | None]:
+    """The URNs of the chart or directory ``resource`` was expanded from and of its component.
+
+    The component is the nearest ancestor that is an mlplane component (not the stack,
+    not a chart or directory); either is None where there is none.
+    """
+    source = component = None
+    parent = by_urn.get(resource.parent) if resource.parent else None
+    seen: set[str] = set()
+    while parent is not None and parent.urn not in seen and (source is None or component is None):
+        seen.add(parent.urn)
+        if parent.type in SOURCE_TYPES:
+            source = source or parent.urn
+        elif not parent.custom and parent.type != STACK_TYPE and component is None:
+            component = parent.urn
+        parent = by_urn.get(parent.parent) if parent.parent else None
+    return source, component
+
+
+def _placed(change: Change, resource: PlanResource, by_urn: dict[str, PlanResource]) -> Change:
+    """``change`` with the chart or directory it was expanded from and its component."""
+    source, component = owners(resource, by_urn)
+    if source is None and component is None:
+        return change
+    return replace(change, source=source, component=component)
 
 
 def _compare(old: PlanResource, new: PlanResource, old_plan: Plan) -> Change | None:
@@ -140,65 +221,55 @@ def _compare(old: PlanResource, new: PlanResource, old_plan: Plan) -> Change | N
         return None
 
     shown = tuple(show(p) for p in paths) + tuple(option_paths)
+    values = tuple(
+        ValueChange(show(p), masked(new.type, p, value_at(old.inputs, p, ABSENT)),
+                    masked(new.type, p, value_at(new.inputs, p, ABSENT)))
+        for p in paths
+    ) + tuple(ValueChange(f"options.{key}", getattr(old, attr), getattr(new, attr))
+              for attr, key in _OPTIONS if getattr(old, attr) != getattr(new, attr))
+    renamed_from = old.urn if renamed else None
     reasons = replace_reasons(old, new, paths)
     if provider_changed:
-        return _replacement(old, new, shown + ("provider",), "the provider changed", old_plan)
+        values += (ValueChange("provider", old.provider, new.provider),)
+        return _replacement(old, new, shown + ("provider",), values, "the provider changed", old_plan, renamed_from)
     if reasons:
         detail = "; ".join(f"{show(r.path)} ({r.rule})" for r in reasons[:5])
-        return _replacement(old, new, shown, f"replaces: {detail}", old_plan)
-    reason = "changed: " + ", ".join(shown) if shown else "renamed or moved (alias)"
-    if renamed and shown:
-        reason += f" (was {old.urn})"
-    elif renamed:
-        reason = f"renamed or moved, kept through an alias (was {old.urn})"
-    return Change(new.urn, new.type, "update", shown, False, reason)
-
-
-def _holds_data(resource: PlanResource) -> str | None:
-    data = held_data(resource.type, resource.inputs)
-    held = f"holds {data}" if data else None
-    if resource.protect:
-        return f"protected; {held}" if held else "protected"
-    if resource.retain_on_delete:
-        return f"retained on delete; {held}" if held else "retained on delete"
-    if is_stateful_type(resource.type):
-        return held or "holds data"
-    return None
+        return _replacement(old, new, shown, values, f"replaces: {detail}", old_plan, renamed_from)
+    reason = "changed: " + ", ".join(shown) if shown else ""
+    if renamed:
+        rename = f"renamed or moved, kept through an alias: {old.name} → {new.name}"
+        if old.name == new.name:
+            rename = f"renamed or moved (new parent), kept through an alias: was {old.urn}"
+        reason = f"{rename}; {reason}" if reason else rename
+    return Change(new.urn, new.type, "update", shown, False, reason, values, renamed_from)
 
 
 def _replacement(
-    old: PlanResource, new: PlanResource, paths: tuple[str, ...], why: str, old_plan: Plan
+    old: PlanResource, new: PlanResource, paths: tuple[str, ...], values: tuple[ValueChange, ...], why: str,
+    old_plan: Plan, renamed_from: str | None,
 ) -> Change:
-    stateful = _holds_data(old) or _holds_data(new)
-    victims = _stateful_in_namespace(old, old_plan)
-    if victims and not stateful:
-        stateful = "holds " + ", ".join(victims[:3]) + (" and more" if len(victims) > 3 else "")
+    stateful = holds_data(old) or holds_data(new)
     reason = why
     if stateful:
-        reason = f"DANGER: replacing {kind_of(new.type)} {new.name!r} ({stateful}) destroys it first; {why}"
-    return Change(new.urn, new.type, "replace", paths, stateful is not None, reason)
+        reason = (f"DANGER: replacing {kind_of(new.type)} {new.name!r} ({stateful}) first destroys "
+                  f"{data_at_stake(old)}; {why}")
+    else:
+        victims = stateful_in_namespace(old, old_plan)
+        if victims:
+            stateful = "namespace"
+            reason = (f"DANGER: replacing namespace {object_name(old)!r} deletes everything in it first: "
+                      f"{listing(victims)}; {why}")
+    return Change(new.urn, new.type, "replace", paths, stateful is not None, reason, values, renamed_from)
 
 
 def _deletion(resource: PlanResource, old_plan: Plan) -> Change:
-    stateful = _holds_data(resource)
+    stateful = holds_data(resource)
     if stateful:
-        reason = f"DANGER: deletes {kind_of(resource.type)} {resource.name!r} ({stateful})"
+        reason = f"DANGER: deletes {kind_of(resource.type)} {resource.name!r} ({stateful}): {data_at_stake(resource)}"
         return Change(resource.urn, resource.type, "delete", (), True, reason)
-    victims = _stateful_in_namespace(resource, old_plan)
+    victims = stateful_in_namespace(resource, old_plan)
     if victims:
-        reason = (f"DANGER: deleting namespace {resource.inputs['metadata']['name']!r} also deletes "
-                  f"{', '.join(victims[:3])}{' and more' if len(victims) > 3 else ''}")
+        reason = (f"DANGER: deleting namespace {object_name(resource)!r} also deletes {listing(victims)} "
+                  f"and the data on them")
         return Change(resource.urn, resource.type, "delete", (), True, reason)
     return Change(resource.urn, resource.type, "delete", (), False, "no longer in the plan")
-
-
-def _stateful_in_namespace(resource: PlanResource, plan: Plan) -> list[str]:
-    # Kubernetes deletes everything in a namespace with it, volumes included.
-    if resource.type != "kubernetes:core/v1:Namespace":
-        return []
-    namespace = (resource.inputs.get("metadata") or {}).get("name")
-    return [
-        f"{kind_of(r.type)} {r.name!r}"
-        for r in plan
-        if is_stateful_type(r.type) and (r.inputs.get("metadata") or {}).get("namespace") == namespace
-    ]

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from infra.config.paths import format_path
 
 Path = tuple[Any, ...]
 WILDCARD = "*"
+
+#: Lists that Kubernetes merges by each item's ``name`` (strategic merge patch keys):
+#: their items are compared by name, so inserting one does not "change" all after it.
+NAMED_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers", "env", "volumes"})
+
+
+@dataclass(frozen=True)
+class Named:
+    """A step into a list item found by its ``name`` (shown ``containers[name=main]``).
+
+    ``index`` is the item's position (in the new list; in the old one for a removed
+    item), so index patterns such as ``containers[0].image`` still match it.
+    """
+
+    name: str
+    index: int
+
+    def __str__(self) -> str:
+        return f"name={self.name}"
+
 
 _TOKEN = re.compile(r'\.?([^.\[\]]+)|\[(\d+|\*|"[^"]*"|\'[^\']*\')\]')
 
@@ -40,6 +61,8 @@ def parse_pattern(text: str) -> Path:
 
 
 def _step_matches(pattern: Any, step: Any) -> bool:
+    if isinstance(step, Named):
+        return pattern == WILDCARD or pattern == step.index or pattern == step.name
     return pattern == WILDCARD or pattern == step
 
 
@@ -59,7 +82,8 @@ def touches(change: Path, pattern: Path) -> bool:
 def changed_paths(old: Any, new: Any, prefix: Path = ()) -> list[Path]:
     """The paths where two input trees differ, as high up as the difference goes.
 
-    Mappings recurse per key; lists of equal length recurse per index; anything else
+    Mappings recurse per key; lists that Kubernetes merges by name (:data:`NAMED_LISTS`)
+    recurse per item name; other lists of equal length recurse per index; anything else
     that differs (including lists of different lengths) is reported at its own path.
     """
     if isinstance(old, dict) and isinstance(new, dict):
@@ -67,6 +91,8 @@ def changed_paths(old: Any, new: Any, prefix: Path = ()) -> list[Path]:
         for key in sorted(set(old) | set(new), key=str):
             if key not in old or key not in new:
                 paths.append((*prefix, key))
+            elif key in NAMED_LISTS and _by_name(old[key]) is not None and _by_name(new[key]) is not None:
+                paths.extend(_named_changes(old[key], new[key], (*prefix, key)))
             else:
                 paths.extend(changed_paths(old[key], new[key], (*prefix, key)))
         return paths
@@ -78,19 +104,62 @@ def changed_paths(old: Any, new: Any, prefix: Path = ()) -> list[Path]:
     return [] if old == new else [prefix]
 
 
-def value_at(tree: Any, path: Sequence[Any]) -> Any:
-    """The value at ``path`` in ``tree``, or None where the path does not exist."""
+def _by_name(items: Any) -> dict[str, int] | None:
+    """Each item's position by its name, or None unless every item has a unique name."""
+    if not isinstance(items, list):
+        return None
+    names = [item.get("name") if isinstance(item, dict) else None for item in items]
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        return None
+    return {name: index for index, name in enumerate(names)}
+
+
+def _named_changes(old: list[Any], new: list[Any], prefix: Path) -> list[Path]:
+    old_at, new_at = _by_name(old) or {}, _by_name(new) or {}
+    paths: list[Path] = []
+    for name, index in new_at.items():
+        if name not in old_at:
+            paths.append((*prefix, Named(name, index)))
+        else:
+            paths.extend(changed_paths(old[old_at[name]], new[index], (*prefix, Named(name, index))))
+    paths.extend((*prefix, Named(name, index)) for name, index in old_at.items() if name not in new_at)
+    if not paths and list(old_at) != list(new_at):
+        paths.append(prefix)  # same items, another order: the list itself changed
+    return paths
+
+
+class _Absent:
+    """Marks a path that does not exist on one side of a change."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
+def value_at(tree: Any, path: Sequence[Any], missing: Any = None) -> Any:
+    """The value at ``path`` in ``tree``, or ``missing`` where the path does not exist."""
     node = tree
     for step in path:
-        if isinstance(node, dict) and step in node:
+        if isinstance(step, Named):
+            position = (_by_name(node) or {}).get(step.name)
+            if position is None:
+                return missing
+            node = node[position]
+        elif isinstance(node, dict) and step in node:
             node = node[step]
         elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
             node = node[step]
         else:
-            return None
+            return missing
     return node
 
 
 def show(path: Path) -> str:
-    """A path as text, e.g. ``spec.template.spec.containers[0].args``."""
-    return format_path(path)
+    """A path as text, e.g. ``spec.template.spec.containers[name=main].args[1]``."""
+    text = ""
+    for step in path:
+        part = f"[{step}]" if isinstance(step, Named) else format_path((step,))
+        text += part if not text or part.startswith("[") else "." + part
+    return text

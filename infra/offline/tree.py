@@ -1,27 +1,54 @@
-"""The resource tree of a plan, grouped by component, for ``mlplane preview``."""
+"""The resource tree of a plan, grouped by component, for ``mlplane preview --tree``.
+
+A Helm chart or kustomize directory that was expanded into its objects shows as one
+line with its object count by kind (and how many of them change); ``expand`` lists
+every object.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
-from infra.offline.diff import PlanDiff
+from infra.offline.diff import SOURCE_TYPES, PlanDiff
+from infra.offline.kinds import kind_of
 from infra.offline.plan import Plan, PlanResource
 
 _MARK = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
 
 
-def format_tree(plan: Plan, diff: PlanDiff | None = None) -> str:
+def _descendants(urn: str, children: dict[str | None, list[PlanResource]]) -> list[PlanResource]:
+    found, stack = [], list(children.get(urn, []))
+    while stack:
+        resource = stack.pop()
+        found.append(resource)
+        stack.extend(children.get(resource.urn, []))
+    return found
+
+
+def kinds_summary(resources: list[PlanResource]) -> str:
+    """``12 objects: 3 Deployment, 2 Service, ...`` (most frequent kinds first)."""
+    counts = Counter(kind_of(r.type) for r in resources)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return f"{len(resources)} object{'s' if len(resources) != 1 else ''}" + (f": {kinds}" if kinds else "")
+
+
+def format_tree(plan: Plan, diff: PlanDiff | None = None, expand: bool = False) -> str:
     """Render ``plan`` as an indented tree: components with their children.
 
     Args:
         plan: The plan to show.
         diff: When given, each resource is prefixed with its operation.
+        expand: List every object of an expanded chart or directory instead of one line.
 
     Returns:
         The tree as text, children sorted by type then name.
     """
     ops = {c.urn: c.op for c in diff.changes} if diff else {}
     dangers = {c.urn for c in diff.changes if c.danger} if diff else set()
+    by_source: dict[str, list] = defaultdict(list)  # changes (deletions too) under each source
+    for change in diff.changes if diff else ():
+        if change.source:
+            by_source[change.source].append(change)
     children: dict[str | None, list[PlanResource]] = defaultdict(list)
     by_urn = plan.by_urn()
     for resource in plan:
@@ -35,10 +62,20 @@ def format_tree(plan: Plan, diff: PlanDiff | None = None) -> str:
     def walk(resource: PlanResource, prefix: str, last: bool) -> None:
         branch = "└─ " if last else "├─ "
         op = ops.get(resource.urn)
-        mark = ("!" if resource.urn in dangers else " ") + (_MARK[op] if op else " ").ljust(2)
-        flags = " [protected]" if resource.protect else ""
-        lines.append(f"{mark} {prefix}{branch}{resource.type}  {resource.name}{flags}")
         kids = children.get(resource.urn, [])
+        collapsed = resource.type in SOURCE_TYPES and kids and not expand
+        inside = _descendants(resource.urn, children) if collapsed else []
+        danger = resource.urn in dangers or (collapsed and any(c.danger for c in by_source[resource.urn]))
+        mark = ("!" if danger else " ") + (_MARK[op] if op else " ").ljust(2)
+        flags = " [protected]" if resource.protect else ""
+        if collapsed:
+            changed = len(by_source[resource.urn])
+            flags += f"  ({kinds_summary(inside)}{f'; {changed} changing' if changed else ''})"
+            if not op and changed:
+                mark = mark[0] + "~ "
+        lines.append(f"{mark} {prefix}{branch}{resource.type}  {resource.name}{flags}")
+        if collapsed:
+            return
         for index, kid in enumerate(kids):
             walk(kid, prefix + ("   " if last else "│  "), index == len(kids) - 1)
 

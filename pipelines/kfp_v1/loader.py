@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from components.pipeline.spec import PipelineSpec
-from pipelines.errors import pipeline_error, validation_message
+from pipelines.errors import functions_note, pipeline_error, validation_message
 from pipelines.kfp_v1 import api
 from pipelines.kfp_v1.api import compiler, components, dsl, gcp, onprem
 from pipelines.kfp_v1.api._params import PipelineParam
@@ -89,7 +89,9 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
                 exec(code, module.__dict__)  # noqa: S102 - loading the user's pipeline is the point
                 pipeline_function = module.__dict__.get(function)
                 if pipeline_function is None:
-                    raise pipeline_error(shown, name, f"the file defines no function {function!r}")
+                    raise pipeline_error(shown, name, f"the file defines no function {function!r}",
+                                         allowed=functions_note(module.__dict__, function,
+                                                                lambda f: hasattr(f, dsl.PIPELINE_MARK)))
                 meta = getattr(pipeline_function, dsl.PIPELINE_MARK, None)
                 if meta is None:
                     raise pipeline_error(shown, name, f"{function!r} is not a pipeline (no @dsl.pipeline decorator)")

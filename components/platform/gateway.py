@@ -1,0 +1,146 @@
+"""How the ingress gateway is reached from outside the cluster: ``mlplane:kubeflow.gateway``.
+
+The gateway is Istio's ``gateway`` chart; its Service is shaped by the chart's
+``service`` values (``type``, ``ports``, ``annotations``, ``loadBalancerIP``,
+``loadBalancerSourceRanges``; istio/istio, manifests/charts/gateway/templates/service.yaml
+at 1.17.3 and 1.29.0, checked by rendering both charts in tests/test_gateway_exposure.py).
+
+Every mode but ``cluster-ip`` exposes a Service outside the cluster, which the policy
+rule ``no-external-services`` refuses without the annotation
+``mlplane.dev/exposure-opt-in``: the gateway opts in with its reason (it is the one
+entry, behind TLS and the login).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
+
+from components.base import ArgsModel
+
+#: The annotation that opts a Service into outside exposure (policy/rules/exposure.py).
+EXPOSURE_OPT_IN = "mlplane.dev/exposure-opt-in"
+
+GatewayMode = Literal["cluster-ip", "node-port", "load-balancer", "existing-load-balancer"]
+
+#: The gateway chart's own ``service.ports`` (values.yaml of 1.17.3 and 1.29.0, equal):
+#: setting ``ports`` replaces the list, so a NodePort keeps every entry and adds ``nodePort``.
+CHART_PORTS: tuple[dict[str, Any], ...] = (
+    {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+    {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 80},
+    {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443},
+)
+
+#: Service annotations per cluster kind for a LoadBalancer, external and internal.
+#: GKE: no annotation gives an external passthrough Network Load Balancer;
+#: ``networking.gke.io/load-balancer-type: "Internal"`` an internal one (GKE docs,
+#: "LoadBalancer Service parameters").
+#: EKS: the AWS Load Balancer Controller takes Services annotated
+#: ``aws-load-balancer-type: external`` (the in-tree controller then ignores them), with IP
+#: targets; it makes internal NLBs unless ``aws-load-balancer-scheme: internet-facing``
+#: (kubernetes-sigs/aws-load-balancer-controller, docs/guide/service/nlb.md and annotations.md).
+#: AKS: the cluster's Standard load balancer by default; ``azure-load-balancer-internal:
+#: "true"`` for an internal one (MicrosoftDocs/azure-docs, articles/aks/internal-lb.md).
+_AWS = "service.beta.kubernetes.io/aws-load-balancer-"
+CLOUD_ANNOTATIONS: dict[str, dict[bool, dict[str, str]]] = {
+    "gke": {False: {}, True: {"networking.gke.io/load-balancer-type": "Internal"}},
+    "eks": {
+        False: {f"{_AWS}type": "external", f"{_AWS}nlb-target-type": "ip", f"{_AWS}scheme": "internet-facing"},
+        True: {f"{_AWS}type": "external", f"{_AWS}nlb-target-type": "ip", f"{_AWS}scheme": "internal"},
+    },
+    "aks": {False: {}, True: {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}},
+}
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError("must be a CIDR range such as 203.0.113.0/24") from None
+    return value
+
+
+def _check_ip(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError("must be an IP address such as 203.0.113.10") from None
+    return value
+
+
+class NodePorts(ArgsModel):
+    """The fixed node ports of a NodePort gateway (the cluster's node-port range applies; Kubernetes'
+    default is 30000-32767)."""
+
+    http: int = Field(30080, ge=1, le=65535, description="Node port of the gateway's HTTP port (80).")
+    https: int = Field(30443, ge=1, le=65535, description="Node port of the gateway's HTTPS port (443).")
+
+
+class GatewaySettings(ArgsModel):
+    """How the ingress gateway's Service is reached from outside the cluster."""
+
+    mode: GatewayMode = Field(
+        "cluster-ip",
+        description="cluster-ip: inside the cluster only (reach it with kubectl port-forward); node-port: on "
+                    "every node at node_ports (kind/k3d map them to the host); load-balancer: the cloud's (or "
+                    "MetalLB's) load balancer, annotated for the cluster kind; existing-load-balancer: a load "
+                    "balancer you run forwards to node_ports on the nodes.",
+    )
+    node_ports: NodePorts = Field(default_factory=NodePorts,
+                                  description="node-port and existing-load-balancer: the fixed node ports.")
+    internal: bool = Field(False, description="load-balancer: an internal (private network only) load balancer.")
+    address: Annotated[str, AfterValidator(_check_ip)] | None = Field(
+        None, description="load-balancer: a reserved IP address for it (loadBalancerIP), e.g. a static IP.")
+    source_ranges: tuple[Annotated[str, AfterValidator(_check_cidr)], ...] = Field(
+        (), description="load-balancer: only these client CIDR ranges may connect (loadBalancerSourceRanges).")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Service annotations merged over mlplane's (e.g. a certificate ARN).")
+
+
+def gateway_service_values(settings: GatewaySettings, cluster_kind: str) -> dict[str, Any]:
+    """The gateway chart's ``service`` values for ``settings`` on a cluster of ``cluster_kind``.
+
+    Args:
+        settings: ``mlplane:kubeflow.gateway``.
+        cluster_kind: ``local``, ``selfhosted``, ``gke``, ``eks`` or ``aks``.
+
+    Returns:
+        ``{"type": ..., ...}``: what goes under ``service`` in the chart's values.
+    """
+    if settings.mode == "cluster-ip":
+        return {"type": "ClusterIP", **({"annotations": dict(settings.annotations)} if settings.annotations else {})}
+    reason = (f"mlplane:kubeflow.gateway.mode {settings.mode}: the Istio ingress gateway is the platform's one "
+              "entry (TLS, login)")
+    if settings.mode in ("node-port", "existing-load-balancer"):
+        fixed = {"http2": settings.node_ports.http, "https": settings.node_ports.https}
+        ports = [{**port, "nodePort": fixed[port["name"]]} if port["name"] in fixed else dict(port)
+                 for port in CHART_PORTS]
+        return {"type": "NodePort", "ports": ports,
+                "annotations": {EXPOSURE_OPT_IN: reason, **settings.annotations}}
+    cloud = CLOUD_ANNOTATIONS.get(cluster_kind, {}).get(settings.internal, {})
+    values: dict[str, Any] = {"type": "LoadBalancer",
+                              "annotations": {**cloud, EXPOSURE_OPT_IN: reason, **settings.annotations}}
+    if settings.address is not None:
+        values["loadBalancerIP"] = settings.address
+    if settings.source_ranges:
+        values["loadBalancerSourceRanges"] = list(settings.source_ranges)
+    return values
+
+
+def gateway_problems(settings: GatewaySettings, cluster_kind: str) -> list[tuple[tuple[str, ...], str, Any, str]]:
+    """Settings that do not fit the mode or the cluster: ``(path, message, value, allowed)``."""
+    problems = []
+    if settings.mode != "load-balancer":
+        for key in ("internal", "address", "source_ranges"):
+            if key in settings.model_fields_set and getattr(settings, key) not in (False, None, ()):
+                problems.append(((key,), f"only a load-balancer gateway takes {key}", getattr(settings, key),
+                                 "mode: load-balancer, or leave it out"))
+    if settings.node_ports.http == settings.node_ports.https:
+        problems.append((("node_ports", "https"), "the HTTP and HTTPS node ports are the same",
+                         settings.node_ports.https, "two different ports"))
+    if settings.mode == "load-balancer" and settings.internal and cluster_kind not in CLOUD_ANNOTATIONS:
+        problems.append((("internal",), f"mlplane knows no internal load balancer annotation for {cluster_kind} "
+                         "clusters", True, "internal: false, and your load balancer's own annotations"))
+    return problems

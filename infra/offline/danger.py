@@ -1,0 +1,96 @@
+"""What a dangerous change destroys, said so that a reviewer knows which data.
+
+A change is dangerous when it deletes or replaces something that holds data or is
+protected. The reason names the thing by what people know it as: the claim
+``namespace/name`` and its size, the bucket by its name, the database, the profile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.offline.kinds import held_data, is_stateful_type, kind_of
+from infra.offline.plan import Plan, PlanResource
+
+#: The input that names a bucket, storage account or database, per cloud type.
+_CLOUD_NAME_KEYS = {
+    "gcp:storage/bucket:Bucket": ("bucket gs://{}", "name"),
+    "aws:s3/bucket:Bucket": ("bucket s3://{}", "bucket"),
+    "aws:s3/bucketV2:BucketV2": ("bucket s3://{}", "bucket"),
+    "azure-native:storage:StorageAccount": ("storage account {}", "accountName"),
+    "azure-native:storage:BlobContainer": ("blob container {}", "containerName"),
+    "gcp:sql/databaseInstance:DatabaseInstance": ("database instance {}", "name"),
+    "gcp:sql/database:Database": ("database {}", "name"),
+    "gcp:filestore/instance:Instance": ("Filestore instance {}", "name"),
+    "aws:rds/instance:Instance": ("database {}", "identifier"),
+    "aws:rds/cluster:Cluster": ("database cluster {}", "clusterIdentifier"),
+    "aws:efs/fileSystem:FileSystem": ("EFS file system {}", "creationToken"),
+    "azure-native:dbforpostgresql:Server": ("PostgreSQL server {}", "serverName"),
+    "azure-native:dbformysql:Server": ("MySQL server {}", "serverName"),
+}
+
+
+def holds_data(resource: PlanResource) -> str | None:
+    """Why losing ``resource`` matters (protected, retained, holds data), or None."""
+    if resource.protect:
+        return "protected"
+    if resource.retain_on_delete:
+        return "retained on delete"
+    if is_stateful_type(resource.type):
+        return "holds data"
+    return None
+
+
+def _metadata(resource: PlanResource) -> dict[str, Any]:
+    metadata = resource.inputs.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def object_name(resource: PlanResource) -> str:
+    """``namespace/name`` of a Kubernetes object (its logical name where it has none)."""
+    metadata = _metadata(resource)
+    name = metadata.get("name") or resource.name
+    return f"{metadata['namespace']}/{name}" if metadata.get("namespace") else str(name)
+
+
+def data_at_stake(resource: PlanResource) -> str:
+    """One phrase for what is lost with ``resource``: ``claim ml/data (10Gi, class standard)``."""
+    kind = kind_of(resource.type)
+    if resource.type in _CLOUD_NAME_KEYS:
+        template, key = _CLOUD_NAME_KEYS[resource.type]
+        value = resource.inputs.get(key)
+        named = template.format(value) if isinstance(value, str) else f"{kind} {resource.name!r}"
+        return f"{named} and everything stored in it"
+    if kind == "PersistentVolumeClaim":
+        spec = resource.inputs.get("spec") or {}
+        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        details = ", ".join(p for p in (str(size) if size else "", f"class {spec['storageClassName']}"
+                                        if spec.get("storageClassName") else "") if p)
+        held = held_data(resource.type, resource.inputs)
+        return (f"claim {object_name(resource)}{f' ({details})' if details else ''} and the data on its volume"
+                + (f": {held}" if held else ""))
+    if kind == "PersistentVolume":
+        return f"volume {object_name(resource)} and the data on it"
+    if kind == "StatefulSet":
+        return f"StatefulSet {object_name(resource)} (its pods and the data they keep)"
+    if kind == "Profile":
+        return f"profile {object_name(resource)}: Kubeflow deletes its namespace and the notebook volumes in it"
+    if resource.is_kubernetes_object:
+        return f"{kind} {object_name(resource)}"
+    return f"{kind} {resource.name!r}"
+
+
+def stateful_in_namespace(resource: PlanResource, plan: Plan) -> list[PlanResource]:
+    """The volumes and other stateful objects that live in a Namespace resource's namespace."""
+    # Kubernetes deletes everything in a namespace with it, volumes included.
+    if resource.type != "kubernetes:core/v1:Namespace":
+        return []
+    namespace = _metadata(resource).get("name")
+    return [r for r in plan if is_stateful_type(r.type) and _metadata(r).get("namespace") == namespace]
+
+
+def listing(resources: list[PlanResource], limit: int = 3) -> str:
+    """``claim ml/a (1Gi), claim ml/b and 2 more`` for a reason line."""
+    shown = [f"{kind_of(r.type)} {r.name!r}" for r in resources[:limit]]
+    more = len(resources) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

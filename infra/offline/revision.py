@@ -1,0 +1,112 @@
+"""Rendering the stack as it was at a git revision, with that revision's own code.
+
+``mlplane diff --base REF`` compares the plan of REF with the plan of the working tree.
+Rendering REF's stack file with the working tree's code would hide every change to
+mlplane's own code (components, pipelines), so REF is checked out into a temporary
+git worktree and rendered there by a separate Python process that imports REF's code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from infra.errors import input_error
+from infra.offline.plan import Plan, load_plan
+
+_REF_ALLOWED = "a branch, tag or commit of this repository, e.g. origin/main or HEAD~1"
+
+
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise input_error("command line", "--base", "git is not installed", value="git",
+                          allowed="a machine with git on its PATH") from None
+
+
+def resolve_revision(root: Path, ref: str) -> tuple[Path, str]:
+    """The repository's top folder and the commit ``ref`` names.
+
+    Raises:
+        InputError: ``root`` is not in a git repository, or ``ref`` names no commit.
+    """
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        raise input_error(str(root), "--base", "the project is not in a git repository", value=ref,
+                          allowed="run mlplane diff --base inside a git checkout")
+    if ref.startswith("-"):
+        raise input_error("command line", "--base", "not a git revision", value=ref, allowed=_REF_ALLOWED)
+    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit.returncode != 0:
+        raise input_error("command line", "--base", "no such git revision", value=ref, allowed=_REF_ALLOWED)
+    return Path(top.stdout.strip()), commit.stdout.strip()
+
+
+@contextmanager
+def checked_out(top: Path, commit: str) -> Iterator[Path]:
+    """A temporary detached worktree of ``commit``, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="mlplane-base-"))
+    tree = folder / "tree"
+    added = _git(top, "worktree", "add", "--detach", "--quiet", str(tree), commit)
+    if added.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise input_error("command line", "--base", f"cannot check the revision out: {added.stderr.strip()}",
+                          value=commit, allowed=_REF_ALLOWED)
+    try:
+        yield tree
+    finally:
+        _git(top, "worktree", "remove", "--force", str(tree))
+        shutil.rmtree(folder, ignore_errors=True)
+        _git(top, "worktree", "prune")
+
+
+def render_at_revision(root: Path, ref: str, stack: str, config_file: Path | None) -> tuple[Plan, str]:
+    """The plan of ``stack`` (or ``config_file``) as ``ref`` renders it, with ``ref``'s code.
+
+    Args:
+        root: The project root in the working tree.
+        ref: A git revision.
+        stack: The stack name (used when ``config_file`` is None).
+        config_file: A stack file; inside the repository, ``ref``'s version of it is used.
+
+    Returns:
+        The plan, and a note for the reader (which commit; a stack new since ``ref``).
+
+    Raises:
+        InputError: Not a git repository, an unknown revision, or the render at ``ref`` failed.
+    """
+    top, commit = resolve_revision(root, ref)
+    short = commit[:12]
+    with checked_out(top, commit) as tree:
+        base_root = tree / root.resolve().relative_to(top.resolve())
+        if config_file is not None:
+            resolved = config_file.resolve()
+            try:
+                stack_file = base_root / resolved.relative_to(root.resolve())
+            except ValueError:  # outside the project: the same file on both sides
+                stack_file = resolved
+            target = ["--config-file", str(stack_file)]
+        else:
+            stack_file = base_root / f"Pulumi.{stack}.yaml"
+            target = ["--stack", stack]
+        if not (base_root / "Pulumi.yaml").is_file() or not stack_file.is_file():
+            empty = Plan(project="mlplane", stack=stack)
+            return empty, f"{ref} ({short}) has no {stack_file.name}: everything shows as create.\n"
+        out = tree.parent / "render"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(base_root),
+                                                                       os.environ.get("PYTHONPATH")]))}
+        env.pop("FORCE_COLOR", None)
+        result = subprocess.run([sys.executable, "-m", "infra.cli", "render", *target, "--out", str(out)],
+                                cwd=base_root, env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+            raise input_error("command line", "--base", f"rendering the stack at {ref} failed: {detail}",
+                              value=ref, allowed="a revision whose stack renders")
+        return load_plan(out), f"Compared with {ref} ({short}), rendered with its own code.\n"

@@ -1,0 +1,137 @@
+"""The sections a report shows beside the changes: accelerator cost, the graph of the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from infra.offline.cost import (PoolChange, PoolCost, describe_sharing, describe_size, money, money_range,
+                                pool_changes, price_table)
+from infra.offline.diff import PlanDiff
+from infra.offline.graph import graph_markdown
+
+__all__ = ["cost_json", "cost_markdown", "cost_text", "graph_markdown", "json_report", "markdown_report"]
+
+
+def _sources_line() -> str:
+    table = price_table()
+    dated = [f"{backend.upper()} {source['date']}" for backend, source in sorted(table["sources"].items())
+             if source.get("date")]
+    return (f"{table['currency']} a month of {table['hours_per_month']} h, list prices of "
+            f"{', '.join(dated)} (components/accelerators/gpu_prices.json)")
+
+
+def _price_cell(cost: PoolCost | None) -> str:
+    if cost is None:
+        return "(none)"
+    if cost.facts.get("backend") == "selfhosted":
+        return "self-hosted: GPUs only"
+    if cost.missing:
+        return f"no price: {cost.missing}"
+    used = "spot" if cost.facts.get("spot") else "on-demand"
+    other = cost.monthly(not cost.facts.get("spot"))
+    other_name = "on-demand" if cost.facts.get("spot") else "spot"
+    text = f"{money_range(cost.billed())} {used}"
+    if other is not None:
+        text += f" ({money_range(other)} {other_name})"
+    return text
+
+
+def _delta(change: PoolChange) -> str:
+    if not change.changed:
+        return ""
+    delta = change.delta()
+    if delta is None:
+        return "changed"
+    return ("+" if delta > 0 else "") + money(delta) + " at most"
+
+
+def cost_text(diff: PlanDiff) -> Text | None:
+    """The cost section for the terminal, or None when neither plan has pools."""
+    changes = pool_changes(diff)
+    if not changes:
+        return None
+    out = Text()
+    out.append(f"Accelerator pools ({_sources_line()}):\n", style="bold")
+    for change in changes:
+        cost = change.after or change.before
+        assert cost is not None
+        mark = "+" if change.before is None else "-" if change.after is None else "~" if change.changed else " "
+        out.append(f"  {mark} pool {change.name}: ", style="bold" if change.changed else "")
+        out.append(f"{describe_size(cost)}; {_price_cell(change.after) if change.after else 'removed'}")
+        delta = _delta(change)
+        if delta:
+            out.append(f"; was {_price_cell(change.before)}" if change.before and change.after else "")
+            out.append(f"; {delta}", style="yellow")
+        out.append("\n")
+        sharing = describe_sharing(cost)
+        if sharing:
+            out.append(f"      {sharing}\n", style="dim")
+    return out
+
+
+def cost_markdown(diff: PlanDiff) -> str:
+    """The cost section as a Markdown table ("" when neither plan has pools)."""
+    changes = pool_changes(diff)
+    if not changes:
+        return ""
+    lines = ["#### Accelerator pools", "", f"_{_sources_line()}_", "",
+             "| pool | size | a month, after | before | change | sharing |", "|---|---|---|---|---|---|"]
+    for change in changes:
+        cost = change.after or change.before
+        assert cost is not None
+        name = f"**{change.name}**" if change.changed else change.name
+        before = _price_cell(change.before) if change.changed else "same"
+        lines.append(f"| {name} | {describe_size(cost)} | {_price_cell(change.after)} | {before} | "
+                     f"{_delta(change)} | {describe_sharing(cost) or ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cost_json(cost: PoolCost | None) -> dict[str, Any] | None:
+    if cost is None:
+        return None
+    on_demand, spot = cost.monthly(False), cost.monthly(True)
+    return {
+        "facts": cost.facts,
+        "machines": [{"machine": r.machine, "onDemandHourly": r.on_demand, "spotHourly": r.spot} for r in cost.rates],
+        "monthlyOnDemand": list(on_demand) if on_demand else None,
+        "monthlySpot": list(spot) if spot else None,
+        "sharingSavesMonthly": cost.sharing_saves(),
+        "missing": cost.missing,
+    }
+
+
+def cost_json(diff: PlanDiff) -> dict[str, Any] | None:
+    """``{"cost": {...}}`` for the JSON diff (None when neither plan has pools)."""
+    changes = pool_changes(diff)
+    if not changes:
+        return None
+    table = price_table()
+    return {"cost": {
+        "currency": table["currency"], "hoursPerMonth": table["hours_per_month"],
+        "sources": {k: v.get("date") for k, v in sorted(table["sources"].items())},
+        "pools": [{"pool": c.name, "changed": c.changed, "before": _cost_json(c.before),
+                   "after": _cost_json(c.after), "monthlyChange": c.delta() if c.changed else 0.0}
+                  for c in changes],
+    }}
+
+
+def markdown_report(diff: PlanDiff, budget: int | None = None) -> str:
+    """The whole pull-request comment of one diff: summary, dangers, cost, graph, changes.
+
+    Args:
+        diff: The diff.
+        budget: The most characters of change rows (default: what one comment holds).
+    """
+    from infra.offline.report import format_markdown
+
+    sections = [section for section in (cost_markdown(diff), graph_markdown(diff)) if section]
+    return format_markdown(diff, sections, budget=budget)
+
+
+def json_report(diff: PlanDiff) -> str:
+    """The JSON diff with the pools' cost."""
+    from infra.offline.report import format_json
+
+    return format_json(diff, cost_json(diff))

@@ -1,0 +1,109 @@
+"""What a stack needs on its cluster that the plan does not install: drivers, provisioners, controllers.
+
+mlplane creates StorageClasses, Karpenter NodePools and load-balanced Services; each only
+works where a driver or controller answers for it. Those are cluster infrastructure the
+platform team installs once, and their install sources are not in the pinned upstream
+sources this project can check offline, so the plan declares them instead of installing
+them: ``mlplane preview`` lists each with the command that checks it is there
+(docs/running.md).
+
+Each check names an object the component itself registers: a CSI driver's ``CSIDriver``
+object, named as the driver that StorageClasses name as provisioner (csi-driver-nfs:
+``nfs.csi.k8s.io``, kubernetes-csi/csi-driver-nfs deploy/csi-nfs-driverinfo.yaml),
+Karpenter's CRDs (``karpenter.sh`` NodePool and ``karpenter.k8s.aws`` EC2NodeClass, as in
+``../shared/crds``), the AWS Load Balancer Controller's ``TargetGroupBinding`` CRD
+(kubernetes-sigs/aws-load-balancer-controller config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.config import StackConfig
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    """Something the cluster must have before ``pulumi up``.
+
+    Attributes:
+        name: What it is (``csi-driver-nfs``).
+        needed_by: What in the stack needs it (a key path and why).
+        check: A command that succeeds only where it is installed.
+        install: Where to get it.
+    """
+
+    name: str
+    needed_by: str
+    check: str
+    install: str
+
+
+def _csi(driver: str) -> str:
+    return f"kubectl get csidriver {driver}"
+
+
+_LOCAL_PATH_CHECK = ("kubectl get storageclass -o jsonpath='{.items[*].provisioner}' | tr ' ' '\\n' "
+                     "| grep -qx rancher.io/local-path")
+
+#: The driver behind each StorageClass kind: (name, check, install).
+_CLASS_DRIVERS = {
+    "nfs": ("csi-driver-nfs", _csi("nfs.csi.k8s.io"),
+            "the csi-driver-nfs Helm chart of kubernetes-csi/csi-driver-nfs (not installed by mlplane)"),
+    "local-path": ("local-path-provisioner", _LOCAL_PATH_CHECK,
+                   "kind and k3d/k3s ship it; elsewhere rancher/local-path-provisioner's deploy manifest"),
+    "ebs": ("Amazon EBS CSI driver", _csi("ebs.csi.aws.com"), "the EKS add-on for the EBS CSI driver"),
+    "gce-pd": ("Compute Engine persistent disk CSI driver", _csi("pd.csi.storage.gke.io"),
+               "GKE's persistent disk CSI driver add-on"),
+    "azure-disk": ("Azure Disk CSI driver", _csi("disk.csi.azure.com"), "AKS's Azure Disk CSI driver"),
+}
+
+
+def prerequisites(config: StackConfig) -> list[Prerequisite]:
+    """The prerequisites of a stack, in a stable order (storage, node pools, load balancer)."""
+    found: list[Prerequisite] = []
+    storage = config.storage
+    for index, cls in enumerate(storage.classes if storage is not None else ()):
+        name, check, install = _CLASS_DRIVERS[cls.kind]
+        found.append(Prerequisite(name, f"mlplane:storage.classes[{index}] ({cls.name}, provisioner "
+                                  f"{cls.provisioner})", check, install))
+    pools = config.accelerators.pools if config.accelerators is not None else ()
+    if config.cluster.kind == "eks" and pools:
+        found.append(Prerequisite(
+            "Karpenter", "mlplane:accelerators.pools (Karpenter NodePools and EC2NodeClasses)",
+            "kubectl get crd nodepools.karpenter.sh ec2nodeclasses.karpenter.k8s.aws",
+            "Karpenter's Helm chart (aws/karpenter-provider-aws), with its node role"))
+    kubeflow = config.kubeflow
+    if kubeflow is not None and kubeflow.gateway.mode == "load-balancer":
+        if config.cluster.kind == "eks":
+            found.append(Prerequisite(
+                "AWS Load Balancer Controller", "mlplane:kubeflow.gateway (mode load-balancer: an NLB)",
+                "kubectl get crd targetgroupbindings.elbv2.k8s.aws",
+                "the aws-load-balancer-controller Helm chart (kubernetes-sigs/aws-load-balancer-controller)"))
+        elif config.cluster.kind in ("local", "selfhosted"):
+            found.append(Prerequisite(
+                "a load balancer implementation", "mlplane:kubeflow.gateway (mode load-balancer)",
+                "kubectl get svc istio-ingressgateway -n istio-system  # EXTERNAL-IP must not stay <pending>",
+                "a load balancer implementation for bare-metal clusters (MetalLB, for example)"))
+    # One line per driver, however many classes need it.
+    unique: dict[tuple[str, str], Prerequisite] = {}
+    for item in found:
+        if (item.name, item.check) in unique:
+            first = unique[(item.name, item.check)]
+            unique[(item.name, item.check)] = Prerequisite(first.name, f"{first.needed_by}; {item.needed_by}",
+                                                           first.check, first.install)
+        else:
+            unique[(item.name, item.check)] = item
+    return list(unique.values())
+
+
+def format_prerequisites(items: list[Prerequisite], stack: str) -> str:
+    """The preview's section on prerequisites (empty text when there are none)."""
+    if not items:
+        return ""
+    lines = [f"Prerequisites of stack {stack} (not installed by mlplane; check each before `pulumi up`):"]
+    for item in items:
+        lines.append(f"  {item.name}: for {item.needed_by}")
+        lines.append(f"    check:   {item.check}")
+        lines.append(f"    install: {item.install}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,63 @@
+"""Cluster prerequisites the plan does not install: declared per stack and listed by the preview."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.cli import main
+from infra.prerequisites import prerequisites
+
+from .conftest import STACKS, load_stack
+
+#: Each shipped stack's prerequisites, by name, in order.
+EXPECTED = {
+    "dev": ["local-path-provisioner"],
+    "onprem": ["local-path-provisioner", "csi-driver-nfs"],
+    "gke": ["Compute Engine persistent disk CSI driver"],
+    "eks": ["Amazon EBS CSI driver", "Karpenter", "AWS Load Balancer Controller"],
+    "aks": ["Azure Disk CSI driver"],
+}
+
+
+def test_every_stack_is_covered() -> None:
+    assert sorted(EXPECTED) == sorted(STACKS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_declares_what_its_classes_pools_and_gateway_need(stack: str) -> None:
+    items = prerequisites(load_stack(stack))
+    assert [item.name for item in items] == EXPECTED[stack]
+    config = load_stack(stack)
+    provisioners = {cls.provisioner for cls in config.storage.classes}
+    # Every class's provisioner is checked by name (a CSI driver object or a class using it).
+    for provisioner in provisioners:
+        assert any(provisioner in item.check for item in items), provisioner
+
+
+def test_a_driver_two_classes_need_is_listed_once() -> None:
+    config = load_stack("gke")  # two gce-pd classes
+    items = prerequisites(config)
+    assert len(items) == 1
+    assert items[0].needed_by.count("mlplane:storage.classes[") == 2
+    assert items[0].check == "kubectl get csidriver pd.csi.storage.gke.io"
+
+
+def test_onprem_checks_the_nfs_driver_object() -> None:
+    nfs = next(i for i in prerequisites(load_stack("onprem")) if i.name == "csi-driver-nfs")
+    assert nfs.check == "kubectl get csidriver nfs.csi.k8s.io"
+    assert "mlplane:storage.classes[1] (nfs-shared" in nfs.needed_by
+
+
+def test_eks_checks_karpenters_and_the_load_balancer_controllers_crds() -> None:
+    checks = {i.name: i.check for i in prerequisites(load_stack("eks"))}
+    assert checks["Karpenter"] == "kubectl get crd nodepools.karpenter.sh ec2nodeclasses.karpenter.k8s.aws"
+    assert checks["AWS Load Balancer Controller"] == "kubectl get crd targetgroupbindings.elbv2.k8s.aws"
+
+
+@pytest.mark.slow
+def test_preview_lists_the_prerequisites_with_their_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", "--stack", "onprem"]) == 0
+    out = capsys.readouterr().out
+    assert "Prerequisites of stack onprem (not installed by mlplane; check each before `pulumi up`):" in out
+    assert "  csi-driver-nfs: for mlplane:storage.classes[1] (nfs-shared, provisioner nfs.csi.k8s.io)\n" in out
+    assert "    check:   kubectl get csidriver nfs.csi.k8s.io\n" in out
