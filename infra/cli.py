@@ -186,7 +186,8 @@ def _render(config: StackConfig, sources: Path | None) -> Plan:
 
     roots = _source_roots(sources)
     with progress(f"Rendering stack {config.source.stack}"):
-        expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache()))
+        expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache(),
+                                                          explicit=roots[:1] if sources is not None else ()))
     if expansion.missing:
         sys.stderr.write(missing_message(expansion.missing, config.source.stack))
     for path, urns in object_conflicts(expansion.plan).items():

@@ -53,7 +53,8 @@ def expansion_cache() -> Path:
 def expanded(release: str) -> Expansion:
     """The onprem stack on ``release``, expanded from the pinned upstream sources."""
     config = onprem_on(release, _state["folder"] / f"stack-{release}")
-    return render_expanded(config, ExpandOptions(roots=(sources_folder(),), cache=expansion_cache()))
+    return render_expanded(config, ExpandOptions(roots=(sources_folder(),), cache=expansion_cache(),
+                                                  explicit=(sources_folder(),)))
 
 
 def upstream_objects(plan: Plan) -> list[PlanResource]:

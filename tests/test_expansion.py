@@ -480,3 +480,15 @@ def test_preview_reports_upstream_findings_apart(tmp_path: Path, monkeypatch: py
     assert "chart:cni no-host-path" in out and "known upstream exception: Istio's CNI node agent" in out
     assert "NOT EXPLAINED" not in out
     assert "platform-apps-katib-katib:kubeflow/katib-controller" in out  # the tree shows expanded objects
+
+
+def test_a_version_only_the_cache_lacks_stays_opaque(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # The cache may not have fetched a version yet: not bad input, only not expanded.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    charts = tmp_path / "cache" / "mlplane" / "sources" / "charts"
+    charts.mkdir(parents=True)
+    (charts / "dex-0.14.3").symlink_to(sources_folder() / "charts" / "dex-0.14.3")  # 26.03 pins 0.24.0
+    code, _, err = _render(["render", "--stack", "dev", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert "platform-auth-dex: charts/dex-0.24.0 (not in the sources folders)" in err

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from infra.offline.expand import cache, helm, kustomize
 from infra.offline.expand.children import DEFAULT_NAMESPACE, child_resources, crd_scopes, masked_secret
 from infra.offline.expand.errors import EngineMissing, ExpansionError, SourceFailure
-from infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate
+from infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate, other_versions
 from infra.offline.plan import Plan, PlanResource
 
 
@@ -23,10 +23,14 @@ class ExpandOptions:
     Attributes:
         roots: Sources folders in the upstream layout, searched in order.
         cache: The expansions cache folder; None for no caching.
+        explicit: The roots the user named (``--sources``): a version or ref missing
+            there while others are present is bad input. The sources cache may simply
+            not have fetched it yet, so there it only leaves the source opaque.
     """
 
     roots: tuple[Path, ...]
     cache: Path | None = None
+    explicit: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,9 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
             continue
         found = locate(resource.type, resource.inputs, options.roots)
         if isinstance(found, Missing):
-            if found.others:
-                _refuse_version(resource, found)
+            others = other_versions(found.key, options.explicit)
+            if others:
+                _refuse_version(resource, replace(found, others=others))
             missing.append((resource.name, found))
         else:
             work.append((resource, found))

@@ -45,8 +45,8 @@ class Missing:
     Attributes:
         key: The layout path that was looked for (or the input that could not be mapped).
         reason: Why it was not expanded.
-        others: Other versions/refs of the same source that the folders do hold (a
-            version that does not exist there is bad input, not a missing download).
+        others: Other versions/refs of the same source that a ``--sources`` folder holds
+            (a version that does not exist there is bad input, not a missing download).
     """
 
     key: str
@@ -77,10 +77,10 @@ def locate(resource_type: str, inputs: Mapping[str, Any], roots: Sequence[Path])
         folder = root / key
         if folder.is_dir():
             return Located(kind, folder, root, key)
-    return Missing(key, "not in the sources folders", _other_versions(key, roots))
+    return Missing(key, "not in the sources folders")
 
 
-def _other_versions(key: str, roots: Sequence[Path]) -> tuple[str, ...]:
+def other_versions(key: str, roots: Sequence[Path]) -> tuple[str, ...]:
     """Versions of the same chart, or refs of the same path, that the folders do hold."""
     parts = key.split("/")
     found: set[str] = set()
