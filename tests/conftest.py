@@ -124,3 +124,9 @@ def expansion_scratch(tmp_path_factory: pytest.TempPathFactory, worker_id: str) 
     shared = (base.parent if worker_id != "master" else base) / "mlplane-xdg" / "mlplane" / "expansions"
     configure(base / "mlplane-expansion", shared)
     return base / "mlplane-expansion"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or fills the user's ~/.cache/mlplane (sources, expansions): an empty one per run."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
