@@ -297,8 +297,9 @@ def test_a_cached_expansion_runs_no_engine(monkeypatch: pytest.MonkeyPatch) -> N
 def test_a_remote_resource_without_its_copy_leaves_the_directory_opaque(tmp_path: Path) -> None:
     (tmp_path / "kubeflow-manifests").symlink_to(sources_folder() / "kubeflow-manifests")  # no remote/
     plan = expanded("26.03").plan
-    bare = Plan(plan.project, plan.stack, tuple(r for r in plan if not is_upstream_object(r.urn)
-                                                 and r.type != CHART_TYPE))
+    bare = Plan(plan.project, plan.stack, tuple(r for r in plan if not is_upstream_object(r.urn)  # trainer only
+                                                 and (r.type not in EXPANDABLE
+                                                      or r.name == "platform-apps-training-controller")))
     result = expand_plan(bare, ExpandOptions(roots=(tmp_path,)))
     missing = dict(result.missing)
     assert missing["platform-apps-training-controller"].key.startswith("https://github.com/kubernetes-sigs/jobset/")
