@@ -122,17 +122,24 @@ class ResourceOverrides(ArgsModel):
     def resolve(self, defaults: ComputeResources | None = None) -> ComputeResources:
         """Fill the unset values from ``defaults`` so that requests never exceed limits.
 
-        A given request raises the default limit to meet it; a given limit lowers the
-        default request to fit under it.
+        A given request raises the default limit to meet it. A given limit without a
+        request becomes the request too: that is Kubernetes' own rule for a container
+        with a limit and no request (kubernetes/kubernetes ``pkg/apis/core/v1/defaults.go``,
+        ``SetDefaults_Pod``: "If limits are specified, but requests are not, default
+        requests to limits"), so the scheduler reserves what the workload said it may use
+        instead of a smaller request mlplane would invent (an 8Gi job on a node with
+        128Mi free).
         """
         base = defaults or ComputeResources()
 
         def pair(request: str | None, limit: str | None, default_request: str, default_limit: str) -> tuple[str, str]:
+            if request is None and limit is not None:
+                return limit, limit
             if limit is None:
                 limit = default_limit if request is None or parse_quantity(request) <= parse_quantity(default_limit) \
                     else request
             if request is None:
-                request = default_request if parse_quantity(default_request) <= parse_quantity(limit) else limit
+                request = default_request
             return request, limit
 
         cpu_request, cpu_limit = pair(self.cpu_request, self.cpu_limit, base.cpu_request, base.cpu_limit)

@@ -269,6 +269,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     diff = diff_plans(old, plan)
     # Summary first; without a baseline everything is a create, and the tree shows it all.
     _write_report(diff, args, note, list_changes=not no_baseline)
+    if args.format == "text" and _mesh_note(config):
+        # What the plan needs from an existing mesh, which no resource of it can show.
+        stdout_console().print("\n" + _mesh_note(config), markup=False, end="")
     if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
         stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
     if args.format == "text":
@@ -280,6 +283,18 @@ def cmd_preview(args: argparse.Namespace) -> int:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
+
+
+def _mesh_note(config: StackConfig) -> str:
+    """What an existing mesh's config must carry for this plan to work (empty: nothing)."""
+    from infra.config.auth import mesh_config_entry
+
+    entry = mesh_config_entry(config)
+    if entry is None:
+        return ""
+    indented = "".join(f"  {line}\n" for line in entry.splitlines())
+    return ("The cluster's existing Istio must carry this mesh config entry (meshConfig), or every request "
+            f"through the gateway is denied:\n{indented}")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

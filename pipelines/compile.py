@@ -7,11 +7,22 @@ the pipelines layer asks again when it declares the steps and gets the same spec
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from components.naming import k8s_name
 from components.pipeline.outputs import consumes_outputs
-from components.pipeline.spec import ContainerStepSpec, ExperimentStepSpec, PipelineSpec, ServeStepSpec, WebAppStepSpec
+from components.pipeline.spec import (
+    ContainerStepSpec,
+    ExperimentStepSpec,
+    PipelineSpec,
+    ServeStepSpec,
+    VolumeStepSpec,
+    WebAppStepSpec,
+    WorkflowStepSpec,
+)
+from components.pipeline.training_step import training_name_problems
 from components.pod_security import image_problem
 from infra.config.pipelines import PipelineEntry
 from infra.config.rules import Finding
@@ -70,9 +81,22 @@ def training_api(config: "StackConfig") -> str:
 def _override_images(spec: PipelineSpec, overrides: dict[str, str]) -> PipelineSpec:
     if not overrides:
         return spec
-    steps = [step.model_copy(update={"image": overrides.get(step.image, step.image)})
-             if isinstance(step, ContainerStepSpec) else step for step in spec.steps]
+    steps = [_override_workflow_images(step, overrides) if isinstance(step, WorkflowStepSpec) else step
+             for step in spec.steps]
+    steps = [step.model_copy(update={
+        "image": overrides.get(step.image, step.image),
+        "sidecars": tuple(s.model_copy(update={"image": overrides.get(s.image, s.image)}) for s in step.sidecars)})
+        if isinstance(step, ContainerStepSpec) else step for step in steps]
     return spec.model_copy(update={"steps": tuple(steps)})
+
+
+def _override_workflow_images(step: WorkflowStepSpec, overrides: dict[str, str]) -> WorkflowStepSpec:
+    workflow = json.loads(json.dumps(step.workflow))
+    for template in workflow["spec"]["templates"]:
+        if "container" in template:
+            template["container"]["image"] = overrides.get(template["container"]["image"],
+                                                           template["container"]["image"])
+    return step.model_copy(update={"workflow": workflow})
 
 
 #: Compiled pipelines per (config object, entry). A config is frozen, so its object
@@ -105,10 +129,35 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
 
     entry, findings = compiled.entry, []
     pools = pools_for(config)
-    findings += _serving_findings(index, compiled, config)
     findings += _rename_findings(index, compiled)
+    findings += _volume_findings(index, compiled, config)
     findings += _search_findings(index, compiled, config)
     for step in compiled.spec.steps:
+        if isinstance(step, WorkflowStepSpec) and not _available(config, "pipelines"):
+            findings.append(Finding(
+                ("mlplane:pipelines", index),
+                f"pipeline {entry.name!r} needs Kubeflow Pipelines: its flow is decided at run time "
+                f"({', '.join(step.reasons)}), so it runs as an Argo Workflow on the engine Kubeflow Pipelines "
+                "installs, and the stack has none",
+                allowed="enable mlplane:kubeflow.components.pipelines, or declare the steps without run-time flow"))
+        if isinstance(step, WorkflowStepSpec) and _available(config, "pipelines"):
+            profiles = [profile.name for profile in config.kubeflow.profiles]
+            if compiled.namespace not in profiles:
+                # KFP multi-user runs workflows as default-editor (kubeflow/manifests
+                # apps/pipeline/upstream/base/installs/multi-user/api-service/params.env,
+                # DEFAULTPIPELINERUNNERSERVICEACCOUNT), the account profile namespaces have.
+                findings.append(Finding(
+                    ("mlplane:pipelines", index, "namespace"),
+                    f"pipeline {entry.name!r} runs as an Argo Workflow under the ServiceAccount default-editor, which "
+                    f"only Kubeflow profile namespaces have; {compiled.namespace!r} is not a profile",
+                    compiled.namespace, allowed=", ".join(profiles) or "a profile under mlplane:kubeflow.profiles"))
+        if isinstance(step, WorkflowStepSpec):
+            for image in sorted({t["container"]["image"] for t in step.workflow["spec"]["templates"] if "container" in t}):
+                problem = image_problem(image)
+                if problem and not entry.allow_unpinned_images:
+                    findings.append(Finding(("mlplane:pipelines", index, "image_overrides"),
+                                            f"pipeline {entry.name!r}: image {image!r} {problem}",
+                                            allowed="a pinned image, or allow_unpinned_images: true"))
         if not isinstance(step, ContainerStepSpec):
             continue
         if step.artifact_access and (config.storage is None or config.storage.artifacts is None):
@@ -121,6 +170,12 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
             except SchedulingError as exc:
                 findings.append(Finding(("mlplane:pipelines", index),
                                         f"pipeline {entry.name!r}, step {step.name!r}: {exc}"))
+        if step.workers > 1:
+            for problem in training_name_problems(k8s_name(compiled.spec.name, step.name), step.workers,
+                                                  training_api(config)):  # type: ignore[arg-type]
+                findings.append(Finding(("mlplane:pipelines", index, "name"),
+                                        f"pipeline {entry.name!r}, step {step.name!r}: {problem}", entry.name,
+                                        "a shorter pipeline or step name (starting with a letter)"))
         if step.workers > 1 and not _available(config, "training"):
             findings.append(Finding(
                 ("mlplane:pipelines", index),
@@ -128,20 +183,40 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
                 "operator (1.8.1) or Trainer (26.03)",
                 allowed="enable mlplane:kubeflow.components.training, or run the step with workers: 1",
             ))
-        problem = image_problem(step.image)
-        if problem and not entry.allow_unpinned_images:
-            findings.append(Finding(
-                ("mlplane:pipelines", index, "image_overrides"),
-                f"pipeline {entry.name!r}, step {step.name!r}: image {step.image!r} {problem}",
-                allowed=f"a pinned image via image_overrides: {{{step.image!r}: <image:tag or @sha256:...>}}, "
-                        "or allow_unpinned_images: true",
-            ))
+        for image in (step.image, *(sidecar.image for sidecar in step.sidecars)):
+            problem = image_problem(image)
+            if problem and not entry.allow_unpinned_images:
+                findings.append(Finding(
+                    ("mlplane:pipelines", index, "image_overrides"),
+                    f"pipeline {entry.name!r}, step {step.name!r}: image {image!r} {problem}",
+                    allowed=f"a pinned image via image_overrides: {{{image!r}: <image:tag or @sha256:...>}}, "
+                            "or allow_unpinned_images: true",
+                ))
         if consumes_outputs(step) and not step.command:
             findings.append(Finding(
                 ("mlplane:pipelines", index, "source"),
                 f"pipeline {entry.name!r}, step {step.name!r}: uses other steps' outputs, so it must set a "
                 "command (the image's entrypoint cannot be known when the plan is made)",
             ))
+    return findings
+
+
+def _volume_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
+    """Volume steps (and KFP v1 VolumeOps) obey the storage rules of mlplane:storage.volumes."""
+    from components.storage.rules import claim_issues
+
+    classes = config.storage.classes if config.storage is not None else ()
+    default = next((cls.name for cls in classes if cls.default), None)
+    findings = []
+    for step in compiled.spec.steps:
+        if not isinstance(step, VolumeStepSpec):
+            continue
+        for issue in claim_issues(size=step.size, access_modes=step.modes,
+                                  storage_class=step.storage_class or default, classes=classes):
+            where = ".".join(str(part) for part in issue.path)
+            findings.append(Finding(("mlplane:pipelines", index),
+                                    f"pipeline {compiled.entry.name!r}, step {step.name!r}: {where}: {issue.message}",
+                                    issue.value, issue.allowed))
     return findings
 
 
@@ -196,25 +271,29 @@ def _rename_findings(index: int, compiled: CompiledPipeline) -> list[Finding]:
     return findings
 
 
-def _serving_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
-    """Serve and web-app steps checked like mlplane:serving entries (KServe mode, store,
-    pools, hosts, names)."""
+def _serving_findings(compiled: list[tuple[int, CompiledPipeline]], config: "StackConfig") -> list[Finding]:
+    """Serve and web-app steps of all pipelines checked like mlplane:serving entries (KServe
+    mode, store, pools, derived names), and their names and hosts against each other's and
+    the section's: a host in two pipelines is refused here, naming both."""
     from infra.config.serving import step_findings as serving_step_findings
 
-    entry = compiled.entry
     items: list[tuple[tuple[Any, ...], Any]] = []
-    for step in compiled.spec.steps:
-        if isinstance(step, ServeStepSpec):
-            endpoint = step.endpoint.model_copy(update={"namespace": step.endpoint.namespace or compiled.namespace})
-            items.append(((step.name, "endpoint"), endpoint))
-        elif isinstance(step, WebAppStepSpec):
-            app = step.app.model_copy(update={"namespace": step.app.namespace or compiled.namespace})
-            items.append(((step.name, "app"), app))
+    names: dict[int, str] = {}
+    for index, pipeline in compiled:
+        names[index] = pipeline.entry.name
+        for step in pipeline.spec.steps:
+            if isinstance(step, ServeStepSpec):
+                endpoint = step.endpoint.model_copy(update={"namespace": step.endpoint.namespace or pipeline.namespace})
+                items.append((("mlplane:pipelines", index, pipeline.entry.name, step.name, "endpoint"), endpoint))
+            elif isinstance(step, WebAppStepSpec):
+                app = step.app.model_copy(update={"namespace": step.app.namespace or pipeline.namespace})
+                items.append((("mlplane:pipelines", index, pipeline.entry.name, step.name, "app"), app))
     findings = []
     for found in serving_step_findings(config, items):
-        where = ".".join(str(part) for part in found.path[1:])
+        _, index, pipeline_name, step_name, *inner = found.path
+        where = ".".join(str(part) for part in inner)
         findings.append(Finding(("mlplane:pipelines", index),
-                                f"pipeline {entry.name!r}, step {found.path[0]!r}: {where}: {found.message}",
+                                f"pipeline {pipeline_name!r}, step {step_name!r}: {where}: {found.message}",
                                 found.value if found.has_value else None, found.allowed))
     return findings
 
@@ -224,6 +303,7 @@ def pipeline_findings(config: "StackConfig") -> list[Finding]:
     from pipelines.loader import SourceError
 
     findings: list[Finding] = []
+    loaded: list[tuple[int, CompiledPipeline]] = []
     for index, entry in enumerate(config.pipelines):
         try:
             compiled = compile_entry(entry, config)
@@ -235,4 +315,5 @@ def pipeline_findings(config: "StackConfig") -> list[Finding]:
             findings.append(Finding(("mlplane:pipelines", index), f"pipeline {entry.name!r} cannot be built: {exc}"))
             continue
         findings += step_findings(index, compiled, config)
-    return findings
+        loaded.append((index, compiled))
+    return findings + _serving_findings(loaded, config)

@@ -118,7 +118,7 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
     shown = _shown(path, source)
     if entry.kind == "kfp-v1":
         return load_kfp_v1_pipeline(path, function, entry.params, name=entry.name, display=shown,
-                                    data_name=entry.data_name)
+                                    data_name=entry.data_name, component_copies=_copies(entry, source))
     try:
         module = _import_native(path, entry.source.rpartition(":")[0])
     except SourceError:
@@ -153,6 +153,24 @@ def _check_params(function: Callable[..., Any], entry: PipelineEntry, shown: str
         if key not in names:
             raise pipeline_error(shown, entry.name, f"the pipeline takes no parameter {key!r}",
                                  allowed=", ".join(names) or "none")
+
+
+def _copies(entry: PipelineEntry, source: StackSource) -> dict[str, Path]:
+    """The entry's vendored component copies as paths, each inside the stack file's folder.
+
+    Raises:
+        SourceError: A copy is outside the folder or missing.
+    """
+    base = source.base_dir.resolve()
+    copies = {}
+    for url, relative in entry.component_copies.items():
+        path = (base / relative).resolve()
+        if not path.is_relative_to(base):
+            raise SourceError(f"component_copies: {relative!r} is outside the stack file's folder ({base})")
+        if not path.is_file():
+            raise SourceError(f"component_copies: no such file {relative!r} (relative to {base})")
+        copies[url] = path
+    return copies
 
 
 def _shown(path: Path, source: StackSource) -> str:

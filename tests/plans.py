@@ -62,6 +62,13 @@ def namespace(name: str = "ml") -> PlanResource:
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
+def storage_class(name: str = "standard", expandable: bool = True) -> PlanResource:
+    return k8s("kubernetes:storage.k8s.io/v1:StorageClass", f"class-{name}", {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+        "provisioner": "ebs.csi.aws.com", "allowVolumeExpansion": expandable,
+    })
+
+
 def secret(name: str = "creds", data: dict[str, str] | None = None) -> PlanResource:
     return k8s("kubernetes:core/v1:Secret", name, {
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "ml"},

@@ -7,7 +7,7 @@ import dataclasses
 from infra.offline.diff import diff_plans
 from infra.offline.report import format_json, format_markdown, format_text
 
-from .plans import deployment, job, namespace, plan, pvc
+from .plans import deployment, job, namespace, plan, pvc, storage_class
 
 
 def test_identical_plans_are_all_same() -> None:
@@ -62,7 +62,8 @@ def test_pvc_deletion_is_dangerous() -> None:
 
 
 def test_pvc_storage_increase_is_an_update_and_safe() -> None:
-    change = diff_plans(plan(pvc()), plan(pvc(size="20Gi"))).find("data")
+    # On a class that allows expansion (see tests/test_upstream_behaviours.py for the others).
+    change = diff_plans(plan(pvc(), storage_class()), plan(pvc(size="20Gi"), storage_class())).find("data")
     assert change.op == "update" and not change.danger
 
 

@@ -100,7 +100,7 @@ def test_the_dsl_surface() -> None:
 
 
 @pytest.mark.parametrize(("file", "function", "construct", "line"), [
-    ("kfp_v1_refused.py", "refused", "dsl.Condition", 8),
+    ("kfp_v1_recursive.py", "recursive", "dsl.graph_component", 12),
     ("kfp_v1_url_component.py", "url_pipeline", "components.load_component_from_url", 4),
 ])
 def test_refused_constructs_name_construct_file_and_line(file: str, function: str, construct: str, line: int) -> None:
@@ -108,12 +108,19 @@ def test_refused_constructs_name_construct_file_and_line(file: str, function: st
     assert message.startswith(f"{file}:{line}: pipeline p: {construct} ")
 
 
+@pytest.mark.parametrize(("flag", "steps"), [("yes", ["first", "second"]), ("no", ["first"])])
+def test_a_condition_on_parameters_is_decided_when_the_plan_is_made(flag: str, steps: list[str]) -> None:
+    spec = load(DATA / "kfp_v1_refused.py", "refused", {"flag": flag})
+    assert [s.name for s in spec.steps] == steps
+
+
 def test_cycle_in_after_is_named() -> None:
     assert "steps depend on each other in a cycle: a -> b -> a" in error(DATA / "kfp_v1_cycle.py", "cycle")
 
 
-def test_two_steps_with_the_same_name() -> None:
-    assert "two steps are named 'same'" in error(DATA / "kfp_v1_cycle.py", "twins")
+def test_two_steps_with_the_same_name_get_kfps_unique_names() -> None:
+    spec = load(DATA / "kfp_v1_cycle.py", "twins")
+    assert [s.name for s in spec.steps] == ["same", "same-2"]
 
 
 def test_function_that_is_not_a_pipeline() -> None:

@@ -173,6 +173,8 @@ def test_outputs_flow_between_steps_in_a_stack(tmp_path: Path, capsys: pytest.Ca
 
     def add(config: dict[str, Any]) -> None:
         config["mlplane:pipelines"] = [{"name": "surface", "kind": "kfp-v1", "source": "surface.py:surface"}]
+        # Its VolumeOp names the class `standard`: a VolumeOp obeys the stack's storage rules.
+        config["mlplane:storage"]["classes"].append({"name": "standard", "kind": "local-path"})
         config["mlplane:accelerators"] = {"pools": [{"name": "mi300", "vendor": "amd", "model": "mi300x",
                                                      "accelerators_per_node": 8, "nodes": {"names": ["gpu-1"]}}]}
 
@@ -218,21 +220,22 @@ def test_bad_sources_and_parameters(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize(("function", "expected"), [
     ("cycle", "steps depend on each other in a cycle: a -> b -> a"),
-    ("twins", "two steps are named 'same'"),
+    ("undeclared", "cycle.py:25: pipeline x: step 'a' has no output 'y' (outputs: x)"),
 ])
 def test_inconsistent_kfp_pipelines(tmp_path: Path, capsys: pytest.CaptureFixture[str], function: str,
                                     expected: str) -> None:
     shutil.copy(DATA / "kfp_v1_cycle.py", tmp_path / "cycle.py")
     message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": f"cycle.py:{function}"}),
                            capsys, tmp_path)
-    assert "pipeline 'x' cannot be built" in message and expected in message
+    assert "pipeline 'x' cannot be built" in message, message
+    assert expected in message
 
 
 def test_refused_construct_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copy(DATA / "kfp_v1_refused.py", tmp_path / "refused.py")
-    message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": "refused.py:refused"}),
+    shutil.copy(DATA / "kfp_v1_recursive.py", tmp_path / "refused.py")
+    message = render_error(pipelines_stack(tmp_path, {"name": "x", "kind": "kfp-v1", "source": "refused.py:recursive"}),
                            capsys, tmp_path)
-    assert "refused.py:8: pipeline x: dsl.Condition cannot be static infrastructure" in message
+    assert "refused.py:12: pipeline x: dsl.graph_component its arguments must be step outputs" in message
 
 
 def test_accelerators_no_pool_has(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -267,3 +270,68 @@ def test_distributed_training_needs_the_training_operator(tmp_path: Path, capsys
     plan = render(tmp_path, stack_from(tmp_path, "dev", with_training), capsys)
     kinds = {r["inputs"].get("kind") for r in plan["resources"] if r["name"].startswith("pipeline-dist")}
     assert {"TrainJob", "TrainingRuntime"} <= kinds
+
+
+def test_kfp_components_and_resource_ops_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Lightweight and spec components, a ResourceOp and a sidecar render into one plan."""
+    for name in ("light_files.py", "spec_components.py", "add.component.yaml", "resources_and_sidecars.py"):
+        shutil.copy(DATA / "oracle" / name, tmp_path / name)
+    stack = pipelines_stack(
+        tmp_path,
+        {"name": "files", "kind": "kfp-v1", "source": "light_files.py:pipeline"},
+        {"name": "specs", "kind": "kfp-v1", "source": "spec_components.py:pipeline"},
+        {"name": "objects", "kind": "kfp-v1", "source": "resources_and_sidecars.py:pipeline"},
+    )
+    plan = render(tmp_path, stack, capsys)
+    jobs = {r["name"]: r for r in plan["resources"] if r["type"] == "kubernetes:batch/v1:Job"}
+    assert {"pipeline-files-count-lines-job", "pipeline-specs-train-model-2-job", "pipeline-objects-write-job"} <= set(jobs)
+    counted = jobs["pipeline-files-count-lines-job"]["inputs"]["spec"]["template"]["spec"]
+    main_container = counted["containers"][0]
+    assert main_container["command"][-1].endswith(  # split's head by value, write-csv's table as a file
+        '--table /tmp/inputs/table/data --header "$(cat /mlplane/outputs/split/head)" --report /tmp/outputs/report/data')
+    assert {"name": "mlplane-outputs", "mountPath": "/tmp/inputs/table/data", "subPath": "write-csv/table",
+            "readOnly": True} in main_container["volumeMounts"]
+    tfjob = named(plan, "pipeline-objects-tfjob-object")
+    assert tfjob["type"] == "kubernetes:kubeflow.org/v1:TFJob"
+    assert tfjob["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.phase}=Succeeded"
+    assert tfjob["urn"] in jobs["pipeline-objects-write-job"]["dependencies"]  # .after(job): waits for its readiness
+
+
+def _flow_stack(tmp_path: Path, change: Callable[[dict[str, Any]], None] | None = None,
+                namespace: str | None = "kubeflow-user-example-com") -> Path:
+    shutil.copy(DATA / "oracle" / "flow_loops.py", tmp_path / "flow.py")
+    entry = {"name": "flow", "kind": "kfp-v1", "source": "flow.py:pipeline"}
+    if namespace:
+        entry["namespace"] = namespace
+
+    def add(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"] = [entry]
+        if change:
+            change(config)
+
+    return stack_from(tmp_path, "dev", add)
+
+
+def test_run_time_flow_renders_one_awaited_workflow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = render(tmp_path, _flow_stack(tmp_path), capsys)
+    [workflow] = [r for r in plan["resources"] if r["type"] == "kubernetes:argoproj.io/v1alpha1:Workflow"]
+    metadata = workflow["inputs"]["metadata"]
+    assert metadata["namespace"] == "kubeflow-user-example-com"
+    assert metadata["name"] == f"flow-{metadata['labels']['mlplane.dev/version']}"  # one name per version
+    assert workflow["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.phase}=Succeeded"
+    assert workflow["inputs"]["spec"]["serviceAccountName"] == "default-editor"
+    assert workflow["replaceOnChanges"] == ["*"] and workflow["deleteBeforeReplace"] is True
+    assert not [r for r in plan["resources"] if r["type"] == "kubernetes:batch/v1:Job" and "flow" in r["name"]]
+
+
+def test_run_time_flow_needs_kubeflow_pipelines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def without_pipelines(config: dict[str, Any]) -> None:
+        config["mlplane:kubeflow"]["components"]["pipelines"] = {"enabled": False}
+
+    message = render_error(_flow_stack(tmp_path, without_pipelines), capsys, tmp_path)
+    assert "pipeline 'flow' needs Kubeflow Pipelines: its flow is decided at run time (dsl.ParallelFor" in message
+
+
+def test_run_time_flow_runs_in_a_profile_namespace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = render_error(_flow_stack(tmp_path, namespace="mlplane"), capsys, tmp_path)
+    assert "only Kubeflow profile namespaces have; 'mlplane' is not a profile" in message

@@ -237,9 +237,13 @@ def test_existing_istio_and_cert_manager_are_used_not_installed(tmp_path: Path) 
     dev = (Path(__file__).resolve().parent.parent / "Pulumi.dev.yaml").read_text()
     marker = "      knative_serving: {enabled: false}\n"
     assert dev.count(marker) == 1
+    auth = "  mlplane:auth:\n"
+    assert dev.count(auth) == 1
     # With the cluster's own Istio, mlplane installs no gateway to expose: cluster-ip.
     dev = dev.replace("      mode: node-port\n", "      mode: cluster-ip\n")
-    path.write_text(dev.replace(marker, marker + "      istio: {existing: true}\n      cert_manager: {existing: true}\n"))
+    # An existing mesh must name the extension provider its config registers for oauth2-proxy.
+    path.write_text(dev.replace(marker, marker + "      istio: {existing: true}\n      cert_manager: {existing: true}\n")
+                    .replace(auth, auth + "    oauth2_proxy: {mesh_provider: oauth2-proxy}\n"))
     plan = render_config(load_stack_file(path, stack="t"))
     assert not [r for r in plan.of_type(CHART) if r.name.startswith(("platform-istio", "platform-cert-manager"))]
     assert not [r for r in kind(plan, "Namespace") if r.inputs["metadata"]["name"] in ("istio-system", "cert-manager")]

@@ -131,6 +131,8 @@ def surface(name: str, **extra: Any) -> Change:
     """The KFP v1 fixture (a VolumeOp and outputs, so two claims) as the stack's only pipeline."""
     def change(config: dict[str, Any]) -> None:
         config["mlplane:pipelines"] = [{"name": name, "kind": "kfp-v1", "source": "surface.py:surface", **extra}]
+        # Its VolumeOp names the class `standard`: a VolumeOp obeys the stack's storage rules.
+        config["mlplane:storage"]["classes"].append({"name": "standard", "kind": "local-path"})
         config["mlplane:accelerators"] = {"pools": [{"name": "mi300", "vendor": "amd", "model": "mi300x",
                                                      "accelerators_per_node": 8, "nodes": {"names": ["gpu-1"]}}]}
     return change

@@ -22,7 +22,7 @@ from infra.offline.report import format_text
 from infra.offline.sections import cost_text, json_report, markdown_report
 from infra.offline.shown import elided
 
-from .plans import component, deployment, job, k8s, plan, pvc, renamed, secret, under
+from .plans import component, deployment, job, k8s, plan, pvc, renamed, secret, storage_class, under
 
 GOLDEN = Path(__file__).parent / "golden"
 PLAINTEXT_SECRETS = ("hunter2", "s3cr3t-old", "s3cr3t-new", "tok-123", "tok-456")
@@ -65,6 +65,7 @@ def pair():
         pvc("data", size="5Gi"),
         pvc("scratch", protect=True),
         pvc("datasets", size="500Gi"),
+        storage_class(),  # allows expansion: the claims grow in place
         *_web("web:v1", [{"name": "DB_PASSWORD", "value": "s3cr3t-old"}, {"name": "MODE", "value": "fast"}]),
         secret(data={"password": "hunter2", "api_token": "tok-123"}),
         _config(SCRIPT),
@@ -75,6 +76,7 @@ def pair():
         job(args=("--steps", "500")),
         pvc("data", size="10Gi"),
         renamed(pvc("datasets", size="500Gi"), "training-data"),
+        storage_class(),
         *_web("web:v2", [{"name": "LOG_LEVEL", "value": "debug"},
                         {"name": "DB_PASSWORD", "value": "s3cr3t-new"}, {"name": "MODE", "value": "fast"}],
              replicas=2),

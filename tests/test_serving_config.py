@@ -262,7 +262,7 @@ def test_references_names_and_hosts(tmp_path: Path, capsys: pytest.CaptureFixtur
             host: mnist.ml.example.com
         """)
     assert "web_apps[0].name: name used twice in mlplane:serving" in err
-    assert "web_apps[0].host: host already used by mlplane:serving.endpoints.0.host" in err
+    assert "web_apps[0].host: host already used by mlplane:serving.endpoints[0].host" in err
     assert "web_apps[0].backend.endpoint: not an endpoint of mlplane:serving.endpoints (got 'mnsit'; allowed: mnist)" in err
     assert "endpoints[0].namespace: not a namespace this stack creates (got 'elsewhere'; allowed: mlplane" in err
 

@@ -173,7 +173,10 @@ def test_changing_a_volumes_class_replaces_it_dangerously(tmp_path: Path, capsys
     assert "DANGER" in claim["reason"] and "protected" in claim["reason"]
 
 
-def test_growing_a_volume_is_a_safe_update(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_growing_a_local_path_volume_is_not_shown_as_an_update(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # local-path does not allow expansion, so Kubernetes refuses to grow the claim in place
+    # (on classes that do, growing is an update: tests/test_upstream_behaviours.py).
     def grow(config: dict[str, Any]) -> None:
         config["mlplane:storage"]["volumes"][0]["size"] = "50Gi"
 
@@ -183,7 +186,8 @@ def test_growing_a_volume_is_a_safe_update(tmp_path: Path, capsys: pytest.Captur
     assert main(["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--format", "json"]) == 0
     changes = {c["urn"].rsplit("::", 1)[1]: c for c in json.loads(capsys.readouterr().out)["changes"]}
     assert set(changes) == {"volume-datasets-claim"}
-    assert (changes["volume-datasets-claim"]["op"], changes["volume-datasets-claim"]["danger"]) == ("update", False)
+    assert (changes["volume-datasets-claim"]["op"], changes["volume-datasets-claim"]["danger"]) == ("replace", True)
+    assert "allows expansion" in changes["volume-datasets-claim"]["reason"]
 
 
 def test_removing_a_volume_or_moving_the_store_is_dangerous(tmp_path: Path,

@@ -63,7 +63,7 @@ def nvidia_configs(pools: tuple[PoolSpec, ...], backend: str) -> dict[str, str]:
     configs = {NVIDIA_DEFAULT_CONFIG: _yaml(nvidia_plugin_config(None))}
     for pool in pools:
         if uses_device_plugin_config(pool, backend):
-            configs[pool.node_name] = _yaml(nvidia_plugin_config(pool))
+            configs[pool.node_name] = _yaml(nvidia_plugin_config(pool, backend))
     return configs
 
 
@@ -82,6 +82,34 @@ def plugin_tolerations(pools: tuple[PoolSpec, ...]) -> list[dict[str, str]]:
             if taint.toleration() not in tolerations:
                 tolerations.append(taint.toleration())
     return tolerations
+
+
+#: The label namespace GPU feature discovery publishes in (``nvidia.com/mps.capable``, ...).
+NVIDIA_LABEL_NS = "nvidia.com"
+
+
+def nfd_values(pools: tuple[PoolSpec, ...]) -> dict[str, Any]:
+    """Values of node-feature-discovery (standalone, or the NVIDIA chart's ``nfd`` subchart).
+
+    GPU feature discovery writes its labels into NFD's local feature files; NFD's worker
+    must therefore run on the pools' (tainted) nodes, and its master must accept the
+    ``nvidia.com`` namespace, as the NVIDIA chart's own subchart values do
+    (nvidia-device-plugin-0.18.2/values.yaml: ``nfd.master.config.extraLabelNs``).
+    """
+    return {"master": {"extraLabelNs": [NVIDIA_LABEL_NS]},
+            "worker": {"tolerations": plugin_tolerations(pools)}}
+
+
+def wants_gfd(pools: tuple[PoolSpec, ...]) -> bool:
+    """Whether GPU feature discovery must run: some pool shares its GPUs through MPS.
+
+    The chart runs its MPS control daemon only on nodes labelled
+    ``nvidia.com/mps.capable=true`` (nvidia-device-plugin-0.18.2/templates/
+    daemonset-mps-control-daemon.yml: ``nodeSelector``), a label GPU feature discovery
+    sets from the node's device plugin config; ``gfd.enabled`` defaults to false
+    (values.yaml), so without it no shared GPU is ever advertised.
+    """
+    return any(p.sharing is not None and p.sharing.kind == "mps" for p in pools)
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +131,7 @@ class DeviceEnablement(pulumi.ComponentResource):
         by_vendor = {v: tuple(p for p in args.pools if p.vendor == v) for v in ("nvidia", "amd", "intel")}
         standalone_nfd = wants_nfd(args.settings, args.backend, bool(args.pools))
         if standalone_nfd:
-            install_chart(f"{name}-nfd", NFD_CHART, args.namespace, {}, child,
+            install_chart(f"{name}-nfd", NFD_CHART, args.namespace, nfd_values(args.pools), child,
                           args.chart_sources.get(NFD_CHART.ref.name))
         if by_vendor["nvidia"] and args.backend != "gke":
             self._nvidia(by_vendor["nvidia"], standalone_nfd, child)
@@ -137,6 +165,12 @@ class DeviceEnablement(pulumi.ComponentResource):
                 "affinity": node_affinity(pools, args.backend),
                 "tolerations": plugin_tolerations(pools),
             }
+            if wants_gfd(pools):
+                # GFD (with the chart's affinity and config) labels MPS nodes; its labels
+                # reach the node through NFD: the standalone install, else the subchart
+                # (Chart.yaml: condition `nfd.enabled,gfd.enabled`, the first set wins).
+                values["gfd"] = {"enabled": True}
+                values["nfd"] = {"enabled": False} if standalone_nfd else {"enabled": True, **nfd_values(pools)}
             chart_opts = opts
         chart = settings.effective_chart
         install_chart(f"{self._name}-nvidia", chart, args.namespace, deep_merge(values, settings.values), chart_opts,

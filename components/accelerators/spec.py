@@ -295,6 +295,11 @@ def _gke_checks(spec: PoolSpec, model: Any) -> list[PoolProblem]:
 
 def _eks_checks(spec: PoolSpec, model: Any) -> list[PoolProblem]:
     problems = _cloud_only(spec, "eks")
+    advertised = resource_name(spec, "eks")
+    if advertised not in KARPENTER_RESOURCES:
+        problems.append(PoolProblem(("vendor",), f"Karpenter cannot start nodes for {advertised} (its instance "
+                                    "types have no such capacity), so work asking for it would stay Pending",
+                                    spec.vendor, ", ".join(sorted(KARPENTER_RESOURCES))))
     if spec.min_nodes != 0:
         problems.append(PoolProblem(("min_nodes",), "Karpenter starts GPU nodes when work needs them; it keeps "
                                     "no minimum", spec.min_nodes, "0"))
@@ -369,14 +374,34 @@ def pool_node_selector(spec: PoolSpec, backend: str) -> dict[str, str]:
     return selector
 
 
-def resource_name(spec: PoolSpec, backend: str) -> str:
-    """The extended resource the pool's nodes advertise.
+#: The extended resources Karpenter's EC2 instance types have capacity for: it starts a
+#: node only for pods whose requests fit one (aws/karpenter-provider-aws,
+#: pkg/providers/instancetype/types.go: ``computeCapacity`` lists nvidia.com/gpu,
+#: amd.com/gpu, aws.amazon.com/neuron, habana.ai/gaudi, vpc.amazonaws.com/efa and
+#: vpc.amazonaws.com/pod-eni; ``nvidiaGPUs`` counts the physical NVIDIA GPUs).
+KARPENTER_RESOURCES = frozenset({"nvidia.com/gpu", "amd.com/gpu", "aws.amazon.com/neuron", "habana.ai/gaudi",
+                                 "vpc.amazonaws.com/efa", "vpc.amazonaws.com/pod-eni"})
 
-    NVIDIA pools shared through the device plugin rename it to ``nvidia.com/gpu.shared``
-    (``renameByDefault``), so work that needs a whole GPU never lands on a slice; GKE's
-    own plugin keeps ``nvidia.com/gpu`` and tells shared nodes apart by label.
+
+def renames_shared_resource(spec: PoolSpec, backend: str) -> bool:
+    """Whether the device plugin advertises the pool's slices as ``nvidia.com/gpu.shared``.
+
+    It does (``renameByDefault``), so work that needs a whole GPU never lands on a slice,
+    except where that name would strand the work: GKE's own plugin keeps
+    ``nvidia.com/gpu`` and tells shared nodes apart by label; on EKS Karpenter starts
+    nodes only for resources it knows (:data:`KARPENTER_RESOURCES`), so a pod asking for
+    ``nvidia.com/gpu.shared`` would stay Pending with no node made for it; and on AKS the
+    cluster autoscaler scales a pool up from zero nodes with a template node whose only
+    GPU resource is ``nvidia.com/gpu`` (kubernetes/autoscaler
+    ``cluster-autoscaler/cloudprovider/azure/azure_template.go``: ``buildNodeFromTemplate``).
+    There the pool's own node selector and taint already keep whole-GPU work off the slices.
     """
-    if spec.vendor == "nvidia" and spec.sharing is not None and backend != "gke":
+    return spec.vendor == "nvidia" and spec.sharing is not None and backend not in ("gke", "eks", "aks")
+
+
+def resource_name(spec: PoolSpec, backend: str) -> str:
+    """The extended resource the pool's nodes advertise (see :func:`renames_shared_resource`)."""
+    if renames_shared_resource(spec, backend):
         return "nvidia.com/gpu.shared"
     return spec.base_resource
 
@@ -402,11 +427,12 @@ def pool_scheduling(spec: PoolSpec, backend: str) -> PoolScheduling:
     )
 
 
-def nvidia_plugin_config(spec: PoolSpec | None) -> dict[str, Any]:
+def nvidia_plugin_config(spec: PoolSpec | None, backend: str = "selfhosted") -> dict[str, Any]:
     """The NVIDIA device plugin config file for a pool (None: the default config).
 
-    Time-slicing and MPS rename the resource (``nvidia.com/gpu.shared``); time-slicing
-    refuses requests for more than one slice, which would not give more compute.
+    Time-slicing and MPS rename the resource (``nvidia.com/gpu.shared``) where
+    :func:`renames_shared_resource` says so; time-slicing refuses requests for more than
+    one slice, which would not give more compute.
     """
     config: dict[str, Any] = {"version": "v1", "flags": {"migStrategy": "none"}}
     if spec is None:
@@ -415,11 +441,12 @@ def nvidia_plugin_config(spec: PoolSpec | None) -> dict[str, Any]:
         config["flags"]["migStrategy"] = "single"
     if spec.sharing is not None:
         resources = [{"name": "nvidia.com/gpu", "replicas": spec.sharing.replicas}]
+        rename = renames_shared_resource(spec, backend)
         if spec.sharing.kind == "time-slicing":
-            config["sharing"] = {"timeSlicing": {"renameByDefault": True, "failRequestsGreaterThanOne": True,
+            config["sharing"] = {"timeSlicing": {"renameByDefault": rename, "failRequestsGreaterThanOne": True,
                                                  "resources": resources}}
         else:
-            config["sharing"] = {"mps": {"renameByDefault": True, "resources": resources}}
+            config["sharing"] = {"mps": {"renameByDefault": rename, "resources": resources}}
     return config
 
 

@@ -14,9 +14,10 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.base import ArgsModel, depends_of
+from components.mesh import without_sidecar
 from components.naming import k8s_name
 from components.pipeline import outputs
-from components.pipeline.spec import ContainerStepSpec
+from components.pipeline.spec import ContainerStepSpec, ResourceOverrides, SidecarSpec
 from components.pipeline.versioning import VERSION_LABEL
 from components.pod_security import ComputeResources, container, image_problem
 from components.pod_security import pod_spec as build_pod_spec
@@ -63,6 +64,27 @@ def pod_labels(args: ContainerStepArgs) -> dict[str, str]:
     }
 
 
+def sidecar_container(args: ContainerStepArgs, sidecar: SidecarSpec) -> dict[str, Any]:
+    """A sidecar as a native Kubernetes sidecar: an init container with ``restartPolicy:
+    Always`` (KEP-753; the field is in the Kubernetes 1.30 schema the manifests are checked
+    against), which the kubelet stops when the main container ends, so the Job completes."""
+    mounts = list(main_container(args)["volumeMounts"]) if sidecar.mirror_volume_mounts and \
+        "volumeMounts" in main_container(args) else None
+    body = container(sidecar.name, sidecar.image, ResourceOverrides().resolve(), command=sidecar.command,
+                     args=sidecar.args, env=list(sidecar.env) or None, volume_mounts=mounts)
+    body["restartPolicy"] = "Always"
+    return body
+
+
+def pod_metadata(args: ContainerStepArgs, labels: dict[str, str]) -> dict[str, Any]:
+    """The pod template's metadata: the step's own labels and annotations, then mlplane's
+    labels (which win: selectors and versions rely on them)."""
+    metadata: dict[str, Any] = {"labels": {**args.spec.pod_labels, **labels}}
+    if args.spec.pod_annotations:
+        metadata["annotations"] = dict(args.spec.pod_annotations)
+    return metadata
+
+
 def main_container(args: ContainerStepArgs, name: str = "main") -> dict[str, Any]:
     """The step's container: command (rewritten if it reads outputs), mounts, resources."""
     spec = args.spec
@@ -74,12 +96,18 @@ def main_container(args: ContainerStepArgs, name: str = "main") -> dict[str, Any
         mounts.append(outputs.consumer_mount())
     if spec.file_outputs:
         mounts += outputs.producer_mounts(spec)
+    mounts += outputs.input_file_mounts(spec)
     env = list(spec.env)
     if spec.artifact_access and args.artifacts is not None:
         names = {e.get("name") for e in env}
         env += [dict(e) for e in args.artifacts.env if e.get("name") not in names]
-    return container(name, spec.image, spec.resources.resolve(), command=command, args=container_args,
+    body = container(name, spec.image, spec.resources.resolve(), command=command, args=container_args,
                      env=env or None, volume_mounts=mounts or None)
+    if spec.working_dir:
+        body["workingDir"] = spec.working_dir
+    if spec.image_pull_policy:
+        body["imagePullPolicy"] = spec.image_pull_policy
+    return body
 
 
 def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_name: str = "main") -> dict[str, Any]:
@@ -87,19 +115,25 @@ def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_n
     spec = args.spec
     volumes = list(spec.volumes)
     init_containers = []
-    if spec.file_outputs or outputs.consumes_outputs(spec):
+    if spec.file_outputs or spec.all_references():
         if args.outputs_claim is None:
             raise ValueError(f"step {spec.name!r} passes outputs but the pipeline has no outputs claim")
         volumes.append({"name": outputs.VOLUME_NAME, "persistentVolumeClaim": {"claimName": args.outputs_claim}})
     if spec.file_outputs:
         init_containers.append(outputs.producer_init_container(spec, _INIT_RESOURCES))
+    constant_inputs = outputs.inputs_init_container(spec, _INIT_RESOURCES)
+    if constant_inputs is not None:
+        volumes.append({"name": outputs.INPUT_VOLUME_NAME, "emptyDir": {"sizeLimit": "16Mi"}})
+        init_containers.append(constant_inputs)
+    # Sidecars last: the init containers before them finish first, then they start with the main one.
+    init_containers += [sidecar_container(args, sidecar) for sidecar in spec.sidecars]
     service_account = args.service_account
     if spec.artifact_access:
         if args.artifacts is None or args.artifacts.service_account is None:
             raise ValueError(f"step {spec.name!r} needs the artifact store, and the stack has none")
         # Cloud identities (workload identity, IRSA) come with the account, not its API token.
         service_account = service_account or args.artifacts.service_account
-    return build_pod_spec(
+    built = build_pod_spec(
         [main_container(args, container_name)],
         init_containers=init_containers or None,
         volumes=volumes or None,
@@ -110,6 +144,9 @@ def pod_spec(args: ContainerStepArgs, restart_policy: str = "Never", container_n
         node_selector=spec.node_selector,
         tolerations=list(spec.tolerations),
     )
+    if spec.image_pull_secrets:
+        built["imagePullSecrets"] = [{"name": name} for name in spec.image_pull_secrets]
+    return built
 
 
 def image_annotations(args: ContainerStepArgs) -> dict[str, str]:
@@ -140,7 +177,8 @@ class ContainerStep(pulumi.ComponentResource):
         self.job_name = k8s_name(args.pipeline, spec.name)
         job_spec: dict[str, Any] = {
             "backoffLimit": spec.retries,
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec(args)},
+            # Out of the mesh whatever the step's own annotations say (components/mesh.py).
+            "template": {"metadata": without_sidecar(pod_metadata(args, labels)), "spec": pod_spec(args)},
         }
         if spec.timeout_seconds:
             job_spec["activeDeadlineSeconds"] = spec.timeout_seconds

@@ -6,8 +6,9 @@ Three parts, in order:
    (Katib's ExperimentSucceeded condition; a failed search fails the update). Its
    trials are Jobs whose pod comes from the same builder as every step's
    (:func:`components.pipeline.container_step.pod_spec`: restricted, sized, placed),
-   with ``sidecar.istio.io/inject: "false"`` as Katib's own examples set it in
-   Istio-injected profile namespaces (an injected sidecar keeps a trial Job running);
+   opted out of Istio injection (label and annotation, :mod:`components.mesh`) as
+   Katib's own examples do in Istio-injected profile namespaces (an injected sidecar
+   keeps a trial Job running);
 2. a ServiceAccount that may only ``get`` that Experiment;
 3. a Job (a :class:`ContainerStep` under the search step's name) that reads the best
    trial's ``parameterAssignments`` through the API (:mod:`components.pipeline.katib_best`)
@@ -25,6 +26,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.base import ArgsModel, depends_of
+from components.mesh import without_sidecar
 from components.naming import k8s_name
 from components.pipeline import katib_best
 from components.pipeline.container_step import ContainerStep, ContainerStepArgs, pod_labels, pod_spec
@@ -67,7 +69,8 @@ def trial_template(args: ExperimentStepArgs) -> dict[str, Any]:
     job: dict[str, Any] = {
         "backoffLimit": 0,
         "template": {
-            "metadata": {"labels": pod_labels(step_args), "annotations": {"sidecar.istio.io/inject": "false"}},
+            # Out of the mesh like every run-to-completion pod (components/mesh.py).
+            "metadata": without_sidecar({"labels": pod_labels(step_args)}),
             "spec": pod_spec(step_args, "Never", TRIAL_CONTAINER),
         },
     }

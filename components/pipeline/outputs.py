@@ -85,3 +85,41 @@ def consumer_command(spec: ContainerStepSpec) -> list[str]:
         )
     words = [_shell_word(word) for word in (*spec.command, *spec.args)]
     return ["/bin/sh", "-c", "exec " + " ".join(words)]
+
+
+#: The volume that holds a step's constant input files (written by an init container).
+INPUT_VOLUME_NAME = "mlplane-inputs"
+
+
+def constant_inputs(spec: ContainerStepSpec) -> list[tuple[str, str]]:
+    """The step's input files with constant contents: ``(path, text)``, sorted by path."""
+    references = spec.file_references()
+    return sorted((path, text) for path, text in spec.input_files.items() if path not in references)
+
+
+def input_file_mounts(spec: ContainerStepSpec) -> list[dict[str, Any]]:
+    """Read-only file mounts of the step's input files.
+
+    An input that is another step's output is that output's file on the outputs claim
+    (the producer ran to completion before this step is created); a constant is a file
+    of the step's own ``emptyDir``, written by :func:`inputs_init_container`.
+    """
+    mounts = [{"name": VOLUME_NAME, "mountPath": path, "subPath": output_key(*reference), "readOnly": True}
+              for path, reference in sorted(spec.file_references().items())]
+    mounts += [{"name": INPUT_VOLUME_NAME, "mountPath": path, "subPath": f"input-{index}", "readOnly": True}
+               for index, (path, _) in enumerate(constant_inputs(spec))]
+    return mounts
+
+
+def inputs_init_container(spec: ContainerStepSpec, resources: ComputeResources) -> dict[str, Any] | None:
+    """An init container writing the constant input files, or None when there are none.
+
+    Values travel as environment variables, so no quoting of their text is needed.
+    """
+    constants = constant_inputs(spec)
+    if not constants:
+        return None
+    script = " && ".join(f'printf "%s" "$INPUT_{i}" > /inputs/input-{i}' for i in range(len(constants)))
+    env = [{"name": f"INPUT_{i}", "value": text} for i, (_, text) in enumerate(constants)]
+    return container("prepare-inputs", HELPER_IMAGE, resources, command=["/bin/sh", "-c", script], env=env,
+                     volume_mounts=[{"name": INPUT_VOLUME_NAME, "mountPath": "/inputs"}])

@@ -19,17 +19,21 @@ from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pipeline.container_step import ContainerStep, ContainerStepArgs
 from components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs, trial_step
+from components.pipeline.resource_step import ResourceStep, ResourceStepArgs
 from components.pipeline.spec import (
     ContainerStepSpec,
     ExperimentStepSpec,
     PipelineSpec,
+    ResourceStepSpec,
+    WorkflowStepSpec,
     ServeStepSpec,
     VolumeStepSpec,
     WebAppStepSpec,
     resolve_versions,
 )
 from components.pipeline.training_step import TrainingApi, TrainingStep, TrainingStepArgs
-from components.pipeline.versioning import step_versions
+from components.pipeline.versioning import VERSION_LABEL, step_versions
+from components.pipeline.workflow_step import WorkflowStep, WorkflowStepArgs
 from components.pipeline.volume_step import VolumeStep, VolumeStepArgs
 from components.quantity import Quantity
 from components.renames import aliases
@@ -120,7 +124,7 @@ class Pipeline(pulumi.ComponentResource):
         for step_name in spec.order():
             step = spec.step(step_name)
             depends = [self.ready[other] for other in spec.upstream(step)]
-            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.references()) \
+            if isinstance(step, ContainerStepSpec) and (step.file_outputs or step.all_references()) \
                     or isinstance(step, ExperimentStepSpec):
                 depends += claim_resources
             role = role_of(step_name)
@@ -131,6 +135,18 @@ class Pipeline(pulumi.ComponentResource):
                                                          default_storage_class=args.storage_class,
                                                          protect=args.protect_volumes), child)
                 self.steps[step_name], self.ready[step_name] = volume, volume.claim
+                continue
+            labels = {"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(spec.name),
+                      "mlplane.dev/step": k8s_name(step_name), VERSION_LABEL: self.versions[step_name]}
+            if isinstance(step, WorkflowStepSpec):
+                flow = WorkflowStep(role, WorkflowStepArgs(namespace=args.namespace, spec=step, labels=labels,
+                                                           version=self.versions[step_name]), child)
+                self.steps[step_name], self.ready[step_name] = flow, flow.workflow
+                continue
+            if isinstance(step, ResourceStepSpec):
+                resource = ResourceStep(role, ResourceStepArgs(namespace=args.namespace, spec=step, labels=labels),
+                                        child)
+                self.steps[step_name], self.ready[step_name] = resource, resource.object
                 continue
             if isinstance(step, ExperimentStepSpec):
                 search = ExperimentStep(role, ExperimentStepArgs(search=step, trial=ContainerStepArgs(

@@ -26,7 +26,8 @@ from components.scheduling import AcceleratorRequest
 from components.serving.config import EndpointConfig, WebAppConfig
 
 __all__ = [
-    "AnyStep", "ContainerStepSpec", "ExperimentStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides", "ServeStepSpec",
+    "AnyStep", "ContainerStepSpec", "ExperimentStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides",
+    "ResourceStepSpec", "ServeStepSpec", "WorkflowStepSpec",
     "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references",
     "resolve_versions", "split_placeholders", "version_placeholder", "version_references",
 ]
@@ -108,6 +109,17 @@ StepName = Annotated[str, AfterValidator(_check_step_name)]
 ContainerPath = Annotated[str, AfterValidator(_check_container_path)]
 
 
+class SidecarSpec(ArgsModel):
+    """A container that runs beside a step's main container while it runs."""
+
+    name: StepName = Field(description="The container's name, unique in the pod.")
+    image: str = Field(description="Container image, pinned to a tag or digest.", min_length=1)
+    command: tuple[str, ...] = Field((), description="Entrypoint; empty keeps the image's.")
+    args: tuple[str, ...] = Field((), description="Arguments.")
+    env: tuple[dict[str, Any], ...] = Field((), description="Kubernetes EnvVar objects.")
+    mirror_volume_mounts: bool = Field(False, description="Mount what the main container mounts.")
+
+
 class ContainerStepSpec(ArgsModel):
     """A step that runs a container to completion (a Job; a training job with workers)."""
 
@@ -122,6 +134,18 @@ class ContainerStepSpec(ArgsModel):
     file_outputs: dict[str, ContainerPath] = Field(
         default_factory=dict, description="Outputs: name -> file the container writes its value to."
     )
+    input_files: dict[ContainerPath, str] = Field(
+        default_factory=dict, description="Files the step receives: path -> a constant text, or exactly one output "
+                                          "placeholder (the producing step's output file, mounted read-only)."
+    )
+    pod_annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations on the step's pod.")
+    pod_labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on the step's pod.")
+    working_dir: ContainerPath | None = Field(None, description="The container's working directory.")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        None, description="When the kubelet pulls the image; default: Kubernetes' own.")
+    image_pull_secrets: tuple[str, ...] = Field((), description="Secrets (in the step's namespace) to pull with.")
+    sidecars: tuple[SidecarSpec, ...] = Field(
+        (), description="Containers beside the main one, stopped when it ends (native Kubernetes sidecars).")
     resources: ResourceOverrides = Field(default_factory=ResourceOverrides, description="CPU and memory.")
     accelerator: AcceleratorRequest | None = Field(
         None, description="Accelerators the step needs, placed on the stack's pools."
@@ -157,9 +181,26 @@ class ContainerStepSpec(ArgsModel):
                 raise ValueError(f"volume {volume.get('name')!r} is a hostPath volume, which pipeline steps may not use")
         return volumes
 
+    @field_validator("input_files")
+    @classmethod
+    def _whole_references(cls, files: dict[str, str]) -> dict[str, str]:
+        for path, text in files.items():
+            if output_references(text) and split_placeholders(text) != [output_references(text)[0]]:
+                raise ValueError(f"input file {path}: an output must be the whole value, not part of {text!r}")
+        return files
+
     def references(self) -> list[tuple[str, str]]:
         """Every ``(step, output)`` this step's command and arguments refer to."""
         return [ref for text in (*self.command, *self.args) for ref in output_references(text)]
+
+    def file_references(self) -> dict[str, tuple[str, str]]:
+        """The input files that are other steps' outputs: path -> ``(step, output)``."""
+        return {path: output_references(text)[0] for path, text in self.input_files.items()
+                if output_references(text)}
+
+    def all_references(self) -> list[tuple[str, str]]:
+        """Every ``(step, output)`` the step uses, in its arguments or as files."""
+        return [*self.references(), *self.file_references().values()]
 
 
 class VolumeStepSpec(ArgsModel):
@@ -174,6 +215,49 @@ class VolumeStepSpec(ArgsModel):
         ("ReadWriteOnce",), description="Access modes."
     )
     storage_class: str | None = Field(None, description="Storage class; default: the stack's default.")
+    after: tuple[str, ...] = Field((), description="Steps that must finish first.")
+
+
+class ResourceStepSpec(ArgsModel):
+    """A step that declares one Kubernetes object and waits for it (KFP's ResourceOp).
+
+    The object becomes a resource of the plan in the pipeline's namespace; ``wait_for``
+    is its readiness wait (``pulumi.com/waitFor``), so later steps start once it holds.
+    """
+
+    kind: Literal["resource"] = Field("resource", description="A resource step.")
+    name: StepName = Field(description="The step's name, unique in its pipeline.")
+    manifest: dict[str, Any] = Field(description="The object: apiVersion, kind, metadata.name, and its body.")
+    wait_for: str | None = Field(None, description="pulumi.com/waitFor expression (jsonpath=... or condition=...).")
+    success_condition: str | None = Field(None, description="The KFP success condition, as written.")
+    failure_condition: str | None = Field(
+        None, description="The KFP failure condition, recorded on the object (Pulumi fails at the timeout).")
+    after: tuple[str, ...] = Field((), description="Steps that must finish first.")
+
+    @field_validator("manifest")
+    @classmethod
+    def _an_object(cls, manifest: dict[str, Any]) -> dict[str, Any]:
+        for key in ("apiVersion", "kind"):
+            if not isinstance(manifest.get(key), str) or not manifest[key]:
+                raise ValueError(f"the object needs {key}")
+        name = (manifest.get("metadata") or {}).get("name")
+        if not isinstance(name, str) or not is_dns_subdomain(name):
+            raise ValueError(f"the object's metadata.name {name!r} must be a DNS-1123 subdomain")
+        return manifest
+
+
+class WorkflowStepSpec(ArgsModel):
+    """A whole pipeline whose flow is decided at run time, as one Argo Workflow.
+
+    Kubeflow Pipelines' workflow engine (Argo Workflows, which it installs) runs it; the
+    plan declares the Workflow, awaits it until it succeeds, and replaces it when it
+    changes.
+    """
+
+    kind: Literal["workflow"] = Field("workflow", description="A workflow step.")
+    name: StepName = Field(description="The step's name (the pipeline's).")
+    workflow: dict[str, Any] = Field(description="The Argo Workflow (apiVersion, kind, metadata, spec).")
+    reasons: tuple[str, ...] = Field((), description="The constructs that need the workflow engine.")
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 
@@ -199,9 +283,11 @@ class WebAppStepSpec(ArgsModel):
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 
-StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec, ExperimentStepSpec],
+StepSpec = Annotated[Union[ContainerStepSpec, VolumeStepSpec, ResourceStepSpec, WorkflowStepSpec, ServeStepSpec,
+                           WebAppStepSpec, ExperimentStepSpec],
                      Field(discriminator="kind")]
-AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ServeStepSpec, WebAppStepSpec, ExperimentStepSpec]
+AnyStep = Union[ContainerStepSpec, VolumeStepSpec, ResourceStepSpec, WorkflowStepSpec, ServeStepSpec, WebAppStepSpec,
+                ExperimentStepSpec]
 
 
 def outputs_of(step: AnyStep) -> tuple[str, ...]:
@@ -241,7 +327,7 @@ class PipelineSpec(ArgsModel):
                 if other not in by_name:
                     raise PipelineError(f"pipeline {self.name!r}, step {step.name!r}: runs after unknown step {other!r}")
             if isinstance(step, ContainerStepSpec):
-                for source, output in step.references():
+                for source, output in step.all_references():
                     producer = by_name.get(source)
                     if producer is None:
                         raise PipelineError(
@@ -274,7 +360,7 @@ class PipelineSpec(ArgsModel):
         model it serves, the endpoint it fronts, and the steps whose versions it uses."""
         names = list(step.after)
         if isinstance(step, ContainerStepSpec):
-            names += [source for source, _ in step.references()]
+            names += [source for source, _ in step.all_references()]
         if isinstance(step, ServeStepSpec) and step.model_step:
             names.append(step.model_step)
         if isinstance(step, WebAppStepSpec) and step.app.backend is not None:

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.base import ArgsModel, depends_of
+from components.mesh import without_sidecar
 from components.naming import k8s_name
 from components.pipeline.container_step import (
     ContainerStepArgs,
@@ -25,6 +26,32 @@ from components.pipeline.container_step import (
 )
 
 TrainingApi = Literal["pytorchjob", "trainjob"]
+
+#: Kubernetes' limit on a Service name (a DNS-1035 label).
+_DNS_LABEL_MAX = 63
+
+
+def training_name_problems(job_name: str, workers: int, api: TrainingApi) -> list[str]:
+    """Why the training operator cannot name a distributed step's children (empty: it can).
+
+    The Training Operator (release 1.8.1) validates a PyTorchJob's name as a DNS-1035
+    label, a letter first (kubeflow/training-operator v1.7.0
+    ``pkg/apis/kubeflow.org/v1/pytorch_validation.go``: ``NameIsDNS1035Label``), and names
+    each replica's pod and Service ``<job>-<replica type>-<index>``
+    (``pkg/core/utils.go``: ``GenGeneralName``, used by ``pkg/controller.v1/common/service.go``),
+    a Service name that must itself fit a DNS label. Kubeflow Trainer (26.03) is not
+    checked here.
+    """
+    if api != "pytorchjob":
+        return []
+    problems = []
+    if not job_name[:1].isalpha():
+        problems.append(f"the PyTorchJob name {job_name!r} must start with a letter (a DNS-1035 label)")
+    longest = f"{job_name}-worker-{workers - 2}" if workers > 1 else f"{job_name}-master-0"
+    if len(longest) > _DNS_LABEL_MAX:
+        problems.append(f"the Training Operator would name a replica's Service {longest!r}, {len(longest)} "
+                        f"characters; Kubernetes allows {_DNS_LABEL_MAX}")
+    return problems
 
 #: The label by which Kubeflow Trainer finds the trainer's replicated job.
 TRAINER_ANCESTOR_LABEL = "trainer.kubeflow.org/trainjob-ancestor-step"
@@ -39,7 +66,7 @@ class TrainingStepArgs(ArgsModel):
 
 def _pytorchjob(args: TrainingStepArgs, labels: dict[str, str]) -> dict[str, Any]:
     step = args.step
-    template = {"metadata": {"labels": labels}, "spec": pod_spec(step, "OnFailure", "pytorch")}
+    template = {"metadata": without_sidecar({"labels": labels}), "spec": pod_spec(step, "OnFailure", "pytorch")}
     replicas: dict[str, Any] = {"Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template}}
     if step.spec.workers > 1:
         replicas["Worker"] = {"replicas": step.spec.workers - 1, "restartPolicy": "OnFailure", "template": template}
@@ -63,7 +90,7 @@ def _runtime(args: TrainingStepArgs, labels: dict[str, str]) -> dict[str, Any]:
                 # torch_distributed.yaml); without it numNodes is ignored and one pod runs.
                 "metadata": {"labels": {**labels, TRAINER_ANCESTOR_LABEL: "trainer"}},
                 "spec": {"backoffLimit": args.step.spec.retries, "template": {
-                    "metadata": {"labels": labels}, "spec": pod}},
+                    "metadata": without_sidecar({"labels": labels}), "spec": pod}},
             },
         }]}},
     }

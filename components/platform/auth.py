@@ -62,6 +62,11 @@ def _gated(public_hosts: tuple[str, ...]) -> dict[str, Any]:
     return operation
 
 
+def mesh_provider_name(settings: AuthSpec) -> str:
+    """The extension provider name the gateway's CUSTOM policies name (see ``mesh_provider``)."""
+    return settings.oauth2_proxy.mesh_provider or PROVIDER
+
+
 def dex_service(namespace: str) -> str:
     """Dex's in-cluster host name."""
     return f"dex.{namespace}.svc.cluster.local"
@@ -187,7 +192,7 @@ class Auth(pulumi.ComponentResource):
             gate = custom_resource(
                 f"{name}-login-gate", SECURITY_API, "AuthorizationPolicy",
                 {"name": "istio-ingressgateway-oauth2-proxy", "namespace": args.istio_namespace},
-                {"action": "CUSTOM", "provider": {"name": PROVIDER},
+                {"action": "CUSTOM", "provider": {"name": mesh_provider_name(settings)},
                  "selector": {"matchLabels": dict(INGRESS_LABELS)},
                  "rules": [{"to": [{"operation": _gated(args.public_hosts)}],
                             "when": [{"key": "request.headers[authorization]", "notValues": ["*"]}]}]},

@@ -33,6 +33,8 @@ INGRESS_GATEWAY = "istio-ingressgateway"
 INGRESS_LABELS = {"app": INGRESS_GATEWAY, "istio": "ingressgateway"}
 #: The Istio Gateway every Kubeflow VirtualService binds to (``<namespace>/<name>``).
 KUBEFLOW_GATEWAY = "kubeflow-gateway"
+#: Where GKE nodes keep CNI binaries (``/opt`` is read-only on Container-Optimized OS).
+GKE_CNI_BIN_DIR = "/home/kubernetes/bin"
 
 
 class MeshAllow(ArgsModel):
@@ -68,26 +70,43 @@ class IstioArgs(PartArgs):
         description="The gateway chart's `service` values (components.platform.gateway.gateway_service_values).")
 
 
+def extension_provider(ext_authz: ExtAuthz) -> dict[str, Any]:
+    """The mesh config entry (``meshConfig.extensionProviders[]``) that registers the login proxy.
+
+    istiod's chart puts it in the mesh config; a cluster's existing Istio needs the same
+    entry in its own mesh config (``mlplane preview`` prints it).
+    """
+    return {
+        "name": ext_authz.name,
+        "envoyExtAuthzHttp": {
+            "service": ext_authz.service,
+            "port": ext_authz.port,
+            "includeRequestHeadersInCheck": ["authorization", "cookie"],
+            "headersToUpstreamOnAllow": ["authorization", "path", "x-auth-request-email",
+                                         "x-auth-request-groups", "x-auth-request-user"],
+            "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
+        },
+    }
+
 
 def chart_values(role: str, args: IstioArgs, version: str) -> dict[str, Any]:
     """mlplane's values for one Istio chart at ``version``."""
     platform = {"global": {"platform": "gke"}} if args.gke else {}
     if role == "cni":
-        return {**platform, "cni": {"excludeNamespaces": ["kube-system"]}}
+        cni: dict[str, Any] = {"excludeNamespaces": ["kube-system"]}
+        if not args.gke:
+            return {"cni": cni}
+        # Neither chart derives GKE's folder from values alone (rendered in
+        # tests/test_upstream_behaviours.py): 1.17 reads `cni.cniBinDir` and otherwise
+        # guesses from the cluster's version string (cni-1.17.3/templates/daemonset.yaml);
+        # 1.29 reads a top-level `cniBinDir` defaulting to /opt/cni/bin, which its gke
+        # platform profile does not change (cni-1.29.0/files/profile-platform-gke.yaml blanks
+        # `cni.cniBinDir` only). Both keys are set, so either chart gets GKE's folder.
+        return {**platform, "cni": {**cni, "cniBinDir": GKE_CNI_BIN_DIR}, "cniBinDir": GKE_CNI_BIN_DIR}
     if role == "istiod":
         mesh: dict[str, Any] = {"accessLogFile": "/dev/stdout"}
         if args.ext_authz is not None:
-            mesh["extensionProviders"] = [{
-                "name": args.ext_authz.name,
-                "envoyExtAuthzHttp": {
-                    "service": args.ext_authz.service,
-                    "port": args.ext_authz.port,
-                    "includeRequestHeadersInCheck": ["authorization", "cookie"],
-                    "headersToUpstreamOnAllow": ["authorization", "path", "x-auth-request-email",
-                                                 "x-auth-request-groups", "x-auth-request-user"],
-                    "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
-                },
-            }]
+            mesh["extensionProviders"] = [extension_provider(args.ext_authz)]
         # CNI on: injected pods need no privileged istio-init container. The injector
         # reads it from the chart's top-level `istio_cni` in 1.17 (istio/istio 1.17.3
         # manifests/charts/istio-control/istio-discovery/templates/istiod-injector-configmap.yaml:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import pulumi
 from pydantic import Field
 
-from components.platform.auth import PROVIDER, Auth, AuthArgs, oauth2_proxy_service, OAUTH2_PROXY_PORT
+from components.platform.auth import OAUTH2_PROXY_PORT, Auth, AuthArgs, mesh_provider_name, oauth2_proxy_service
 from components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, CertManagerArgs
 from components.platform.install import PartArgs
 from components.platform.gateway import gateway_service_values
@@ -84,7 +84,7 @@ class Platform(pulumi.ComponentResource):
                 component=components["istio"], kubeflow_namespace=KUBEFLOW_NAMESPACE,
                 cni_namespace=ISTIO_CNI_NAMESPACE, host=spec.ingress.host,
                 tls_secret=INGRESS_TLS_SECRET if tls else None,
-                ext_authz=ExtAuthz(name=PROVIDER, service=oauth2_proxy_service(proxy.namespace),
+                ext_authz=ExtAuthz(name=mesh_provider_name(args.auth), service=oauth2_proxy_service(proxy.namespace),
                                    port=OAUTH2_PROXY_PORT) if proxy.enabled else None,
                 allows=mesh_allows(spec, components),
                 open_gateways=(dict(LOCAL_GATEWAY_LABELS),) if components["knative_serving"].enabled else (),

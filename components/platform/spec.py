@@ -289,6 +289,11 @@ class OAuth2ProxySettings(ArgsModel):
         None, description="Cookie encryption secret (32 bytes). Default: generated (pulumi-random).")
     cookie_expire: Annotated[str, AfterValidator(check_duration)] = Field("24h", description="Session lifetime.")
     email_domains: tuple[str, ...] = Field(("*",), description="E-mail domains allowed to log in (`*`: any).")
+    mesh_provider: DnsLabel | None = Field(
+        None, description="Name of the extension provider (meshConfig.extensionProviders[].name) under which the "
+        "mesh knows oauth2-proxy; the gateway's CUSTOM policies name it. Required with istio: {existing: true} "
+        "(the cluster's mesh config must register it; the error and `mlplane preview` print the entry). "
+        "Default: oauth2-proxy, registered in the Istio mlplane installs.")
 
 
 class AuthSpec(ArgsModel):

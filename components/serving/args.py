@@ -17,7 +17,7 @@ from components.base import ArgsModel
 from components.naming import k8s_name
 from components.pod_security import ComputeResources
 from components.scheduling import Placement
-from components.serving.checks import backend_issues, store_issue
+from components.serving.checks import backend_issues, derived_name_issues, store_issue
 from components.serving.exposure import Exposure, GatewayRef
 from components.serving.runtimes import runtime_for
 from components.serving.spec import (
@@ -33,7 +33,8 @@ from components.serving.spec import (
     uri_scheme,
 )
 
-#: KServe's limit keeps ``<name>-predictor-<namespace>`` and Knative's revision names valid.
+#: Longest endpoint name; the names KServe derives with the namespace are checked on top
+#: (components.serving.checks.derived_name_issues).
 MAX_NAME = 40
 
 #: Requests and limits of a model server unless the stack says otherwise.
@@ -118,6 +119,8 @@ class ServingEndpointArgs(ArgsModel):
     def _consistent(self) -> "ServingEndpointArgs":
         problems = [p for p in [model_or_container_problem(self.model, self.container)] if p]
         problems += [str(issue) for issue in backend_issues(self.backend, self.replicas, self.canary_percent)]
+        if self.service_name is not None:
+            problems += [str(i) for i in derived_name_issues(self.service_name, self.namespace, self.backend)]
         issue = store_issue(self.model, self.store.scheme if self.store else None)
         if issue is not None:
             problems.append(str(issue))

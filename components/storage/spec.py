@@ -63,6 +63,8 @@ class _ClassBase(ArgsModel):
     provisioner: ClassVar[str] = ""
     clusters: ClassVar[tuple[str, ...]] = ()
     expandable: ClassVar[bool] = True
+    #: Access modes its volumes can be mounted with (block devices: one node at a time).
+    access_modes: ClassVar[tuple[str, ...]] = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteOncePod")
 
     def parameters(self) -> dict[str, str]:
         """The StorageClass ``parameters``."""
@@ -132,6 +134,7 @@ class NfsClass(_ClassBase):
     provisioner: ClassVar[str] = "nfs.csi.k8s.io"
     clusters: ClassVar[tuple[str, ...]] = ("local", "selfhosted")
     expandable: ClassVar[bool] = False
+    access_modes: ClassVar[tuple[str, ...]] = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 
     def parameters(self) -> dict[str, str]:
         return {"server": self.server, "share": self.share}

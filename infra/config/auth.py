@@ -79,3 +79,42 @@ def profile_users_exist(config: "StackConfig") -> Iterator[Finding]:
             if contributor.email.lower() not in known:
                 yield Finding((*path, "contributors", position, "email"), "not a user of mlplane:auth.dex.users",
                               contributor.email, allowed)
+
+
+def mesh_config_entry(config: "StackConfig") -> str | None:
+    """The mesh config entry an existing Istio needs for mlplane's login, as YAML (None: not needed).
+
+    With ``istio: {existing: true}``, nothing mlplane installs registers oauth2-proxy as an
+    extension provider, yet the gateway's CUSTOM authorization policy names one; Istio
+    then denies every request through the gateway. The cluster's mesh config must carry
+    this entry (under ``meshConfig.extensionProviders``), with the name the stack gives
+    in ``mlplane:auth.oauth2_proxy.mesh_provider``.
+    """
+    import yaml
+
+    from components.platform.auth import OAUTH2_PROXY_PORT, mesh_provider_name, oauth2_proxy_service
+    from components.platform.istio import ExtAuthz, extension_provider
+
+    if config.kubeflow is None:
+        return None
+    components = resolve(config.kubeflow)
+    if not (components["istio"].existing and components["oauth2_proxy"].enabled):
+        return None
+    entry = extension_provider(ExtAuthz(name=mesh_provider_name(config.auth),
+                                        service=oauth2_proxy_service(components["oauth2_proxy"].namespace),
+                                        port=OAUTH2_PROXY_PORT))
+    return yaml.safe_dump({"extensionProviders": [entry]}, sort_keys=False)
+
+
+@rule
+def existing_mesh_names_the_login_provider(config: "StackConfig") -> Iterator[Finding]:
+    """An existing Istio must register oauth2-proxy; the stack names the provider it did."""
+    entry = mesh_config_entry(config)
+    if entry is None or config.auth.oauth2_proxy.mesh_provider is not None:
+        return
+    yield Finding((SECTION, "oauth2_proxy", "mesh_provider"),
+                  "the cluster's existing Istio (mlplane:kubeflow.components.istio.existing) must register "
+                  "oauth2-proxy as an extension provider, which the gateway's login policy names; without it "
+                  "Istio denies every request through the gateway. Add this to its mesh config (meshConfig), "
+                  "then name the provider here:\n" + entry,
+                  allowed="the name of the extension provider registered in the existing mesh's config")

@@ -59,6 +59,12 @@ class PipelineEntry(RenameHistory):
                     "namespace (what KFP v1 deployer containers need).",
     )
 
+    component_copies: dict[str, str] = Field(
+        default_factory=dict,
+        description="KFP v1: local copies of components the file loads with load_component_from_url, by URL "
+                    "(pinned to a commit or digest); paths relative to the stack file's folder, and inside it.",
+    )
+
     renamed_steps: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,
         description="Earlier names of its steps, oldest first, by current step name: the steps' resources are "
@@ -72,6 +78,16 @@ class PipelineEntry(RenameHistory):
             if problem:
                 raise ValueError(f"renamed_steps.{step} {problem}")
         return self
+
+    @field_validator("component_copies")
+    @classmethod
+    def _pinned_urls(cls, copies: dict[str, str]) -> dict[str, str]:
+        from pipelines.kfp_v1.api.components import is_pinned
+
+        for url in copies:
+            if not is_pinned(url):
+                raise ValueError(f"component URL {url!r} is not pinned to a commit (40 hex digits) or a sha256 digest")
+        return copies
 
     @field_validator("params")
     @classmethod

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from components.base import ArgsModel
 from components.scheduling import SchedulingError, place, pools_for
-from components.serving.checks import backend_for, backend_issues, store_issue
+from components.serving.checks import backend_for, backend_issues, derived_name_issues, store_issue
 from components.serving.config import EndpointConfig, Exposed, WebAppConfig
 from components.serving.spec import ServingBackend
 from infra.config.rules import Finding, rule
@@ -129,9 +129,17 @@ class _Seen:
         self.names.add(item.name)
         if item.host is not None:
             if item.host in self.hosts:
-                where = ".".join(str(p) for p in self.hosts[item.host])
-                yield Finding((*path, "host"), f"host already used by {where}", item.host, "one host per endpoint or app")
+                where = describe(self.hosts[item.host])
+                yield Finding((*path, "host"), f"host already used by {where} (also here: {describe((*path, 'host'))})",
+                              item.host, "one host per endpoint or app")
             self.hosts.setdefault(item.host, (*path, "host"))
+
+
+def describe(path: tuple[Any, ...]) -> str:
+    """Where an endpoint or app is declared, for messages: a key path, or a pipeline's step."""
+    if len(path) >= 4 and path[0] == "mlplane:pipelines":
+        return f"pipeline {path[2]!r}, step {path[3]!r}"
+    return path[0] + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:]) if path else ""
 
 
 def _common_findings(path: tuple[Any, ...], item: EndpointConfig | WebAppConfig, platform: ServingPlatform,
@@ -171,9 +179,10 @@ def step_findings(config: "StackConfig",
     """
     platform = serving_platform(config)
     seen = _Seen(platform)
-    if config.serving is not None:
-        for item in (*config.serving.endpoints, *config.serving.web_apps):
-            list(seen.findings((), item))  # take the section's names and hosts first
+    if config.serving is not None:  # take the section's names and hosts first
+        for key, entries in (("endpoints", config.serving.endpoints), ("web_apps", config.serving.web_apps)):
+            for index, item in enumerate(entries):
+                list(seen.findings((SECTION, key, index), item))
     for path, item in items:
         yield from _common_findings(path, item, platform, seen)
         if isinstance(item, EndpointConfig):
@@ -184,6 +193,9 @@ def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform
                        config: "StackConfig") -> Iterator[Finding]:
     """An endpoint against KServe's mode, the artifact store and the accelerator pools."""
     for issue in backend_issues(platform.backend, endpoint.replicas, endpoint.canary_percent):
+        yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
+    namespace = endpoint.namespace or platform.workload_namespace
+    for issue in derived_name_issues(endpoint.name, namespace, platform.backend):
         yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
     issue = store_issue(endpoint.model, platform.store_scheme)
     if issue is not None:

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from components.base import ArgsModel
 from components.renames import name_clashes
+from components.storage.rules import claim_issues
 from components.storage.spec import STORE_CLUSTERS, ArtifactStoreSpec, StorageClassSpec, VolumeSpec
 from infra.config.accelerators import missing_sdk_finding
 from infra.config.rules import Finding, rule
@@ -63,13 +64,9 @@ def storage_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
         yield Finding((SECTION, "volumes", index, key), "volume name used twice (current and earlier "
                       "names count: their claims would collide)", held, "unique names")
     for index, volume in enumerate(storage.volumes):
-        if volume.storage_class not in names:
-            yield Finding((SECTION, "volumes", index, "storage_class"), "not a class of mlplane:storage.classes",
-                          volume.storage_class, declared)
-        if "ReadWriteMany" in volume.access_modes and volume.storage_class in names \
-                and storage.classes[names[volume.storage_class]].kind != "nfs":
-            yield Finding((SECTION, "volumes", index, "access_modes"), "only NFS classes can be mounted "
-                          "read-write by many nodes", list(volume.access_modes), "ReadWriteOnce, or an nfs class")
+        for issue in claim_issues(size=volume.size, access_modes=volume.access_modes,
+                                  storage_class=volume.storage_class, classes=storage.classes):
+            yield Finding((SECTION, "volumes", index, *issue.path), issue.message, issue.value, issue.allowed)
     store = storage.artifacts
     if store is None:
         return

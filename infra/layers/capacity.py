@@ -19,6 +19,7 @@ from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place, pools_for
 from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.storage.classes import StorageClasses, StorageClassesArgs
+from components.storage.rules import claim_protected
 from components.storage.spec import ArtifactStoreFacts, artifact_store_facts
 from components.renames import aliases
 from components.storage.volume import Volume, VolumeArgs, volume_resource_name
@@ -176,7 +177,7 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
     for volume in storage.volumes:
         made.append(Volume(volume_resource_name(volume.name),
                VolumeArgs(spec=volume, namespace=platform.workload_namespace,
-                          protect=storage.protect if volume.protect is None else volume.protect),
+                          protect=claim_protected(volume.protect, storage.protect)),
                ctx.opts(depends_on=after, aliases=aliases(volume.formerly, volume_resource_name))))
     if storage.artifacts is not None:
         cluster = config.cluster

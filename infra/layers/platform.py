@@ -9,7 +9,7 @@ from typing import Literal
 import pulumi
 
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.platform.auth import GROUPS_HEADER, PROVIDER, USER_HEADER
+from components.platform.auth import GROUPS_HEADER, USER_HEADER, mesh_provider_name
 from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
 from components.platform.namespaces import platform_namespaces
 from components.platform.platform import Platform, PlatformArgs
@@ -196,7 +196,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
         issuer=platform.ingress_issuer,
         kserve=KServeFacts(enabled=components["kserve"].enabled, mode=spec.components.kserve.deployment_mode),
         auth=AuthFacts(issuer=platform.auth.issuer, user_header=USER_HEADER, groups_header=GROUPS_HEADER,
-                       provider=PROVIDER) if platform.auth is not None and components["oauth2_proxy"].enabled else None,
+                       provider=mesh_provider_name(config.auth)) if platform.auth is not None and components["oauth2_proxy"].enabled else None,
         profile_namespaces=tuple(p.name for p in spec.profiles),
         installed=tuple(key for key, c in components.items() if c.enabled),
         platform=platform,

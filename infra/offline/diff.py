@@ -18,7 +18,7 @@ from infra.offline.danger import data_at_stake, holds_data, listing, object_name
 from infra.offline.kinds import kind_of
 from infra.offline.paths import ABSENT, changed_paths, parse_pattern, show, touches, value_at
 from infra.offline.plan import STACK_TYPE, Plan, PlanResource
-from infra.offline.replace_rules import replace_reasons
+from infra.offline.replace_rules import expandable_classes, replace_reasons
 from infra.offline.shown import masked
 
 Op = Literal["create", "update", "replace", "delete"]
@@ -169,8 +169,9 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         _placed(Change(r.urn, r.type, "create", (), False, "new resource"), r, new_by_urn) for r in creates
     ]
     same = 0
+    classes = expandable_classes(old, new)
     for previous, resource in pairs:
-        change = _compare(previous, resource, old)
+        change = _compare(previous, resource, old, classes)
         if change is None:
             same += 1
         else:
@@ -209,7 +210,7 @@ def _placed(change: Change, resource: PlanResource, by_urn: dict[str, PlanResour
     return replace(change, source=source, component=component)
 
 
-def _compare(old: PlanResource, new: PlanResource, old_plan: Plan) -> Change | None:
+def _compare(old: PlanResource, new: PlanResource, old_plan: Plan, classes: dict[str, bool]) -> Change | None:
     ignored = [parse_pattern(p) for p in new.ignore_changes]
     paths = [p for p in changed_paths(old.inputs, new.inputs) if not any(touches(p, i) and len(p) >= len(i)
                                                                            for i in ignored)]
@@ -228,7 +229,7 @@ def _compare(old: PlanResource, new: PlanResource, old_plan: Plan) -> Change | N
     ) + tuple(ValueChange(f"options.{key}", getattr(old, attr), getattr(new, attr))
               for attr, key in _OPTIONS if getattr(old, attr) != getattr(new, attr))
     renamed_from = old.urn if renamed else None
-    reasons = replace_reasons(old, new, paths)
+    reasons = replace_reasons(old, new, paths, classes)
     if provider_changed:
         values += (ValueChange("provider", old.provider, new.provider),)
         return _replacement(old, new, shown + ("provider",), values, "the provider changed", old_plan, renamed_from)

@@ -1,19 +1,27 @@
-"""When an update is really a replacement: the immutable fields of each type.
+"""When an update is really a replacement: the fields the API server refuses to update.
 
-Kubernetes rules follow pulumi-kubernetes' own table of force-new properties (plus the
-design's PVC rule: a storage increase resizes in place). Cloud rules list the force-new
-fields of the cloud resources mlplane creates. ``replaceOnChanges`` paths on a resource
-add to these.
+Kubernetes rules follow pulumi-kubernetes' own table of force-new properties, plus what
+Kubernetes' admission refuses on update: a claim's spec only allows a storage increase
+(kubernetes/kubernetes ``pkg/apis/core/validation/validation.go``:
+``ValidatePersistentVolumeClaimUpdate``), and only where the claim's StorageClass allows
+expansion (``plugin/pkg/admission/storage/persistentvolume/resize/admission.go``:
+"only dynamically provisioned pvc can be resized and the storageclass that provisions
+the pvc must support resize"; a claim without a class, or whose class the plan does not
+declare, cannot be shown to grow), and KServe 0.16's webhook refuses a changed
+``serving.kserve.io/deploymentMode`` (kserve/kserve v0.16.0
+``pkg/apis/serving/v1beta1/inference_service_validation.go``: ``validateDeploymentMode``).
+Cloud rules list the force-new fields of the cloud resources mlplane creates.
+``replaceOnChanges`` paths on a resource add to these.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from infra.offline.kinds import is_kubernetes_object_type
 from infra.offline.paths import Path, parse_pattern, touches, value_at
-from infra.offline.plan import PlanResource
+from infra.offline.plan import Plan, PlanResource
 
 _METADATA = ("metadata.name", "metadata.namespace", "apiVersion", "kind")
 
@@ -61,6 +69,7 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ("roleRef",),
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": ("roleRef",),
     "kubernetes:storage.k8s.io/v1:StorageClass": ("parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"),
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService": ('metadata.annotations["serving.kserve.io/deploymentMode"]',),
     # Cloud resources (force-new fields of the providers, for the fields mlplane sets).
     "gcp:container/nodePool:NodePool": (
         "name", "cluster", "location", "project", "nodeConfig.machineType", "nodeConfig.guestAccelerators",
@@ -92,6 +101,18 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
 
 _PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 _PVC_STORAGE = ("spec", "resources", "requests", "storage")
+_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+
+
+def expandable_classes(*plans: Plan) -> dict[str, bool]:
+    """Whether each StorageClass the plans declare allows expansion (False if any plan says no)."""
+    classes: dict[str, bool] = {}
+    for plan in plans:
+        for resource in plan.of_type(_STORAGE_CLASS):
+            name = (resource.inputs.get("metadata") or {}).get("name")
+            if isinstance(name, str):
+                classes[name] = classes.get(name, True) and resource.inputs.get("allowVolumeExpansion") is True
+    return classes
 
 
 @dataclass(frozen=True)
@@ -102,13 +123,16 @@ class ReplaceReason:
     rule: str
 
 
-def replace_reasons(old: PlanResource, new: PlanResource, changes: Iterable[Path]) -> list[ReplaceReason]:
+def replace_reasons(old: PlanResource, new: PlanResource, changes: Iterable[Path],
+                    classes: Mapping[str, bool] | None = None) -> list[ReplaceReason]:
     """The changed paths that force ``old`` to be replaced by ``new``.
 
     Args:
         old: The resource as it is in the old plan.
         new: The same resource in the new plan.
         changes: Paths (into ``inputs``) where the two differ.
+        classes: StorageClasses by name and whether they allow expansion
+            (:func:`expandable_classes`); a claim grows in place only on one that does.
 
     Returns:
         One reason per changed path that is immutable; empty for an in-place update.
@@ -122,6 +146,12 @@ def replace_reasons(old: PlanResource, new: PlanResource, changes: Iterable[Path
     for change in changes:
         if new.type == _PVC and change[:1] == ("spec",):
             if _is_storage_increase(old, new, change):
+                klass = value_at(new.inputs, ("spec", "storageClassName"))
+                if (classes or {}).get(klass) is True:
+                    continue
+                reasons.append(ReplaceReason(change, f"a claim grows only on a class that allows expansion, and "
+                                             f"class {klass!r} " + ("does not" if klass in (classes or {})
+                                                                    else "is not declared in the plan")))
                 continue
             reasons.append(ReplaceReason(change, "immutable (a claim's spec only allows a storage increase)"))
             continue

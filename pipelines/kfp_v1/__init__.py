@@ -5,9 +5,10 @@ While a ``kind: kfp-v1`` pipeline file loads (and its pipeline function runs),
 implementation of the KFP v1 DSL surface; nowhere else does. The ops the function
 declares become a :class:`components.pipeline.spec.PipelineSpec`.
 
-Constructs that cannot be static infrastructure (``dsl.Condition``, ``ParallelFor``,
-``ExitHandler``, components loaded from URLs, ...) are refused with an error naming the
-construct, the file and the line.
+A pipeline whose flow is decided at run time (``dsl.Condition`` on a step's output,
+``ParallelFor``, ``ExitHandler``, ``graph_component``) becomes one Argo Workflow
+(:mod:`pipelines.kfp_v1.workflow`). Constructs mlplane cannot express are refused with
+an error naming the construct, the file and the line (docs/pipelines.md lists them).
 """
 
 from pipelines.kfp_v1.loader import load_kfp_v1_pipeline

@@ -40,11 +40,41 @@ class Declaration:
         file: The pipeline file (errors point into it).
         pipeline_name: The pipeline's name in the stack (names its volumes).
         ops: The ops, in declaration order.
+        component_copies: Local copies of pinned component URLs (``load_component_from_url``).
+        conf: The pipeline's ``dsl.get_pipeline_conf()``.
     """
 
     file: Path
     pipeline_name: str
     ops: list[Any] = field(default_factory=list)
+    component_copies: dict[str, Path] = field(default_factory=dict)
+    conf: Any = None
+    groups: list[Any] = field(default_factory=list)
+    engine_reasons: list[str] = field(default_factory=list)
+    recursive_calls: list[Any] = field(default_factory=list)
+    group_count: int = 0
+
+    def next_group_index(self) -> int:
+        """A new group's number (KFP numbers conditions, loops and exit handlers from 1)."""
+        self.group_count += 1
+        return self.group_count
+
+    def needs_engine(self, reason: str) -> None:
+        """Record that the pipeline's flow is decided at run time (a workflow engine runs it)."""
+        if reason not in self.engine_reasons:
+            self.engine_reasons.append(reason)
+
+    def __post_init__(self) -> None:
+        from pipelines.kfp_v1.api.dsl import PipelineConf
+
+        self.conf = PipelineConf()
+
+    def unique_name(self, human_name: str) -> str:
+        """The op name KFP 1.8.22 gives ``human_name`` in this pipeline (sanitized, then
+        ``-2``, ``-3``... for repeats; kfp/dsl/_pipeline.py ``Pipeline.add_op``)."""
+        from pipelines.kfp_v1.naming import op_name
+
+        return op_name(human_name, {op.name for op in self.ops})
 
     def caller_line(self) -> int | None:
         """The line of the innermost frame that runs code of the pipeline file."""
@@ -76,9 +106,10 @@ def current() -> Declaration:
     return declaration
 
 
-def begin(file: Path, pipeline_name: str) -> tuple[Declaration, contextvars.Token[Declaration | None]]:
+def begin(file: Path, pipeline_name: str, component_copies: dict[str, Path] | None = None,
+          ) -> tuple[Declaration, contextvars.Token[Declaration | None]]:
     """Start declaring the pipeline ``pipeline_name`` from ``file``."""
-    declaration = Declaration(file=file, pipeline_name=pipeline_name)
+    declaration = Declaration(file=file, pipeline_name=pipeline_name, component_copies=dict(component_copies or {}))
     return declaration, _CURRENT.set(declaration)
 
 

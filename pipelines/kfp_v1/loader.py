@@ -20,18 +20,23 @@ from pydantic import ValidationError
 from components.pipeline.spec import PipelineSpec
 from pipelines.errors import functions_note, pipeline_error, validation_message
 from pipelines.kfp_v1 import api
-from pipelines.kfp_v1.api import compiler, components, dsl, gcp, onprem
+from pipelines.kfp_v1.api import aws, azure, compiler, components, dsl, gcp, onprem
 from pipelines.kfp_v1.api._params import PipelineParam
 from pipelines.kfp_v1.context import KfpCompatError, begin, end
 from pipelines.kfp_v1.convert import to_spec
+from pipelines.kfp_v1.placeholders import PlaceholderError
+from pipelines.kfp_v1.workflow import WorkflowError
 
 _MODULES: dict[str, types.ModuleType] = {
     "kfp": api,
     "kfp.dsl": dsl,
     "kfp.gcp": gcp,
+    "kfp.aws": aws,
+    "kfp.azure": azure,
     "kfp.onprem": onprem,
     "kfp.compiler": compiler,
     "kfp.components": components,
+    "kfp.components.structures": components,
 }
 
 
@@ -52,7 +57,8 @@ def kfp_modules() -> Iterator[None]:
 
 
 def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *, name: str,
-                         display: str | None = None, data_name: str | None = None) -> PipelineSpec:
+                         display: str | None = None, data_name: str | None = None,
+                         component_copies: Mapping[str, Path] | None = None) -> PipelineSpec:
     """Load ``function`` from the KFP v1 file ``path`` and declare it as pipeline ``name``.
 
     Args:
@@ -63,6 +69,7 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         display: How to name the file in messages.
         data_name: The name its claims are named after (its oldest name); ``name``
             when None.
+        component_copies: Local copies of pinned component URLs, by URL.
 
     Returns:
         The validated pipeline spec.
@@ -79,13 +86,15 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         raise pipeline_error(shown, name, f"cannot read the pipeline file ({exc})") from None
 
     # Claims are named after the pipeline's first name, so a renamed pipeline keeps them.
-    declaration, token = begin(path.resolve(), data_name or name)
+    declaration, token = begin(path.resolve(), data_name or name, dict(component_copies or {}))
     try:
         with kfp_modules():
             module = types.ModuleType(f"mlplane_kfp_v1_{name.replace('-', '_')}")
             module.__file__ = str(path.resolve())
             try:
-                code = compile(source, str(path.resolve()), "exec")
+                # dont_inherit: the user's file gets none of this module's __future__ flags
+                # (``annotations`` would turn its annotations into strings).
+                code = compile(source, str(path.resolve()), "exec", dont_inherit=True)
                 exec(code, module.__dict__)  # noqa: S102 - loading the user's pipeline is the point
                 pipeline_function = module.__dict__.get(function)
                 if pipeline_function is None:
@@ -97,6 +106,13 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
                     raise pipeline_error(shown, name, f"{function!r} is not a pipeline (no @dsl.pipeline decorator)")
                 arguments = _bind(pipeline_function, params, shown, name)
                 pipeline_function(**arguments)
+                dsl.apply_pipeline_conf(declaration.ops, declaration.conf)
+                if declaration.conf.parallelism and not declaration.engine_reasons:
+                    raise KfpCompatError("PipelineConf.set_parallelism",
+                                         "has no counterpart in a plan of steps (independent steps are created in "
+                                         "parallel; limit that with `pulumi up --parallel N`); it applies only to "
+                                         "pipelines that run on the workflow engine", str(path.resolve()),
+                                         declaration.conf.parallelism_line)
             except KfpCompatError as exc:
                 where = shown if exc.file in (None, str(path.resolve())) else exc.file
                 raise pipeline_error(where, name, f"{exc.construct} {exc.reason}", line=exc.line) from None
@@ -110,9 +126,12 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
     finally:
         end(token)
     try:
-        return to_spec(name, meta.get("description", ""), declaration.ops)
+        return to_spec(name, meta.get("description", ""), declaration.ops, declaration.engine_reasons,
+                       parallelism=declaration.conf.parallelism, calls=declaration.recursive_calls)
     except ValidationError as exc:
         raise pipeline_error(shown, name, validation_message(exc)) from None
+    except (PlaceholderError, WorkflowError) as exc:
+        raise pipeline_error(shown, name, str(exc)) from None
 
 
 def _bind(function: Any, params: Mapping[str, Any], shown: str, name: str) -> dict[str, PipelineParam]:

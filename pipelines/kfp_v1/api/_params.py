@@ -45,6 +45,35 @@ class PipelineParam(str):
         """``op-output`` for outputs, the name for parameters (as in KFP)."""
         return f"{self.op_name}-{self.name}" if self.op_name else self.name
 
+    # A step's output compared in ``dsl.Condition`` is decided at run time; a pipeline
+    # parameter is its value, so comparing it is an ordinary string comparison.
+    def _compare(self, operator: str, other: Any, plain: Any) -> Any:
+        if self.op_name or (isinstance(other, PipelineParam) and other.op_name):
+            from pipelines.kfp_v1.api.dsl import ConditionOperator
+
+            return ConditionOperator(operator, self, other)
+        return plain(str(self), str(other) if isinstance(other, PipelineParam) else other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare("==", other, lambda a, b: a == b)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare("!=", other, lambda a, b: a != b)
+
+    def __lt__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare("<", other, lambda a, b: float(a) < float(b))
+
+    def __le__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare("<=", other, lambda a, b: float(a) <= float(b))
+
+    def __gt__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(">", other, lambda a, b: float(a) > float(b))
+
+    def __ge__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(">=", other, lambda a, b: float(a) >= float(b))
+
+    __hash__ = str.__hash__
+
     def ignore_type(self) -> "PipelineParam":
         """Type information is not used here; returns the parameter itself."""
         return self

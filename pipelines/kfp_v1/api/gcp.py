@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.context import unsupported_attributes
+from pipelines.kfp_v1.context import refusing, unsupported_attributes
 
 
 def use_gcp_secret(secret_name: str = "user-gcp-sa", secret_file_path_in_volume: str | None = None,
@@ -29,5 +29,10 @@ def use_gcp_secret(secret_name: str = "user-gcp-sa", secret_file_path_in_volume:
 
     return modify
 
+
+_NO_POOL = ("the stack's pools (mlplane:accelerators.pools) are GPU pools of nvidia, amd or intel; a step can "
+            "only be placed on a pool the stack declares")
+use_preemptible_nodepool = refusing("gcp.use_preemptible_nodepool", f"needs a preemptible node pool, and {_NO_POOL}")
+use_tpu = refusing("gcp.use_tpu", f"needs a TPU pool, and {_NO_POOL}")
 
 __getattr__ = unsupported_attributes("gcp", "use_gcp_secret is")

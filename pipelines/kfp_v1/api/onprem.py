@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pipelines.kfp_v1.api._secrets import secret_env
 from pipelines.kfp_v1.context import unsupported_attributes
 
 
@@ -22,4 +23,12 @@ def mount_pvc(pvc_name: str = "pipeline-claim", volume_name: str = "pipeline",
     return modify
 
 
-__getattr__ = unsupported_attributes("onprem", "mount_pvc is")
+def use_k8s_secret(secret_name: str = "k8s-secret",
+                   k8s_secret_key_to_env: dict[str, str] | None = None) -> Callable[[Any], Any]:
+    """Environment variables from a secret's keys (``{key: env var}``), as KFP 1.8.22's
+    ``kfp/onprem.py`` adds them: ``valueFrom.secretKeyRef``, never the value."""
+    mapping = dict(k8s_secret_key_to_env or {})
+    return secret_env([(variable, key) for key, variable in mapping.items()], secret_name)
+
+
+__getattr__ = unsupported_attributes("onprem", "mount_pvc, use_k8s_secret are")

@@ -17,3 +17,9 @@ def twins():
 
 def not_a_pipeline():
     pass
+
+
+@dsl.pipeline(name='undeclared')
+def undeclared():
+    a = dsl.ContainerOp(name='a', image='busybox:1.36.1', command=['true'], file_outputs={'x': '/tmp/x'})
+    dsl.ContainerOp(name='b', image='busybox:1.36.1', command=['echo', a.outputs['y']])

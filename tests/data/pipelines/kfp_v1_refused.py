@@ -1,4 +1,4 @@
-"""A KFP v1 pipeline using a construct that cannot be static infrastructure."""
+"""A condition on a pipeline parameter: decided when the plan is made."""
 import kfp.dsl as dsl
 
 
@@ -7,3 +7,4 @@ def refused(flag='yes'):
     first = dsl.ContainerOp(name='first', image='busybox:1.36.1', command=['true'])
     with dsl.Condition(flag == 'yes'):
         dsl.ContainerOp(name='second', image='busybox:1.36.1', command=['true'])
+
