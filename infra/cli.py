@@ -175,7 +175,7 @@ def _source_roots(sources: Path | None) -> tuple[Path, ...]:
     if sources is not None and not sources.is_dir():
         raise input_error("command line", "--sources", "not a folder", value=str(sources),
                           allowed="a folder laid out like kubeflow-manifests/<ref>/..., charts/<chart>-<version>/")
-    return tuple(r for r in (sources, sources_cache()) if r is not None and r.is_dir())
+    return tuple(r.resolve() for r in (sources, sources_cache()) if r is not None and r.is_dir())
 
 
 def _render(config: StackConfig, sources: Path | None) -> Plan:

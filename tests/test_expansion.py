@@ -505,3 +505,18 @@ def test_a_version_only_the_cache_lacks_stays_opaque(tmp_path: Path, monkeypatch
     code, _, err = _render(["render", "--stack", "dev", "--out", str(tmp_path / "out")], capsys)
     assert code == 0, err
     assert "platform-auth-dex: charts/dex-0.24.0 (not in the sources folders)" in err
+
+
+def test_a_relative_sources_folder_expands_remote_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # The 26.03 pipelines directory reads remote resources: they are rewritten to their
+    # local copies, which must work with `--sources ../shared/upstream` as users type it.
+    import os
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(sources_folder(), tmp_path)
+    assert main(["render", "--stack", "onprem", "--sources", relative, "--out", str(tmp_path / "out")]) == 0
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert any(r["type"] == "kubernetes:apps/v1:Deployment" and "workflow-controller" in r["name"]
+               for r in plan["resources"]), "the Argo workflow controller (a remote resource) was not expanded"

@@ -59,6 +59,7 @@ def build_directory(folder: Path, roots: Sequence[Path]) -> list[dict[str, Any]]
         RemoteMissing: A remote resource it reads has no local copy.
         DirectoryBuildError: kustomize failed, or no kubectl is available.
     """
+    folder = folder.resolve()  # remote_entries answers in absolute paths; a relative --sources must match
     remotes = remote_entries(folder)
     if not remotes:
         return _build(folder)
