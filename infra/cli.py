@@ -236,16 +236,20 @@ def baseline_path(root: Path, stack: str) -> Path:
 
 def cmd_render(args: argparse.Namespace) -> int:
     """``mlplane render``: write plan.json and the manifests."""
+    from infra.offline.expand.cache import cache_home
     from infra.offline.output import write_render
+    from infra.offline.yaml_texts import YamlTexts
 
     config, root = _load_config(args)
     plan = _render(config, args.sources)
     out = args.out if args.out is not None else root / "build" / config.source.stack
+    texts = YamlTexts(cache_home() / "manifests" / f"{config.source.stack}.json")
     try:
-        count = write_render(plan, out)
+        count = write_render(plan, out, texts)
     except OSError as exc:  # write_render leaves the folder as it was
         raise input_error(str(out), "--out", f"cannot write the render there: {exc.strerror or exc}",
                           value=str(out), allowed="a folder mlplane may create and write") from None
+    texts.save()
     print(f"Rendered stack {config.source.stack}: {len(plan)} resources, {count} manifests -> {out}")
     return EXIT_OK
 

@@ -15,6 +15,7 @@ import yaml
 
 from components.naming import fit
 from infra.offline.kinds import is_cluster_scoped, is_upstream_object, kind_of
+from infra.offline.yaml_texts import YamlTexts
 from infra.offline.plan import Plan, PlanResource
 
 CLUSTER_FOLDER = "_cluster"
@@ -78,8 +79,10 @@ def object_conflicts(plan: Plan) -> dict[str, tuple[str, ...]]:
     return {path: tuple(urns) for path, urns in sorted(owners.items()) if len(urns) > 1}
 
 
-def manifest_files(plan: Plan) -> dict[str, str]:
+def manifest_files(plan: Plan, texts: YamlTexts | None = None) -> dict[str, str]:
     """Every Kubernetes object of the plan as ``{relative path: YAML text}``.
+
+    ``texts`` reuses the YAML earlier renders made of identical objects.
 
     Where an upstream object clashes with another (see :func:`object_conflicts`, which
     the render reports), the file is the first resource's by URN.
@@ -98,6 +101,6 @@ def manifest_files(plan: Plan) -> dict[str, str]:
             if is_upstream_object(resource.urn) or is_upstream_object(owners[path]):
                 continue
             raise ManifestError(f"{resource.urn} and {owners[path]} both write manifests/{path}")
-        files[path] = to_yaml(resource.inputs)
+        files[path] = texts.text(resource.inputs, to_yaml) if texts is not None else to_yaml(resource.inputs)
         owners[path] = resource.urn
     return files
