@@ -136,10 +136,11 @@ class Plan:
 def json_text(document: Any) -> str:
     """``document`` as sorted, two-space-indented JSON with a trailing newline.
 
-    orjson (a C encoder) writes the same text as ``json.dumps(sort_keys=True, indent=2,
-    ensure_ascii=False)`` about twenty times faster; Python's own encoder falls back to
-    pure Python whenever ``indent`` is set, and writing plan.json was the largest share of
-    an expanded render (docs/performance.md). tests/test_plan_json.py holds the two equal.
+    orjson (a C encoder) writes the text of ``json.dumps(sort_keys=True, indent=2,
+    ensure_ascii=False)`` about twenty times faster (only some floats are spelled
+    otherwise: ``0.00006`` for ``6e-05``, the same value); Python's own encoder falls back
+    to pure Python whenever ``indent`` is set, and writing plan.json was the largest share
+    of an expanded render (docs/performance.md). tests/test_plan_json.py checks both.
     """
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
