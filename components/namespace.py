@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field
 
-from components.base import ArgsModel
+from components.base import ArgsModel, depends_of
 from components.naming import check_dns_label
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
@@ -51,6 +51,12 @@ class PlatformNamespaceArgs(ArgsModel):
         description="Level audited and warned at, when stricter than the enforced one (shows what blocks "
         "tightening). Default: the enforced level.",
     )
+    upstream_owned: bool = Field(
+        False,
+        description="An upstream source installed by the plan creates this namespace itself (Knative's "
+        "directory ships knative-serving): mlplane patches its labels (NamespacePatch, server-side apply) "
+        "instead of creating it a second time, which the API server would refuse as AlreadyExists.",
+    )
     protect: bool = Field(
         False,
         description="The namespace holds data the plan does not declare (a database, users' volumes): protect "
@@ -85,16 +91,19 @@ class PlatformNamespace(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplane:core:PlatformNamespace", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # Children wait for what the namespace waits for (an upstream source that creates it).
+        child = pulumi.ResourceOptions(parent=self, depends_on=depends_of(opts))
 
         labels = {**args.labels, **pod_security_labels(args.pod_security, args.pod_security_warn)}
-        self.resource = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels,
-                                                annotations=args.annotations or None),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                protect=args.protect, retain_on_delete=args.protect)),
-        )
+        metadata = k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels, annotations=args.annotations or None)
+        kept = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect,
+                                                                          retain_on_delete=args.protect))
+        # pulumi-kubernetes (4.29.0 and later) creates objects client-side and fails with
+        # AlreadyExists on an object another resource created; its Patch resources share
+        # an existing object's fields instead (CHANGELOG 4.29.0, "Use client-side create").
+        self.resource: pulumi.CustomResource = (
+            k8s.core.v1.NamespacePatch(f"{name}-ns", metadata=metadata, opts=kept) if args.upstream_owned
+            else k8s.core.v1.Namespace(f"{name}-ns", metadata=metadata, opts=kept))
         self.namespace = self.resource.metadata.apply(lambda m: m.name)
         self.namespace_name = args.namespace
 

@@ -29,7 +29,8 @@ from infra.config.stackfile import read_stack_document
 from infra.suggest import did_you_mean
 from infra.errors import InputError, OfflineUnsupportedError, input_error
 from infra.offline.diff import PlanDiff, diff_plans
-from infra.offline.manifests import ManifestError
+from infra.offline.expand.errors import SourceFailure
+from infra.offline.manifests import ManifestError, object_conflicts
 from infra.offline.plan import Plan, load_plan
 from infra.offline.memory import gc_paused
 from infra.prerequisites import format_prerequisites, prerequisites
@@ -65,6 +66,13 @@ def version() -> str:
         return "unknown (not installed)"
 
 
+def _add_sources_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sources", type=Path, default=None, metavar="DIR",
+                        help="a folder of upstream sources (kubeflow-manifests/<ref>/, charts/<chart>-<version>/, "
+                             "remote/) to expand charts and kustomize directories from; the cache "
+                             "($XDG_CACHE_HOME/mlplane/sources) is searched after it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mlplane`` command."""
     parser = argparse.ArgumentParser(
@@ -78,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_options(render)
     render.add_argument("--out", "-o", type=Path, default=None,
                         help="output folder (default: build/<stack> in the project root)")
+    _add_sources_option(render)
 
     preview = commands.add_parser("preview", help="show the diff against a baseline (and the resource tree)")
     _add_stack_options(preview)
@@ -88,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also print the resource tree (always printed when there is no baseline)")
     preview.add_argument("--expand-tree", action="store_true",
                          help="print the tree with every object of expanded Helm charts and kustomize directories")
+    _add_sources_option(preview)
     _add_danger_options(preview)
 
     diff = commands.add_parser("diff", help="compare two plan files, or a git revision with the working tree",
@@ -99,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="git revision to compare the working tree with (e.g. origin/main); renders the stack "
                            "at REF in a temporary worktree with REF's code")
     _add_stack_options(diff)
+    _add_sources_option(diff)
     _add_danger_options(diff)
 
     secrets = commands.add_parser("secrets", help="list the secrets a stack needs, set or not, and how to set them")
@@ -106,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     secrets.add_argument("--set", action="store_true", dest="set_secrets",
                          help="prompt (without echo) for each missing required secret and store it with "
                               "`pulumi config set --secret --path`")
+
+    sources = commands.add_parser("sources", help="which upstream sources of a stack are at hand; fetch the missing")
+    sources.add_argument("action", choices=("status", "fetch"),
+                         help="status: list each chart/directory and where it is; fetch: download the missing into "
+                              "the cache ($XDG_CACHE_HOME/mlplane/sources; needs the network)")
+    _add_stack_options(sources)
+    _add_sources_option(sources)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a stack file")
     schema.add_argument("--out", "-o", type=Path, default=None,
@@ -150,11 +168,33 @@ def _note_unset_secrets(path: Path, stack: str, display: str) -> None:
               file=sys.stderr)
 
 
-def _render(config: StackConfig) -> Plan:
-    from infra.offline.render import render_config  # imports Pulumi and every component
+def _source_roots(sources: Path | None) -> tuple[Path, ...]:
+    """``--sources`` (checked) and then the cache's sources folder, those that exist."""
+    from infra.offline.expand.cache import sources_cache
 
+    if sources is not None and not sources.is_dir():
+        raise input_error("command line", "--sources", "not a folder", value=str(sources),
+                          allowed="a folder laid out like kubeflow-manifests/<ref>/..., charts/<chart>-<version>/")
+    return tuple(r.resolve() for r in (sources, sources_cache()) if r is not None and r.is_dir())
+
+
+def _render(config: StackConfig, sources: Path | None) -> Plan:
+    """Render and expand; say on stderr which charts and directories stayed opaque."""
+    from infra.offline.expand.cache import expansions_cache
+    from infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
+    from infra.offline.render import render_expanded
+
+    roots = _source_roots(sources)
     with progress(f"Rendering stack {config.source.stack}"):
-        return render_config(config)
+        expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache(),
+                                                          explicit=roots[:1] if sources is not None else ()))
+    if expansion.missing:
+        sys.stderr.write(missing_message(expansion.missing, config.source.stack))
+    for path, urns in object_conflicts(expansion.plan).items():
+        names = " and ".join(u.rsplit("::", 1)[-1] for u in urns)
+        print(f"warning: {names} both create {path}; `pulumi up` would fail on the second (it exists already)",
+              file=sys.stderr)
+    return expansion.plan
 
 
 def stdout_console() -> Console:
@@ -196,16 +236,20 @@ def baseline_path(root: Path, stack: str) -> Path:
 
 def cmd_render(args: argparse.Namespace) -> int:
     """``mlplane render``: write plan.json and the manifests."""
+    from infra.offline.expand.cache import cache_home
     from infra.offline.output import write_render
+    from infra.offline.yaml_texts import YamlTexts
 
     config, root = _load_config(args)
-    plan = _render(config)
+    plan = _render(config, args.sources)
     out = args.out if args.out is not None else root / "build" / config.source.stack
+    texts = YamlTexts(cache_home() / "manifests" / f"{config.source.stack}.json")
     try:
-        count = write_render(plan, out)
+        count = write_render(plan, out, texts)
     except OSError as exc:  # write_render leaves the folder as it was
         raise input_error(str(out), "--out", f"cannot write the render there: {exc.strerror or exc}",
                           value=str(out), allowed="a folder mlplane may create and write") from None
+    texts.save()
     print(f"Rendered stack {config.source.stack}: {len(plan)} resources, {count} manifests -> {out}")
     return EXIT_OK
 
@@ -216,7 +260,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from infra.offline.tree import format_tree
 
     config, root = _load_config(args)
-    plan = _render(config)
+    plan = _render(config, args.sources)
     against = args.against or baseline_path(root, config.source.stack)
     no_baseline = args.against is None and not against.is_file()
     if no_baseline:
@@ -235,6 +279,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
         stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
     if args.format == "text":
+        from policy.upstream import summary, upstream_findings
+
+        sys.stdout.write(summary(upstream_findings(plan)))
         sys.stdout.write(format_prerequisites(prerequisites(config), plan.stack))
     if args.save:
         write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
@@ -275,7 +322,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         config, root = _load_config(args)
         with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
             old, note = render_at_revision(root, args.base, config.source.stack, args.config_file)
-        diff = diff_plans(old, _render(config))
+        diff = diff_plans(old, _render(config, args.sources))
     _write_report(diff, args, note)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
 
@@ -298,6 +345,27 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    """``mlplane sources status|fetch``."""
+    from infra.offline.expand import fetch
+    from infra.offline.expand.cache import sources_cache
+    from infra.offline.render import render_config
+
+    config, _ = _load_config(args)
+    _source_roots(args.sources)  # refuses a --sources that is not a folder before any work
+    plan = render_config(config)
+    if args.action == "fetch":
+        try:
+            fetched = fetch.fetch(plan, sources_cache())
+        except fetch.FetchError as exc:
+            raise input_error("network", "mlplane sources fetch", f"cannot fetch the sources: {exc}",
+                              has_value=False, allowed="a machine that reaches the chart repositories and "
+                              "github.com, or `--sources DIR` with the sources copied there") from None
+        print(f"Fetched into {sources_cache()}: {', '.join(fetched) or 'nothing (all present)'}")
+    sys.stdout.write(fetch.format_status(fetch.status(plan, _source_roots(args.sources))))
+    return EXIT_OK
+
+
 def cmd_secrets(args: argparse.Namespace) -> int:
     """``mlplane secrets``: every secret of a stack, set or not; ``--set`` sets the missing ones."""
     path, stack, display, root = _stack_path(args)
@@ -311,7 +379,7 @@ def cmd_secrets(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema,
-             "secrets": cmd_secrets}
+             "secrets": cmd_secrets, "sources": cmd_sources}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -323,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except (ManifestError, OfflineUnsupportedError) as exc:
+    except (ManifestError, OfflineUnsupportedError, SourceFailure) as exc:
         if os.environ.get("MLPLANE_DEBUG"):
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)

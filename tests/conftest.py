@@ -112,3 +112,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the counts folder (the controller owns it)."""
     if not hasattr(config, "workerinput") and _COUNTS in config.stash:
         shutil.rmtree(config.stash[_COUNTS], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def expansion_scratch(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A scratch folder for expanded renders, shared by xdist workers (their caches meet there)."""
+    from .expansion import configure
+
+    base = tmp_path_factory.getbasetemp()
+    # $XDG_CACHE_HOME/mlplane/expansions, so the CLI can be pointed at it too.
+    shared = (base.parent if worker_id != "master" else base) / "mlplane-xdg" / "mlplane" / "expansions"
+    configure(base / "mlplane-expansion", shared)
+    return base / "mlplane-expansion"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or fills the user's ~/.cache/mlplane (sources, expansions): an empty one per run."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))

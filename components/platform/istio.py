@@ -62,8 +62,6 @@ class IstioArgs(PartArgs):
     tls_secret: str | None = Field(None, description="Secret with the ingress certificate (None: plain HTTP).")
     ext_authz: ExtAuthz | None = Field(None, description="The login proxy to register in the mesh config.")
     allows: tuple[MeshAllow, ...] = Field((), description="ALLOW policies of the platform's namespaces.")
-    open_gateways: tuple[dict[str, str], ...] = Field(
-        (), description="Label selectors of further gateways anyone may reach (Knative's local gateway).")
     gke: bool = Field(False, description="Whether the cluster is GKE (CNI binaries live elsewhere there).")
     service: dict[str, Any] = Field(
         default_factory=lambda: {"type": "ClusterIP"},
@@ -158,11 +156,6 @@ class Istio(pulumi.ComponentResource):
                                   {"name": INGRESS_GATEWAY, "namespace": namespace},
                                   {"action": "ALLOW", "selector": {"matchLabels": dict(INGRESS_LABELS)},
                                    "rules": [{}]}, policy)]
-        for index, labels in enumerate(args.open_gateways):
-            allows.append(custom_resource(
-                f"{name}-allow-gateway-{index}", SECURITY_API, "AuthorizationPolicy",
-                {"name": labels.get("app", f"gateway-{index}"), "namespace": namespace},
-                {"action": "ALLOW", "selector": {"matchLabels": dict(labels)}, "rules": [{}]}, policy))
         for allow in args.allows:
             allows.append(custom_resource(
                 f"{name}-allow-{allow.namespace}", SECURITY_API, "AuthorizationPolicy",

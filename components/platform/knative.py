@@ -5,6 +5,12 @@ Knative publishes no Helm chart for Serving itself (only an operator, whose
 already wires Serving to Istio, so it is installed from there at the release tag, then
 Knative's cluster-local gateway. Both wait for Istio (Knative's objects include Istio
 resources, which istiod's webhook validates).
+
+The local gateway's directory ships the ALLOW AuthorizationPolicy that lets traffic
+through the mesh's deny-all to it (``cluster-local-gateway`` in
+common/istio*/cluster-local-gateway/base on both trains), and Knative's directory its own
+namespace; mlplane declares neither again (a second object of a name fails AlreadyExists)
+and patches the namespace's labels instead.
 """
 
 from __future__ import annotations
@@ -15,8 +21,6 @@ from pydantic import Field
 from components.platform.install import PartArgs, after, install_source
 from components.platform.resolve import ResolvedComponent
 
-#: Labels of Knative's cluster-local gateway (in Istio's namespace).
-LOCAL_GATEWAY_LABELS = {"app": "cluster-local-gateway", "istio": "cluster-local-gateway"}
 
 
 class KnativeServingArgs(PartArgs):

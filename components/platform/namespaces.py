@@ -3,10 +3,11 @@
 Pure: the platform layer creates a :class:`~components.namespace.PlatformNamespace`
 for each entry. Exceptions to ``restricted``, and why:
 
-- ``kubeflow``, ``knative-serving`` and profile namespaces enforce ``baseline`` (and
-  warn and audit at ``restricted``): the upstream kubeflow/manifests workloads (MySQL,
-  MinIO/SeaweedFS, the web apps, Knative's queue proxies) and users' notebook images do
-  not all set the restricted security contexts. ``baseline`` still forbids privileged
+- ``kubeflow`` and profile namespaces enforce ``baseline`` (and warn and audit at
+  ``restricted``): the upstream kubeflow/manifests workloads (MySQL, MinIO/SeaweedFS, the
+  web apps) and users' notebook images do not all set the restricted security contexts.
+  ``knative-serving`` follows the level Knative's own namespace object sets: ``restricted``
+  on 26.03; on 1.8.1, which sets none, ``baseline``. ``baseline`` still forbids privileged
   pods, host namespaces and hostPath volumes; the warnings show what blocks tightening.
 - ``istio-cni`` is ``privileged``: the Istio CNI node agent rewrites each node's CNI
   configuration through hostPath mounts. Running it there is what lets every meshed
@@ -23,6 +24,10 @@ from components.platform.resolve import ResolvedComponent
 from components.platform.spec import DATA_COMPONENTS, KubeflowSpec
 
 KUBEFLOW_NAMESPACE = "kubeflow"
+
+#: The Pod Security level Knative's own namespace object enforces, by release (the label
+#: kubeflow/manifests' common/knative/knative-serving sets; absent on 1.8.1).
+KNATIVE_POD_SECURITY: Mapping[str, str] = {"26.03": "restricted"}
 ISTIO_CNI_NAMESPACE = "istio-cni"
 
 #: Ports that the API server calls on admission webhooks in the Kubeflow namespace
@@ -85,8 +90,14 @@ def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedCompo
     if resolved["oauth2_proxy"].enabled:
         wanted.append(_addon(resolved["oauth2_proxy"].namespace, allow_ingress_from=(istio_ns,), labels=MESHED))
     if knative.enabled:
-        wanted.append(_addon(knative.namespace, pod_security="baseline", pod_security_warn="restricted",
-                             open_ports=KNATIVE_WEBHOOK_PORTS,
+        # Knative's directory creates this namespace itself: mlplane patches its labels. Its
+        # own labels must agree with them (server-side apply refuses another value for a
+        # label upstream sets): 26.03's enforces restricted, 1.8.1's sets no level
+        # (tests/test_expansion_namespaces.py checks both against the expansion).
+        level = KNATIVE_POD_SECURITY.get(spec.release, "baseline")
+        wanted.append(_addon(knative.namespace, pod_security=level,
+                             pod_security_warn="restricted" if level != "restricted" else None,
+                             open_ports=KNATIVE_WEBHOOK_PORTS, upstream_owned=True,
                              allow_ingress_from=_unique((istio_ns, KUBEFLOW_NAMESPACE, *profiles))))
     for profile in spec.profiles:
         wanted.append((profile_role(profile.name), PlatformNamespaceArgs(

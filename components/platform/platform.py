@@ -22,7 +22,7 @@ from components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, Ce
 from components.platform.install import PartArgs
 from components.platform.gateway import gateway_service_values
 from components.platform.istio import ExtAuthz, Istio, IstioArgs
-from components.platform.knative import LOCAL_GATEWAY_LABELS, KnativeServing, KnativeServingArgs
+from components.platform.knative import KnativeServing, KnativeServingArgs
 from components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
 from components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows
 from components.platform.profiles import Profiles, ProfilesArgs
@@ -87,7 +87,6 @@ class Platform(pulumi.ComponentResource):
                 ext_authz=ExtAuthz(name=mesh_provider_name(args.auth), service=oauth2_proxy_service(proxy.namespace),
                                    port=OAUTH2_PROXY_PORT) if proxy.enabled else None,
                 allows=mesh_allows(spec, components),
-                open_gateways=(dict(LOCAL_GATEWAY_LABELS),) if components["knative_serving"].enabled else (),
                 gke=args.gke, service=gateway_service_values(spec.gateway, args.cluster_kind),
                 after=namespaces), child)
         mesh = tuple(self.istio.ready) if self.istio else ()

@@ -166,14 +166,16 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
         }
     else:
         planned = platform_namespaces(spec, resolve(spec))
-        namespaces = {role: PlatformNamespace(role, args, ctx.opts()) for role, args in planned.items()}
+        # Namespaces an upstream source creates itself are patched once that source has made them.
+        namespaces = {role: PlatformNamespace(role, args, ctx.opts())
+                      for role, args in planned.items() if not args.upstream_owned}
     namespaces["workloads"] = PlatformNamespace(
         "workloads", PlatformNamespaceArgs(namespace=workload_namespace, **workload_pod_security(config)), ctx.opts()
     )
     if spec is None:
         return PlatformFacts(namespaces=namespaces, workload_namespace=workload_namespace)
 
-    by_name = {ns_args.namespace: namespaces[role] for role, ns_args in planned.items()}
+    by_name = {ns_args.namespace: namespaces[role] for role, ns_args in planned.items() if role in namespaces}
     # Folders in mlplane:kubeflow.sources are relative to the stack file; the engine needs them absolute.
     spec = spec.model_copy(update={"sources": absolute_sources(config)})
     platform = Platform("platform", PlatformArgs(
@@ -182,6 +184,10 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
         public_hosts=public_hosts(config),
     ), ctx.opts())
     components = platform.components
+    for role, ns_args in planned.items():
+        if ns_args.upstream_owned:  # Knative's namespace, shipped by its directory
+            shipped_by = list(platform.knative.ready) if platform.knative is not None else []
+            namespaces[role] = PlatformNamespace(role, ns_args, ctx.opts(depends_on=shipped_by))
     if platform.generated_passwords:
         pulumi.export("dex_passwords", pulumi.Output.all(**platform.generated_passwords))
     istio = components["istio"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.offline.kinds import is_stateful_type, kind_of
+from infra.offline.kinds import held_data, is_stateful_type, kind_of
 from infra.offline.plan import Plan, PlanResource
 
 #: The input that names a bucket, storage account or database, per cloud type.
@@ -66,7 +66,9 @@ def data_at_stake(resource: PlanResource) -> str:
         size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
         details = ", ".join(p for p in (str(size) if size else "", f"class {spec['storageClassName']}"
                                         if spec.get("storageClassName") else "") if p)
-        return f"claim {object_name(resource)}{f' ({details})' if details else ''} and the data on its volume"
+        held = held_data(resource.type, resource.inputs)
+        return (f"claim {object_name(resource)}{f' ({details})' if details else ''} and the data on its volume"
+                + (f": {held}" if held else ""))
     if kind == "PersistentVolume":
         return f"volume {object_name(resource)} and the data on it"
     if kind == "StatefulSet":

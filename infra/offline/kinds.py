@@ -91,6 +91,16 @@ def is_kubernetes_object_type(type_: str) -> bool:
     return not type_.endswith("Patch")
 
 
+#: The components whose children pulumi-kubernetes registers from rendered upstream objects.
+EXPANDED_PARENTS = ("kubernetes:helm.sh/v4:Chart", "kubernetes:kustomize/v2:Directory")
+
+
+def is_upstream_object(urn: str) -> bool:
+    """Whether a resource is an object expanded from a chart or kustomize directory (its parent is one)."""
+    chain = urn.split("::")[2] if urn.count("::") >= 3 else ""
+    return any(f"{parent}$" in chain for parent in EXPANDED_PARENTS)
+
+
 def kind_of(type_: str) -> str:
     """The Kubernetes kind in a type token: ``Job`` for ``kubernetes:batch/v1:Job``."""
     return type_.rsplit(":", 1)[-1]
@@ -104,3 +114,27 @@ def is_cluster_scoped(kind: str) -> bool:
 def is_stateful_type(type_: str) -> bool:
     """Whether resources of this type hold data (volumes, buckets, databases)."""
     return type_ in STATEFUL_TYPES
+
+
+#: What the claims inside upstream installs hold, by ``metadata.name`` (the kubeflow/manifests
+#: paths that declare them, at v1.8.1 and 26.03): named in the diff, so a reviewer sees
+#: which data a deletion or replacement destroys.
+UPSTREAM_DATA = {
+    # apps|applications/pipeline/upstream/third-party/mysql/base/mysql-pv-claim.yaml
+    "mysql-pv-claim": "Kubeflow Pipelines' MySQL database (runs, experiments, pipeline versions, ML Metadata)",
+    # apps/pipeline/upstream/third-party/minio/base/minio-pvc.yaml (v1.8.1)
+    "minio-pvc": "Kubeflow Pipelines' MinIO object store (pipeline artifacts and logs)",
+    # applications/pipeline/upstream/third-party/seaweedfs/base/seaweedfs/seaweedfs-pvc.yaml (26.03)
+    "seaweedfs-pvc": "Kubeflow Pipelines' SeaweedFS object store (pipeline artifacts and logs)",
+    # apps|applications/katib/upstream/components/mysql/pvc.yaml
+    "katib-mysql": "Katib's MySQL database (experiments, trials and their metrics)",
+    # applications/model-registry/upstream/overlays/db/model-registry-db-pvc.yaml (26.03)
+    "metadata-mysql": "Model Registry's MySQL database (registered models and their versions)",
+}
+
+
+def held_data(type_: str, inputs: dict) -> str | None:
+    """What a stateful object holds, where known (an upstream install's claim), else None."""
+    if type_ != "kubernetes:core/v1:PersistentVolumeClaim":
+        return None
+    return UPSTREAM_DATA.get(str((inputs.get("metadata") or {}).get("name", "")))

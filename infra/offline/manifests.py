@@ -1,7 +1,8 @@
 """Kubernetes manifests of a plan: one YAML document per object the plan creates.
 
 Layout: ``manifests/<namespace or _cluster>/<Kind>-<metadata.name>.yaml``. Charts and
-kustomize directories are not expanded offline; plan.json records them instead. A name
+kustomize directories appear through their expanded objects where their sources were at
+hand (:mod:`infra.offline.expand`); plan.json records them either way. A name
 too long for a file name (Kubernetes allows 253 characters, file systems 255 bytes for
 the whole ``<Kind>-<name>.yaml``) is cut and ends with a hash of the full name.
 """
@@ -13,7 +14,8 @@ from typing import Any
 import yaml
 
 from components.naming import fit
-from infra.offline.kinds import is_cluster_scoped, kind_of
+from infra.offline.kinds import is_cluster_scoped, is_upstream_object, kind_of
+from infra.offline.yaml_texts import YamlTexts
 from infra.offline.plan import Plan, PlanResource
 
 CLUSTER_FOLDER = "_cluster"
@@ -63,11 +65,31 @@ def to_yaml(document: dict[str, Any]) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
-def manifest_files(plan: Plan) -> dict[str, str]:
+def object_conflicts(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """Objects that more than one resource of the plan creates, by manifest path.
+
+    ``pulumi up`` fails on the second (the object exists already). mlplane's own objects
+    never clash (:func:`manifest_files` refuses that); an upstream chart or directory can
+    ship an object that mlplane also creates, which only expansion shows.
+    """
+    owners: dict[str, list[str]] = {}
+    for resource in plan:
+        if resource.is_kubernetes_object:
+            owners.setdefault(manifest_path(resource), []).append(resource.urn)
+    return {path: tuple(urns) for path, urns in sorted(owners.items()) if len(urns) > 1}
+
+
+def manifest_files(plan: Plan, texts: YamlTexts | None = None) -> dict[str, str]:
     """Every Kubernetes object of the plan as ``{relative path: YAML text}``.
 
+    ``texts`` reuses the YAML earlier renders made of identical objects.
+
+    Where an upstream object clashes with another (see :func:`object_conflicts`, which
+    the render reports), the file is the first resource's by URN.
+
     Raises:
-        ManifestError: A manifest would be incomplete, or two objects share a path.
+        ManifestError: A manifest would be incomplete, or two of mlplane's own objects
+            share a path.
     """
     files: dict[str, str] = {}
     owners: dict[str, str] = {}
@@ -76,7 +98,9 @@ def manifest_files(plan: Plan) -> dict[str, str]:
             continue
         path = manifest_path(resource)
         if path in files:
+            if is_upstream_object(resource.urn) or is_upstream_object(owners[path]):
+                continue
             raise ManifestError(f"{resource.urn} and {owners[path]} both write manifests/{path}")
-        files[path] = to_yaml(resource.inputs)
+        files[path] = texts.text(resource.inputs, to_yaml) if texts is not None else to_yaml(resource.inputs)
         owners[path] = resource.urn
     return files

@@ -13,15 +13,17 @@ import tempfile
 from pathlib import Path
 
 from infra.offline.manifests import manifest_files
+from infra.offline.yaml_texts import YamlTexts
 from infra.offline.plan import Plan
 
 
-def write_render(plan: Plan, out_dir: Path) -> int:
+def write_render(plan: Plan, out_dir: Path, texts: YamlTexts | None = None) -> int:
     """Write ``out_dir/plan.json`` and ``out_dir/manifests/`` for ``plan``.
 
     Args:
         plan: The rendered plan.
         out_dir: The target folder (created if missing).
+        texts: Manifest texts of earlier renders to reuse (and to keep for the next).
 
     Returns:
         The number of manifests written.
@@ -29,7 +31,7 @@ def write_render(plan: Plan, out_dir: Path) -> int:
     Raises:
         ManifestError: The plan has an incomplete Kubernetes object; nothing is written.
     """
-    files = manifest_files(plan)  # fails before anything touches the disk
+    files = manifest_files(plan, texts)  # fails before anything touches the disk
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".render-", dir=out_dir))
     try:

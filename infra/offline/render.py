@@ -1,11 +1,18 @@
-"""Rendering a stack offline: validated config in, plan out."""
+"""Rendering a stack offline: validated config in, plan out (expanded where sources are at hand)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from infra.config import StackConfig
+from infra.errors import input_error
 from infra.offline.plan import Plan
 from infra.offline.runner import run_offline
 from infra.program import build
+
+if TYPE_CHECKING:
+    from infra.offline.expand.engine import ExpandOptions, Expansion
+    from infra.offline.expand.errors import ExpansionError
 
 
 def render_config(config: StackConfig) -> Plan:
@@ -15,3 +22,38 @@ def render_config(config: StackConfig) -> Plan:
         InputError: The program found bad input (before registering anything).
     """
     return run_offline(lambda: build(config), stack=config.source.stack)
+
+
+def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion":
+    """Render, then expand every chart and directory whose sources ``options`` can find.
+
+    Raises:
+        InputError: Bad input, in the stack or in what it asks of a source (a version
+            the sources do not hold, values a chart's schema rejects, ...), naming the
+            stack file, the chart or directory and its input.
+    """
+    from infra.offline.expand.engine import ExpansionError, expand_plan
+
+    plan = render_config(config)
+    try:
+        return expand_plan(plan, options)
+    except ExpansionError as exc:
+        raise input_error(config.source.display, _stack_key(config, exc), f"{exc.problem} ({exc.resource})",
+                          value=exc.value, allowed=exc.allowed) from None
+
+
+def _stack_key(config: StackConfig, error: "ExpansionError") -> str:
+    """The stack-file key that set what a source refused: a component's ``version`` or
+    ``values`` where the stack overrides them, else the release train that pinned it."""
+    kubeflow = config.kubeflow
+    if kubeflow is None:
+        return f"{error.resource}.{error.key}"
+    settings = {key: value for key, value in kubeflow.components if value is not None}
+    wanted = "values" if error.key == "values" else "version"
+    # Resource names carry the component's key (``platform-auth-dex``, ``platform-apps-katib-katib``).
+    named = [key for key in settings if key.replace("_", "-") in error.resource]
+    for key in named:
+        override = getattr(settings[key], wanted, None)
+        if override and (wanted == "values" or str(override) in str(error.value)):
+            return f"mlplane:kubeflow.components.{key}.{wanted}"
+    return "mlplane:kubeflow.release" if wanted == "version" else f"{error.resource}.{error.key}"
