@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.base import SECRET_MASK
+from components.base import SECRET_MASK, masked_credentials
 
 __all__ = ["SECRET_MASK", "InputError", "OfflineUnsupportedError", "Problem", "input_error", "show_value"]
 _MAX_VALUE_CHARS = 80
@@ -28,7 +28,7 @@ def show_value(value: Any, *, secret: bool = False) -> str:
     """
     if secret or getattr(value, "is_secret", False):
         return SECRET_MASK
-    text = repr(value)
+    text = repr(masked_credentials(value))  # a mapping may hold a password among its keys
     if len(text) > _MAX_VALUE_CHARS:
         text = text[: _MAX_VALUE_CHARS - 3] + "..."
     return text

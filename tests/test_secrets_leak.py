@@ -495,3 +495,30 @@ def test_the_search_finds_every_form_of_a_secret() -> None:
         assert find_leaks(name, text, canaries, parsed), f"{name}: not found in {text!r}"
     assert find_leaks("hash", f"hash: {bcrypt_like()}", Canaries())
     assert not find_leaks("clean", json.dumps({"a": SECRET_MASK, "b": token()}), canaries)
+
+
+def test_plain_credentials_in_helm_values_are_refused_and_never_echoed(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Helm values go into the plan and state as written: a credential there is refused, masked in the error."""
+    import yaml as _yaml
+
+    from infra.cli import main as cli_main
+
+    secret = "Zx9TopSecretValue_4f7a2b"
+    document = _yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    document["config"]["mlplane:kubeflow"]["components"]["kserve"] = {
+        "deployment_mode": "raw", "values": {"controller": {"storage": {"secretAccessKey": secret}}}}
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(_yaml.safe_dump(document, sort_keys=False))
+    assert cli_main(["render", "--config-file", str(stack), "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert "components.kserve.values: holds a credential in plain text at controller.storage.secretAccessKey" in (
+        captured.err)
+    assert secret not in captured.err + captured.out and not (tmp_path / "out").exists()
+    # An unknown key holding a password: the error shows the mapping, masked.
+    document["config"]["mlplane:kubeflow"]["components"]["kserve"] = {"deployment_mode": "raw"}
+    document["config"]["mlplane:kubeflow"]["components"]["dashboard"] = {"values": {"password": secret}}
+    stack.write_text(_yaml.safe_dump(document, sort_keys=False))
+    assert cli_main(["render", "--config-file", str(stack), "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert "components.dashboard" in captured.err and "[secret]" in captured.err and secret not in captured.err

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, Field, model_validator
 
 from components.accelerators.catalog import find_model, gke_machine_gpus, model_names
-from components.base import ArgsModel
+from components.base import HelmValues, ArgsModel
 from components.charts import ChartSource
 from components.naming import check_dns_label, is_dns_subdomain
 from components.pod_security import check_image
@@ -473,7 +473,7 @@ class NvidiaSettings(ArgsModel):
         False, description="gpu-operator only: install the NVIDIA driver as a container (self-hosted nodes without "
         "one). EKS and AKS GPU images ship the driver.",
     )
-    values: dict[str, Any] = Field(default_factory=dict, description="Extra chart values (merged over mlplane's).")
+    values: HelmValues = Field(default_factory=dict, description="Extra chart values (merged over mlplane's).")
 
     @property
     def mode(self) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from components.base import ArgsModel, SecretValue
+from components.base import HelmValues, ArgsModel, SecretValue
 from components.charts import check_version
 from components.namespace import PodSecurityLevel
 from components.naming import check_dns_label, is_dns_subdomain
@@ -88,7 +88,7 @@ class ComponentSettings(ArgsModel):
         None,
         description="Namespace to install into (Helm-installed components only; kubeflow/manifests fix theirs).",
     )
-    values: dict[str, Any] = Field(
+    values: HelmValues = Field(
         default_factory=dict,
         description=(
             "Helm values merged over mlplane's (the one escape hatch). Components of several charts "

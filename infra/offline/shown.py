@@ -9,16 +9,13 @@ holds.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from components.base import SECRET_MASK
+from components.base import SECRET_MASK, is_credential_key
 from infra.offline.paths import ABSENT, Named, Path
 
 _SECRET_TYPES = frozenset({"kubernetes:core/v1:Secret"})
 _SECRET_FIELDS = frozenset({"data", "stringData"})
-#: Keys (and environment variable names) whose values are credentials.
-_CREDENTIAL = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|credentials?)$", re.IGNORECASE)
 
 #: Longest value shown whole; longer ones are cut around where old and new differ.
 MAX_WIDTH = 80
@@ -26,8 +23,7 @@ _CONTEXT = 24
 _ELLIPSIS = "…"
 
 
-def _credential_key(key: Any) -> bool:
-    return isinstance(key, str) and bool(_CREDENTIAL.search(key.replace("-", "_")))
+_credential_key = is_credential_key
 
 
 def _mask_tree(value: Any) -> Any:
