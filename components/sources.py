@@ -43,6 +43,8 @@ MANIFESTS_FOLDER = "kubeflow-manifests"
 CHARTS_FOLDER = "charts"
 
 _URL = re.compile(r"^(https|http|ssh|git|oci)://[^\s/]+(/[^\s]*)?$")
+#: git's scp-like form, user@host:path (git-clone(1), GIT URLS), which kustomize accepts too.
+_SCP_URL = re.compile(r"^[\w.-]+@[\w.-]+:[^\s]+$")
 _CHART_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
@@ -54,6 +56,8 @@ def source_kind(value: str) -> Literal["url", "oci", "folder"]:
     """
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise ValueError("must be a URL (https://..., oci://...) or a folder path")
+    if _SCP_URL.match(value):
+        return "url"
     if "://" in value:
         if not _URL.match(value):
             raise ValueError("must be a URL with scheme https, http, ssh, git or oci and a host, "

@@ -229,8 +229,14 @@ def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "", list
         console.print(text_report(diff, cost_text(diff), list_changes), markup=False, end="")
 
 
+def _stack_argument(args: argparse.Namespace, stack: str) -> str:
+    """How the user named the stack on the command line, for hints to repeat it."""
+    config_file = getattr(args, "config_file", None)
+    return f"--config-file {config_file}" if config_file else f"--stack {stack}"
+
+
 def baseline_path(root: Path, stack: str) -> Path:
-    """Where ``mlplane preview --save`` keeps a stack's baseline plan."""
+    """Where ``mlplane preview --save`` keeps a project stack's baseline plan (see ``StackSource.baseline``)."""
     return root / ".mlplane" / "baselines" / f"{stack}.json"
 
 
@@ -261,12 +267,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
     config, root = _load_config(args)
     plan = _render(config, args.sources)
-    against = args.against or baseline_path(root, config.source.stack)
+    against = args.against or config.source.baseline
     no_baseline = args.against is None and not against.is_file()
     if no_baseline:
         old = Plan(project=plan.project, stack=plan.stack)
         note = (f"No baseline for stack {plan.stack} yet: everything shows as create. "
-                f"`mlplane preview --stack {plan.stack} --save` keeps this plan as the baseline.\n")
+                f"`mlplane preview {_stack_argument(args, plan.stack)} --save` keeps this plan as the baseline.\n")
     else:
         old = load_plan(against)
         note = f"Compared with {against}.\n"
@@ -284,8 +290,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         sys.stdout.write(summary(upstream_findings(plan)))
         sys.stdout.write(format_prerequisites(prerequisites(config), plan.stack))
     if args.save:
-        write_text_atomically(baseline_path(root, plan.stack), plan.to_json_text())
-        print(f"Saved as the baseline of stack {plan.stack}: {baseline_path(root, plan.stack)}", file=sys.stderr)
+        write_text_atomically(config.source.baseline, plan.to_json_text())
+        print(f"Saved as the baseline of stack {plan.stack}: {config.source.baseline}", file=sys.stderr)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
 
 
@@ -396,6 +402,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:
+        # The reader went away (`mlplane preview | head`): stop quietly, as Unix tools do.
+        # Point stdout at devnull so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -164,6 +164,21 @@ def test_preview_baseline_cycle(isolated_root: Path, capsys: pytest.CaptureFixtu
     assert baseline_path(isolated_root, "dev").read_text() == saved
 
 
+def test_a_stack_file_elsewhere_keeps_its_own_baseline(isolated_root: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # A copy of dev edited elsewhere must not overwrite the project's dev baseline.
+    assert main(["preview", "--save"]) == 0
+    saved = baseline_path(isolated_root, "dev").read_text()
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "Pulumi.dev.yaml"
+    elsewhere.write_text((isolated_root / "Pulumi.dev.yaml").read_text().replace("size: 5Gi", "size: 6Gi"))
+    capsys.readouterr()
+    assert main(["preview", "--config-file", str(elsewhere)]) == 0
+    assert f"mlplane preview --config-file {elsewhere} --save" in capsys.readouterr().out
+    assert main(["preview", "--config-file", str(elsewhere), "--save"]) == 0
+    assert baseline_path(isolated_root, "dev").read_text() == saved
+    assert (elsewhere.parent / ".mlplane" / "baselines" / "dev.json").is_file()
+
+
 def test_preview_markdown_for_pull_requests(isolated_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["preview", "--format", "markdown"]) == 0
     assert capsys.readouterr().out.startswith("### mlplane plan diff")
@@ -190,3 +205,4 @@ def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "unknown stack" in result.stderr
+

@@ -33,6 +33,14 @@ def inputs_of(out: Path, kind: str) -> list[dict[str, Any]]:
     return [r["inputs"] for r in plan["resources"] if r["type"] == kind]
 
 
+def test_an_scp_style_git_url_is_a_mirror_not_a_folder() -> None:
+    from components.sources import manifests_location, source_kind
+
+    url = "git@git.example.com:mirrors/manifests.git"
+    assert source_kind(url) == "url"
+    assert manifests_location("a/b", "26.03", url) == f"{url}//a/b?ref=26.03"
+
+
 def test_mirrors_replace_the_upstream_locations(tmp_path: Path) -> None:
     stack = stack_with_sources(tmp_path, {
         "manifests": "https://git.example.com/mirrors/manifests",

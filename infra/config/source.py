@@ -25,6 +25,15 @@ class StackSource:
         """The file name as shown in messages."""
         return str(self.file)
 
+    @property
+    def baseline(self) -> Path:
+        """Where ``mlplane preview --save`` keeps this stack's baseline plan: beside its stack file.
+
+        A project's stacks keep theirs in the project's ``.mlplane/baselines/``; a stack file
+        elsewhere (``--config-file``) keeps its own, never overwriting the project's.
+        """
+        return self.base_dir / ".mlplane" / "baselines" / f"{self.stack}.json"
+
     def resolve(self, relative: str) -> Path:
         """Resolve a path from the stack file against the stack file's folder."""
         path = Path(relative).expanduser()

@@ -70,11 +70,6 @@ def runs_restricted(spec: NotebookSpec, release: str) -> bool:
     return not (release == "1.8.1" and image in NOTEBOOK_IMAGES["1.8.1"][spec.kind])
 
 
-def baseline_path(config: "StackConfig") -> Path:
-    """Where ``mlplane preview --save`` keeps the stack's baseline plan."""
-    return config.source.base_dir / ".mlplane" / "baselines" / f"{config.source.stack}.json"
-
-
 def recorded_claim_sizes(path: Path) -> dict[tuple[str, str], str]:
     """``{(namespace, claim): size}`` of every claim a saved plan records (empty if none or unreadable)."""
     try:
@@ -126,7 +121,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
                       "stack does not install", allowed="enable mlplane:kubeflow.components.tensorboards")
     store = config.storage.artifacts if config.storage is not None else None
     pools = pools_for(config)
-    recorded = recorded_claim_sizes(baseline_path(config))
+    recorded = recorded_claim_sizes(config.source.baseline)
     for profile in profiles:
         members = [(i, n) for i, n in enumerate(spec.notebooks) if n.profile == profile]
         for local, key, held, _ in name_clashes([n for _, n in members]):
@@ -160,8 +155,10 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
         before = recorded.get((notebook.profile, notebook.workspace_claim))
         if before is not None and shrinks(before, notebook.workspace.size):
             yield Finding((*base, "workspace", "size"), f"the workspace claim {notebook.workspace_claim} holds "
-                          f"{before} (baseline {baseline_path(config).name}); a claim cannot shrink, so this "
-                          "would replace it and lose the user's work", notebook.workspace.size,
+                          f"{before} in the saved baseline {config.source.baseline}; a claim cannot shrink, so this "
+                          "would replace it and lose the user's work (if the baseline is stale, save a new one "
+                          "with `mlplane preview --save` at the larger size, or delete that file)",
+                          notebook.workspace.size,
                           f"{before} or more")
     for index, board in enumerate(spec.tensorboards):
         base = (SECTION, "tensorboards", index)
