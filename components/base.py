@@ -167,7 +167,7 @@ def _validate_secret(value: Any, info: ValidationInfo) -> SecretValue:
         raise PydanticCustomError(
             "secret_in_plain_text",
             "is a credential written in plain text; store it as a secret with "
-            "`pulumi config set --secret --path <key path> <value>`",
+            "`pulumi config set --secret --path <key path>` (it prompts for the value without echo)",
         )
     raise PydanticCustomError("secret_type", "must be a secret string (a `secure:` entry)")
 
