@@ -708,7 +708,14 @@ def test_pytorchjob_names_start_with_a_letter() -> None:
 
     assert training_name_problems("7up-fit", 2, "pytorchjob") == [
         "the PyTorchJob name '7up-fit' must start with a letter (a DNS-1035 label)"]
-    assert training_name_problems("7up-fit", 2, "trainjob") == []
+    assert training_name_problems("seven-up-fit", 2, "trainjob") == []
+    # JobSet's webhook: the longest pod name <jobset>-node-0-<pod index>-abcde is a DNS-1035 label.
+    name = "t" * 44  # 44 + len("-node-0-1-abcde") = 59
+    assert training_name_problems(name, 2, "trainjob") == []
+    assert training_name_problems(name + "x" * 5, 2, "trainjob") == [
+        f"JobSet would name a trainer pod like '{name}xxxxx-node-0-1-abcde', 64 characters; Kubernetes allows 63"]
+    assert training_name_problems("7up-fit", 2, "trainjob") == [
+        "the TrainJob name '7up-fit' must start with a letter (JobSet requires DNS-1035 labels)"]
 
 
 def test_a_run_time_workflows_pods_run_without_a_sidecar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

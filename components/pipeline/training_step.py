@@ -39,11 +39,24 @@ def training_name_problems(job_name: str, workers: int, api: TrainingApi) -> lis
     ``pkg/apis/kubeflow.org/v1/pytorch_validation.go``: ``NameIsDNS1035Label``), and names
     each replica's pod and Service ``<job>-<replica type>-<index>``
     (``pkg/core/utils.go``: ``GenGeneralName``, used by ``pkg/controller.v1/common/service.go``),
-    a Service name that must itself fit a DNS label. Kubeflow Trainer (26.03) is not
-    checked here.
+    a Service name that must itself fit a DNS label.
+
+    Kubeflow Trainer (26.03) names the JobSet after the TrainJob (kubeflow/trainer v2.1.0
+    ``pkg/runtime/framework/plugins/jobset/jobset.go``: ``JobSet(trainJob.Name, ...)``) and
+    runs numNodes pods of the ``node`` replicated job; JobSet's webhook refuses a JobSet
+    whose longest Job name ``<jobset>-<replicated job>-<index>`` or, for indexed Jobs, longest
+    pod name ``<jobset>-<replicated job>-<job index>-<pod index>-abcde`` is not a DNS-1035
+    label (kubernetes-sigs/jobset v0.10.1 ``pkg/webhooks/jobset_webhook.go``,
+    ``pkg/util/placement/placement.go``).
     """
-    if api != "pytorchjob":
-        return []
+    if api == "trainjob":
+        pod = f"{job_name}-node-0-{workers - 1}-abcde"
+        problems = [] if job_name[:1].isalpha() else [
+            f"the TrainJob name {job_name!r} must start with a letter (JobSet requires DNS-1035 labels)"]
+        if len(pod) > _DNS_LABEL_MAX:
+            problems.append(f"JobSet would name a trainer pod like {pod!r}, {len(pod)} characters; "
+                            f"Kubernetes allows {_DNS_LABEL_MAX}")
+        return problems
     problems = []
     if not job_name[:1].isalpha():
         problems.append(f"the PyTorchJob name {job_name!r} must start with a letter (a DNS-1035 label)")

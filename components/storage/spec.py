@@ -62,6 +62,11 @@ class _ClassBase(ArgsModel):
     #: The CSI provisioner, and the cluster kinds it exists on.
     provisioner: ClassVar[str] = ""
     clusters: ClassVar[tuple[str, ...]] = ()
+    #: Whether its driver grows volumes (allowVolumeExpansion). The cloud disk drivers
+    #: advertise ControllerServiceCapability_RPC_EXPAND_VOLUME: kubernetes-sigs/
+    #: gcp-compute-persistent-disk-csi-driver v1.26.0 pkg/gce-pd-csi-driver/gce-pd-driver.go,
+    #: aws-ebs-csi-driver v1.64.0 pkg/driver/controller.go, azuredisk-csi-driver v1.34.0
+    #: pkg/azuredisk/azuredisk.go.
     expandable: ClassVar[bool] = True
     #: Access modes its volumes can be mounted with (block devices: one node at a time).
     access_modes: ClassVar[tuple[str, ...]] = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteOncePod")
@@ -121,6 +126,7 @@ class LocalPathClass(_ClassBase):
     kind: Literal["local-path"] = Field(description="local-path-provisioner (kind, k3s, self-hosted).")
     provisioner: ClassVar[str] = "rancher.io/local-path"
     clusters: ClassVar[tuple[str, ...]] = ("local", "selfhosted")
+    # rancher/local-path-provisioner (v0.0.37) has no resize path: a directory has no size.
     expandable: ClassVar[bool] = False
 
 
@@ -133,6 +139,10 @@ class NfsClass(_ClassBase):
     nfs_version: Literal["3", "4.1"] = Field("4.1", description="NFS protocol version.")
     provisioner: ClassVar[str] = "nfs.csi.k8s.io"
     clusters: ClassVar[tuple[str, ...]] = ("local", "selfhosted")
+    # csi-driver-nfs advertises EXPAND_VOLUME only from v4.10.0, and there its
+    # ControllerExpandVolume only reports the new size (kubernetes-csi/csi-driver-nfs
+    # v4.13.0 pkg/nfs/nfs.go, pkg/nfs/controllerserver.go): the export has no quota. The
+    # driver is a prerequisite of any version, so growing a claim stays a replace.
     expandable: ClassVar[bool] = False
     access_modes: ClassVar[tuple[str, ...]] = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 
