@@ -235,11 +235,6 @@ def _stack_argument(args: argparse.Namespace, stack: str) -> str:
     return f"--config-file {config_file}" if config_file else f"--stack {stack}"
 
 
-def baseline_path(root: Path, stack: str) -> Path:
-    """Where ``mlplane preview --save`` keeps a project stack's baseline plan (see ``StackSource.baseline``)."""
-    return root / ".mlplane" / "baselines" / f"{stack}.json"
-
-
 def cmd_render(args: argparse.Namespace) -> int:
     """``mlplane render``: write plan.json and the manifests."""
     from infra.offline.expand.cache import cache_home

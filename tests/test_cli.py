@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from infra.cli import baseline_path, main
+from infra.cli import main
 
 from .conftest import ROOT, STACKS
 from .plans import job, plan, pvc
@@ -31,6 +31,11 @@ def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (tmp_path / name).write_text((ROOT / name).read_text())
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def baseline_path(root: Path, stack: str) -> Path:
+    """Where a project's stack keeps its baseline (StackSource.baseline: beside the stack file)."""
+    return root / ".mlplane" / "baselines" / f"{stack}.json"
 
 
 def tree(folder: Path) -> dict[str, bytes]:

@@ -23,14 +23,11 @@ _CONTEXT = 24
 _ELLIPSIS = "…"
 
 
-_credential_key = is_credential_key
-
-
 def _mask_tree(value: Any) -> Any:
     if isinstance(value, dict):
-        if isinstance(value.get("name"), str) and _credential_key(value["name"]) and "value" in value:
+        if isinstance(value.get("name"), str) and is_credential_key(value["name"]) and "value" in value:
             return {**{k: _mask_tree(v) for k, v in value.items() if k != "value"}, "value": SECRET_MASK}
-        return {k: SECRET_MASK if _credential_key(k) and _maskable(v) else _mask_tree(v) for k, v in value.items()}
+        return {k: SECRET_MASK if is_credential_key(k) and _maskable(v) else _mask_tree(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_tree(item) for item in value]
     return value
@@ -61,11 +58,11 @@ def masked(type_: str, path: Path, value: Any) -> Any:
     if type_ in _SECRET_TYPES and path[:1] and path[0] in _SECRET_FIELDS:
         return _mask_all(value)
     last = path[-1] if path else None
-    if isinstance(last, Named) and _credential_key(last.name) and isinstance(value, dict) and "value" in value:
+    if isinstance(last, Named) and is_credential_key(last.name) and isinstance(value, dict) and "value" in value:
         return {**value, "value": SECRET_MASK}
-    if len(path) >= 2 and isinstance(path[-2], Named) and _credential_key(path[-2].name) and last == "value":
+    if len(path) >= 2 and isinstance(path[-2], Named) and is_credential_key(path[-2].name) and last == "value":
         return SECRET_MASK
-    if _credential_key(last) and _maskable(value):
+    if is_credential_key(last) and _maskable(value):
         return SECRET_MASK
     return _mask_tree(value)
 
