@@ -37,8 +37,13 @@ from components.platform.install import WAIT_FOR
 EXPERIMENT_API = "kubeflow.org/v1beta1"
 #: The trial's container (Katib's primaryContainerName: the one its collector watches).
 TRIAL_CONTAINER = "main"
-#: A small pinned Python to run the reader script with the standard library only.
-READER_IMAGE = "python:3.12.8-slim"
+#: A small Python to run the reader script with the standard library only: a tag of Docker's
+#: official ``python`` image (docker-library/official-images@73f6781860cc5c7cc01c3cefc6f1ee32ff4b894c
+#: library/python) pinned to the digest of its multi-platform index (docker-library/repo-info
+#: @bc9bbb47fc709dc4b29d3b128d66823b953b97a7 repos/python/remote/3.12.14-slim-bookworm.md);
+#: ``tests/test_image_sources.py`` checks both against the copies in ``tests/data/images``.
+READER_IMAGE = ("python:3.12.14-slim-bookworm"
+                "@sha256:b64e9d3a71eddaa1b3f80c04abf292b3139e3b7c4dd272d19c31dc1f91194d1b")
 #: Where the reader writes the best values (each file is a mount of the outputs claim).
 BEST_DIR = "/mlplane/best"
 #: Pulumi's wait for a search without its own timeout.
