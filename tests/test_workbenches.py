@@ -12,9 +12,8 @@ import pytest
 import yaml
 
 from components.scheduling import AcceleratorRequest, place
+from components.platform.notebook_culling import CONTROLLER_PARAMS, NotebookCulling
 from components.workbench.images import (
-    CONTROLLER_PARAMS,
-    CULLING_DEFAULTS,
     NOTEBOOK_IMAGES,
     SPAWNER_CONFIG,
     SPAWNER_GROUPS,
@@ -58,11 +57,12 @@ def test_release_images_equal_the_spawners(release: str) -> None:
 def test_culling_is_the_controllers_environment(release: str) -> None:
     params = dict(line.split("=", 1) for line in (UPSTREAM / CONTROLLER_PARAMS[release]).read_text().split()
                   if "=" in line)
-    assert {key: params[key] for key in CULLING_DEFAULTS} == dict(CULLING_DEFAULTS)
+    defaults = NotebookCulling().environment()  # what a stack that says nothing sets: upstream's
+    assert {key: params[key] for key in defaults} == defaults
     documents = yaml.safe_load_all((UPSTREAM / CONTROLLER_PARAMS[release]).with_name("manager.yaml").read_text())
     manager = next(d for d in documents if d and d.get("kind") == "Deployment")
     env = {e["name"] for c in manager["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
-    assert set(CULLING_DEFAULTS) <= env  # one controller, one setting: culling is platform-wide
+    assert set(defaults) <= env  # one controller, one setting: culling is platform-wide
 
 
 # --- rendered stacks -----------------------------------------------------------------------
@@ -319,3 +319,25 @@ def test_short_names_follow_the_release_train(tmp_path: Path, release: str) -> N
 def test_an_unknown_short_name_is_refused(tmp_path: Path) -> None:
     text = refused(tmp_path, lambda c: _notebook(c).update(image="jupyter-julia"))
     assert "notebooks[0].image" in text and "jupyter-scipy, jupyter-pytorch-full" in text
+
+
+def test_a_framework_images_cpu_build_on_a_gpu_is_refused_for_its_cuda_build(tmp_path: Path) -> None:
+    pytest.importorskip("pulumi_gcp")
+
+    def cpu_build(config: dict[str, Any]) -> None:
+        _notebook(config)["image"] = "jupyter-pytorch-full"
+
+    text = refused(tmp_path / "a", cpu_build, base="gke")
+    assert "notebooks[0].image: jupyter-pytorch-full has its framework's CPU build" in text
+    assert "allowed: jupyter-pytorch-cuda-full" in text
+    # An image without a framework is left to its user (who installs the GPU build).
+    render(tmp_path / "b", "gke", lambda c: _notebook(c).update(image="jupyter-scipy"))
+
+
+def test_another_releases_image_names_the_short_name_that_follows_the_stack() -> None:
+    from infra.config.workbenches import _image_findings
+    from components.workbench.spec import NotebookSpec
+
+    spec = NotebookSpec(name="n", profile="p", image=NOTEBOOK_IMAGES["1.8.1"]["jupyter"][1])
+    [finding] = list(_image_findings(("s",), spec, "26.03"))
+    assert "it is Kubeflow 1.8.1's image" in finding.message and "jupyter-pytorch-full" in finding.message

@@ -22,7 +22,8 @@ from pydantic import Field
 from components.charts import minor_version
 from components.platform.install import PartArgs, after, install_source
 from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
-from components.platform.releases import KUBEFLOW_APPS
+from components.platform.notebook_culling import NotebookCulling, declare_culling
+from components.platform.releases import DEFAULT_RELEASE, KUBEFLOW_APPS, release
 from components.platform.resolve import ResolvedComponent
 from components.platform.spec import DATA_COMPONENTS
 
@@ -41,6 +42,9 @@ class KubeflowAppsArgs(PartArgs):
     domain: str | None = Field(None, description="Host name inference services are served under.")
     protect_data: bool = Field(
         True, description="Protect the sources of components that hold data (DATA_COMPONENTS) from deletion.")
+    release: str = Field(DEFAULT_RELEASE, description="The release train (names of generated objects).")
+    notebook_culling: NotebookCulling = Field(
+        default_factory=NotebookCulling, description="The notebook controller's idle culling settings.")
 
 
 def kserve_values(role: str, args: KubeflowAppsArgs, version: str) -> dict[str, Any]:
@@ -82,6 +86,12 @@ class KubeflowApps(pulumi.ComponentResource):
             if key == "models_web_app":
                 continue
             self._install(key, components, args, [self.roles, self.profiles])
+        controller = self.installed.get("notebooks/controller")
+        # Only at the release's own tag is the controller's ConfigMap name known (its hash).
+        if controller is not None and components["notebooks"].source("controller").version \
+                == release(args.release).manifests_ref:
+            declare_culling(f"{name}-notebooks", args.release, args.kubeflow_namespace, args.notebook_culling,
+                            pulumi.ResourceOptions(parent=self, depends_on=[controller]))
 
         kserve = components["kserve"]
         previous: list[pulumi.Resource] = list(args.knative) if args.kserve_mode == "serverless" else []

@@ -109,7 +109,8 @@ class Platform(pulumi.ComponentResource):
             components=components, kserve_mode=spec.components.kserve.deployment_mode,
             knative=tuple(self.knative.ready) if self.knative else (), kubeflow_namespace=KUBEFLOW_NAMESPACE,
             istio_namespace=istio_ns, domain=spec.ingress.host, after=(*namespaces, *issuers, *mesh),
-            protect_data=spec.protect_data), child)
+            protect_data=spec.protect_data, release=spec.release,
+            notebook_culling=spec.components.notebooks.culling), child)
 
         self.profiles = None
         if spec.profiles:

@@ -21,6 +21,7 @@ from components.platform.releases import (
     Source,
     release,
 )
+from components.platform.notebook_culling import NotebookCulling
 from components.platform.spec import ComponentSettings, InfraSettings, KubeflowSpec
 
 
@@ -171,6 +172,13 @@ def spec_problems(spec: KubeflowSpec) -> Iterator[Problem]:
             if not resolved[needed].available:
                 yield Problem(_enabled_path(key), f"{TITLES[key]} needs {TITLES[needed]} ({why}), which is disabled",
                               True, f"enable components.{needed} (or mark it existing), or disable components.{key}")
+    notebooks = spec.components.notebooks
+    if resolved["notebooks"].enabled and notebooks.version and notebooks.culling != NotebookCulling():
+        yield Problem(("components", "notebooks", "culling"),
+                      f"mlplane sets culling in the notebook controller's ConfigMap as release {spec.release} "
+                      f"generates it; at another kubeflow/manifests tag ({notebooks.version}) its generated name "
+                      "is not known", notebooks.culling.model_dump(),
+                      "the release's notebooks (omit version), or no culling settings")
     kserve = resolved["kserve"]
     if kserve.enabled and spec.components.kserve.deployment_mode == "serverless" \
             and not resolved["knative_serving"].available:

@@ -17,6 +17,7 @@ from components.charts import check_version
 from components.namespace import PodSecurityLevel
 from components.naming import check_dns_label, is_dns_subdomain
 from components.platform.gateway import GatewaySettings
+from components.platform.notebook_culling import NotebookCulling
 from components.platform.releases import DEFAULT_RELEASE, RELEASE_NAMES, ReleaseName
 from components.sources import SourcesSpec
 
@@ -117,6 +118,15 @@ class KServeSettings(ComponentSettings):
     )
 
 
+class NotebooksSettings(ComponentSettings):
+    """Overrides of the notebooks component (controller, Jupyter web app, PodDefaults)."""
+
+    culling: NotebookCulling = Field(
+        default_factory=NotebookCulling,
+        description="Idle culling of notebook servers: one setting of the notebook controller for every "
+                    "server of the platform (upstream has no per-server switch; see docs/workbenches.md).")
+
+
 class Components(ArgsModel):
     """Every component of the platform, each overridable."""
 
@@ -128,7 +138,7 @@ class Components(ArgsModel):
     kubeflow_roles: ComponentSettings = Field(default_factory=ComponentSettings, description="Kubeflow's aggregated ClusterRoles (kubeflow-admin/edit/view).")
     profiles: ComponentSettings = Field(default_factory=ComponentSettings, description="Profile controller and KFAM (multi-user namespaces).")
     central_dashboard: ComponentSettings = Field(default_factory=ComponentSettings, description="The central dashboard.")
-    notebooks: ComponentSettings = Field(default_factory=ComponentSettings, description="Notebook controller, Jupyter web app and PodDefaults webhook.")
+    notebooks: NotebooksSettings = Field(default_factory=NotebooksSettings, description="Notebook controller, Jupyter web app and PodDefaults webhook.")
     pipelines: ComponentSettings = Field(default_factory=ComponentSettings, description="Kubeflow Pipelines (multi-user).")
     katib: ComponentSettings = Field(default_factory=ComponentSettings, description="Katib (hyperparameter tuning).")
     training: ComponentSettings = Field(default_factory=ComponentSettings, description="Training operator (1.8.1) or Trainer (26.03).")

@@ -1,12 +1,11 @@
-"""The notebook images each release train offers, and the notebook controller's culling settings.
+"""The notebook images each release train offers.
 
 Pure data. The images are the ones Kubeflow's own spawner (the Jupyter web app) offers
 for that release: ``spawnerFormDefaults.image`` (Jupyter), ``imageGroupOne`` (VS Code,
 code-server) and ``imageGroupTwo`` (RStudio) of
 ``<apps|applications>/jupyter/jupyter-web-app/upstream/base/configs/spawner_ui_config.yaml``
-in kubeflow/manifests at tag ``v1.8.1`` and ``26.03``. ``tests/test_workbench_images.py``
-proves both tables equal upstream, and the culling defaults equal the notebook
-controller's ``upstream/manager/params.env``.
+in kubeflow/manifests at tag ``v1.8.1`` and ``26.03``. ``tests/test_workbenches.py``
+proves both tables equal upstream. (Culling: :mod:`components.platform.notebook_culling`.)
 """
 
 from __future__ import annotations
@@ -49,20 +48,6 @@ SPAWNER_CONFIG: Mapping[str, str] = MappingProxyType({
     "26.03": "26.03/applications/jupyter/jupyter-web-app/upstream/base/configs/spawner_ui_config.yaml",
 })
 
-#: The notebook controller's culling settings as both releases ship them
-#: (``jupyter/notebook-controller/upstream/manager/params.env``): off; when on, a server
-#: idle for CULL_IDLE_TIME minutes is stopped, checked every IDLENESS_CHECK_PERIOD minutes.
-#: They are environment variables of the one controller: culling is platform-wide.
-CULLING_DEFAULTS: Mapping[str, str] = MappingProxyType(
-    {"ENABLE_CULLING": "false", "CULL_IDLE_TIME": "1440", "IDLENESS_CHECK_PERIOD": "1"})
-
-#: Where the controller's params live in each release's tree.
-CONTROLLER_PARAMS: Mapping[str, str] = MappingProxyType({
-    "1.8.1": "v1.8.1/apps/jupyter/notebook-controller/upstream/manager/params.env",
-    "26.03": "26.03/applications/jupyter/notebook-controller/upstream/manager/params.env",
-})
-
-
 def default_image(release: str, kind: str) -> str:
     """The image Kubeflow's spawner preselects for ``kind`` on ``release``."""
     return NOTEBOOK_IMAGES[release][kind][0]
@@ -89,6 +74,16 @@ def by_short_name(release: str, kind: str, name: str) -> str | None:
     Naming an image this way follows the release train: switching trains switches the image.
     """
     return next((image for image in offered(release, kind) if short_name(image) == name), None)
+
+
+def cuda_sibling(name: str) -> str:
+    """The short name of a framework image's CUDA build: ``jupyter-pytorch-full`` -> ``jupyter-pytorch-cuda-full``.
+
+    (``jupyter-pytorch-gaudi-full`` -> ``jupyter-pytorch-cuda-full`` too; a name without a
+    ``-full`` build has none and comes back unchanged.)
+    """
+    base = name.replace("-gaudi", "").replace("-cuda", "")
+    return base[: -len("-full")] + "-cuda-full" if base.endswith("-full") else name
 
 
 def cuda_image(image: str) -> bool:

@@ -42,8 +42,9 @@ SERVER_TYPE_ANNOTATION = "notebooks.kubeflow.org/server-type"
 URI_REWRITE_ANNOTATION = "notebooks.kubeflow.org/http-rewrite-uri"
 HEADERS_ANNOTATION = "notebooks.kubeflow.org/http-headers-request-set"
 SERVER_TYPES = {"jupyter": "jupyter", "vscode": "group-one", "rstudio": "group-two"}
-#: The notebook controller's stop annotation (components/notebook-controller/pkg/culler/culler.go,
-#: STOP_ANNOTATION): set, the controller scales the server to zero; the culler sets it too.
+#: The notebook controller's stop annotation (kubeflow/kubeflow v1.8.0 and v1.10.0
+#: components/notebook-controller/controllers/culling_controller.go, STOP_ANNOTATION): while it is
+#: set, generateStatefulSet (notebook_controller.go) gives the server 0 replicas; the culler sets it too.
 STOP_ANNOTATION = "kubeflow-resource-stopped"
 #: The ServiceAccount the profile controller creates in every profile namespace (what the
 #: spawner gives notebooks); with its token, kubectl and the KFP SDK work from the server.

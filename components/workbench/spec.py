@@ -8,7 +8,9 @@ the stack (profiles, release images, pools, storage) before anything is built.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -90,8 +92,21 @@ class DataVolumeSpec(ArgsModel):
         return self
 
 
+#: Idle culling is one setting of the notebook controller, for every server: Kubeflow reads
+#: no per-Notebook switch or idle time (components/platform/notebook_culling.py).
+_CULLING_IS_PLATFORM_WIDE = (
+    "idle culling is not a per-server setting in Kubeflow (the notebook controller culls every server alike "
+    "and reads no per-Notebook switch or idle time): set mlplane:kubeflow.components.notebooks.culling for the "
+    "platform, or stopped: true to stop this server")
+
+
 class NotebookSpec(RenameHistory):
     """A notebook server of a profile: Jupyter, VS Code (code-server) or RStudio."""
+
+    #: Keys users write on a server that belong elsewhere (the config loader says where).
+    misplaced_keys: ClassVar[Mapping[str, str]] = MappingProxyType(dict.fromkeys(
+        ("culling", "cull", "cull_idle_time", "idle_minutes", "idle_time", "idle_timeout", "enable_culling",
+         "culling_enabled"), _CULLING_IS_PLATFORM_WIDE))
 
     name: NotebookName = Field(description="The server's name in its profile (the Notebook's name), at most "
                                            f"{NOTEBOOK_NAME_MAX} characters.")

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from components.base import SecretValue
-from infra.config.introspect import allowed_keys, field_info
+from infra.config.introspect import allowed_keys, field_info, model_at
 from infra.config.paths import format_path
 from infra.config.rules import cross_check
 from infra.config.secrets import fill_unset, secret_slots, unset_problems, unset_required
@@ -199,7 +199,12 @@ def _problems(
         message, allowed = _describe(error, value)
         if annotation is not None and error["type"] == "extra_forbidden":
             allowed = allowed_keys(annotation, raw, path[:-1])
-            if allowed and path:
+            # A key users put in the wrong place (a model's ``misplaced_keys``) says where it belongs.
+            model = model_at(annotation, raw, path[:-1]) if path else None
+            misplaced = getattr(model, "misplaced_keys", {}).get(path[-1]) if path else None
+            if misplaced:
+                message += f": {misplaced}"
+            elif allowed and path:
                 message += did_you_mean(str(path[-1]), allowed.split(", "))
         if annotation is not None and error["type"] == "missing":
             info = field_info(annotation, raw, path)

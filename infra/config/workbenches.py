@@ -22,6 +22,8 @@ from components.storage.rules import claim_issues
 from components.workbench.images import (
     NOTEBOOK_IMAGES,
     by_short_name,
+    cuda_image,
+    cuda_sibling,
     default_image,
     is_short_name,
     offered,
@@ -119,6 +121,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
     if spec.tensorboards and not components["tensorboards"].available:
         yield Finding((SECTION, "tensorboards"), "TensorBoards need Kubeflow's tensorboard controller, which the "
                       "stack does not install", allowed="enable mlplane:kubeflow.components.tensorboards")
+    culling = config.kubeflow.components.notebooks.culling
     store = config.storage.artifacts if config.storage is not None else None
     pools = pools_for(config)
     recorded = recorded_claim_sizes(config.source.baseline)
@@ -138,16 +141,25 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
             yield Finding((*base, "profile"), "not a profile of mlplane:kubeflow.profiles", notebook.profile, known)
             continue
         yield from _image_findings(base, notebook, release)
+        if culling.enabled and notebook.kind != "jupyter" and not notebook.stopped \
+                and not culling.stop_busy_vscode_rstudio:
+            yield Finding((*base, "kind"), f"with mlplane:kubeflow.components.notebooks.culling.enabled, the notebook "
+                          f"controller stops this {notebook.kind} server {culling.idle_minutes} minutes after it "
+                          "starts, busy or not: its culler measures activity only through Jupyter's /api/kernels",
+                          notebook.kind, "kind: jupyter, culling off, or culling.stop_busy_vscode_rstudio: true")
         if profiles[notebook.profile].pod_security == "restricted" and not runs_restricted(notebook, release):
             yield Finding((*base, "security"), f"profile {notebook.profile} enforces Pod Security restricted, and "
                           "this server runs at baseline", notebook.security or "baseline (the 1.8.1 images)",
                           "security: restricted with an image that runs so, or a baseline profile")
         if notebook.accelerator is not None:
             try:
-                place(notebook.accelerator, pools, stack=config.source.stack)
+                placement = place(notebook.accelerator, pools, stack=config.source.stack)
             except SchedulingError as exc:
                 yield Finding((*base, "accelerator"), str(exc), notebook.accelerator.model_dump(exclude_none=True),
                               "a request one of mlplane:accelerators.pools satisfies")
+            else:
+                vendor = next(p.vendor for p in pools if p.name == placement.pool)
+                yield from _accelerator_image_findings(base, notebook, release, vendor)
         yield from _claim_findings(base, notebook, config.storage.classes if config.storage is not None else ())
         if notebook.artifact_access and store is None:
             yield Finding((*base, "artifact_access"), "the stack has no artifact store", True,
@@ -202,6 +214,30 @@ def _claim_findings(base: tuple[Any, ...], notebook: NotebookSpec, classes: Sequ
                           "many nodes", True, "storage_class: an nfs class of mlplane:storage.classes")
 
 
+def _accelerator_image_findings(base: tuple[Any, ...], notebook: NotebookSpec, release: str,
+                                vendor: str) -> Iterator[Finding]:
+    """An NVIDIA GPU on a release image whose framework is a CPU build, when a CUDA build exists.
+
+    The release's framework images come in pairs: ``jupyter-pytorch-full`` installs PyTorch's
+    CPU wheels, its ``-cuda-`` sibling the CUDA ones (kubeflow/kubeflow v1.8.0 and v1.10.0
+    components/example-notebook-servers/jupyter-pytorch/Dockerfile, "install - pytorch
+    (cpu)", and jupyter-pytorch-cuda/Dockerfile; TensorFlow likewise). Images without a
+    framework (jupyter-scipy, codeserver-python, rstudio-tidyverse) are left alone: the user
+    installs one, with the GPU build.
+    """
+    if notebook.custom_image or vendor != "nvidia":
+        return
+    image = notebook_image(notebook, release)
+    if image not in offered(release, notebook.kind) or cuda_image(image):
+        return
+    name = short_name(image)
+    sibling = by_short_name(release, notebook.kind, cuda_sibling(name)) if cuda_sibling(name) != name else None
+    if sibling is not None:
+        yield Finding((*base, "image"), f"{short_name(image)} has its framework's CPU build; on the NVIDIA GPU "
+                      "this server asks for, use the release's CUDA build of it", notebook.image,
+                      short_name(sibling))
+
+
 def _image_findings(base: tuple[Any, ...], notebook: NotebookSpec, release: str) -> Iterator[Finding]:
     if notebook.image is None:
         return
@@ -217,9 +253,14 @@ def _image_findings(base: tuple[Any, ...], notebook: NotebookSpec, release: str)
                           notebook.image, ", ".join(short_name(i) for i in images)
                           + " (or a full reference of one of them)")
     elif notebook.image not in images:
-        yield Finding((*base, "image"), f"not an image Kubeflow {release} offers for {notebook.kind} servers",
-                      notebook.image, ", ".join(images) + "; its short name (" + short_name(images[0])
-                      + ", ...) to follow the release; or the team's own pinned image with custom_image: true")
+        other = next((name for name, kinds in NOTEBOOK_IMAGES.items() if name != release
+                      and notebook.image in kinds[notebook.kind]), None)
+        why = (f"it is Kubeflow {other}'s image; the stack runs {release}, whose images its short name "
+               f"{short_name(notebook.image)} selects" if other is not None else
+               f"not an image Kubeflow {release} offers for {notebook.kind} servers")
+        yield Finding((*base, "image"), why, notebook.image, ", ".join(images) + "; its short name ("
+                      + short_name(images[0]) + ", ...) to follow the release; or the team's own pinned image "
+                      "with custom_image: true")
 
 
 def workbench_namespaces(config: "StackConfig") -> tuple[str, ...]:

@@ -34,7 +34,8 @@ def holds_data(resource: PlanResource) -> str | None:
     """Why losing ``resource`` matters (protected, retained, holds data), or None."""
     if resource.protect:
         return "protected"
-    if resource.retain_on_delete:
+    # A retained Patch leaves its fields on the object it patched: nothing is lost when it goes.
+    if resource.retain_on_delete and not resource.type.endswith("Patch"):
         return "retained on delete"
     if is_stateful_type(resource.type):
         return "holds data"
