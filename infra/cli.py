@@ -26,6 +26,7 @@ from infra.config import StackConfig, load_stack_file
 from infra.config.loader import stack_name_for
 from infra.config.secrets import format_slots, secret_slots, unset_required
 from infra.config.stackfile import read_stack_document
+from infra.config.workbenches import unchecked_shrink_note
 from infra.suggest import did_you_mean
 from infra.errors import InputError, OfflineUnsupportedError, input_error
 from infra.offline.diff import PlanDiff, diff_plans
@@ -155,6 +156,9 @@ def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
     path, stack, display, root = _stack_path(args)
     config = load_stack_file(path, stack=stack if args.config_file is None else None, display=display)
     _note_unset_secrets(path, stack, display)
+    unchecked = unchecked_shrink_note(config)
+    if unchecked:
+        print(f"note: {display}: {unchecked}", file=sys.stderr)
     return config, root
 
 

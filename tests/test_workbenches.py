@@ -257,7 +257,7 @@ def test_a_workspace_never_shrinks(tmp_path: Path) -> None:
         _notebook(config)["workspace"]["size"] = "2Gi"
 
     text = refused(tmp_path, smaller)
-    assert "notebooks[0].workspace.size" in text and "cannot shrink" in text and "5Gi or more" in text
+    assert "notebooks[0].workspace.size" in text and "refuses to shrink a claim" in text and "5Gi or more" in text
 
     def larger(config: dict[str, Any]) -> None:
         _notebook(config)["workspace"]["size"] = "8Gi"
@@ -341,3 +341,45 @@ def test_another_releases_image_names_the_short_name_that_follows_the_stack() ->
     spec = NotebookSpec(name="n", profile="p", image=NOTEBOOK_IMAGES["1.8.1"]["jupyter"][1])
     [finding] = list(_image_findings(("s",), spec, "26.03"))
     assert "it is Kubeflow 1.8.1's image" in finding.message and "jupyter-pytorch-full" in finding.message
+
+
+def _render_errors(stack: Path, out: Path) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["render", "--config-file", str(stack), "--out", str(out)])
+    return code, err.getvalue()
+
+
+def test_without_a_baseline_the_render_says_the_shrink_check_needs_one(tmp_path: Path) -> None:
+    """Offline, the claims' sizes on the cluster are known only from the saved baseline: say so when there is none."""
+    stack = stack_from(tmp_path, "dev", lambda c: None)
+    code, err = _render_errors(stack, tmp_path / "a")
+    saved = tmp_path / ".mlplane" / "baselines" / "t.json"
+    assert code == 0
+    assert f"no saved baseline ({saved}), so notebook workspace and data volume sizes are not checked" in err
+    assert "`mlplane preview --save`" in err
+    saved.parent.mkdir(parents=True)
+    shutil.copy(tmp_path / "a" / "plan.json", saved)
+    code, err = _render_errors(stack, tmp_path / "b")
+    assert code == 0 and "no saved baseline" not in err
+    # A stack without notebooks has nothing to check, and says nothing.
+    bare = stack_from(tmp_path / "bare", "dev", lambda c: c.pop("mlplane:workbenches"))
+    code, err = _render_errors(bare, tmp_path / "c")
+    assert code == 0 and "no saved baseline" not in err
+
+
+def test_a_notebook_data_volume_never_shrinks_either(tmp_path: Path) -> None:
+    def with_volume(size: str) -> Any:
+        def change(config: dict[str, Any]) -> None:
+            _notebook(config)["data_volumes"] = [{"name": "runs", "size": size, "storage_class": "mlplane-local",
+                                                  "mount_path": "/home/jovyan/runs"}]
+        return change
+
+    stack = stack_from(tmp_path, "dev", with_volume("4Gi"))
+    assert _render_errors(stack, tmp_path / "base")[0] == 0
+    saved = tmp_path / ".mlplane" / "baselines" / "t.json"
+    saved.parent.mkdir(parents=True)
+    shutil.copy(tmp_path / "base" / "plan.json", saved)
+    text = refused(tmp_path, with_volume("3Gi"))
+    assert "notebooks[0].data_volumes[0].size: the data volume runs claim scratch-runs holds 4Gi" in text, text
+    assert "4Gi or more" in text

@@ -164,14 +164,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
         if notebook.artifact_access and store is None:
             yield Finding((*base, "artifact_access"), "the stack has no artifact store", True,
                           "declare mlplane:storage.artifacts, or artifact_access: false")
-        before = recorded.get((notebook.profile, notebook.workspace_claim))
-        if before is not None and shrinks(before, notebook.workspace.size):
-            yield Finding((*base, "workspace", "size"), f"the workspace claim {notebook.workspace_claim} holds "
-                          f"{before} in the saved baseline {config.source.baseline}; a claim cannot shrink, so this "
-                          "would replace it and lose the user's work (if the baseline is stale, save a new one "
-                          "with `mlplane preview --save` at the larger size, or delete that file)",
-                          notebook.workspace.size,
-                          f"{before} or more")
+        yield from _shrink_findings(base, notebook, recorded, config.source.baseline)
     for index, board in enumerate(spec.tensorboards):
         base = (SECTION, "tensorboards", index)
         if board.profile not in profiles:
@@ -188,6 +181,44 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
                 if board.volume not in names:
                     yield Finding((*base, "volume"), f"not a data volume of notebook {board.notebook}", board.volume,
                                   ", ".join(names) or "none declared")
+
+
+def _shrink_findings(base: tuple[Any, ...], notebook: NotebookSpec, recorded: dict[tuple[str, str], str],
+                     baseline: Path) -> Iterator[Finding]:
+    """Claims of the notebook smaller than the saved baseline records them.
+
+    Kubernetes refuses to shrink a claim (kubernetes/kubernetes
+    pkg/apis/core/validation/validation.go, ValidatePersistentVolumeClaimUpdate: "field can not
+    be less than previous value"; with RecoverVolumeExpansionFailure, not below
+    ``status.capacity``), and replacing the protected claim is refused by Pulumi: a smaller size
+    would fail ``pulumi up`` halfway. The baseline is the only record of the size offline.
+    """
+    claims = [(("workspace", "size"), notebook.workspace_claim, notebook.workspace.size, "workspace")]
+    claims += [(("data_volumes", i, "size"), notebook.data_claim(v), v.size, f"data volume {v.name}")
+               for i, v in enumerate(notebook.data_volumes) if v.size is not None]
+    for path, claim, size, what in claims:
+        before = recorded.get((notebook.profile, claim))
+        if before is not None and size is not None and shrinks(before, size):
+            yield Finding((*base, *path), f"the {what} claim {claim} holds {before} in the saved baseline "
+                          f"{baseline}; Kubernetes refuses to shrink a claim and mlplane protects it, so `pulumi up` "
+                          "would fail on it (if the baseline is stale, save a new one with `mlplane preview --save` "
+                          "at the larger size, or delete that file)", size, f"{before} or more")
+
+
+def unchecked_shrink_note(config: "StackConfig") -> str | None:
+    """What a render cannot check without a baseline: that no notebook claim shrinks, or None.
+
+    The size a claim has on the cluster is known offline only from the saved baseline
+    (``mlplane preview --save``); without one a smaller size is caught by the API server
+    during ``pulumi up``, not here.
+    """
+    spec: WorkbenchesSpec | None = getattr(config, "workbenches", None)
+    if spec is None or not spec.notebooks or recorded_claim_sizes(config.source.baseline):
+        return None
+    return (f"no saved baseline ({config.source.baseline}), so notebook workspace and data volume sizes are not "
+            "checked against the claims' current sizes: Kubernetes refuses to shrink a claim, and `pulumi up` "
+            "would fail on a smaller one. Save the plan you apply (`mlplane preview --save`) to have a shrink "
+            "refused here.")
 
 
 def _claim_findings(base: tuple[Any, ...], notebook: NotebookSpec, classes: Sequence[Any]) -> Iterator[Finding]:
