@@ -172,6 +172,9 @@ def _change(workflow: dict, template: str, edit) -> dict:
     ("flow_gpu", "should-train", lambda t: t.update(hostNetwork=True), "should-train.hostNetwork"),
     ("flow_loops", "report", lambda t: t["metadata"]["annotations"].pop("sidecar.istio.io/inject"),
      "report.metadata"),
+    ("flow_sized", "work", lambda t: t.pop("podSpecPatch"), "work.podSpecPatch"),
+    ("flow_sized", "shards", lambda t: t.update(podSpecPatch=t["podSpecPatch"].replace('"512Mi"', '"1Gi"')),
+     "shards.podSpecPatch"),
 ])
 def test_the_oracle_catches_divergences(compiled: dict[str, dict], stem: str, template: str, edit,
                                         expected: str) -> None:

@@ -376,11 +376,19 @@ def _valid(tmp_path: Path, plan: dict[str, Any], out: str = "out") -> None:
     for template in workflow["spec"]["templates"]:
         if "container" in template:
             sidecars = [{k: v for k, v in c.items() if k != "mirrorVolumeMounts"} for c in template.get("sidecars", [])]
+            # Argo's executor containers as the template's podSpecPatch leaves them (an image of theirs).
+            executor = json.loads(template["podSpecPatch"])
+            [wait], [init] = executor["containers"], executor["initContainers"]
             kubernetes_validate.validate({
                 "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **template["metadata"]},
-                "spec": {"containers": [{"name": "main", **template["container"]}, *sidecars],
+                "spec": {"containers": [{"name": "main", **template["container"]}, *sidecars,
+                                        {**wait, "image": "argoexec:v1"}],
+                         "initContainers": [{**init, "image": "argoexec:v1"}],
                          **{k: template[k] for k in ("volumes", "tolerations", "nodeSelector", "securityContext")
                             if k in template}}}, "1.30.0", strict=True)
+            for container in (wait, init):
+                assert container["securityContext"]["allowPrivilegeEscalation"] is False
+                assert set(container["resources"]["limits"]) == {"cpu", "memory"}
     violations = plan_violations(plan)
     assert violations == [], "\n".join(f"{v.policy}: {v.message}" for v in violations)
 

@@ -9,6 +9,7 @@ anything in it changes (``replaceOnChanges: ["*"]``, the old run deleted first).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -49,6 +50,23 @@ class WorkflowStepArgs(ArgsModel):
 _TEMPLATE_POD_FIELDS = ("securityContext", "nodeSelector", "tolerations")
 
 
+#: Argo's own containers in every pod of a container template, which the Workflow does not
+#: declare: the executor's ``init`` (an init container) and ``wait`` (argoproj/argo-workflows
+#: workflow/common/common.go: ``InitContainerName``, ``WaitContainerName``). Both release
+#: trains configure them without requests and limits, and 1.8.1 without a security context
+#: (the ``executor`` of kubeflow/manifests' workflow-controller-configmap-patch.yaml, checked
+#: by tests/test_upstream_behaviours.py), so each template patches them: ``podSpecPatch``, a
+#: strategic merge patch Argo applies to the pod after adding them (workflow/controller/
+#: workflowpod.go ``createWorkflowPod``), matched by container name.
+_EXECUTOR_CONTAINERS = (("initContainers", "init"), ("containers", "wait"))
+
+
+def executor_patch() -> str:
+    """The ``podSpecPatch`` giving Argo's executor containers a container step's defaults."""
+    return json.dumps({key: [hardened({"name": name}, ResourceOverrides().resolve())]
+                       for key, name in _EXECUTOR_CONTAINERS}, sort_keys=True)
+
+
 def _resources(container: dict[str, Any]) -> ResourceOverrides:
     """The CPU and memory KFP put on a template's container, as a step's overrides."""
     given = container.get("resources") or {}
@@ -63,7 +81,8 @@ def pod_template(template: dict[str, Any], placement: Placement | None) -> dict[
     and limits by the native rules (``ResourceOverrides.resolve``: defaults, a limit alone
     is the request too); the pod gets the restricted pod context and, with a placement, the
     pool's accelerator resource (request = limit; it replaces KFP's ``<vendor>.com/gpu``),
-    node selector and tolerations, through the same ``pod_spec`` native steps use.
+    node selector and tolerations, through the same ``pod_spec`` native steps use; Argo's
+    executor containers get the sidecars' defaults (:func:`executor_patch`).
     Templates without a container (DAGs, resource templates) are returned unchanged.
     """
     if "container" not in template:
@@ -75,6 +94,7 @@ def pod_template(template: dict[str, Any], placement: Placement | None) -> dict[
     result["container"] = {k: v for k, v in placed["containers"][0].items() if k != "name"}
     if template.get("sidecars"):
         result["sidecars"] = [hardened(sidecar, ResourceOverrides().resolve()) for sidecar in template["sidecars"]]
+    result["podSpecPatch"] = executor_patch()
     return result
 
 

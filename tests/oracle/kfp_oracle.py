@@ -329,6 +329,8 @@ def _workflow_shape(workflow: dict[str, Any]) -> dict[str, Any]:
         template = json.loads(json.dumps(template))
         if "resource" in template:  # the same object, however YAML lays it out
             template["resource"]["manifest"] = yaml.safe_load(template["resource"]["manifest"])
+        if isinstance(template.get("podSpecPatch"), str):  # a patch, however JSON lays it out
+            template["podSpecPatch"] = json.loads(template["podSpecPatch"])
         metadata = template.pop("metadata", None) or {}
         kept = {k: _labels(v) for k, v in metadata.items() if k in ("annotations", "labels") and _labels(v)}
         if kept:
@@ -371,6 +373,9 @@ CONTAINER_SECURITY_CONTEXT = {"allowPrivilegeEscalation": False, "capabilities":
                               "seccompProfile": {"type": "RuntimeDefault"}}
 #: A container step's default (request, limit) of CPU and memory.
 DEFAULT_RESOURCES = {"cpu": ("100m", "1"), "memory": ("128Mi", "512Mi")}
+#: What each of Argo's executor containers gets: a sidecar's defaults.
+EXECUTOR = {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+            "securityContext": CONTAINER_SECURITY_CONTEXT}
 #: Istio injection off, as label and annotation, on every template.
 NO_SIDECAR = {"sidecar.istio.io/inject": "false"}
 
@@ -423,6 +428,9 @@ def with_documented_additions(workflow: dict[str, Any], placements: dict[str, An
             sidecar["resources"] = _sized({}, {})
             sidecar["securityContext"] = CONTAINER_SECURITY_CONTEXT
         template["securityContext"] = POD_SECURITY_CONTEXT
+        # Argo's executor containers (init, wait), through a pod spec patch.
+        template["podSpecPatch"] = {"initContainers": [{"name": "init", **EXECUTOR}], "containers": [
+            {"name": "wait", **EXECUTOR}]}
         if placement:
             template["nodeSelector"] = {**(template.get("nodeSelector") or {}), **placement.node_selector}
             tolerations = list(template.get("tolerations") or [])
