@@ -1,7 +1,8 @@
 """Where pods hide: the pod templates and containers inside any object mlplane creates.
 
 Built-in workloads keep a pod template at a fixed path; Kubeflow's and KServe's custom
-resources keep one (or a pod-spec-like component) in their own places. Every rule about
+resources keep one (or a pod-spec-like component) in their own places; an Argo Workflow
+has one per template that runs a pod. Every rule about
 pods goes through :func:`pod_templates`, so a new workload kind is taught once.
 """
 
