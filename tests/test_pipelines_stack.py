@@ -444,3 +444,22 @@ def test_a_memory_limit_alone_inside_a_loop_is_the_request(tmp_path: Path, capsy
                                                             "limits": {"cpu": "2", "memory": "512Mi"}}
     assert "withParam" in json.dumps(templates["flow"])  # the loop over shards' output
     _valid(tmp_path, plan)
+
+
+def test_a_workflows_unpinned_images_are_refused_or_marked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sidecar's image inside a Condition is judged like a Job step's: refused, or allowed and marked."""
+    source = (DATA / "oracle" / "flow_gpu.py").read_text().replace("busybox:1.36.1", "busybox")
+    (tmp_path / "unpinned.py").write_text(source.replace("train.set_gpu_limit(1)", "pass"))
+
+    def add(allow: bool) -> Callable[[dict[str, Any]], None]:
+        def change(config: dict[str, Any]) -> None:
+            config["mlplane:pipelines"] = [{"name": "flow", "kind": "kfp-v1", "source": "unpinned.py:pipeline",
+                                            "namespace": "kubeflow-user-example-com", "allow_unpinned_images": allow}]
+        return change
+
+    message = render_error(stack_from(tmp_path, "dev", add(False)), capsys, tmp_path)
+    assert "pipeline 'flow', step 'train': image 'busybox' has no tag" in message, message
+    plan = render(tmp_path, stack_from(tmp_path, "dev", add(True)), capsys)
+    [workflow] = [r for r in plan["resources"] if r["type"] == WORKFLOW]
+    assert workflow["inputs"]["metadata"]["annotations"]["mlplane.dev/allow-unpinned-images"] == "true"
+    _valid(tmp_path, plan)

@@ -353,7 +353,7 @@ def test_the_pack_reads_the_marker_the_pipeline_components_write() -> None:
 WORKFLOW = "kubernetes:argoproj.io/v1alpha1:Workflow"
 
 
-def good_workflow(allow_unpinned: bool = False) -> dict[str, Any]:
+def good_workflow(allow_unpinned: bool = False, image: str | None = None) -> dict[str, Any]:
     """A run-time pipeline's Workflow as mlplane declares it (a GPU template with a sidecar,
     placed; a DAG; a condition), from the oracle's test pipeline."""
     from pathlib import Path
@@ -364,6 +364,9 @@ def good_workflow(allow_unpinned: bool = False) -> dict[str, Any]:
 
     source = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle" / "flow_gpu.py"
     [step] = load_kfp_v1_pipeline(source, "pipeline", {}, name="flow-gpu", display="flow_gpu.py").steps
+    if image:  # the train step's image, as an image override would change it
+        step = step.model_copy(update={"workflow": copy.deepcopy(step.workflow)})
+        _template(step.workflow, "train")["container"]["image"] = image
     placement = Placement(pool="a100", resource_name="nvidia.com/gpu", count=1, node_selector={"pool": "a100"},
                           tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},))
     return workflow_manifest(WorkflowStepArgs(namespace="team", spec=step, version="v1",
@@ -438,6 +441,12 @@ def test_a_bad_workflow_template_is_reported(change: Any, rule: Any, expected: s
 def test_a_workflow_with_unpinned_images_allowed_says_so() -> None:
     workflow = good_workflow(allow_unpinned=True)
     assert images.ALLOW_UNPINNED_ANNOTATION not in workflow["metadata"]["annotations"]  # all pinned: no mark
+    allowed = good_workflow(allow_unpinned=True, image="pytorch/pytorch:latest")
+    assert allowed["metadata"]["annotations"][images.ALLOW_UNPINNED_ANNOTATION] == "true"
+    assert images.check(WORKFLOW, allowed, CTX) == []
+    refused = good_workflow(image="pytorch/pytorch:latest")
+    assert images.ALLOW_UNPINNED_ANNOTATION not in refused["metadata"]["annotations"]
+    assert images.check(WORKFLOW, refused, CTX)
     unpinned = good_workflow()
     _template(unpinned, "train")["container"]["image"] = "pytorch/pytorch:latest"
     assert images.check(WORKFLOW, unpinned, CTX)
