@@ -5,8 +5,10 @@ venv, one subprocess for all of them, tests/oracle/kfp_oracle.py) and loaded by 
 a pipeline mlplane renders must agree with KFP step by step (image, command, arguments,
 environment, volumes and mounts, resources, retries, timeout, node selector,
 tolerations, annotations and labels, outputs, the files and values each step
-receives, and what it runs after). A pipeline mlplane refuses must be refused with the
-construct, the file and the line.
+receives, and what it runs after). A pipeline that goes to the workflow engine must be
+KFP's Workflow plus exactly mlplane's documented additions (defaults, placement, security,
+the executor patch, the mesh opt-out), template by template. A pipeline mlplane refuses
+must be refused with the construct, the file and the line.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from tests.oracle.kfp_oracle import (
 ORACLE = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle"
 
 #: Each test pipeline and what mlplane must do with it: render natively, or refuse
-#: (the construct it names). Run-time flow to an Argo Workflow is not done yet.
+#: (the construct it names), or go to the workflow engine.
 EXPECTED = {
     "classic_ops": "native",
     "light_values": "native",

@@ -15,6 +15,10 @@ outputs, the files and values each step receives, and what it runs after. A valu
 from another step reads ``<<step:path>>`` on both sides (Argo's
 ``{{inputs.parameters.x}}`` through the DAG's arguments, mlplane's output placeholder
 through the producer's ``file_outputs``); a pipeline parameter is its value.
+
+A Workflow is compared whole, template by template (:func:`workflow_differences`), after
+:func:`with_documented_additions` adds to KFP's exactly what docs/pipelines.md says
+mlplane adds, written out here rather than taken from mlplane's code.
 """
 
 from __future__ import annotations
