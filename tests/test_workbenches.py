@@ -383,3 +383,28 @@ def test_a_notebook_data_volume_never_shrinks_either(tmp_path: Path) -> None:
     text = refused(tmp_path, with_volume("3Gi"))
     assert "notebooks[0].data_volumes[0].size: the data volume runs claim scratch-runs holds 4Gi" in text, text
     assert "4Gi or more" in text
+
+
+def test_a_rename_without_formerly_is_refused_against_the_baseline(tmp_path: Path) -> None:
+    """The saved baseline's protected workspace would be deleted, which Pulumi refuses: say so, and what to do."""
+    stack = stack_from(tmp_path, "dev", lambda c: None)
+    assert _render_errors(stack, tmp_path / "base")[0] == 0
+    saved = tmp_path / ".mlplane" / "baselines" / "t.json"
+    saved.parent.mkdir(parents=True)
+    shutil.copy(tmp_path / "base" / "plan.json", saved)
+    text = refused(tmp_path, lambda c: _notebook(c).update(name="lab"))
+    assert "mlplane:workbenches.notebooks: the protected claim kubeflow-user-example-com/scratch-workspace" in text
+    assert "`formerly: [scratch]` on it" in text and "stopped: true" in text and "protect: false" in text
+    # With formerly the claim is kept: nothing to say.
+    renamed = stack_from(tmp_path, "dev", lambda c: _notebook(c).update(name="lab", formerly=["scratch"]))
+    assert _render_errors(renamed, tmp_path / "renamed")[0] == 0
+    # Dropping the server, or the whole section, is the same deletion.
+    dropped = refused(tmp_path, lambda c: c.pop("mlplane:workbenches"))
+    assert "the protected claim kubeflow-user-example-com/scratch-workspace" in dropped
+    # An unprotected claim (protect: false applied and saved) may go.
+    unprotected = stack_from(tmp_path / "u", "dev", lambda c: _notebook(c).update(protect=False))
+    assert _render_errors(unprotected, tmp_path / "u" / "base")[0] == 0
+    (tmp_path / "u" / ".mlplane" / "baselines").mkdir(parents=True)
+    shutil.copy(tmp_path / "u" / "base" / "plan.json", tmp_path / "u" / ".mlplane" / "baselines" / "t.json")
+    gone = stack_from(tmp_path / "u", "dev", lambda c: c.pop("mlplane:workbenches"))
+    assert _render_errors(gone, tmp_path / "u" / "gone")[0] == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +40,9 @@ SECTION = "mlplane:workbenches"
 
 WorkbenchesConfig = WorkbenchesSpec
 
-#: The claim kind as plan.json records it.
+#: The claim kind as plan.json records it, and the component that owns a notebook's claims.
 _CLAIM_TYPE = "kubernetes:core/v1:PersistentVolumeClaim"
+_WORKBENCH_TYPE = "mlplane:workbench:Workbench"
 
 
 def release_of(config: "StackConfig") -> str:
@@ -72,23 +74,39 @@ def runs_restricted(spec: NotebookSpec, release: str) -> bool:
     return not (release == "1.8.1" and image in NOTEBOOK_IMAGES["1.8.1"][spec.kind])
 
 
-def recorded_claim_sizes(path: Path) -> dict[tuple[str, str], str]:
-    """``{(namespace, claim): size}`` of every claim a saved plan records (empty if none or unreadable)."""
+@dataclass(frozen=True)
+class RecordedClaim:
+    """A claim as a saved plan records it.
+
+    Attributes:
+        size: Its requested storage.
+        protect: Whether Pulumi protects it (a protected resource is never deleted).
+        workbench: Whether a notebook server (``mlplane:workbench:Workbench``) owns it.
+    """
+
+    size: str
+    protect: bool
+    workbench: bool
+
+
+def recorded_claims(path: Path) -> dict[tuple[str, str], RecordedClaim]:
+    """``{(namespace, claim): RecordedClaim}`` of every claim a saved plan records (empty if none or unreadable)."""
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    sizes: dict[tuple[str, str], str] = {}
+    claims: dict[tuple[str, str], RecordedClaim] = {}
     for resource in plan.get("resources", []) if isinstance(plan, dict) else []:
         if not isinstance(resource, dict) or resource.get("type") != _CLAIM_TYPE:
             continue
         inputs: Any = resource.get("inputs") or {}
         try:
             meta, size = inputs["metadata"], inputs["spec"]["resources"]["requests"]["storage"]
-            sizes[(str(meta["namespace"]), str(meta["name"]))] = str(size)
+            claims[(str(meta["namespace"]), str(meta["name"]))] = RecordedClaim(
+                str(size), resource.get("protect") is True, _WORKBENCH_TYPE in str(resource.get("parent") or ""))
         except (KeyError, TypeError):
             continue
-    return sizes
+    return claims
 
 
 def shrinks(before: str, after: str) -> bool:
@@ -103,6 +121,9 @@ def shrinks(before: str, after: str) -> bool:
 def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
     """Profiles, images, pools, classes, store, unique names, workspaces that never shrink."""
     spec: WorkbenchesSpec | None = getattr(config, "workbenches", None)
+    claims = recorded_claims(config.source.baseline)
+    # Servers dropped from the stack count too, the whole section with them.
+    yield from _dropped_claim_findings(spec or WorkbenchesSpec(), claims, config.source.baseline)
     if spec is None or not (spec.notebooks or spec.tensorboards):
         return
     if config.kubeflow is None:
@@ -124,7 +145,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
     culling = config.kubeflow.components.notebooks.culling
     store = config.storage.artifacts if config.storage is not None else None
     pools = pools_for(config)
-    recorded = recorded_claim_sizes(config.source.baseline)
+    recorded = {key: claim.size for key, claim in claims.items()}
     for profile in profiles:
         members = [(i, n) for i, n in enumerate(spec.notebooks) if n.profile == profile]
         for local, key, held, _ in name_clashes([n for _, n in members]):
@@ -205,6 +226,29 @@ def _shrink_findings(base: tuple[Any, ...], notebook: NotebookSpec, recorded: di
                           "at the larger size, or delete that file)", size, f"{before} or more")
 
 
+def _dropped_claim_findings(spec: WorkbenchesSpec, claims: dict[tuple[str, str], RecordedClaim],
+                            baseline: Path) -> Iterator[Finding]:
+    """Protected notebook claims of the baseline that no declared server keeps.
+
+    Pulumi never deletes a protected resource, so such a stack would stop ``pulumi up``
+    at the claim; usually the server was renamed without ``formerly``.
+    """
+    kept = {(n.profile, claim) for n in spec.notebooks
+            for claim in (n.workspace_claim, *(n.data_claim(v) for v in n.data_volumes if v.size is not None))}
+    for (namespace, name), claim in sorted(claims.items()):
+        if not (claim.workbench and claim.protect) or (namespace, name) in kept:
+            continue
+        same = [n.name for n in spec.notebooks if n.profile == namespace]
+        former = name.removesuffix("-workspace") if name.endswith("-workspace") else "<its old name>"
+        yield Finding((SECTION, "notebooks"), f"the protected claim {namespace}/{name} of a notebook server in the "
+                      f"saved baseline {baseline} belongs to no declared server, and Pulumi does not delete "
+                      "protected resources: `pulumi up` would stop there", name,
+                      (f"if a server of profile {namespace} ({', '.join(same)}) is that one renamed, `formerly: "
+                       f"[{former}]` on it; " if same else "")
+                      + "to keep the server's files, declare it again with stopped: true; to delete them, set "
+                        "protect: false on it and `pulumi up` first (docs/workbenches.md, Removing a server)")
+
+
 def unchecked_shrink_note(config: "StackConfig") -> str | None:
     """What a render cannot check without a baseline: that no notebook claim shrinks, or None.
 
@@ -213,7 +257,7 @@ def unchecked_shrink_note(config: "StackConfig") -> str | None:
     during ``pulumi up``, not here.
     """
     spec: WorkbenchesSpec | None = getattr(config, "workbenches", None)
-    if spec is None or not spec.notebooks or recorded_claim_sizes(config.source.baseline):
+    if spec is None or not spec.notebooks or recorded_claims(config.source.baseline):
         return None
     return (f"no saved baseline ({config.source.baseline}), so notebook workspace and data volume sizes are not "
             "checked against the claims' current sizes: Kubernetes refuses to shrink a claim, and `pulumi up` "
