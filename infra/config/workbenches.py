@@ -246,7 +246,8 @@ def _dropped_claim_findings(spec: WorkbenchesSpec, claims: dict[tuple[str, str],
                       (f"if a server of profile {namespace} ({', '.join(same)}) is that one renamed, `formerly: "
                        f"[{former}]` on it; " if same else "")
                       + "to keep the server's files, declare it again with stopped: true; to delete them, set "
-                        "protect: false on it and `pulumi up` first (docs/workbenches.md, Removing a server)")
+                        "protect: false on it, `pulumi up` and `mlplane preview --save` first (docs/workbenches.md, "
+                        "Removing a server)")
 
 
 def unchecked_shrink_note(config: "StackConfig") -> str | None:
