@@ -19,6 +19,7 @@ import pytest
 from components.pipeline.spec import WorkflowStepSpec
 from infra.errors import InputError
 from pipelines.kfp_v1 import load_kfp_v1_pipeline
+from tests.oracle.unrolled import flatten_literal_loops
 from tests.oracle.kfp_oracle import (
     OracleUnavailable,
     compile_all,
@@ -30,8 +31,9 @@ from tests.oracle.kfp_oracle import (
 
 ORACLE = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle"
 
-#: Each test pipeline and what mlplane must do with it: render natively, or refuse
-#: (the construct it names). Run-time flow to an Argo Workflow is not done yet.
+#: Each test pipeline and what mlplane must do with it: render natively ("unrolled":
+#: natively, with its literal loops one step per item), go to an Argo Workflow, or be
+#: refused (the construct it names).
 EXPECTED = {
     "classic_ops": "native",
     "light_values": "native",
@@ -48,6 +50,10 @@ EXPECTED = {
     "flow_resource": "workflow",
     "flow_recursion": "workflow",
     "gcp_preemptible": "refused:gcp.use_preemptible_nodepool",
+    "loops_static": "unrolled",
+    "loops_files": "unrolled",
+    "loops_volume": "unrolled",
+    "loops_resource": "unrolled",
 }
 
 
@@ -66,6 +72,13 @@ def compiled() -> dict[str, dict]:
         pytest.skip(f"the KFP 1.8.22 oracle cannot be built here: {exc}")
 
 
+def _oracle(stem: str, workflow: dict) -> dict:
+    """KFP's steps; a literal loop's steps once per item, as Argo runs them (tests/oracle/unrolled.py)."""
+    if EXPECTED[stem] == "unrolled":
+        workflow = flatten_literal_loops(workflow)
+    return oracle_steps(workflow)
+
+
 def _load(stem: str):
     # Named as the file's @dsl.pipeline names it, so a Workflow's entrypoint is KFP's.
     return load_kfp_v1_pipeline(ORACLE / f"{stem}.py", "pipeline", {}, name=stem.replace("_", "-"),
@@ -77,8 +90,8 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
     result = compiled[stem]
     assert "workflow" in result, f"KFP 1.8.22 could not compile {stem}: {result.get('error')}"
     expected = EXPECTED[stem]
-    if expected == "native":
-        found = differences(oracle_steps(result["workflow"]), mlplane_steps(_load(stem)))
+    if expected in ("native", "unrolled"):
+        found = differences(_oracle(stem, result["workflow"]), mlplane_steps(_load(stem)))
         assert not found, "\n".join(found)
     elif expected == "workflow":
         [step] = _load(stem).steps
@@ -95,12 +108,12 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
 
 def test_the_figures(compiled: dict[str, dict]) -> None:
     """How many of the suite's pipelines render, go to the workflow engine, are refused."""
-    native = [s for s, e in EXPECTED.items() if e == "native"]
-    agree = [s for s in native if not differences(oracle_steps(compiled[s]["workflow"]), mlplane_steps(_load(s)))]
+    native = [s for s, e in EXPECTED.items() if e in ("native", "unrolled")]
+    agree = [s for s in native if not differences(_oracle(s, compiled[s]["workflow"]), mlplane_steps(_load(s)))]
     engine = [s for s, e in EXPECTED.items() if e == "workflow"]
     agree += [s for s in engine if not workflow_differences(compiled[s]["workflow"], _load(s).steps[0].workflow)]
     refused = [s for s, e in EXPECTED.items() if e.startswith("refused")]
-    assert (len(native), len(engine), len(refused), len(agree)) == (7, 7, 1, 14)
+    assert (len(native), len(engine), len(refused), len(agree)) == (11, 7, 1, 18)
 
 
 @pytest.mark.parametrize("stem", sorted(s for s, e in EXPECTED.items() if e == "workflow"))

@@ -571,15 +571,50 @@ class ParallelFor(_Group):
         elif isinstance(loop_args, (list, tuple)) and loop_args:
             self.items = [to_plain(item) for item in loop_args]
             self.item_param = f"loop-item-param-{declaration.next_group_index()}"
+            # As KFP 1.8.22 checks them (kfp/dsl/_for_loop.py ``LoopArguments``).
+            if isinstance(self.items[0], dict) and any(
+                    not isinstance(item, dict) or set(item) != set(self.items[0]) for item in self.items):
+                raise declaration.refuse("dsl.ParallelFor", "a list of dicts needs the same keys in every dict")
         else:
             raise declaration.refuse("dsl.ParallelFor", "expects a non-empty list or a step's output")
         super().__init__()
         self.parallelism = parallelism or 0
-        self._declaration.needs_engine("dsl.ParallelFor")
+        if not self.literal:
+            self._declaration.needs_engine("dsl.ParallelFor")
+        # A literal list is unrolled into steps when the rest of the pipeline is static
+        # (pipelines/kfp_v1/unroll.py); otherwise it is a ``withItems`` loop of the Workflow.
+
+    @property
+    def literal(self) -> bool:
+        """Whether the items are a list known when the plan is made."""
+        return isinstance(self.items, list)
 
     def __enter__(self) -> Any:
         super().__enter__()
-        return PipelineParam(self.item_param, pattern="{{mlplane.loop-item:" + self.item_param + "}}")
+        return LoopItem(self.item_param)
+
+
+class LoopItem(PipelineParam):
+    """The item of a ``ParallelFor``; ``item.a`` is field ``a`` of a dict item (KFP's
+    ``LoopArgumentVariable``, named ``<item>-subvar-a``)."""
+
+    def __new__(cls, name: str) -> "LoopItem":
+        return super().__new__(cls, name, pattern=loop_item_placeholder(name))
+
+    def __getattr__(self, field: str) -> PipelineParam:
+        if field.startswith("_"):
+            raise AttributeError(field)
+        name = f"{self.name}{SUBVAR}{field}"
+        return PipelineParam(name, pattern=loop_item_placeholder(name))
+
+
+#: How KFP 1.8.22 names a field of a loop item (kfp/dsl/_for_loop.py ``SUBVAR_NAME_DELIMITER``).
+SUBVAR = "-subvar-"
+
+
+def loop_item_placeholder(name: str) -> str:
+    """The text standing for a loop item (or one of its fields) until it is known."""
+    return "{{mlplane.loop-item:" + name + "}}"
 
 
 class _Graph(_Group):
