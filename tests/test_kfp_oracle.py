@@ -19,6 +19,7 @@ import pytest
 from components.pipeline.spec import WorkflowStepSpec
 from infra.errors import InputError
 from pipelines.kfp_v1 import load_kfp_v1_pipeline
+from tests.oracle.placement import mlplane_placed, oracle_placed
 from tests.oracle.unrolled import flatten_literal_loops
 from tests.oracle.kfp_oracle import (
     OracleUnavailable,
@@ -50,6 +51,7 @@ EXPECTED = {
     "flow_resource": "workflow",
     "flow_recursion": "workflow",
     "gcp_preemptible": "refused:gcp.use_preemptible_nodepool",
+    "gcp_spot": "placed",
     "loops_static": "unrolled",
     "loops_files": "unrolled",
     "loops_volume": "unrolled",
@@ -79,10 +81,29 @@ def _oracle(stem: str, workflow: dict) -> dict:
     return oracle_steps(workflow)
 
 
+def _differences(stem: str, workflow: dict) -> list[str]:
+    """KFP's steps against mlplane's ("placed": after tests/oracle/placement.py's normalization)."""
+    if EXPECTED[stem] == "placed":
+        placed = oracle_placed(workflow)
+        assert any(step["placement"] == "spot" for step in placed.values())  # the normalization found KFP's
+        return differences(placed, mlplane_placed(_load(stem), _gke_pools()))
+    return differences(_oracle(stem, workflow), mlplane_steps(_load(stem)))
+
+
+def _gke_pools() -> tuple:
+    """A GKE stack's pools: an on-demand L4 pool first, then a spot one."""
+    from components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
+
+    specs = [PoolSpec(name=name, vendor="nvidia", model="l4", accelerators_per_node=1, machine_type="g2-standard-8",
+                      spot=spot) for name, spot in (("l4", False), ("l4-spot", True))]
+    assert not [p for spec in specs for p in pool_problems(spec, "gke")]
+    return tuple(pool_scheduling(spec, "gke") for spec in specs)
+
+
 def _load(stem: str):
     # Named as the file's @dsl.pipeline names it, so a Workflow's entrypoint is KFP's.
     return load_kfp_v1_pipeline(ORACLE / f"{stem}.py", "pipeline", {}, name=stem.replace("_", "-"),
-                                display=f"{stem}.py")
+                                display=f"{stem}.py", stack="gke", cluster_kind="gke", pools=_gke_pools())
 
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
@@ -90,8 +111,8 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
     result = compiled[stem]
     assert "workflow" in result, f"KFP 1.8.22 could not compile {stem}: {result.get('error')}"
     expected = EXPECTED[stem]
-    if expected in ("native", "unrolled"):
-        found = differences(_oracle(stem, result["workflow"]), mlplane_steps(_load(stem)))
+    if expected in ("native", "unrolled", "placed"):
+        found = _differences(stem, result["workflow"])
         assert not found, "\n".join(found)
     elif expected == "workflow":
         [step] = _load(stem).steps
@@ -108,12 +129,12 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
 
 def test_the_figures(compiled: dict[str, dict]) -> None:
     """How many of the suite's pipelines render, go to the workflow engine, are refused."""
-    native = [s for s, e in EXPECTED.items() if e in ("native", "unrolled")]
-    agree = [s for s in native if not differences(_oracle(s, compiled[s]["workflow"]), mlplane_steps(_load(s)))]
+    native = [s for s, e in EXPECTED.items() if e in ("native", "unrolled", "placed")]
+    agree = [s for s in native if not _differences(s, compiled[s]["workflow"])]
     engine = [s for s, e in EXPECTED.items() if e == "workflow"]
     agree += [s for s in engine if not workflow_differences(compiled[s]["workflow"], _load(s).steps[0].workflow)]
     refused = [s for s, e in EXPECTED.items() if e.startswith("refused")]
-    assert (len(native), len(engine), len(refused), len(agree)) == (11, 7, 1, 18)
+    assert (len(native), len(engine), len(refused), len(agree)) == (12, 7, 1, 19)
 
 
 @pytest.mark.parametrize("stem", sorted(s for s, e in EXPECTED.items() if e == "workflow"))

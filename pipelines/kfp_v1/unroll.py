@@ -27,6 +27,7 @@ import re
 from typing import Any
 
 from components.pipeline.spec import ContainerStepSpec, output_references
+from pipelines.kfp_v1.workflow import WorkflowError
 
 _LOOP_ITEM = re.compile(r"\{\{mlplane\.loop-item:([^}]+)\}\}")
 _OUTPUT = re.compile(r"\{\{mlplane\.output:([^:}]+):([^}]+)\}\}")
@@ -144,8 +145,8 @@ def _instantiate(step: Any, indices: tuple[tuple[Any, int], ...], chains: dict[s
         return copy_name(name, tuple((loop, loops[id(loop)]) for loop in chain))
 
     def item(match: re.Match[str]) -> str:
-        if match.group(1) not in values:
-            raise NotUnrollable(f"step {step.name!r} uses {match.group(1)!r}, which the loop's items do not have")
+        if match.group(1) not in values:  # Argo would fail the run on it; the plan refuses it now
+            raise WorkflowError(f"step {step.name!r} uses {match.group(1)!r}, which the loop's items do not have")
         return json.dumps(values[match.group(1)])[1:-1]  # inside a JSON string
 
     text = _LOOP_ITEM.sub(item, step.model_dump_json())

@@ -224,6 +224,8 @@ class ContainerOp(BaseOp):
         self.tolerations: list[dict[str, Any]] = []
         self.num_retries = 0
         self.timeout = 0
+        #: Where ``gcp.use_preemptible_nodepool`` asked for spot capacity (its line), if it did.
+        self.spot_line: int | None = None
         self.pvolumes: dict[str, Any] = {}
         self.pvolume: Any = None
         self.sidecars: list[Sidecar] = []
@@ -727,9 +729,21 @@ class PipelineConf:
         return self
 
     def set_ttl_seconds_after_finished(self, seconds: int) -> "PipelineConf":
+        """Refused. KFP 1.8.22 sets the Workflow's ``ttlStrategy.secondsAfterCompletion``
+        (kfp/compiler/compiler.py ``_create_workflow``): Argo deletes the finished run. Here
+        the run is a resource of the plan (a Job per step, or the Workflow), and an object
+        the cluster deleted is dropped from Pulumi's state by the next ``pulumi refresh``
+        (or ``pulumi up --refresh``), so the following ``pulumi up`` creates it, and runs
+        it, again (pulumi/pulumi-kubernetes#3089: refresh records the deletion, "allowing
+        the deployment to be recreated"; Terraform's provider had to special-case Jobs
+        with a TTL for the same reason, hashicorp/terraform-provider-kubernetes#2596).
+        Argo's ``podGC`` would keep the run but delete only its pods: another thing, not a
+        TTL."""
         raise current().refuse("PipelineConf.set_ttl_seconds_after_finished",
-                               "cannot apply to a plan: a finished step removed by a TTL would be created, and run, "
-                               "again by the next `pulumi up`; the plan keeps finished steps")
+                               "cannot apply to a plan: the run would be deleted by the cluster, forgotten by the next "
+                               "`pulumi refresh` (or `pulumi up --refresh`), and created and run again by the "
+                               "`pulumi up` after it (pulumi/pulumi-kubernetes#3089); the plan keeps finished steps, "
+                               "and a changed pipeline replaces them")
 
     def set_parallelism(self, max_num_pods: int) -> "PipelineConf":
         """At most this many pods at once: the Workflow's ``parallelism`` for a pipeline that
