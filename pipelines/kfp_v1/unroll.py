@@ -117,7 +117,7 @@ def _common(mine: list[Any], theirs: list[Any]) -> int:
 def _iterations(chain: list[Any], prefix: tuple[tuple[Any, int], ...]) -> list[tuple[tuple[Any, int], ...]]:
     """Every iteration of ``chain``'s loops that starts with ``prefix``."""
     rest = chain[len(prefix):]
-    return [prefix + tuple(zip(rest, combination))
+    return [prefix + tuple(zip(rest, combination, strict=True))
             for combination in itertools.product(*(range(len(loop.items)) for loop in rest))]
 
 

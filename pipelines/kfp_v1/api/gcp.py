@@ -38,16 +38,20 @@ def use_preemptible_nodepool(toleration: Any = None, hard_constraint: bool = Fal
     ``cloud.google.com/gke-preemptible=true`` (preferred with weight 50, required with
     ``hard_constraint``): the labels of a GKE node pool of *preemptible* VMs, and a taint
     KFP's docs have users put on it. mlplane makes GKE pools of *Spot* VMs
-    (``spot: true`` sets pulumi-gcp's ``NodePoolNodeConfig.spot``), which GKE labels
-    ``cloud.google.com/gke-spot=true`` instead (GKE docs, "Spot VMs" and
-    "Run fault-tolerant workloads at lower costs in Spot Pods": a
-    ``cloud.google.com/gke-preemptible`` selector is migrated to ``cloud.google.com/gke-spot``
-    on Autopilot), and taints with no ``preemptible`` key. So KFP's selector and
-    toleration would place nothing; the step asks for its accelerators from a spot pool
-    of the stack instead, and gets that pool's own node selector
-    (``mlplane.dev/accelerator-pool``) and tolerations, as any placement does. That is
-    always a hard constraint: mlplane places accelerator work only on a declared pool.
-    ``toleration`` is not added (the pool's taints are what its nodes carry).
+    (``spot: true`` sets pulumi-gcp's ``NodePoolNodeConfig.spot``, "whether the nodes are
+    created as spot VM instances"), and Spot nodes are selected by
+    ``cloud.google.com/gke-spot=true``, not by ``gke-preemptible`` (GKE docs
+    cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods: a
+    ``cloud.google.com/gke-preemptible`` selector is migrated to ``cloud.google.com/gke-spot``;
+    GoogleCloudPlatform/professional-services examples/gke-ha-setup-using-spot-vms selects a
+    Standard spot node pool by ``cloud.google.com/gke-spot=true``). mlplane's pools carry
+    no ``preemptible`` taint either (components/accelerators/gke.py sets only the pool's
+    taints). So KFP's affinity would never match (and with ``hard_constraint`` the step
+    would stay Pending); instead the step asks for its accelerators from a spot pool of
+    the stack, and gets that pool's own node selector (``mlplane.dev/accelerator-pool``,
+    a label mlplane sets on the pool's nodes) and tolerations, as any placement does.
+    That is always a hard constraint: mlplane places accelerator work only on a declared
+    pool. ``toleration`` is not added (the pool's taints are what its nodes carry).
 
     Resolved once the pipeline is declared (:func:`place_on_spot_pools`), so that
     ``set_gpu_limit`` may come before or after.
@@ -81,37 +85,39 @@ def place_on_spot_pools(declaration: Any) -> None:
             for no accelerator, or no spot pool fits its request (naming the step, the
             file and line, and the stack's pools).
     """
+    for op in declaration.ops:
+        if getattr(op, "spot_line", None) is not None:
+            pool = _spot_pool(declaration, op)
+            op.container.accelerator = {**op.container.accelerator, "pool": pool}
+
+
+def _spot_pool(declaration: Any, op: Any) -> str:
+    """The spot pool for ``op``'s accelerators (see :func:`place_on_spot_pools`)."""
     from components.scheduling import AcceleratorRequest
 
-    for op in declaration.ops:
-        line = getattr(op, "spot_line", None)
-        if line is None:
-            continue
+    def refuse(reason: str) -> KfpCompatError:
+        return KfpCompatError("gcp.use_preemptible_nodepool", f"on step {op.name!r}: {reason}",
+                              str(declaration.file), op.spot_line)
 
-        def refuse(reason: str) -> KfpCompatError:
-            return KfpCompatError("gcp.use_preemptible_nodepool", f"on step {op.name!r}: {reason}",
-                                  str(declaration.file), line)
-
-        if declaration.cluster_kind != "gke":
-            # The mapping is proven for GKE node pools only (see use_preemptible_nodepool);
-            # elsewhere a native step names its pool (accelerator.pool).
-            raise refuse(f"places steps on GKE spot pools only, and stack {declaration.stack!r} is a "
-                         f"{declaration.cluster_kind} cluster; a native pipeline step can name a pool "
-                         "(accelerator.pool)")
-        spot = [pool for pool in declaration.pools if pool.spot]
-        if not spot:
-            raise refuse(f"needs a spot pool, and {_pools_note(declaration)}; {_HOW}")
-        accelerator = op.container.accelerator
-        if accelerator is None:
-            raise refuse(f"the stack's spot pools ({', '.join(p.name for p in spot)}) are accelerator pools: a step "
-                         "that asks for no accelerator would take (and have to tolerate the taints of) an accelerator "
-                         "node; give it set_gpu_limit(...), or drop use_preemptible_nodepool")
-        request = AcceleratorRequest(**accelerator)
-        fitting = [pool for pool in spot if pool.refusal(request) is None]
-        if not fitting:
-            why = "; ".join(f"{pool.name}: {pool.refusal(request)}" for pool in spot)
-            raise refuse(f"no spot pool fits its request {request.describe()} ({why}); {_pools_note(declaration)}")
-        op.container.accelerator = {**accelerator, "pool": fitting[0].name}
+    if declaration.cluster_kind != "gke":
+        # The mapping is proven for GKE node pools only (see use_preemptible_nodepool);
+        # elsewhere a native step names its pool (accelerator.pool).
+        raise refuse(f"places steps on GKE spot pools only, and stack {declaration.stack!r} is a "
+                     f"{declaration.cluster_kind} cluster; a native pipeline step can name a pool (accelerator.pool)")
+    spot = [pool for pool in declaration.pools if pool.spot]
+    if not spot:
+        raise refuse(f"needs a spot pool, and {_pools_note(declaration)}; {_HOW}")
+    accelerator = op.container.accelerator
+    if accelerator is None:
+        raise refuse(f"the stack's spot pools ({', '.join(p.name for p in spot)}) are accelerator pools: a step "
+                     "that asks for no accelerator would take (and have to tolerate the taints of) an accelerator "
+                     "node; give it set_gpu_limit(...), or drop use_preemptible_nodepool")
+    request = AcceleratorRequest(**accelerator)
+    fitting = [pool for pool in spot if pool.refusal(request) is None]
+    if not fitting:
+        why = "; ".join(f"{pool.name}: {pool.refusal(request)}" for pool in spot)
+        raise refuse(f"no spot pool fits its request {request.describe()} ({why}); {_pools_note(declaration)}")
+    return fitting[0].name
 
 
 def use_tpu(tpu_cores: Any = None, tpu_resource: Any = None, tf_version: Any = None) -> Callable[[Any], Any]:
