@@ -208,3 +208,18 @@ def test_steps_without_loops_are_untouched(tmp_path: Path) -> None:
     steps = {step.name: step for step in _load(path).steps}
     assert set(steps) == {"first", "each-for-loop-2-0"} and isinstance(steps["first"], ContainerStepSpec)
     assert steps["each-for-loop-2-0"].after == ("first",)
+
+
+@pytest.mark.parametrize(("loop", "conf", "reason"), [
+    ("dsl.ParallelFor(['a', 'b'], parallelism=1)", "", "dsl.ParallelFor (for-loop-2 runs at most 1 iteration(s) at once)"),
+    ("dsl.ParallelFor(['a', 'b'])", "dsl.get_pipeline_conf().set_parallelism(1)",
+     "dsl.ParallelFor (PipelineConf.set_parallelism limits the run's pods)"),
+])
+def test_a_limited_loop_stays_on_the_workflow_engine(tmp_path: Path, loop: str, conf: str, reason: str) -> None:
+    path = _write(tmp_path, f"""\
+        {conf}
+        with {loop} as item:
+            dsl.ContainerOp(name='show', image='busybox:1.36.1', command=['echo', item])
+        """)
+    [step] = _load(path).steps
+    assert isinstance(step, WorkflowStepSpec) and step.reasons == (reason,)

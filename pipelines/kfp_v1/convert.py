@@ -148,6 +148,8 @@ def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[st
         try:
             if engine_reasons:
                 raise NotUnrollable("the pipeline runs on the workflow engine")
+            if parallelism:  # set_parallelism: a limit only the workflow engine keeps
+                raise NotUnrollable("PipelineConf.set_parallelism limits the run's pods")
             steps = unroll(ops, steps)
         except NotUnrollable as exc:
             engine_reasons.append("dsl.ParallelFor" if engine_reasons else f"dsl.ParallelFor ({exc})")

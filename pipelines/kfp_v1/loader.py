@@ -25,6 +25,7 @@ from pipelines.kfp_v1.api._params import PipelineParam
 from pipelines.kfp_v1.context import KfpCompatError, begin, end
 from pipelines.kfp_v1.convert import to_spec
 from pipelines.kfp_v1.placeholders import PlaceholderError
+from pipelines.kfp_v1.unroll import literal_loops
 from pipelines.kfp_v1.workflow import WorkflowError
 
 _MODULES: dict[str, types.ModuleType] = {
@@ -114,7 +115,9 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
                 pipeline_function(**arguments)
                 dsl.apply_pipeline_conf(declaration.ops, declaration.conf)
                 gcp.place_on_spot_pools(declaration)
-                if declaration.conf.parallelism and not declaration.engine_reasons:
+                # A literal loop stays on the workflow engine when the run is limited.
+                if declaration.conf.parallelism and not declaration.engine_reasons and \
+                        not any(literal_loops(op) for op in declaration.ops):
                     raise KfpCompatError("PipelineConf.set_parallelism",
                                          "has no counterpart in a plan of steps (independent steps are created in "
                                          "parallel; limit that with `pulumi up --parallel N`); it applies only to "

@@ -16,7 +16,8 @@ waits for the whole loop (every copy of every step in it), and what a step insid
 waits for outside it, the whole iteration waits for (KFP puts the dependency on the
 loop's task). A step outside a loop cannot use the output of a step inside it (a
 fan-in), nor can a loop hold volume or resource steps (the same object once per item):
-such pipelines stay a Workflow (:class:`NotUnrollable` says why).
+nor can a loop limit its parallelism (``ParallelFor(..., parallelism=n)``; the plan has
+no such limit): such pipelines stay a Workflow (:class:`NotUnrollable` says why).
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def unroll(ops: list[Any], steps: list[Any]) -> list[Any]:
             raise NotUnrollable(f"step {op.name!r} ({type(op).__name__}) would be the same object once per item")
         if any(not group.literal for group in chains[op.name]):
             raise NotUnrollable(f"step {op.name!r} is inside a loop over a step's output")
+        limited = [group for group in chains[op.name] if group.parallelism]
+        if limited:  # the plan has no per-loop limit; Argo's template parallelism is one
+            raise NotUnrollable(f"{limited[0].name} runs at most {limited[0].parallelism} iteration(s) at once")
     # (holder, target, level): what holds the dependency (the step, or the loop group it is
     # in at that level) waits for target (a step, or the loop group holding it at that level).
     attached: list[tuple[Any, Any, int]] = []
