@@ -159,5 +159,7 @@ def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[st
     # On the workflow engine, Argo fills in {{workflow.uid}} and the like for each run.
     containers = {step.name: step for step in spec.steps if isinstance(step, ContainerStepSpec)}
     workflow = compile_workflow(k8s_name(name), ops, containers, service_account, parallelism, calls)
+    accelerators = {step.name: step.accelerator for step in containers.values() if step.accelerator is not None}
     return PipelineSpec(name=name, description=description, steps=(
-        WorkflowStepSpec(name=k8s_name(name), workflow=workflow, reasons=tuple(engine_reasons)),))
+        WorkflowStepSpec(name=k8s_name(name), workflow=workflow, reasons=tuple(engine_reasons),
+                         accelerators=accelerators),))
