@@ -223,3 +223,14 @@ def test_a_limited_loop_stays_on_the_workflow_engine(tmp_path: Path, loop: str, 
         """)
     [step] = _load(path).steps
     assert isinstance(step, WorkflowStepSpec) and step.reasons == (reason,)
+
+
+def test_a_preemptible_step_of_a_workflow_gets_the_spot_pool_too(tmp_path: Path) -> None:
+    path = _write(tmp_path, """\
+        check = dsl.ContainerOp(name='check', image='busybox:1.36.1', command=['true'], file_outputs={'ok': '/ok'})
+        with dsl.Condition(check.outputs['ok'] == 'yes'):
+            op = dsl.ContainerOp(name='train', image='busybox:1.36.1', command=['true']).set_gpu_limit(1)
+            op.apply(gcp.use_preemptible_nodepool(hard_constraint=True))
+        """)
+    [step] = _load(path).steps
+    assert isinstance(step, WorkflowStepSpec) and step.accelerators["train"].pool == "l4-spot"

@@ -736,7 +736,7 @@ class PipelineConf:
         (or ``pulumi up --refresh``), so the following ``pulumi up`` creates it, and runs
         it, again (pulumi/pulumi-kubernetes#3089: refresh records the deletion, "allowing
         the deployment to be recreated"; Terraform's provider had to special-case Jobs
-        with a TTL for the same reason, hashicorp/terraform-provider-kubernetes#2596).
+        with a TTL of 0 for the same reason, hashicorp/terraform-provider-kubernetes#2596).
         Argo's ``podGC`` would keep the run but delete only its pods: another thing, not a
         TTL."""
         raise current().refuse("PipelineConf.set_ttl_seconds_after_finished",

@@ -36,8 +36,9 @@ def use_preemptible_nodepool(toleration: Any = None, hard_constraint: bool = Fal
     KFP 1.8.22 (kfp/gcp.py ``use_preemptible_nodepool``) adds the toleration
     ``preemptible=true:NoSchedule`` and a node affinity for
     ``cloud.google.com/gke-preemptible=true`` (preferred with weight 50, required with
-    ``hard_constraint``): the labels of a GKE node pool of *preemptible* VMs, and a taint
-    KFP's docs have users put on it. mlplane makes GKE pools of *Spot* VMs
+    ``hard_constraint``): the label of a GKE node pool of *preemptible* VMs (GKE's
+    "preemptible VMs" how-to selects them by ``cloud.google.com/gke-preemptible: "true"``),
+    and a ``preemptible`` taint the pool must have been given by hand. mlplane makes GKE pools of *Spot* VMs
     (``spot: true`` sets pulumi-gcp's ``NodePoolNodeConfig.spot``, "whether the nodes are
     created as spot VM instances"), and Spot nodes are selected by
     ``cloud.google.com/gke-spot=true``, not by ``gke-preemptible`` (GKE docs
