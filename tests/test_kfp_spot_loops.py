@@ -234,3 +234,12 @@ def test_a_preemptible_step_of_a_workflow_gets_the_spot_pool_too(tmp_path: Path)
         """)
     [step] = _load(path).steps
     assert isinstance(step, WorkflowStepSpec) and step.accelerators["train"].pool == "l4-spot"
+
+
+def test_a_field_named_like_a_string_method_is_the_field(tmp_path: Path) -> None:
+    path = _write(tmp_path, """\
+        with dsl.ParallelFor([{'count': 3}]) as item:
+            dsl.ContainerOp(name='show', image='busybox:1.36.1', command=['echo', item.count])
+        """)
+    [step] = _load(path).steps
+    assert step.command == ("echo", "3")

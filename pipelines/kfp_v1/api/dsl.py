@@ -593,15 +593,22 @@ class ParallelFor(_Group):
 
     def __enter__(self) -> Any:
         super().__enter__()
-        return LoopItem(self.item_param)
+        first = self.items[0] if self.literal else None
+        return LoopItem(self.item_param, first if isinstance(first, dict) else ())
 
 
 class LoopItem(PipelineParam):
     """The item of a ``ParallelFor``; ``item.a`` is field ``a`` of a dict item (KFP's
     ``LoopArgumentVariable``, named ``<item>-subvar-a``)."""
 
-    def __new__(cls, name: str) -> "LoopItem":
-        return super().__new__(cls, name, pattern=loop_item_placeholder(name))
+    def __new__(cls, name: str, fields: Any = ()) -> "LoopItem":
+        item = super().__new__(cls, name, pattern=loop_item_placeholder(name))
+        # A dict item's keys are set as attributes, as KFP sets them, so that a key named
+        # like a str method (``item.count``) is the field, not the method.
+        for field in fields:
+            if field not in ("name", "op_name", "value", "param_type"):  # the parameter's own
+                setattr(item, field, item.__getattr__(field))
+        return item
 
     def __getattr__(self, field: str) -> PipelineParam:
         if field.startswith("_"):
