@@ -50,6 +50,7 @@ class CompiledPipeline:
 
 def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
     """The facts a native pipeline function gets about ``config``'s stack."""
+    from components.scheduling import pools_for
     from infra.layers.capacity import capacity_facts
 
     capacity = capacity_facts(config)
@@ -61,6 +62,7 @@ def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
         namespace=entry.namespace or config.cluster.workload_namespace,
         artifacts=capacity.artifacts,
         volumes=dict(capacity.volumes),
+        pools=pools_for(config),
     )
 
 

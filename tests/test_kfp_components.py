@@ -175,7 +175,7 @@ def test_resource_ops_become_awaited_objects_and_sidecars_native_sidecars() -> N
      "action='delete')", "dsl.ResourceOp(action='delete') is refused: the plan owns the objects it declares"),
     ("dsl.ResourceOp(name='r', k8s_resource={'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'c'}}, "
      "success_condition='status.phase in (Running, Succeeded)')", "cannot be a readiness wait"),
-    ("dsl.get_pipeline_conf().set_ttl_seconds_after_finished(60)", "created, and run, again by the next `pulumi up`"),
+    ("dsl.get_pipeline_conf().set_ttl_seconds_after_finished(60)", "forgotten by the next `pulumi refresh`"),
 ])
 def test_refused_resource_and_conf_constructs(tmp_path: Path, source: str, expected: str) -> None:
     path = tmp_path / "r.py"

@@ -24,6 +24,8 @@ from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifes
 from components.scheduling import PoolScheduling, place
 from infra.errors import InputError
 from pipelines.kfp_v1 import load_kfp_v1_pipeline
+from tests.oracle.placement import mlplane_placed, oracle_placed
+from tests.oracle.unrolled import flatten_literal_loops
 from tests.oracle.kfp_oracle import (
     OracleUnavailable,
     compile_all,
@@ -35,8 +37,9 @@ from tests.oracle.kfp_oracle import (
 
 ORACLE = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle"
 
-#: Each test pipeline and what mlplane must do with it: render natively, or refuse
-#: (the construct it names), or go to the workflow engine.
+#: Each test pipeline and what mlplane must do with it: render natively ("unrolled":
+#: natively, with its literal loops one step per item; "placed": natively, on a spot
+#: pool), go to the workflow engine, or be refused (the construct it names).
 EXPECTED = {
     "classic_ops": "native",
     "light_values": "native",
@@ -55,6 +58,11 @@ EXPECTED = {
     "flow_gpu": "workflow",
     "flow_sized": "workflow",
     "gcp_preemptible": "refused:gcp.use_preemptible_nodepool",
+    "gcp_spot": "placed",
+    "loops_static": "unrolled",
+    "loops_files": "unrolled",
+    "loops_volume": "unrolled",
+    "loops_resource": "unrolled",
 }
 
 
@@ -71,6 +79,32 @@ def compiled() -> dict[str, dict]:
         if os.environ.get("MLPLANE_REQUIRE_ORACLE"):
             raise
         pytest.skip(f"the KFP 1.8.22 oracle cannot be built here: {exc}")
+
+
+def _oracle(stem: str, workflow: dict) -> dict:
+    """KFP's steps; a literal loop's steps once per item, as Argo runs them (tests/oracle/unrolled.py)."""
+    if EXPECTED[stem] == "unrolled":
+        workflow = flatten_literal_loops(workflow)
+    return oracle_steps(workflow)
+
+
+def _differences(stem: str, workflow: dict) -> list[str]:
+    """KFP's steps against mlplane's ("placed": after tests/oracle/placement.py's normalization)."""
+    if EXPECTED[stem] == "placed":
+        placed = oracle_placed(workflow)
+        assert any(step["placement"] == "spot" for step in placed.values())  # the normalization found KFP's
+        return differences(placed, mlplane_placed(_load(stem), _gke_pools()))
+    return differences(_oracle(stem, workflow), mlplane_steps(_load(stem)))
+
+
+def _gke_pools() -> tuple:
+    """A GKE stack's pools: an on-demand L4 pool first, then a spot one."""
+    from components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
+
+    specs = [PoolSpec(name=name, vendor="nvidia", model="l4", accelerators_per_node=1, machine_type="g2-standard-8",
+                      spot=spot) for name, spot in (("l4", False), ("l4-spot", True))]
+    assert not [p for spec in specs for p in pool_problems(spec, "gke")]
+    return tuple(pool_scheduling(spec, "gke") for spec in specs)
 
 
 #: The pool the oracle's accelerator templates are placed on: a shared resource name, so
@@ -92,7 +126,7 @@ def _declared(stem: str) -> tuple[dict, dict]:
 def _load(stem: str):
     # Named as the file's @dsl.pipeline names it, so a Workflow's entrypoint is KFP's.
     return load_kfp_v1_pipeline(ORACLE / f"{stem}.py", "pipeline", {}, name=stem.replace("_", "-"),
-                                display=f"{stem}.py")
+                                display=f"{stem}.py", stack="gke", cluster_kind="gke", pools=_gke_pools())
 
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
@@ -100,8 +134,8 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
     result = compiled[stem]
     assert "workflow" in result, f"KFP 1.8.22 could not compile {stem}: {result.get('error')}"
     expected = EXPECTED[stem]
-    if expected == "native":
-        found = differences(oracle_steps(result["workflow"]), mlplane_steps(_load(stem)))
+    if expected in ("native", "unrolled", "placed"):
+        found = _differences(stem, result["workflow"])
         assert not found, "\n".join(found)
     elif expected == "workflow":
         [step] = _load(stem).steps
@@ -118,12 +152,12 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
 
 def test_the_figures(compiled: dict[str, dict]) -> None:
     """How many of the suite's pipelines render, go to the workflow engine, are refused."""
-    native = [s for s, e in EXPECTED.items() if e == "native"]
-    agree = [s for s in native if not differences(oracle_steps(compiled[s]["workflow"]), mlplane_steps(_load(s)))]
+    native = [s for s, e in EXPECTED.items() if e in ("native", "unrolled", "placed")]
+    agree = [s for s in native if not _differences(s, compiled[s]["workflow"])]
     engine = [s for s, e in EXPECTED.items() if e == "workflow"]
     agree += [s for s in engine if not workflow_differences(compiled[s]["workflow"], *_declared(s))]
     refused = [s for s, e in EXPECTED.items() if e.startswith("refused")]
-    assert (len(native), len(engine), len(refused), len(agree)) == (7, 9, 1, 16)
+    assert (len(native), len(engine), len(refused), len(agree)) == (12, 9, 1, 21)
 
 
 @pytest.mark.parametrize("stem", sorted(s for s, e in EXPECTED.items() if e == "workflow"))

@@ -316,9 +316,10 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                 task.setdefault("arguments", {}).setdefault("artifacts", []).append(
                     {"name": param_name(producer, output), "from": source})
             for loop in loops:
-                if loop in needs:
+                item, _, field_name = loop.partition("-subvar-")  # item.a (kfp/compiler/compiler.py)
+                if item in needs:
                     task.setdefault("arguments", {}).setdefault("parameters", []).append(
-                        {"name": loop, "value": "{{item}}"})
+                        {"name": loop, "value": "{{item." + field_name + "}}" if field_name else "{{item}}"})
                 else:
                     node.inputs[loop] = "loop"
                     task.setdefault("arguments", {}).setdefault("parameters", []).append(
