@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from components.accelerators.pool import AcceleratorPoolArgs
-from components.accelerators.spec import PoolSpec, pool_problems
+from components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
 from infra.cli import main
 from infra.offline.plan import Plan, PlanResource
 
@@ -217,6 +217,25 @@ def test_aks_agent_pools_of_gpu_vms() -> None:
     t4 = plan.named("pool-t4shared-agent-pool").inputs
     assert (t4["scaleSetPriority"], t4["scaleSetEvictionPolicy"]) == ("Spot", "Delete")
     assert t4["nodeLabels"]["nvidia.com/device-plugin.config"] == "t4shared"
+
+
+SPOT_TOLERATION = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def test_aks_spot_pool_declares_and_tolerates_the_taint_aks_adds() -> None:
+    """AKS taints Spot nodes itself: declared on the agent pool (no drift), tolerated by the
+    device plugin (else no GPU is advertised) and by work placed on the pool (else Pending)."""
+    plan = rendered("aks")
+    assert plan.named("pool-t4shared-agent-pool").inputs["nodeTaints"] == [
+        "nvidia.com/gpu=present:NoSchedule", "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"]
+    assert "kubernetes.azure.com/scalesetpriority=spot:NoSchedule" not in \
+        plan.named("pool-a100-agent-pool").inputs["nodeTaints"]  # on-demand: no such taint
+    assert SPOT_TOLERATION in chart_values(plan, "devices-nvidia")["tolerations"]
+    spot = PoolSpec.model_validate({"name": "t4", "vendor": "nvidia", "model": "t4", "accelerators_per_node": 1,
+                                    "machine_type": "Standard_NC8as_T4_v3", "spot": True})
+    assert SPOT_TOLERATION in pool_scheduling(spot, "aks").tolerations
+    # Only AKS is documented to taint spot capacity itself; other backends get no extra toleration.
+    assert SPOT_TOLERATION not in pool_scheduling(spot, "gke").tolerations
 
 
 # --- bad input, refused while the config loads ---------------------------------------------

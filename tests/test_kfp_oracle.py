@@ -126,7 +126,7 @@ def _declared(stem: str) -> tuple[dict, dict]:
 def _load(stem: str):
     # Named as the file's @dsl.pipeline names it, so a Workflow's entrypoint is KFP's.
     return load_kfp_v1_pipeline(ORACLE / f"{stem}.py", "pipeline", {}, name=stem.replace("_", "-"),
-                                display=f"{stem}.py", stack="gke", cluster_kind="gke", pools=_gke_pools())
+                                display=f"{stem}.py", stack="gke", pools=_gke_pools())
 
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED))

@@ -34,8 +34,8 @@ def _write(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def _load(path: Path, kind: str = "gke", pools: tuple[Any, ...] = GKE_POOLS):
-    return load_kfp_v1_pipeline(path, "pipeline", {}, name="p", display="p.py", stack="s", cluster_kind=kind,
+def _load(path: Path, pools: tuple[Any, ...] = GKE_POOLS):
+    return load_kfp_v1_pipeline(path, "pipeline", {}, name="p", display="p.py", stack="s",
                                  pools=pools)
 
 
@@ -57,21 +57,34 @@ def test_preemptible_gpu_steps_get_the_first_spot_pool_that_fits(tmp_path: Path)
     assert not steps["train"].tolerations and not steps["train"].node_selector
 
 
-@pytest.mark.parametrize(("kind", "pools", "says"), [
-    ("gke", (_pool("l4", False),), "needs a spot pool, and stack 's' has pools: l4 (nvidia l4, nvidia.com/gpu x1 "
+@pytest.mark.parametrize(("pools", "says"), [
+    ((_pool("l4", False),), "needs a spot pool, and stack 's' has pools: l4 (nvidia l4, nvidia.com/gpu x1 "
                                    "per node), on-demand; declare one under mlplane:accelerators.pools with "
                                    "`spot: true`"),
-    ("gke", (), "needs a spot pool, and stack 's' has no accelerator pools"),
-    ("eks", GKE_POOLS, "places steps on GKE spot pools only, and stack 's' is a eks cluster"),
+    ((), "needs a spot pool, and stack 's' has no accelerator pools"),
 ])
-def test_preemptible_without_a_gke_spot_pool_is_refused(tmp_path: Path, kind: str, pools: tuple, says: str) -> None:
+def test_preemptible_without_a_spot_pool_is_refused(tmp_path: Path, pools: tuple, says: str) -> None:
     path = _write(tmp_path, """\
         op = dsl.ContainerOp(name='train', image='busybox:1.36.1', command=['true']).set_gpu_limit(1)
         op.apply(gcp.use_preemptible_nodepool())
         """)
-    message = _error(path, kind=kind, pools=pools)
+    message = _error(path, pools=pools)
     assert message.startswith("p.py:7: pipeline p: gcp.use_preemptible_nodepool on step 'train': ")
     assert says in message
+
+
+@pytest.mark.parametrize("kind", ["eks", "aks"])
+def test_preemptible_steps_go_to_the_spot_pool_on_other_clouds_too(kind: str) -> None:
+    """The pool's own selector places the step, so a GKE pipeline moved to EKS or AKS keeps
+    running on spot capacity there."""
+    pools = tuple(pool_scheduling(PoolSpec(name=name, vendor="nvidia", model="t4", accelerators_per_node=1,
+                                           machine_type=machine, spot=spot), kind)
+                  for name, spot, machine in (("t4", False, MACHINES[kind]), ("t4-spot", True, MACHINES[kind])))
+    steps = {step.name: step for step in _load(ORACLE / "gcp_spot.py", pools=pools).steps}
+    assert steps["train"].accelerator.pool == "t4-spot"
+
+
+MACHINES = {"eks": "g4dn.xlarge", "aks": "Standard_NC8as_T4_v3"}
 
 
 def test_preemptible_without_an_accelerator_or_a_fitting_pool_is_refused(tmp_path: Path) -> None:

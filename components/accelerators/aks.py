@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_azure_native.containerservice as containerservice
 
-from components.accelerators.spec import pool_node_labels
+from components.accelerators.spec import node_taints, pool_node_labels
 
 if TYPE_CHECKING:
     from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
@@ -39,7 +39,7 @@ def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> 
         max_count=spec.max_nodes,
         node_labels=pool_node_labels(spec, "aks"),
         node_taints=[f"{t.key}={t.value}:{t.effect}" if t.value else f"{t.key}:{t.effect}"
-                     for t in spec.effective_taints],
+                     for t in node_taints(spec, "aks")],
         **spot,
         **mig,
         opts=pulumi.ResourceOptions(parent=pool, ignore_changes=["count"]),

@@ -27,6 +27,7 @@ from components.accelerators.spec import (
     NVIDIA_DEFAULT_CONFIG,
     AcceleratorSettings,
     PoolSpec,
+    node_taints,
     nvidia_plugin_config,
     pool_node_selector,
     uses_device_plugin_config,
@@ -74,11 +75,11 @@ def node_affinity(pools: tuple[PoolSpec, ...], backend: str) -> dict[str, Any]:
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
 
 
-def plugin_tolerations(pools: tuple[PoolSpec, ...]) -> list[dict[str, str]]:
-    """Tolerations for every taint of ``pools`` (the plugins must run on tainted nodes)."""
+def plugin_tolerations(pools: tuple[PoolSpec, ...], backend: str) -> list[dict[str, str]]:
+    """Tolerations for every taint of ``pools``' nodes on ``backend`` (the plugins must run there)."""
     tolerations = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
     for pool in pools:
-        for taint in pool.effective_taints:
+        for taint in node_taints(pool, backend):
             if taint.toleration() not in tolerations:
                 tolerations.append(taint.toleration())
     return tolerations
@@ -88,7 +89,7 @@ def plugin_tolerations(pools: tuple[PoolSpec, ...]) -> list[dict[str, str]]:
 NVIDIA_LABEL_NS = "nvidia.com"
 
 
-def nfd_values(pools: tuple[PoolSpec, ...]) -> dict[str, Any]:
+def nfd_values(pools: tuple[PoolSpec, ...], backend: str) -> dict[str, Any]:
     """Values of node-feature-discovery (standalone, or the NVIDIA chart's ``nfd`` subchart).
 
     GPU feature discovery writes its labels into NFD's local feature files; NFD's worker
@@ -97,7 +98,7 @@ def nfd_values(pools: tuple[PoolSpec, ...]) -> dict[str, Any]:
     (nvidia-device-plugin-0.18.2/values.yaml: ``nfd.master.config.extraLabelNs``).
     """
     return {"master": {"extraLabelNs": [NVIDIA_LABEL_NS]},
-            "worker": {"tolerations": plugin_tolerations(pools)}}
+            "worker": {"tolerations": plugin_tolerations(pools, backend)}}
 
 
 def wants_gfd(pools: tuple[PoolSpec, ...]) -> bool:
@@ -131,7 +132,7 @@ class DeviceEnablement(pulumi.ComponentResource):
         by_vendor = {v: tuple(p for p in args.pools if p.vendor == v) for v in ("nvidia", "amd", "intel")}
         standalone_nfd = wants_nfd(args.settings, args.backend, bool(args.pools))
         if standalone_nfd:
-            install_chart(f"{name}-nfd", NFD_CHART, args.namespace, nfd_values(args.pools), child,
+            install_chart(f"{name}-nfd", NFD_CHART, args.namespace, nfd_values(args.pools, args.backend), child,
                           args.chart_sources.get(NFD_CHART.ref.name))
         if by_vendor["nvidia"] and args.backend != "gke":
             self._nvidia(by_vendor["nvidia"], standalone_nfd, child)
@@ -156,21 +157,21 @@ class DeviceEnablement(pulumi.ComponentResource):
                 "driver": {"enabled": settings.install_driver},
                 "nfd": {"enabled": not standalone_nfd},
                 "mig": {"strategy": "single"},
-                "daemonsets": {"tolerations": plugin_tolerations(pools)},
+                "daemonsets": {"tolerations": plugin_tolerations(pools, self._args.backend)},
             }
             chart_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[config_map]))
         else:
             values = {
                 "config": {"map": configs, "default": NVIDIA_DEFAULT_CONFIG},
                 "affinity": node_affinity(pools, args.backend),
-                "tolerations": plugin_tolerations(pools),
+                "tolerations": plugin_tolerations(pools, args.backend),
             }
             if wants_gfd(pools):
                 # GFD (with the chart's affinity and config) labels MPS nodes; its labels
                 # reach the node through NFD: the standalone install, else the subchart
                 # (Chart.yaml: condition `nfd.enabled,gfd.enabled`, the first set wins).
                 values["gfd"] = {"enabled": True}
-                values["nfd"] = {"enabled": False} if standalone_nfd else {"enabled": True, **nfd_values(pools)}
+                values["nfd"] = {"enabled": False} if standalone_nfd else {"enabled": True, **nfd_values(pools, args.backend)}
             chart_opts = opts
         chart = settings.effective_chart
         install_chart(f"{self._name}-nvidia", chart, args.namespace, deep_merge(values, settings.values), chart_opts,
@@ -212,7 +213,8 @@ class DeviceEnablement(pulumi.ComponentResource):
     def _amd(self, pools: tuple[PoolSpec, ...], opts: pulumi.ResourceOptions) -> None:
         self._daemonset(
             "amd", "amd-gpu-device-plugin", self._args.settings.amd.image,
-            {"affinity": node_affinity(pools, self._args.backend), "tolerations": plugin_tolerations(pools)},
+            {"affinity": node_affinity(pools, self._args.backend),
+             "tolerations": plugin_tolerations(pools, self._args.backend)},
             {"securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}},
             [("device-plugins", "/var/lib/kubelet/device-plugins", None), ("sys", "/sys", None)],
             opts,
@@ -222,7 +224,8 @@ class DeviceEnablement(pulumi.ComponentResource):
         args = [f"-shared-dev-num={pool.sharing.replicas}"] if pool.sharing is not None else []
         self._daemonset(
             f"intel-{pool.node_name}", k8s_name("intel-gpu-plugin", pool.node_name), self._args.settings.intel.image,
-            {"nodeSelector": pool_node_selector(pool, self._args.backend), "tolerations": plugin_tolerations((pool,))},
+            {"nodeSelector": pool_node_selector(pool, self._args.backend),
+             "tolerations": plugin_tolerations((pool,), self._args.backend)},
             {
                 "args": args,
                 "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],

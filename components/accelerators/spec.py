@@ -172,6 +172,27 @@ class PoolSpec(RenameHistory):
         return (Taint(key=self.base_resource, value="present", effect="NoSchedule"),)
 
 
+#: The taint AKS itself puts on every Spot node pool's nodes (MicrosoftDocs/azure-aks-docs,
+#: articles/aks/spot-node-pool.md at 31e1f80a, "Limitations": "A Spot node pool has the
+#: ``kubernetes.azure.com/scalesetpriority:spot`` label, the
+#: ``kubernetes.azure.com/scalesetpriority=spot:NoSchedule`` taint"; the same page's
+#: ``az aks nodepool show`` lists it under ``nodeTaints``).
+AKS_SPOT_TAINT = Taint(key="kubernetes.azure.com/scalesetpriority", value="spot", effect="NoSchedule")
+
+
+def node_taints(spec: "PoolSpec", backend: str) -> tuple[Taint, ...]:
+    """The taints the pool's nodes carry on ``backend``: the pool's own, plus the cloud's.
+
+    An AKS Spot pool also carries :data:`AKS_SPOT_TAINT`, which AKS adds whether or not it
+    is declared: the agent pool declares it (no drift between the plan and Azure), and
+    work placed on the pool, and the device plugins, tolerate it (else they wait Pending).
+    """
+    taints = spec.effective_taints
+    if backend == "aks" and spec.spot and AKS_SPOT_TAINT not in taints:
+        taints += (AKS_SPOT_TAINT,)
+    return taints
+
+
 @dataclass(frozen=True)
 class PoolProblem:
     """One thing a backend cannot do with a pool spec.
@@ -418,7 +439,7 @@ def pool_scheduling(spec: PoolSpec, backend: str) -> PoolScheduling:
         model=spec.model,
         resource_name=resource_name(spec, backend),
         node_selector=pool_node_selector(spec, backend),
-        tolerations=tuple(t.toleration() for t in spec.effective_taints),
+        tolerations=tuple(t.toleration() for t in node_taints(spec, backend)),
         accelerators_per_node=spec.accelerators_per_node,
         per_node=per_node,
         max_per_container=1 if spec.sharing is not None else per_node,

@@ -60,7 +60,7 @@ def kfp_modules() -> Iterator[None]:
 def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *, name: str,
                          display: str | None = None, data_name: str | None = None,
                          component_copies: Mapping[str, Path] | None = None, stack: str = "",
-                         cluster_kind: str = "local", pools: tuple[Any, ...] = ()) -> PipelineSpec:
+                         pools: tuple[Any, ...] = ()) -> PipelineSpec:
     """Load ``function`` from the KFP v1 file ``path`` and declare it as pipeline ``name``.
 
     Args:
@@ -73,7 +73,6 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
             when None.
         component_copies: Local copies of pinned component URLs, by URL.
         stack: The stack's name (messages name it).
-        cluster_kind: The stack's cluster kind.
         pools: The stack's accelerator pools (``PoolScheduling``): where
             ``gcp.use_preemptible_nodepool`` finds a spot pool.
 
@@ -93,7 +92,7 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
 
     # Claims are named after the pipeline's first name, so a renamed pipeline keeps them.
     declaration, token = begin(path.resolve(), data_name or name, dict(component_copies or {}), stack=stack,
-                               cluster_kind=cluster_kind, pools=pools)
+                               pools=pools)
     try:
         with kfp_modules():
             module = types.ModuleType(f"mlplane_kfp_v1_{name.replace('-', '_')}")

@@ -53,6 +53,9 @@ def use_preemptible_nodepool(toleration: Any = None, hard_constraint: bool = Fal
     a label mlplane sets on the pool's nodes) and tolerations, as any placement does.
     That is always a hard constraint: mlplane places accelerator work only on a declared
     pool. ``toleration`` is not added (the pool's taints are what its nodes carry).
+    Because the placement goes through the pool's own selector, it holds on any cloud
+    with spot pools: EKS (a Karpenter NodePool of ``karpenter.sh/capacity-type`` spot)
+    and AKS (a Spot agent pool, whose AKS-added taint the pool's tolerations cover) too.
 
     Resolved once the pipeline is declared (:func:`place_on_spot_pools`), so that
     ``set_gpu_limit`` may come before or after.
@@ -82,8 +85,7 @@ def place_on_spot_pools(declaration: Any) -> None:
     """Give each step that asked for preemptible capacity its spot pool.
 
     Raises:
-        KfpCompatError: The stack is not a GKE cluster, has no spot pool, the step asks
-            for no accelerator, or no spot pool fits its request (naming the step, the
+        KfpCompatError: The stack has no spot pool, the step asks for no accelerator, or no spot pool fits its request (naming the step, the
             file and line, and the stack's pools).
     """
     for op in declaration.ops:
@@ -100,11 +102,6 @@ def _spot_pool(declaration: Any, op: Any) -> str:
         return KfpCompatError("gcp.use_preemptible_nodepool", f"on step {op.name!r}: {reason}",
                               str(declaration.file), op.spot_line)
 
-    if declaration.cluster_kind != "gke":
-        # The mapping is proven for GKE node pools only (see use_preemptible_nodepool);
-        # elsewhere a native step names its pool (accelerator.pool).
-        raise refuse(f"places steps on GKE spot pools only, and stack {declaration.stack!r} is a "
-                     f"{declaration.cluster_kind} cluster; a native pipeline step can name a pool (accelerator.pool)")
     spot = [pool for pool in declaration.pools if pool.spot]
     if not spot:
         raise refuse(f"needs a spot pool, and {_pools_note(declaration)}; {_HOW}")
