@@ -82,6 +82,8 @@ def _text_change(out: Text, change: Change, indent: str) -> None:
         out.append(f"   {indent}     … {more} more changed paths\n", style="dim")
     if change.danger or change.op == "replace" or change.renamed_from:
         out.append(f"   {indent}     {change.reason}\n", style="bold red" if change.danger else "magenta")
+    if change.hint:
+        out.append(f"   {indent}     hint: {change.hint}\n", style="cyan")
 
 
 def text_report(diff: PlanDiff, extra: Text | None = None, list_changes: bool = True) -> Text:
@@ -145,6 +147,8 @@ def _markdown_values(change: Change) -> str:
         lines.append(f"… {more} more")
     if change.op == "replace" or change.danger or change.renamed_from:
         lines.append(_cell(change.reason))
+    if change.hint:
+        lines.append(f"hint: {_cell(change.hint)}")
     return "<br>".join(lines)
 
 
