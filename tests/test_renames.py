@@ -282,6 +282,12 @@ def test_switching_release_trains_replaces_no_data(stack: str, tmp_path: Path) -
     # Model Registry and its database): removing it would delete them.
     back = dangerous(new, old) if stack != "dev" else []
     assert all("model-registry" in reason for reason in back), back
+    # Upgrading warns of nothing; going back names the release and each chart that goes down.
+    assert "warnings" not in diff(old, new)[1]
+    [warning] = diff(new, old)[1]["warnings"]
+    assert warning.startswith("Downgrade: Kubeflow manifests 26.03 → v1.8.1, chart ")
+    assert "chart cert-manager v1.19.4 → v1.12.2" in warning and "chart istiod 1.29.0 → 1.17.3" in warning
+    assert "Downgrades are a risk" in warning and "--enable_database_upgrade=true" in warning
 
 
 # --- components renamed or moved in code ----------------------------------------------------------

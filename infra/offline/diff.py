@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from infra.offline.danger import data_at_stake, holds_data, listing, object_name, stateful_in_namespace
+from infra.offline.downgrades import downgrade_warning
 from infra.offline.kinds import kind_of
 from infra.offline.paths import ABSENT, changed_paths, parse_pattern, show, touches, value_at
 from infra.offline.plan import STACK_TYPE, Plan, PlanResource
@@ -109,11 +110,15 @@ class Change:
 
 @dataclass(frozen=True)
 class PlanDiff:
-    """All changes between two plans, plus how many resources stay the same."""
+    """All changes between two plans, plus how many resources stay the same.
+
+    ``warnings`` are risks of the change as a whole (a release or chart downgrade).
+    """
 
     changes: tuple[Change, ...]
     same: int
     stack: str = ""
+    warnings: tuple[str, ...] = ()
     old_plan: Plan | None = field(default=None, repr=False, compare=False)
     new_plan: Plan | None = field(default=None, repr=False, compare=False)
 
@@ -139,7 +144,10 @@ class PlanDiff:
 
     def to_json(self) -> dict[str, Any]:
         """The diff in its JSON contract form."""
-        return {"summary": self.summary(), "changes": [c.to_json() for c in self.changes]}
+        data: dict[str, Any] = {"summary": self.summary(), "changes": [c.to_json() for c in self.changes]}
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
 
 def diff_plans(old: Plan, new: Plan) -> PlanDiff:
@@ -188,7 +196,9 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
                          (c.urn for c in changes if c.op == "create"))
     changes = [replace(c, hint=hints[c.urn]) if c.op == "delete" and c.urn in hints else c for c in changes]
     changes.sort(key=lambda c: c.urn)
-    return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack, old_plan=old, new_plan=new)
+    warning = downgrade_warning(pairs)
+    return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack,
+                    warnings=(warning,) if warning else (), old_plan=old, new_plan=new)
 
 
 def owners(resource: PlanResource, by_urn: dict[str, PlanResource]) -> tuple[str | None, str | None]:

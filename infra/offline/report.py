@@ -101,6 +101,8 @@ def text_report(diff: PlanDiff, extra: Text | None = None, list_changes: bool = 
     if dangers:
         out.append(f"DANGER: this plan would destroy data or protected resources ({len(dangers)}, marked !).\n",
                    style="bold red")
+    for warning in diff.warnings:
+        out.append(f"WARNING: {warning}\n", style="bold yellow")
     if extra is not None:
         out.append_text(extra)
     if not list_changes:
@@ -215,6 +217,8 @@ def format_markdown(diff: PlanDiff, sections: list[Section] | None = None, budge
     named = [(name, text) for name, text in named if text]
     stack = f": stack `{diff.stack}`" if diff.stack else ""
     head = [f"### mlplane plan diff{stack}", "", f"**{summary_line(diff)}**", ""]
+    for warning in diff.warnings:  # a risk of the whole change: never left out
+        head += [f":warning: **{_cell(warning)}**", ""]
     tail = ["", f"_{_cell(note.strip())}_"] if note.strip() else []
     dangers = [f"- `{c.type}` **{_cell(c.name)}**: {_cell(c.reason)}" for c in diff.changes if c.danger]
     own, by_source = grouped(diff) if diff.changes else ([], {})
