@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.offline.cost import price_table
 from infra.offline.diff import diff_plans
 from infra.offline.paths import ABSENT
 from infra.offline.report import format_text
@@ -57,6 +58,13 @@ def _chart_objects(image: str):
     return chart, controller, service
 
 
+def _pool(name: str, backend: str, region: str, model: str, machine: str, max_nodes: int, spot: bool):
+    """A GPU pool's recorded facts; its cost comes from the dated price table."""
+    return component("mlplane:accelerators:AcceleratorPool", f"pool-{name}", backend=backend, region=region,
+                     vendor="nvidia", model=model, machineType=machine, acceleratorsPerNode=1, minNodes=0,
+                     maxNodes=max_nodes, nodes=None, spot=spot, sharing=None, migProfile=None)
+
+
 def pair():
     """The plans before and after the reviewed change."""
     chart, controller, service = _chart_objects("quay.io/jetstack/cert-manager-controller:v1.19.3")
@@ -70,6 +78,9 @@ def pair():
         secret(data={"password": "hunter2", "api_token": "tok-123"}),
         _config(SCRIPT),
         chart, controller, service,
+        # An AKS pool grows and turns to spot; an EKS spot pool grows.
+        _pool("a100", "aks", "polandcentral", "a100-80gb", "Standard_NC24ads_A100_v4", 2, spot=False),
+        _pool("g5", "eks", "us-east-1", "a10g", "g5.xlarge", 2, spot=True),
     )
     chart2, controller2, service2 = _chart_objects("quay.io/jetstack/cert-manager-controller:v1.19.4")
     new = plan(
@@ -83,6 +94,8 @@ def pair():
         secret(data={"password": "hunter2", "api_token": "tok-456"}),
         _config(SCRIPT.replace("echo step 20\n", "echo step twenty\n")),
         chart2, controller2, service2,
+        _pool("a100", "aks", "polandcentral", "a100-80gb", "Standard_NC24ads_A100_v4", 4, spot=True),
+        _pool("g5", "eks", "us-east-1", "a10g", "g5.xlarge", 3, spot=True),
     )
     return old, new
 
@@ -138,7 +151,7 @@ def test_json_keeps_whole_values_with_before_and_after(outputs: dict[str, str]) 
 
 def test_markdown_groups_and_draws(outputs: dict[str, str]) -> None:
     markdown = outputs["diff.md"]
-    assert markdown.startswith("### mlplane plan diff: stack `t`\n\n**0 to create, 4 to update")
+    assert markdown.startswith("### mlplane plan diff: stack `t`\n\n**0 to create, 6 to update")  # the two pools changed too
     assert "<summary>Helm chart cert-manager: 1 changed object</summary>" in markdown
     graph = markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert graph.startswith("flowchart LR\n")
@@ -158,3 +171,18 @@ def test_long_values_are_cut_around_the_change() -> None:
     assert len(before) <= 90 and len(after) <= 90
     assert elided("a", "b") == ('"a"', '"b"')
     assert elided(ABSENT, "x") == ("(absent)", '"x"')
+
+
+def test_pool_cost_figures_come_from_the_price_table(outputs: dict[str, str]) -> None:
+    table = price_table()
+    a100_on_demand, a100_spot = table["aks"]["Standard_NC24ads_A100_v4"]["hourly"]["polandcentral"]
+    g5_on_demand, g5_spot = table["eks"]["g5.xlarge"]["hourly"]["us-east-1"]
+    a100_after, g5_after = f"${a100_spot * 730 * 4:,.0f} spot as of 2026-01-26", f"${g5_spot * 730 * 3:,.0f} spot as of 2025-11-30"
+    for name in ("diff.txt", "diff.md"):
+        assert a100_after in outputs[name] and f"${a100_on_demand * 730 * 2:,.0f} on-demand" in outputs[name]
+        assert g5_after in outputs[name] and f"+${g5_spot * 730 * 1:,.0f} at most" in outputs[name]
+    pools = {p["pool"]: p for p in json.loads(outputs["diff.json"])["cost"]["pools"]}
+    assert pools["a100"]["after"]["monthlySpot"] == [0.0, pytest.approx(a100_spot * 730 * 4)]
+    assert pools["a100"]["monthlyChange"] == pytest.approx(a100_spot * 730 * 4 - a100_on_demand * 730 * 2)
+    assert pools["g5"]["after"]["spotAsOf"] == "2025-11-30"
+    assert pools["g5"]["monthlyChange"] == pytest.approx(g5_spot * 730)

@@ -49,6 +49,7 @@ class AksTarget(ArgsModel):
     kind: Literal["aks"] = Field(description="AKS.")
     resource_group: str = Field(description="Resource group of the cluster.")
     cluster: str = Field(description="AKS cluster name.")
+    location: str | None = Field(None, description="Azure region of the cluster (the region whose prices apply).")
 
 
 PoolTarget = Annotated[Union[SelfHostedTarget, GkeTarget, EksTarget, AksTarget], Field(discriminator="kind")]
@@ -71,7 +72,8 @@ class AcceleratorPoolArgs(ArgsModel):
 def pool_facts(args: AcceleratorPoolArgs) -> dict[str, Any]:
     """The backend-neutral facts of a pool: backend, region, machine, GPUs, nodes, spot, sharing."""
     spec, target = args.spec, args.target
-    region = {"gke": getattr(target, "location", None), "eks": getattr(target, "region", None)}.get(target.kind)
+    region = {"gke": getattr(target, "location", None), "eks": getattr(target, "region", None),
+              "aks": getattr(target, "location", None)}.get(target.kind)
     return {
         "backend": target.kind,
         "region": region,

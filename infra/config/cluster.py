@@ -104,6 +104,10 @@ class AksCluster(_ClusterBase):
     kind: Literal["aks"] = Field(description="Azure Kubernetes Service.")
     resource_group: str = Field(description="Azure resource group of the cluster.", min_length=1)
     name: DnsLabel = Field(description="Name of the AKS cluster.")
+    location: str | None = Field(
+        None, min_length=1,
+        description="Azure region of the cluster, e.g. polandcentral: the region whose prices a plan states for "
+                    "its GPU pools (mlplane does not create the cluster, so nothing else uses it).")
 
     @property
     def effective_context(self) -> str:

@@ -129,7 +129,8 @@ def _pool_target(config: StackConfig) -> dict[str, Any]:
     if cluster.kind == "eks":
         return {"kind": "eks", "cluster": cluster.name, "region": cluster.region, "settings": settings.eks}
     if cluster.kind == "aks":
-        return {"kind": "aks", "resource_group": cluster.resource_group, "cluster": cluster.name}
+        return {"kind": "aks", "resource_group": cluster.resource_group, "cluster": cluster.name,
+                "location": cluster.location}
     return {"kind": "selfhosted"}
 
 

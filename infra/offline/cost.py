@@ -4,8 +4,9 @@ Prices come from the dated table ``components/accelerators/gpu_prices.json`` (li
 prices per node and hour, on-demand and spot, with their sources and dates); a month
 is 730 hours. A pool costs between its minimum and maximum node count. Sharing a GPU
 (time-slicing or MPS, ``replicas`` workloads a GPU) is compared with giving each of
-those workloads a GPU of its own. Self-hosted pools state their GPU count, not money;
-machine types the table lacks state why.
+those workloads a GPU of its own. Self-hosted pools state their GPU count, not money.
+A price no source gives is unknown, never 0: the pool says why. Spot prices move with
+the market, so each is stated with the date of its source's snapshot.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from components.accelerators.catalog import find_model
+from components.accelerators.catalog import MODELS, AcceleratorModel, find_model
 from infra.offline.diff import PlanDiff
 from infra.offline.plan import Plan, PlanResource
 
@@ -30,6 +31,50 @@ _ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
 def price_table() -> dict[str, Any]:
     """The dated price table (see its ``sources``)."""
     return json.loads(PRICES_FILE.read_text(encoding="utf-8"))
+
+
+def price_source(backend: str, spot: bool = False) -> dict[str, Any]:
+    """Where a backend's on-demand (or spot) figures come from: data, repository, path, commit, date.
+
+    A backend's ``spot`` entry overrides its source for spot figures where they come
+    from another snapshot (EKS); otherwise on-demand and spot share one source.
+    """
+    source = dict(price_table()["sources"].get(backend, {}))
+    override = source.pop("spot", None) or {}
+    return {**source, **override} if spot else source
+
+
+def spot_as_of(backend: str) -> str | None:
+    """The date of a backend's spot figures (None: it has none)."""
+    return price_source(backend, spot=True).get("date")
+
+
+def unknown_reason(backend: str, machine: str) -> str | None:
+    """Why the table gives no price for ``machine`` (None: it says nothing of it)."""
+    table = price_table()
+    entry = table.get(backend, {}).get(machine)
+    if entry is not None:
+        return entry.get("unknown")
+    return next((why for prefix, why in table.get("unknown", {}).get(backend, {}).items()
+                 if machine.startswith(prefix)), None)
+
+
+def catalog_gaps(models: tuple[AcceleratorModel, ...] = MODELS) -> list[str]:
+    """The catalog's GPU machine types that the price table neither prices nor says it cannot.
+
+    GKE machine types are known to the catalog by prefix, EKS instance types by family
+    and AKS VM sizes by name; each must have a price in the table or a stated reason why
+    its price is unknown.
+    """
+    table, gaps = price_table(), []
+    for model in models:
+        gaps += [f"gke {prefix}*" for prefix in model.gke_machines
+                 if not any(m.startswith(prefix) for m in table["gke"]) and unknown_reason("gke", prefix) is None]
+        gaps += [f"eks {family}" for family in model.eks_families
+                 if not any(m.split(".")[0] == family for m in table["eks"])]
+        gaps += [f"aks {size}" for size in model.aks_sizes
+                 if not ((entry := table["aks"].get(size)) and (entry["hourly"] or entry.get("unknown")))]
+    return gaps
 
 
 @dataclass(frozen=True)
@@ -126,14 +171,19 @@ def _pool_cost(resource: PlanResource) -> PoolCost:
         candidates = []
     if not candidates:
         return PoolCost(name, facts, (), f"no {backend} machine type for it is in the price table")
+    if machine and (why := unknown_reason(backend, machine)) and not machines.get(machine, {}).get("hourly"):
+        return PoolCost(name, facts, (), f"{machine}: {why}")
     if machine and machine not in machines:
-        why = table["sources"].get(backend, {}).get("left_out") or "not in the price table"
-        return PoolCost(name, facts, (), f"{machine} is not in the price table ({why})")
+        return PoolCost(name, facts, (), f"{machine} is not in the price table")
+    if region is None:
+        # AKS pools know their region only from the stack's cluster location.
+        key = "mlplane:cluster.location" if backend == "aks" else "the cluster's region"
+        return PoolCost(name, facts, (), f"no region to price it in ({key} is not set)")
     # Karpenter's candidates that the region lacks are not among its choices there.
     rates = [Rate(m, hourly[0], hourly[1]) for m in candidates
-             if region and (hourly := machines[m]["hourly"].get(region)) is not None]
+             if (hourly := machines[m]["hourly"].get(region)) is not None]
     if not rates:
-        return PoolCost(name, facts, (), f"{', '.join(candidates)}: no price for region {region or '(unknown)'}")
+        return PoolCost(name, facts, (), f"{', '.join(candidates)}: no price for region {region}")
     return PoolCost(name, facts, tuple(rates), None)
 
 

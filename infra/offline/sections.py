@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 
 from infra.offline.cost import (PoolChange, PoolCost, describe_sharing, describe_size, money, money_range,
-                                pool_changes, price_table)
+                                pool_changes, price_source, price_table, spot_as_of)
 from infra.offline.diff import PlanDiff
 from infra.offline.graph import graph_markdown
 
@@ -16,10 +16,16 @@ __all__ = ["cost_json", "cost_markdown", "cost_text", "graph_markdown", "json_re
 
 def _sources_line() -> str:
     table = price_table()
-    dated = [f"{backend.upper()} {source['date']}" for backend, source in sorted(table["sources"].items())
-             if source.get("date")]
-    return (f"{table['currency']} a month of {table['hours_per_month']} h, list prices of "
-            f"{', '.join(dated)} (components/accelerators/gpu_prices.json)")
+    backends = sorted(table["sources"])
+    listed = ", ".join(f"{b.upper()} {price_source(b).get('date') or 'none'}" for b in backends)
+    spot = ", ".join(f"{b.upper()} {spot_as_of(b)}" for b in backends if spot_as_of(b))
+    return (f"{table['currency']} a month of {table['hours_per_month']} h; list prices as of {listed}; "
+            f"spot prices, which move with the market, as of {spot} (components/accelerators/gpu_prices.json)")
+
+
+def _spot_name(cost: PoolCost) -> str:
+    """``spot as of 2025-11-30``: a spot figure is a dated snapshot, never a fixed price."""
+    return f"spot as of {spot_as_of(str(cost.facts.get('backend')))}"
 
 
 def _price_cell(cost: PoolCost | None) -> str:
@@ -28,14 +34,13 @@ def _price_cell(cost: PoolCost | None) -> str:
     if cost.facts.get("backend") == "selfhosted":
         return "self-hosted: GPUs only"
     if cost.missing:
-        return f"no price: {cost.missing}"
-    used = "spot" if cost.facts.get("spot") else "on-demand"
-    other = cost.monthly(not cost.facts.get("spot"))
-    other_name = "on-demand" if cost.facts.get("spot") else "spot"
-    text = f"{money_range(cost.billed())} {used}"
-    if other is not None:
-        text += f" ({money_range(other)} {other_name})"
-    return text
+        return f"price unknown: {cost.missing}"
+    on_demand, spot = cost.monthly(False), cost.monthly(True)
+    on_demand_text = f"{money_range(on_demand)} on-demand"
+    spot_text = f"{money_range(spot)} {_spot_name(cost)}" if spot is not None else "spot price unknown"
+    if cost.facts.get("spot"):
+        return f"{spot_text} ({on_demand_text})"
+    return f"{on_demand_text} ({spot_text})"
 
 
 def _delta(change: PoolChange) -> str:
@@ -43,7 +48,7 @@ def _delta(change: PoolChange) -> str:
         return ""
     delta = change.delta()
     if delta is None:
-        return "changed"
+        return "cost change unknown"
     return ("+" if delta > 0 else "") + money(delta) + " at most"
 
 
@@ -92,13 +97,15 @@ def _cost_json(cost: PoolCost | None) -> dict[str, Any] | None:
     if cost is None:
         return None
     on_demand, spot = cost.monthly(False), cost.monthly(True)
+    backend = str(cost.facts.get("backend"))
     return {
+        "spotAsOf": spot_as_of(backend) if spot is not None else None,
         "facts": cost.facts,
         "machines": [{"machine": r.machine, "onDemandHourly": r.on_demand, "spotHourly": r.spot} for r in cost.rates],
         "monthlyOnDemand": list(on_demand) if on_demand else None,
         "monthlySpot": list(spot) if spot else None,
         "sharingSavesMonthly": cost.sharing_saves(),
-        "missing": cost.missing,
+        "priceUnknown": cost.missing,
     }
 
 
@@ -110,7 +117,9 @@ def cost_json(diff: PlanDiff) -> dict[str, Any] | None:
     table = price_table()
     return {"cost": {
         "currency": table["currency"], "hoursPerMonth": table["hours_per_month"],
-        "sources": {k: v.get("date") for k, v in sorted(table["sources"].items())},
+        "sources": {b: {"date": price_source(b).get("date"), "spotDate": spot_as_of(b),
+                        "repository": price_source(b).get("repository"), "path": price_source(b).get("path"),
+                        "commit": price_source(b).get("commit")} for b in sorted(table["sources"])},
         "pools": [{"pool": c.name, "changed": c.changed, "before": _cost_json(c.before),
                    "after": _cost_json(c.after), "monthlyChange": c.delta() if c.changed else 0.0}
                   for c in changes],
