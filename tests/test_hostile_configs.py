@@ -179,8 +179,12 @@ def _with(config: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str
     return changed
 
 
-#: The repository's stacks, and dev with an mlplane:serving section (no repository stack has one).
-SWEPT = {**REPOSITORY_STACKS, "dev-serving": {**REPOSITORY_STACKS["dev"], "mlplane:serving": {
+#: The repository's stacks, and dev with mirrors as sources and an mlplane:serving section
+#: (no repository stack has either).
+SWEPT = {**REPOSITORY_STACKS, "dev-serving": {**REPOSITORY_STACKS["dev"], "mlplane:kubeflow": {
+    **REPOSITORY_STACKS["dev"]["mlplane:kubeflow"],
+    "sources": {"manifests": "https://git.example.com/mirrors/manifests",
+                "charts": {"dex": "https://charts.example.com/dex"}}}, "mlplane:serving": {
     "endpoints": [{"name": "digits", "model": {"format": "tensorflow", "volume": {"claim": "models", "path": "m"}},
                    "resources": {"cpu_request": "1", "memory_limit": "2Gi"}, "replicas": {"min": 1, "max": 2},
                    "allow_from": ["kubeflow-user-example-com"]}],
