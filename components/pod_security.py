@@ -149,6 +149,15 @@ class ResourceOverrides(ArgsModel):
                                 memory_request=memory_request, memory_limit=memory_limit)
 
 
+def hardened(body: dict[str, Any], resources: ComputeResources) -> dict[str, Any]:
+    """``body`` (a container) with the restricted security context and ``resources`` (a copy).
+
+    For containers mlplane does not assemble itself (an Argo Workflow's templates), so they
+    get what :func:`container` gives the rest.
+    """
+    return {**body, "securityContext": restricted_container_security_context(), "resources": resources.to_k8s()}
+
+
 def container(
     name: str,
     image: str,
@@ -165,12 +174,7 @@ def container(
 
     The image must already be pinned (the args models check it with ``check_image``).
     """
-    body: dict[str, Any] = {
-        "name": name,
-        "image": image,
-        "securityContext": restricted_container_security_context(),
-        "resources": resources.to_k8s(),
-    }
+    body: dict[str, Any] = hardened({"name": name, "image": image}, resources)
     if command:
         body["command"] = list(command)
     if args:

@@ -94,6 +94,7 @@ class PoolScheduling:
         max_per_container: Most units one container may get (1 on shared pools).
         sharing: ``none``, ``time-slicing`` or ``mps``.
         backend: The cluster kind that makes the pool (``gke``, ``eks``, ...).
+        spot: Whether the pool's nodes are spot (preemptible) capacity.
     """
 
     name: str
@@ -107,6 +108,7 @@ class PoolScheduling:
     max_per_container: int
     sharing: SharingMode = "none"
     backend: str = "selfhosted"
+    spot: bool = False
 
     __hash__ = None  # type: ignore[assignment]  # holds a dict; compare, do not hash
 

@@ -50,6 +50,7 @@ class CompiledPipeline:
 
 def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
     """The facts a native pipeline function gets about ``config``'s stack."""
+    from components.scheduling import pools_for
     from infra.layers.capacity import capacity_facts
 
     capacity = capacity_facts(config)
@@ -61,6 +62,7 @@ def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
         namespace=entry.namespace or config.cluster.workload_namespace,
         artifacts=capacity.artifacts,
         volumes=dict(capacity.volumes),
+        pools=pools_for(config),
     )
 
 
@@ -93,9 +95,9 @@ def _override_images(spec: PipelineSpec, overrides: dict[str, str]) -> PipelineS
 def _override_workflow_images(step: WorkflowStepSpec, overrides: dict[str, str]) -> WorkflowStepSpec:
     workflow = json.loads(json.dumps(step.workflow))
     for template in workflow["spec"]["templates"]:
-        if "container" in template:
-            template["container"]["image"] = overrides.get(template["container"]["image"],
-                                                           template["container"]["image"])
+        for container in [template.get("container") or {}, *(template.get("sidecars") or [])]:
+            if "image" in container:
+                container["image"] = overrides.get(container["image"], container["image"])
     return step.model_copy(update={"workflow": workflow})
 
 
@@ -152,12 +154,7 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
                     f"only Kubeflow profile namespaces have; {compiled.namespace!r} is not a profile",
                     compiled.namespace, allowed=", ".join(profiles) or "a profile under mlplane:kubeflow.profiles"))
         if isinstance(step, WorkflowStepSpec):
-            for image in sorted({t["container"]["image"] for t in step.workflow["spec"]["templates"] if "container" in t}):
-                problem = image_problem(image)
-                if problem and not entry.allow_unpinned_images:
-                    findings.append(Finding(("mlplane:pipelines", index, "image_overrides"),
-                                            f"pipeline {entry.name!r}: image {image!r} {problem}",
-                                            allowed="a pinned image, or allow_unpinned_images: true"))
+            findings += _workflow_findings(index, entry, step, config)
         if not isinstance(step, ContainerStepSpec):
             continue
         if step.artifact_access and (config.storage is None or config.storage.artifacts is None):
@@ -183,21 +180,48 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
                 "operator (1.8.1) or Trainer (26.03)",
                 allowed="enable mlplane:kubeflow.components.training, or run the step with workers: 1",
             ))
-        for image in (step.image, *(sidecar.image for sidecar in step.sidecars)):
-            problem = image_problem(image)
-            if problem and not entry.allow_unpinned_images:
-                findings.append(Finding(
-                    ("mlplane:pipelines", index, "image_overrides"),
-                    f"pipeline {entry.name!r}, step {step.name!r}: image {image!r} {problem}",
-                    allowed=f"a pinned image via image_overrides: {{{image!r}: <image:tag or @sha256:...>}}, "
-                            "or allow_unpinned_images: true",
-                ))
+        findings += _image_findings(index, entry, step.name, (step.image, *(s.image for s in step.sidecars)))
         if consumes_outputs(step) and not step.command:
             findings.append(Finding(
                 ("mlplane:pipelines", index, "source"),
                 f"pipeline {entry.name!r}, step {step.name!r}: uses other steps' outputs, so it must set a "
                 "command (the image's entrypoint cannot be known when the plan is made)",
             ))
+    return findings
+
+
+def _image_findings(index: int, entry: PipelineEntry, step: str, images: tuple[str, ...]) -> list[Finding]:
+    """The step's unpinned images, unless the entry allows them."""
+    findings = []
+    for image in images:
+        problem = image_problem(image)
+        if problem and not entry.allow_unpinned_images:
+            findings.append(Finding(
+                ("mlplane:pipelines", index, "image_overrides"),
+                f"pipeline {entry.name!r}, step {step!r}: image {image!r} {problem}",
+                allowed=f"a pinned image via image_overrides: {{{image!r}: <image:tag or @sha256:...>}}, "
+                        "or allow_unpinned_images: true",
+            ))
+    return findings
+
+
+def _workflow_findings(index: int, entry: PipelineEntry, step: WorkflowStepSpec, config: "StackConfig") -> list[Finding]:
+    """A workflow's templates judged as container steps are: pinned images (sidecars too),
+    and accelerators a pool of the stack can give (the template is the step)."""
+    from components.scheduling import SchedulingError, place, pools_for
+
+    findings = []
+    for template in step.workflow["spec"]["templates"]:
+        if "container" not in template:
+            continue
+        findings += _image_findings(index, entry, template["name"], (
+            template["container"]["image"], *(s["image"] for s in template.get("sidecars") or [])))
+    pools = pools_for(config)
+    for template, request in sorted(step.accelerators.items()):
+        try:
+            place(request, pools, stack=config.source.stack)
+        except SchedulingError as exc:
+            findings.append(Finding(("mlplane:pipelines", index), f"pipeline {entry.name!r}, step {template!r}: {exc}"))
     return findings
 
 

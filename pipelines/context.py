@@ -20,6 +20,8 @@ class PipelineContext:
         data_name: The name the pipeline's data was first created under (its oldest
             name, see ``formerly``); name claims after it, not after ``pipeline``, so
             that renaming the pipeline keeps them.
+        pools: The stack's accelerator pools (``components.scheduling.PoolScheduling``),
+            in the stack file's order.
     """
 
     pipeline: str
@@ -29,6 +31,7 @@ class PipelineContext:
     artifacts: Any = None
     volumes: dict[str, Any] = field(default_factory=dict)
     data_name: str = ""
+    pools: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.data_name:

@@ -118,7 +118,8 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
     shown = _shown(path, source)
     if entry.kind == "kfp-v1":
         return load_kfp_v1_pipeline(path, function, entry.params, name=entry.name, display=shown,
-                                    data_name=entry.data_name, component_copies=_copies(entry, source))
+                                    data_name=entry.data_name, component_copies=_copies(entry, source),
+                                    stack=context.stack, cluster_kind=context.cluster_kind, pools=context.pools)
     try:
         module = _import_native(path, entry.source.rpartition(":")[0])
     except SourceError:

@@ -175,7 +175,7 @@ def test_resource_ops_become_awaited_objects_and_sidecars_native_sidecars() -> N
      "action='delete')", "dsl.ResourceOp(action='delete') is refused: the plan owns the objects it declares"),
     ("dsl.ResourceOp(name='r', k8s_resource={'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'c'}}, "
      "success_condition='status.phase in (Running, Succeeded)')", "cannot be a readiness wait"),
-    ("dsl.get_pipeline_conf().set_ttl_seconds_after_finished(60)", "created, and run, again by the next `pulumi up`"),
+    ("dsl.get_pipeline_conf().set_ttl_seconds_after_finished(60)", "forgotten by the next `pulumi refresh`"),
 ])
 def test_refused_resource_and_conf_constructs(tmp_path: Path, source: str, expected: str) -> None:
     path = tmp_path / "r.py"
@@ -198,9 +198,13 @@ def test_parallelism_maps_only_to_the_workflow_engine(tmp_path: Path) -> None:
 
 
 def test_workflow_steps_run_with_the_restricted_pod_defaults() -> None:
+    from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
     from components.pod_security import restricted_container_security_context, restricted_pod_security_context
 
-    workflow = load(ORACLE / "flow_loops.py", "pipeline", name="flow-loops").steps[0].workflow
+    # Added where the Workflow is declared (the compiled spec stays as KFP compiles it).
+    [step] = load(ORACLE / "flow_loops.py", "pipeline", name="flow-loops").steps
+    assert not [t for t in step.workflow["spec"]["templates"] if "securityContext" in t]
+    workflow = workflow_manifest(WorkflowStepArgs(namespace="team", spec=step, version="v1"))
     containers = [t for t in workflow["spec"]["templates"] if "container" in t]
     assert containers
     for template in containers:

@@ -5,20 +5,27 @@ venv, one subprocess for all of them, tests/oracle/kfp_oracle.py) and loaded by 
 a pipeline mlplane renders must agree with KFP step by step (image, command, arguments,
 environment, volumes and mounts, resources, retries, timeout, node selector,
 tolerations, annotations and labels, outputs, the files and values each step
-receives, and what it runs after). A pipeline mlplane refuses must be refused with the
-construct, the file and the line.
+receives, and what it runs after). A pipeline that goes to the workflow engine must be
+KFP's Workflow plus exactly mlplane's documented additions (defaults, placement, security,
+the executor patch, the mesh opt-out), template by template. A pipeline mlplane refuses
+must be refused with the construct, the file and the line.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from components.pipeline.spec import WorkflowStepSpec
+from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
+from components.scheduling import PoolScheduling, place
 from infra.errors import InputError
 from pipelines.kfp_v1 import load_kfp_v1_pipeline
+from tests.oracle.placement import mlplane_placed, oracle_placed
+from tests.oracle.unrolled import flatten_literal_loops
 from tests.oracle.kfp_oracle import (
     OracleUnavailable,
     compile_all,
@@ -30,8 +37,9 @@ from tests.oracle.kfp_oracle import (
 
 ORACLE = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle"
 
-#: Each test pipeline and what mlplane must do with it: render natively, or refuse
-#: (the construct it names). Run-time flow to an Argo Workflow is not done yet.
+#: Each test pipeline and what mlplane must do with it: render natively ("unrolled":
+#: natively, with its literal loops one step per item; "placed": natively, on a spot
+#: pool), go to the workflow engine, or be refused (the construct it names).
 EXPECTED = {
     "classic_ops": "native",
     "light_values": "native",
@@ -47,7 +55,14 @@ EXPECTED = {
     "flow_files": "workflow",
     "flow_resource": "workflow",
     "flow_recursion": "workflow",
+    "flow_gpu": "workflow",
+    "flow_sized": "workflow",
     "gcp_preemptible": "refused:gcp.use_preemptible_nodepool",
+    "gcp_spot": "placed",
+    "loops_static": "unrolled",
+    "loops_files": "unrolled",
+    "loops_volume": "unrolled",
+    "loops_resource": "unrolled",
 }
 
 
@@ -66,10 +81,52 @@ def compiled() -> dict[str, dict]:
         pytest.skip(f"the KFP 1.8.22 oracle cannot be built here: {exc}")
 
 
+def _oracle(stem: str, workflow: dict) -> dict:
+    """KFP's steps; a literal loop's steps once per item, as Argo runs them (tests/oracle/unrolled.py)."""
+    if EXPECTED[stem] == "unrolled":
+        workflow = flatten_literal_loops(workflow)
+    return oracle_steps(workflow)
+
+
+def _differences(stem: str, workflow: dict) -> list[str]:
+    """KFP's steps against mlplane's ("placed": after tests/oracle/placement.py's normalization)."""
+    if EXPECTED[stem] == "placed":
+        placed = oracle_placed(workflow)
+        assert any(step["placement"] == "spot" for step in placed.values())  # the normalization found KFP's
+        return differences(placed, mlplane_placed(_load(stem), _gke_pools()))
+    return differences(_oracle(stem, workflow), mlplane_steps(_load(stem)))
+
+
+def _gke_pools() -> tuple:
+    """A GKE stack's pools: an on-demand L4 pool first, then a spot one."""
+    from components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
+
+    specs = [PoolSpec(name=name, vendor="nvidia", model="l4", accelerators_per_node=1, machine_type="g2-standard-8",
+                      spot=spot) for name, spot in (("l4", False), ("l4-spot", True))]
+    assert not [p for spec in specs for p in pool_problems(spec, "gke")]
+    return tuple(pool_scheduling(spec, "gke") for spec in specs)
+
+
+#: The pool the oracle's accelerator templates are placed on: a shared resource name, so
+#: KFP's ``nvidia.com/gpu`` limit must give way to it.
+POOL = PoolScheduling(name="l4-shared", vendor="nvidia", model="l4", resource_name="nvidia.com/gpu.shared",
+                      node_selector={"mlplane.dev/pool": "l4-shared"},
+                      tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
+                      accelerators_per_node=1, per_node=4, max_per_container=1, sharing="time-slicing")
+
+
+def _declared(stem: str) -> tuple[dict, dict]:
+    """The Workflow as mlplane declares it (every addition made), and its placements."""
+    [step] = _load(stem).steps
+    placements = {name: place(request, [POOL], stack="oracle") for name, request in step.accelerators.items()}
+    args = WorkflowStepArgs(namespace="team", spec=step, version="v1", placements=placements)
+    return workflow_manifest(args), placements
+
+
 def _load(stem: str):
     # Named as the file's @dsl.pipeline names it, so a Workflow's entrypoint is KFP's.
     return load_kfp_v1_pipeline(ORACLE / f"{stem}.py", "pipeline", {}, name=stem.replace("_", "-"),
-                                display=f"{stem}.py")
+                                display=f"{stem}.py", stack="gke", cluster_kind="gke", pools=_gke_pools())
 
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
@@ -77,13 +134,13 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
     result = compiled[stem]
     assert "workflow" in result, f"KFP 1.8.22 could not compile {stem}: {result.get('error')}"
     expected = EXPECTED[stem]
-    if expected == "native":
-        found = differences(oracle_steps(result["workflow"]), mlplane_steps(_load(stem)))
+    if expected in ("native", "unrolled", "placed"):
+        found = _differences(stem, result["workflow"])
         assert not found, "\n".join(found)
     elif expected == "workflow":
         [step] = _load(stem).steps
         assert isinstance(step, WorkflowStepSpec)
-        found = workflow_differences(result["workflow"], step.workflow)
+        found = workflow_differences(result["workflow"], *_declared(stem))
         assert not found, "\n".join(found)
     else:
         construct = expected.split(":", 1)[1]
@@ -95,12 +152,12 @@ def test_against_kfp_1_8_22(stem: str, compiled: dict[str, dict]) -> None:
 
 def test_the_figures(compiled: dict[str, dict]) -> None:
     """How many of the suite's pipelines render, go to the workflow engine, are refused."""
-    native = [s for s, e in EXPECTED.items() if e == "native"]
-    agree = [s for s in native if not differences(oracle_steps(compiled[s]["workflow"]), mlplane_steps(_load(s)))]
+    native = [s for s, e in EXPECTED.items() if e in ("native", "unrolled", "placed")]
+    agree = [s for s in native if not _differences(s, compiled[s]["workflow"])]
     engine = [s for s, e in EXPECTED.items() if e == "workflow"]
-    agree += [s for s in engine if not workflow_differences(compiled[s]["workflow"], _load(s).steps[0].workflow)]
+    agree += [s for s in engine if not workflow_differences(compiled[s]["workflow"], *_declared(s))]
     refused = [s for s, e in EXPECTED.items() if e.startswith("refused")]
-    assert (len(native), len(engine), len(refused), len(agree)) == (7, 7, 1, 14)
+    assert (len(native), len(engine), len(refused), len(agree)) == (12, 9, 1, 21)
 
 
 @pytest.mark.parametrize("stem", sorted(s for s, e in EXPECTED.items() if e == "workflow"))
@@ -112,13 +169,61 @@ def test_workflows_are_valid(stem: str) -> None:
 
     from tests.crds import strict_schema
 
-    workflow = _load(stem).steps[0].workflow
+    workflow, _ = _declared(stem)
     schema = strict_schema("argoproj.io/v1alpha1", "Workflow")
     assert schema is not None
     jsonschema.validate(workflow, schema)
     for template in workflow["spec"]["templates"]:
         if "container" in template:
-            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
-                   "spec": {"containers": [{"name": "main", **template["container"]}],
-                            "volumes": template.get("volumes", []), "tolerations": template.get("tolerations", [])}}
+            sidecars = [{k: v for k, v in c.items() if k != "mirrorVolumeMounts"} for c in template.get("sidecars", [])]
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **template.get("metadata", {})},
+                   "spec": {"containers": [{"name": "main", **template["container"]}, *sidecars],
+                            **{k: template[k] for k in ("volumes", "tolerations", "nodeSelector", "securityContext")
+                               if k in template}}}
             kubernetes_validate.validate(pod, "1.30.0", strict=True)
+
+
+def _change(workflow: dict, template: str, edit) -> dict:
+    changed = json.loads(json.dumps(workflow))
+    edit(next(t for t in changed["spec"]["templates"] if t["name"] == template))
+    return changed
+
+
+@pytest.mark.parametrize(("stem", "template", "edit", "expected"), [
+    # A real divergence from KFP: what runs.
+    ("flow_gpu", "train", lambda t: t["container"].update(image="pytorch/pytorch:2.1.1"), "train.container"),
+    ("flow_gpu", "train", lambda t: t["container"]["command"].append("--fast"), "train.container"),
+    ("flow_sized", "work", lambda t: t["container"]["command"].pop(), "work.container"),
+    ("flow_condition", "flip", lambda t: t["outputs"]["parameters"].clear(), "flip.outputs"),
+    # Additions other than the documented ones, or documented ones missing or different.
+    ("flow_sized", "work", lambda t: t["container"]["resources"]["requests"].update(memory="128Mi"),
+     "work.container"),
+    ("flow_gpu", "train", lambda t: t["container"]["resources"]["limits"].update({"nvidia.com/gpu": "1"}),
+     "train.container"),
+    ("flow_gpu", "train", lambda t: t["sidecars"][0].pop("resources"), "train.sidecars"),
+    ("flow_gpu", "train", lambda t: t["sidecars"][0]["securityContext"].update(privileged=True), "train.sidecars"),
+    ("flow_gpu", "train", lambda t: t.pop("tolerations"), "train.tolerations"),
+    ("flow_gpu", "train", lambda t: t["nodeSelector"].update(zone="a"), "train.nodeSelector"),
+    ("flow_gpu", "train", lambda t: t["securityContext"].update(runAsUser=0), "train.securityContext"),
+    ("flow_gpu", "should-train", lambda t: t.update(hostNetwork=True), "should-train.hostNetwork"),
+    ("flow_loops", "report", lambda t: t["metadata"]["annotations"].pop("sidecar.istio.io/inject"),
+     "report.metadata"),
+    ("flow_sized", "work", lambda t: t.pop("podSpecPatch"), "work.podSpecPatch"),
+    ("flow_sized", "shards", lambda t: t.update(podSpecPatch=t["podSpecPatch"].replace('"512Mi"', '"1Gi"')),
+     "shards.podSpecPatch"),
+])
+def test_the_oracle_catches_divergences(compiled: dict[str, dict], stem: str, template: str, edit,
+                                        expected: str) -> None:
+    """The oracle fails on a wrong image, command or output, and on any addition that is
+    not exactly the documented one; unchanged, the same Workflow agrees."""
+    workflow, placements = _declared(stem)
+    assert not workflow_differences(compiled[stem]["workflow"], workflow, placements)
+    found = workflow_differences(compiled[stem]["workflow"], _change(workflow, template, edit), placements)
+    assert [f for f in found if f.startswith(expected + ":")], found
+
+
+def test_the_oracle_checks_the_placement(compiled: dict[str, dict]) -> None:
+    """Without its placement the GPU template is not what mlplane documents (KFP's bare limit)."""
+    workflow, placements = _declared("flow_gpu")
+    found = workflow_differences(compiled["flow_gpu"]["workflow"], workflow, {})
+    assert {f.split(":")[0] for f in found} == {"train.container", "train.nodeSelector", "train.tolerations"}

@@ -335,3 +335,131 @@ def test_run_time_flow_needs_kubeflow_pipelines(tmp_path: Path, capsys: pytest.C
 def test_run_time_flow_runs_in_a_profile_namespace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     message = render_error(_flow_stack(tmp_path, namespace="mlplane"), capsys, tmp_path)
     assert "only Kubeflow profile namespaces have; 'mlplane' is not a profile" in message
+
+
+# --- run-time flow: what a workflow's templates get from the stack ---------------------------
+
+WORKFLOW = "kubernetes:argoproj.io/v1alpha1:Workflow"
+
+
+def _oracle_flow_stack(tmp_path: Path, stem: str, base: str, release: str | None = None) -> Path:
+    """A repository stack with one of the oracle's run-time pipelines, in its first profile."""
+    shutil.copy(DATA / "oracle" / f"{stem}.py", tmp_path / f"{stem}.py")
+
+    def add(config: dict[str, Any]) -> None:
+        profile = config["mlplane:kubeflow"]["profiles"][0]["name"]
+        config["mlplane:pipelines"] = [{"name": "flow", "kind": "kfp-v1", "source": f"{stem}.py:pipeline",
+                                        "namespace": profile}]
+        if release:
+            config["mlplane:kubeflow"]["release"] = release
+
+    return stack_from(tmp_path, base, add)
+
+
+def _templates(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    [workflow] = [r for r in plan["resources"] if r["type"] == WORKFLOW]
+    return {t["name"]: t for t in workflow["inputs"]["spec"]["templates"]}
+
+
+def _valid(tmp_path: Path, plan: dict[str, Any], out: str = "out") -> None:
+    """The Workflow manifest against Argo's CRD, each template's pod against Kubernetes' schema,
+    and the whole plan against the policy pack."""
+    import jsonschema
+    import kubernetes_validate
+
+    from policy.offline import plan_violations
+    from tests.crds import strict_schema
+
+    [path] = (tmp_path / out / "manifests").glob("*/Workflow-*.yaml")
+    workflow = yaml.safe_load(path.read_text())
+    jsonschema.validate(workflow, strict_schema("argoproj.io/v1alpha1", "Workflow"))
+    for template in workflow["spec"]["templates"]:
+        if "container" in template:
+            sidecars = [{k: v for k, v in c.items() if k != "mirrorVolumeMounts"} for c in template.get("sidecars", [])]
+            # Argo's executor containers as the template's podSpecPatch leaves them (an image of theirs).
+            executor = json.loads(template["podSpecPatch"])
+            [wait], [init] = executor["containers"], executor["initContainers"]
+            kubernetes_validate.validate({
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **template["metadata"]},
+                "spec": {"containers": [{"name": "main", **template["container"]}, *sidecars,
+                                        {**wait, "image": "argoexec:v1"}],
+                         "initContainers": [{**init, "image": "argoexec:v1"}],
+                         **{k: template[k] for k in ("volumes", "tolerations", "nodeSelector", "securityContext")
+                            if k in template}}}, "1.30.0", strict=True)
+            for container in (wait, init):
+                assert container["securityContext"]["allowPrivilegeEscalation"] is False
+                assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+    violations = plan_violations(plan)
+    assert violations == [], "\n".join(f"{v.policy}: {v.message}" for v in violations)
+
+
+@pytest.mark.parametrize(("base", "release"), [("onprem", None), ("gke", None), ("onprem", "1.8.1")])
+def test_a_gpu_step_inside_a_condition_is_placed(base: str, release: str | None, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from components.scheduling import AcceleratorRequest, place, pools_for
+    from infra.config.loader import load_stack_file
+
+    stack = _oracle_flow_stack(tmp_path, "flow_gpu", base, release)
+    expected = place(AcceleratorRequest(vendor="nvidia", count=1), pools_for(load_stack_file(stack)), stack="t")
+    plan = render(tmp_path, stack, capsys)
+    train = _templates(plan)["train"]
+    # The pool's resource (request = limit), its node selector and tolerations, as a native step's pod.
+    assert train["container"]["resources"] == {
+        "requests": {"cpu": "100m", "memory": "8Gi", expected.resource_name: "1"},
+        "limits": {"cpu": "1", "memory": "8Gi", expected.resource_name: "1"}}
+    assert train["nodeSelector"] == expected.node_selector and train["nodeSelector"]
+    assert train["tolerations"] == list(expected.tolerations)
+    assert train["securityContext"]["runAsNonRoot"] is True
+    assert train["container"]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    [sidecar] = train["sidecars"]
+    assert sidecar["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                    "limits": {"cpu": "1", "memory": "512Mi"}}
+    assert sidecar["securityContext"]["allowPrivilegeEscalation"] is False
+    assert train["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    # The CPU step of the same Workflow: defaults, no placement.
+    decide = _templates(plan)["should-train"]
+    assert "nodeSelector" not in decide and "tolerations" not in decide
+    assert decide["container"]["resources"]["limits"] == {"cpu": "1", "memory": "512Mi"}
+    _valid(tmp_path, plan)
+
+
+def test_a_gpu_step_inside_a_condition_is_refused_on_a_cpu_stack(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    stack = _oracle_flow_stack(tmp_path, "flow_gpu", "dev")
+    message = render_error(stack, capsys, tmp_path)
+    line = stack.read_text().splitlines().index("  - name: flow") + 1  # the entry, as for a container step
+    assert (f"{stack.name}:{line}: mlplane:pipelines[0]: pipeline 'flow', step 'train': accelerator request "
+            "{vendor: nvidia, count: 1} cannot be placed on stack 't', which has no accelerator pools (CPU only)"
+            in message), message
+    assert "Traceback" not in message
+
+
+def test_a_memory_limit_alone_inside_a_loop_is_the_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = render(tmp_path, _oracle_flow_stack(tmp_path, "flow_sized", "dev"), capsys)
+    templates = _templates(plan)
+    assert templates["work"]["container"]["resources"] == {"requests": {"cpu": "100m", "memory": "2Gi"},
+                                                           "limits": {"cpu": "1", "memory": "2Gi"}}
+    # A request above the default limit raises the limit to it, as for a container step.
+    assert templates["heavy"]["container"]["resources"] == {"requests": {"cpu": "2", "memory": "128Mi"},
+                                                            "limits": {"cpu": "2", "memory": "512Mi"}}
+    assert "withParam" in json.dumps(templates["flow"])  # the loop over shards' output
+    _valid(tmp_path, plan)
+
+
+def test_a_workflows_unpinned_images_are_refused_or_marked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sidecar's image inside a Condition is judged like a Job step's: refused, or allowed and marked."""
+    source = (DATA / "oracle" / "flow_gpu.py").read_text().replace("busybox:1.36.1", "busybox")
+    (tmp_path / "unpinned.py").write_text(source.replace("train.set_gpu_limit(1)", "pass"))
+
+    def add(allow: bool) -> Callable[[dict[str, Any]], None]:
+        def change(config: dict[str, Any]) -> None:
+            config["mlplane:pipelines"] = [{"name": "flow", "kind": "kfp-v1", "source": "unpinned.py:pipeline",
+                                            "namespace": "kubeflow-user-example-com", "allow_unpinned_images": allow}]
+        return change
+
+    message = render_error(stack_from(tmp_path, "dev", add(False)), capsys, tmp_path)
+    assert "pipeline 'flow', step 'train': image 'busybox' has no tag" in message, message
+    plan = render(tmp_path, stack_from(tmp_path, "dev", add(True)), capsys)
+    [workflow] = [r for r in plan["resources"] if r["type"] == WORKFLOW]
+    assert workflow["inputs"]["metadata"]["annotations"]["mlplane.dev/allow-unpinned-images"] == "true"
+    _valid(tmp_path, plan)

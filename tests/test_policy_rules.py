@@ -346,3 +346,109 @@ def test_the_pack_reads_the_marker_the_pipeline_components_write() -> None:
     from components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION
 
     assert images.ALLOW_UNPINNED_ANNOTATION == ALLOW_UNPINNED_ANNOTATION
+
+
+# --- Argo Workflows: each template's pod judged like a Job's ------------------------
+
+WORKFLOW = "kubernetes:argoproj.io/v1alpha1:Workflow"
+
+
+def good_workflow(allow_unpinned: bool = False, image: str | None = None) -> dict[str, Any]:
+    """A run-time pipeline's Workflow as mlplane declares it (a GPU template with a sidecar,
+    placed; a DAG; a condition), from the oracle's test pipeline."""
+    from pathlib import Path
+
+    from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
+    from components.scheduling import Placement
+    from pipelines.kfp_v1 import load_kfp_v1_pipeline
+
+    source = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle" / "flow_gpu.py"
+    [step] = load_kfp_v1_pipeline(source, "pipeline", {}, name="flow-gpu", display="flow_gpu.py").steps
+    if image:  # the train step's image, as an image override would change it
+        step = step.model_copy(update={"workflow": copy.deepcopy(step.workflow)})
+        _template(step.workflow, "train")["container"]["image"] = image
+    placement = Placement(pool="a100", resource_name="nvidia.com/gpu", count=1, node_selector={"pool": "a100"},
+                          tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},))
+    return workflow_manifest(WorkflowStepArgs(namespace="team", spec=step, version="v1",
+                                              placements={"train": placement}, allow_unpinned_images=allow_unpinned))
+
+
+def _template(workflow: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in workflow["spec"]["templates"] if t["name"] == name)
+
+
+def test_a_workflows_templates_are_pods() -> None:
+    workflow = good_workflow()
+    found = pod_templates(WORKFLOW, workflow)
+    index = {t["name"]: i for i, t in enumerate(workflow["spec"]["templates"])}
+    assert [t.path for t in found] == [f"spec.templates[{index['should-train']}]", f"spec.templates[{index['train']}]"]
+    train = found[1]
+    assert [c.path for c in train.containers] == [f"spec.templates[{index['train']}].container",
+                                                  f"spec.templates[{index['train']}].sidecars[0]"]
+    assert train.spec["nodeSelector"] == {"pool": "a100"}
+
+
+def test_mlplanes_workflow_keeps_every_promise() -> None:
+    workflow = good_workflow()
+    for rule in RESOURCE_RULES:
+        assert rule.check(WORKFLOW, workflow, CTX) == [], rule.name
+
+
+@pytest.mark.parametrize(("kind", "base"), [("WorkflowTemplate", ()), ("ClusterWorkflowTemplate", ()),
+                                            ("CronWorkflow", ("workflowSpec",))])
+def test_other_argo_kinds_hold_templates_too(kind: str, base: tuple[str, ...]) -> None:
+    spec = good_workflow()["spec"]
+    for key in reversed(base):
+        spec = {key: spec}
+    props = {"metadata": {"name": "x"}, "spec": spec}
+    bad = copy.deepcopy(props)
+    inner = bad if not base else {"spec": bad["spec"]["workflowSpec"]}
+    _template(inner, "train")["container"].pop("resources")
+    assert resources.check(f"kubernetes:argoproj.io/v1alpha1:{kind}", props, CTX) == []
+    assert resources.check(f"kubernetes:argoproj.io/v1alpha1:{kind}", bad, CTX)
+
+
+@pytest.mark.parametrize(("change", "rule", "expected"), [
+    (lambda w: _template(w, "train")["container"].pop("resources"), resources, "container ('train'"),
+    (lambda w: _template(w, "train")["sidecars"][0]["resources"]["limits"].pop("memory"), resources,
+     "sidecars[0] ('metrics'): resources must set limits.memory"),
+    (lambda w: _template(w, "should-train")["container"]["resources"]["requests"].update(cpu="4"), resources,
+     "requests.cpu exceeds limits.cpu"),
+    (lambda w: _template(w, "train")["container"]["securityContext"].update(allowPrivilegeEscalation=True),
+     pod_security, "allowPrivilegeEscalation must be false"),
+    (lambda w: _template(w, "train")["sidecars"][0].pop("securityContext"), pod_security,
+     "sidecars[0] ('metrics'): securityContext.allowPrivilegeEscalation"),
+    (lambda w: _template(w, "train").pop("securityContext") and _template(w, "train")["container"][
+        "securityContext"].pop("seccompProfile"), pod_security, "seccompProfile.type must be RuntimeDefault"),
+    (lambda w: _template(w, "train")["securityContext"].update(runAsUser=0), pod_security, "runAsUser must not be 0"),
+    (lambda w: w["spec"].update(hostNetwork=True), pod_security, "hostNetwork is not allowed"),
+    (lambda w: _template(w, "train").update(volumes=[{"name": "n", "nfs": {"server": "x", "path": "/"}}]),
+     pod_security, "volume 'n' is of type ['nfs']"),
+    (lambda w: _template(w, "train").update(initContainers=[{"name": "setup", "image": "busybox:1.36.1"}]),
+     resources, "initContainers[0] ('setup'): resources must set"),
+    (lambda w: _template(w, "train")["container"].update(image="pytorch/pytorch:latest"), images,
+     "image 'pytorch/pytorch:latest' uses the mutable tag 'latest'"),
+    (lambda w: _template(w, "train")["sidecars"][0].update(image="busybox"), images, "image 'busybox' has no tag"),
+    (lambda w: w["spec"].update(volumes=[{"name": "h", "hostPath": {"path": "/etc"}}]), host_path, "/etc"),
+])
+def test_a_bad_workflow_template_is_reported(change: Any, rule: Any, expected: str) -> None:
+    workflow = good_workflow()
+    change(workflow)
+    found = rule.check(WORKFLOW, workflow, CTX)
+    assert any(expected in message for message in found), found
+
+
+def test_a_workflow_with_unpinned_images_allowed_says_so() -> None:
+    workflow = good_workflow(allow_unpinned=True)
+    assert images.ALLOW_UNPINNED_ANNOTATION not in workflow["metadata"]["annotations"]  # all pinned: no mark
+    allowed = good_workflow(allow_unpinned=True, image="pytorch/pytorch:latest")
+    assert allowed["metadata"]["annotations"][images.ALLOW_UNPINNED_ANNOTATION] == "true"
+    assert images.check(WORKFLOW, allowed, CTX) == []
+    refused = good_workflow(image="pytorch/pytorch:latest")
+    assert images.ALLOW_UNPINNED_ANNOTATION not in refused["metadata"]["annotations"]
+    assert images.check(WORKFLOW, refused, CTX)
+    unpinned = good_workflow()
+    _template(unpinned, "train")["container"]["image"] = "pytorch/pytorch:latest"
+    assert images.check(WORKFLOW, unpinned, CTX)
+    unpinned["metadata"]["annotations"][images.ALLOW_UNPINNED_ANNOTATION] = "true"
+    assert images.check(WORKFLOW, unpinned, CTX) == []

@@ -729,3 +729,34 @@ def test_a_run_time_workflows_pods_run_without_a_sidecar(tmp_path: Path, capsys:
     for template in templates:
         assert template["metadata"]["labels"][INJECT] == "false", template["name"]
         assert template["metadata"]["annotations"][INJECT] == "false", template["name"]
+
+
+@pytest.mark.parametrize("release", ["1.8.1", "26.03"])
+def test_argo_executor_of_each_train_is_pinned_and_unsized(release: str) -> None:
+    """Why each workflow template patches Argo's executor containers (components/pipeline/
+    workflow_step.py, executor_patch): the Kubeflow Pipelines install of both trains gives
+    them no requests and limits, and 1.8.1's no security context; its image is pinned."""
+    from components.pod_security import image_problem
+    from infra.offline.expand.kustomize import build_directory
+
+    from .upstream import SHARED_UPSTREAM, needs_upstream
+
+    if needs_upstream.args[0]:
+        pytest.skip(needs_upstream.kwargs["reason"])
+    # The Argo install of Kubeflow Pipelines: env/platform-agnostic-multi-user includes
+    # third-party/argo/installs/cluster, which includes ../../base (on both trains).
+    tree = {"1.8.1": "v1.8.1/apps", "26.03": "26.03/applications"}[release]
+    objects = build_directory(SHARED_UPSTREAM / "kubeflow-manifests" / tree / "pipeline/upstream/third-party/argo/base",
+                              [SHARED_UPSTREAM])
+    [config] = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "workflow-controller-configmap"]
+    executor = yaml.safe_load(config["data"]["executor"])
+    assert "resources" not in executor
+    context = executor.get("securityContext") or {}
+    if release == "1.8.1":
+        assert context == {}
+    else:
+        assert context["allowPrivilegeEscalation"] is False and context["capabilities"] == {"drop": ["ALL"]}
+    [controller] = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "workflow-controller"]
+    args = controller["spec"]["template"]["spec"]["containers"][0]["args"]
+    image = args[args.index("--executor-image") + 1]
+    assert image_problem(image) is None, image

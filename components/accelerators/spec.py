@@ -424,6 +424,7 @@ def pool_scheduling(spec: PoolSpec, backend: str) -> PoolScheduling:
         max_per_container=1 if spec.sharing is not None else per_node,
         sharing=spec.sharing.kind if spec.sharing is not None else "none",
         backend=backend,
+        spot=spec.spot,
     )
 
 

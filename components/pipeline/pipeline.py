@@ -53,6 +53,10 @@ class PipelineArgs(ArgsModel):
     placements: dict[str, Placement] = Field(
         default_factory=dict, description="Resolved scheduling per step name (accelerator steps)."
     )
+    workflow_placements: dict[str, Placement] = Field(
+        default_factory=dict, description="Resolved scheduling per accelerator template of a workflow step, by "
+                                          "template name."
+    )
     training_api: TrainingApi = Field("trainjob", description="Which Kubeflow API runs distributed steps.")
     storage_class: str | None = Field(None, description="Storage class for the outputs claim and volume steps.")
     outputs_size: Quantity = Field("1Gi", description="Size of the claim that carries outputs between steps.")
@@ -139,8 +143,10 @@ class Pipeline(pulumi.ComponentResource):
             labels = {"app.kubernetes.io/managed-by": "mlplane", "mlplane.dev/pipeline": k8s_name(spec.name),
                       "mlplane.dev/step": k8s_name(step_name), VERSION_LABEL: self.versions[step_name]}
             if isinstance(step, WorkflowStepSpec):
-                flow = WorkflowStep(role, WorkflowStepArgs(namespace=args.namespace, spec=step, labels=labels,
-                                                           version=self.versions[step_name]), child)
+                flow = WorkflowStep(role, WorkflowStepArgs(
+                    namespace=args.namespace, spec=step, labels=labels, version=self.versions[step_name],
+                    placements={t: args.workflow_placements[t] for t in step.accelerators if t in args.workflow_placements},
+                    allow_unpinned_images=args.allow_unpinned_images), child)
                 self.steps[step_name], self.ready[step_name] = flow, flow.workflow
                 continue
             if isinstance(step, ResourceStepSpec):

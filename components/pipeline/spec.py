@@ -258,6 +258,10 @@ class WorkflowStepSpec(ArgsModel):
     name: StepName = Field(description="The step's name (the pipeline's).")
     workflow: dict[str, Any] = Field(description="The Argo Workflow (apiVersion, kind, metadata, spec).")
     reasons: tuple[str, ...] = Field((), description="The constructs that need the workflow engine.")
+    accelerators: dict[str, AcceleratorRequest] = Field(
+        default_factory=dict, description="Accelerators of its container templates, by template name (a step's "
+                                          "name), placed on the stack's pools as a container step's are."
+    )
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 

@@ -9,6 +9,7 @@ anything in it changes (``replaceOnChanges: ["*"]``, the old run deleted first).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -18,8 +19,10 @@ from pydantic import Field
 from components.base import ArgsModel, depends_of
 from components.mesh import without_sidecar
 from components.naming import k8s_name
-from components.pipeline.container_step import DEFAULT_AWAIT_SECONDS
-from components.pipeline.spec import WorkflowStepSpec
+from components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION, DEFAULT_AWAIT_SECONDS
+from components.pipeline.spec import ResourceOverrides, WorkflowStepSpec
+from components.pod_security import hardened, image_problem, pod_spec
+from components.scheduling import Placement
 
 #: What the Workflow waits for: Argo's phase of a run that ended well.
 WAIT_SUCCEEDED = "jsonpath={.status.phase}=Succeeded"
@@ -32,10 +35,76 @@ class WorkflowStepArgs(ArgsModel):
     spec: WorkflowStepSpec = Field(description="The workflow step.")
     labels: dict[str, str] = Field(default_factory=dict, description="Labels mlplane adds (pipeline, version).")
     version: str = Field(description="The pipeline's version (see components.pipeline.versioning).")
+    placements: dict[str, Placement] = Field(
+        default_factory=dict, description="Each accelerator template's placement on the stack's pools, by "
+                                          "template name (every name in spec.accelerators)."
+    )
+    allow_unpinned_images: bool = Field(
+        False, description="The pipeline entry accepts unpinned images (marks the Workflow for the policy pack)."
+    )
+
+
+#: Pod-level fields a placed, restricted pod spec sets that an Argo template carries too.
+#: (Not ``automountServiceAccountToken``: Argo's executor reads and reports the step's
+#: outputs with the pod's ServiceAccount token.)
+_TEMPLATE_POD_FIELDS = ("securityContext", "nodeSelector", "tolerations")
+
+
+#: Argo's own containers in every pod of a container template, which the Workflow does not
+#: declare: the executor's ``init`` (an init container) and ``wait`` (argoproj/argo-workflows
+#: workflow/common/common.go: ``InitContainerName``, ``WaitContainerName``). Both release
+#: trains configure them without requests and limits, and 1.8.1 without a security context
+#: (the ``executor`` of kubeflow/manifests' workflow-controller-configmap-patch.yaml, checked
+#: by tests/test_upstream_behaviours.py), so each template patches them: ``podSpecPatch``, a
+#: strategic merge patch Argo applies to the pod after adding them (workflow/controller/
+#: workflowpod.go ``createWorkflowPod``), matched by container name.
+_EXECUTOR_CONTAINERS = (("initContainers", "init"), ("containers", "wait"))
+
+
+def executor_patch() -> str:
+    """The ``podSpecPatch`` giving Argo's executor containers a container step's defaults."""
+    return json.dumps({key: [hardened({"name": name}, ResourceOverrides().resolve())]
+                       for key, name in _EXECUTOR_CONTAINERS}, sort_keys=True)
+
+
+def _resources(container: dict[str, Any]) -> ResourceOverrides:
+    """The CPU and memory KFP put on a template's container, as a step's overrides."""
+    given = container.get("resources") or {}
+    return ResourceOverrides(**{f"{kind}_{part[:-1]}": (given.get(part) or {}).get(kind)
+                                for kind in ("cpu", "memory") for part in ("requests", "limits")})
+
+
+def pod_template(template: dict[str, Any], placement: Placement | None) -> dict[str, Any]:
+    """A container template with what a container step's pod gets (a copy).
+
+    Its containers (main and sidecars) get the restricted security context and requests
+    and limits by the native rules (``ResourceOverrides.resolve``: defaults, a limit alone
+    is the request too); the pod gets the restricted pod context and, with a placement, the
+    pool's accelerator resource (request = limit; it replaces KFP's ``<vendor>.com/gpu``),
+    node selector and tolerations, through the same ``pod_spec`` native steps use; Argo's
+    executor containers get the sidecars' defaults (:func:`executor_patch`).
+    Templates without a container (DAGs, resource templates) are returned unchanged.
+    """
+    if "container" not in template:
+        return template
+    main = hardened({**template["container"], "name": "main"}, _resources(template["container"]).resolve())
+    placed = pod_spec([main], placement=placement, node_selector=template.get("nodeSelector"),
+                      tolerations=template.get("tolerations"))
+    result = {**template, **{key: placed[key] for key in _TEMPLATE_POD_FIELDS if key in placed}}
+    result["container"] = {k: v for k, v in placed["containers"][0].items() if k != "name"}
+    if template.get("sidecars"):
+        result["sidecars"] = [hardened(sidecar, ResourceOverrides().resolve()) for sidecar in template["sidecars"]]
+    result["podSpecPatch"] = executor_patch()
+    return result
 
 
 def workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
-    """The Workflow with its namespace, labels and wait annotations."""
+    """The Workflow with its namespace, labels and wait annotations, and each container
+    template completed as a container step's pod (:func:`pod_template`).
+
+    Raises:
+        ValueError: An accelerator template has no placement (the pipelines layer resolves them).
+    """
     workflow = dict(args.spec.workflow)
     metadata = dict(workflow.get("metadata") or {})
     metadata["namespace"] = args.namespace
@@ -51,9 +120,17 @@ def workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
     # resource_manager.go: SetAnnotationsToAllTemplatesIfKeyNotExist); mlplane does it
     # here, or an injected sidecar keeps each step's pod, and the Workflow, running.
     spec = dict(workflow.get("spec") or {})
+    missing = sorted(set(args.spec.accelerators) - set(args.placements))
+    if missing:
+        raise ValueError(f"workflow {args.spec.name!r}: templates {missing} need accelerators and have no placement")
+    templates = [pod_template(template, args.placements.get(template["name"])) for template in spec.get("templates") or []]
     spec["templates"] = [{**template, "metadata": without_sidecar(dict(template.get("metadata") or {}))}
-                         for template in spec.get("templates") or []]
+                         for template in templates]
     workflow["spec"] = spec
+    images = [c["image"] for t in templates for c in [t.get("container") or {}, *(t.get("sidecars") or [])]
+              if "image" in c]
+    if args.allow_unpinned_images and any(image_problem(image) for image in images):
+        metadata["annotations"][ALLOW_UNPINNED_ANNOTATION] = "true"
     return workflow
 
 

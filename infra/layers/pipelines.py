@@ -15,7 +15,14 @@ from components.naming import k8s_name
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.pipeline.pipeline import Pipeline, PipelineArgs
 from components.pipeline.runner import PipelineRunner, PipelineRunnerArgs
-from components.pipeline.spec import ContainerStepSpec, ExperimentStepSpec, ServeStepSpec, WebAppStepSpec, resolve_versions
+from components.pipeline.spec import (
+    ContainerStepSpec,
+    ExperimentStepSpec,
+    ServeStepSpec,
+    WebAppStepSpec,
+    WorkflowStepSpec,
+    resolve_versions,
+)
 from components.pipeline.versioning import step_versions
 from components.renames import aliases
 from components.serving.args import ServingEndpointArgs
@@ -58,6 +65,12 @@ def placements(compiled: CompiledPipeline, capacity: CapacityFacts) -> dict[str,
     placed.update({step.name: capacity.place(step.trial.accelerator) for step in compiled.spec.steps
                    if isinstance(step, ExperimentStepSpec) and step.trial.accelerator is not None})
     return placed
+
+
+def workflow_placements(compiled: CompiledPipeline, capacity: CapacityFacts) -> dict[str, Placement]:
+    """Each accelerator template's placement, of the pipeline's workflow steps (checked at config load)."""
+    return {template: capacity.place(request) for step in compiled.spec.steps if isinstance(step, WorkflowStepSpec)
+            for template, request in step.accelerators.items()}
 
 
 def serving_args(compiled: CompiledPipeline, versions: dict[str, str], serving: ServingFacts,
@@ -133,6 +146,7 @@ def declare_pipelines(ctx: StackContext, platform: PlatformFacts, capacity: Capa
                 artifacts=serving.context.store,
                 namespace=compiled.namespace,
                 placements=placements(compiled, capacity),
+                workflow_placements=workflow_placements(compiled, capacity),
                 training_api=training_api(config),
                 storage_class=capacity.default_storage_class,
                 # The pipeline's claims follow the stack's one switch for data (mlplane:storage.protect).

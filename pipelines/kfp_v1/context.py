@@ -42,6 +42,9 @@ class Declaration:
         ops: The ops, in declaration order.
         component_copies: Local copies of pinned component URLs (``load_component_from_url``).
         conf: The pipeline's ``dsl.get_pipeline_conf()``.
+        stack: The stack the pipeline is declared in (messages name it).
+        cluster_kind: ``local``, ``selfhosted``, ``gke``, ``eks`` or ``aks``.
+        pools: The stack's accelerator pools (``PoolScheduling``), in its order.
     """
 
     file: Path
@@ -53,6 +56,9 @@ class Declaration:
     engine_reasons: list[str] = field(default_factory=list)
     recursive_calls: list[Any] = field(default_factory=list)
     group_count: int = 0
+    stack: str = ""
+    cluster_kind: str = "local"
+    pools: tuple[Any, ...] = ()
 
     def next_group_index(self) -> int:
         """A new group's number (KFP numbers conditions, loops and exit handlers from 1)."""
@@ -106,10 +112,12 @@ def current() -> Declaration:
     return declaration
 
 
-def begin(file: Path, pipeline_name: str, component_copies: dict[str, Path] | None = None,
+def begin(file: Path, pipeline_name: str, component_copies: dict[str, Path] | None = None, *, stack: str = "",
+          cluster_kind: str = "local", pools: tuple[Any, ...] = (),
           ) -> tuple[Declaration, contextvars.Token[Declaration | None]]:
-    """Start declaring the pipeline ``pipeline_name`` from ``file``."""
-    declaration = Declaration(file=file, pipeline_name=pipeline_name, component_copies=dict(component_copies or {}))
+    """Start declaring the pipeline ``pipeline_name`` from ``file`` (on ``stack``, with its pools)."""
+    declaration = Declaration(file=file, pipeline_name=pipeline_name, component_copies=dict(component_copies or {}),
+                              stack=stack, cluster_kind=cluster_kind, pools=tuple(pools))
     return declaration, _CURRENT.set(declaration)
 
 

@@ -17,6 +17,7 @@ from components.pipeline.spec import (
 from components.scheduling import AcceleratorRequest
 from components.naming import k8s_name
 from pipelines.kfp_v1.placeholders import substitute_run_placeholders
+from pipelines.kfp_v1.unroll import NotUnrollable, literal_loops, unroll
 from pipelines.kfp_v1.workflow import WorkflowError, compile_workflow
 from pipelines.kfp_v1.api.dsl import ContainerOp, ResourceOp, VolumeOp
 
@@ -141,11 +142,24 @@ def to_spec(name: str, description: str, ops: list[Any], engine_reasons: list[st
                             "resource, node selector or object); only arguments, environment variables and input "
                             "files can receive outputs")
     engine_reasons = list(engine_reasons or []) + [f"an output in {where}" for where in env[:1]]
+    if any(literal_loops(op) for op in ops):
+        # A literal list becomes one step per item when nothing else needs the workflow
+        # engine; otherwise the Workflow runs it (withItems), as KFP's does.
+        try:
+            if engine_reasons:
+                raise NotUnrollable("the pipeline runs on the workflow engine")
+            if parallelism:  # set_parallelism: a limit only the workflow engine keeps
+                raise NotUnrollable("PipelineConf.set_parallelism limits the run's pods")
+            steps = unroll(ops, steps)
+        except NotUnrollable as exc:
+            engine_reasons.append("dsl.ParallelFor" if engine_reasons else f"dsl.ParallelFor ({exc})")
     spec = PipelineSpec(name=name, description=description, steps=tuple(steps))
     if not engine_reasons:
         return substitute_run_placeholders(spec)
     # On the workflow engine, Argo fills in {{workflow.uid}} and the like for each run.
     containers = {step.name: step for step in spec.steps if isinstance(step, ContainerStepSpec)}
     workflow = compile_workflow(k8s_name(name), ops, containers, service_account, parallelism, calls)
+    accelerators = {step.name: step.accelerator for step in containers.values() if step.accelerator is not None}
     return PipelineSpec(name=name, description=description, steps=(
-        WorkflowStepSpec(name=k8s_name(name), workflow=workflow, reasons=tuple(engine_reasons)),))
+        WorkflowStepSpec(name=k8s_name(name), workflow=workflow, reasons=tuple(engine_reasons),
+                         accelerators=accelerators),))

@@ -25,6 +25,7 @@ from pipelines.kfp_v1.api._params import PipelineParam
 from pipelines.kfp_v1.context import KfpCompatError, begin, end
 from pipelines.kfp_v1.convert import to_spec
 from pipelines.kfp_v1.placeholders import PlaceholderError
+from pipelines.kfp_v1.unroll import literal_loops
 from pipelines.kfp_v1.workflow import WorkflowError
 
 _MODULES: dict[str, types.ModuleType] = {
@@ -58,7 +59,8 @@ def kfp_modules() -> Iterator[None]:
 
 def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *, name: str,
                          display: str | None = None, data_name: str | None = None,
-                         component_copies: Mapping[str, Path] | None = None) -> PipelineSpec:
+                         component_copies: Mapping[str, Path] | None = None, stack: str = "",
+                         cluster_kind: str = "local", pools: tuple[Any, ...] = ()) -> PipelineSpec:
     """Load ``function`` from the KFP v1 file ``path`` and declare it as pipeline ``name``.
 
     Args:
@@ -70,6 +72,10 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         data_name: The name its claims are named after (its oldest name); ``name``
             when None.
         component_copies: Local copies of pinned component URLs, by URL.
+        stack: The stack's name (messages name it).
+        cluster_kind: The stack's cluster kind.
+        pools: The stack's accelerator pools (``PoolScheduling``): where
+            ``gcp.use_preemptible_nodepool`` finds a spot pool.
 
     Returns:
         The validated pipeline spec.
@@ -86,7 +92,8 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         raise pipeline_error(shown, name, f"cannot read the pipeline file ({exc})") from None
 
     # Claims are named after the pipeline's first name, so a renamed pipeline keeps them.
-    declaration, token = begin(path.resolve(), data_name or name, dict(component_copies or {}))
+    declaration, token = begin(path.resolve(), data_name or name, dict(component_copies or {}), stack=stack,
+                               cluster_kind=cluster_kind, pools=pools)
     try:
         with kfp_modules():
             module = types.ModuleType(f"mlplane_kfp_v1_{name.replace('-', '_')}")
@@ -107,7 +114,10 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
                 arguments = _bind(pipeline_function, params, shown, name)
                 pipeline_function(**arguments)
                 dsl.apply_pipeline_conf(declaration.ops, declaration.conf)
-                if declaration.conf.parallelism and not declaration.engine_reasons:
+                gcp.place_on_spot_pools(declaration)
+                # A literal loop stays on the workflow engine when the run is limited.
+                if declaration.conf.parallelism and not declaration.engine_reasons and \
+                        not any(literal_loops(op) for op in declaration.ops):
                     raise KfpCompatError("PipelineConf.set_parallelism",
                                          "has no counterpart in a plan of steps (independent steps are created in "
                                          "parallel; limit that with `pulumi up --parallel N`); it applies only to "

@@ -18,8 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.pipeline.spec import ContainerStepSpec, output_references, split_placeholders
-from components.pod_security import restricted_container_security_context, restricted_pod_security_context
+from components.pipeline.spec import ContainerStepSpec, SidecarSpec, output_references, split_placeholders
 
 _LOOP_ITEM = re.compile(r"\{\{mlplane\.loop-item:([^}]+)\}\}")
 
@@ -95,10 +94,13 @@ def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]])
         container["workingDir"] = step.working_dir
     if step.image_pull_policy:
         container["imagePullPolicy"] = step.image_pull_policy
-    # mlplane's restricted pod defaults, as on its Job steps (KFP sets none).
-    container["securityContext"] = restricted_container_security_context()
-    template: dict[str, Any] = {"name": step.name, "container": container,
-                                "securityContext": restricted_pod_security_context()}
+    # As KFP compiles it; mlplane's additions (defaults, placement, security, the mesh
+    # opt-out) are made where the stack is known: components/pipeline/workflow_step.py.
+    template: dict[str, Any] = {"name": step.name, "container": container}
+    if step.sidecars:
+        # KFP 1.8.22 _op_to_template: the template's ``sidecars``, Argo stops them when the
+        # main container ends.
+        template["sidecars"] = [_sidecar(sidecar) for sidecar in step.sidecars]
     parameters = sorted({param_name(*ref) for ref in _step_refs(step)} | set(_loop_refs(step)))
     artifacts = []
     for path, text in sorted(step.input_files.items()):
@@ -140,6 +142,18 @@ def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]])
     if step.tolerations:
         template["tolerations"] = [dict(t) for t in step.tolerations]
     return template
+
+
+def _sidecar(sidecar: SidecarSpec) -> dict[str, Any]:
+    """A ``dsl.Sidecar`` as KFP 1.8.22 serializes it (unset fields left out)."""
+    body: dict[str, Any] = {"name": sidecar.name, "image": sidecar.image}
+    for key, value in (("command", list(sidecar.command)), ("args", list(sidecar.args)),
+                       ("env", [dict(e) for e in sidecar.env])):
+        if value:
+            body[key] = value
+    if sidecar.mirror_volume_mounts:
+        body["mirrorVolumeMounts"] = True
+    return body
 
 
 @dataclass
@@ -302,9 +316,10 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
                 task.setdefault("arguments", {}).setdefault("artifacts", []).append(
                     {"name": param_name(producer, output), "from": source})
             for loop in loops:
-                if loop in needs:
+                item, _, field_name = loop.partition("-subvar-")  # item.a (kfp/compiler/compiler.py)
+                if item in needs:
                     task.setdefault("arguments", {}).setdefault("parameters", []).append(
-                        {"name": loop, "value": "{{item}}"})
+                        {"name": loop, "value": "{{item." + field_name + "}}" if field_name else "{{item}}"})
                 else:
                     node.inputs[loop] = "loop"
                     task.setdefault("arguments", {}).setdefault("parameters", []).append(

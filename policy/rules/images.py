@@ -2,7 +2,7 @@
 
 The one exception is recorded on the object itself: a pipeline entry with
 ``allow_unpinned_images: true`` (an unmodified KFP v1 file whose images are ``:latest``)
-makes its steps' Jobs and training jobs carry the annotation
+makes its steps' Jobs and training jobs (and a run-time pipeline's Workflow) carry the annotation
 :data:`ALLOW_UNPINNED_ANNOTATION` ``"true"``, which the pack accepts.
 """
 

@@ -1,7 +1,8 @@
 """Where pods hide: the pod templates and containers inside any object mlplane creates.
 
 Built-in workloads keep a pod template at a fixed path; Kubeflow's and KServe's custom
-resources keep one (or a pod-spec-like component) in their own places. Every rule about
+resources keep one (or a pod-spec-like component) in their own places; an Argo Workflow
+has one per template that runs a pod. Every rule about
 pods goes through :func:`pod_templates`, so a new workload kind is taught once.
 """
 
@@ -22,6 +23,10 @@ KSERVE_FRAMEWORKS = ("model", "tensorflow", "pytorch", "sklearn", "xgboost", "on
                      "lightgbm", "paddle", "huggingface", "alibi", "art")
 #: Kinds (Kubeflow Trainer, JobSet) with ``replicatedJobs[].template.spec.template.spec``.
 _REPLICATED_JOBS = frozenset({"TrainingRuntime", "ClusterTrainingRuntime", "JobSet"})
+#: Argo Workflows kinds and where their ``WorkflowSpec`` is (argoproj.io/v1alpha1).
+_ARGO_SPECS = {"Workflow": (), "WorkflowTemplate": (), "ClusterWorkflowTemplate": (), "CronWorkflow": ("workflowSpec",)}
+#: Pod-level fields of an Argo template, which fall back to the WorkflowSpec's.
+_ARGO_POD_FIELDS = ("securityContext", "hostNetwork", "nodeSelector", "tolerations")
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,13 @@ class Container:
     path: str
     body: Mapping[str, Any]
     init: bool = False
+    #: What to call a container without a name of its own (an Argo template's: the template's).
+    label: str | None = None
 
     @property
     def name(self) -> str:
         name = self.body.get("name")
-        return name if isinstance(name, str) else self.path
+        return name if isinstance(name, str) else self.label or self.path
 
 
 @dataclass(frozen=True)
@@ -70,12 +77,49 @@ def _template(spec: Any, path: str, frameworks: bool = False) -> Iterator[PodTem
         yield PodTemplate(path, spec, _containers(spec, path, frameworks))
 
 
+def _argo_templates(spec: Any, path: str) -> Iterator[PodTemplate]:
+    """Each Argo template that runs a pod: its containers (``container``, ``script``,
+    ``containerSet.containers``, ``initContainers``, ``sidecars``), with the pod fields
+    Argo gives that pod (the template's, else ``templateDefaults``', else the
+    WorkflowSpec's; volumes of both)."""
+    if not isinstance(spec, Mapping) or not is_list(spec.get("templates")):
+        return
+    defaults = spec.get("templateDefaults") if isinstance(spec.get("templateDefaults"), Mapping) else {}
+    for i, template in enumerate(spec["templates"]):
+        if not isinstance(template, Mapping):
+            continue
+        where = f"{path}.templates[{i}]"
+        label = template.get("name") if isinstance(template.get("name"), str) else None
+        found: list[Container] = []
+        for key in ("container", "script"):
+            if isinstance(template.get(key), Mapping):
+                found.append(Container(f"{where}.{key}", template[key], label=label))
+        for key, init in (("initContainers", True), ("sidecars", False)):
+            items = template.get(key)
+            found += [Container(f"{where}.{key}[{j}]", c, init)
+                      for j, c in enumerate(items if is_list(items) else []) if isinstance(c, Mapping)]
+        members = get(template, "containerSet", "containers")
+        found += [Container(f"{where}.containerSet.containers[{j}]", c)
+                  for j, c in enumerate(members if is_list(members) else []) if isinstance(c, Mapping)]
+        if not found:
+            continue  # a DAG, steps, resource or suspend template: no pod of ours
+        pod: dict[str, Any] = {key: source[key] for key in _ARGO_POD_FIELDS
+                               for source in (spec, defaults, template) if key in source}
+        volumes = [v for source in (spec, template) if is_list(source.get("volumes")) for v in source["volumes"]]
+        if volumes:
+            pod["volumes"] = volumes
+        yield PodTemplate(where, pod, tuple(found))
+
+
 def pod_templates(type_: str, props: Mapping[str, Any]) -> list[PodTemplate]:
     """Every pod template of a Kubernetes object (none for kinds without pods)."""
     kind, group = kind_of(type_), group_of(type_)
     spec = props.get("spec") if isinstance(props, Mapping) else None
     if not isinstance(spec, Mapping):
         return [*_template(get(props, "template", "spec"), "template.spec")] if kind == "PodTemplate" else []
+    if group == "argoproj.io" and kind in _ARGO_SPECS:
+        base = _ARGO_SPECS[kind]
+        return [*_argo_templates(get(spec, *base), ".".join(("spec", *base)))]
     if kind == "Pod" and group == "core":
         return [*_template(spec, "spec")]
     if kind in _TEMPLATED:

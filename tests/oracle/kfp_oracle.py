@@ -15,6 +15,10 @@ outputs, the files and values each step receives, and what it runs after. A valu
 from another step reads ``<<step:path>>`` on both sides (Argo's
 ``{{inputs.parameters.x}}`` through the DAG's arguments, mlplane's output placeholder
 through the producer's ``file_outputs``); a pipeline parameter is its value.
+
+A Workflow is compared whole, template by template (:func:`workflow_differences`), after
+:func:`with_documented_additions` adds to KFP's exactly what docs/pipelines.md says
+mlplane adds, written out here rather than taken from mlplane's code.
 """
 
 from __future__ import annotations
@@ -329,9 +333,8 @@ def _workflow_shape(workflow: dict[str, Any]) -> dict[str, Any]:
         template = json.loads(json.dumps(template))
         if "resource" in template:  # the same object, however YAML lays it out
             template["resource"]["manifest"] = yaml.safe_load(template["resource"]["manifest"])
-        # mlplane's restricted pod defaults, which KFP does not set (tested on their own).
-        template.pop("securityContext", None)
-        (template.get("container") or {}).pop("securityContext", None)
+        if isinstance(template.get("podSpecPatch"), str):  # a patch, however JSON lays it out
+            template["podSpecPatch"] = json.loads(template["podSpecPatch"])
         metadata = template.pop("metadata", None) or {}
         kept = {k: _labels(v) for k, v in metadata.items() if k in ("annotations", "labels") and _labels(v)}
         if kept:
@@ -361,9 +364,90 @@ def _drop_parameters(owner: dict[str, Any], key: str, parameters: dict[str, str]
         owner.pop(key, None)
 
 
-def workflow_differences(oracle: dict[str, Any], ours: dict[str, Any]) -> list[str]:
-    """What differs between KFP's Workflow and mlplane's, template by template."""
-    theirs, mine = _workflow_shape(oracle), _workflow_shape(ours)
+# --- mlplane's documented additions (docs/pipelines.md, "What workflow steps get") -----------
+# Written out here as the documentation states them, not taken from mlplane's code, so a
+# change to either side shows as a difference.
+
+#: Pod Security "restricted", on every container template's pod.
+POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+                        "seccompProfile": {"type": "RuntimeDefault"}}
+#: ... and on every container of it (main and sidecars).
+CONTAINER_SECURITY_CONTEXT = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                              "runAsNonRoot": True, "readOnlyRootFilesystem": False,
+                              "seccompProfile": {"type": "RuntimeDefault"}}
+#: A container step's default (request, limit) of CPU and memory.
+DEFAULT_RESOURCES = {"cpu": ("100m", "1"), "memory": ("128Mi", "512Mi")}
+#: What each of Argo's executor containers gets: a sidecar's defaults.
+EXECUTOR = {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+            "securityContext": CONTAINER_SECURITY_CONTEXT}
+#: Istio injection off, as label and annotation, on every template.
+NO_SIDECAR = {"sidecar.istio.io/inject": "false"}
+
+
+def _sized(given: dict[str, Any], extra: dict[str, str]) -> dict[str, Any]:
+    """A container's resources by the documented rule: CPU and memory each get a request
+    and a limit; a limit alone is the request too; a request alone gets the default limit,
+    or itself where it is above it; neither gets the defaults. ``extra`` (accelerators):
+    request = limit."""
+    from components.quantity import parse_quantity
+
+    # Anything else KFP set stays as it was (but a GPU limit that a placement replaces).
+    sized: dict[str, dict[str, str]] = {part: {k: str(v) for k, v in (given.get(part) or {}).items()
+                                               if not (extra and re.fullmatch(r"(nvidia|amd)\.com/gpu", k))}
+                                        for part in ("requests", "limits")}
+    for kind, (default_request, default_limit) in DEFAULT_RESOURCES.items():
+        request = (given.get("requests") or {}).get(kind)
+        limit = (given.get("limits") or {}).get(kind)
+        if request is None and limit is not None:
+            request = limit
+        if limit is None:
+            limit = request if request is not None and parse_quantity(request) > parse_quantity(default_limit) \
+                else default_limit
+        sized["requests"][kind], sized["limits"][kind] = str(request or default_request), str(limit)
+    for key, value in extra.items():
+        sized["requests"][key] = sized["limits"][key] = value
+    return sized
+
+
+def with_documented_additions(workflow: dict[str, Any], placements: dict[str, Any] | None = None) -> dict[str, Any]:
+    """KFP's Workflow with exactly what mlplane documents adding to it (a copy).
+
+    ``placements``: template name -> the pool's scheduling facts (``resource_name``,
+    ``count``, ``node_selector``, ``tolerations``) for the templates with accelerators;
+    their KFP ``<vendor>.com/gpu`` limit becomes the pool's resource.
+    """
+    workflow = json.loads(json.dumps(workflow))
+    for template in workflow["spec"]["templates"]:
+        metadata = template.setdefault("metadata", {})
+        for key in ("labels", "annotations"):
+            metadata[key] = {**(metadata.get(key) or {}), **NO_SIDECAR}
+        if "container" not in template:
+            continue
+        placement = (placements or {}).get(template["name"])
+        extra = {placement.resource_name: str(placement.count)} if placement else {}
+        container = template["container"]
+        container["resources"] = _sized(container.get("resources") or {}, extra)
+        container["securityContext"] = CONTAINER_SECURITY_CONTEXT
+        for sidecar in template.get("sidecars") or []:
+            sidecar["resources"] = _sized({}, {})
+            sidecar["securityContext"] = CONTAINER_SECURITY_CONTEXT
+        template["securityContext"] = POD_SECURITY_CONTEXT
+        # Argo's executor containers (init, wait), through a pod spec patch.
+        template["podSpecPatch"] = {"initContainers": [{"name": "init", **EXECUTOR}], "containers": [
+            {"name": "wait", **EXECUTOR}]}
+        if placement:
+            template["nodeSelector"] = {**(template.get("nodeSelector") or {}), **placement.node_selector}
+            tolerations = list(template.get("tolerations") or [])
+            template["tolerations"] = tolerations + [dict(t) for t in placement.tolerations if t not in tolerations]
+    return workflow
+
+
+def workflow_differences(oracle: dict[str, Any], ours: dict[str, Any],
+                         placements: dict[str, Any] | None = None) -> list[str]:
+    """What differs between KFP's Workflow, with mlplane's documented additions, and
+    mlplane's as declared, template by template (every field of every template: a missing,
+    extra or different addition is a difference as much as a wrong image or argument)."""
+    theirs, mine = _workflow_shape(with_documented_additions(oracle, placements)), _workflow_shape(ours)
     found = [f"{key}: KFP {theirs[key]!r} vs mlplane {mine[key]!r}" for key in ("entrypoint", "onExit")
              if theirs[key] != mine[key]]
     if sorted(theirs["templates"]) != sorted(mine["templates"]):

@@ -224,6 +224,8 @@ class ContainerOp(BaseOp):
         self.tolerations: list[dict[str, Any]] = []
         self.num_retries = 0
         self.timeout = 0
+        #: Where ``gcp.use_preemptible_nodepool`` asked for spot capacity (its line), if it did.
+        self.spot_line: int | None = None
         self.pvolumes: dict[str, Any] = {}
         self.pvolume: Any = None
         self.sidecars: list[Sidecar] = []
@@ -571,15 +573,57 @@ class ParallelFor(_Group):
         elif isinstance(loop_args, (list, tuple)) and loop_args:
             self.items = [to_plain(item) for item in loop_args]
             self.item_param = f"loop-item-param-{declaration.next_group_index()}"
+            # As KFP 1.8.22 checks them (kfp/dsl/_for_loop.py ``LoopArguments``).
+            if isinstance(self.items[0], dict) and any(
+                    not isinstance(item, dict) or set(item) != set(self.items[0]) for item in self.items):
+                raise declaration.refuse("dsl.ParallelFor", "a list of dicts needs the same keys in every dict")
         else:
             raise declaration.refuse("dsl.ParallelFor", "expects a non-empty list or a step's output")
         super().__init__()
         self.parallelism = parallelism or 0
-        self._declaration.needs_engine("dsl.ParallelFor")
+        if not self.literal:
+            self._declaration.needs_engine("dsl.ParallelFor")
+        # A literal list is unrolled into steps when the rest of the pipeline is static
+        # (pipelines/kfp_v1/unroll.py); otherwise it is a ``withItems`` loop of the Workflow.
+
+    @property
+    def literal(self) -> bool:
+        """Whether the items are a list known when the plan is made."""
+        return isinstance(self.items, list)
 
     def __enter__(self) -> Any:
         super().__enter__()
-        return PipelineParam(self.item_param, pattern="{{mlplane.loop-item:" + self.item_param + "}}")
+        first = self.items[0] if self.literal else None
+        return LoopItem(self.item_param, first if isinstance(first, dict) else ())
+
+
+class LoopItem(PipelineParam):
+    """The item of a ``ParallelFor``; ``item.a`` is field ``a`` of a dict item (KFP's
+    ``LoopArgumentVariable``, named ``<item>-subvar-a``)."""
+
+    def __new__(cls, name: str, fields: Any = ()) -> "LoopItem":
+        item = super().__new__(cls, name, pattern=loop_item_placeholder(name))
+        # A dict item's keys are set as attributes, as KFP sets them, so that a key named
+        # like a str method (``item.count``) is the field, not the method.
+        for field in fields:
+            if field not in ("name", "op_name", "value", "param_type"):  # the parameter's own
+                setattr(item, field, item.__getattr__(field))
+        return item
+
+    def __getattr__(self, field: str) -> PipelineParam:
+        if field.startswith("_"):
+            raise AttributeError(field)
+        name = f"{self.name}{SUBVAR}{field}"
+        return PipelineParam(name, pattern=loop_item_placeholder(name))
+
+
+#: How KFP 1.8.22 names a field of a loop item (kfp/dsl/_for_loop.py ``SUBVAR_NAME_DELIMITER``).
+SUBVAR = "-subvar-"
+
+
+def loop_item_placeholder(name: str) -> str:
+    """The text standing for a loop item (or one of its fields) until it is known."""
+    return "{{mlplane.loop-item:" + name + "}}"
 
 
 class _Graph(_Group):
@@ -692,9 +736,21 @@ class PipelineConf:
         return self
 
     def set_ttl_seconds_after_finished(self, seconds: int) -> "PipelineConf":
+        """Refused. KFP 1.8.22 sets the Workflow's ``ttlStrategy.secondsAfterCompletion``
+        (kfp/compiler/compiler.py ``_create_workflow``): Argo deletes the finished run. Here
+        the run is a resource of the plan (a Job per step, or the Workflow), and an object
+        the cluster deleted is dropped from Pulumi's state by the next ``pulumi refresh``
+        (or ``pulumi up --refresh``), so the following ``pulumi up`` creates it, and runs
+        it, again (pulumi/pulumi-kubernetes#3089: refresh records the deletion, "allowing
+        the deployment to be recreated"; Terraform's provider had to special-case Jobs
+        with a TTL of 0 for the same reason, hashicorp/terraform-provider-kubernetes#2596).
+        Argo's ``podGC`` would keep the run but delete only its pods: another thing, not a
+        TTL."""
         raise current().refuse("PipelineConf.set_ttl_seconds_after_finished",
-                               "cannot apply to a plan: a finished step removed by a TTL would be created, and run, "
-                               "again by the next `pulumi up`; the plan keeps finished steps")
+                               "cannot apply to a plan: the run would be deleted by the cluster, forgotten by the next "
+                               "`pulumi refresh` (or `pulumi up --refresh`), and created and run again by the "
+                               "`pulumi up` after it (pulumi/pulumi-kubernetes#3089); the plan keeps finished steps, "
+                               "and a changed pipeline replaces them")
 
     def set_parallelism(self, max_num_pods: int) -> "PipelineConf":
         """At most this many pods at once: the Workflow's ``parallelism`` for a pipeline that

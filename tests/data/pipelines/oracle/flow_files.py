@@ -1,4 +1,5 @@
-"""Run-time flow with files: an output passed as a file into a loop."""
+"""Run-time flow with files: an output passed as a file into a loop inside a condition on it
+(the condition keeps it on the workflow engine; loops_files.py is the same loop unrolled)."""
 from kfp import components, dsl
 from kfp.components import InputPath, OutputPath
 
@@ -16,5 +17,6 @@ def use(data_path: InputPath(str), n: int):
 @dsl.pipeline(name='flow-files')
 def pipeline():
     made = make()
-    with dsl.ParallelFor([1, 2]) as n:
-        use(made.output, n)
+    with dsl.Condition(made.output == 'x'):
+        with dsl.ParallelFor([1, 2]) as n:
+            use(made.output, n)

@@ -1,4 +1,5 @@
-"""Run-time flow with a ResourceOp: an object created, then a loop after it."""
+"""Run-time flow with a ResourceOp: an object created, then a loop after it (behind a condition on a
+step's output, which keeps it on the workflow engine; loops_resource.py is it unrolled)."""
 from kfp import dsl
 
 
@@ -11,5 +12,8 @@ def pipeline():
         success_condition='status.phase == Succeeded',
         failure_condition='status.phase == Failed',
     )
-    with dsl.ParallelFor(['a', 'b']) as item:
-        dsl.ContainerOp(name='after', image='busybox:1.36.1', command=['echo', item]).after(job)
+    check = dsl.ContainerOp(name='check', image='busybox:1.36.1', command=['sh', '-c', 'echo yes > /tmp/ok'],
+                            file_outputs={'ok': '/tmp/ok'})
+    with dsl.Condition(check.outputs['ok'] == 'yes'):
+        with dsl.ParallelFor(['a', 'b']) as item:
+            dsl.ContainerOp(name='after', image='busybox:1.36.1', command=['echo', item]).after(job)

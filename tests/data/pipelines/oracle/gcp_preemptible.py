@@ -1,4 +1,4 @@
-"""A step on GKE's preemptible pool, which no stack pool is."""
+"""A CPU step on preemptible capacity: refused, the stack's spot pools are accelerator pools."""
 from kfp import dsl, gcp
 
 
