@@ -55,8 +55,9 @@ def _add_danger_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on-danger", action="store_true",
                         help="exit 1 when a change would delete or replace stateful or protected resources")
     parser.add_argument("--max-chars", type=int, default=None, metavar="N",
-                        help="markdown: keep the diff within about N characters (default: what one "
-                             "pull-request comment holds); rows past it are counted, not shown")
+                        help="markdown: at most N characters in all (default 50000, within what one "
+                             "pull-request comment holds); dangers, sections and rows that do not fit are "
+                             "left out whole and counted")
 
 
 def version() -> str:
@@ -225,7 +226,14 @@ def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "", list
     if args.format == "json":
         sys.stdout.write(json_report(diff))
     elif args.format == "markdown":
-        sys.stdout.write(markdown_report(diff, args.max_chars) + (f"\n_{note.strip()}_\n" if note else ""))
+        from infra.offline.report import BudgetTooSmall
+
+        try:
+            text = markdown_report(diff, args.max_chars, note)
+        except BudgetTooSmall as exc:
+            raise input_error("command line", "--max-chars", "too small for this diff's title, summary and note",
+                              value=args.max_chars, allowed=f"at least {exc.minimum}") from None
+        sys.stdout.write(text)
     else:
         console = stdout_console()
         if note:

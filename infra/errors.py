@@ -12,7 +12,8 @@ from typing import Any
 
 from components.base import SECRET_MASK, masked_credentials
 
-__all__ = ["SECRET_MASK", "InputError", "OfflineUnsupportedError", "Problem", "input_error", "show_value"]
+__all__ = ["SECRET_MASK", "InputError", "OfflineUnsupportedError", "Problem", "describe_validation_error",
+           "input_error", "show_value"]
 _MAX_VALUE_CHARS = 80
 
 
@@ -32,6 +33,60 @@ def show_value(value: Any, *, secret: bool = False) -> str:
     if len(text) > _MAX_VALUE_CHARS:
         text = text[: _MAX_VALUE_CHARS - 3] + "..."
     return text
+
+
+#: Pydantic's type errors, in a stack file's words: a YAML user writes mappings and lists,
+#: not dictionaries, tuples or "instances of" a model class.
+_MAPPING = ("a mapping", "`key: value` lines under the key, or {key: value}")
+_LIST = ("a list", "`- item` lines under the key, or [a, b]")
+_SHAPES: dict[str, tuple[str, str | None]] = {
+    **dict.fromkeys(("dict_type", "mapping_type", "model_type", "model_attributes_type", "dataclass_type"), _MAPPING),
+    **dict.fromkeys(("list_type", "tuple_type", "set_type", "frozen_set_type"), _LIST),
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), ("a whole number", None)),
+    **dict.fromkeys(("float_type", "float_parsing"), ("a number", None)),
+    **dict.fromkeys(("bool_type", "bool_parsing"), ("true or false", "true, false")),
+    "string_type": ("a string", None),
+}
+
+_BOUNDS = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+           "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+
+
+def describe_validation_error(error: Any) -> tuple[str, str | None]:
+    """One pydantic error (an item of ``ValidationError.errors()``) as a message and an allowed text.
+
+    Stack files and pipeline parameters are written by people who never see the models,
+    so a wrong shape is said in YAML's words ("must be a mapping"), a bound as a bound,
+    and anything else with pydantic's "Input should be" turned into "must be".
+
+    Args:
+        error: ``{"type": ..., "msg": ..., "ctx": {...}}`` as pydantic reports it.
+
+    Returns:
+        ``(message, allowed)``; ``allowed`` is None where the message says it all.
+    """
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in _SHAPES:
+        noun, allowed = _SHAPES[kind]
+        return f"must be {noun}", allowed
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        return f"must be {words} {ctx.get(key)}", f"{words} {ctx.get(key)}"
+    if kind in ("string_too_short", "string_too_long"):
+        bound = ctx.get("min_length") if kind.endswith("short") else ctx.get("max_length")
+        words = "at least" if kind.endswith("short") else "at most"
+        return f"must have {words} {bound} characters", f"{words} {bound} characters"
+    if kind in ("too_short", "too_long"):
+        bound = ctx.get("min_length") if kind.endswith("short") else ctx.get("max_length")
+        words = "at least" if kind.endswith("short") else "at most"
+        return f"must have {words} {bound} items", f"{words} {bound} items"
+    if kind == "string_pattern_mismatch":
+        return "does not have the required form", f"text matching {ctx.get('pattern')}"
+    message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if message.startswith("Input should be "):
+        message = "must be " + message[len("Input should be "):]
+    return message, None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from infra.errors import InputError, Problem
+from infra.errors import InputError, Problem, describe_validation_error, show_value
 from infra.suggest import close_matches
 
 
@@ -49,6 +49,10 @@ def validation_message(exc: ValidationError) -> str:
         if original is not None and type(original).__name__ == "PipelineError":
             return str(original)
         location = ".".join(str(step) for step in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message, allowed = describe_validation_error(error)
+        if allowed:
+            message += f" (allowed: {allowed})"
+        if "input" in error and error["type"] not in ("missing", "value_error", "assertion_error"):
+            message += f" (got {show_value(error['input'])})"
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts)

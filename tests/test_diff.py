@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from infra.offline.diff import diff_plans
 from infra.offline.report import format_json, format_markdown, format_text
@@ -135,3 +136,55 @@ def test_formats_show_the_same_changes() -> None:
     assert "0 to create, 0 to update, 1 to replace, 1 to delete, 0 unchanged" in text
     assert "DANGER" in text and ":warning:" in markdown
     assert '"replace": 1' in data and '"danger": true' in data
+
+
+def test_a_delete_and_create_of_one_kind_hint_at_formerly_and_two_do_not() -> None:
+    from infra.offline.report import format_markdown
+    from tests.plans import component, under
+
+    def volumes(*names: str):
+        out = []
+        for name in names:
+            volume = component("mlplane:storage:Volume", f"volume-{name}")
+            out += [volume, under(volume, pvc(f"volume-{name}-claim"))]
+        return out
+
+    diff = diff_plans(plan(*volumes("datasets", "models")), plan(*volumes("training-data", "models")))
+    [hinted] = [c for c in diff.changes if c.hint]
+    assert hinted.op == "delete" and hinted.name == "volume-datasets"
+    assert hinted.hint == ("looks like a rename of datasets to training-data: `formerly: [datasets]` on volume "
+                           "training-data (mlplane:storage.volumes) keeps its identity; without it its data is "
+                           "destroyed")
+    assert "hint: looks like a rename of datasets to training-data" in format_markdown(diff)
+    assert diff.to_json()["changes"][[c.urn for c in diff.changes].index(hinted.urn)]["hint"] == hinted.hint
+    # Two volumes gone and two new: which became which would be a guess.
+    two = diff_plans(plan(*volumes("a", "b")), plan(*volumes("c", "d")))
+    assert not any(c.hint for c in two.changes)
+    # A pipeline step's rename is said in renamed_steps; a step outside a pipeline is no step.
+    pipeline = component("mlplane:pipeline:Pipeline", "pipeline-mnist")
+    step = lambda name: component("mlplane:pipeline:ContainerStep", f"pipeline-mnist-{name}", parent=pipeline.urn)  # noqa: E731
+    steps = diff_plans(plan(pipeline, step("train")), plan(pipeline, step("fit")))
+    assert [c.hint for c in steps.changes if c.hint] == [
+        "looks like a rename of train to fit: `renamed_steps: {fit: [train]}` on the pipeline (mlplane:pipelines) "
+        "keeps its identity"]
+
+
+def test_a_chart_going_down_a_version_is_a_warning_in_every_format() -> None:
+    from infra.offline.downgrades import version_key
+    from tests.plans import component
+
+    def chart(version: str, ref: str):
+        return (component("kubernetes:helm.sh/v4:Chart", "platform-auth-dex", chart="dex", version=version),
+                component("kubernetes:kustomize/v2:Directory", "platform-apps-profiles",
+                          directory=f"https://github.com/kubeflow/manifests//applications/profiles?ref={ref}"))
+
+    down = diff_plans(plan(*chart("0.24.0", "26.03")), plan(*chart("0.14.3", "v1.8.1")))
+    [warning] = down.warnings
+    assert warning.startswith("Downgrade: Kubeflow manifests 26.03 → v1.8.1, chart dex 0.24.0 → 0.14.3. ")
+    assert f"WARNING: {warning}" in format_text(down)
+    assert f":warning: **{warning}**" in format_markdown(down)
+    assert json.loads(format_json(down))["warnings"] == [warning]
+    assert diff_plans(plan(*chart("0.14.3", "v1.8.1")), plan(*chart("0.24.0", "26.03"))).warnings == ()
+    assert diff_plans(plan(*chart("0.24.0", "26.03")), plan(*chart("0.24.0", "26.03.1"))).warnings == ()
+    assert version_key("v1.19.4") > version_key("v1.12.2") and version_key("26.03") > version_key("v1.8.1")
+    assert version_key("0.16.0-rc1") == (0, 16, 0) and version_key("latest") is None

@@ -175,6 +175,33 @@ def _stack_with_gateway(tmp_path: Path, gateway: str, cluster: str = "kind: loca
      "'node-port', 'load-balancer' or 'existing-load-balancer')"),
     ("    gateway: {mode: load-balancer, source_ranges: [10.0.0.1/8]}\n",
      "mlplane:kubeflow.gateway.source_ranges[0]: must be a CIDR range such as 203.0.113.0/24"),
+    # Kubernetes' default --service-node-port-range is 30000-32767, inclusive (gateway.py cites the source).
+    ("    gateway: {mode: node-port, node_ports: {http: 80, https: 30443}}\n",
+     "mlplane:kubeflow.gateway.node_ports.http: outside Kubernetes' default node-port range; the API server "
+     "refuses the Service (got 80; allowed: 30000-32767, or set node_ports.range to your cluster's "
+     "--service-node-port-range)"),
+    ("    gateway: {mode: existing-load-balancer, node_ports: {http: 30080, https: 32768}}\n",
+     "mlplane:kubeflow.gateway.node_ports.https: outside Kubernetes' default node-port range"),
+    ("    gateway: {mode: node-port, node_ports: {http: 29999, https: 30443}}\n",
+     "mlplane:kubeflow.gateway.node_ports.http: outside Kubernetes' default node-port range"),
+    ("    gateway: {mode: node-port, node_ports: {http: 8080, https: 30443, range: 9000-32767}}\n",
+     "mlplane:kubeflow.gateway.node_ports.http: outside the cluster's node-port range (node_ports.range); the API "
+     "server refuses the Service (got 8080; allowed: 9000-32767)"),
+    ("    gateway: {mode: node-port, node_ports: {range: 32767-30000}}\n",
+     "mlplane:kubeflow.gateway.node_ports.range: must be a port range low-high such as 30000-32767"),
+    ("    gateway: {mode: node-port, node_ports: {range: 30000-70000}}\n",
+     "mlplane:kubeflow.gateway.node_ports.range: must be a port range low-high"),
+    # Modes whose Service takes no fixed node ports refuse them rather than ignore them.
+    ("    gateway: {mode: cluster-ip, node_ports: {http: 30080, https: 30443}}\n",
+     "mlplane:kubeflow.gateway.node_ports: node ports only apply in the node-port and existing-load-balancer "
+     "modes; mode cluster-ip ignores them (got {'http': 30080, 'https': 30443}; allowed: mode: node-port or "
+     "existing-load-balancer, or leave node_ports out)"),
+    ("    gateway: {node_ports: {http: 30080}}\n",
+     "mlplane:kubeflow.gateway.node_ports: node ports only apply in the node-port and existing-load-balancer "
+     "modes; mode cluster-ip ignores them (got {'http': 30080}"),
+    ("    gateway: {mode: load-balancer, node_ports: {https: 30443}}\n",
+     "mlplane:kubeflow.gateway.node_ports: node ports only apply in the node-port and existing-load-balancer "
+     "modes; mode load-balancer ignores them"),
 ])
 def test_gateway_settings_that_do_not_fit_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                  gateway: str, message: str) -> None:
@@ -190,3 +217,27 @@ def test_an_exposed_gateway_needs_mlplanes_istio(tmp_path: Path, capsys: pytest.
     assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 2
     assert ("mlplane:kubeflow.gateway.mode: mlplane installs no ingress gateway here (components.istio is existing "
             "or off), so it cannot expose one (got 'node-port'; allowed: cluster-ip") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("node_ports", "expected"), [
+    ({"http": 30000, "https": 32767}, (30000, 32767)),  # both ends of the default range are in it
+    ({"http": 8080, "https": 8443, "range": "80-32767"}, (8080, 8443)),  # a cluster started with a wider range
+    ({"http": 32767, "https": 32766, "range": "32766-32767"}, (32767, 32766)),
+])
+def test_node_ports_inside_the_range_are_accepted_and_set(node_ports: dict[str, Any],
+                                                          expected: tuple[int, int]) -> None:
+    from components.platform.gateway import gateway_problems
+
+    settings = GatewaySettings.model_validate({"mode": "node-port", "node_ports": node_ports})
+    assert gateway_problems(settings, "local") == []
+    ports = {p["name"]: p.get("nodePort") for p in gateway_service_values(settings, "local")["ports"]}
+    assert (ports["http2"], ports["https"]) == expected
+
+
+def test_the_default_range_is_kubernetes_default() -> None:
+    """30000-32767: PortRange{Base: 30000, Size: 2768} printed as Base-(Base+Size-1), as apimachinery does."""
+    from components.platform.gateway import DEFAULT_NODE_PORT_RANGE, parse_port_range
+
+    base, size = 30000, 2768  # kubernetes/kubernetes pkg/kubeapiserver/options/options.go
+    assert parse_port_range(DEFAULT_NODE_PORT_RANGE) == (base, base + size - 1)
+    assert GatewaySettings().node_ports.range == DEFAULT_NODE_PORT_RANGE

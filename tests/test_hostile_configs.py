@@ -147,3 +147,87 @@ def test_counts_summary_line_under_xdist(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hypothesis stack configs: 12 tried, 4 rendered and passed policies, 8 refused with exit 2" \
         in result.stdout, result.stdout
+
+
+#: Pydantic's own words, which a stack file's author never wrote and cannot act on.
+RAW_PYDANTIC = re.compile(r"Input should|valid dictionary|instance of|should have at|Field required|"
+                          r"Extra inputs|validation error|Traceback|object has no attribute")
+#: A wrong shape for each kind of place: a string for a mapping, a mapping for a list or a
+#: string, a list for a scalar, a number for a string, and YAML's other scalars.
+WRONG_SHAPES = ("text", {"a": 1}, [1, "x"], 7, 2.5, True, None)
+
+
+def _key_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    paths = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            paths += _key_paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            paths += _key_paths(value, (*prefix, index))
+    return paths
+
+
+def _with(config: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    import copy
+
+    changed = copy.deepcopy(config)
+    node = changed
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return changed
+
+
+#: The repository's stacks, and dev with mirrors as sources and an mlplane:serving section
+#: (no repository stack has either).
+SWEPT = {**REPOSITORY_STACKS, "dev-serving": {**REPOSITORY_STACKS["dev"], "mlplane:kubeflow": {
+    **REPOSITORY_STACKS["dev"]["mlplane:kubeflow"],
+    "sources": {"manifests": "https://git.example.com/mirrors/manifests",
+                "charts": {"dex": "https://charts.example.com/dex"}}}, "mlplane:serving": {
+    "endpoints": [{"name": "digits", "model": {"format": "tensorflow", "volume": {"claim": "models", "path": "m"}},
+                   "resources": {"cpu_request": "1", "memory_limit": "2Gi"}, "replicas": {"min": 1, "max": 2},
+                   "allow_from": ["kubeflow-user-example-com"]}],
+    "web_apps": [{"name": "digits-ui", "image": "ghcr.io/acme/ui:1.0.0", "port": 5000,
+                  "backend": {"endpoint": "digits", "env": {"MODEL_SERVER_URL": "url"}}}],
+}}}
+
+
+@pytest.mark.parametrize("name", sorted(SWEPT))
+def test_every_key_given_a_wrong_shape_is_refused_in_the_stack_files_words(name: str) -> None:
+    """Every key of every repository stack, replaced by each wrong shape: a clear refusal or a valid config.
+
+    Exhaustive over the stacks' own keys (thousands of loads, each milliseconds), so no
+    section can keep a raw pydantic message ("Input should be a valid dictionary") or a
+    traceback: the loader's one translation (infra.errors.describe_validation_error)
+    covers every model.
+    """
+    from infra.config.loader import validate_config
+    from infra.config.source import StackSource
+    from infra.errors import InputError
+
+    root = Path(__file__).resolve().parent.parent
+    config = SWEPT[name]
+    validate_config(config, StackSource(stack=name, file=Path(f"Pulumi.{name}.yaml"), base_dir=root))  # valid as is
+    source = StackSource(stack=name, file=Path(f"Pulumi.{name}.yaml"), base_dir=root)
+    raw: list[str] = []
+    refused = 0
+    for path in _key_paths(config):
+        for wrong in WRONG_SHAPES:
+            try:
+                validate_config(_with(config, path, wrong), source)
+            except InputError as exc:
+                refused += 1
+                message = str(exc)
+                assert message.startswith(f"Pulumi.{name}.yaml"), message
+                raw += [f"{path} = {wrong!r}: {line}" for line in message.splitlines() if RAW_PYDANTIC.search(line)]
+    assert refused > 100, refused  # the sweep reached the stack's keys
+    assert raw == [], "\n".join(raw[:40])
+
+
+def test_sources_charts_as_a_string_says_it_must_be_a_mapping(tmp_path: Path) -> None:
+    """The new user's case: ``sources: {charts: <folder>}`` instead of a chart-name mapping."""
+    config = _with(REPOSITORY_STACKS["dev"], ("mlplane:kubeflow", "sources"), {"charts": "../charts"})
+    code, _, stderr, out = run_cli(stack_file_text(config), tmp_path)
+    assert code == 2 and not out.exists()
+    assert "mlplane:kubeflow.sources.charts: must be a mapping (got '../charts'; allowed: `key: value` lines" in stderr

@@ -239,8 +239,10 @@ def test_existing_istio_and_cert_manager_are_used_not_installed(tmp_path: Path) 
     assert dev.count(marker) == 1
     auth = "  mlplane:auth:\n"
     assert dev.count(auth) == 1
-    # With the cluster's own Istio, mlplane installs no gateway to expose: cluster-ip.
-    dev = dev.replace("      mode: node-port\n", "      mode: cluster-ip\n")
+    # With the cluster's own Istio, mlplane installs no gateway to expose: cluster-ip (which takes no node ports).
+    gateway = "      mode: node-port\n      node_ports: {http: 30080, https: 30443}\n"
+    assert dev.count(gateway) == 1
+    dev = dev.replace(gateway, "      mode: cluster-ip\n")
     # An existing mesh must name the extension provider its config registers for oauth2-proxy.
     path.write_text(dev.replace(marker, marker + "      istio: {existing: true}\n      cert_manager: {existing: true}\n")
                     .replace(auth, auth + "    oauth2_proxy: {mesh_provider: oauth2-proxy}\n"))

@@ -78,6 +78,12 @@ def kept(old: Path, new: Path) -> list[dict[str, Any]]:
     return changes["changes"]
 
 
+def hints(old: Path, new: Path) -> dict[str, str]:
+    """The diff's rename hints by the deleted resource's logical name."""
+    _, changes = diff(old, new)
+    return {c["urn"].rsplit("::", 1)[1]: c["hint"] for c in changes["changes"] if c.get("hint")}
+
+
 def dangerous(old: Path, new: Path) -> list[str]:
     """The reasons of the diff's dangerous changes; asserts ``--fail-on-danger`` exits 1."""
     code, changes = diff(old, new)
@@ -105,6 +111,7 @@ def dev_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_renaming_a_volume_keeps_its_claim(dev_before: Path, tmp_path: Path) -> None:
     after = render(tmp_path, "dev", rename_volume("datasets", "training-data", formerly=True))
     changes = kept(dev_before, after)
+    assert not any(c.get("hint") for c in changes)  # kept: nothing to hint at
     claim = next(c for c in changes if c["urn"].endswith("::volume-training-data-claim"))
     assert claim["op"] == "update" and "renamed or moved" in claim["reason"]
 
@@ -112,6 +119,26 @@ def test_renaming_a_volume_keeps_its_claim(dev_before: Path, tmp_path: Path) -> 
 def test_renaming_a_volume_without_formerly_is_flagged(dev_before: Path, tmp_path: Path) -> None:
     after = render(tmp_path, "dev", rename_volume("datasets", "training-data", formerly=False))
     assert any("volume-datasets-claim" in reason or "'datasets'" in reason for reason in dangerous(dev_before, after))
+    assert hints(dev_before, after) == {"volume-datasets": (
+        "looks like a rename of datasets to training-data: `formerly: [datasets]` on volume training-data "
+        "(mlplane:storage.volumes) keeps its identity; without it its data is destroyed")}
+
+
+def test_renaming_a_notebook_without_formerly_hints_at_it(dev_before: Path, tmp_path: Path) -> None:
+    def rename(config: dict[str, Any]) -> None:
+        config["mlplane:workbenches"]["notebooks"][0]["name"] = "lab"
+
+    after = render(tmp_path, "dev", rename)
+    assert hints(dev_before, after) == {"notebook-kubeflow-user-example-com-scratch": (
+        "looks like a rename of scratch to lab: `formerly: [scratch]` on notebook lab "
+        "(mlplane:workbenches.notebooks) keeps its identity; without it its data is destroyed")}
+    # The text report shows it under the delete, on one line.
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        main(["diff", str(dev_before / "plan.json"), str(after / "plan.json")])
+    lines = buffer.getvalue().splitlines()
+    index = next(i for i, line in enumerate(lines) if "delete  mlplane:workbench:Workbench" in line)
+    assert lines[index + 1].strip().startswith("hint: looks like a rename of scratch to lab: `formerly: [scratch]`")
 
 
 def test_work_finds_a_renamed_volume_by_its_new_name_on_its_old_claim() -> None:
@@ -163,8 +190,12 @@ def test_renaming_a_pipeline_keeps_its_claims(surface_before: Path, tmp_path: Pa
 
 
 def test_renaming_a_pipeline_without_formerly_is_flagged(surface_before: Path, tmp_path: Path) -> None:
-    reasons = dangerous(surface_before, surface_render(tmp_path, "digits"))
+    after = surface_render(tmp_path, "digits")
+    reasons = dangerous(surface_before, after)
     assert any("deletes PersistentVolumeClaim" in reason for reason in reasons)
+    assert hints(surface_before, after) == {"pipeline-surface": (
+        "looks like a rename of surface to digits: `formerly: [surface]` on pipeline digits (mlplane:pipelines) "
+        "keeps its identity; without it its data is destroyed")}
 
 
 def test_a_renamed_pipeline_keeps_its_data_names_for_good(surface_before: Path, tmp_path: Path) -> None:
@@ -186,7 +217,11 @@ def test_renaming_a_step_keeps_its_volume(surface_before: Path, tmp_path: Path) 
     unaliased = tmp_path / "unaliased"
     unaliased.mkdir()
     (unaliased / "surface.py").write_text((folder / "surface.py").read_text())
-    assert dangerous(surface_before, render(unaliased, "onprem", surface("surface")))
+    unaliased_render = render(unaliased, "onprem", surface("surface"))
+    assert dangerous(surface_before, unaliased_render)
+    assert hints(surface_before, unaliased_render) == {"pipeline-surface-scratch": (
+        "looks like a rename of scratch to workspace: `renamed_steps: {workspace: [scratch]}` on the pipeline "
+        "(mlplane:pipelines) keeps its identity; without it its data is destroyed")}
 
 
 # --- pools and release trains --------------------------------------------------------------------
@@ -215,9 +250,14 @@ def gke_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_renaming_a_pool_touches_no_data(gke_before: Path, tmp_path: Path) -> None:
     """A pool holds no data: renamed without formerly, a new node pool replaces the old one."""
-    changes = kept(gke_before, render(tmp_path, "gke", rename_pool(formerly=False)))
+    after = render(tmp_path, "gke", rename_pool(formerly=False))
+    changes = kept(gke_before, after)
     node_pools = {c["op"] for c in changes if c["type"] == "gcp:container/nodePool:NodePool"}
     assert node_pools == {"create", "delete"}
+    # No data at stake, so the hint says only how to keep the node pool.
+    assert hints(gke_before, after) == {"pool-l4-mps": (
+        "looks like a rename of l4-mps to l4-shared: `formerly: [l4-mps]` on pool l4-shared "
+        "(mlplane:accelerators.pools) keeps its identity")}
 
 
 def test_renaming_a_pool_with_formerly_changes_nothing_on_the_cluster(gke_before: Path, tmp_path: Path) -> None:
@@ -242,6 +282,12 @@ def test_switching_release_trains_replaces_no_data(stack: str, tmp_path: Path) -
     # Model Registry and its database): removing it would delete them.
     back = dangerous(new, old) if stack != "dev" else []
     assert all("model-registry" in reason for reason in back), back
+    # Upgrading warns of nothing; going back names the release and each chart that goes down.
+    assert "warnings" not in diff(old, new)[1]
+    [warning] = diff(new, old)[1]["warnings"]
+    assert warning.startswith("Downgrade: Kubeflow manifests 26.03 → v1.8.1, chart ")
+    assert "chart cert-manager v1.19.4 → v1.12.2" in warning and "chart istiod 1.29.0 → 1.17.3" in warning
+    assert "Downgrades are a risk" in warning and "--enable_database_upgrade=true" in warning
 
 
 # --- components renamed or moved in code ----------------------------------------------------------

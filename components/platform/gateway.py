@@ -70,12 +70,46 @@ def _check_ip(value: str) -> str:
     return value
 
 
+#: Kubernetes' default ``--service-node-port-range``: ``PortRange{Base: 30000, Size: 2768}``
+#: (kubernetes/kubernetes, pkg/kubeapiserver/options/options.go: DefaultServiceNodePortRange),
+#: inclusive at both ends, so 30000-32767 (staging/src/k8s.io/apimachinery/pkg/util/net/
+#: port_range.go: ``Contains`` is ``p >= Base && p-Base < Size``; ``String`` prints Base+Size-1).
+#: The API server refuses a Service whose nodePort lies outside the cluster's range.
+DEFAULT_NODE_PORT_RANGE = "30000-32767"
+
+#: The modes that make the gateway a NodePort Service with mlplane's fixed node ports.
+NODE_PORT_MODES = ("node-port", "existing-load-balancer")
+
+
+def parse_port_range(value: str) -> tuple[int, int]:
+    """``"30000-32767"`` as ``(30000, 32767)``, inclusive, as the API server's flag reads it.
+
+    Raises:
+        ValueError: Not ``low-high`` with ``low <= high <= 65535`` (apimachinery's
+            ``PortRange.Set`` refuses the same).
+    """
+    low, dash, high = value.strip().partition("-")
+    if not dash or not low.isdigit() or not high.isdigit() or not 1 <= int(low) <= int(high) <= 65535:
+        raise ValueError("must be a port range low-high such as 30000-32767 (the API server's "
+                         "--service-node-port-range), with 1 <= low <= high <= 65535")
+    return int(low), int(high)
+
+
+def _check_port_range(value: str) -> str:
+    parse_port_range(value)
+    return value
+
+
 class NodePorts(ArgsModel):
-    """The fixed node ports of a NodePort gateway (the cluster's node-port range applies; Kubernetes'
-    default is 30000-32767)."""
+    """The fixed node ports of a NodePort gateway, inside the cluster's node-port range."""
 
     http: int = Field(30080, ge=1, le=65535, description="Node port of the gateway's HTTP port (80).")
     https: int = Field(30443, ge=1, le=65535, description="Node port of the gateway's HTTPS port (443).")
+    range: Annotated[str, AfterValidator(_check_port_range)] = Field(
+        DEFAULT_NODE_PORT_RANGE,
+        description="The cluster's node-port range (the API server's --service-node-port-range), low-high "
+                    "inclusive; Kubernetes' default is 30000-32767. Set it only if your cluster's API server "
+                    "was started with another range (e.g. k3s --service-node-port-range).")
 
 
 class GatewaySettings(ArgsModel):
@@ -89,7 +123,8 @@ class GatewaySettings(ArgsModel):
                     "balancer you run forwards to node_ports on the nodes.",
     )
     node_ports: NodePorts = Field(default_factory=NodePorts,
-                                  description="node-port and existing-load-balancer: the fixed node ports.")
+                                  description="node-port and existing-load-balancer: the fixed node ports (the "
+                                              "other modes take none: refused there).")
     internal: bool = Field(False, description="load-balancer: an internal (private network only) load balancer.")
     address: Annotated[str, AfterValidator(_check_ip)] | None = Field(
         None, description="load-balancer: a reserved IP address for it (loadBalancerIP), e.g. a static IP.")
@@ -113,7 +148,7 @@ def gateway_service_values(settings: GatewaySettings, cluster_kind: str) -> dict
         return {"type": "ClusterIP", **({"annotations": dict(settings.annotations)} if settings.annotations else {})}
     reason = (f"mlplane:kubeflow.gateway.mode {settings.mode}: the Istio ingress gateway is the platform's one "
               "entry (TLS, login)")
-    if settings.mode in ("node-port", "existing-load-balancer"):
+    if settings.mode in NODE_PORT_MODES:
         fixed = {"http2": settings.node_ports.http, "https": settings.node_ports.https}
         ports = [{**port, "nodePort": fixed[port["name"]]} if port["name"] in fixed else dict(port)
                  for port in CHART_PORTS]
@@ -137,9 +172,26 @@ def gateway_problems(settings: GatewaySettings, cluster_kind: str) -> list[tuple
             if key in settings.model_fields_set and getattr(settings, key) not in (False, None, ()):
                 problems.append(((key,), f"only a load-balancer gateway takes {key}", getattr(settings, key),
                                  "mode: load-balancer, or leave it out"))
+    if settings.mode not in NODE_PORT_MODES and "node_ports" in settings.model_fields_set:
+        # A ClusterIP Service has no node ports, and a LoadBalancer's are allocated by the
+        # cluster: the values would be silently ignored.
+        problems.append((("node_ports",), f"node ports only apply in the {' and '.join(NODE_PORT_MODES)} modes; "
+                         f"mode {settings.mode} ignores them", settings.node_ports.model_dump(include=settings.node_ports.model_fields_set),
+                         f"mode: {' or '.join(NODE_PORT_MODES)}, or leave node_ports out"))
+        return problems
     if settings.node_ports.http == settings.node_ports.https:
         problems.append((("node_ports", "https"), "the HTTP and HTTPS node ports are the same",
                          settings.node_ports.https, "two different ports"))
+    low, high = parse_port_range(settings.node_ports.range)
+    for key in ("http", "https"):
+        port = getattr(settings.node_ports, key)
+        if not low <= port <= high:
+            custom = settings.node_ports.range != DEFAULT_NODE_PORT_RANGE
+            where = "the cluster's node-port range (node_ports.range)" if custom else \
+                "Kubernetes' default node-port range"
+            problems.append((("node_ports", key), f"outside {where}; the API server refuses the Service", port,
+                             f"{low}-{high}" + ("" if custom else ", or set node_ports.range to your cluster's "
+                                                "--service-node-port-range")))
     if settings.mode == "load-balancer" and settings.internal and cluster_kind not in CLOUD_ANNOTATIONS:
         problems.append((("internal",), f"mlplane knows no internal load balancer annotation for {cluster_kind} "
                          "clusters", True, "internal: false, and your load balancer's own annotations"))

@@ -25,7 +25,7 @@ from infra.config.secrets import fill_unset, secret_slots, unset_problems, unset
 from infra.config.source import StackSource
 from infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
 from infra.config.stackfile import StackDocument, read_stack_document
-from infra.errors import InputError, Problem, show_value
+from infra.errors import InputError, Problem, describe_validation_error, show_value
 from infra.suggest import did_you_mean
 
 #: Config namespaces that may appear in a stack file besides mlplane's own: the
@@ -193,7 +193,7 @@ def _problems(
     """
     problems = []
     for error in exc.errors(include_url=False):
-        path, value, has_value = _locate(raw, error["loc"], error.get("input"))
+        path, value, has_value = _locate(raw, error["loc"], error.get("input"), missing=error["type"] == "missing")
         if error["type"] in ("union_tag_invalid", "union_tag_not_found") and isinstance(value, Mapping):
             path, value, has_value = (*path, "kind"), value.get("kind"), "kind" in value
         message, allowed = _describe(error, value)
@@ -206,6 +206,10 @@ def _problems(
                 message += f": {misplaced}"
             elif allowed and path:
                 message += did_you_mean(str(path[-1]), allowed.split(", "))
+        if annotation is not None and error["type"] in _MAPPING_ERRORS:
+            keys = allowed_keys(annotation, raw, path)
+            if keys:
+                allowed = f"a mapping with the keys {keys}"
         if annotation is not None and error["type"] == "missing":
             info = field_info(annotation, raw, path)
             if info is not None and info.description:
@@ -222,14 +226,39 @@ def _problems(
                 line=lines(full),
             )
         )
-    return problems
+    return _merge_union_members(problems)
 
 
-def _locate(raw: Any, loc: tuple[Any, ...], error_input: Any) -> tuple[tuple[Any, ...], Any, bool]:
+#: Errors where a mapping (a model's keys) was expected and something else was given.
+_MAPPING_ERRORS = ("model_type", "model_attributes_type", "dataclass_type")
+
+
+def _merge_union_members(problems: list[Problem]) -> list[Problem]:
+    """One problem per key: a value that fits none of a union's members gets one message.
+
+    Pydantic reports each member of ``str | int | list[str]`` on its own; the user wrote
+    one value, so the members' "must be" texts are joined with "or".
+    """
+    merged: dict[tuple[str, str | None], Problem] = {}
+    for problem in problems:
+        key = (problem.path, problem.value)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = problem
+        elif first.message.startswith("must be ") and problem.message.startswith("must be ") \
+                and problem.message not in first.message:
+            merged[key] = replace(first, message=f"{first.message} or {problem.message.removeprefix('must be ')}",
+                                  allowed=None)
+    return list(merged.values())
+
+
+def _locate(raw: Any, loc: tuple[Any, ...], error_input: Any, *, missing: bool = False) -> tuple[tuple[Any, ...], Any, bool]:
     """Map a pydantic error location onto the user's data.
 
-    Pydantic adds steps that are not in the data (union member tags, validator names);
-    only steps that index into the user's data are kept, so the path matches the file.
+    Pydantic adds steps that are not in the data (union member tags such as ``int`` or
+    ``list[str]``, validator names); only steps that index into the user's data are kept,
+    so the path matches the file. A last step that is not in the data is a key only for a
+    ``missing`` error; otherwise it is a union member's tag.
 
     Returns:
         The cleaned path, the value found there, and whether a value exists there.
@@ -244,7 +273,8 @@ def _locate(raw: Any, loc: tuple[Any, ...], error_input: Any) -> tuple[tuple[Any
         elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
             path.append(step)
             node = node[step]
-        elif index == len(loc) - 1 and isinstance(node, Mapping) and isinstance(step, str) and not _is_tag(node, step):
+        elif missing and index == len(loc) - 1 and isinstance(node, Mapping) and isinstance(step, str) \
+                and not _is_tag(node, step):
             path.append(step)
             found = False
         # else: a union tag or validator step, not part of the user's path
@@ -281,7 +311,4 @@ def _describe(error: Mapping[str, Any], value: Any) -> tuple[str, str | None]:
         return "unknown kind", str(ctx.get("expected_tags", ""))
     if kind == "union_tag_not_found":
         return "`kind` is missing", str(ctx.get("expected_tags", "")) or None
-    message = str(error["msg"])
-    if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
-    return message, None
+    return describe_validation_error(error)

@@ -9,6 +9,7 @@ at the release's tag) and each chart at its pinned version.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,9 @@ def absolute_sources(config: "StackConfig") -> SourcesSpec:
     sources = config.kubeflow.sources
 
     def absolute(value: str) -> str:
-        return str(config.source.resolve(value).resolve()) if source_kind(value) == "folder" else value
+        # Lexically absolute (``..`` folded), symlinks kept: a vendored link stays inside the
+        # project, so the plan records it relative to the project (infra/offline/portable.py).
+        return os.path.abspath(config.source.resolve(value)) if source_kind(value) == "folder" else value
 
     return SourcesSpec(
         manifests=absolute(sources.manifests) if sources.manifests else None,

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from infra.offline.danger import data_at_stake, holds_data, listing, object_name, stateful_in_namespace
+from infra.offline.downgrades import downgrade_warning
 from infra.offline.kinds import kind_of
 from infra.offline.paths import ABSENT, changed_paths, parse_pattern, show, touches, value_at
 from infra.offline.plan import STACK_TYPE, Plan, PlanResource
+from infra.offline.rename_hints import rename_hints
 from infra.offline.replace_rules import expandable_classes, replace_reasons
 from infra.offline.shown import masked
 
@@ -68,6 +70,7 @@ class Change:
         renamed_from: The old URN when the resource was renamed or moved (an alias).
         source: The URN of the Helm chart or kustomize directory the object comes from.
         component: The URN of the nearest mlplane component that owns the resource.
+        hint: One line of advice beside the reason (a delete that looks like a rename).
     """
 
     urn: str
@@ -80,6 +83,7 @@ class Change:
     renamed_from: str | None = None
     source: str | None = None
     component: str | None = None
+    hint: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The change as in the diff's JSON format."""
@@ -87,6 +91,8 @@ class Change:
                 "values": [v.to_json() for v in self.values], "danger": self.danger, "reason": self.reason}
         if self.renamed_from:
             data["renamedFrom"] = self.renamed_from
+        if self.hint:
+            data["hint"] = self.hint
         if self.source:
             data["source"] = self.source
         return data
@@ -104,11 +110,15 @@ class Change:
 
 @dataclass(frozen=True)
 class PlanDiff:
-    """All changes between two plans, plus how many resources stay the same."""
+    """All changes between two plans, plus how many resources stay the same.
+
+    ``warnings`` are risks of the change as a whole (a release or chart downgrade).
+    """
 
     changes: tuple[Change, ...]
     same: int
     stack: str = ""
+    warnings: tuple[str, ...] = ()
     old_plan: Plan | None = field(default=None, repr=False, compare=False)
     new_plan: Plan | None = field(default=None, repr=False, compare=False)
 
@@ -134,7 +144,10 @@ class PlanDiff:
 
     def to_json(self) -> dict[str, Any]:
         """The diff in its JSON contract form."""
-        return {"summary": self.summary(), "changes": [c.to_json() for c in self.changes]}
+        data: dict[str, Any] = {"summary": self.summary(), "changes": [c.to_json() for c in self.changes]}
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
 
 def diff_plans(old: Plan, new: Plan) -> PlanDiff:
@@ -179,8 +192,13 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     for resource in old:
         if resource.urn not in matched_old and resource.urn not in new_by_urn:
             changes.append(_placed(_deletion(resource, old), resource, old_by_urn))
+    hints = rename_hints(old, new, (c.urn for c in changes if c.op == "delete"),
+                         (c.urn for c in changes if c.op == "create"))
+    changes = [replace(c, hint=hints[c.urn]) if c.op == "delete" and c.urn in hints else c for c in changes]
     changes.sort(key=lambda c: c.urn)
-    return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack, old_plan=old, new_plan=new)
+    warning = downgrade_warning(pairs)
+    return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack,
+                    warnings=(warning,) if warning else (), old_plan=old, new_plan=new)
 
 
 def owners(resource: PlanResource, by_urn: dict[str, PlanResource]) -> tuple[str | None, str | None]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from infra.config import StackConfig
 from infra.errors import input_error
 from infra.offline.plan import Plan
+from infra.offline.portable import portable_plan
 from infra.offline.runner import run_offline
 from infra.program import build
 
@@ -27,6 +29,9 @@ def render_config(config: StackConfig) -> Plan:
 def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion":
     """Render, then expand every chart and directory whose sources ``options`` can find.
 
+    Local source folders inside the project root are recorded relative to it
+    (:func:`infra.offline.portable.portable_plan`), so plans do not depend on the checkout.
+
     Raises:
         InputError: Bad input, in the stack or in what it asks of a source (a version
             the sources do not hold, values a chart's schema rejects, ...), naming the
@@ -36,10 +41,12 @@ def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion
 
     plan = render_config(config)
     try:
-        return expand_plan(plan, options)
+        expansion = expand_plan(plan, options)
     except ExpansionError as exc:
         raise input_error(config.source.display, _stack_key(config, exc), f"{exc.problem} ({exc.resource})",
                           value=exc.value, allowed=exc.allowed) from None
+    # Expanded from the real folders; recorded relative to the project, so checkouts agree.
+    return replace(expansion, plan=portable_plan(expansion.plan, config.source.base_dir))
 
 
 def _stack_key(config: StackConfig, error: "ExpansionError") -> str:

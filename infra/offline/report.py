@@ -82,6 +82,8 @@ def _text_change(out: Text, change: Change, indent: str) -> None:
         out.append(f"   {indent}     … {more} more changed paths\n", style="dim")
     if change.danger or change.op == "replace" or change.renamed_from:
         out.append(f"   {indent}     {change.reason}\n", style="bold red" if change.danger else "magenta")
+    if change.hint:
+        out.append(f"   {indent}     hint: {change.hint}\n", style="cyan")
 
 
 def text_report(diff: PlanDiff, extra: Text | None = None, list_changes: bool = True) -> Text:
@@ -99,6 +101,8 @@ def text_report(diff: PlanDiff, extra: Text | None = None, list_changes: bool = 
     if dangers:
         out.append(f"DANGER: this plan would destroy data or protected resources ({len(dangers)}, marked !).\n",
                    style="bold red")
+    for warning in diff.warnings:
+        out.append(f"WARNING: {warning}\n", style="bold yellow")
     if extra is not None:
         out.append_text(extra)
     if not list_changes:
@@ -145,6 +149,8 @@ def _markdown_values(change: Change) -> str:
         lines.append(f"… {more} more")
     if change.op == "replace" or change.danger or change.renamed_from:
         lines.append(_cell(change.reason))
+    if change.hint:
+        lines.append(f"hint: {_cell(change.hint)}")
     return "<br>".join(lines)
 
 
@@ -157,60 +163,128 @@ def _markdown_row(change: Change) -> str:
 _HEADER = ["| op | type | name | changed values |", "|---|---|---|---|"]
 
 
-def format_markdown(diff: PlanDiff, sections: list[str] | None = None, budget: int | None = None) -> str:
+class BudgetTooSmall(ValueError):
+    """A character budget below what the report's head (title, summary, note) needs.
+
+    Attributes:
+        minimum: The smallest budget that holds the head and the "not shown" line.
+    """
+
+    def __init__(self, minimum: int) -> None:
+        super().__init__(f"at least {minimum} characters are needed")
+        self.minimum = minimum
+
+
+Section = str | tuple[str, str]
+
+
+def _lines_size(lines: list[str]) -> int:
+    # An upper bound of len("\n".join(lines).rstrip("\n") + "\n"): exact unless the last lines are blank.
+    return sum(len(line) + 1 for line in lines)
+
+
+def _not_shown(dangers: int, sections: list[str], changes: int) -> str:
+    parts = ([f"{dangers} danger{'s' if dangers != 1 else ''}"] if dangers else []) + \
+        [f"the {name} section" for name in sections] + \
+        ([f"{changes} more change{'s' if changes != 1 else ''}"] if changes else [])
+    return (f"… not shown here (a comment has a size limit): {', '.join(parts)}; "
+            "`mlplane diff --base <ref>` shows them all.")
+
+
+def format_markdown(diff: PlanDiff, sections: list[Section] | None = None, budget: int | None = None,
+                    note: str = "") -> str:
     """The diff for a pull-request comment: summary, dangers, extra sections, the changes.
+
+    The whole text, note included, is at most ``budget`` characters (Unicode code points,
+    as GitHub counts a comment's length). What does not fit is left out whole, never cut:
+    a danger line, a section (a Mermaid block cut in half does not render), a table row,
+    a group's ``<details>``; a last line counts what was left out. Dangers go before
+    sections, sections before change rows.
 
     Args:
         diff: The diff to show.
-        sections: Markdown blocks shown after the dangers (cost, the graph of the change).
-        budget: The most characters in all (default :data:`MARKDOWN_BUDGET`); change rows
-            past it are counted, not shown.
+        sections: Markdown blocks shown after the dangers (cost, the graph of the change),
+            each a text or ``(name, text)``; the name says what was left out.
+        budget: The most characters in all (default :data:`MARKDOWN_BUDGET`).
+        note: A line in italics at the end (e.g. what the diff was compared with).
+
+    Raises:
+        BudgetTooSmall: ``budget`` cannot hold the title, the summary, the note and the
+            "not shown" line.
     """
     budget = MARKDOWN_BUDGET if budget is None else budget
+    named = [(s, s) if isinstance(s, str) else s for s in sections or []]
+    named = [(name, text) for name, text in named if text]
     stack = f": stack `{diff.stack}`" if diff.stack else ""
-    lines = [f"### mlplane plan diff{stack}", "", f"**{summary_line(diff)}**", ""]
-    dangers = [c for c in diff.changes if c.danger]
-    if dangers:
-        lines.append(":warning: **This plan would destroy data or protected resources:**")
-        lines.append("")
-        lines.extend(f"- `{c.type}` **{_cell(c.name)}**: {_cell(c.reason)}" for c in dangers)
-        lines.append("")
-    for section in sections or []:
-        lines += [section.rstrip("\n"), ""]
-    if not diff.changes:
-        lines.append("No changes.")
-        return "\n".join(lines) + "\n"
-    own, by_source = grouped(diff)
-    used = sum(len(line) + 1 for line in lines)
-    left_out = 0
-
-    def add_rows(rows: list[str], changes: list[Change]) -> None:
-        nonlocal used, left_out
-        for change in changes:
-            row = _markdown_row(change)
-            if used + len(row) > budget:
-                left_out += 1
-                continue
-            rows.append(row)
-            used += len(row) + 1
-
+    head = [f"### mlplane plan diff{stack}", "", f"**{summary_line(diff)}**", ""]
+    for warning in diff.warnings:  # a risk of the whole change: never left out
+        head += [f":warning: **{_cell(warning)}**", ""]
+    tail = ["", f"_{_cell(note.strip())}_"] if note.strip() else []
+    dangers = [f"- `{c.type}` **{_cell(c.name)}**: {_cell(c.reason)}" for c in diff.changes if c.danger]
+    own, by_source = grouped(diff) if diff.changes else ([], {})
+    groups: list[tuple[list[str], list[str], list[str]]] = []  # (opening lines, rows, closing lines)
     if own:
-        rows: list[str] = []
-        add_rows(rows, own)
-        if rows:
-            lines += _HEADER + rows + [""]
+        groups.append((list(_HEADER), [_markdown_row(c) for c in own], [""]))
     for source, changes in by_source.items():
-        rows = []
-        add_rows(rows, changes)
-        if not rows:
-            continue
         count = f"{len(changes)} changed object{'s' if len(changes) != 1 else ''}"
-        lines += [f"<details><summary>{_cell(source_label(source))}: {count}</summary>", "", *_HEADER, *rows,
-                  "", "</details>", ""]
-    if left_out:
-        lines.append(f"… {left_out} more changes are not shown here (a comment has a size limit); "
-                     "`mlplane diff --base <ref>` shows them all.")
-    return "\n".join(lines).rstrip("\n") + "\n"
+        groups.append(([f"<details><summary>{_cell(source_label(source))}: {count}</summary>", "", *_HEADER],
+                       [_markdown_row(c) for c in changes], ["", "</details>", ""]))
+
+    def assemble(limit: int) -> tuple[list[str], int, list[str], int]:
+        """Lines within ``limit`` (the tail excluded), with what was left out."""
+        lines = list(head)
+        used = _lines_size(lines)
+        shown_dangers: list[str] = []
+        frame = _lines_size([_DANGER_TITLE, "", ""])  # the title, a blank line before and after the list
+        for line in dangers:
+            cost = len(line) + 1 + (0 if shown_dangers else frame)
+            if used + cost <= limit:
+                shown_dangers.append(line)
+                used += cost
+        if shown_dangers:
+            lines += [_DANGER_TITLE, "", *shown_dangers, ""]
+        left_sections = []
+        for name, text in named:
+            block = [text.rstrip("\n"), ""]
+            if used + _lines_size(block) <= limit:
+                lines += block
+                used += _lines_size(block)
+            else:
+                left_sections.append(name)
+        if not diff.changes:
+            lines.append("No changes.")
+            return lines, len(dangers) - len(shown_dangers), left_sections, 0
+        left_rows = 0
+        for opening, rows, closing in groups:
+            shown: list[str] = []
+            frame = _lines_size(opening) + _lines_size(closing)
+            for row in rows:
+                cost = len(row) + 1 + (0 if shown else frame)
+                if used + cost <= limit:
+                    shown.append(row)
+                    used += cost
+                else:
+                    left_rows += 1
+            if shown:
+                lines += [*opening, *shown, *closing]
+        return lines, len(dangers) - len(shown_dangers), left_sections, left_rows
+
+    body = _lines_size(tail)
+    lines, *left = assemble(budget - body)
+    if any(left):
+        # Room for the line that says what was left out, as long as it can get.
+        longest = _not_shown(len(dangers), [name for name, _ in named], sum(len(rows) for _, rows, _ in groups))
+        minimum = _lines_size(head) + len(longest) + 1 + body
+        if minimum > budget:
+            raise BudgetTooSmall(minimum)
+        lines, dangers_left, sections_left, rows_left = assemble(budget - body - len(longest) - 1)
+        lines.append(_not_shown(dangers_left, sections_left, rows_left))
+    elif _lines_size(head) + body > budget:
+        raise BudgetTooSmall(_lines_size(head) + body)
+    return "\n".join(lines + tail).rstrip("\n") + "\n"
+
+
+_DANGER_TITLE = ":warning: **This plan would destroy data or protected resources:**"
 
 
 # -- json ------------------------------------------------------------------------------

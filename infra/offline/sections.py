@@ -126,17 +126,22 @@ def cost_json(diff: PlanDiff) -> dict[str, Any] | None:
     }}
 
 
-def markdown_report(diff: PlanDiff, budget: int | None = None) -> str:
-    """The whole pull-request comment of one diff: summary, dangers, cost, graph, changes.
+def markdown_report(diff: PlanDiff, budget: int | None = None, note: str = "") -> str:
+    """The whole pull-request comment of one diff: summary, dangers, cost, graph, changes, note.
 
     Args:
         diff: The diff.
-        budget: The most characters of change rows (default: what one comment holds).
+        budget: The most characters in all (default: what one comment holds); see
+            :func:`infra.offline.report.format_markdown` for what is left out first.
+        note: A closing line (what the diff was compared with).
+
+    Raises:
+        BudgetTooSmall: ``budget`` cannot hold the report's title, summary and note.
     """
     from infra.offline.report import format_markdown
 
-    sections = [section for section in (cost_markdown(diff), graph_markdown(diff)) if section]
-    return format_markdown(diff, sections, budget=budget)
+    return format_markdown(diff, [("cost", cost_markdown(diff)), ("graph", graph_markdown(diff))],
+                           budget=budget, note=note)
 
 
 def json_report(diff: PlanDiff) -> str:
