@@ -256,3 +256,21 @@ def test_a_field_named_like_a_string_method_is_the_field(tmp_path: Path) -> None
         """)
     [step] = _load(path).steps
     assert step.command == ("echo", "3")
+
+
+def test_fields_named_like_the_parameters_attributes_are_fields_or_refused(tmp_path: Path) -> None:
+    """``item.value`` is the field, as KFP 1.8.22 compiles it (``{{item.value}}``), not the
+    loop parameter's own ``value`` (None); a key KFP's compiler fails on (``name``,
+    ``op_name``, ``full_name``) is refused rather than read as the parameter's name."""
+    path = _write(tmp_path, """\
+        with dsl.ParallelFor([{'value': 'a', 'param_type': 'b'}, {'value': 'c', 'param_type': 'd'}]) as item:
+            dsl.ContainerOp(name='show', image='busybox:1.36.1', command=['echo', item.value, item.param_type])
+        """)
+    assert [step.command for step in _load(path).steps] == [("echo", "a", "b"), ("echo", "c", "d")]
+    for key in ("name", "op_name", "full_name"):
+        path = _write(tmp_path, f"""\
+            with dsl.ParallelFor([{{'{key}': 'a'}}]) as item:
+                dsl.ContainerOp(name='show', image='busybox:1.36.1', command=['echo', item.{key}])
+            """)
+        assert (f"p.py:6: pipeline p: dsl.ParallelFor a dict item's key {key!r} is an attribute KFP 1.8.22's "
+                "loop argument already has") in _error(path)

@@ -577,6 +577,18 @@ class ParallelFor(_Group):
             if isinstance(self.items[0], dict) and any(
                     not isinstance(item, dict) or set(item) != set(self.items[0]) for item in self.items):
                 raise declaration.refuse("dsl.ParallelFor", "a list of dicts needs the same keys in every dict")
+            # KFP 1.8.22 sets each key as an attribute of its ``LoopArguments``
+            # (kfp/dsl/_for_loop.py ``setattr(self, subvar_name, ...)``), so these keys replace
+            # the parameter's own ``name``/``op_name`` (its compiler then fails:
+            # ``TypeError: 'in <string>' requires string as left operand``) or hit the read-only
+            # ``full_name`` (``AttributeError``); here they would read as the parameter's
+            # attributes, a wrong value in the command.
+            clashing = sorted(set(self.items[0]) & _ITEM_KEYS_KFP_CANNOT_COMPILE) \
+                if isinstance(self.items[0], dict) else []
+            if clashing:
+                raise declaration.refuse("dsl.ParallelFor", f"a dict item's key {clashing[0]!r} is an attribute KFP "
+                                         "1.8.22's loop argument already has, and its compiler fails on it; "
+                                         "rename the key")
         else:
             raise declaration.refuse("dsl.ParallelFor", "expects a non-empty list or a step's output")
         super().__init__()
@@ -597,6 +609,10 @@ class ParallelFor(_Group):
         return LoopItem(self.item_param, first if isinstance(first, dict) else ())
 
 
+#: Dict-item keys that replace what KFP 1.8.22's ``LoopArguments`` needs (see ParallelFor).
+_ITEM_KEYS_KFP_CANNOT_COMPILE = frozenset({"name", "op_name", "full_name"})
+
+
 class LoopItem(PipelineParam):
     """The item of a ``ParallelFor``; ``item.a`` is field ``a`` of a dict item (KFP's
     ``LoopArgumentVariable``, named ``<item>-subvar-a``)."""
@@ -605,9 +621,10 @@ class LoopItem(PipelineParam):
         item = super().__new__(cls, name, pattern=loop_item_placeholder(name))
         # A dict item's keys are set as attributes, as KFP sets them, so that a key named
         # like a str method (``item.count``) is the field, not the method.
+        # ``value`` and ``param_type`` too, which KFP 1.8.22 compiles as fields
+        # (``{{item.value}}``); ParallelFor refuses the keys it cannot compile.
         for field in fields:
-            if field not in ("name", "op_name", "value", "param_type"):  # the parameter's own
-                setattr(item, field, item.__getattr__(field))
+            setattr(item, field, item.__getattr__(field))
         return item
 
     def __getattr__(self, field: str) -> PipelineParam:
