@@ -156,20 +156,24 @@ def _stack_path(args: argparse.Namespace) -> tuple[Path, str, str, Path]:
 def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
     path, stack, display, root = _stack_path(args)
     config = load_stack_file(path, stack=stack if args.config_file is None else None, display=display)
-    _note_unset_secrets(path, stack, display)
-    unchecked = unchecked_shrink_note(config)
+    _note_unset_secrets(path, _stack_argument(args, stack), display)
+    unchecked = unchecked_shrink_note(config, _stack_argument(args, stack))
     if unchecked:
         print(f"note: {display}: {unchecked}", file=sys.stderr)
     return config, root
 
 
-def _note_unset_secrets(path: Path, stack: str, display: str) -> None:
-    """Say on stderr which required secrets are not set yet (the offline plan has unknowns there)."""
+def _note_unset_secrets(path: Path, stack_argument: str, display: str) -> None:
+    """Say on stderr which required secrets are not set yet (the offline plan has unknowns there).
+
+    ``stack_argument`` is how the user named the stack (``--stack NAME`` or
+    ``--config-file PATH``), so the command the note suggests reads the same file.
+    """
     missing = unset_required(secret_slots(read_stack_document(path, display).config))
     if missing:
         keys = ", ".join(slot.key for slot in missing)
         print(f"note: {display}: {len(missing)} required secret(s) not set ({keys}); the offline plan shows them "
-              f"as [secret], a real `pulumi up` stops. `mlplane secrets --stack {stack}` says how to set them.",
+              f"as [secret], a real `pulumi up` stops. `mlplane secrets {stack_argument}` says how to set them.",
               file=sys.stderr)
 
 
@@ -183,8 +187,9 @@ def _source_roots(sources: Path | None) -> tuple[Path, ...]:
     return tuple(r.resolve() for r in (sources, sources_cache()) if r is not None and r.is_dir())
 
 
-def _render(config: StackConfig, sources: Path | None) -> Plan:
-    """Render and expand; say on stderr which charts and directories stayed opaque."""
+def _render(config: StackConfig, sources: Path | None, stack_argument: str) -> Plan:
+    """Render and expand; say on stderr which charts and directories stayed opaque (and how
+    to fetch them, naming the stack as the user did: ``stack_argument``)."""
     from infra.offline.expand.cache import expansions_cache
     from infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
     from infra.offline.render import render_expanded
@@ -194,7 +199,7 @@ def _render(config: StackConfig, sources: Path | None) -> Plan:
         expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache(),
                                                           explicit=roots[:1] if sources is not None else ()))
     if expansion.missing:
-        sys.stderr.write(missing_message(expansion.missing, config.source.stack))
+        sys.stderr.write(missing_message(expansion.missing, stack_argument))
     for path, urns in object_conflicts(expansion.plan).items():
         names = " and ".join(u.rsplit("::", 1)[-1] for u in urns)
         print(f"warning: {names} both create {path}; `pulumi up` would fail on the second (it exists already)",
@@ -254,7 +259,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from infra.offline.yaml_texts import YamlTexts
 
     config, root = _load_config(args)
-    plan = _render(config, args.sources)
+    plan = _render(config, args.sources, _stack_argument(args, config.source.stack))
     out = args.out if args.out is not None else root / "build" / config.source.stack
     texts = YamlTexts(cache_home() / "manifests" / f"{config.source.stack}.json")
     try:
@@ -273,7 +278,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from infra.offline.tree import format_tree
 
     config, root = _load_config(args)
-    plan = _render(config, args.sources)
+    plan = _render(config, args.sources, _stack_argument(args, config.source.stack))
     against = args.against or config.source.baseline
     no_baseline = args.against is None and not against.is_file()
     if no_baseline:
@@ -335,7 +340,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         config, root = _load_config(args)
         with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
             old, note = render_at_revision(root, args.base, config.source.stack, args.config_file)
-        diff = diff_plans(old, _render(config, args.sources))
+        diff = diff_plans(old, _render(config, args.sources, _stack_argument(args, config.source.stack)))
     _write_report(diff, args, note)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
 
@@ -383,7 +388,7 @@ def cmd_secrets(args: argparse.Namespace) -> int:
     """``mlplane secrets``: every secret of a stack, set or not; ``--set`` sets the missing ones."""
     path, stack, display, root = _stack_path(args)
     slots = secret_slots(read_stack_document(path, display).config)
-    sys.stdout.write(format_slots(slots, stack, display))
+    sys.stdout.write(format_slots(slots, stack, display, args.config_file))
     if not args.set_secrets:
         return EXIT_OK
     from infra.secrets_set import set_secrets

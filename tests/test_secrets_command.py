@@ -166,3 +166,23 @@ def test_set_without_the_pulumi_cli_exits_2(
     monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("must not prompt without pulumi"))
     assert main(["secrets", "--stack", "gke", "--set"]) == 2
     assert "--set: the Pulumi CLI is not on PATH" in capsys.readouterr().err
+
+
+def test_a_stack_file_outside_the_project_gets_commands_for_that_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """With ``--config-file``, the commands shown write that file (as ``--set`` does), not the
+    project's ``Pulumi.<stack>.yaml``; the render's note and fetch hint name it too."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no fetched sources: the hint shows
+    path = tmp_path / "gke.yaml"
+    path.write_text((ROOT / "Pulumi.gke.yaml").read_text())
+    assert main(["secrets", "--config-file", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (f"  pulumi config set --config-file {path} --stack gke --secret --path "
+            "'mlplane:auth.dex.connector.client_secret'\n") in out
+    assert f"`mlplane secrets --config-file {path} --set`" in out
+    assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert f"`mlplane secrets --config-file {path}` says how to set them" in err
+    assert f"`mlplane sources fetch --config-file {path}`" in err
+    assert f"`mlplane preview --config-file {path} --save`" in err
+    assert "--stack gke" not in err

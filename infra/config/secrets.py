@@ -17,9 +17,11 @@ the same message ``mlplane secrets`` prints.
 from __future__ import annotations
 
 import copy
+import shlex
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -56,9 +58,12 @@ class SecretSlot:
         """The key path as ``pulumi config set --path`` takes it."""
         return format_path(self.path)
 
-    def command(self, stack: str) -> str:
-        """The Pulumi CLI command that sets this secret (it prompts without echo)."""
-        return f"pulumi config set --stack {stack} --secret --path '{self.key}'"
+    def command(self, stack: str, config_file: Path | None = None) -> str:
+        """The Pulumi CLI command that sets this secret (it prompts without echo); with
+        ``config_file`` (a stack file outside the project, ``--config-file``) it writes that
+        file, as ``mlplane secrets --set`` does (infra/secrets_set.py), not ``Pulumi.<stack>.yaml``."""
+        where = f"--config-file {shlex.quote(str(config_file))} " if config_file is not None else ""
+        return f"pulumi config set {where}--stack {stack} --secret --path '{self.key}'"
 
 
 def secret_slots(config: Mapping[str, Any]) -> list[SecretSlot]:
@@ -169,8 +174,9 @@ def unset_problems(slots: list[SecretSlot], stack: str, secret_keys: frozenset[s
     )
 
 
-def format_slots(slots: list[SecretSlot], stack: str, file: str) -> str:
-    """The report ``mlplane secrets`` prints: every secret, set or not, and how to set the missing ones."""
+def format_slots(slots: list[SecretSlot], stack: str, file: str, config_file: Path | None = None) -> str:
+    """The report ``mlplane secrets`` prints: every secret, set or not, and how to set the missing ones
+    (in ``config_file`` when the stack file was given by ``--config-file``)."""
     missing = unset_required(slots)
     lines = [f"Secrets of stack {stack} ({file}): {sum(s.required for s in slots)} required, "
              f"{len(missing)} not set"]
@@ -183,6 +189,8 @@ def format_slots(slots: list[SecretSlot], stack: str, file: str) -> str:
         lines.append("  (none: this stack needs no secrets)")
     if missing:
         lines.append("Set the missing ones (Pulumi prompts for each value without echo and stores it encrypted "
-                     "in the stack file), or run `mlplane secrets --stack " + stack + " --set`:")
-        lines.extend(f"  {slot.command(stack)}" for slot in missing)
+                     "in the stack file), or run `mlplane secrets "
+                     + (f"--config-file {shlex.quote(str(config_file))}" if config_file is not None else f"--stack {stack}")
+                     + " --set`:")
+        lines.extend(f"  {slot.command(stack, config_file)}" for slot in missing)
     return "\n".join(lines) + "\n"

@@ -250,19 +250,21 @@ def _dropped_claim_findings(spec: WorkbenchesSpec, claims: dict[tuple[str, str],
                         "Removing a server)")
 
 
-def unchecked_shrink_note(config: "StackConfig") -> str | None:
+def unchecked_shrink_note(config: "StackConfig", stack_argument: str = "") -> str | None:
     """What a render cannot check without a baseline: that no notebook claim shrinks, or None.
 
     The size a claim has on the cluster is known offline only from the saved baseline
     (``mlplane preview --save``); without one a smaller size is caught by the API server
-    during ``pulumi up``, not here.
+    during ``pulumi up``, not here. ``stack_argument`` (``--stack NAME`` or ``--config-file
+    PATH``) goes into the suggested command: without it, ``preview --save`` saves ``dev``'s.
     """
     spec: WorkbenchesSpec | None = getattr(config, "workbenches", None)
     if spec is None or not spec.notebooks or recorded_claims(config.source.baseline):
         return None
     return (f"no saved baseline ({config.source.baseline}), so notebook workspace and data volume sizes are not "
             "checked against the claims' current sizes: Kubernetes refuses to shrink a claim, and `pulumi up` "
-            "would fail on a smaller one. Save the plan you apply (`mlplane preview --save`) to have a shrink "
+            f"would fail on a smaller one. Save the plan you apply (`mlplane preview {stack_argument + ' ' if stack_argument else ''}"
+            "--save`) to have a shrink "
             "refused here.")
 
 

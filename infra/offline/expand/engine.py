@@ -155,13 +155,17 @@ def _expand_one(resource: PlanResource, found: Located, options: ExpandOptions,
     return objects
 
 
-def missing_message(missing: Sequence[tuple[str, Missing]], stack: str) -> str:
-    """What stayed opaque and how to get its sources, for stderr."""
+def missing_message(missing: Sequence[tuple[str, Missing]], stack_argument: str) -> str:
+    """What stayed opaque and how to get its sources, for stderr.
+
+    ``stack_argument`` names the stack as the user did (``--stack NAME`` or
+    ``--config-file PATH``), so the suggested command reads the same stack file.
+    """
     lines = [f"{len(missing)} charts/directories not expanded (their sources are not at hand); "
              "the plan records them as one resource each:"]
     for name, item in missing:
         lines.append(f"  {name}: {item.key} ({item.reason})")
-    lines.append(f"Get them with `mlplane sources fetch --stack {stack}` (fills {cache.sources_cache()}), "
+    lines.append(f"Get them with `mlplane sources fetch {stack_argument}` (fills {cache.sources_cache()}), "
                  "or pass `--sources DIR`, a folder laid out like kubeflow-manifests/<ref>/..., charts/<chart>-<version>/, "
                  "remote/<host>/<path>.")
     return "\n".join(lines) + "\n"
