@@ -188,3 +188,18 @@ def test_a_chart_going_down_a_version_is_a_warning_in_every_format() -> None:
     assert diff_plans(plan(*chart("0.24.0", "26.03")), plan(*chart("0.24.0", "26.03.1"))).warnings == ()
     assert version_key("v1.19.4") > version_key("v1.12.2") and version_key("26.03") > version_key("v1.8.1")
     assert version_key("0.16.0-rc1") == (0, 16, 0) and version_key("latest") is None
+
+
+def test_plans_of_two_stacks_are_said_to_be_so() -> None:
+    """URNs name the stack, so a diff across stacks deletes and creates everything; the
+    diff says why rather than leave a reader to believe the deletes."""
+    old = plan(job(), pvc())
+    renamed = [dataclasses.replace(r, urn=r.urn.replace("urn:pulumi:t::", "urn:pulumi:u::")) for r in old]
+    new = dataclasses.replace(old, stack="u", resources=tuple(renamed))
+    diff = diff_plans(old, new)
+    assert diff.summary()["delete"] == 2 and diff.summary()["create"] == 2
+    warning = "the plans are of different stacks ('t', then 'u')"
+    assert warning in diff.warnings[0]
+    for text in (format_text(diff), format_markdown(diff), json.dumps(format_json(diff))):
+        assert warning in text
+    assert not diff_plans(old, plan(job(), pvc())).warnings

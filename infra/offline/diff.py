@@ -196,9 +196,22 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
                          (c.urn for c in changes if c.op == "create"))
     changes = [replace(c, hint=hints[c.urn]) if c.op == "delete" and c.urn in hints else c for c in changes]
     changes.sort(key=lambda c: c.urn)
-    warning = downgrade_warning(pairs)
+    warnings = [w for w in (_other_stack_warning(old, new), downgrade_warning(pairs)) if w]
     return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack,
-                    warnings=(warning,) if warning else (), old_plan=old, new_plan=new)
+                    warnings=tuple(warnings), old_plan=old, new_plan=new)
+
+
+def _other_stack_warning(old: Plan, new: Plan) -> str | None:
+    """Why a diff of two stacks' plans deletes and creates everything, or None.
+
+    Every URN names its stack (``urn:pulumi:<stack>::...``), so no resource of one stack's
+    plan matches the other's; the deletes (and their dangers) say nothing about either stack.
+    """
+    if not old.stack or not new.stack or old.stack == new.stack:
+        return None
+    return (f"the plans are of different stacks ({old.stack!r}, then {new.stack!r}): every resource's URN names "
+            "its stack, so all of them read as deleted and created. Compare two plans of the same stack (a "
+            "stack file given by --config-file is named after its file name).")
 
 
 def owners(resource: PlanResource, by_urn: dict[str, PlanResource]) -> tuple[str | None, str | None]:
