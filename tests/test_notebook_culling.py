@@ -142,7 +142,11 @@ def test_a_per_server_culling_setting_says_where_culling_is_set(tmp_path: Path, 
 
 @pytest.mark.parametrize("settings, key", [({"idle_minutes": 0}, "idle_minutes"),
                                            ({"check_period_minutes": -1}, "check_period_minutes"),
-                                           ({"idle": 5}, "idle")])
+                                           ({"idle": 5}, "idle"),
+                                           # time.Duration(n) * time.Minute wraps past int64 (to a
+                                           # negative idle time here: every server culled at once)
+                                           ({"idle_minutes": 200_000_000}, "idle_minutes"),
+                                           ({"check_period_minutes": 153_722_868}, "check_period_minutes")])
 def test_bad_culling_settings_exit_2(tmp_path: Path, settings: dict[str, Any], key: str) -> None:
     text = refused(tmp_path, _culling(**settings))
     assert f"mlplane:kubeflow.components.notebooks.culling.{key}" in text, text

@@ -56,6 +56,11 @@ CONTROLLER_PARAMS: Mapping[str, str] = MappingProxyType({
     "1.8.1": "v1.8.1/apps/jupyter/notebook-controller/upstream/manager/params.env",
     "26.03": "26.03/applications/jupyter/notebook-controller/upstream/manager/params.env",
 })
+#: The most minutes the controller can hold: it turns both settings into
+#: ``time.Duration(n) * time.Minute`` (``notebookIsIdle``, ``getRequeueTime`` in
+#: culling_controller.go), an int64 of nanoseconds that wraps silently beyond this; a
+#: wrapped idle time can be negative, and then every server is culled at its next check.
+MAX_MINUTES = (2**63 - 1) // (60 * 10**9)
 #: The pod-template annotation that restarts the controller when the settings change.
 ROLLOUT_ANNOTATION = "mlplane.dev/notebook-culling"
 #: pulumi-kubernetes' Patch resources fail on another field manager's fields unless forced
@@ -71,11 +76,11 @@ class NotebookCulling(ArgsModel):
 
     enabled: bool = Field(False, description="Stop idle notebook servers (the controller's ENABLE_CULLING).")
     idle_minutes: PositiveInt = Field(
-        1440, description="Minutes without kernel activity before a server is stopped (CULL_IDLE_TIME). The "
+        1440, le=MAX_MINUTES, description="Minutes without kernel activity before a server is stopped (CULL_IDLE_TIME). The "
                           "culler sees only Jupyter kernels: VS Code and RStudio servers are stopped this long "
                           "after they start, busy or not.")
     check_period_minutes: PositiveInt = Field(
-        1, description="Minutes between two checks of a server (IDLENESS_CHECK_PERIOD).")
+        1, le=MAX_MINUTES, description="Minutes between two checks of a server (IDLENESS_CHECK_PERIOD).")
     stop_busy_vscode_rstudio: bool = Field(
         False, description="Accept that, with culling on, declared VS Code and RStudio servers are stopped "
                            "idle_minutes after they start, busy or not (the culler sees only Jupyter kernels). "
