@@ -106,7 +106,7 @@ def test_a_user_without_a_password_hash(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
     assert "1 required secret(s) not set (mlplane:auth.dex.users[1].password_hash)" in err
-    assert "mlplane secrets --stack t" in err
+    assert f"mlplane secrets --config-file {path}" in err  # the file given, not Pulumi.t.yaml of the project
 
 
 def test_a_plain_text_password_hash_is_refused(tmp_path: Path) -> None:

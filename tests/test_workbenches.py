@@ -357,7 +357,7 @@ def test_without_a_baseline_the_render_says_the_shrink_check_needs_one(tmp_path:
     saved = tmp_path / ".mlplane" / "baselines" / "t.json"
     assert code == 0
     assert f"no saved baseline ({saved}), so notebook workspace and data volume sizes are not checked" in err
-    assert "`mlplane preview --save`" in err
+    assert f"`mlplane preview --config-file {stack} --save`" in err
     saved.parent.mkdir(parents=True)
     shutil.copy(tmp_path / "a" / "plan.json", saved)
     code, err = _render_errors(stack, tmp_path / "b")
