@@ -258,6 +258,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from infra.offline.output import write_render
     from infra.offline.yaml_texts import YamlTexts
 
+    _check_max_chars(args)
     config, root = _load_config(args)
     plan = _render(config, args.sources, _stack_argument(args, config.source.stack))
     out = args.out if args.out is not None else root / "build" / config.source.stack
@@ -270,6 +271,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     texts.save()
     print(f"Rendered stack {config.source.stack}: {len(plan)} resources, {count} manifests -> {out}")
     return EXIT_OK
+
+
+def _check_max_chars(args: argparse.Namespace) -> None:
+    """``--max-chars`` bounds a Markdown diff only: refuse it with another format rather than ignore it."""
+    if args.max_chars is not None and args.format != "markdown":
+        raise input_error("command line", "--max-chars", f"only bounds a Markdown diff, not --format {args.format}",
+                          value=args.max_chars, allowed="--max-chars with --format markdown")
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -321,6 +329,7 @@ def _mesh_note(config: StackConfig) -> str:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """``mlplane diff OLD NEW`` or ``mlplane diff --base REF [--stack NAME | --config-file PATH]``."""
+    _check_max_chars(args)
     if args.base is None:
         if args.old is None or args.new is None:
             raise input_error("command line", "diff", "two plans to compare, or --base REF, are needed",

@@ -120,3 +120,12 @@ def test_the_cli_honours_max_chars_and_refuses_one_too_small(tmp_path: Path) -> 
     assert "command line: --max-chars: too small for this diff's title, summary and note (got 40; allowed: at least" \
         in err.getvalue()
     json.loads((tmp_path / "new.json").read_text())  # nothing was written over the inputs
+
+
+def test_max_chars_with_another_format_is_refused_not_ignored(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A limit the text or JSON output would not keep exits 2 instead of printing an unbounded diff."""
+    for fmt in ("text", "json"):
+        assert main(["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--format", fmt,
+                     "--max-chars", "1000"]) == 2
+        assert f"--max-chars: only bounds a Markdown diff, not --format {fmt}" in capsys.readouterr().err
