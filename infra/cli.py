@@ -258,7 +258,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     from infra.offline.output import write_render
     from infra.offline.yaml_texts import YamlTexts
 
-    _check_max_chars(args)
     config, root = _load_config(args)
     plan = _render(config, args.sources, _stack_argument(args, config.source.stack))
     out = args.out if args.out is not None else root / "build" / config.source.stack
@@ -285,6 +284,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from infra.offline.output import write_text_atomically
     from infra.offline.tree import format_tree
 
+    _check_max_chars(args)
     config, root = _load_config(args)
     plan = _render(config, args.sources, _stack_argument(args, config.source.stack))
     against = args.against or config.source.baseline

@@ -129,3 +129,8 @@ def test_max_chars_with_another_format_is_refused_not_ignored(tmp_path: Path,
         assert main(["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--format", fmt,
                      "--max-chars", "1000"]) == 2
         assert f"--max-chars: only bounds a Markdown diff, not --format {fmt}" in capsys.readouterr().err
+
+
+def test_preview_refuses_max_chars_with_text_before_rendering(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", "--stack", "dev", "--max-chars", "1000"]) == 2
+    assert "--max-chars: only bounds a Markdown diff, not --format text" in capsys.readouterr().err
