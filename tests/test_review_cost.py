@@ -219,3 +219,15 @@ def test_the_gke_stack_states_its_pools_cost() -> None:
     assert (l4.facts["machineType"], l4.facts["region"], l4.facts["spot"]) == ("g2-standard-8", "europe-west4", True)
     assert l4.billed()[1] == pytest.approx(hourly("gke", "g2-standard-8", "europe-west4")[1] * 730 * 4)
     assert pools["a100"].billed()[1] == pytest.approx(hourly("gke", "a2-highgpu-1g", "europe-west4")[0] * 730 * 2)
+
+
+@pytest.mark.parametrize("region", ["PolandCentral", "Poland Central", "poland-central"])
+def test_a_region_spelt_otherwise_says_how_the_table_spells_it(region: str) -> None:
+    """Still unknown (no spelling is guessed into a price), but the reader learns why."""
+    aks = pool("a", backend="aks", region=region, machineType="Standard_NC24ads_A100_v4")
+    (_, cost), = plan_pools(plan(aks)).values()
+    assert cost.missing == (f"Standard_NC24ads_A100_v4: no price for region {region} "
+                            "(the price table spells it polandcentral)")
+    (_, elsewhere), = plan_pools(plan(pool("b", backend="aks", region="westeurope",
+                                           machineType="Standard_NC24ads_A100_v4"))).values()
+    assert elsewhere.missing == "Standard_NC24ads_A100_v4: no price for region westeurope"

@@ -183,7 +183,8 @@ def _pool_cost(resource: PlanResource) -> PoolCost:
     rates = [Rate(m, hourly[0], hourly[1]) for m in candidates
              if (hourly := machines[m]["hourly"].get(region)) is not None]
     if not rates:
-        return PoolCost(name, facts, (), f"{', '.join(candidates)}: no price for region {region}")
+        return PoolCost(name, facts, (), f"{', '.join(candidates)}: no price for region {region}"
+                        + _spelling_hint(region, candidates, machines))
     return PoolCost(name, facts, tuple(rates), None)
 
 
@@ -276,3 +277,17 @@ def describe_sharing(cost: PoolCost) -> str | None:
     elif cost.facts.get("backend") == "selfhosted" and gpus:
         text += f"; a GPU for each would take {gpus * (cost.replicas - 1)} more GPUs"
     return text
+
+
+def _spelling_hint(region: str, candidates: list[str], machines: dict[str, Any]) -> str:
+    """`` (the table spells it ...)`` when the table prices these machines in a region written
+    differently only in case, spaces or hyphens (``PolandCentral``, ``Poland Central``), else ``""``.
+
+    The table's region keys are the sources' spellings; a region written another way is not
+    guessed into a price, but said, so a figure is not lost to spelling.
+    """
+    def folded(text: str) -> str:
+        return re.sub(r"[\s_-]+", "", text).lower()
+
+    known = sorted({key for m in candidates for key in machines[m]["hourly"] if folded(key) == folded(region)})
+    return f" (the price table spells it {known[0]})" if known else ""
