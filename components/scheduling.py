@@ -26,9 +26,15 @@ Example (a pipeline step or serving endpoint)::
     pod_spec = placement.apply_to_pod_spec(pod_spec)  # node selector and tolerations
 
 Choosing a pool: a request naming a pool gets that pool (if its vendor, when also named,
-matches and it can hand out ``count``); a request naming only a vendor gets the first
-pool of that vendor, in the stack file's order, that can hand out ``count`` units to one
-container. Shared pools (time-slicing, MPS) hand out one slice per container.
+matches and it can hand out ``count``), spot or shared as it is: naming it is the consent.
+A request naming only a vendor gets, among the pools of that vendor that can hand out
+``count`` units to one container (:func:`ranked`), an **on-demand** pool, unshared ones
+before shared (time-slicing, MPS) ones, then in the stack file's order. It never gets a
+spot pool: as in KFP on GKE, where a step that did not ask for preemptible capacity
+never reaches preemptible nodes, preemption is opted into, by naming the pool or, for a
+KFP v1 step, with ``gcp.use_preemptible_nodepool`` (which names a spot pool chosen by
+:func:`ranked`); when only spot pools fit, :func:`place` refuses and says how to opt in.
+Shared pools hand out one slice per container.
 """
 
 from __future__ import annotations
@@ -196,8 +202,31 @@ class Placement:
         return spec
 
 
+def ranked(request: AcceleratorRequest, pools: Sequence[PoolScheduling]) -> list[PoolScheduling]:
+    """The pools that can satisfy ``request``, the preferred first.
+
+    Unshared pools come before shared (time-slicing, MPS) ones, so a request for a
+    whole accelerator gets one when the stack has a pool that gives it, and a slice only
+    when every fitting pool is shared; otherwise the stack file's order. Spot and
+    on-demand pools are not told apart here: :func:`place` keeps a request naming no
+    pool off spot pools, and ``gcp.use_preemptible_nodepool`` ranks only spot pools.
+
+    Args:
+        request: What the work asks for.
+        pools: The stack's pools, in the stack file's order.
+
+    Returns:
+        The fitting pools, best first (empty when none fits).
+    """
+    fitting = [pool for pool in pools if pool.refusal(request) is None]
+    return sorted(fitting, key=lambda pool: pool.sharing != "none")  # stable: file order within each kind
+
+
 def place(request: AcceleratorRequest, pools: Sequence[PoolScheduling], *, stack: str) -> Placement:
     """Choose the pool for ``request`` and say what to inject.
+
+    A named pool is taken as it is (spot or shared); otherwise the first on-demand pool
+    of :func:`ranked` (unshared before shared), never a spot pool.
 
     Args:
         request: What the work asks for.
@@ -208,13 +237,24 @@ def place(request: AcceleratorRequest, pools: Sequence[PoolScheduling], *, stack
         The placement: resource name and count, node selector, tolerations.
 
     Raises:
-        SchedulingError: No pool can satisfy the request; the message names the
-            request, the stack and every pool with why it does not fit.
+        SchedulingError: No pool can satisfy the request (the message names the
+            request, the stack and every pool with why it does not fit), or the request
+            names no pool and only spot pools fit (the message names them and how to
+            accept preemption).
     """
-    for pool in pools:
-        if pool.refusal(request) is None:
-            return Placement(pool=pool.name, resource_name=pool.resource_name, count=request.count,
-                             node_selector=dict(pool.node_selector), tolerations=tuple(pool.tolerations))
+    fitting = ranked(request, pools)
+    chosen = fitting if request.pool is not None else [pool for pool in fitting if not pool.spot]
+    if chosen:
+        pool = chosen[0]
+        return Placement(pool=pool.name, resource_name=pool.resource_name, count=request.count,
+                         node_selector=dict(pool.node_selector), tolerations=tuple(pool.tolerations))
+    if fitting:  # only spot pools fit a request that names none
+        raise SchedulingError(
+            f"accelerator request {request.describe()} cannot be placed on stack {stack!r}: work that names no "
+            f"pool runs on on-demand capacity, and only spot (preemptible) pools fit it: "
+            f"{'; '.join(pool.describe() for pool in fitting)}. To accept preemption, name the pool "
+            f"(accelerator: {{pool: {fitting[0].name}}}; a KFP v1 step: gcp.use_preemptible_nodepool()), "
+            f"or declare an on-demand pool (spot: false) that fits")
     if not pools:
         have = "no accelerator pools (CPU only)"
     else:

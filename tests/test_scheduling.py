@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from components.pod_security import ComputeResources
-from components.scheduling import AcceleratorRequest, PoolScheduling, SchedulingError, place, pools_for
+from components.scheduling import AcceleratorRequest, PoolScheduling, SchedulingError, place, pools_for, ranked
 from infra.layers.capacity import capacity_facts
 
 from .conftest import load_stack
@@ -76,8 +76,8 @@ def test_gke_shared_pool_selects_gkes_sharing_labels() -> None:
         "cloud.google.com/gke-gpu-sharing-strategy": "mps",
         "cloud.google.com/gke-max-shared-clients-per-gpu": "4",
     }
-    # A vendor request skips the shared pool when it needs more than a slice.
-    assert place(AcceleratorRequest(vendor="nvidia", count=1), pools("gke"), stack="gke").pool == "l4-mps"
+    # A vendor request goes to the on-demand A100 pool, never the spot, shared l4-mps first in the file.
+    assert place(AcceleratorRequest(vendor="nvidia", count=1), pools("gke"), stack="gke").pool == "a100"
 
 
 def test_unsatisfiable_request_names_request_stack_and_pools() -> None:
@@ -136,5 +136,93 @@ def test_a_placement_always_fits_its_pool(vendor: str, count: int) -> None:
             place(request, all_pools, stack="onprem")
         return
     placement = place(request, all_pools, stack="onprem")
-    assert placement.pool == fitting[0].name  # the first fitting pool in stack-file order
-    assert placement.limits() == {fitting[0].resource_name: str(count)}
+    # onprem has no spot pools: the first unshared fitting pool in stack-file order, else the first shared one.
+    best = next((p for p in fitting if p.sharing == "none"), fitting[0])
+    assert placement.pool == best.name
+    assert placement.limits() == {best.resource_name: str(count)}
+
+
+# --- which pool a request naming none gets: on-demand, unshared, file order ----------------
+
+
+def pool(name: str, *, spot: bool = False, sharing: str = "none", per_container: int = 1,
+         vendor: str = "nvidia") -> PoolScheduling:
+    """A pool with only the facts the choice reads varied."""
+    resource = {"nvidia": "nvidia.com/gpu", "amd": "amd.com/gpu", "intel": "gpu.intel.com/i915"}[vendor]
+    return PoolScheduling(name=name, vendor=vendor, model="m", resource_name=resource,
+                          node_selector={"mlplane.dev/accelerator-pool": name}, tolerations=(),
+                          accelerators_per_node=per_container, per_node=per_container,
+                          max_per_container=1 if sharing != "none" else per_container,
+                          sharing=sharing, spot=spot)  # type: ignore[arg-type]
+
+
+def chosen(request: AcceleratorRequest, *stack_pools: PoolScheduling) -> str:
+    return place(request, stack_pools, stack="s").pool
+
+
+GPU = AcceleratorRequest(vendor="nvidia", count=1)
+
+
+def test_a_request_naming_no_pool_prefers_on_demand_over_an_earlier_spot_pool() -> None:
+    assert chosen(GPU, pool("spot", spot=True), pool("od")) == "od"
+    assert chosen(GPU, pool("od1"), pool("spot", spot=True), pool("od2")) == "od1"  # then file order
+    # Spot is skipped even when it is unshared and the on-demand pool is shared.
+    assert chosen(GPU, pool("spot", spot=True), pool("od-mps", sharing="mps")) == "od-mps"
+
+
+def test_a_request_naming_no_pool_prefers_a_whole_gpu_over_an_earlier_shared_pool() -> None:
+    assert chosen(GPU, pool("ts", sharing="time-slicing"), pool("mps", sharing="mps"), pool("whole")) == "whole"
+    # Only shared pools fit: a slice, the first in the file.
+    assert chosen(GPU, pool("ts", sharing="time-slicing"), pool("mps", sharing="mps")) == "ts"
+    # Two GPUs: shared pools give one slice per container, so only an unshared pool can fit anyway.
+    two = AcceleratorRequest(vendor="nvidia", count=2)
+    assert chosen(two, pool("one"), pool("ts", sharing="time-slicing"), pool("four", per_container=4)) == "four"
+
+
+def test_only_spot_pools_fitting_is_refused_with_how_to_accept_preemption() -> None:
+    with pytest.raises(SchedulingError) as caught:
+        place(GPU, (pool("od-amd", vendor="amd"), pool("l4-mps", spot=True, sharing="mps"), pool("t4", spot=True)),
+              stack="s")
+    message = str(caught.value)
+    assert message.startswith("accelerator request {vendor: nvidia, count: 1} cannot be placed on stack 's': "
+                              "work that names no pool runs on on-demand capacity, and only spot (preemptible) "
+                              "pools fit it: t4 (")  # the preferred spot pool first: unshared before shared
+    assert "l4-mps (nvidia m, nvidia.com/gpu x1 per node, mps)" in message
+    assert "od-amd" not in message  # not a fitting pool
+    assert "accelerator: {pool: t4}" in message and "gcp.use_preemptible_nodepool()" in message
+    # An on-demand pool that is too small does not make spot acceptable either.
+    with pytest.raises(SchedulingError, match="only spot"):
+        place(AcceleratorRequest(vendor="nvidia", count=4), (pool("od"), pool("big", spot=True, per_container=4)),
+              stack="s")
+
+
+def test_a_named_pool_is_taken_as_it_is_spot_or_shared() -> None:
+    stack_pools = (pool("od"), pool("l4-mps", spot=True, sharing="mps"))
+    assert chosen(AcceleratorRequest(pool="l4-mps"), *stack_pools) == "l4-mps"
+    assert chosen(AcceleratorRequest(vendor="nvidia", pool="l4-mps"), *stack_pools) == "l4-mps"
+    assert chosen(AcceleratorRequest(pool="l4-mps"), pool("l4-mps", spot=True)) == "l4-mps"  # the only pool
+
+
+def test_ranked_orders_unshared_first_then_file_order_and_keeps_spot() -> None:
+    stack_pools = (pool("mps", sharing="mps"), pool("s", spot=True), pool("w"), pool("amd", vendor="amd"),
+                   pool("ts", sharing="time-slicing", spot=True))
+    assert [p.name for p in ranked(GPU, stack_pools)] == ["s", "w", "mps", "ts"]
+    assert ranked(AcceleratorRequest(vendor="intel"), stack_pools) == []
+
+
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["none", "time-slicing", "mps"]), st.integers(1, 4)),
+                min_size=1, max_size=6),
+       st.integers(1, 4))
+def test_the_choice_is_the_best_on_demand_pool_or_a_refusal(facts: list[tuple[bool, str, int]], count: int) -> None:
+    stack_pools = tuple(pool(f"p{i}", spot=spot, sharing=sharing, per_container=n)
+                        for i, (spot, sharing, n) in enumerate(facts))
+    request = AcceleratorRequest(vendor="nvidia", count=count)
+    fits = [p for p in stack_pools if count <= p.max_per_container]
+    on_demand = [p for p in fits if not p.spot]
+    if not on_demand:
+        with pytest.raises(SchedulingError, match="only spot" if fits else "which has pools"):
+            place(request, stack_pools, stack="s")
+        return
+    placed = place(request, stack_pools, stack="s").pool
+    best = next((p for p in on_demand if p.sharing == "none"), on_demand[0])
+    assert placed == best.name

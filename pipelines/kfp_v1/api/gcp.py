@@ -84,6 +84,11 @@ _HOW = "declare one under mlplane:accelerators.pools with `spot: true` (docs/acc
 def place_on_spot_pools(declaration: Any) -> None:
     """Give each step that asked for preemptible capacity its spot pool.
 
+    The step's request then names that pool, so placement takes it as named; a step
+    that did not ask names no pool, and placement keeps it off spot pools
+    (components/scheduling.py ``place``). Among the spot pools that fit, the one
+    :func:`components.scheduling.ranked` prefers: unshared before shared, then file order.
+
     Raises:
         KfpCompatError: The stack has no spot pool, the step asks for no accelerator, or no spot pool fits its request (naming the step, the
             file and line, and the stack's pools).
@@ -96,7 +101,7 @@ def place_on_spot_pools(declaration: Any) -> None:
 
 def _spot_pool(declaration: Any, op: Any) -> str:
     """The spot pool for ``op``'s accelerators (see :func:`place_on_spot_pools`)."""
-    from components.scheduling import AcceleratorRequest
+    from components.scheduling import AcceleratorRequest, ranked
 
     def refuse(reason: str) -> KfpCompatError:
         return KfpCompatError("gcp.use_preemptible_nodepool", f"on step {op.name!r}: {reason}",
@@ -111,7 +116,7 @@ def _spot_pool(declaration: Any, op: Any) -> str:
                      "that asks for no accelerator would take (and have to tolerate the taints of) an accelerator "
                      "node; give it set_gpu_limit(...), or drop use_preemptible_nodepool")
     request = AcceleratorRequest(**accelerator)
-    fitting = [pool for pool in spot if pool.refusal(request) is None]
+    fitting = ranked(request, spot)  # the rule every placement follows: unshared before shared, then file order
     if not fitting:
         why = "; ".join(f"{pool.name}: {pool.refusal(request)}" for pool in spot)
         raise refuse(f"no spot pool fits its request {request.describe()} ({why}); {_pools_note(declaration)}")
