@@ -63,10 +63,12 @@ class AcceleratorRequest(ArgsModel):
     """What a piece of work asks for: accelerators of a vendor, or of a named pool."""
 
     vendor: Vendor | None = Field(
-        None, description="Accelerator vendor (nvidia, amd, intel); any pool of that vendor will do."
+        None, description="Accelerator vendor (nvidia, amd, intel); without a pool: an on-demand pool of that vendor, "
+        "unshared ones first (spot pools only when named)."
     )
     pool: str | None = Field(
-        None, description="Name of the accelerator pool to run on (from mlplane:accelerators.pools)."
+        None, description="Name of the accelerator pool to run on (from mlplane:accelerators.pools); taken as it "
+        "is, spot or shared: naming it accepts preemption or a slice."
     )
     count: int = Field(1, ge=1, description="How many accelerators (or slices of a shared pool) one container gets.")
 
