@@ -161,27 +161,26 @@ def test_the_figures(compiled: dict[str, dict]) -> None:
     assert (len(native), len(engine), len(refused), len(agree)) == (12, 10, 1, 22)
 
 
+@pytest.mark.parametrize("release", ["1.8.1", "26.03"])
 @pytest.mark.parametrize("stem", sorted(s for s, e in EXPECTED.items() if e == "workflow"))
-def test_workflows_are_valid(stem: str) -> None:
-    """Each Workflow against Argo's CRD (../shared/crds, vendored), and each of its
-    containers against Kubernetes' own Container schema."""
+def test_workflows_are_valid(stem: str, release: str) -> None:
+    """Each Workflow against Argo's CRD (../shared/crds, vendored), and the pod of each of its
+    container and resource templates (with Argo's executor containers as patched) against
+    Kubernetes' own schema."""
     import jsonschema
     import kubernetes_validate
 
+    from tests.argo_pods import argo_pod
     from tests.crds import strict_schema
 
-    workflow, _ = _declared(stem)
+    workflow, _ = _declared(stem, release)
     schema = strict_schema("argoproj.io/v1alpha1", "Workflow")
     assert schema is not None
     jsonschema.validate(workflow, schema)
-    for template in workflow["spec"]["templates"]:
-        if "container" in template:
-            sidecars = [{k: v for k, v in c.items() if k != "mirrorVolumeMounts"} for c in template.get("sidecars", [])]
-            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **template.get("metadata", {})},
-                   "spec": {"containers": [{"name": "main", **template["container"]}, *sidecars],
-                            **{k: template[k] for k in ("volumes", "tolerations", "nodeSelector", "securityContext")
-                               if k in template}}}
-            kubernetes_validate.validate(pod, "1.30.0", strict=True)
+    pods = [t for t in workflow["spec"]["templates"] if "container" in t or "resource" in t]
+    assert pods
+    for template in pods:
+        kubernetes_validate.validate(argo_pod(template), "1.30.0", strict=True)
 
 
 #: The oracle's pipelines with resource templates (VolumeOp, ResourceOp) on the workflow engine.
