@@ -67,8 +67,11 @@ _EXECUTOR_CONTAINERS = (("initContainers", "init"), ("containers", "wait"))
 
 #: Argo's containers in the pod of a resource template (``dsl.VolumeOp``, ``dsl.ResourceOp``),
 #: by release train: all of them the executor's image, none declared by the Workflow.
-#: ``main`` runs ``argoexec resource <action>`` (workflow/controller/operator.go
-#: ``executeResource``: ``newExecContainer(common.MainContainerName, tmpl)``), on both trains.
+#: ``main`` runs ``argoexec resource <action>`` (argoproj/argo-workflows v3.3.10 and v3.7.3
+#: workflow/controller/operator.go ``executeResource``: ``newExecContainer(common.
+#: MainContainerName, tmpl)``), on both trains; v3.7.3 restricts it itself only where the
+#: executor has no security context configured (workflowpod.go ``newExecContainer``:
+#: ``common.MinimalCtrSC()``), and 26.03 configures one (no requests or limits).
 #: ``init``: Argo v3.3.10 (1.8.1) adds it when the executor is emissary, which 1.8.1's
 #: workflow-controller-configmap-patch.yaml sets (``containerRuntimeExecutor: emissary``);
 #: v3.7.3 (26.03) always. ``wait``: v3.3.10 never for a resource template; v3.7.3 when the
