@@ -8,7 +8,9 @@ import json
 from infra.offline.diff import diff_plans
 from infra.offline.report import format_json, format_markdown, format_text
 
-from .plans import deployment, job, namespace, plan, pvc, storage_class
+from infra.offline.plan import PlanResource
+
+from .plans import deployment, job, k8s, namespace, plan, pvc, storage_class
 
 
 def test_identical_plans_are_all_same() -> None:
@@ -203,3 +205,32 @@ def test_plans_of_two_stacks_are_said_to_be_so() -> None:
     for text in (format_text(diff), format_markdown(diff), json.dumps(format_json(diff))):
         assert warning in text
     assert not diff_plans(old, plan(job(), pvc())).warnings
+
+
+def test_a_gpu_pool_replaced_delete_first_says_its_work_is_evicted() -> None:
+    """A fixed-name node pool is replaced delete-first: no data is lost (no danger), but the
+    reviewer is told the pool is gone, and its work evicted, until the new one is up."""
+    def agent_pool(vm_size: str) -> PlanResource:
+        return dataclasses.replace(
+            k8s("azure-native:containerservice:AgentPool", "pool-a100-agent-pool",
+                {"agentPoolName": "a100", "vmSize": vm_size}, provider=None),
+            delete_before_replace=True)
+
+    change = diff_plans(plan(agent_pool("Standard_NC24ads_A100_v4")),
+                        plan(agent_pool("Standard_NC48ads_A100_v4"))).find("pool-a100-agent-pool")
+    assert (change.op, change.danger) == ("replace", False)
+    assert change.reason.startswith("deleted first (deleteBeforeReplace): AgentPool 'pool-a100-agent-pool' is gone "
+                                    "until its replacement is up; its nodes are drained, and the work placed on "
+                                    "the pool is evicted")
+    assert "vmSize" in change.reason
+    # Without deleteBeforeReplace (create first) nothing is gone meanwhile: no such line.
+    plain = diff_plans(plan(k8s("azure-native:containerservice:AgentPool", "p", {"vmSize": "a"}, provider=None)),
+                       plan(k8s("azure-native:containerservice:AgentPool", "p", {"vmSize": "b"}, provider=None)))
+    assert "deleted first" not in plain.find("p").reason
+
+
+def test_cloud_node_pools_are_replaced_delete_first() -> None:
+    from .conftest import rendered
+
+    for stack, name in (("aks", "pool-a100-agent-pool"), ("gke", "pool-a100-node-pool")):
+        assert rendered(stack).named(name).delete_before_replace, (stack, name)

@@ -258,6 +258,8 @@ def test_a_workspace_never_shrinks(tmp_path: Path) -> None:
 
     text = refused(tmp_path, smaller)
     assert "notebooks[0].workspace.size" in text and "refuses to shrink a claim" in text and "5Gi or more" in text
+    # The file is not the project's Pulumi.t.yaml: the hint names it, so --save saves *its* baseline.
+    assert f"`mlplane preview --config-file {stack} --save`" in text
 
     def larger(config: dict[str, Any]) -> None:
         _notebook(config)["workspace"]["size"] = "8Gi"
@@ -395,6 +397,7 @@ def test_a_rename_without_formerly_is_refused_against_the_baseline(tmp_path: Pat
     text = refused(tmp_path, lambda c: _notebook(c).update(name="lab"))
     assert "mlplane:workbenches.notebooks: the protected claim kubeflow-user-example-com/scratch-workspace" in text
     assert "`formerly: [scratch]` on it" in text and "stopped: true" in text and "protect: false" in text
+    assert f"`mlplane preview --config-file {stack} --save`" in text
     # With formerly the claim is kept: nothing to say.
     renamed = stack_from(tmp_path, "dev", lambda c: _notebook(c).update(name="lab", formerly=["scratch"]))
     assert _render_errors(renamed, tmp_path / "renamed")[0] == 0

@@ -42,5 +42,9 @@ def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> 
                      for t in node_taints(spec, "aks")],
         **spot,
         **mig,
-        opts=pulumi.ResourceOptions(parent=pool, ignore_changes=["count"]),
+        # An agent pool's VM size, OS disk or priority cannot change in place (pulumi/pulumi-azure-native
+        # PR #2774: "not allowed to update those properties within an existing agent pool"), and
+        # the pool keeps its name: created first, Azure would update the old pool and the delete
+        # that follows would remove it (pulumi/pulumi-azure#182). So the old pool goes first.
+        opts=pulumi.ResourceOptions(parent=pool, ignore_changes=["count"], delete_before_replace=True),
     )

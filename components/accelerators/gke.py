@@ -70,5 +70,8 @@ def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> 
             # Pods get Google credentials only through Workload Identity, never the node's.
             workload_metadata_config=container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
         ),
-        opts=pulumi.ResourceOptions(parent=pool),
+        # The pool keeps its name, so a replacement must delete the old pool first: created
+        # first, the new pool's name is still taken (pulumi/pulumi#1620, a GKE node pool
+        # replacement failing so). Its nodes are gone until the new pool's are up.
+        opts=pulumi.ResourceOptions(parent=pool, delete_before_replace=True),
     )

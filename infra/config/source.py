@@ -34,6 +34,14 @@ class StackSource:
         """
         return self.base_dir / ".mlplane" / "baselines" / f"{self.stack}.json"
 
+    @property
+    def command_argument(self) -> str:
+        """How to name this stack to ``mlplane`` in a hint: ``--stack NAME`` for a project's own
+        ``Pulumi.NAME.yaml``, else ``--config-file FILE`` (``--stack`` would read another file)."""
+        if self.file.name == f"Pulumi.{self.stack}.yaml" and (self.base_dir / "Pulumi.yaml").is_file():
+            return f"--stack {self.stack}"
+        return f"--config-file {self.file}"
+
     def resolve(self, relative: str) -> Path:
         """Resolve a path from the stack file against the stack file's folder."""
         path = Path(relative).expanduser()

@@ -35,6 +35,7 @@ from infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
     from infra.config.stack import StackConfig
+    from infra.config.source import StackSource
 
 SECTION = "mlplane:workbenches"
 
@@ -123,7 +124,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
     spec: WorkbenchesSpec | None = getattr(config, "workbenches", None)
     claims = recorded_claims(config.source.baseline)
     # Servers dropped from the stack count too, the whole section with them.
-    yield from _dropped_claim_findings(spec or WorkbenchesSpec(), claims, config.source.baseline)
+    yield from _dropped_claim_findings(spec or WorkbenchesSpec(), claims, config.source)
     if spec is None or not (spec.notebooks or spec.tensorboards):
         return
     if config.kubeflow is None:
@@ -185,7 +186,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
         if notebook.artifact_access and store is None:
             yield Finding((*base, "artifact_access"), "the stack has no artifact store", True,
                           "declare mlplane:storage.artifacts, or artifact_access: false")
-        yield from _shrink_findings(base, notebook, recorded, config.source.baseline)
+        yield from _shrink_findings(base, notebook, recorded, config.source)
     for index, board in enumerate(spec.tensorboards):
         base = (SECTION, "tensorboards", index)
         if board.profile not in profiles:
@@ -205,7 +206,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
 
 
 def _shrink_findings(base: tuple[Any, ...], notebook: NotebookSpec, recorded: dict[tuple[str, str], str],
-                     baseline: Path) -> Iterator[Finding]:
+                     source: StackSource) -> Iterator[Finding]:
     """Claims of the notebook smaller than the saved baseline records them.
 
     Kubernetes refuses to shrink a claim (kubernetes/kubernetes
@@ -221,13 +222,14 @@ def _shrink_findings(base: tuple[Any, ...], notebook: NotebookSpec, recorded: di
         before = recorded.get((notebook.profile, claim))
         if before is not None and size is not None and shrinks(before, size):
             yield Finding((*base, *path), f"the {what} claim {claim} holds {before} in the saved baseline "
-                          f"{baseline}; Kubernetes refuses to shrink a claim and mlplane protects it, so `pulumi up` "
-                          "would fail on it (if the baseline is stale, save a new one with `mlplane preview --save` "
-                          "at the larger size, or delete that file)", size, f"{before} or more")
+                          f"{source.baseline}; Kubernetes refuses to shrink a claim and mlplane protects it, so `pulumi up` "
+                          f"would fail on it (if the baseline is stale, save a new one with `mlplane preview "
+                          f"{source.command_argument} --save` at the larger size, or delete that file)", size,
+                          f"{before} or more")
 
 
 def _dropped_claim_findings(spec: WorkbenchesSpec, claims: dict[tuple[str, str], RecordedClaim],
-                            baseline: Path) -> Iterator[Finding]:
+                            source: StackSource) -> Iterator[Finding]:
     """Protected notebook claims of the baseline that no declared server keeps.
 
     Pulumi never deletes a protected resource, so such a stack would stop ``pulumi up``
@@ -241,13 +243,13 @@ def _dropped_claim_findings(spec: WorkbenchesSpec, claims: dict[tuple[str, str],
         same = [n.name for n in spec.notebooks if n.profile == namespace]
         former = name.removesuffix("-workspace") if name.endswith("-workspace") else "<its old name>"
         yield Finding((SECTION, "notebooks"), f"the protected claim {namespace}/{name} of a notebook server in the "
-                      f"saved baseline {baseline} belongs to no declared server, and Pulumi does not delete "
+                      f"saved baseline {source.baseline} belongs to no declared server, and Pulumi does not delete "
                       "protected resources: `pulumi up` would stop there", name,
                       (f"if a server of profile {namespace} ({', '.join(same)}) is that one renamed, `formerly: "
                        f"[{former}]` on it; " if same else "")
                       + "to keep the server's files, declare it again with stopped: true; to delete them, set "
-                        "protect: false on it, `pulumi up` and `mlplane preview --save` first (docs/workbenches.md, "
-                        "Removing a server)")
+                        f"protect: false on it, `pulumi up` and `mlplane preview {source.command_argument} --save` "
+                        "first (docs/workbenches.md, Removing a server)")
 
 
 def unchecked_shrink_note(config: "StackConfig", stack_argument: str = "") -> str | None:

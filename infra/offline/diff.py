@@ -291,7 +291,22 @@ def _replacement(
             stateful = "namespace"
             reason = (f"DANGER: replacing namespace {object_name(old)!r} deletes everything in it first: "
                       f"{listing(victims)}; {why}")
+        elif old.delete_before_replace or new.delete_before_replace:
+            reason = f"{_deleted_first(new)}; {why}"
     return Change(new.urn, new.type, "replace", paths, stateful is not None, reason, values, renamed_from)
+
+
+#: Node pools: replacing one removes its nodes, and everything running on them.
+_NODE_POOL_TYPES = ("gcp:container/nodePool:NodePool", "azure-native:containerservice:AgentPool")
+
+
+def _deleted_first(resource: PlanResource) -> str:
+    """What a reviewer must know of a delete-before-replace: the thing is gone for a while."""
+    said = f"deleted first (deleteBeforeReplace): {kind_of(resource.type)} {resource.name!r} is gone until its " \
+           "replacement is up"
+    if resource.type in _NODE_POOL_TYPES:
+        said += "; its nodes are drained, and the work placed on the pool is evicted and waits Pending meanwhile"
+    return said
 
 
 def _deletion(resource: PlanResource, old_plan: Plan) -> Change:
