@@ -52,6 +52,7 @@ EXPECTED = {
     "flow_loops": "workflow",
     "flow_exit": "workflow",
     "flow_volume": "workflow",
+    "flow_claim_condition": "workflow",
     "flow_files": "workflow",
     "flow_resource": "workflow",
     "flow_recursion": "workflow",
@@ -115,11 +116,11 @@ POOL = PoolScheduling(name="l4-shared", vendor="nvidia", model="l4", resource_na
                       accelerators_per_node=1, per_node=4, max_per_container=1, sharing="time-slicing")
 
 
-def _declared(stem: str) -> tuple[dict, dict]:
-    """The Workflow as mlplane declares it (every addition made), and its placements."""
+def _declared(stem: str, release: str = "26.03") -> tuple[dict, dict]:
+    """The Workflow as mlplane declares it (every addition made) on a release train, and its placements."""
     [step] = _load(stem).steps
     placements = {name: place(request, [POOL], stack="oracle") for name, request in step.accelerators.items()}
-    args = WorkflowStepArgs(namespace="team", spec=step, version="v1", placements=placements)
+    args = WorkflowStepArgs(namespace="team", spec=step, version="v1", placements=placements, release=release)
     return workflow_manifest(args), placements
 
 
@@ -157,30 +158,48 @@ def test_the_figures(compiled: dict[str, dict]) -> None:
     engine = [s for s, e in EXPECTED.items() if e == "workflow"]
     agree += [s for s in engine if not workflow_differences(compiled[s]["workflow"], *_declared(s))]
     refused = [s for s, e in EXPECTED.items() if e.startswith("refused")]
-    assert (len(native), len(engine), len(refused), len(agree)) == (12, 9, 1, 21)
+    assert (len(native), len(engine), len(refused), len(agree)) == (12, 10, 1, 22)
 
 
+@pytest.mark.parametrize("release", ["1.8.1", "26.03"])
 @pytest.mark.parametrize("stem", sorted(s for s, e in EXPECTED.items() if e == "workflow"))
-def test_workflows_are_valid(stem: str) -> None:
-    """Each Workflow against Argo's CRD (../shared/crds, vendored), and each of its
-    containers against Kubernetes' own Container schema."""
+def test_workflows_are_valid(stem: str, release: str) -> None:
+    """Each Workflow against Argo's CRD (../shared/crds, vendored), and the pod of each of its
+    container and resource templates (with Argo's executor containers as patched) against
+    Kubernetes' own schema."""
     import jsonschema
     import kubernetes_validate
 
+    from tests.argo_pods import argo_pod
     from tests.crds import strict_schema
 
-    workflow, _ = _declared(stem)
+    workflow, _ = _declared(stem, release)
     schema = strict_schema("argoproj.io/v1alpha1", "Workflow")
     assert schema is not None
     jsonschema.validate(workflow, schema)
-    for template in workflow["spec"]["templates"]:
-        if "container" in template:
-            sidecars = [{k: v for k, v in c.items() if k != "mirrorVolumeMounts"} for c in template.get("sidecars", [])]
-            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **template.get("metadata", {})},
-                   "spec": {"containers": [{"name": "main", **template["container"]}, *sidecars],
-                            **{k: template[k] for k in ("volumes", "tolerations", "nodeSelector", "securityContext")
-                               if k in template}}}
-            kubernetes_validate.validate(pod, "1.30.0", strict=True)
+    pods = [t for t in workflow["spec"]["templates"] if "container" in t or "resource" in t]
+    assert pods
+    for template in pods:
+        kubernetes_validate.validate(argo_pod(template), "1.30.0", strict=True)
+
+
+#: The oracle's pipelines with resource templates (VolumeOp, ResourceOp) on the workflow engine.
+RESOURCE_FLOWS = ("flow_claim_condition", "flow_resource", "flow_volume")
+
+
+@pytest.mark.parametrize("release", ["1.8.1", "26.03"])
+@pytest.mark.parametrize("stem", RESOURCE_FLOWS)
+def test_resource_templates_on_both_trains(compiled: dict[str, dict], stem: str, release: str) -> None:
+    """A VolumeOp's or ResourceOp's template is KFP's plus the documented additions for the
+    pod Argo of that train makes of it; the other train's patch is a difference."""
+    workflow, placements = _declared(stem, release)
+    kfp = compiled[stem]["workflow"]
+    assert [t for t in kfp["spec"]["templates"] if "resource" in t]  # resource templates to check
+    assert not workflow_differences(kfp, workflow, placements, release)
+    other = {"1.8.1": "26.03", "26.03": "1.8.1"}[release]
+    found = workflow_differences(kfp, workflow, placements, other)
+    resources = sorted(t["name"] for t in kfp["spec"]["templates"] if "resource" in t)
+    assert sorted(f.split(".")[0] for f in found) == resources and all(".podSpecPatch:" in f for f in found), found
 
 
 def _change(workflow: dict, template: str, edit) -> dict:
@@ -211,6 +230,16 @@ def _change(workflow: dict, template: str, edit) -> dict:
     ("flow_sized", "work", lambda t: t.pop("podSpecPatch"), "work.podSpecPatch"),
     ("flow_sized", "shards", lambda t: t.update(podSpecPatch=t["podSpecPatch"].replace('"512Mi"', '"1Gi"')),
      "shards.podSpecPatch"),
+    # ... on resource templates (VolumeOp, ResourceOp): the pod Argo makes of them.
+    ("flow_claim_condition", "scratch", lambda t: t.pop("podSpecPatch"), "scratch.podSpecPatch"),
+    ("flow_claim_condition", "note", lambda t: t.update(podSpecPatch=t["podSpecPatch"].replace(
+        '"name": "main"', '"name": "other"')), "note.podSpecPatch"),
+    ("flow_claim_condition", "note", lambda t: t.update(podSpecPatch=t["podSpecPatch"].replace(
+        '"allowPrivilegeEscalation": false', '"allowPrivilegeEscalation": true')), "note.podSpecPatch"),
+    ("flow_claim_condition", "scratch", lambda t: t.pop("securityContext"), "scratch.securityContext"),
+    ("flow_volume", "shared-data", lambda t: t["securityContext"].update(runAsNonRoot=False),
+     "shared-data.securityContext"),
+    ("flow_resource", "tfjob", lambda t: t["metadata"]["labels"].pop("sidecar.istio.io/inject"), "tfjob.metadata"),
 ])
 def test_the_oracle_catches_divergences(compiled: dict[str, dict], stem: str, template: str, edit,
                                         expected: str) -> None:

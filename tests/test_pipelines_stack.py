@@ -362,31 +362,25 @@ def _templates(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _valid(tmp_path: Path, plan: dict[str, Any], out: str = "out") -> None:
-    """The Workflow manifest against Argo's CRD, each template's pod against Kubernetes' schema,
+    """The Workflow manifest against Argo's CRD, the pod of each container and resource template
+    (Argo's executor containers as its podSpecPatch leaves them) against Kubernetes' schema,
     and the whole plan against the policy pack."""
     import jsonschema
     import kubernetes_validate
 
     from policy.offline import plan_violations
+    from tests.argo_pods import argo_pod, executor_containers
     from tests.crds import strict_schema
 
     [path] = (tmp_path / out / "manifests").glob("*/Workflow-*.yaml")
     workflow = yaml.safe_load(path.read_text())
     jsonschema.validate(workflow, strict_schema("argoproj.io/v1alpha1", "Workflow"))
     for template in workflow["spec"]["templates"]:
-        if "container" in template:
-            sidecars = [{k: v for k, v in c.items() if k != "mirrorVolumeMounts"} for c in template.get("sidecars", [])]
-            # Argo's executor containers as the template's podSpecPatch leaves them (an image of theirs).
-            executor = json.loads(template["podSpecPatch"])
-            [wait], [init] = executor["containers"], executor["initContainers"]
-            kubernetes_validate.validate({
-                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **template["metadata"]},
-                "spec": {"containers": [{"name": "main", **template["container"]}, *sidecars,
-                                        {**wait, "image": "argoexec:v1"}],
-                         "initContainers": [{**init, "image": "argoexec:v1"}],
-                         **{k: template[k] for k in ("volumes", "tolerations", "nodeSelector", "securityContext")
-                            if k in template}}}, "1.30.0", strict=True)
-            for container in (wait, init):
+        if "container" in template or "resource" in template:
+            kubernetes_validate.validate(argo_pod(template), "1.30.0", strict=True)
+            executor = executor_containers(template)
+            assert executor["containers"] and executor["initContainers"], template["name"]
+            for container in executor["containers"] + executor["initContainers"]:
                 assert container["securityContext"]["allowPrivilegeEscalation"] is False
                 assert set(container["resources"]["limits"]) == {"cpu", "memory"}
     violations = plan_violations(plan)
@@ -420,6 +414,33 @@ def test_a_gpu_step_inside_a_condition_is_placed(base: str, release: str | None,
     decide = _templates(plan)["should-train"]
     assert "nodeSelector" not in decide and "tolerations" not in decide
     assert decide["container"]["resources"]["limits"] == {"cpu": "1", "memory": "512Mi"}
+    _valid(tmp_path, plan)
+
+
+@pytest.mark.parametrize(("release", "containers"), [(None, ["wait", "main"]), ("1.8.1", ["main"])])
+def test_a_claim_and_an_object_inside_a_condition_get_a_restricted_sized_pod(
+        release: str | None, containers: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A VolumeOp and a ResourceOp inside a Condition are Argo resource templates, whose pod is all
+    Argo's executor: they get the restricted pod context, Istio's opt-out, and a podSpecPatch
+    sizing and restricting exactly the containers that train's Argo puts in it (26.03's v3.7.3
+    adds a log-archiving ``wait``, 1.8.1's v3.3.10 none)."""
+    plan = render(tmp_path, _oracle_flow_stack(tmp_path, "flow_claim_condition", "onprem", release), capsys)
+    templates = _templates(plan)
+    for name in ("scratch", "note"):
+        template = templates[name]
+        assert "resource" in template and "container" not in template
+        assert template["securityContext"] == {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000,
+                                               "fsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"}}
+        assert template["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+        patch = json.loads(template["podSpecPatch"])
+        assert [c["name"] for c in patch["initContainers"]] == ["init"]
+        assert [c["name"] for c in patch["containers"]] == containers
+        for container in patch["containers"] + patch["initContainers"]:
+            assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                              "limits": {"cpu": "1", "memory": "512Mi"}}
+            assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    # The container template beside them keeps its own patch (init and wait on both trains).
+    assert [c["name"] for c in json.loads(templates["use"]["podSpecPatch"])["containers"]] == ["wait"]
     _valid(tmp_path, plan)
 
 

@@ -452,3 +452,62 @@ def test_a_workflow_with_unpinned_images_allowed_says_so() -> None:
     assert images.check(WORKFLOW, unpinned, CTX)
     unpinned["metadata"]["annotations"][images.ALLOW_UNPINNED_ANNOTATION] = "true"
     assert images.check(WORKFLOW, unpinned, CTX) == []
+
+
+def claim_workflow(release: str = "26.03") -> dict[str, Any]:
+    """A Workflow with a VolumeOp and a ResourceOp inside a condition (Argo resource templates),
+    as mlplane declares it on a release train."""
+    from pathlib import Path
+
+    from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
+    from pipelines.kfp_v1 import load_kfp_v1_pipeline
+
+    source = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle" / "flow_claim_condition.py"
+    [step] = load_kfp_v1_pipeline(source, "pipeline", {}, name="flow-claim-condition",
+                                  display="flow_claim_condition.py").steps
+    return workflow_manifest(WorkflowStepArgs(namespace="team", spec=step, version="v1", release=release))
+
+
+@pytest.mark.parametrize(("release", "names"), [("1.8.1", ["init", "main"]), ("26.03", ["init", "wait", "main"])])
+def test_a_resource_templates_pod_is_judged(release: str, names: list[str]) -> None:
+    """A resource template runs a pod of Argo's executor alone: its containers are what the
+    template's podSpecPatch gives them, and every rule passes mlplane's."""
+    workflow = claim_workflow(release)
+    index = {t["name"]: i for i, t in enumerate(workflow["spec"]["templates"])}
+    found = {t.path: t for t in pod_templates(WORKFLOW, workflow)}
+    scratch = found[f"spec.templates[{index['scratch']}]"]
+    assert [c.name for c in scratch.containers] == names
+    assert scratch.spec["securityContext"]["runAsNonRoot"] is True
+    for rule in RESOURCE_RULES:
+        assert rule.check(WORKFLOW, workflow, CTX) == [], rule.name
+
+
+def _patch(template: dict[str, Any], edit: Any) -> None:
+    import json
+
+    patch = json.loads(template["podSpecPatch"])
+    edit(patch)
+    template["podSpecPatch"] = json.dumps(patch)
+
+
+@pytest.mark.parametrize(("change", "rule", "expected"), [
+    # No patch: Argo's main as Argo makes it (1.8.1: no requests, limits or security context); a
+    # patch that leaves it out or does not parse is none.
+    (lambda w: _template(w, "scratch").pop("podSpecPatch"), resources, ".resource ('scratch/main'): resources must set"),
+    (lambda w: _template(w, "note").pop("podSpecPatch"), pod_security,
+     ".resource ('note/main'): securityContext.allowPrivilegeEscalation must be false"),
+    (lambda w: _patch(_template(w, "note"), lambda p: p["containers"].pop()), resources, "('note/main')"),
+    (lambda w: _patch(_template(w, "note"), lambda p: p["initContainers"][0]["resources"]["limits"].pop("cpu")),
+     resources, "podSpecPatch.initContainers[0] ('init'): resources must set limits.cpu"),
+    (lambda w: _patch(_template(w, "scratch"), lambda p: p["containers"][0]["securityContext"]["capabilities"]
+                      .update(drop=[])), pod_security, "podSpecPatch.containers[0] ('wait'): securityContext."
+                                                       "capabilities.drop must contain ALL"),
+    (lambda w: _template(w, "scratch")["securityContext"].update(runAsUser=0), pod_security,
+     "podSpecPatch.initContainers[0] ('init'): runAsUser must not be 0"),
+    (lambda w: _template(w, "scratch").update(podSpecPatch="{not: [yaml"), resources, "('scratch/main')"),
+])
+def test_a_bad_resource_template_is_reported(change: Any, rule: Any, expected: str) -> None:
+    workflow = claim_workflow()
+    change(workflow)
+    found = rule.check(WORKFLOW, workflow, CTX)
+    assert any(expected in message for message in found), found

@@ -760,3 +760,34 @@ def test_argo_executor_of_each_train_is_pinned_and_unsized(release: str) -> None
     args = controller["spec"]["template"]["spec"]["containers"][0]["args"]
     image = args[args.index("--executor-image") + 1]
     assert image_problem(image) is None, image
+
+
+@pytest.mark.parametrize("release", ["1.8.1", "26.03"])
+def test_which_executor_containers_a_resource_templates_pod_has(release: str) -> None:
+    """Why a resource template's podSpecPatch names init and main on 1.8.1 and init, wait and
+    main on 26.03 (components/pipeline/workflow_step.py, RESOURCE_EXECUTOR_CONTAINERS): Argo
+    v3.3.10 adds ``init`` with the emissary executor, which 1.8.1 configures, and never
+    ``wait``; v3.7.3 adds ``wait`` when the artifact repository archives logs, which 26.03's
+    controller default and the per-namespace repository its profile controller writes both do
+    (argoproj/argo-workflows workflow/controller/workflowpod.go ``createWorkflowPod``)."""
+    from components.pipeline.workflow_step import RESOURCE_EXECUTOR_CONTAINERS
+    from infra.offline.expand.kustomize import build_directory
+
+    from .upstream import SHARED_UPSTREAM, needs_upstream
+
+    if needs_upstream.args[0]:
+        pytest.skip(needs_upstream.kwargs["reason"])
+    tree = {"1.8.1": "v1.8.1/apps", "26.03": "26.03/applications"}[release]
+    pipeline = SHARED_UPSTREAM / "kubeflow-manifests" / tree / "pipeline/upstream"
+    objects = build_directory(pipeline / "third-party/argo/base", [SHARED_UPSTREAM])
+    [config] = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "workflow-controller-configmap"]
+    archive_logs = yaml.safe_load(config["data"]["artifactRepository"]).get("archiveLogs") is True
+    names = [name for _, name in RESOURCE_EXECUTOR_CONTAINERS[release]]
+    if release == "1.8.1":
+        assert config["data"]["containerRuntimeExecutor"] == "emissary"  # v3.3.10: init only with it
+        assert names == ["init", "main"]
+    else:
+        # v3.7.3 resolves the namespace's default repository first: the profile controller's.
+        sync = (pipeline / "base/installs/multi-user/pipelines-profile-controller/sync.py").read_text()
+        assert '"archiveLogs": True' in sync and "workflows.argoproj.io/default-artifact-repository" in sync
+        assert archive_logs and names == ["init", "wait", "main"]

@@ -34,6 +34,7 @@ from components.pipeline.spec import (
 from components.pipeline.training_step import TrainingApi, TrainingStep, TrainingStepArgs
 from components.pipeline.versioning import VERSION_LABEL, step_versions
 from components.pipeline.workflow_step import WorkflowStep, WorkflowStepArgs
+from components.platform.releases import DEFAULT_RELEASE, ReleaseName
 from components.pipeline.volume_step import VolumeStep, VolumeStepArgs
 from components.quantity import Quantity
 from components.renames import aliases
@@ -58,6 +59,8 @@ class PipelineArgs(ArgsModel):
                                           "template name."
     )
     training_api: TrainingApi = Field("trainjob", description="Which Kubeflow API runs distributed steps.")
+    release: ReleaseName = Field(DEFAULT_RELEASE, description="The Kubeflow release train (its Argo runs workflow "
+                                                               "steps).")
     storage_class: str | None = Field(None, description="Storage class for the outputs claim and volume steps.")
     outputs_size: Quantity = Field("1Gi", description="Size of the claim that carries outputs between steps.")
     service_account: str | None = Field(None, description="ServiceAccount of step pods (none: no API token).")
@@ -146,7 +149,7 @@ class Pipeline(pulumi.ComponentResource):
                 flow = WorkflowStep(role, WorkflowStepArgs(
                     namespace=args.namespace, spec=step, labels=labels, version=self.versions[step_name],
                     placements={t: args.workflow_placements[t] for t in step.accelerators if t in args.workflow_placements},
-                    allow_unpinned_images=args.allow_unpinned_images), child)
+                    allow_unpinned_images=args.allow_unpinned_images, release=args.release), child)
                 self.steps[step_name], self.ready[step_name] = flow, flow.workflow
                 continue
             if isinstance(step, ResourceStepSpec):

@@ -21,7 +21,8 @@ from components.mesh import without_sidecar
 from components.naming import k8s_name
 from components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION, DEFAULT_AWAIT_SECONDS
 from components.pipeline.spec import ResourceOverrides, WorkflowStepSpec
-from components.pod_security import hardened, image_problem, pod_spec
+from components.platform.releases import DEFAULT_RELEASE, ReleaseName
+from components.pod_security import hardened, image_problem, pod_spec, restricted_pod_security_context
 from components.scheduling import Placement
 
 #: What the Workflow waits for: Argo's phase of a run that ended well.
@@ -42,6 +43,10 @@ class WorkflowStepArgs(ArgsModel):
     allow_unpinned_images: bool = Field(
         False, description="The pipeline entry accepts unpinned images (marks the Workflow for the policy pack)."
     )
+    release: ReleaseName = Field(
+        DEFAULT_RELEASE, description="The Kubeflow release train whose Argo runs the Workflow (which executor containers "
+                             "a resource template's pod has)."
+    )
 
 
 #: Pod-level fields a placed, restricted pod spec sets that an Argo template carries too.
@@ -60,11 +65,47 @@ _TEMPLATE_POD_FIELDS = ("securityContext", "nodeSelector", "tolerations")
 #: workflowpod.go ``createWorkflowPod``), matched by container name.
 _EXECUTOR_CONTAINERS = (("initContainers", "init"), ("containers", "wait"))
 
+#: Argo's containers in the pod of a resource template (``dsl.VolumeOp``, ``dsl.ResourceOp``),
+#: by release train: all of them the executor's image, none declared by the Workflow.
+#: ``main`` runs ``argoexec resource <action>`` (argoproj/argo-workflows v3.3.10 and v3.7.3
+#: workflow/controller/operator.go ``executeResource``: ``newExecContainer(common.
+#: MainContainerName, tmpl)``), on both trains; v3.7.3 restricts it itself only where the
+#: executor has no security context configured (workflowpod.go ``newExecContainer``:
+#: ``common.MinimalCtrSC()``), and 26.03 configures one (no requests or limits).
+#: ``init``: Argo v3.3.10 (1.8.1) adds it when the executor is emissary, which 1.8.1's
+#: workflow-controller-configmap-patch.yaml sets (``containerRuntimeExecutor: emissary``);
+#: v3.7.3 (26.03) always. ``wait``: v3.3.10 never for a resource template; v3.7.3 when the
+#: template archives its logs (``tmpl.SaveLogsAsArtifact()``), which it does wherever the
+#: artifact repository says ``archiveLogs: true`` (``IsArchiveLogs``: "controller(on) >
+#: template"), as 26.03's controller configmap and the per-namespace ``artifact-repositories``
+#: of its pipelines-profile-controller sync.py do (workflow/controller/workflowpod.go at
+#: v3.3.10 and v3.7.3, ``createWorkflowPod``, ``addArchiveLocation``). Exactly these: a
+#: strategic merge patch adds a container it names that the pod lacks, image-less, and
+#: such a pod is refused.
+RESOURCE_EXECUTOR_CONTAINERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "1.8.1": (("initContainers", "init"), ("containers", "main")),
+    "26.03": (("initContainers", "init"), ("containers", "wait"), ("containers", "main")),
+}
 
-def executor_patch() -> str:
-    """The ``podSpecPatch`` giving Argo's executor containers a container step's defaults."""
-    return json.dumps({key: [hardened({"name": name}, ResourceOverrides().resolve())]
-                       for key, name in _EXECUTOR_CONTAINERS}, sort_keys=True)
+
+def executor_patch(containers: tuple[tuple[str, str], ...] = _EXECUTOR_CONTAINERS) -> str:
+    """The ``podSpecPatch`` giving Argo's executor ``containers`` (list key, name) a
+    container step's sidecar defaults: requests and limits, the restricted security context."""
+    patch: dict[str, list[dict[str, Any]]] = {}
+    for key, name in containers:
+        patch.setdefault(key, []).append(hardened({"name": name}, ResourceOverrides().resolve()))
+    return json.dumps(patch, sort_keys=True)
+
+
+def resource_template(template: dict[str, Any], release: ReleaseName) -> dict[str, Any]:
+    """A resource template with what a container step's pod gets (a copy): the restricted
+    pod security context (Argo gives a template's ``securityContext`` to its pod, whatever its
+    type: workflowpod.go ``addSchedulingConstraints``) and, through ``podSpecPatch``, each of
+    Argo's containers in its pod (:data:`RESOURCE_EXECUTOR_CONTAINERS`) the sidecars' defaults.
+    The ServiceAccount token stays: ``main`` creates the object with it.
+    """
+    return {**template, "securityContext": restricted_pod_security_context(),
+            "podSpecPatch": executor_patch(RESOURCE_EXECUTOR_CONTAINERS[release])}
 
 
 def _resources(container: dict[str, Any]) -> ResourceOverrides:
@@ -83,7 +124,8 @@ def pod_template(template: dict[str, Any], placement: Placement | None) -> dict[
     pool's accelerator resource (request = limit; it replaces KFP's ``<vendor>.com/gpu``),
     node selector and tolerations, through the same ``pod_spec`` native steps use; Argo's
     executor containers get the sidecars' defaults (:func:`executor_patch`).
-    Templates without a container (DAGs, resource templates) are returned unchanged.
+    Templates without a container (DAGs; resource templates: :func:`resource_template`) are
+    returned unchanged.
     """
     if "container" not in template:
         return template
@@ -100,7 +142,8 @@ def pod_template(template: dict[str, Any], placement: Placement | None) -> dict[
 
 def workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
     """The Workflow with its namespace, labels and wait annotations, and each container
-    template completed as a container step's pod (:func:`pod_template`).
+    template completed as a container step's pod (:func:`pod_template`), each resource
+    template's pod too (:func:`resource_template`).
 
     Raises:
         ValueError: An accelerator template has no placement (the pipelines layer resolves them).
@@ -123,7 +166,9 @@ def workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
     missing = sorted(set(args.spec.accelerators) - set(args.placements))
     if missing:
         raise ValueError(f"workflow {args.spec.name!r}: templates {missing} need accelerators and have no placement")
-    templates = [pod_template(template, args.placements.get(template["name"])) for template in spec.get("templates") or []]
+    templates = [resource_template(template, args.release) if "resource" in template
+                 else pod_template(template, args.placements.get(template["name"]))
+                 for template in spec.get("templates") or []]
     spec["templates"] = [{**template, "metadata": without_sidecar(dict(template.get("metadata") or {}))}
                          for template in templates]
     workflow["spec"] = spec

@@ -27,6 +27,7 @@ from components.pipeline.versioning import step_versions
 from components.renames import aliases
 from components.serving.args import ServingEndpointArgs
 from components.serving.webapp import WebAppArgs
+from infra.config.workbenches import release_of
 from infra.layers.capacity import CapacityFacts
 from infra.layers.context import StackContext
 from infra.layers.platform import PlatformFacts
@@ -148,6 +149,7 @@ def declare_pipelines(ctx: StackContext, platform: PlatformFacts, capacity: Capa
                 placements=placements(compiled, capacity),
                 workflow_placements=workflow_placements(compiled, capacity),
                 training_api=training_api(config),
+                release=release_of(config),
                 storage_class=capacity.default_storage_class,
                 # The pipeline's claims follow the stack's one switch for data (mlplane:storage.protect).
                 protect_volumes=config.storage.protect if config.storage is not None else True,

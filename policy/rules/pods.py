@@ -77,9 +77,39 @@ def _template(spec: Any, path: str, frameworks: bool = False) -> Iterator[PodTem
         yield PodTemplate(path, spec, _containers(spec, path, frameworks))
 
 
+def _patched(template: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A template's ``podSpecPatch`` (a JSON or YAML string), parsed; empty where it has none
+    or it does not parse (then nothing of it counts)."""
+    import yaml
+
+    text = template.get("podSpecPatch")
+    try:
+        patch = yaml.safe_load(text) if isinstance(text, str) else None
+    except yaml.YAMLError:
+        return {}
+    return patch if isinstance(patch, Mapping) else {}
+
+
+def _resource_pod(template: Mapping[str, Any], where: str, label: str | None) -> list[Container]:
+    """The containers of a resource template's pod, which are all Argo's executor (``main``
+    runs ``argoexec resource``; argoproj/argo-workflows v3.3.10 and v3.7.3 workflow/controller/
+    operator.go ``executeResource``), as far as the template decides them: through its
+    ``podSpecPatch``. Its ``main`` counts without one: as bare as Argo makes it."""
+    patch = _patched(template)
+    found: list[Container] = []
+    for key, init in (("initContainers", True), ("containers", False)):
+        items = patch.get(key)
+        found += [Container(f"{where}.podSpecPatch.{key}[{j}]", c, init)
+                  for j, c in enumerate(items if is_list(items) else []) if isinstance(c, Mapping)]
+    if not any(not c.init and c.body.get("name") == "main" for c in found):
+        found.append(Container(f"{where}.resource", {}, label=f"{label or where}/main"))
+    return found
+
+
 def _argo_templates(spec: Any, path: str) -> Iterator[PodTemplate]:
     """Each Argo template that runs a pod: its containers (``container``, ``script``,
-    ``containerSet.containers``, ``initContainers``, ``sidecars``), with the pod fields
+    ``containerSet.containers``, ``initContainers``, ``sidecars``; a ``resource``
+    template's: :func:`_resource_pod`), with the pod fields
     Argo gives that pod (the template's, else ``templateDefaults``', else the
     WorkflowSpec's; volumes of both)."""
     if not isinstance(spec, Mapping) or not is_list(spec.get("templates")):
@@ -101,8 +131,10 @@ def _argo_templates(spec: Any, path: str) -> Iterator[PodTemplate]:
         members = get(template, "containerSet", "containers")
         found += [Container(f"{where}.containerSet.containers[{j}]", c)
                   for j, c in enumerate(members if is_list(members) else []) if isinstance(c, Mapping)]
+        if isinstance(template.get("resource"), Mapping):
+            found += _resource_pod(template, where, label)
         if not found:
-            continue  # a DAG, steps, resource or suspend template: no pod of ours
+            continue  # a DAG, steps or suspend template: no pod
         pod: dict[str, Any] = {key: source[key] for key in _ARGO_POD_FIELDS
                                for source in (spec, defaults, template) if key in source}
         volumes = [v for source in (spec, template) if is_list(source.get("volumes")) for v in source["volumes"]]

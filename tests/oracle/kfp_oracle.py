@@ -382,6 +382,11 @@ EXECUTOR = {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limit
             "securityContext": CONTAINER_SECURITY_CONTEXT}
 #: Istio injection off, as label and annotation, on every template.
 NO_SIDECAR = {"sidecar.istio.io/inject": "false"}
+#: The containers Argo puts in a resource template's pod, all of them its executor, by release
+#: train: 1.8.1's Argo (v3.3.10, emissary) adds no wait container to it, 26.03's (v3.7.3,
+#: archiving logs) does.
+RESOURCE_POD = {"1.8.1": {"initContainers": ["init"], "containers": ["main"]},
+                "26.03": {"initContainers": ["init"], "containers": ["wait", "main"]}}
 
 
 def _sized(given: dict[str, Any], extra: dict[str, str]) -> dict[str, Any]:
@@ -409,18 +414,25 @@ def _sized(given: dict[str, Any], extra: dict[str, str]) -> dict[str, Any]:
     return sized
 
 
-def with_documented_additions(workflow: dict[str, Any], placements: dict[str, Any] | None = None) -> dict[str, Any]:
+def with_documented_additions(workflow: dict[str, Any], placements: dict[str, Any] | None = None,
+                              release: str = "26.03") -> dict[str, Any]:
     """KFP's Workflow with exactly what mlplane documents adding to it (a copy).
 
     ``placements``: template name -> the pool's scheduling facts (``resource_name``,
     ``count``, ``node_selector``, ``tolerations``) for the templates with accelerators;
-    their KFP ``<vendor>.com/gpu`` limit becomes the pool's resource.
+    their KFP ``<vendor>.com/gpu`` limit becomes the pool's resource. ``release``: the
+    release train, whose Argo decides which containers a resource template's pod has.
     """
     workflow = json.loads(json.dumps(workflow))
     for template in workflow["spec"]["templates"]:
         metadata = template.setdefault("metadata", {})
         for key in ("labels", "annotations"):
             metadata[key] = {**(metadata.get(key) or {}), **NO_SIDECAR}
+        if "resource" in template:
+            # Argo's containers of its pod, all of them the executor, through a pod spec patch.
+            template["securityContext"] = POD_SECURITY_CONTEXT
+            template["podSpecPatch"] = {key: [{"name": name, **EXECUTOR} for name in names]
+                                        for key, names in RESOURCE_POD[release].items()}
         if "container" not in template:
             continue
         placement = (placements or {}).get(template["name"])
@@ -443,11 +455,11 @@ def with_documented_additions(workflow: dict[str, Any], placements: dict[str, An
 
 
 def workflow_differences(oracle: dict[str, Any], ours: dict[str, Any],
-                         placements: dict[str, Any] | None = None) -> list[str]:
+                         placements: dict[str, Any] | None = None, release: str = "26.03") -> list[str]:
     """What differs between KFP's Workflow, with mlplane's documented additions, and
     mlplane's as declared, template by template (every field of every template: a missing,
     extra or different addition is a difference as much as a wrong image or argument)."""
-    theirs, mine = _workflow_shape(with_documented_additions(oracle, placements)), _workflow_shape(ours)
+    theirs, mine = _workflow_shape(with_documented_additions(oracle, placements, release)), _workflow_shape(ours)
     found = [f"{key}: KFP {theirs[key]!r} vs mlplane {mine[key]!r}" for key in ("entrypoint", "onExit")
              if theirs[key] != mine[key]]
     if sorted(theirs["templates"]) != sorted(mine["templates"]):
