@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -377,14 +378,26 @@ def _template(workflow: dict[str, Any], name: str) -> dict[str, Any]:
     return next(t for t in workflow["spec"]["templates"] if t["name"] == name)
 
 
+def _without_wait_limits(template: dict[str, Any]) -> str:
+    """The template's podSpecPatch with the executor's wait container left without limits."""
+    patch = json.loads(template["podSpecPatch"])
+    for container in patch["containers"]:
+        if container["name"] == "wait":
+            container["resources"].pop("limits")
+    return json.dumps(patch)
+
+
 def test_a_workflows_templates_are_pods() -> None:
     workflow = good_workflow()
     found = pod_templates(WORKFLOW, workflow)
     index = {t["name"]: i for i, t in enumerate(workflow["spec"]["templates"])}
     assert [t.path for t in found] == [f"spec.templates[{index['should-train']}]", f"spec.templates[{index['train']}]"]
     train = found[1]
-    assert [c.path for c in train.containers] == [f"spec.templates[{index['train']}].container",
-                                                  f"spec.templates[{index['train']}].sidecars[0]"]
+    at = f"spec.templates[{index['train']}]"
+    # Argo's executor containers (init, wait) count as the template's podSpecPatch sets them.
+    assert [c.path for c in train.containers] == [f"{at}.container", f"{at}.sidecars[0]",
+                                                  f"{at}.podSpecPatch.initContainers[0]",
+                                                  f"{at}.podSpecPatch.containers[0]"]
     assert train.spec["nodeSelector"] == {"pool": "a100"}
 
 
@@ -430,6 +443,8 @@ def test_other_argo_kinds_hold_templates_too(kind: str, base: tuple[str, ...]) -
      "image 'pytorch/pytorch:latest' uses the mutable tag 'latest'"),
     (lambda w: _template(w, "train")["sidecars"][0].update(image="busybox"), images, "image 'busybox' has no tag"),
     (lambda w: w["spec"].update(volumes=[{"name": "h", "hostPath": {"path": "/etc"}}]), host_path, "/etc"),
+    (lambda w: _template(w, "train").update(podSpecPatch=_without_wait_limits(_template(w, "train"))), resources,
+     "podSpecPatch.containers[0] ('wait'): resources must set limits"),
 ])
 def test_a_bad_workflow_template_is_reported(change: Any, rule: Any, expected: str) -> None:
     workflow = good_workflow()

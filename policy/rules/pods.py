@@ -106,6 +106,22 @@ def _resource_pod(template: Mapping[str, Any], where: str, label: str | None) ->
     return found
 
 
+def _executor_patches(template: Mapping[str, Any], where: str) -> list[Container]:
+    """The executor containers (``init``, ``wait``) a container template's ``podSpecPatch``
+    settles: Argo adds them to the pod beside the template's own ``main`` and merges the
+    patch over them by name (argoproj/argo-workflows workflow/controller/workflowpod.go
+    ``createWorkflowPod``), so their resources and security context are the patch's. The
+    patch's ``main``, merged over the template's container, is not judged twice."""
+    patch = _patched(template)
+    found: list[Container] = []
+    for key, init in (("initContainers", True), ("containers", False)):
+        items = patch.get(key)
+        found += [Container(f"{where}.podSpecPatch.{key}[{j}]", c, init)
+                  for j, c in enumerate(items if is_list(items) else [])
+                  if isinstance(c, Mapping) and c.get("name") != "main"]
+    return found
+
+
 def _argo_templates(spec: Any, path: str) -> Iterator[PodTemplate]:
     """Each Argo template that runs a pod: its containers (``container``, ``script``,
     ``containerSet.containers``, ``initContainers``, ``sidecars``; a ``resource``
@@ -133,6 +149,8 @@ def _argo_templates(spec: Any, path: str) -> Iterator[PodTemplate]:
                   for j, c in enumerate(members if is_list(members) else []) if isinstance(c, Mapping)]
         if isinstance(template.get("resource"), Mapping):
             found += _resource_pod(template, where, label)
+        elif found:
+            found += _executor_patches(template, where)
         if not found:
             continue  # a DAG, steps or suspend template: no pod
         pod: dict[str, Any] = {key: source[key] for key in _ARGO_POD_FIELDS
