@@ -381,9 +381,9 @@ def _template(workflow: dict[str, Any], name: str) -> dict[str, Any]:
 def _without_wait_limits(template: dict[str, Any]) -> str:
     """The template's podSpecPatch with the executor's wait container left without limits."""
     patch = json.loads(template["podSpecPatch"])
-    for container in patch["containers"]:
-        if container["name"] == "wait":
-            container["resources"].pop("limits")
+    for executor in patch["containers"]:
+        if executor["name"] == "wait":
+            executor["resources"].pop("limits")
     return json.dumps(patch)
 
 
