@@ -90,17 +90,23 @@ def _patched(template: Mapping[str, Any]) -> Mapping[str, Any]:
     return patch if isinstance(patch, Mapping) else {}
 
 
-def _resource_pod(template: Mapping[str, Any], where: str, label: str | None) -> list[Container]:
-    """The containers of a resource template's pod, which are all Argo's executor (``main``
-    runs ``argoexec resource``; argoproj/argo-workflows v3.3.10 and v3.7.3 workflow/controller/
-    operator.go ``executeResource``), as far as the template decides them: through its
-    ``podSpecPatch``. Its ``main`` counts without one: as bare as Argo makes it."""
+def _patch_containers(template: Mapping[str, Any], where: str) -> list[Container]:
+    """The containers a template's ``podSpecPatch`` sets (init containers flagged)."""
     patch = _patched(template)
     found: list[Container] = []
     for key, init in (("initContainers", True), ("containers", False)):
         items = patch.get(key)
         found += [Container(f"{where}.podSpecPatch.{key}[{j}]", c, init)
                   for j, c in enumerate(items if is_list(items) else []) if isinstance(c, Mapping)]
+    return found
+
+
+def _resource_pod(template: Mapping[str, Any], where: str, label: str | None) -> list[Container]:
+    """The containers of a resource template's pod, which are all Argo's executor (``main``
+    runs ``argoexec resource``; argoproj/argo-workflows v3.3.10 and v3.7.3 workflow/controller/
+    operator.go ``executeResource``), as far as the template decides them: through its
+    ``podSpecPatch``. Its ``main`` counts without one: as bare as Argo makes it."""
+    found = _patch_containers(template, where)
     if not any(not c.init and c.body.get("name") == "main" for c in found):
         found.append(Container(f"{where}.resource", {}, label=f"{label or where}/main"))
     return found
@@ -112,14 +118,7 @@ def _executor_patches(template: Mapping[str, Any], where: str) -> list[Container
     patch over them by name (argoproj/argo-workflows workflow/controller/workflowpod.go
     ``createWorkflowPod``), so their resources and security context are the patch's. The
     patch's ``main``, merged over the template's container, is not judged twice."""
-    patch = _patched(template)
-    found: list[Container] = []
-    for key, init in (("initContainers", True), ("containers", False)):
-        items = patch.get(key)
-        found += [Container(f"{where}.podSpecPatch.{key}[{j}]", c, init)
-                  for j, c in enumerate(items if is_list(items) else [])
-                  if isinstance(c, Mapping) and c.get("name") != "main"]
-    return found
+    return [c for c in _patch_containers(template, where) if c.body.get("name") != "main"]
 
 
 def _argo_templates(spec: Any, path: str) -> Iterator[PodTemplate]:
