@@ -21,6 +21,7 @@ from components.platform.gateway import (
     EXPOSURE_OPT_IN,
     GatewaySettings,
     gateway_service_values,
+    parse_port_range,
 )
 from components.platform.istio import INGRESS_GATEWAY, INGRESS_LABELS
 from components.platform.namespaces import ISTIO_PORTS
@@ -188,9 +189,10 @@ def _stack_with_gateway(tmp_path: Path, gateway: str, cluster: str = "kind: loca
      "mlplane:kubeflow.gateway.node_ports.http: outside the cluster's node-port range (node_ports.range); the API "
      "server refuses the Service (got 8080; allowed: 9000-32767)"),
     ("    gateway: {mode: node-port, node_ports: {range: 32767-30000}}\n",
-     "mlplane:kubeflow.gateway.node_ports.range: must be a port range low-high such as 30000-32767"),
+     "mlplane:kubeflow.gateway.node_ports.range: must be a port range as the API server's "
+     "--service-node-port-range reads it: low-high such as 30000-32767"),
     ("    gateway: {mode: node-port, node_ports: {range: 30000-70000}}\n",
-     "mlplane:kubeflow.gateway.node_ports.range: must be a port range low-high"),
+     "mlplane:kubeflow.gateway.node_ports.range: must be a port range as the API server's"),
     # Modes whose Service takes no fixed node ports refuse them rather than ignore them.
     ("    gateway: {mode: cluster-ip, node_ports: {http: 30080, https: 30443}}\n",
      "mlplane:kubeflow.gateway.node_ports: node ports only apply in the node-port and existing-load-balancer "
@@ -241,3 +243,19 @@ def test_the_default_range_is_kubernetes_default() -> None:
     base, size = 30000, 2768  # kubernetes/kubernetes pkg/kubeapiserver/options/options.go
     assert parse_port_range(DEFAULT_NODE_PORT_RANGE) == (base, base + size - 1)
     assert GatewaySettings().node_ports.range == DEFAULT_NODE_PORT_RANGE
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("30000-32767", (30000, 32767)), (" 30000-32767 ", (30000, 32767)),
+    ("30000+2767", (30000, 32767)),  # apimachinery's PlusNotation: low to low + offset
+    ("31000", (31000, 31000)),  # a single port
+])
+def test_node_port_ranges_read_as_the_api_server_reads_them(text: str, expected: tuple[int, int]) -> None:
+    assert parse_port_range(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "30000-", "-32767", "a-b", "30000+", "65000+1000", "0-10", "30000-32767-1",
+                                  "30000+-1"])
+def test_malformed_node_port_ranges_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="low-high such as 30000-32767, low\\+offset"):
+        parse_port_range(text)

@@ -82,17 +82,31 @@ NODE_PORT_MODES = ("node-port", "existing-load-balancer")
 
 
 def parse_port_range(value: str) -> tuple[int, int]:
-    """``"30000-32767"`` as ``(30000, 32767)``, inclusive, as the API server's flag reads it.
+    """The API server's ``--service-node-port-range`` as ``(low, high)``, inclusive.
+
+    Accepts the forms apimachinery's ``PortRange.Set`` reads: ``low-high`` (every
+    version), a single port (kubernetes/kubernetes 125732d3,
+    staging/src/k8s.io/apimachinery/pkg/util/net/port_range.go: "a single port number")
+    and ``low+offset``, meaning ``low`` to ``low + offset`` (later versions of the same
+    file: ``PlusNotation``, ``high = low + offset``).
 
     Raises:
-        ValueError: Not ``low-high`` with ``low <= high <= 65535`` (apimachinery's
-            ``PortRange.Set`` refuses the same).
+        ValueError: None of those forms, or not ``1 <= low <= high <= 65535``.
     """
-    low, dash, high = value.strip().partition("-")
-    if not dash or not low.isdigit() or not high.isdigit() or not 1 <= int(low) <= int(high) <= 65535:
-        raise ValueError("must be a port range low-high such as 30000-32767 (the API server's "
-                         "--service-node-port-range), with 1 <= low <= high <= 65535")
-    return int(low), int(high)
+    text = value.strip()
+    low, sign, rest = text.partition("-") if "-" in text else text.partition("+")
+    numbers = (low, rest) if sign else (low, low)
+    if not all(n.isdigit() for n in numbers):
+        raise ValueError(_RANGE_FORMS)
+    first, second = int(numbers[0]), int(numbers[1])
+    high = first + second if sign == "+" else second
+    if not 1 <= first <= high <= 65535:
+        raise ValueError(_RANGE_FORMS)
+    return first, high
+
+
+_RANGE_FORMS = ("must be a port range as the API server's --service-node-port-range reads it: low-high such as "
+                "30000-32767, low+offset such as 30000+2767, or one port; with 1 <= low <= high <= 65535")
 
 
 def _check_port_range(value: str) -> str:
@@ -107,8 +121,8 @@ class NodePorts(ArgsModel):
     https: int = Field(30443, ge=1, le=65535, description="Node port of the gateway's HTTPS port (443).")
     range: Annotated[str, AfterValidator(_check_port_range)] = Field(
         DEFAULT_NODE_PORT_RANGE,
-        description="The cluster's node-port range (the API server's --service-node-port-range), low-high "
-                    "inclusive; Kubernetes' default is 30000-32767. Set it only if your cluster's API server "
+        description="The cluster's node-port range (the API server's --service-node-port-range), as that "
+                    "flag reads it: low-high inclusive, low+offset or one port; Kubernetes' default is 30000-32767. Set it only if your cluster's API server "
                     "was started with another range (e.g. k3s --service-node-port-range).")
 
 
