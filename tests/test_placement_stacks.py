@@ -107,3 +107,39 @@ def test_a_stack_whose_only_fitting_pool_is_spot_refuses_a_plain_gpu_step(
            "fit it: l4-mps (nvidia l4, nvidia.com/gpu x4 per node, mps)" in message, message
     assert "gcp.use_preemptible_nodepool()" in message
     assert "Traceback" not in message
+
+
+def test_a_kfp_step_selecting_a_pools_nodes_asks_for_that_pool(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``add_node_selector_constraint`` on mlplane's pool label names the pool: placed elsewhere the
+    step would carry two pools' selectors and match no node."""
+    pytest.importorskip("pulumi_gcp")
+    (tmp_path / "gpu.py").write_text(textwrap.dedent(f"""\
+        from kfp import dsl
+
+
+        @dsl.pipeline(name='gpu')
+        def pipeline():
+            op = dsl.ContainerOp(name='plain', image='busybox:1.36.1', command=['true']).set_gpu_limit(1)
+            op.add_node_selector_constraint('{POOL}', 'l4-mps')
+        """))
+
+    def with_pipeline(config: dict[str, Any]) -> None:
+        config["mlplane:pipelines"] = [{"name": "gpu", "kind": "kfp-v1", "source": "gpu.py:pipeline"}]
+
+    plan = render(tmp_path, stack_from(tmp_path, "gke", with_pipeline), capsys)
+    [pod] = [r["inputs"]["spec"]["template"]["spec"] for r in plan["resources"]
+             if r["type"] == JOB and r["name"] == "pipeline-gpu-plain-job"]
+    assert pod["nodeSelector"][POOL] == "l4-mps"
+    assert pod["nodeSelector"]["cloud.google.com/gke-gpu-sharing-strategy"] == "mps"
+
+
+def test_a_selector_and_an_accelerator_naming_two_pools_are_refused() -> None:
+    from pydantic import ValidationError
+
+    from components.pipeline.spec import ContainerStepSpec
+
+    with pytest.raises(ValidationError, match=f"node_selector {POOL}=l4 and accelerator pool a100 name two pools"):
+        ContainerStepSpec(name="a", image="b:1", accelerator={"pool": "a100"}, node_selector={POOL: "l4"})
+    same = ContainerStepSpec(name="a", image="b:1", accelerator={"pool": "l4"}, node_selector={POOL: "l4"})
+    assert same.accelerator is not None and same.accelerator.pool == "l4"

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from components.accelerators.spec import POOL_LABEL
 from components.base import ArgsModel
 from components.pipeline.experiment_spec import ExperimentStepSpec
 from components.naming import is_dns_subdomain, k8s_name
@@ -159,6 +160,26 @@ class ContainerStepSpec(ArgsModel):
     artifact_access: bool = Field(
         False, description="Run with the artifact store's identity and settings (workload identity, IRSA, keys)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pool_from_selector(cls, data: Any) -> Any:
+        """A step whose node selector names a pool by mlplane's pool label asks for that pool.
+
+        Placed on another pool it would carry two pools' selectors, which no node matches
+        (a KFP v1 ``add_node_selector_constraint`` is how such a step says it).
+        """
+        if not isinstance(data, dict) or data.get("accelerator") is None:
+            return data
+        pool = (data.get("node_selector") or {}).get(POOL_LABEL)
+        if pool is None:
+            return data
+        accelerator = data["accelerator"]
+        request = accelerator.model_dump() if isinstance(accelerator, AcceleratorRequest) else dict(accelerator)
+        if request.get("pool") not in (None, pool):
+            raise ValueError(f"node_selector {POOL_LABEL}={pool} and accelerator pool {request['pool']} name two "
+                             "pools; name one")
+        return {**data, "accelerator": {**request, "pool": pool}}
 
     @field_validator("volume_mounts")
     @classmethod
