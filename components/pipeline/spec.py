@@ -13,6 +13,7 @@ A step refers to another step's output inside its arguments with a placeholder,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -29,7 +30,7 @@ from components.serving.config import EndpointConfig, WebAppConfig
 __all__ = [
     "AnyStep", "ContainerStepSpec", "ExperimentStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides",
     "ResourceStepSpec", "ServeStepSpec", "WorkflowStepSpec",
-    "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references",
+    "StepSpec", "VolumeStepSpec", "WebAppStepSpec", "output_placeholder", "output_references", "rename_output_steps",
     "resolve_versions", "split_placeholders", "version_placeholder", "version_references",
 ]
 
@@ -64,6 +65,11 @@ def substitute_versions(text: str, versions: dict[str, str]) -> str:
 def output_references(text: str) -> list[tuple[str, str]]:
     """The ``(step, output)`` pairs an argument refers to."""
     return [(m.group(1), m.group(2)) for m in _PLACEHOLDER.finditer(text)]
+
+
+def rename_output_steps(text: str, rename: Callable[[str], str]) -> str:
+    """``text`` with the step of every output placeholder replaced by ``rename(step)``."""
+    return _PLACEHOLDER.sub(lambda m: output_placeholder(rename(m.group(1)), m.group(2)), text)
 
 
 def split_placeholders(text: str) -> list[str | tuple[str, str]]:

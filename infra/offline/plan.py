@@ -7,7 +7,7 @@ are byte-identical and a plan can be committed, compared and reviewed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,13 @@ class Plan:
         """Resources keyed by URN."""
         return {r.urn: r for r in self.resources}
 
+    def children(self) -> dict[str | None, list[PlanResource]]:
+        """Each resource's direct children, keyed by the parent's URN (None: no parent)."""
+        found: dict[str | None, list[PlanResource]] = {}
+        for resource in self.resources:
+            found.setdefault(resource.parent, []).append(resource)
+        return found
+
     def of_type(self, type_: str) -> list[PlanResource]:
         """Resources of one type token, e.g. ``kubernetes:batch/v1:Job``."""
         return [r for r in self.resources if r.type == type_]
@@ -131,6 +138,16 @@ class Plan:
             "resources": [r.to_json() for r in self.resources],
         }
         return json_text(document)
+
+
+def descendants(urn: str, children: Mapping[str | None, list[PlanResource]]) -> list[PlanResource]:
+    """Every resource below ``urn`` in a parent -> children map (:meth:`Plan.children`)."""
+    found, stack = [], list(children.get(urn, []))
+    while stack:
+        resource = stack.pop()
+        found.append(resource)
+        stack.extend(children.get(resource.urn, []))
+    return found
 
 
 def json_text(document: Any) -> str:

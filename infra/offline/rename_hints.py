@@ -11,10 +11,13 @@ one of the same kind under the same parent, it says so, in one line on the delet
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from infra.offline.danger import holds_data
-from infra.offline.plan import Plan, PlanResource
+from infra.offline.plan import Plan, PlanResource, descendants
+
+#: A plan's parent URN -> children map (:meth:`Plan.children`).
+Children = Mapping[str | None, list[PlanResource]]
 
 _PIPELINE = "mlplane:pipeline:Pipeline"
 _STEP_TYPES = frozenset({
@@ -34,37 +37,25 @@ _ENTRIES = {
 }
 
 
-def _descendants(root: PlanResource, plan: Plan) -> list[PlanResource]:
-    children: dict[str, list[PlanResource]] = defaultdict(list)
-    for resource in plan:
-        if resource.parent:
-            children[resource.parent].append(resource)
-    found, stack = [], [root.urn]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            found.append(child)
-            stack.append(child.urn)
-    return found
-
-
-def _profile(resource: PlanResource, plan: Plan) -> str:
+def _profile(resource: PlanResource, children: Children) -> str:
     """The namespace (profile) of a notebook's or TensorBoard's objects, part of its Pulumi name."""
-    for child in _descendants(resource, plan):
+    for child in descendants(resource.urn, children):
         metadata = child.inputs.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("namespace"), str):
             return metadata["namespace"]
     return ""
 
 
-def entry_name(resource: PlanResource, plan: Plan) -> str:
-    """The name the stack file gives the entry behind component ``resource``."""
+def entry_name(resource: PlanResource, plan: Plan, children: Children) -> str:
+    """The name the stack file gives the entry behind component ``resource`` (``children``:
+    ``plan.children()``)."""
     name = resource.name
     parent = plan.by_urn().get(resource.parent or "")
     if resource.type in _STEP_TYPES and parent is not None:
         return name.removeprefix(f"{parent.name}-")
     prefix = _ENTRIES[resource.type][0]
     if resource.type in ("mlplane:workbench:Workbench", "mlplane:workbench:Board"):
-        profile = _profile(resource, plan)
+        profile = _profile(resource, children)
         prefix += f"{profile}-" if profile else ""
     return name.removeprefix(prefix)
 
@@ -79,6 +70,18 @@ def _kind(resource: PlanResource, by_urn: dict[str, PlanResource]) -> str | None
     return None
 
 
+def _by_kind(plan: Plan, urns: Iterable[str]) -> dict[tuple[str, str | None], list[PlanResource]]:
+    """The components among ``urns`` that take earlier names, by (kind, parent URN)."""
+    by_urn = plan.by_urn()
+    found: dict[tuple[str, str | None], list[PlanResource]] = defaultdict(list)
+    for urn in urns:
+        resource = by_urn[urn]
+        kind = _kind(resource, by_urn)
+        if kind:
+            found[(kind, resource.parent)].append(resource)
+    return found
+
+
 def rename_hints(old: Plan, new: Plan, deleted: Iterable[str], created: Iterable[str]) -> dict[str, str]:
     """One-line hints for deleted components that look renamed, by the deleted URN.
 
@@ -91,32 +94,21 @@ def rename_hints(old: Plan, new: Plan, deleted: Iterable[str], created: Iterable
         deleted: URNs the diff deletes.
         created: URNs the diff creates.
     """
-    old_by_urn, new_by_urn = old.by_urn(), new.by_urn()
-    gone: dict[tuple[str, str | None], list[PlanResource]] = defaultdict(list)
-    came: dict[tuple[str, str | None], list[PlanResource]] = defaultdict(list)
-    for urn in deleted:
-        resource = old_by_urn[urn]
-        kind = _kind(resource, old_by_urn)
-        if kind:
-            gone[(kind, resource.parent)].append(resource)
-    for urn in created:
-        resource = new_by_urn[urn]
-        kind = _kind(resource, new_by_urn)
-        if kind:
-            came[(kind, resource.parent)].append(resource)
+    gone, came = _by_kind(old, deleted), _by_kind(new, created)
+    old_children, new_children = old.children(), new.children()
     hints = {}
     for key, olds in gone.items():
         news = came.get(key, [])
         if len(olds) != 1 or len(news) != 1:
             continue  # several of a kind: which became which is a guess
         before, after = olds[0], news[0]
-        was, now = entry_name(before, old), entry_name(after, new)
+        was, now = entry_name(before, old, old_children), entry_name(after, new, new_children)
         if before.type in _STEP_TYPES:
             how = f"`renamed_steps: {{{now}: [{was}]}}` on the pipeline (mlplane:pipelines)"
         else:
             _, what, section = _ENTRIES[before.type]
             how = f"`formerly: [{was}]` on {what} {now} ({section})"
-        data = any(holds_data(r) for r in (before, *_descendants(before, old)))
+        data = any(holds_data(r) for r in (before, *descendants(before.urn, old_children)))
         hints[before.urn] = (f"looks like a rename of {was} to {now}: {how} keeps its identity"
                              + ("; without it its data is destroyed" if data else ""))
     return hints

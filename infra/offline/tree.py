@@ -11,18 +11,9 @@ from collections import Counter, defaultdict
 
 from infra.offline.diff import SOURCE_TYPES, PlanDiff
 from infra.offline.kinds import kind_of
-from infra.offline.plan import Plan, PlanResource
+from infra.offline.plan import Plan, PlanResource, descendants
 
 _MARK = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
-
-
-def _descendants(urn: str, children: dict[str | None, list[PlanResource]]) -> list[PlanResource]:
-    found, stack = [], list(children.get(urn, []))
-    while stack:
-        resource = stack.pop()
-        found.append(resource)
-        stack.extend(children.get(resource.urn, []))
-    return found
 
 
 def kinds_summary(resources: list[PlanResource]) -> str:
@@ -64,7 +55,7 @@ def format_tree(plan: Plan, diff: PlanDiff | None = None, expand: bool = False) 
         op = ops.get(resource.urn)
         kids = children.get(resource.urn, [])
         collapsed = resource.type in SOURCE_TYPES and kids and not expand
-        inside = _descendants(resource.urn, children) if collapsed else []
+        inside = descendants(resource.urn, children) if collapsed else []
         danger = resource.urn in dangers or (collapsed and any(c.danger for c in by_source[resource.urn]))
         mark = ("!" if danger else " ") + (_MARK[op] if op else " ").ljust(2)
         flags = " [protected]" if resource.protect else ""

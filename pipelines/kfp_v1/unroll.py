@@ -27,11 +27,10 @@ import json
 import re
 from typing import Any
 
-from components.pipeline.spec import ContainerStepSpec, output_references
+from components.pipeline.spec import ContainerStepSpec, output_references, rename_output_steps
 from pipelines.kfp_v1.workflow import WorkflowError
 
 _LOOP_ITEM = re.compile(r"\{\{mlplane\.loop-item:([^}]+)\}\}")
-_OUTPUT = re.compile(r"\{\{mlplane\.output:([^:}]+):([^}]+)\}\}")
 SUBVAR = "-subvar-"
 
 
@@ -154,7 +153,7 @@ def _instantiate(step: Any, indices: tuple[tuple[Any, int], ...], chains: dict[s
         return json.dumps(values[match.group(1)])[1:-1]  # inside a JSON string
 
     text = _LOOP_ITEM.sub(item, step.model_dump_json())
-    text = _OUTPUT.sub(lambda m: "{{mlplane.output:" + renamed(m.group(1)) + ":" + m.group(2) + "}}", text)
+    text = rename_output_steps(text, renamed)
     data = json.loads(text)
     data["name"] = renamed(step.name)
     # ``waits`` holds every step this one waits for, renamed; an ``after`` of no op stays

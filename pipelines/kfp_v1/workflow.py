@@ -18,7 +18,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.pipeline.spec import ContainerStepSpec, SidecarSpec, output_references, split_placeholders
+from components.pipeline.spec import (
+    ContainerStepSpec,
+    SidecarSpec,
+    output_placeholder,
+    output_references,
+    split_placeholders,
+)
 
 _LOOP_ITEM = re.compile(r"\{\{mlplane\.loop-item:([^}]+)\}\}")
 
@@ -426,7 +432,7 @@ def _claims_as_outputs(steps: dict[str, ContainerStepSpec], volume_ops: dict[str
             if claim in claims:
                 volume = {**volume, "persistentVolumeClaim": {
                     **volume["persistentVolumeClaim"],
-                    "claimName": "{{mlplane.output:" + claims[claim] + ":name}}"}}
+                    "claimName": output_placeholder(claims[claim], "name")}}
             volumes.append(volume)
         rewritten[name] = step.model_copy(update={"volumes": tuple(volumes)})
     return rewritten
