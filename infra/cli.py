@@ -156,8 +156,8 @@ def _stack_path(args: argparse.Namespace) -> tuple[Path, str, str, Path]:
 def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
     path, stack, display, root = _stack_path(args)
     config = load_stack_file(path, stack=stack if args.config_file is None else None, display=display)
-    _note_unset_secrets(path, _stack_argument(args, stack), display)
-    unchecked = unchecked_shrink_note(config, _stack_argument(args, stack))
+    _note_unset_secrets(path, config.source.command_argument, display)
+    unchecked = unchecked_shrink_note(config)
     if unchecked:
         print(f"note: {display}: {unchecked}", file=sys.stderr)
     return config, root
@@ -187,9 +187,9 @@ def _source_roots(sources: Path | None) -> tuple[Path, ...]:
     return tuple(r.resolve() for r in (sources, sources_cache()) if r is not None and r.is_dir())
 
 
-def _render(config: StackConfig, sources: Path | None, stack_argument: str) -> Plan:
+def _render(config: StackConfig, sources: Path | None) -> Plan:
     """Render and expand; say on stderr which charts and directories stayed opaque (and how
-    to fetch them, naming the stack as the user did: ``stack_argument``)."""
+    to fetch them, naming the stack as the user did)."""
     from infra.offline.expand.cache import expansions_cache
     from infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
     from infra.offline.render import render_expanded
@@ -199,7 +199,7 @@ def _render(config: StackConfig, sources: Path | None, stack_argument: str) -> P
         expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache(),
                                                           explicit=roots[:1] if sources is not None else ()))
     if expansion.missing:
-        sys.stderr.write(missing_message(expansion.missing, stack_argument))
+        sys.stderr.write(missing_message(expansion.missing, config.source.command_argument))
     for path, urns in object_conflicts(expansion.plan).items():
         names = " and ".join(u.rsplit("::", 1)[-1] for u in urns)
         print(f"warning: {names} both create {path}; `pulumi up` would fail on the second (it exists already)",
@@ -246,12 +246,6 @@ def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "", list
         console.print(text_report(diff, cost_text(diff), list_changes), markup=False, end="")
 
 
-def _stack_argument(args: argparse.Namespace, stack: str) -> str:
-    """How the user named the stack on the command line, for hints to repeat it."""
-    config_file = getattr(args, "config_file", None)
-    return f"--config-file {config_file}" if config_file else f"--stack {stack}"
-
-
 def cmd_render(args: argparse.Namespace) -> int:
     """``mlplane render``: write plan.json and the manifests."""
     from infra.offline.expand.cache import cache_home
@@ -259,7 +253,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from infra.offline.yaml_texts import YamlTexts
 
     config, root = _load_config(args)
-    plan = _render(config, args.sources, _stack_argument(args, config.source.stack))
+    plan = _render(config, args.sources)
     out = args.out if args.out is not None else root / "build" / config.source.stack
     texts = YamlTexts(cache_home() / "manifests" / f"{config.source.stack}.json")
     try:
@@ -286,13 +280,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
     _check_max_chars(args)
     config, root = _load_config(args)
-    plan = _render(config, args.sources, _stack_argument(args, config.source.stack))
+    plan = _render(config, args.sources)
     against = args.against or config.source.baseline
     no_baseline = args.against is None and not against.is_file()
     if no_baseline:
         old = Plan(project=plan.project, stack=plan.stack)
         note = (f"No baseline for stack {plan.stack} yet: everything shows as create. "
-                f"`mlplane preview {_stack_argument(args, plan.stack)} --save` keeps this plan as the baseline.\n")
+                f"`mlplane preview {config.source.command_argument} --save` keeps this plan as the baseline.\n")
     else:
         old = load_plan(against)
         note = f"Compared with {against}.\n"
@@ -349,7 +343,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         config, root = _load_config(args)
         with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
             old, note = render_at_revision(root, args.base, config.source.stack, args.config_file)
-        diff = diff_plans(old, _render(config, args.sources, _stack_argument(args, config.source.stack)))
+        diff = diff_plans(old, _render(config, args.sources))
     _write_report(diff, args, note)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
 

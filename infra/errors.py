@@ -73,14 +73,12 @@ def describe_validation_error(error: Any) -> tuple[str, str | None]:
     if kind in _BOUNDS:
         words, key = _BOUNDS[kind]
         return f"must be {words} {ctx.get(key)}", f"{words} {ctx.get(key)}"
-    if kind in ("string_too_short", "string_too_long"):
-        bound = ctx.get("min_length") if kind.endswith("short") else ctx.get("max_length")
-        words = "at least" if kind.endswith("short") else "at most"
-        return f"must have {words} {bound} characters", f"{words} {bound} characters"
-    if kind in ("too_short", "too_long"):
-        bound = ctx.get("min_length") if kind.endswith("short") else ctx.get("max_length")
-        words = "at least" if kind.endswith("short") else "at most"
-        return f"must have {words} {bound} items", f"{words} {bound} items"
+    if kind in ("string_too_short", "string_too_long", "too_short", "too_long"):
+        short = kind.endswith("short")
+        bound = ctx.get("min_length") if short else ctx.get("max_length")
+        words = "at least" if short else "at most"
+        unit = "characters" if kind.startswith("string_") else "items"
+        return f"must have {words} {bound} {unit}", f"{words} {bound} {unit}"
     if kind == "string_pattern_mismatch":
         return "does not have the required form", f"text matching {ctx.get('pattern')}"
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")

@@ -302,9 +302,9 @@ def render_everything(stack: str, config: StackConfig, tmp: Path, capsys: pytest
     plans: list[Plan] = []
     render = cli._render
 
-    def rendering(cfg: StackConfig, sources: Path | None, stack_argument: str) -> Plan:
+    def rendering(cfg: StackConfig, sources: Path | None) -> Plan:
         if not plans:
-            plans.append(render(cfg, sources, stack_argument))
+            plans.append(render(cfg, sources))
         return plans[0]  # preview shows the same plan: render once, print it four ways
 
     monkeypatch.setattr(cli, "_render", rendering)

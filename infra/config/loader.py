@@ -51,7 +51,9 @@ def load_stack_file(path: Path, stack: str | None = None, display: str | None = 
     """
     document = read_stack_document(path, display)
     name = stack or stack_name_for(path)
-    source = StackSource(stack=name, file=Path(display) if display else path, base_dir=path.resolve().parent)
+    shown = Path(display) if display else path
+    source = StackSource(stack=name, file=shown, base_dir=path.resolve().parent,
+                         argument=None if stack else f"--config-file {shown}")
     return validate_document(document, source)
 
 

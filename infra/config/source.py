@@ -14,11 +14,14 @@ class StackSource:
         stack: The stack name (``dev`` for ``Pulumi.dev.yaml``).
         file: The stack file, as the user named it (used in messages).
         base_dir: The folder that relative paths in the file resolve against.
+        argument: How the user named the stack on the command line, where not by
+            ``--stack NAME`` (``--config-file FILE``).
     """
 
     stack: str
     file: Path
     base_dir: Path
+    argument: str | None = None
 
     @property
     def display(self) -> str:
@@ -36,11 +39,9 @@ class StackSource:
 
     @property
     def command_argument(self) -> str:
-        """How to name this stack to ``mlplane`` in a hint: ``--stack NAME`` for a project's own
-        ``Pulumi.NAME.yaml``, else ``--config-file FILE`` (``--stack`` would read another file)."""
-        if self.file.name == f"Pulumi.{self.stack}.yaml" and (self.base_dir / "Pulumi.yaml").is_file():
-            return f"--stack {self.stack}"
-        return f"--config-file {self.file}"
+        """How to name this stack to ``mlplane`` in a hint, as the user did: ``--stack NAME``,
+        or ``--config-file FILE`` for a file given so (``--stack`` would read another file)."""
+        return self.argument or f"--stack {self.stack}"
 
     def resolve(self, relative: str) -> Path:
         """Resolve a path from the stack file against the stack file's folder."""

@@ -252,22 +252,21 @@ def _dropped_claim_findings(spec: WorkbenchesSpec, claims: dict[tuple[str, str],
                         "first (docs/workbenches.md, Removing a server)")
 
 
-def unchecked_shrink_note(config: "StackConfig", stack_argument: str = "") -> str | None:
+def unchecked_shrink_note(config: "StackConfig") -> str | None:
     """What a render cannot check without a baseline: that no notebook claim shrinks, or None.
 
     The size a claim has on the cluster is known offline only from the saved baseline
     (``mlplane preview --save``); without one a smaller size is caught by the API server
-    during ``pulumi up``, not here. ``stack_argument`` (``--stack NAME`` or ``--config-file
-    PATH``) goes into the suggested command: without it, ``preview --save`` saves ``dev``'s.
+    during ``pulumi up``, not here. The suggested command names the stack as the user did
+    (``--stack NAME`` or ``--config-file PATH``): otherwise ``preview --save`` saves ``dev``'s.
     """
     spec: WorkbenchesSpec | None = getattr(config, "workbenches", None)
     if spec is None or not spec.notebooks or recorded_claims(config.source.baseline):
         return None
     return (f"no saved baseline ({config.source.baseline}), so notebook workspace and data volume sizes are not "
             "checked against the claims' current sizes: Kubernetes refuses to shrink a claim, and `pulumi up` "
-            f"would fail on a smaller one. Save the plan you apply (`mlplane preview {stack_argument + ' ' if stack_argument else ''}"
-            "--save`) to have a shrink "
-            "refused here.")
+            f"would fail on a smaller one. Save the plan you apply (`mlplane preview "
+            f"{config.source.command_argument} --save`) to have a shrink refused here.")
 
 
 def _claim_findings(base: tuple[Any, ...], notebook: NotebookSpec, classes: Sequence[Any]) -> Iterator[Finding]:
