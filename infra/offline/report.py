@@ -191,6 +191,18 @@ def _not_shown(dangers: int, sections: list[str], changes: int) -> str:
             "`mlplane diff --base <ref>` shows them all.")
 
 
+def _fit(lines: list[str], frame: int, used: int, limit: int) -> tuple[list[str], int]:
+    """The ``lines`` that fit within ``limit`` after ``used`` characters, in order, with the
+    new total; the first one shown also pays for its ``frame`` (a heading, a table's head)."""
+    shown: list[str] = []
+    for line in lines:
+        cost = len(line) + 1 + (0 if shown else frame)
+        if used + cost <= limit:
+            shown.append(line)
+            used += cost
+    return shown, used
+
+
 def format_markdown(diff: PlanDiff, sections: list[Section] | None = None, budget: int | None = None,
                     note: str = "") -> str:
     """The diff for a pull-request comment: summary, dangers, extra sections, the changes.
@@ -234,13 +246,8 @@ def format_markdown(diff: PlanDiff, sections: list[Section] | None = None, budge
         """Lines within ``limit`` (the tail excluded), with what was left out."""
         lines = list(head)
         used = _lines_size(lines)
-        shown_dangers: list[str] = []
-        frame = _lines_size([_DANGER_TITLE, "", ""])  # the title, a blank line before and after the list
-        for line in dangers:
-            cost = len(line) + 1 + (0 if shown_dangers else frame)
-            if used + cost <= limit:
-                shown_dangers.append(line)
-                used += cost
+        # The title, a blank line before and after the list.
+        shown_dangers, used = _fit(dangers, _lines_size([_DANGER_TITLE, "", ""]), used, limit)
         if shown_dangers:
             lines += [_DANGER_TITLE, "", *shown_dangers, ""]
         left_sections = []
@@ -256,15 +263,8 @@ def format_markdown(diff: PlanDiff, sections: list[Section] | None = None, budge
             return lines, len(dangers) - len(shown_dangers), left_sections, 0
         left_rows = 0
         for opening, rows, closing in groups:
-            shown: list[str] = []
-            frame = _lines_size(opening) + _lines_size(closing)
-            for row in rows:
-                cost = len(row) + 1 + (0 if shown else frame)
-                if used + cost <= limit:
-                    shown.append(row)
-                    used += cost
-                else:
-                    left_rows += 1
+            shown, used = _fit(rows, _lines_size(opening) + _lines_size(closing), used, limit)
+            left_rows += len(rows) - len(shown)
             if shown:
                 lines += [*opening, *shown, *closing]
         return lines, len(dangers) - len(shown_dangers), left_sections, left_rows
