@@ -117,9 +117,9 @@ def cost_json(diff: PlanDiff) -> dict[str, Any] | None:
     table = price_table()
     return {"cost": {
         "currency": table["currency"], "hoursPerMonth": table["hours_per_month"],
-        "sources": {b: {"date": price_source(b).get("date"), "spotDate": spot_as_of(b),
-                        "repository": price_source(b).get("repository"), "path": price_source(b).get("path"),
-                        "commit": price_source(b).get("commit")} for b in sorted(table["sources"])},
+        "sources": {b: {"date": source.get("date"), "spotDate": spot_as_of(b), "repository": source.get("repository"),
+                        "path": source.get("path"), "commit": source.get("commit")}
+                    for b in sorted(table["sources"]) for source in (price_source(b),)},
         "pools": [{"pool": c.name, "changed": c.changed, "before": _cost_json(c.before),
                    "after": _cost_json(c.after), "monthlyChange": c.delta() if c.changed else 0.0}
                   for c in changes],
