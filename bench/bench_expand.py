@@ -31,13 +31,13 @@ _RENDER = r"""
 import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from infra.offline.memory import gc_paused
+from mlplane.infra.offline.memory import gc_paused
 gc_paused().__enter__()  # as the mlplane CLI does
-from infra.config import load_stack_file
-from infra.offline.expand.cache import expansions_cache
-from infra.offline.expand.engine import ExpandOptions
-from infra.offline.output import write_render
-from infra.offline.render import render_config, render_expanded
+from mlplane.infra.config import load_stack_file
+from mlplane.infra.offline.expand.cache import expansions_cache
+from mlplane.infra.offline.expand.engine import ExpandOptions
+from mlplane.infra.offline.output import write_render
+from mlplane.infra.offline.render import render_config, render_expanded
 stack, sources, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 config = load_stack_file(stack)
 if sources:
@@ -54,11 +54,11 @@ _SDK = r"""
 import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from infra.offline.memory import gc_paused
+from mlplane.infra.offline.memory import gc_paused
 gc_paused().__enter__()
 import pulumi
-from infra.offline.plan import STACK_TYPE, load_plan
-from infra.offline.runner import run_offline
+from mlplane.infra.offline.plan import STACK_TYPE, load_plan
+from mlplane.infra.offline.runner import run_offline
 plan = load_plan(Path(sys.argv[1]))
 resources = [r for r in plan if r.type != STACK_TYPE]
 by_urn = {r.urn: r for r in resources}

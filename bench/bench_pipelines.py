@@ -25,7 +25,7 @@ def stack_with_copies(folder: Path, copies: int) -> Path:
     """A stack file: dev, with ``copies`` MNIST pipelines."""
     document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     document["config"]["mlplane:pipelines"] = [
-        {"name": f"mnist-{index}", "source": "pipelines.mnist:mnist_pipeline"} for index in range(1, copies + 1)
+        {"name": f"mnist-{index}", "source": "mlplane.pipelines.mnist:mnist_pipeline"} for index in range(1, copies + 1)
     ]
     path = folder / "Pulumi.dev.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))

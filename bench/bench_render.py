@@ -25,18 +25,18 @@ _CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from infra.offline.memory import gc_paused
+from mlplane.infra.offline.memory import gc_paused
 gc_paused().__enter__()  # as the mlplane CLI does
-from infra.offline.output import write_render
+from mlplane.infra.offline.output import write_render
 mode, arg, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 if mode == "stack":
-    from infra.config import load_stack_file
-    from infra.offline.render import render_config
+    from mlplane.infra.config import load_stack_file
+    from mlplane.infra.offline.render import render_config
     plan = render_config(load_stack_file(Path(arg)))
 else:
     import pulumi, pulumi_kubernetes as k8s
-    from components.namespace import PlatformNamespace, PlatformNamespaceArgs
-    from infra.offline.runner import run_offline
+    from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
+    from mlplane.infra.offline.runner import run_offline
     def program():
         provider = k8s.Provider("k8s", context="bench")
         for i in range(int(arg) // 4):

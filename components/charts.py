@@ -14,8 +14,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator
 
-from components.base import ArgsModel
-from components.sources import ChartRef, chart_location
+from mlplane.components.base import ArgsModel
+from mlplane.components.sources import ChartRef, chart_location
 
 _VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")
 

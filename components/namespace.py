@@ -15,8 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field
 
-from components.base import ArgsModel, depends_of
-from components.naming import check_dns_label
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.naming import check_dns_label
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
-from components.base import ArgsModel
-from components.quantity import Quantity, parse_quantity
+from mlplane.components.base import ArgsModel
+from mlplane.components.quantity import Quantity, parse_quantity
 
 if TYPE_CHECKING:
-    from components.scheduling import Placement
+    from mlplane.components.scheduling import Placement
 
 #: The user and group our pods run as when the image does not say (non-root).
 DEFAULT_UID = 1000

@@ -23,8 +23,8 @@ from typing import Annotated
 import pulumi
 from pydantic import AfterValidator, Field, model_validator
 
-from components.base import ArgsModel
-from components.naming import check_dns_label
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import check_dns_label
 
 FORMERLY_DESCRIPTION = (
     "Earlier names of this entry, oldest first. A rename keeps its resources (aliases) and its data: "

@@ -17,7 +17,7 @@ config loads.
 
 Example (a pipeline step or serving endpoint)::
 
-    from components.scheduling import AcceleratorRequest, place, pools_for
+    from mlplane.components.scheduling import AcceleratorRequest, place, pools_for
 
     pools = pools_for(config)                       # at config-load time
     placement = place(AcceleratorRequest(vendor="nvidia", count=1), pools,
@@ -46,7 +46,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field, model_validator
 
-from components.base import ArgsModel
+from mlplane.components.base import ArgsModel
 
 Vendor = Literal["nvidia", "amd", "intel"]
 SharingMode = Literal["none", "time-slicing", "mps"]
@@ -282,6 +282,6 @@ def pools_for(config: _StackLike) -> tuple[PoolScheduling, ...]:
     settings = getattr(config, "accelerators", None)
     if settings is None:
         return ()
-    from components.accelerators.spec import pool_scheduling  # the spec imports this module
+    from mlplane.components.accelerators.spec import pool_scheduling  # the spec imports this module
 
     return tuple(pool_scheduling(pool, config.cluster.kind) for pool in settings.pools)

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from components.base import ArgsModel
+from mlplane.components.base import ArgsModel
 
 #: Pulumi type tokens of the two upstream installers.
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"

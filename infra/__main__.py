@@ -11,10 +11,10 @@ import sys
 
 import pulumi
 
-from infra.engine_config import load_engine_config
-from infra.errors import InputError
-from infra.prerequisites import prerequisites
-from infra.program import build
+from mlplane.infra.engine_config import load_engine_config
+from mlplane.infra.errors import InputError
+from mlplane.infra.prerequisites import prerequisites
+from mlplane.infra.program import build
 
 
 def main() -> None:

@@ -22,20 +22,20 @@ from pathlib import Path
 
 from rich.console import Console
 
-from infra.config import StackConfig, load_stack_file
-from infra.config.loader import stack_name_for
-from infra.config.secrets import format_slots, secret_slots, unset_required
-from infra.config.stackfile import read_stack_document
-from infra.config.workbenches import unchecked_shrink_note
-from infra.suggest import did_you_mean
-from infra.errors import InputError, OfflineUnsupportedError, input_error
-from infra.offline.diff import PlanDiff, diff_plans
-from infra.offline.expand.errors import SourceFailure
-from infra.offline.manifests import ManifestError, object_conflicts
-from infra.offline.plan import Plan, load_plan
-from infra.offline.memory import gc_paused
-from infra.prerequisites import format_prerequisites, prerequisites
-from infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
+from mlplane.infra.config import StackConfig, load_stack_file
+from mlplane.infra.config.loader import stack_name_for
+from mlplane.infra.config.secrets import format_slots, secret_slots, unset_required
+from mlplane.infra.config.stackfile import read_stack_document
+from mlplane.infra.config.workbenches import unchecked_shrink_note
+from mlplane.infra.suggest import did_you_mean
+from mlplane.infra.errors import InputError, OfflineUnsupportedError, input_error
+from mlplane.infra.offline.diff import PlanDiff, diff_plans
+from mlplane.infra.offline.expand.errors import SourceFailure
+from mlplane.infra.offline.manifests import ManifestError, object_conflicts
+from mlplane.infra.offline.plan import Plan, load_plan
+from mlplane.infra.offline.memory import gc_paused
+from mlplane.infra.prerequisites import format_prerequisites, prerequisites
+from mlplane.infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
 
 DEFAULT_STACK = "dev"
 EXIT_OK, EXIT_DANGER, EXIT_INPUT = 0, 1, 2
@@ -179,7 +179,7 @@ def _note_unset_secrets(path: Path, stack_argument: str, display: str) -> None:
 
 def _source_roots(sources: Path | None) -> tuple[Path, ...]:
     """``--sources`` (checked) and then the cache's sources folder, those that exist."""
-    from infra.offline.expand.cache import sources_cache
+    from mlplane.infra.offline.expand.cache import sources_cache
 
     if sources is not None and not sources.is_dir():
         raise input_error("command line", "--sources", "not a folder", value=str(sources),
@@ -190,9 +190,9 @@ def _source_roots(sources: Path | None) -> tuple[Path, ...]:
 def _render(config: StackConfig, sources: Path | None) -> Plan:
     """Render and expand; say on stderr which charts and directories stayed opaque (and how
     to fetch them, naming the stack as the user did)."""
-    from infra.offline.expand.cache import expansions_cache
-    from infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
-    from infra.offline.render import render_expanded
+    from mlplane.infra.offline.expand.cache import expansions_cache
+    from mlplane.infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
+    from mlplane.infra.offline.render import render_expanded
 
     roots = _source_roots(sources)
     with progress(f"Rendering stack {config.source.stack}"):
@@ -225,13 +225,13 @@ def progress(message: str) -> Iterator[None]:
 
 def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "", list_changes: bool = True) -> None:
     """Print the diff with its accelerator cost and, in Markdown, the graph of the change."""
-    from infra.offline.report import text_report
-    from infra.offline.sections import cost_text, json_report, markdown_report
+    from mlplane.infra.offline.report import text_report
+    from mlplane.infra.offline.sections import cost_text, json_report, markdown_report
 
     if args.format == "json":
         sys.stdout.write(json_report(diff))
     elif args.format == "markdown":
-        from infra.offline.report import BudgetTooSmall
+        from mlplane.infra.offline.report import BudgetTooSmall
 
         try:
             text = markdown_report(diff, args.max_chars, note)
@@ -248,9 +248,9 @@ def _write_report(diff: PlanDiff, args: argparse.Namespace, note: str = "", list
 
 def cmd_render(args: argparse.Namespace) -> int:
     """``mlplane render``: write plan.json and the manifests."""
-    from infra.offline.expand.cache import cache_home
-    from infra.offline.output import write_render
-    from infra.offline.yaml_texts import YamlTexts
+    from mlplane.infra.offline.expand.cache import cache_home
+    from mlplane.infra.offline.output import write_render
+    from mlplane.infra.offline.yaml_texts import YamlTexts
 
     config, root = _load_config(args)
     plan = _render(config, args.sources)
@@ -275,8 +275,8 @@ def _check_max_chars(args: argparse.Namespace) -> None:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """``mlplane preview``: the diff against the baseline (and the tree); optionally save it."""
-    from infra.offline.output import write_text_atomically
-    from infra.offline.tree import format_tree
+    from mlplane.infra.offline.output import write_text_atomically
+    from mlplane.infra.offline.tree import format_tree
 
     _check_max_chars(args)
     config, root = _load_config(args)
@@ -299,7 +299,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
         stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
     if args.format == "text":
-        from policy.upstream import summary, upstream_findings
+        from mlplane.policy.upstream import summary, upstream_findings
 
         sys.stdout.write(summary(upstream_findings(plan)))
         sys.stdout.write(format_prerequisites(prerequisites(config), plan.stack))
@@ -311,7 +311,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def _mesh_note(config: StackConfig) -> str:
     """What an existing mesh's config must carry for this plan to work (empty: nothing)."""
-    from infra.config.auth import mesh_config_entry
+    from mlplane.infra.config.auth import mesh_config_entry
 
     entry = mesh_config_entry(config)
     if entry is None:
@@ -338,7 +338,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             raise input_error("command line", "diff", "--base compares a revision with the working tree; "
                               "plan files are not taken with it", value=str(args.old),
                               allowed="mlplane diff --base REF [--stack NAME | --config-file PATH]")
-        from infra.offline.revision import render_at_revision
+        from mlplane.infra.offline.revision import render_at_revision
 
         config, root = _load_config(args)
         with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
@@ -350,8 +350,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """``mlplane schema [--out PATH]``: the stack file's JSON Schema, printed or written."""
-    from infra.config.schema import stack_file_schema
-    from infra.offline.output import write_text_atomically
+    from mlplane.infra.config.schema import stack_file_schema
+    from mlplane.infra.offline.output import write_text_atomically
 
     text = json.dumps(stack_file_schema(), indent=2, sort_keys=True) + "\n"
     if args.out is None:
@@ -368,9 +368,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_sources(args: argparse.Namespace) -> int:
     """``mlplane sources status|fetch``."""
-    from infra.offline.expand import fetch
-    from infra.offline.expand.cache import sources_cache
-    from infra.offline.render import render_config
+    from mlplane.infra.offline.expand import fetch
+    from mlplane.infra.offline.expand.cache import sources_cache
+    from mlplane.infra.offline.render import render_config
 
     config, _ = _load_config(args)
     _source_roots(args.sources)  # refuses a --sources that is not a folder before any work
@@ -394,7 +394,7 @@ def cmd_secrets(args: argparse.Namespace) -> int:
     sys.stdout.write(format_slots(slots, stack, display, args.config_file))
     if not args.set_secrets:
         return EXIT_OK
-    from infra.secrets_set import set_secrets
+    from mlplane.infra.secrets_set import set_secrets
 
     return set_secrets(unset_required(slots), stack, root, args.config_file)
 

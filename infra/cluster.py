@@ -9,8 +9,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import StackConfig
-from infra.project import project_root, relative_to_project
+from mlplane.infra.config import StackConfig
+from mlplane.infra.project import project_root, relative_to_project
 
 PROVIDER_NAME = "k8s"
 

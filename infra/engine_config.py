@@ -14,11 +14,11 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.base import SecretValue
-from infra.config import StackConfig, StackSource, validate_config
-from infra.config.stackfile import read_stack_document
-from infra.errors import InputError
-from infra.project import project_root, stack_file
+from mlplane.components.base import SecretValue
+from mlplane.infra.config import StackConfig, StackSource, validate_config
+from mlplane.infra.config.stackfile import read_stack_document
+from mlplane.infra.errors import InputError
+from mlplane.infra.project import project_root, stack_file
 
 
 def engine_config_values() -> tuple[dict[str, Any], frozenset[str]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.config import StackConfig
+from mlplane.infra.config import StackConfig
 
 
 @dataclass(frozen=True)

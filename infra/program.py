@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.cluster import kubernetes_provider
-from infra.config import StackConfig
-from infra.layers.capacity import CapacityFacts, declare_capacity
-from infra.layers.context import StackContext
-from infra.layers.pipelines import PipelinesFacts, declare_pipelines
-from infra.layers.platform import PlatformFacts, declare_platform
-from infra.layers.serving import ServingFacts, declare_serving
-from infra.layers.workbenches import WorkbenchesFacts, declare_workbenches
+from mlplane.infra.cluster import kubernetes_provider
+from mlplane.infra.config import StackConfig
+from mlplane.infra.layers.capacity import CapacityFacts, declare_capacity
+from mlplane.infra.layers.context import StackContext
+from mlplane.infra.layers.pipelines import PipelinesFacts, declare_pipelines
+from mlplane.infra.layers.platform import PlatformFacts, declare_platform
+from mlplane.infra.layers.serving import ServingFacts, declare_serving
+from mlplane.infra.layers.workbenches import WorkbenchesFacts, declare_workbenches
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.config.secrets import SecretSlot
-from infra.errors import input_error
+from mlplane.infra.config.secrets import SecretSlot
+from mlplane.infra.errors import input_error
 
 EXIT_OK, EXIT_FAILED = 0, 2
 

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from components.naming import k8s_name
-from components.pipeline.outputs import consumes_outputs
-from components.pipeline.spec import (
+from mlplane.components.naming import k8s_name
+from mlplane.components.pipeline.outputs import consumes_outputs
+from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
     ExperimentStepSpec,
     PipelineSpec,
@@ -22,15 +22,15 @@ from components.pipeline.spec import (
     WebAppStepSpec,
     WorkflowStepSpec,
 )
-from components.pipeline.training_step import training_name_problems
-from components.pod_security import image_problem
-from infra.config.pipelines import PipelineEntry
-from infra.config.rules import Finding
-from infra.errors import InputError
-from pipelines.context import PipelineContext
+from mlplane.components.pipeline.training_step import training_name_problems
+from mlplane.components.pod_security import image_problem
+from mlplane.infra.config.pipelines import PipelineEntry
+from mlplane.infra.config.rules import Finding
+from mlplane.infra.errors import InputError
+from mlplane.pipelines.context import PipelineContext
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class CompiledPipeline:
 
 def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
     """The facts a native pipeline function gets about ``config``'s stack."""
-    from components.scheduling import pools_for
-    from infra.layers.capacity import capacity_facts
+    from mlplane.components.scheduling import pools_for
+    from mlplane.infra.layers.capacity import capacity_facts
 
     capacity = capacity_facts(config)
     return PipelineContext(
@@ -69,7 +69,7 @@ def context_for(entry: PipelineEntry, config: "StackConfig") -> PipelineContext:
 def _available(config: "StackConfig", component: str) -> bool:
     if config.kubeflow is None:
         return False
-    from components.platform.resolve import resolve
+    from mlplane.components.platform.resolve import resolve
 
     return resolve(config.kubeflow)[component].available
 
@@ -110,7 +110,7 @@ _CACHE_LIMIT = 1024
 
 def compile_entry(entry: PipelineEntry, config: "StackConfig") -> CompiledPipeline:
     """Load one pipeline of ``config`` (once per config object and entry)."""
-    from pipelines.loader import load_pipeline
+    from mlplane.pipelines.loader import load_pipeline
 
     key = (id(config), entry.model_dump_json())
     cached = _CACHE.get(key)
@@ -127,7 +127,7 @@ def compile_entry(entry: PipelineEntry, config: "StackConfig") -> CompiledPipeli
 
 def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
     """Problems of a loaded pipeline's steps that only the stack can judge."""
-    from components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.scheduling import SchedulingError, place, pools_for
 
     entry, findings = compiled.entry, []
     pools = pools_for(config)
@@ -208,7 +208,7 @@ def _image_findings(index: int, entry: PipelineEntry, step: str, images: tuple[s
 def _workflow_findings(index: int, entry: PipelineEntry, step: WorkflowStepSpec, config: "StackConfig") -> list[Finding]:
     """A workflow's templates judged as container steps are: pinned images (sidecars too),
     and accelerators a pool of the stack can give (the template is the step)."""
-    from components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.scheduling import SchedulingError, place, pools_for
 
     findings = []
     for template in step.workflow["spec"]["templates"]:
@@ -227,7 +227,7 @@ def _workflow_findings(index: int, entry: PipelineEntry, step: WorkflowStepSpec,
 
 def _volume_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
     """Volume steps (and KFP v1 VolumeOps) obey the storage rules of mlplane:storage.volumes."""
-    from components.storage.rules import claim_issues
+    from mlplane.components.storage.rules import claim_issues
 
     classes = config.storage.classes if config.storage is not None else ()
     default = next((cls.name for cls in classes if cls.default), None)
@@ -246,7 +246,7 @@ def _volume_findings(index: int, compiled: CompiledPipeline, config: "StackConfi
 
 def _search_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
     """Hyperparameter-search steps need Katib, a profile namespace, pinned images and a pool."""
-    from components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.scheduling import SchedulingError, place, pools_for
 
     entry, findings = compiled.entry, []
     searches = [step for step in compiled.spec.steps if isinstance(step, ExperimentStepSpec)]
@@ -299,7 +299,7 @@ def _serving_findings(compiled: list[tuple[int, CompiledPipeline]], config: "Sta
     """Serve and web-app steps of all pipelines checked like mlplane:serving entries (KServe
     mode, store, pools, derived names), and their names and hosts against each other's and
     the section's: a host in two pipelines is refused here, naming both."""
-    from infra.config.serving import step_findings as serving_step_findings
+    from mlplane.infra.config.serving import step_findings as serving_step_findings
 
     items: list[tuple[tuple[Any, ...], Any]] = []
     names: dict[int, str] = {}
@@ -324,7 +324,7 @@ def _serving_findings(compiled: list[tuple[int, CompiledPipeline]], config: "Sta
 
 def pipeline_findings(config: "StackConfig") -> list[Finding]:
     """Load every pipeline of ``config``; report what stops one from being built."""
-    from pipelines.loader import SourceError
+    from mlplane.pipelines.loader import SourceError
 
     findings: list[Finding] = []
     loaded: list[tuple[int, CompiledPipeline]] = []

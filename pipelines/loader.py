@@ -20,12 +20,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.pipeline.spec import PipelineSpec
-from infra.config.pipelines import PipelineEntry
-from infra.config.source import StackSource
-from pipelines.context import PipelineContext
-from pipelines.errors import functions_note, pipeline_error, validation_message
-from pipelines.kfp_v1 import load_kfp_v1_pipeline
+from mlplane.components.pipeline.spec import PipelineSpec
+from mlplane.infra.config.pipelines import PipelineEntry
+from mlplane.infra.config.source import StackSource
+from mlplane.pipelines.context import PipelineContext
+from mlplane.pipelines.errors import functions_note, pipeline_error, validation_message
+from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 
 
 class SourceError(ValueError):
@@ -58,8 +58,9 @@ def source_file(entry: PipelineEntry, source: StackSource) -> tuple[Path, str]:
     return Path(spec.origin), function
 
 
-#: mlplane's own pipelines (``pipelines.mnist``), wherever mlplane is installed.
+#: mlplane's own pipelines (``mlplane.pipelines.mnist``), wherever mlplane is installed.
 _OWN_PIPELINES = Path(__file__).resolve().parent
+_OWN_PACKAGE = __name__.rpartition(".")[0]
 
 
 def _check_module_home(target: str, base: Path) -> None:
@@ -70,6 +71,8 @@ def _check_module_home(target: str, base: Path) -> None:
     stack file cannot make mlplane import (run) whatever else is installed. Only the
     top-level package is looked up, which executes nothing.
     """
+    if target == _OWN_PACKAGE or target.startswith(f"{_OWN_PACKAGE}."):
+        return  # mlplane's own pipelines, wherever mlplane is installed
     top = target.split(".", 1)[0]
     try:
         spec = importlib.util.find_spec(top)

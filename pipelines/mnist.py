@@ -14,21 +14,21 @@ retrains into a new folder and rolls the endpoint to it; the web UI stays as it 
 
 from __future__ import annotations
 
-from components.pipeline.spec import (
+from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
     ServeStepSpec,
     WebAppStepSpec,
     version_placeholder,
 )
-from components.naming import k8s_name
-from components.pod_security import ResourceOverrides
-from components.scheduling import AcceleratorRequest
-from components.serving.args import MAX_NAME
-from components.serving.config import EndpointConfig, WebAppConfig
-from components.serving.spec import Backend, ModelSource, ModelVolume
-from pipelines.context import PipelineContext
-from pipelines.native import pipeline
+from mlplane.components.naming import k8s_name
+from mlplane.components.pod_security import ResourceOverrides
+from mlplane.components.scheduling import AcceleratorRequest
+from mlplane.components.serving.args import MAX_NAME
+from mlplane.components.serving.config import EndpointConfig, WebAppConfig
+from mlplane.components.serving.spec import Backend, ModelSource, ModelVolume
+from mlplane.pipelines.context import PipelineContext
+from mlplane.pipelines.native import pipeline
 
 TRAIN_IMAGE = "gcr.io/kubeflow-examples/mnist/model:v20190304-v0.2-176-g15d997b"
 WEB_UI_IMAGE = "gcr.io/kubeflow-examples/mnist/web-ui:v20190304-v0.2-176-g15d997b-pipelines"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from policy.rules.base import kind_of, object_name
+from mlplane.policy.rules.base import kind_of, object_name
 
 
 @dataclass(frozen=True)

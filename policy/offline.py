@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from infra.offline.plan import Plan, PlanResource
-from policy.registry import RESOURCE_RULES, STACK_RULES
-from policy.rules.base import Resource, ResourceContext, Violation
-from policy.scope import in_scope
+from mlplane.infra.offline.plan import Plan, PlanResource
+from mlplane.policy.registry import RESOURCE_RULES, STACK_RULES
+from mlplane.policy.rules.base import Resource, ResourceContext, Violation
+from mlplane.policy.scope import in_scope
 
 __all__ = ["Violation", "plan_violations", "plan_entries"]
 

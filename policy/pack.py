@@ -21,9 +21,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy.registry import RESOURCE_RULES, STACK_RULES
-from policy.rules.base import Resource, ResourceContext, ResourceRule, StackRule
-from policy.scope import in_scope
+from mlplane.policy.registry import RESOURCE_RULES, STACK_RULES
+from mlplane.policy.rules.base import Resource, ResourceContext, ResourceRule, StackRule
+from mlplane.policy.scope import in_scope
 
 PACK_NAME = "mlplane"
 ENFORCEMENT = EnforcementLevel.MANDATORY

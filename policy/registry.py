@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from policy.rules import exposure, host_path, images, namespaces, pod_security, resources, stateful
-from policy.rules.base import ResourceRule, StackRule
+from mlplane.policy.rules import exposure, host_path, images, namespaces, pod_security, resources, stateful
+from mlplane.policy.rules.base import ResourceRule, StackRule
 
 RESOURCE_RULES: tuple[ResourceRule, ...] = (
     pod_security.RULE,

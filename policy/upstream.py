@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from components.sources import chart_name_of
-from infra.offline.plan import Plan, PlanResource
-from policy.registry import RESOURCE_RULES
-from policy.rules.base import ResourceContext, Violation
-from policy.scope import in_scope
+from mlplane.components.sources import chart_name_of
+from mlplane.infra.offline.plan import Plan, PlanResource
+from mlplane.policy.registry import RESOURCE_RULES
+from mlplane.policy.rules.base import ResourceContext, Violation
+from mlplane.policy.scope import in_scope
 
 
 @dataclass(frozen=True)

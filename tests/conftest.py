@@ -19,11 +19,11 @@ from hypothesis import settings
 settings.register_profile("mlplane", deadline=None)
 settings.load_profile("mlplane")
 
-from infra.config import StackConfig, load_stack_file
-from infra.offline.plan import Plan
-from infra.offline.render import render_config
-from infra.offline.runner import run_offline
-from infra.project import available_stacks
+from mlplane.infra.config import StackConfig, load_stack_file
+from mlplane.infra.offline.plan import Plan
+from mlplane.infra.offline.render import render_config
+from mlplane.infra.offline.runner import run_offline
+from mlplane.infra.project import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = available_stacks(ROOT)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from infra.config import StackConfig, load_stack_file
-from infra.offline.expand.engine import ExpandOptions, Expansion
-from infra.offline.kinds import is_upstream_object
-from infra.offline.plan import Plan, PlanResource
-from infra.offline.render import render_expanded
+from mlplane.infra.config import StackConfig, load_stack_file
+from mlplane.infra.offline.expand.engine import ExpandOptions, Expansion
+from mlplane.infra.offline.kinds import is_upstream_object
+from mlplane.infra.offline.plan import Plan, PlanResource
+from mlplane.infra.offline.render import render_expanded
 
 from .conftest import ROOT
 from .upstream import SHARED_UPSTREAM, needs_upstream, sources_folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from infra.offline.plan import Plan, PlanResource
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 PROVIDER = "urn:pulumi:t::mlplane::pulumi:providers:kubernetes::k8s"
 

@@ -248,7 +248,7 @@ def mnist_entries(draw: st.DrawFn, name: str = "mnist") -> Doc:
         params["batch_size"] = str(draw(st.integers(1, 512)))
     if draw(st.integers(0, 3)) == 0:
         params["model_export_dir"] = draw(st.sampled_from(["export/v2", "models/mnist"]))
-    return with_history(draw, {"name": name, "source": "pipelines.mnist:mnist_pipeline", "params": params})
+    return with_history(draw, {"name": name, "source": "mlplane.pipelines.mnist:mnist_pipeline", "params": params})
 
 
 @st.composite

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from components.accelerators.pool import AcceleratorPoolArgs
-from components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
-from infra.cli import main
-from infra.offline.plan import Plan, PlanResource
+from mlplane.components.accelerators.pool import AcceleratorPoolArgs
+from mlplane.components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
+from mlplane.infra.cli import main
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 from .conftest import ROOT, rendered
 
@@ -49,7 +49,7 @@ def render_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], path: Path)
 
 
 def render(tmp_path: Path, path: Path) -> Plan:
-    from infra.offline.plan import load_plan
+    from mlplane.infra.offline.plan import load_plan
 
     assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "ok")]) == 0
     return load_plan(tmp_path / "ok")

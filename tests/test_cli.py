@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from infra.cli import main
+from mlplane.infra.cli import main
 
 from .conftest import ROOT, STACKS
 from .plans import job, plan, pvc
@@ -206,7 +206,7 @@ def test_schema_accepts_every_stack_and_describes_every_field(capsys: pytest.Cap
 
 
 def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "infra.cli", "render", "--stack", "nope"],
+    result = subprocess.run([sys.executable, "-m", "mlplane.infra.cli", "render", "--stack", "nope"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "unknown stack" in result.stderr

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from components.base import SecretValue
-from infra.config import load_stack_file, validate_config
-from infra.config.cluster import GkeCluster, LocalCluster
-from infra.config.source import StackSource
-from infra.errors import InputError
+from mlplane.components.base import SecretValue
+from mlplane.infra.config import load_stack_file, validate_config
+from mlplane.infra.config.cluster import GkeCluster, LocalCluster
+from mlplane.infra.config.source import StackSource
+from mlplane.infra.errors import InputError
 
 from .conftest import STACKS, load_stack
 

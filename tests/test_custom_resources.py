@@ -7,7 +7,7 @@ import filecmp
 import jsonschema
 import pytest
 
-from infra.offline.plan import PlanResource
+from mlplane.infra.offline.plan import PlanResource
 
 from .conftest import STACKS, rendered
 from .crds import UPSTREAM, VENDORED, strict_schema

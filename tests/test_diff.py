@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from infra.offline.diff import diff_plans
-from infra.offline.report import format_json, format_markdown, format_text
+from mlplane.infra.offline.diff import diff_plans
+from mlplane.infra.offline.report import format_json, format_markdown, format_text
 
-from infra.offline.plan import PlanResource
+from mlplane.infra.offline.plan import PlanResource
 
 from .plans import deployment, job, k8s, namespace, plan, pvc, storage_class
 
@@ -141,7 +141,7 @@ def test_formats_show_the_same_changes() -> None:
 
 
 def test_a_delete_and_create_of_one_kind_hint_at_formerly_and_two_do_not() -> None:
-    from infra.offline.report import format_markdown
+    from mlplane.infra.offline.report import format_markdown
     from tests.plans import component, under
 
     def volumes(*names: str):
@@ -172,7 +172,7 @@ def test_a_delete_and_create_of_one_kind_hint_at_formerly_and_two_do_not() -> No
 
 
 def test_a_chart_going_down_a_version_is_a_warning_in_every_format() -> None:
-    from infra.offline.downgrades import version_key
+    from mlplane.infra.offline.downgrades import version_key
     from tests.plans import component
 
     def chart(version: str, ref: str):

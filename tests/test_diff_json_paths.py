@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 
-from infra.offline.diff import diff_plans
-from infra.offline.report import format_json
+from mlplane.infra.offline.diff import diff_plans
+from mlplane.infra.offline.report import format_json
 
 from .conftest import ROOT
 from .plans import deployment, job, plan

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pulumi.runtime.config import set_all_config
 
-from infra.config.secrets import secret_slots, unset_required
-from infra.config.stackfile import read_stack_document
-from infra.engine_config import engine_config_values, load_engine_config
-from infra.errors import InputError
+from mlplane.infra.config.secrets import secret_slots, unset_required
+from mlplane.infra.config.stackfile import read_stack_document
+from mlplane.infra.engine_config import engine_config_values, load_engine_config
+from mlplane.infra.errors import InputError
 
 from .conftest import ROOT, load_stack
 

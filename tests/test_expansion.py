@@ -19,14 +19,14 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from infra.cli import main
-from infra.offline.expand import helm, kustomize
-from infra.offline.expand.engine import ExpandOptions, expand_plan
-from infra.offline.expand.errors import ExpansionError
-from infra.offline.expand.locate import CHART_TYPE, DIRECTORY_TYPE, Missing, locate
-from infra.offline.manifests import manifest_files, manifest_path, object_conflicts
-from infra.offline.kinds import is_upstream_object
-from infra.offline.plan import Plan, PlanResource
+from mlplane.infra.cli import main
+from mlplane.infra.offline.expand import helm, kustomize
+from mlplane.infra.offline.expand.engine import ExpandOptions, expand_plan
+from mlplane.infra.offline.expand.errors import ExpansionError
+from mlplane.infra.offline.expand.locate import CHART_TYPE, DIRECTORY_TYPE, Missing, locate
+from mlplane.infra.offline.manifests import manifest_files, manifest_path, object_conflicts
+from mlplane.infra.offline.kinds import is_upstream_object
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 from .conftest import ROOT
 from .crds import _strict, schema_file

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policy.offline import plan_violations
-from policy.upstream import UPSTREAM_EXCEPTIONS, upstream_findings
+from mlplane.policy.offline import plan_violations
+from mlplane.policy.upstream import UPSTREAM_EXCEPTIONS, upstream_findings
 
 from .expansion import RELEASES, expanded, needs_upstream
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.offline.diff import diff_plans
-from infra.offline.kinds import UPSTREAM_DATA, is_stateful_type, is_upstream_object
+from mlplane.infra.offline.diff import diff_plans
+from mlplane.infra.offline.kinds import UPSTREAM_DATA, is_stateful_type, is_upstream_object
 
 from .expansion import expanded, needs_upstream
 

@@ -17,13 +17,13 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from components.pipeline import katib_best, outputs
-from components.pipeline.experiment_spec import ALGORITHMS, ExperimentStepSpec, SearchParameter
-from components.pipeline.experiment_step import READER_IMAGE, TRIAL_CONTAINER, reader_step
-from components.pipeline.pipeline import Pipeline, PipelineArgs
-from components.pipeline.spec import PipelineSpec
-from infra.cli import main
-from pipelines.context import PipelineContext
+from mlplane.components.pipeline import katib_best, outputs
+from mlplane.components.pipeline.experiment_spec import ALGORITHMS, ExperimentStepSpec, SearchParameter
+from mlplane.components.pipeline.experiment_step import READER_IMAGE, TRIAL_CONTAINER, reader_step
+from mlplane.components.pipeline.pipeline import Pipeline, PipelineArgs
+from mlplane.components.pipeline.spec import PipelineSpec
+from mlplane.infra.cli import main
+from mlplane.pipelines.context import PipelineContext
 
 from .conftest import ROOT
 from .crds import strict_schema

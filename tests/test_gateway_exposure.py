@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.platform.gateway import (
+from mlplane.components.platform.gateway import (
     CHART_PORTS,
     CLOUD_ANNOTATIONS,
     EXPOSURE_OPT_IN,
@@ -23,11 +23,11 @@ from components.platform.gateway import (
     gateway_service_values,
     parse_port_range,
 )
-from components.platform.istio import INGRESS_GATEWAY, INGRESS_LABELS
-from components.platform.namespaces import ISTIO_PORTS
-from infra.cli import main
-from policy.rules import exposure
-from policy.rules.base import ResourceContext
+from mlplane.components.platform.istio import INGRESS_GATEWAY, INGRESS_LABELS
+from mlplane.components.platform.namespaces import ISTIO_PORTS
+from mlplane.infra.cli import main
+from mlplane.policy.rules import exposure
+from mlplane.policy.rules.base import ResourceContext
 
 from .conftest import ROOT, STACKS, rendered
 from .upstream import SHARED_UPSTREAM, needs_upstream
@@ -228,7 +228,7 @@ def test_an_exposed_gateway_needs_mlplanes_istio(tmp_path: Path, capsys: pytest.
 ])
 def test_node_ports_inside_the_range_are_accepted_and_set(node_ports: dict[str, Any],
                                                           expected: tuple[int, int]) -> None:
-    from components.platform.gateway import gateway_problems
+    from mlplane.components.platform.gateway import gateway_problems
 
     settings = GatewaySettings.model_validate({"mode": "node-port", "node_ports": node_ports})
     assert gateway_problems(settings, "local") == []
@@ -238,7 +238,7 @@ def test_node_ports_inside_the_range_are_accepted_and_set(node_ports: dict[str, 
 
 def test_the_default_range_is_kubernetes_default() -> None:
     """30000-32767: PortRange{Base: 30000, Size: 2768} printed as Base-(Base+Size-1), as apimachinery does."""
-    from components.platform.gateway import DEFAULT_NODE_PORT_RANGE, parse_port_range
+    from mlplane.components.platform.gateway import DEFAULT_NODE_PORT_RANGE, parse_port_range
 
     base, size = 30000, 2768  # kubernetes/kubernetes pkg/kubeapiserver/options/options.go
     assert parse_port_range(DEFAULT_NODE_PORT_RANGE) == (base, base + size - 1)

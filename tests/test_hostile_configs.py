@@ -27,11 +27,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from infra.cli import main
+from mlplane.infra.cli import main
 
 from .strategies import mutated, repository_stacks, stack_configs, stack_file_text
 
-offline = pytest.importorskip("policy.offline", reason="policy/offline.py (plan_violations) is not there yet")
+offline = pytest.importorskip("mlplane.policy.offline", reason="policy/offline.py (plan_violations) is not there yet")
 
 SCALE = max(1, int(os.environ.get("MLPLANE_HYPOTHESIS_SCALE", "1")))
 REPOSITORY_STACKS = repository_stacks()
@@ -202,9 +202,9 @@ def test_every_key_given_a_wrong_shape_is_refused_in_the_stack_files_words(name:
     traceback: the loader's one translation (infra.errors.describe_validation_error)
     covers every model.
     """
-    from infra.config.loader import validate_config
-    from infra.config.source import StackSource
-    from infra.errors import InputError
+    from mlplane.infra.config.loader import validate_config
+    from mlplane.infra.config.source import StackSource
+    from mlplane.infra.errors import InputError
 
     root = Path(__file__).resolve().parent.parent
     config = SWEPT[name]

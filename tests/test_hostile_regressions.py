@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.pod_security import ResourceOverrides
-from infra.cli import main
-from infra.offline.manifests import MAX_FILE_NAME, manifest_path
-from infra.offline.plan import PlanResource
+from mlplane.components.pod_security import ResourceOverrides
+from mlplane.infra.cli import main
+from mlplane.infra.offline.manifests import MAX_FILE_NAME, manifest_path
+from mlplane.infra.offline.plan import PlanResource
 
 from .conftest import ROOT
 

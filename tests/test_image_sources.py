@@ -12,8 +12,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from components.pipeline.experiment_step import READER_IMAGE
-from components.pod_security import image_problem
+from mlplane.components.pipeline.experiment_step import READER_IMAGE
+from mlplane.components.pod_security import image_problem
 
 DATA = Path(__file__).resolve().parent / "data" / "images" / "docker-library"
 LIBRARY_PYTHON = DATA / "official-images" / "library" / "python"

@@ -48,7 +48,7 @@ def test_each_cloud_extra_holds_its_sdk() -> None:
 def test_stacks_without_a_cloud_render_with_no_cloud_sdk(stack: str, tmp_path: Path) -> None:
     # A fresh `pulumi install` has none of the cloud SDKs: block their imports, as if absent.
     program = (f"import sys\nfor m in {CLOUD_MODULES!r}: sys.modules[m] = None\n"
-               f"from infra.cli import main\nsys.exit(main(['render', '--stack', {stack!r}, '--out', {str(tmp_path)!r}]))\n")
+               f"from mlplane.infra.cli import main\nsys.exit(main(['render', '--stack', {stack!r}, '--out', {str(tmp_path)!r}]))\n")
     result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert f"Rendered stack {stack}" in result.stdout

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from components.pipeline import outputs
-from components.pipeline.container_step import ContainerStepArgs, main_container, pod_metadata, pod_spec
-from infra.errors import InputError
-from pipelines.kfp_v1 import load_kfp_v1_pipeline
-from pipelines.kfp_v1.lightweight import strip_type_hints
+from mlplane.components.pipeline import outputs
+from mlplane.components.pipeline.container_step import ContainerStepArgs, main_container, pod_metadata, pod_spec
+from mlplane.infra.errors import InputError
+from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
+from mlplane.pipelines.kfp_v1.lightweight import strip_type_hints
 
 DATA = Path(__file__).resolve().parent / "data" / "pipelines"
 BAD = DATA / "kfp_v1_bad_components.py"
@@ -139,7 +139,7 @@ def test_url_components_are_read_from_the_vendored_copy_only(tmp_path: Path) -> 
 def test_stack_entries_accept_copies_only_for_pinned_urls() -> None:
     from pydantic import ValidationError
 
-    from infra.config.pipelines import PipelineEntry
+    from mlplane.infra.config.pipelines import PipelineEntry
 
     entry = PipelineEntry(name="u", source="u.py:u", kind="kfp-v1", component_copies={PINNED: "vendor/echo.yaml"})
     assert entry.component_copies == {PINNED: "vendor/echo.yaml"}
@@ -149,7 +149,7 @@ def test_stack_entries_accept_copies_only_for_pinned_urls() -> None:
 
 
 def test_resource_ops_become_awaited_objects_and_sidecars_native_sidecars() -> None:
-    from components.pipeline.resource_step import ResourceStepArgs, object_manifest, type_token
+    from mlplane.components.pipeline.resource_step import ResourceStepArgs, object_manifest, type_token
 
     spec = load(ORACLE / "resources_and_sidecars.py", "pipeline", name="rs")
     job = spec.step("tfjob")
@@ -198,8 +198,8 @@ def test_parallelism_maps_only_to_the_workflow_engine(tmp_path: Path) -> None:
 
 
 def test_workflow_steps_run_with_the_restricted_pod_defaults() -> None:
-    from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
-    from components.pod_security import restricted_container_security_context, restricted_pod_security_context
+    from mlplane.components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
+    from mlplane.components.pod_security import restricted_container_security_context, restricted_pod_security_context
 
     # Added where the Workflow is declared (the compiled spec stays as KFP compiles it).
     [step] = load(ORACLE / "flow_loops.py", "pipeline", name="flow-loops").steps

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from components.pipeline.spec import WorkflowStepSpec
-from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
-from components.scheduling import PoolScheduling, place
-from infra.errors import InputError
-from pipelines.kfp_v1 import load_kfp_v1_pipeline
+from mlplane.components.pipeline.spec import WorkflowStepSpec
+from mlplane.components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
+from mlplane.components.scheduling import PoolScheduling, place
+from mlplane.infra.errors import InputError
+from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 from tests.oracle.placement import mlplane_placed, oracle_placed
 from tests.oracle.unrolled import flatten_literal_loops
 from tests.oracle.kfp_oracle import (
@@ -100,7 +100,7 @@ def _differences(stem: str, workflow: dict) -> list[str]:
 
 def _gke_pools() -> tuple:
     """A GKE stack's pools: an on-demand L4 pool first, then a spot one."""
-    from components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
+    from mlplane.components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
 
     specs = [PoolSpec(name=name, vendor="nvidia", model="l4", accelerators_per_node=1, machine_type="g2-standard-8",
                       spot=spot) for name, spot in (("l4", False), ("l4-spot", True))]

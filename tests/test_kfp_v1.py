@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from components.pipeline.spec import ContainerStepSpec, VolumeStepSpec, output_placeholder
-from infra.errors import InputError
-from pipelines.kfp_v1 import load_kfp_v1_pipeline
+from mlplane.components.pipeline.spec import ContainerStepSpec, VolumeStepSpec, output_placeholder
+from mlplane.infra.errors import InputError
+from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "pipelines" / "seed" / "mnist_pipeline.py"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from infra.offline.manifests import manifest_files, manifest_path
-from infra.offline.plan import PlanResource
+from mlplane.infra.offline.manifests import manifest_files, manifest_path
+from mlplane.infra.offline.plan import PlanResource
 
 from .conftest import STACKS, rendered
 from .plans import k8s
@@ -44,7 +44,7 @@ def test_validator_rejects_what_it_should() -> None:
 
 
 def test_objects_without_names_are_refused() -> None:
-    from infra.offline.manifests import ManifestError
+    from mlplane.infra.offline.manifests import ManifestError
 
     nameless = k8s("kubernetes:core/v1:ConfigMap", "c", {"apiVersion": "v1", "kind": "ConfigMap",
                                                          "metadata": {"namespace": "ml"}})

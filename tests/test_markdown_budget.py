@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.offline.diff import diff_plans
-from infra.offline.report import BudgetTooSmall
-from infra.offline.sections import markdown_report
+from mlplane.infra.cli import main
+from mlplane.infra.offline.diff import diff_plans
+from mlplane.infra.offline.report import BudgetTooSmall
+from mlplane.infra.offline.sections import markdown_report
 from tests.plans import component, deployment, job, plan, pvc, under
 
 NOTE = "Compared with .mlplane/baselines/t.json."

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.cli import main
+from mlplane.infra.cli import main
 
 from .conftest import ROOT
 
@@ -100,7 +100,7 @@ def base() -> dict[str, Any]:
 @pytest.mark.parametrize("key", NAMES)
 def test_pipeline_names(tmp_path: Path, key: str) -> None:
     config = base()
-    config["mlplane:pipelines"] = [{"name": NAMES[key], "source": "pipelines.mnist:mnist_pipeline"}]
+    config["mlplane:pipelines"] = [{"name": NAMES[key], "source": "mlplane.pipelines.mnist:mnist_pipeline"}]
     outcome = fits_or_refused(tmp_path, config, "mlplane:pipelines[0]")
     # A leading digit is a DNS label, but MNIST names its endpoint after the pipeline, and
     # KServe's names must start with a letter: refused, saying so.
@@ -160,8 +160,8 @@ def test_pool_and_node_names(tmp_path: Path, key: str) -> None:
 
 
 STEP_PIPELINE = """\
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec
-from pipelines.native import pipeline
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec
+from mlplane.pipelines.native import pipeline
 
 @pipeline
 def steps(ctx, step: str = "s", claim: str = "c"):
@@ -197,8 +197,8 @@ def test_claim_names_a_pipeline_chooses_are_checked(tmp_path: Path, claim: str) 
 
 def test_step_names_that_only_differ_in_case_collide_clearly(tmp_path: Path) -> None:
     (tmp_path / "twins.py").write_text(
-        "from components.pipeline.spec import ContainerStepSpec, PipelineSpec\n"
-        "from pipelines.native import pipeline\n\n"
+        "from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec\n"
+        "from mlplane.pipelines.native import pipeline\n\n"
         "@pipeline\n"
         "def twins(ctx):\n"
         "    return PipelineSpec(name=ctx.pipeline, steps=(\n"
@@ -213,9 +213,9 @@ def test_step_names_that_only_differ_in_case_collide_clearly(tmp_path: Path) -> 
 
 def test_two_long_pipelines_sharing_a_prefix_keep_distinct_names(tmp_path: Path) -> None:
     config = base()
-    config["mlplane:pipelines"] = [{"name": LONG, "source": "pipelines.mnist:mnist_pipeline",
+    config["mlplane:pipelines"] = [{"name": LONG, "source": "mlplane.pipelines.mnist:mnist_pipeline",
                                     "params": {"pvc_name": "models"}},
-                                   {"name": LONG[:-1] + "z", "source": "pipelines.mnist:mnist_pipeline",
+                                   {"name": LONG[:-1] + "z", "source": "mlplane.pipelines.mnist:mnist_pipeline",
                                     "params": {"pvc_name": "models", "model_export_dir": "other"}}]
     code, err, out = render(tmp_path, config)
     assert code == 0, err

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from components.platform.notebook_culling import (
+from mlplane.components.platform.notebook_culling import (
     CONTROLLER_CONFIG_MAPS,
     CONTROLLER_DEPLOYMENT,
     PATCH_FORCE,
     ROLLOUT_ANNOTATION,
     NotebookCulling,
 )
-from components.platform.releases import RELEASES
+from mlplane.components.platform.releases import RELEASES
 
 from .test_renames import diff, render
 from .test_workbenches import _notebook, refused

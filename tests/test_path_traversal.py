@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.pipeline.spec import ContainerStepSpec
-from infra.cli import main
+from mlplane.components.pipeline.spec import ContainerStepSpec
+from mlplane.infra.cli import main
 
 STORAGE = {"classes": [{"name": "local", "kind": "local-path"}],
            "volumes": [{"name": "models", "size": "1Gi", "storage_class": "local"}]}
@@ -27,7 +27,7 @@ STORAGE = {"classes": [{"name": "local", "kind": "local-path"}],
 MARKING_PIPELINE = """\
 from pathlib import Path
 Path({marker!r}).write_text("executed")
-from pipelines.native import pipeline
+from mlplane.pipelines.native import pipeline
 
 @pipeline
 def f(ctx):
@@ -109,7 +109,7 @@ def test_symlinked_folder_escaping_the_stack_folder(outside: tuple[Path, Path]) 
 def test_a_symlink_that_stays_inside_is_fine(tmp_path: Path) -> None:
     folder = tmp_path / "stack"
     (folder / "real").mkdir(parents=True)
-    (folder / "real" / "p.py").write_text("from pipelines.mnist import mnist_pipeline\n")
+    (folder / "real" / "p.py").write_text("from mlplane.pipelines.mnist import mnist_pipeline\n")
     os.symlink(folder / "real", folder / "alias")
     path = stack(folder, storage=STORAGE, pipelines=[{"name": "p", "source": "alias/p.py:mnist_pipeline"}])
     code, err = render(path, folder / "out")
@@ -117,9 +117,9 @@ def test_a_symlink_that_stays_inside_is_fine(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("source", ["..pipelines.mnist:mnist_pipeline", "pipelines..mnist:mnist_pipeline",
-                                    ".mnist:mnist_pipeline", "pipelines.mnist.:mnist_pipeline",
-                                    "pipelines/../../evil:f", "C:\\evil.py:f", "pipelines.mnist:../f",
-                                    "pipelines.mnist:mnist_pipeline:extra"])
+                                    ".mnist:mnist_pipeline", "mlplane.pipelines.mnist.:mnist_pipeline",
+                                    "pipelines/../../evil:f", "C:\\evil.py:f", "mlplane.pipelines.mnist:../f",
+                                    "mlplane.pipelines.mnist:mnist_pipeline:extra"])
 def test_dots_and_separators_in_module_sources(outside: tuple[Path, Path], source: str) -> None:
     folder, marker = outside
     err = pipeline_source_error(folder, source)
@@ -174,7 +174,7 @@ def test_web_app_writable_paths_are_absolute_without_dot_dot(tmp_path: Path, pat
 @pytest.mark.parametrize("params", [{"model_export_dir": "../../etc"}, {"model_export_dir": "a/../../b"},
                                     {"pvc_name": "../models"}, {"pvc_name": "models/../x"}])
 def test_mnist_params_cannot_leave_the_model_volume(tmp_path: Path, params: dict[str, str]) -> None:
-    pipelines = [{"name": "mnist", "source": "pipelines.mnist:mnist_pipeline", "params": params}]
+    pipelines = [{"name": "mnist", "source": "mlplane.pipelines.mnist:mnist_pipeline", "params": params}]
     err = refused(stack(tmp_path, storage=STORAGE, pipelines=pipelines), tmp_path / "out")
     assert "mlplane:pipelines[0]: pipeline 'mnist' cannot be built" in err
 
@@ -200,8 +200,8 @@ def test_step_mounts_inside_their_volume_are_fine(fields: dict[str, str]) -> Non
 
 def test_a_pipeline_mounting_outside_its_volume_is_refused_at_load(tmp_path: Path) -> None:
     (tmp_path / "steps.py").write_text(
-        "from components.pipeline.spec import ContainerStepSpec, PipelineSpec\n"
-        "from pipelines.native import pipeline\n\n"
+        "from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec\n"
+        "from mlplane.pipelines.native import pipeline\n\n"
         "@pipeline\n"
         "def mounts(ctx):\n"
         "    step = ContainerStepSpec(name='peek', image='busybox:1.36', command=('ls',),\n"

@@ -11,13 +11,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.pipeline import outputs
-from components.pipeline.pipeline import Pipeline, PipelineArgs
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec, output_placeholder
-from components.pipeline.versioning import VERSION_LABEL, step_versions
-from components.pod_security import ResourceOverrides
-from components.scheduling import AcceleratorRequest, Placement
-from infra.offline.plan import Plan
+from mlplane.components.pipeline import outputs
+from mlplane.components.pipeline.pipeline import Pipeline, PipelineArgs
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec, output_placeholder
+from mlplane.components.pipeline.versioning import VERSION_LABEL, step_versions
+from mlplane.components.pod_security import ResourceOverrides
+from mlplane.components.scheduling import AcceleratorRequest, Placement
+from mlplane.infra.offline.plan import Plan
 
 from .crds import strict_schema
 from .test_manifests import KUBERNETES_VERSION
@@ -120,7 +120,7 @@ def test_versions_follow_inputs_and_upstream() -> None:
 
 
 def test_version_change_replaces_only_the_changed_job(record) -> None:
-    from infra.offline.diff import diff_plans
+    from mlplane.infra.offline.diff import diff_plans
 
     diff = diff_plans(declare(record, spec()), declare(record, spec(train_args=("--steps", "400"))))
     ops = {change.name: change.op for change in diff.changes}

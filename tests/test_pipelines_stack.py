@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from infra.cli import main
+from mlplane.infra.cli import main
 
 from .conftest import ROOT, rendered
 
@@ -200,9 +200,9 @@ def pipelines_stack(tmp_path: Path, *entries: dict[str, Any]) -> Path:
     ({"name": "x", "source": "nowhere.py:f"}, "mlplane:pipelines[0].source: pipeline 'x': no such file 'nowhere.py'"),
     ({"name": "x", "source": "../../etc/passwd.py:f"}, "is outside the stack file's folder"),
     ({"name": "x", "source": "no.such.module:f"}, "cannot find module 'no.such.module'"),
-    ({"name": "x", "source": "pipelines.mnist:nope"}, "the module defines no function 'nope'"),
-    ({"name": "x", "source": "pipelines.mnist:MOUNT"}, "'MOUNT' is not a pipeline"),
-    ({"name": "x", "source": "pipelines.mnist:mnist_pipeline", "params": {"train_step": "1"}},
+    ({"name": "x", "source": "mlplane.pipelines.mnist:nope"}, "the module defines no function 'nope'"),
+    ({"name": "x", "source": "mlplane.pipelines.mnist:MOUNT"}, "'MOUNT' is not a pipeline"),
+    ({"name": "x", "source": "mlplane.pipelines.mnist:mnist_pipeline", "params": {"train_step": "1"}},
      "the pipeline takes no parameter 'train_step'"),
     ({"name": "x", "source": "not a source"}, "must be `module:function` or `path/to/file.py:function`"),
     # Importing runs code: only the project's modules and mlplane's own pipelines may be named.
@@ -247,15 +247,15 @@ def test_accelerators_no_pool_has(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_two_pipelines_with_the_same_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    entry = {"name": "mnist", "source": "pipelines.mnist:mnist_pipeline"}
+    entry = {"name": "mnist", "source": "mlplane.pipelines.mnist:mnist_pipeline"}
     assert "two pipelines are named 'mnist'" in render_error(pipelines_stack(tmp_path, entry, entry), capsys, tmp_path)
 
 
 def test_distributed_training_needs_the_training_operator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "dist.py"
     source.write_text(
-        "from components.pipeline.spec import ContainerStepSpec, PipelineSpec\n"
-        "from pipelines.native import pipeline\n\n"
+        "from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec\n"
+        "from mlplane.pipelines.native import pipeline\n\n"
         "@pipeline\n"
         "def dist(ctx, workers='4'):\n"
         "    return PipelineSpec(name=ctx.pipeline, steps=(ContainerStepSpec(\n"
@@ -368,7 +368,7 @@ def _valid(tmp_path: Path, plan: dict[str, Any], out: str = "out") -> None:
     import jsonschema
     import kubernetes_validate
 
-    from policy.offline import plan_violations
+    from mlplane.policy.offline import plan_violations
     from tests.argo_pods import argo_pod, executor_containers
     from tests.crds import strict_schema
 
@@ -390,8 +390,8 @@ def _valid(tmp_path: Path, plan: dict[str, Any], out: str = "out") -> None:
 @pytest.mark.parametrize(("base", "release"), [("onprem", None), ("gke", None), ("onprem", "1.8.1")])
 def test_a_gpu_step_inside_a_condition_is_placed(base: str, release: str | None, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    from components.scheduling import AcceleratorRequest, place, pools_for
-    from infra.config.loader import load_stack_file
+    from mlplane.components.scheduling import AcceleratorRequest, place, pools_for
+    from mlplane.infra.config.loader import load_stack_file
 
     stack = _oracle_flow_stack(tmp_path, "flow_gpu", base, release)
     expected = place(AcceleratorRequest(vendor="nvidia", count=1), pools_for(load_stack_file(stack)), stack="t")

@@ -137,7 +137,7 @@ def test_a_kfp_step_selecting_a_pools_nodes_asks_for_that_pool(
 def test_a_selector_and_an_accelerator_naming_two_pools_are_refused() -> None:
     from pydantic import ValidationError
 
-    from components.pipeline.spec import ContainerStepSpec
+    from mlplane.components.pipeline.spec import ContainerStepSpec
 
     with pytest.raises(ValidationError, match=f"node_selector {POOL}=l4 and accelerator pool a100 name two pools"):
         ContainerStepSpec(name="a", image="b:1", accelerator={"pool": "a100"}, node_selector={POOL: "l4"})

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.offline.plan import json_text
+from mlplane.infra.offline.plan import json_text
 from tests.conftest import STACKS, rendered
 
 _LEAVES = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text() | st.floats(allow_nan=False,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from components.platform.resolve import resolve, spec_problems
-from components.platform.spec import KubeflowSpec, check_email
-from infra.cli import main
-from infra.config import load_stack_file
-from infra.config.stack import StackConfig
-from infra.errors import InputError
+from mlplane.components.platform.resolve import resolve, spec_problems
+from mlplane.components.platform.spec import KubeflowSpec, check_email
+from mlplane.infra.cli import main
+from mlplane.infra.config import load_stack_file
+from mlplane.infra.config.stack import StackConfig
+from mlplane.infra.errors import InputError
 
 BASE = """config:
   mlplane:cluster:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
+from mlplane.infra.cli import main
 
 from .conftest import ROOT
 

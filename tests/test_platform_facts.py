@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from infra.layers.platform import PlatformFacts
-from infra.offline.runner import run_offline
-from infra.program import build
+from mlplane.infra.layers.platform import PlatformFacts
+from mlplane.infra.offline.runner import run_offline
+from mlplane.infra.program import build
 
 from .conftest import load_stack
 

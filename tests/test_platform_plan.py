@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from components.sources import chart_location
-from components.platform.releases import RELEASES
-from infra.config import load_stack_file
-from infra.offline.plan import Plan, PlanResource
-from infra.offline.render import render_config
+from mlplane.components.sources import chart_location
+from mlplane.components.platform.releases import RELEASES
+from mlplane.infra.config import load_stack_file
+from mlplane.infra.offline.plan import Plan, PlanResource
+from mlplane.infra.offline.render import render_config
 
 from .conftest import load_stack, rendered
 

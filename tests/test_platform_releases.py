@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.charts import check_version
-from components.platform.releases import (
+from mlplane.components.charts import check_version
+from mlplane.components.platform.releases import (
     COMPONENT_KEYS,
     MANIFESTS_REPOSITORY,
     RELEASE_NAMES,

@@ -23,8 +23,8 @@ from pulumi_policy import (  # noqa: E402
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy  # noqa: E402
 
-from policy.pack import ENFORCEMENT, PACK_NAME, policies  # noqa: E402
-from policy.registry import ALL_RULES  # noqa: E402
+from mlplane.policy.pack import ENFORCEMENT, PACK_NAME, policies  # noqa: E402
+from mlplane.policy.registry import ALL_RULES  # noqa: E402
 
 from .test_policy_rules import good_pod, workload  # noqa: E402
 

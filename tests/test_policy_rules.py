@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from components.pod_security import ComputeResources, container, pod_spec
-from policy.exceptions import EXEMPTIONS, waived
-from policy.registry import ALL_RULES, RESOURCE_RULES
-from policy.rules import exposure, host_path, images, namespaces, pod_security, resources, stateful
-from policy.rules.base import Resource, ResourceContext
-from policy.rules.pods import containers, pod_templates
-from policy.scope import ancestor_types, in_scope
+from mlplane.components.pod_security import ComputeResources, container, pod_spec
+from mlplane.policy.exceptions import EXEMPTIONS, waived
+from mlplane.policy.registry import ALL_RULES, RESOURCE_RULES
+from mlplane.policy.rules import exposure, host_path, images, namespaces, pod_security, resources, stateful
+from mlplane.policy.rules.base import Resource, ResourceContext
+from mlplane.policy.rules.pods import containers, pod_templates
+from mlplane.policy.scope import ancestor_types, in_scope
 
 CTX = ResourceContext()
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -344,7 +344,7 @@ def test_rules_do_not_modify_their_input() -> None:
 
 def test_the_pack_reads_the_marker_the_pipeline_components_write() -> None:
     # Kept as two constants so the pack does not import pulumi_kubernetes to start.
-    from components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION
+    from mlplane.components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION
 
     assert images.ALLOW_UNPINNED_ANNOTATION == ALLOW_UNPINNED_ANNOTATION
 
@@ -359,9 +359,9 @@ def good_workflow(allow_unpinned: bool = False, image: str | None = None) -> dic
     placed; a DAG; a condition), from the oracle's test pipeline."""
     from pathlib import Path
 
-    from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
-    from components.scheduling import Placement
-    from pipelines.kfp_v1 import load_kfp_v1_pipeline
+    from mlplane.components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
+    from mlplane.components.scheduling import Placement
+    from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 
     source = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle" / "flow_gpu.py"
     [step] = load_kfp_v1_pipeline(source, "pipeline", {}, name="flow-gpu", display="flow_gpu.py").steps
@@ -474,8 +474,8 @@ def claim_workflow(release: str = "26.03") -> dict[str, Any]:
     as mlplane declares it on a release train."""
     from pathlib import Path
 
-    from components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
-    from pipelines.kfp_v1 import load_kfp_v1_pipeline
+    from mlplane.components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
+    from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 
     source = Path(__file__).resolve().parent / "data" / "pipelines" / "oracle" / "flow_claim_condition.py"
     [step] = load_kfp_v1_pipeline(source, "pipeline", {}, name="flow-claim-condition",

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from components.pod_security import image_problem
-from policy.exceptions import EXEMPTIONS
-from policy.offline import plan_entries, plan_violations
-from policy.rules import host_path, images, pod_security
-from policy.rules.base import ResourceContext, Violation
+from mlplane.components.pod_security import image_problem
+from mlplane.policy.exceptions import EXEMPTIONS
+from mlplane.policy.offline import plan_entries, plan_violations
+from mlplane.policy.rules import host_path, images, pod_security
+from mlplane.policy.rules.base import ResourceContext, Violation
 
 from . import plans
 from .conftest import STACKS, rendered

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.cli import main
-from infra.prerequisites import prerequisites
+from mlplane.infra.cli import main
+from mlplane.infra.prerequisites import prerequisites
 
 from .conftest import STACKS, load_stack
 

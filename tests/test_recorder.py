@@ -6,9 +6,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.base import SecretValue
-from components.namespace import PlatformNamespace, PlatformNamespaceArgs
-from infra.errors import OfflineUnsupportedError
+from mlplane.components.base import SecretValue
+from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from mlplane.infra.errors import OfflineUnsupportedError
 
 
 class Box(pulumi.ComponentResource):

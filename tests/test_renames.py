@@ -21,13 +21,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.accelerators.spec import POOL_LABEL, PoolSpec, pool_node_labels, pool_node_selector
-from components.renames import data_name, formerly_problem
-from infra.cli import main
-from infra.offline.diff import diff_plans
-from infra.offline.plan import Plan
-from infra.layers.capacity import capacity_facts
-from infra.offline.kinds import is_stateful_type
+from mlplane.components.accelerators.spec import POOL_LABEL, PoolSpec, pool_node_labels, pool_node_selector
+from mlplane.components.renames import data_name, formerly_problem
+from mlplane.infra.cli import main
+from mlplane.infra.offline.diff import diff_plans
+from mlplane.infra.offline.plan import Plan
+from mlplane.infra.layers.capacity import capacity_facts
+from mlplane.infra.offline.kinds import is_stateful_type
 
 from .conftest import load_stack
 from .test_pipelines_stack import DATA, stack_from

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.cli import main
+from mlplane.infra.cli import main
 
 from .conftest import ROOT
 from .plans import job, plan, pvc
@@ -22,11 +22,27 @@ PYTHON = sys.executable
 COLOUR = "\x1b["
 
 
+def code_path(project: Path) -> str:
+    """A PYTHONPATH under which ``mlplane.*`` is the copy of mlplane at ``project``.
+
+    As ``pip install -e`` in that copy would make it: the test repositories below are
+    copies of mlplane whose own code (changed in the working tree) must be what renders.
+    """
+    if project == ROOT:
+        return str(ROOT)
+    links = project.parent / f"{project.name}-code" / "mlplane"
+    if not links.is_dir():
+        links.mkdir(parents=True)
+        for folder in ("infra", "components", "pipelines", "policy"):
+            (links / folder).symlink_to(project / folder, target_is_directory=True)
+    return str(links.parent)
+
+
 def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "TERM")}
-    environment["PYTHONPATH"] = str(cwd)
+    environment["PYTHONPATH"] = code_path(cwd) if (cwd / "infra").is_dir() else str(cwd)
     environment.update(env or {})
-    return subprocess.run([PYTHON, "-m", "infra.cli", *args], cwd=cwd, env=environment, capture_output=True,
+    return subprocess.run([PYTHON, "-m", "mlplane.infra.cli", *args], cwd=cwd, env=environment, capture_output=True,
                           text=True, check=False)
 
 
@@ -214,12 +230,12 @@ def test_workflow_comment_body_end_to_end(repo: Path, tmp_path: Path) -> None:
     step = next(s for s in workflow["jobs"]["offline"]["steps"] if s.get("id") == "diff")
     shim = tmp_path / "bin"
     shim.mkdir()
-    (shim / "mlplane").write_text(f"#!/bin/sh\nexec {PYTHON} -m infra.cli \"$@\"\n")
+    (shim / "mlplane").write_text(f"#!/bin/sh\nexec {PYTHON} -m mlplane.infra.cli \"$@\"\n")
     (shim / "mlplane").chmod(0o755)
     output, summary = tmp_path / "output", tmp_path / "summary"
     base = git(repo, "rev-parse", "main").strip()
     environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-    environment.update({"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(repo),
+    environment.update({"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": code_path(repo),
                         "BASE_SHA": base, "PR_NUMBER": "42", "GITHUB_SHA": "f" * 40,
                         "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)})
     result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=environment, capture_output=True,

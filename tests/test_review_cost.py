@@ -8,11 +8,11 @@ import re
 import pytest
 import yaml
 
-from components.accelerators.catalog import MODELS, AcceleratorModel, gke_machine_gpus
-from infra.offline.cost import (PRICES_FILE, catalog_gaps, describe_size, money, plan_pools, pool_changes,
+from mlplane.components.accelerators.catalog import MODELS, AcceleratorModel, gke_machine_gpus
+from mlplane.infra.offline.cost import (PRICES_FILE, catalog_gaps, describe_size, money, plan_pools, pool_changes,
                                 price_source, price_table, spot_as_of, unknown_reason)
-from infra.offline.diff import diff_plans
-from infra.offline.sections import cost_json, cost_markdown, cost_text
+from mlplane.infra.offline.diff import diff_plans
+from mlplane.infra.offline.sections import cost_json, cost_markdown, cost_text
 
 from .conftest import rendered
 from .plans import component, plan
@@ -197,8 +197,8 @@ def test_self_hosted_pools_count_gpus() -> None:
 
 
 def test_an_aks_stack_prices_its_pools_in_its_location(tmp_path) -> None:
-    from infra.cli import main
-    from infra.offline.plan import load_plan
+    from mlplane.infra.cli import main
+    from mlplane.infra.offline.plan import load_plan
 
     stack = tmp_path / "Pulumi.t.yaml"
     stack.write_text(yaml.safe_dump({"config": {

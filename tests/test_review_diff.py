@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.offline.cost import price_table
-from infra.offline.diff import diff_plans
-from infra.offline.paths import ABSENT
-from infra.offline.report import format_text
-from infra.offline.sections import cost_text, json_report, markdown_report
-from infra.offline.shown import elided
+from mlplane.infra.offline.cost import price_table
+from mlplane.infra.offline.diff import diff_plans
+from mlplane.infra.offline.paths import ABSENT
+from mlplane.infra.offline.report import format_text
+from mlplane.infra.offline.sections import cost_text, json_report, markdown_report
+from mlplane.infra.offline.shown import elided
 
 from .plans import component, deployment, job, k8s, plan, pvc, renamed, secret, storage_class, under
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from infra.offline.diff import diff_plans
-from infra.offline.report import format_text
-from infra.offline.tree import format_tree
+from mlplane.infra.offline.diff import diff_plans
+from mlplane.infra.offline.report import format_text
+from mlplane.infra.offline.tree import format_tree
 
 from .plans import component, deployment, k8s, plan, under
 
@@ -80,7 +80,7 @@ def test_diff_lists_changed_upstream_objects_under_their_source() -> None:
 
 
 def test_the_graph_stays_readable_on_a_600_resource_plan() -> None:
-    from infra.offline.graph import MAX_NODES, change_graph
+    from mlplane.infra.offline.graph import MAX_NODES, change_graph
 
     from .plans import job, pvc
 

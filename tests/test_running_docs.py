@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.config.accelerators import CLOUD_SDKS, sdk_install_command
+from mlplane.infra.config.accelerators import CLOUD_SDKS, sdk_install_command
 
 from .conftest import ROOT, load_stack
 

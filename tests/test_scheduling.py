@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from components.pod_security import ComputeResources
-from components.scheduling import AcceleratorRequest, PoolScheduling, SchedulingError, place, pools_for, ranked
-from infra.layers.capacity import capacity_facts
+from mlplane.components.pod_security import ComputeResources
+from mlplane.components.scheduling import AcceleratorRequest, PoolScheduling, SchedulingError, place, pools_for, ranked
+from mlplane.infra.layers.capacity import capacity_facts
 
 from .conftest import load_stack
 

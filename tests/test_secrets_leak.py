@@ -38,16 +38,16 @@ import yaml
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 
-import infra.cli as cli
-from components.base import OFFLINE_SECRET_PLACEHOLDER, SECRET_MASK, SecretValue
-from infra.cli import main
-from infra.config import StackConfig
-from infra.config.stackfile import read_stack_document
-from infra.config.secrets import secret_slots, unset_required
-from infra.engine_config import load_engine_config
-from infra.errors import InputError
-from infra.offline.plan import Plan
-from infra.offline.recorder import RecordingMonitor
+import mlplane.infra.cli as cli
+from mlplane.components.base import OFFLINE_SECRET_PLACEHOLDER, SECRET_MASK, SecretValue
+from mlplane.infra.cli import main
+from mlplane.infra.config import StackConfig
+from mlplane.infra.config.stackfile import read_stack_document
+from mlplane.infra.config.secrets import secret_slots, unset_required
+from mlplane.infra.engine_config import load_engine_config
+from mlplane.infra.errors import InputError
+from mlplane.infra.offline.plan import Plan
+from mlplane.infra.offline.recorder import RecordingMonitor
 
 from .conftest import ROOT, STACKS
 from .test_engine_config import in_engine
@@ -427,7 +427,7 @@ def test_a_secure_entry_where_plain_text_belongs_is_refused_on_the_engine_path(
         "config:\n  mlplane:auth:\n    dex:\n      users:\n        - email: user@example.com\n"
         "          username:\n            secure: v1:c2VjcmV0\n          generate_password: true\n",
         encoding="utf-8")
-    monkeypatch.setattr("infra.engine_config.project_root", lambda start=None: tmp_path)
+    monkeypatch.setattr("mlplane.infra.engine_config.project_root", lambda start=None: tmp_path)
     canaries = Canaries()
     config, _ = engine_values(stack, canaries, add=False)
     config["mlplane:auth"] = {"dex": {"users": [{"email": "user@example.com", "generate_password": True,
@@ -502,7 +502,7 @@ def test_plain_credentials_in_helm_values_are_refused_and_never_echoed(tmp_path:
     """Helm values go into the plan and state as written: a credential there is refused, masked in the error."""
     import yaml as _yaml
 
-    from infra.cli import main as cli_main
+    from mlplane.infra.cli import main as cli_main
 
     secret = "Zx9TopSecretValue_4f7a2b"
     document = _yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from components.serving.spec import Replicas, check_host, uri_scheme
-from infra.cli import main
+from mlplane.components.serving.spec import Replicas, check_host, uri_scheme
+from mlplane.infra.cli import main
 
 #: A laptop stack with the full 26.03 platform (KServe serverless), an in-cluster store
 #: and, in ``GKE``, a GKE stack with an L4 pool and a GCS store.

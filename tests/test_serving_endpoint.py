@@ -10,8 +10,8 @@ import kubernetes_validate
 import pytest
 from pydantic import ValidationError
 
-from components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place
-from components.serving import (
+from mlplane.components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place
+from mlplane.components.serving import (
     Exposure,
     GatewayRef,
     IssuerRef,
@@ -23,8 +23,8 @@ from components.serving import (
     ServingEndpoint,
     ServingEndpointArgs,
 )
-from components.serving.exposure import LoginRoute
-from infra.offline.plan import Plan, PlanResource
+from mlplane.components.serving.exposure import LoginRoute
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 from .crds import strict_schema
 from .test_manifests import KUBERNETES_VERSION
@@ -340,8 +340,8 @@ def test_outputs_are_urls_that_wait_for_the_endpoint(record: Record) -> None:
 
 
 def test_addresses_per_backend() -> None:
-    from components.serving.args import endpoint_names
-    from components.serving.endpoint import in_cluster_address
+    from mlplane.components.serving.args import endpoint_names
+    from mlplane.components.serving.endpoint import in_cluster_address
 
     def address(**overrides: Any) -> str:
         args = endpoint_args(**overrides)

@@ -54,7 +54,7 @@ def test_the_gateway_login_gate_exempts_public_hosts_only(tmp_path, capsys) -> N
 
     import yaml
 
-    from infra.cli import main
+    from mlplane.infra.cli import main
 
     from .conftest import ROOT
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.cli import main
+from mlplane.infra.cli import main
 from tests.conftest import ROOT
 from tests.upstream import needs_upstream, sources_folder
 
@@ -35,7 +35,7 @@ def inputs_of(out: Path, kind: str) -> list[dict[str, Any]]:
 
 
 def test_an_scp_style_git_url_is_a_mirror_not_a_folder() -> None:
-    from components.sources import manifests_location, source_kind
+    from mlplane.components.sources import manifests_location, source_kind
 
     url = "git@git.example.com:mirrors/manifests.git"
     assert source_kind(url) == "url"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from components.base import SecretValue
-from infra.config.stackfile import MAX_FILE_BYTES, read_stack_document
-from infra.errors import InputError
+from mlplane.components.base import SecretValue
+from mlplane.infra.config.stackfile import MAX_FILE_BYTES, read_stack_document
+from mlplane.infra.errors import InputError
 
 
 def read_error(path: Path) -> str:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from infra.offline.kinds import is_stateful_type
-from infra.offline.plan import Plan
+from mlplane.infra.offline.kinds import is_stateful_type
+from mlplane.infra.offline.plan import Plan
 
 from .conftest import STACKS, rendered
 

@@ -12,10 +12,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.storage.spec import check_storage_size
-from infra.cli import main
-from infra.layers.capacity import capacity_facts
-from infra.offline.kinds import is_stateful_type
+from mlplane.components.storage.spec import check_storage_size
+from mlplane.infra.cli import main
+from mlplane.infra.layers.capacity import capacity_facts
+from mlplane.infra.offline.kinds import is_stateful_type
 
 from .conftest import ROOT, load_stack, rendered
 from .test_accelerators import render_error

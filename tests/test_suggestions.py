@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.suggest import close_matches, did_you_mean
+from mlplane.infra.cli import main
+from mlplane.infra.suggest import close_matches, did_you_mean
 
 from .conftest import ROOT
 
@@ -68,17 +68,17 @@ def test_unknown_stack_suggests_a_stack(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_a_missing_native_function_lists_the_pipelines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = render_error(tmp_path, capsys, DEV.replace("pipelines.mnist:mnist_pipeline", "pipelines.mnist:mnist_pipelin"))
+    err = render_error(tmp_path, capsys, DEV.replace("mlplane.pipelines.mnist:mnist_pipeline", "mlplane.pipelines.mnist:mnist_pipelin"))
     assert ("the module defines no function 'mnist_pipelin' (allowed: did you mean `mnist_pipeline`? its pipeline "
             "functions: mnist_pipeline)") in err
-    err = render_error(tmp_path, capsys, DEV.replace("pipelines.mnist:mnist_pipeline", "pipelines.mnist:train"))
+    err = render_error(tmp_path, capsys, DEV.replace("mlplane.pipelines.mnist:mnist_pipeline", "mlplane.pipelines.mnist:train"))
     assert "the module defines no function 'train' (allowed: its pipeline functions: mnist_pipeline)" in err
 
 
 def test_a_missing_kfp_v1_function_lists_the_pipelines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = ROOT / "pipelines" / "seed" / "mnist_pipeline.py"
     (tmp_path / "seed.py").write_bytes(source.read_bytes())
-    text = DEV.replace("      source: pipelines.mnist:mnist_pipeline\n",
+    text = DEV.replace("      source: mlplane.pipelines.mnist:mnist_pipeline\n",
                        "      source: seed.py:pipeline\n      kind: kfp-v1\n")
     text = text.split("      params:\n        serve_host")[0]
     err = render_error(tmp_path, capsys, text)

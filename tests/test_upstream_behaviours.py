@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.cli import main
-from infra.offline.plan import Plan, load_plan
+from mlplane.infra.cli import main
+from mlplane.infra.offline.plan import Plan, load_plan
 
 from .conftest import STACKS, rendered
 from .upstream import of_kind, render_chart, schedules_on
@@ -49,8 +49,8 @@ def render_refused(tmp_path: Path, path: Path, capsys: pytest.CaptureFixture[str
 # --- 1. Jobs in a mesh never finish --------------------------------------------------------
 
 ONE_STEP = '''
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec
-from pipelines.native import pipeline
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec
+from mlplane.pipelines.native import pipeline
 
 
 @pipeline
@@ -112,9 +112,9 @@ def test_a_step_in_an_injected_profile_namespace_runs_without_a_sidecar(
 
 @pytest.mark.parametrize("release,api", [("1.8.1", "pytorchjob"), ("26.03", "trainjob")])
 def test_distributed_training_pods_run_without_a_sidecar(record, release: str, api: str) -> None:
-    from components.pipeline.container_step import ContainerStepArgs
-    from components.pipeline.spec import ContainerStepSpec
-    from components.pipeline.training_step import TrainingStep, TrainingStepArgs
+    from mlplane.components.pipeline.container_step import ContainerStepArgs
+    from mlplane.components.pipeline.spec import ContainerStepSpec
+    from mlplane.components.pipeline.training_step import TrainingStep, TrainingStepArgs
 
     step = ContainerStepArgs(pipeline="p", namespace="team-a", version="v1",
                              spec=ContainerStepSpec(name="fit", image="busybox:1.36.1", workers=3))
@@ -154,7 +154,7 @@ def test_katib_trials_and_the_best_parameter_reader_run_without_a_sidecar(record
 @pytest.mark.parametrize("chart", ["istiod-1.17.3", "istiod-1.29.0"])
 def test_istios_injector_skips_pods_labelled_inject_false(chart: str) -> None:
     """The label works because every injection webhook's objectSelector excludes it (both trains)."""
-    from components.mesh import INJECT_KEY, INJECT_OFF
+    from mlplane.components.mesh import INJECT_KEY, INJECT_OFF
 
     objects = render_chart(chart, {"global": {"istioNamespace": "istio-system"}}, release="istiod",
                            namespace="istio-system")
@@ -231,7 +231,7 @@ def daemonset(objects: list[dict[str, Any]], suffix: str) -> dict[str, Any]:
 @pytest.mark.parametrize("taints", [None, [{"key": "example.com/gpu", "value": "l4", "effect": "NoSchedule"}]])
 def test_mps_pool_gets_gfd_and_the_mps_daemon_on_its_nodes(taints: Any, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    from components.accelerators.spec import NVIDIA_CONFIG_LABEL
+    from mlplane.components.accelerators.spec import NVIDIA_CONFIG_LABEL
 
     pool = l4_pool("mps", **({"taints": taints} if taints else {}))
     plan = render_ok(tmp_path, write_stack(tmp_path, {"mlplane:cluster": {"kind": "selfhosted"},
@@ -291,7 +291,7 @@ def test_time_slicing_needs_no_daemon_and_the_plugin_runs_on_the_pool(tmp_path: 
 
 def container_limits(plan: Plan) -> list[tuple[str, str]]:
     """Every (resource URN, extended resource) that a container of the plan limits."""
-    from policy.rules.pods import containers
+    from mlplane.policy.rules.pods import containers
 
     found = []
     for resource in plan:
@@ -303,8 +303,8 @@ def container_limits(plan: Plan) -> list[tuple[str, str]]:
 
 
 def test_eks_time_sliced_pool_advertises_what_karpenter_provisions() -> None:
-    from components.accelerators.spec import KARPENTER_RESOURCES
-    from components.scheduling import AcceleratorRequest, place, pools_for
+    from mlplane.components.accelerators.spec import KARPENTER_RESOURCES
+    from mlplane.components.scheduling import AcceleratorRequest, place, pools_for
 
     from .conftest import load_stack
 
@@ -323,7 +323,7 @@ def test_eks_time_sliced_pool_advertises_what_karpenter_provisions() -> None:
 def test_the_aks_shared_pool_scales_from_zero_on_nvidia_gpu() -> None:
     """AKS's cluster autoscaler builds a template node with nvidia.com/gpu only; the aks
     stack's time-sliced pool starts at zero nodes, so its slices keep that name."""
-    from components.scheduling import pools_for
+    from mlplane.components.scheduling import pools_for
 
     from .conftest import load_stack
 
@@ -346,7 +346,7 @@ def test_an_endpoint_on_the_eks_shared_pool_asks_for_nvidia_gpu(tmp_path: Path,
 
 @pytest.mark.parametrize("backend,renamed", [("selfhosted", True), ("aks", False), ("eks", False), ("gke", False)])
 def test_shared_resource_is_renamed_only_where_the_autoscaler_or_plugin_allows(backend: str, renamed: bool) -> None:
-    from components.accelerators.spec import PoolSpec, resource_name
+    from mlplane.components.accelerators.spec import PoolSpec, resource_name
 
     pool = PoolSpec(name="l4", vendor="nvidia", model="l4", accelerators_per_node=1,
                     sharing={"kind": "time-slicing", "replicas": 2})
@@ -374,7 +374,7 @@ QUANTITIES = st.sampled_from(["128Mi", "256Mi", "1Gi", "8Gi", "100m", "500m", "1
 @given(cpu_limit=st.one_of(st.none(), QUANTITIES), memory_limit=st.one_of(st.none(), QUANTITIES))
 def test_a_limit_alone_becomes_the_request_as_kubernetes_would_make_it(cpu_limit: str | None,
                                                                        memory_limit: str | None) -> None:
-    from components.pod_security import ResourceOverrides
+    from mlplane.components.pod_security import ResourceOverrides
 
     given_only_limits = {"limits": {k: v for k, v in (("cpu", cpu_limit), ("memory", memory_limit)) if v}}
     rendered_resources = ResourceOverrides(cpu_limit=cpu_limit, memory_limit=memory_limit).resolve().to_k8s()
@@ -385,8 +385,8 @@ def test_a_limit_alone_becomes_the_request_as_kubernetes_would_make_it(cpu_limit
 
 
 def test_an_8gi_step_requests_8gi(record) -> None:
-    from components.pipeline.container_step import ContainerStep, ContainerStepArgs
-    from components.pipeline.spec import ContainerStepSpec, ResourceOverrides
+    from mlplane.components.pipeline.container_step import ContainerStep, ContainerStepArgs
+    from mlplane.components.pipeline.spec import ContainerStepSpec, ResourceOverrides
 
     spec = ContainerStepSpec(name="big", image="busybox:1.36.1", resources=ResourceOverrides(memory_limit="8Gi"))
     plan = record(lambda: ContainerStep("big", ContainerStepArgs(pipeline="p", namespace="n", version="v", spec=spec)))
@@ -396,7 +396,7 @@ def test_an_8gi_step_requests_8gi(record) -> None:
 
 
 def test_an_endpoint_with_a_cpu_limit_alone_requests_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from policy.rules.pods import containers
+    from mlplane.policy.rules.pods import containers
 
     config = {"mlplane:cluster": {"kind": "local"},
               "mlplane:serving": {"endpoints": [{"name": "digits", "container": {"image": "busybox:1.36.1"},
@@ -500,13 +500,13 @@ def test_a_pipelines_serve_step_is_checked_in_its_pipelines_namespace(tmp_path: 
     ("deployment", ["a"]),
 ])
 def test_derived_names_per_backend(backend: str, derived: list[str]) -> None:
-    from components.serving.checks import derived_names
+    from mlplane.components.serving.checks import derived_names
 
     assert [name for _, name in derived_names("a", "team-a", backend)] == derived
 
 
 def test_hand_built_endpoint_args_are_checked_too() -> None:
-    from components.serving.args import ServingEndpointArgs
+    from mlplane.components.serving.args import ServingEndpointArgs
 
     with pytest.raises(ValueError, match="63"):
         ServingEndpointArgs(namespace="n" * 30, service_name="m" * 30, backend="kserve-raw",
@@ -516,8 +516,8 @@ def test_hand_built_endpoint_args_are_checked_too() -> None:
 # --- 5. The same rule, whichever way a thing is declared ------------------------------------
 
 VOLUME_STEP = '''
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec
-from pipelines.native import pipeline
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec, VolumeStepSpec
+from mlplane.pipelines.native import pipeline
 
 
 @pipeline
@@ -574,7 +574,7 @@ def test_a_stack_volume_a_volume_step_and_a_volumeop_obey_the_same_rules(
 
 
 def test_volume_steps_follow_the_stacks_protection_switch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from components.storage.rules import claim_protected
+    from mlplane.components.storage.rules import claim_protected
 
     for protect in (True, False):
         config = storage_stack({"name": "p", "source": "with_volume.py:with_volume"})
@@ -620,7 +620,7 @@ def test_distinct_hosts_in_two_pipelines_render(tmp_path: Path, capsys: pytest.C
 
 # --- 6. Changes Kubernetes will refuse at apply time ----------------------------------------
 
-from infra.offline.diff import diff_plans  # noqa: E402
+from mlplane.infra.offline.diff import diff_plans  # noqa: E402
 
 from .plans import k8s, plan, pvc, storage_class  # noqa: E402
 
@@ -673,8 +673,8 @@ def test_growing_a_volume_on_each_stack_class(tmp_path: Path, capsys: pytest.Cap
 
 
 DISTRIBUTED = '''
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec
-from pipelines.native import pipeline
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec
+from mlplane.pipelines.native import pipeline
 
 
 @pipeline
@@ -704,7 +704,7 @@ def test_pytorchjob_replica_service_names_fit(pipeline_name: str, workers: int, 
 
 
 def test_pytorchjob_names_start_with_a_letter() -> None:
-    from components.pipeline.training_step import training_name_problems
+    from mlplane.components.pipeline.training_step import training_name_problems
 
     assert training_name_problems("7up-fit", 2, "pytorchjob") == [
         "the PyTorchJob name '7up-fit' must start with a letter (a DNS-1035 label)"]
@@ -736,8 +736,8 @@ def test_argo_executor_of_each_train_is_pinned_and_unsized(release: str) -> None
     """Why each workflow template patches Argo's executor containers (components/pipeline/
     workflow_step.py, executor_patch): the Kubeflow Pipelines install of both trains gives
     them no requests and limits, and 1.8.1's no security context; its image is pinned."""
-    from components.pod_security import image_problem
-    from infra.offline.expand.kustomize import build_directory
+    from mlplane.components.pod_security import image_problem
+    from mlplane.infra.offline.expand.kustomize import build_directory
 
     from .upstream import SHARED_UPSTREAM, needs_upstream
 
@@ -770,8 +770,8 @@ def test_which_executor_containers_a_resource_templates_pod_has(release: str) ->
     ``wait``; v3.7.3 adds ``wait`` when the artifact repository archives logs, which 26.03's
     controller default and the per-namespace repository its profile controller writes both do
     (argoproj/argo-workflows workflow/controller/workflowpod.go ``createWorkflowPod``)."""
-    from components.pipeline.workflow_step import RESOURCE_EXECUTOR_CONTAINERS
-    from infra.offline.expand.kustomize import build_directory
+    from mlplane.components.pipeline.workflow_step import RESOURCE_EXECUTOR_CONTAINERS
+    from mlplane.infra.offline.expand.kustomize import build_directory
 
     from .upstream import SHARED_UPSTREAM, needs_upstream
 

@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 import yaml
 
-from components.accelerators.spec import NFD_CHART, NVIDIA_DEVICE_PLUGIN_CHART, NVIDIA_GPU_OPERATOR_CHART
-from components.platform.releases import RELEASE_NAMES, RELEASES, ChartSource, ManifestsSource
-from components.sources import (
+from mlplane.components.accelerators.spec import NFD_CHART, NVIDIA_DEVICE_PLUGIN_CHART, NVIDIA_GPU_OPERATOR_CHART
+from mlplane.components.platform.releases import RELEASE_NAMES, RELEASES, ChartSource, ManifestsSource
+from mlplane.components.sources import (
     CHART_TYPE,
     DIRECTORY_TYPE,
     chart_location,
     manifests_location,
     upstream_layout_path,
 )
-from infra.config import load_stack_file
-from infra.offline.render import render_config
+from mlplane.infra.config import load_stack_file
+from mlplane.infra.offline.render import render_config
 from tests.conftest import ROOT, STACKS, rendered
 from tests.upstream import (
     chart_item,
@@ -298,9 +298,9 @@ def test_istio_injector_uses_cni_on_both_trains(release: str) -> None:
     import helm_python
     import json
 
-    from components.platform.istio import IstioArgs, chart_values
-    from components.platform.resolve import resolve
-    from components.platform.spec import KubeflowSpec
+    from mlplane.components.platform.istio import IstioArgs, chart_values
+    from mlplane.components.platform.resolve import resolve
+    from mlplane.components.platform.spec import KubeflowSpec
 
     component = resolve(KubeflowSpec(release=release))["istio"]
     source = next(s for s in component.sources if s.role == "istiod")

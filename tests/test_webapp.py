@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from components.serving import Backend, ServingEndpoint, WebApp, WebAppArgs
-from infra.offline.plan import Plan
+from mlplane.components.serving import Backend, ServingEndpoint, WebApp, WebAppArgs
+from mlplane.infra.offline.plan import Plan
 
 from .test_serving_endpoint import GW, endpoint_args, objects, private, valid
 

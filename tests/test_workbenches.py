@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 import yaml
 
-from components.scheduling import AcceleratorRequest, place
-from components.platform.notebook_culling import CONTROLLER_PARAMS, NotebookCulling
-from components.workbench.images import (
+from mlplane.components.scheduling import AcceleratorRequest, place
+from mlplane.components.platform.notebook_culling import CONTROLLER_PARAMS, NotebookCulling
+from mlplane.components.workbench.images import (
     NOTEBOOK_IMAGES,
     SPAWNER_CONFIG,
     SPAWNER_GROUPS,
 )
-from components.workbench.notebook import STOP_ANNOTATION
-from infra.cli import main
-from infra.layers.capacity import capacity_facts
+from mlplane.components.workbench.notebook import STOP_ANNOTATION
+from mlplane.infra.cli import main
+from mlplane.infra.layers.capacity import capacity_facts
 
 from .conftest import load_stack, rendered
 from .crds import strict_schema
@@ -337,8 +337,8 @@ def test_a_framework_images_cpu_build_on_a_gpu_is_refused_for_its_cuda_build(tmp
 
 
 def test_another_releases_image_names_the_short_name_that_follows_the_stack() -> None:
-    from infra.config.workbenches import _image_findings
-    from components.workbench.spec import NotebookSpec
+    from mlplane.infra.config.workbenches import _image_findings
+    from mlplane.components.workbench.spec import NotebookSpec
 
     spec = NotebookSpec(name="n", profile="p", image=NOTEBOOK_IMAGES["1.8.1"]["jupyter"][1])
     [finding] = list(_image_findings(("s",), spec, "26.03"))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.config.stackfile import MAX_FILE_BYTES
+from mlplane.infra.cli import main
+from mlplane.infra.config.stackfile import MAX_FILE_BYTES
 
 LOCAL = "config:\n  mlplane:cluster:\n    kind: local\n"
 
@@ -215,7 +215,7 @@ def test_null_sections_that_need_a_value_are_refused_clearly(tmp_path: Path, sec
     "  mlplane:cluster: {kind: local}\n  mlplane:kubeflow:\n    release: {secure: v1:SECRETCIPHER}\n",
     "  mlplane:cluster: {kind: local}\n  mlplane:storage:\n    classes:\n      - {name: a, kind: local-path}\n"
     "    volumes:\n      - {name: models, size: 1Gi, storage_class: a}\n  mlplane:pipelines:\n"
-    "    - {name: m, source: 'pipelines.mnist:mnist_pipeline', params: {train_steps: {secure: v1:SECRETCIPHER}}}\n",
+    "    - {name: m, source: 'mlplane.pipelines.mnist:mnist_pipeline', params: {train_steps: {secure: v1:SECRETCIPHER}}}\n",
 ])
 def test_secure_entries_where_no_secret_belongs(tmp_path: Path, where: str) -> None:
     message = refused(tmp_path, "config:\n" + where)

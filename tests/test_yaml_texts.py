@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from infra.offline.manifests import manifest_files, to_yaml
-from infra.offline.yaml_texts import YamlTexts
+from mlplane.infra.offline.manifests import manifest_files, to_yaml
+from mlplane.infra.offline.yaml_texts import YamlTexts
 from tests.conftest import rendered
 
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_azure_native.containerservice as containerservice
 
-from components.accelerators.spec import node_taints, pool_node_labels
+from mlplane.components.accelerators.spec import node_taints, pool_node_labels
 
 if TYPE_CHECKING:
-    from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
+    from mlplane.components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
 
 
 def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> None:

@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import Field
 
-from components.accelerators.spec import (
+from mlplane.components.accelerators.spec import (
     NFD_CHART,
     NVIDIA_DEFAULT_CONFIG,
     AcceleratorSettings,
@@ -33,10 +33,10 @@ from components.accelerators.spec import (
     uses_device_plugin_config,
     wants_nfd,
 )
-from components.base import ArgsModel
-from components.charts import install_chart
-from components.naming import k8s_name
-from components.pod_security import ComputeResources
+from mlplane.components.base import ArgsModel
+from mlplane.components.charts import install_chart
+from mlplane.components.naming import k8s_name
+from mlplane.components.pod_security import ComputeResources
 
 #: ConfigMap with the NVIDIA device plugin configs (GPU Operator mode).
 NVIDIA_CONFIG_MAP = "nvidia-device-plugin-configs"

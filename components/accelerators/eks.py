@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.accelerators.catalog import find_model
-from components.accelerators.spec import pool_node_labels
-from components.naming import k8s_name
+from mlplane.components.accelerators.catalog import find_model
+from mlplane.components.accelerators.spec import pool_node_labels
+from mlplane.components.naming import k8s_name
 
 if TYPE_CHECKING:
-    from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
+    from mlplane.components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
 
 
 def _requirement(key: str, *values: str) -> dict[str, Any]:

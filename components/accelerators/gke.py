@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_gcp as gcp
 
-from components.accelerators.catalog import find_model
-from components.accelerators.spec import pool_node_labels
+from mlplane.components.accelerators.catalog import find_model
+from mlplane.components.accelerators.spec import pool_node_labels
 
 if TYPE_CHECKING:
-    from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
+    from mlplane.components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
 
 _EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 _GKE_GPU_TAINT = "nvidia.com/gpu"

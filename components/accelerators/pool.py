@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal, Union
 import pulumi
 from pydantic import Field, model_validator
 
-from components.accelerators.spec import EksSettings, GkeSettings, PoolSpec, pool_problems, pool_scheduling
-from components.base import ArgsModel
-from components.scheduling import PoolScheduling
+from mlplane.components.accelerators.spec import EksSettings, GkeSettings, PoolSpec, pool_problems, pool_scheduling
+from mlplane.components.base import ArgsModel
+from mlplane.components.scheduling import PoolScheduling
 
 
 def pool_resource_name(name: str) -> str:
@@ -106,7 +106,7 @@ class AcceleratorPool(pulumi.ComponentResource):
         # what a pool costs and how many GPUs it has, whatever the backend's resources.
         super().__init__("mlplane:accelerators:AcceleratorPool", name, pool_facts(args), opts)
         # Only the backend this cluster needs is imported (and with it, its cloud SDK).
-        backend = importlib.import_module(f"components.accelerators.{args.target.kind}")
+        backend = importlib.import_module(f"mlplane.components.accelerators.{args.target.kind}")
         backend.declare(self, name, args)
         self.scheduling = pool_scheduling(args.spec, args.target.kind)
         self.register_outputs({"resource_name": self.scheduling.resource_name,

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.accelerators.spec import pool_node_labels
+from mlplane.components.accelerators.spec import pool_node_labels
 
 if TYPE_CHECKING:
-    from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
+    from mlplane.components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs
 
 
 def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> None:

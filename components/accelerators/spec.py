@@ -15,13 +15,13 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.accelerators.catalog import find_model, gke_machine_gpus, model_names
-from components.base import HelmValues, ArgsModel
-from components.charts import ChartSource
-from components.naming import check_dns_label, is_dns_subdomain
-from components.pod_security import check_image
-from components.renames import RenameHistory
-from components.scheduling import VENDORS, PoolScheduling
+from mlplane.components.accelerators.catalog import find_model, gke_machine_gpus, model_names
+from mlplane.components.base import HelmValues, ArgsModel
+from mlplane.components.charts import ChartSource
+from mlplane.components.naming import check_dns_label, is_dns_subdomain
+from mlplane.components.pod_security import check_image
+from mlplane.components.renames import RenameHistory
+from mlplane.components.scheduling import VENDORS, PoolScheduling
 
 #: Label mlplane puts on every node of a pool it makes or patches; pods select it.
 POOL_LABEL = "mlplane.dev/accelerator-pool"

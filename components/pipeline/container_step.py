@@ -13,16 +13,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel, depends_of
-from components.mesh import without_sidecar
-from components.naming import k8s_name
-from components.pipeline import outputs
-from components.pipeline.spec import ContainerStepSpec, ResourceOverrides, SidecarSpec
-from components.pipeline.versioning import VERSION_LABEL
-from components.pod_security import ComputeResources, container, image_problem
-from components.pod_security import pod_spec as build_pod_spec
-from components.scheduling import Placement
-from components.serving.args import ModelStore
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.mesh import without_sidecar
+from mlplane.components.naming import k8s_name
+from mlplane.components.pipeline import outputs
+from mlplane.components.pipeline.spec import ContainerStepSpec, ResourceOverrides, SidecarSpec
+from mlplane.components.pipeline.versioning import VERSION_LABEL
+from mlplane.components.pod_security import ComputeResources, container, image_problem
+from mlplane.components.pod_security import pod_spec as build_pod_spec
+from mlplane.components.scheduling import Placement
+from mlplane.components.serving.args import ModelStore
 
 #: How long Pulumi waits for a step without its own timeout (training takes a while).
 DEFAULT_AWAIT_SECONDS = 6 * 3600

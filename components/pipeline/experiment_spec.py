@@ -21,9 +21,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.base import ArgsModel
-from components.pod_security import ResourceOverrides
-from components.scheduling import AcceleratorRequest
+from mlplane.components.base import ArgsModel
+from mlplane.components.pod_security import ResourceOverrides
+from mlplane.components.scheduling import AcceleratorRequest
 
 #: The search algorithms mlplane offers (Katib suggestions of both trains' katib-config;
 #: early-stopping and NAS algorithms are not hyperparameter searches).

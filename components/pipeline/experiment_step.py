@@ -25,14 +25,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel, depends_of
-from components.mesh import without_sidecar
-from components.naming import k8s_name
-from components.pipeline import katib_best
-from components.pipeline.container_step import ContainerStep, ContainerStepArgs, pod_labels, pod_spec
-from components.pipeline.experiment_spec import ExperimentStepSpec, trial_reference
-from components.pipeline.spec import ContainerStepSpec
-from components.platform.install import WAIT_FOR
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.mesh import without_sidecar
+from mlplane.components.naming import k8s_name
+from mlplane.components.pipeline import katib_best
+from mlplane.components.pipeline.container_step import ContainerStep, ContainerStepArgs, pod_labels, pod_spec
+from mlplane.components.pipeline.experiment_spec import ExperimentStepSpec, trial_reference
+from mlplane.components.pipeline.spec import ContainerStepSpec
+from mlplane.components.platform.install import WAIT_FOR
 
 EXPERIMENT_API = "kubeflow.org/v1beta1"
 #: The trial's container (Katib's primaryContainerName: the one its collector watches).

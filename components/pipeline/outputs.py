@@ -16,9 +16,9 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from components.naming import k8s_name
-from components.pipeline.spec import ContainerStepSpec, split_placeholders
-from components.pod_security import ComputeResources, container
+from mlplane.components.naming import k8s_name
+from mlplane.components.pipeline.spec import ContainerStepSpec, split_placeholders
+from mlplane.components.pod_security import ComputeResources, container
 
 #: Where consuming steps see the outputs claim.
 INPUTS_DIR = "/mlplane/outputs"

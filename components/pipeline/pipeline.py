@@ -15,12 +15,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel
-from components.naming import k8s_name
-from components.pipeline.container_step import ContainerStep, ContainerStepArgs
-from components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs, trial_step
-from components.pipeline.resource_step import ResourceStep, ResourceStepArgs
-from components.pipeline.spec import (
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import k8s_name
+from mlplane.components.pipeline.container_step import ContainerStep, ContainerStepArgs
+from mlplane.components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs, trial_step
+from mlplane.components.pipeline.resource_step import ResourceStep, ResourceStepArgs
+from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
     ExperimentStepSpec,
     PipelineSpec,
@@ -31,17 +31,17 @@ from components.pipeline.spec import (
     WebAppStepSpec,
     resolve_versions,
 )
-from components.pipeline.training_step import TrainingApi, TrainingStep, TrainingStepArgs
-from components.pipeline.versioning import VERSION_LABEL, step_versions
-from components.pipeline.workflow_step import WorkflowStep, WorkflowStepArgs
-from components.platform.releases import DEFAULT_RELEASE, ReleaseName
-from components.pipeline.volume_step import VolumeStep, VolumeStepArgs
-from components.quantity import Quantity
-from components.renames import aliases
-from components.scheduling import Placement
-from components.serving.args import ModelStore, ServingEndpointArgs
-from components.serving.endpoint import ServingEndpoint
-from components.serving.webapp import WebApp, WebAppArgs
+from mlplane.components.pipeline.training_step import TrainingApi, TrainingStep, TrainingStepArgs
+from mlplane.components.pipeline.versioning import VERSION_LABEL, step_versions
+from mlplane.components.pipeline.workflow_step import WorkflowStep, WorkflowStepArgs
+from mlplane.components.platform.releases import DEFAULT_RELEASE, ReleaseName
+from mlplane.components.pipeline.volume_step import VolumeStep, VolumeStepArgs
+from mlplane.components.quantity import Quantity
+from mlplane.components.renames import aliases
+from mlplane.components.scheduling import Placement
+from mlplane.components.serving.args import ModelStore, ServingEndpointArgs
+from mlplane.components.serving.endpoint import ServingEndpoint
+from mlplane.components.serving.webapp import WebApp, WebAppArgs
 
 ArgsT = TypeVar("ArgsT")
 

@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
-from components.base import ArgsModel, depends_of
-from components.pipeline.spec import ResourceStepSpec
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.pipeline.spec import ResourceStepSpec
 
 #: The annotation that records a KFP failure condition on the object.
 FAILURE_ANNOTATION = "mlplane.dev/failure-condition"

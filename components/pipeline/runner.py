@@ -12,8 +12,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel
-from components.naming import k8s_name
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import k8s_name
 
 _VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
 

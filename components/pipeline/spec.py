@@ -18,14 +18,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from components.accelerators.spec import POOL_LABEL
-from components.base import ArgsModel
-from components.pipeline.experiment_spec import ExperimentStepSpec
-from components.naming import is_dns_subdomain, k8s_name
-from components.pod_security import ResourceOverrides
-from components.quantity import Quantity
-from components.scheduling import AcceleratorRequest
-from components.serving.config import EndpointConfig, WebAppConfig
+from mlplane.components.accelerators.spec import POOL_LABEL
+from mlplane.components.base import ArgsModel
+from mlplane.components.pipeline.experiment_spec import ExperimentStepSpec
+from mlplane.components.naming import is_dns_subdomain, k8s_name
+from mlplane.components.pod_security import ResourceOverrides
+from mlplane.components.quantity import Quantity
+from mlplane.components.scheduling import AcceleratorRequest
+from mlplane.components.serving.config import EndpointConfig, WebAppConfig
 
 __all__ = [
     "AnyStep", "ContainerStepSpec", "ExperimentStepSpec", "PipelineError", "PipelineSpec", "ResourceOverrides",

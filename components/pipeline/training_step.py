@@ -14,10 +14,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel, depends_of
-from components.mesh import without_sidecar
-from components.naming import k8s_name
-from components.pipeline.container_step import (
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.mesh import without_sidecar
+from mlplane.components.naming import k8s_name
+from mlplane.components.pipeline.container_step import (
     ContainerStepArgs,
     await_annotations,
     image_annotations,

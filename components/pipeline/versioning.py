@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from components.pipeline.spec import PipelineSpec
+from mlplane.components.pipeline.spec import PipelineSpec
 
 VERSION_CHARS = 12
 #: The label every step's objects carry with their version.

@@ -9,8 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel, depends_of
-from components.pipeline.spec import VolumeStepSpec
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.pipeline.spec import VolumeStepSpec
 
 
 class VolumeStepArgs(ArgsModel):

@@ -16,14 +16,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel, depends_of
-from components.mesh import without_sidecar
-from components.naming import k8s_name
-from components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION, DEFAULT_AWAIT_SECONDS
-from components.pipeline.spec import ResourceOverrides, WorkflowStepSpec
-from components.platform.releases import DEFAULT_RELEASE, ReleaseName
-from components.pod_security import hardened, image_problem, pod_spec, restricted_pod_security_context
-from components.scheduling import Placement
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.mesh import without_sidecar
+from mlplane.components.naming import k8s_name
+from mlplane.components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION, DEFAULT_AWAIT_SECONDS
+from mlplane.components.pipeline.spec import ResourceOverrides, WorkflowStepSpec
+from mlplane.components.platform.releases import DEFAULT_RELEASE, ReleaseName
+from mlplane.components.pod_security import hardened, image_problem, pod_spec, restricted_pod_security_context
+from mlplane.components.scheduling import Placement
 
 #: What the Workflow waits for: Argo's phase of a run that ended well.
 WAIT_SUCCEEDED = "jsonpath={.status.phase}=Succeeded"

@@ -20,11 +20,11 @@ import pulumi
 import pulumi_random as random
 from pydantic import Field
 
-from components.platform.install import PartArgs, after, custom_resource, install_source
-from components.platform.istio import INGRESS_LABELS, KUBEFLOW_GATEWAY, NETWORKING_API, SECURITY_API
-from components.platform.resolve import ResolvedComponent
-from components.platform.spec import AuthSpec
-from components.pod_security import ComputeResources, restricted_container_security_context, \
+from mlplane.components.platform.install import PartArgs, after, custom_resource, install_source
+from mlplane.components.platform.istio import INGRESS_LABELS, KUBEFLOW_GATEWAY, NETWORKING_API, SECURITY_API
+from mlplane.components.platform.resolve import ResolvedComponent
+from mlplane.components.platform.spec import AuthSpec
+from mlplane.components.pod_security import ComputeResources, restricted_container_security_context, \
     restricted_pod_security_context
 
 #: The OAuth client oauth2-proxy is at Dex.

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pulumi
 from pydantic import Field
 
-from components.platform.install import READY, PartArgs, after, custom_resource, install_source
-from components.platform.resolve import ResolvedComponent
-from components.platform.spec import IssuerSettings
+from mlplane.components.platform.install import READY, PartArgs, after, custom_resource, install_source
+from mlplane.components.platform.resolve import ResolvedComponent
+from mlplane.components.platform.spec import IssuerSettings
 
 #: The ClusterIssuer kubeflow/manifests' Certificates name.
 WEBHOOK_ISSUER = "kubeflow-self-signing-issuer"

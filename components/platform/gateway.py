@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from components.base import ArgsModel
+from mlplane.components.base import ArgsModel
 
 #: The annotation that opts a Service into outside exposure (policy/rules/exposure.py).
 EXPOSURE_OPT_IN = "mlplane.dev/exposure-opt-in"

@@ -15,10 +15,10 @@ import pulumi_kubernetes as k8s
 
 from pydantic import ConfigDict, Field
 
-from components import charts
-from components.base import ArgsModel
-from components.platform.releases import ChartSource, ManifestsSource, Source
-from components.platform.resolve import ResolvedComponent
+from mlplane.components import charts
+from mlplane.components.base import ArgsModel
+from mlplane.components.platform.releases import ChartSource, ManifestsSource, Source
+from mlplane.components.platform.resolve import ResolvedComponent
 
 #: Annotation that makes pulumi-kubernetes wait for a custom resource's readiness.
 WAIT_FOR = "pulumi.com/waitFor"

@@ -20,10 +20,10 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
-from components.charts import minor_version
-from components.base import ArgsModel
-from components.platform.install import PartArgs, after, custom_resource, install_source
-from components.platform.resolve import ResolvedComponent
+from mlplane.components.charts import minor_version
+from mlplane.components.base import ArgsModel
+from mlplane.components.platform.install import PartArgs, after, custom_resource, install_source
+from mlplane.components.platform.resolve import ResolvedComponent
 
 SECURITY_API = "security.istio.io/v1beta1"
 NETWORKING_API = "networking.istio.io/v1beta1"

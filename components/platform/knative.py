@@ -18,8 +18,8 @@ from __future__ import annotations
 import pulumi
 from pydantic import Field
 
-from components.platform.install import PartArgs, after, install_source
-from components.platform.resolve import ResolvedComponent
+from mlplane.components.platform.install import PartArgs, after, install_source
+from mlplane.components.platform.resolve import ResolvedComponent
 
 
 

@@ -19,13 +19,13 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
-from components.charts import minor_version
-from components.platform.install import PartArgs, after, install_source
-from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
-from components.platform.notebook_culling import NotebookCulling, declare_culling
-from components.platform.releases import DEFAULT_RELEASE, KUBEFLOW_APPS, release
-from components.platform.resolve import ResolvedComponent
-from components.platform.spec import DATA_COMPONENTS
+from mlplane.components.charts import minor_version
+from mlplane.components.platform.install import PartArgs, after, install_source
+from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
+from mlplane.components.platform.notebook_culling import NotebookCulling, declare_culling
+from mlplane.components.platform.releases import DEFAULT_RELEASE, KUBEFLOW_APPS, release
+from mlplane.components.platform.resolve import ResolvedComponent
+from mlplane.components.platform.spec import DATA_COMPONENTS
 
 #: Applications that come after profiles (they serve users in profile namespaces).
 _AFTER_PROFILES = tuple(k for k in KUBEFLOW_APPS if k not in ("kubeflow_roles", "profiles"))

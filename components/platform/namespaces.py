@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from components.namespace import PlatformNamespaceArgs
-from components.platform.istio import MeshAllow
-from components.platform.resolve import ResolvedComponent
-from components.platform.spec import DATA_COMPONENTS, KubeflowSpec
+from mlplane.components.namespace import PlatformNamespaceArgs
+from mlplane.components.platform.istio import MeshAllow
+from mlplane.components.platform.resolve import ResolvedComponent
+from mlplane.components.platform.spec import DATA_COMPONENTS, KubeflowSpec
 
 KUBEFLOW_NAMESPACE = "kubeflow"
 

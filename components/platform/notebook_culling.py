@@ -37,7 +37,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, PositiveInt
 
-from components.base import ArgsModel
+from mlplane.components.base import ArgsModel
 
 #: The controller's environment variables, as its manager.yaml reads them from the ConfigMap.
 ENABLE_CULLING = "ENABLE_CULLING"

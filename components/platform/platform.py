@@ -17,17 +17,17 @@ from collections.abc import Mapping
 import pulumi
 from pydantic import Field
 
-from components.platform.auth import OAUTH2_PROXY_PORT, Auth, AuthArgs, mesh_provider_name, oauth2_proxy_service
-from components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, CertManagerArgs
-from components.platform.install import PartArgs
-from components.platform.gateway import gateway_service_values
-from components.platform.istio import ExtAuthz, Istio, IstioArgs
-from components.platform.knative import KnativeServing, KnativeServingArgs
-from components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
-from components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows
-from components.platform.profiles import Profiles, ProfilesArgs
-from components.platform.resolve import ResolvedComponent, resolve
-from components.platform.spec import AuthSpec, KubeflowSpec
+from mlplane.components.platform.auth import OAUTH2_PROXY_PORT, Auth, AuthArgs, mesh_provider_name, oauth2_proxy_service
+from mlplane.components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, CertManagerArgs
+from mlplane.components.platform.install import PartArgs
+from mlplane.components.platform.gateway import gateway_service_values
+from mlplane.components.platform.istio import ExtAuthz, Istio, IstioArgs
+from mlplane.components.platform.knative import KnativeServing, KnativeServingArgs
+from mlplane.components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
+from mlplane.components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows
+from mlplane.components.platform.profiles import Profiles, ProfilesArgs
+from mlplane.components.platform.resolve import ResolvedComponent, resolve
+from mlplane.components.platform.spec import AuthSpec, KubeflowSpec
 
 
 class PlatformArgs(PartArgs):

@@ -14,11 +14,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.naming import k8s_name
-from components.platform.auth import USER_HEADER
-from components.platform.install import PartArgs, after, custom_resource
-from components.platform.istio import SECURITY_API
-from components.platform.spec import ProfileSpec
+from mlplane.components.naming import k8s_name
+from mlplane.components.platform.auth import USER_HEADER
+from mlplane.components.platform.install import PartArgs, after, custom_resource
+from mlplane.components.platform.istio import SECURITY_API
+from mlplane.components.platform.spec import ProfileSpec
 
 PROFILE_API = "kubeflow.org/v1"
 

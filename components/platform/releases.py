@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-from components.sources import (  # noqa: F401 - MANIFESTS_REPOSITORY is re-exported
+from mlplane.components.sources import (  # noqa: F401 - MANIFESTS_REPOSITORY is re-exported
     MANIFESTS_REPOSITORY, ChartRef, SourcesSpec, chart_location, manifests_location)
 
 ReleaseName = Literal["1.8.1", "26.03"]

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from components.base import Issue
-from components.platform.releases import (
+from mlplane.components.base import Issue
+from mlplane.components.platform.releases import (
     COMPONENT_KEYS,
     TITLES,
     ComponentRelease,
     Source,
     release,
 )
-from components.platform.notebook_culling import NotebookCulling
-from components.platform.spec import ComponentSettings, InfraSettings, KubeflowSpec
+from mlplane.components.platform.notebook_culling import NotebookCulling
+from mlplane.components.platform.spec import ComponentSettings, InfraSettings, KubeflowSpec
 
 
 @dataclass(frozen=True)

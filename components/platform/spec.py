@@ -12,14 +12,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from components.base import HelmValues, ArgsModel, SecretValue
-from components.charts import check_version
-from components.namespace import PodSecurityLevel
-from components.naming import check_dns_label, is_dns_subdomain
-from components.platform.gateway import GatewaySettings
-from components.platform.notebook_culling import NotebookCulling
-from components.platform.releases import DEFAULT_RELEASE, RELEASE_NAMES, ReleaseName
-from components.sources import SourcesSpec
+from mlplane.components.base import HelmValues, ArgsModel, SecretValue
+from mlplane.components.charts import check_version
+from mlplane.components.namespace import PodSecurityLevel
+from mlplane.components.naming import check_dns_label, is_dns_subdomain
+from mlplane.components.platform.gateway import GatewaySettings
+from mlplane.components.platform.notebook_culling import NotebookCulling
+from mlplane.components.platform.releases import DEFAULT_RELEASE, RELEASE_NAMES, ReleaseName
+from mlplane.components.sources import SourcesSpec
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")

@@ -9,11 +9,11 @@
   the server's objects; :mod:`components.serving.runtimes`: stock servers without KServe.
 """
 
-from components.serving.args import ModelStore, ServingEndpointArgs
-from components.serving.endpoint import BackendRef, ServingEndpoint
-from components.serving.exposure import Exposure, GatewayRef, IssuerRef
-from components.serving.spec import Backend, ModelServer, ModelSource, ModelVolume, Replicas
-from components.serving.webapp import WebApp, WebAppArgs
+from mlplane.components.serving.args import ModelStore, ServingEndpointArgs
+from mlplane.components.serving.endpoint import BackendRef, ServingEndpoint
+from mlplane.components.serving.exposure import Exposure, GatewayRef, IssuerRef
+from mlplane.components.serving.spec import Backend, ModelServer, ModelSource, ModelVolume, Replicas
+from mlplane.components.serving.webapp import WebApp, WebAppArgs
 
 __all__ = [
     "Backend", "BackendRef", "Exposure", "GatewayRef", "IssuerRef", "ModelServer", "ModelSource", "ModelStore",

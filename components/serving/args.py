@@ -13,14 +13,14 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from components.base import ArgsModel
-from components.naming import k8s_name
-from components.pod_security import ComputeResources
-from components.scheduling import Placement
-from components.serving.checks import backend_issues, derived_name_issues, store_issue
-from components.serving.exposure import Exposure, GatewayRef
-from components.serving.runtimes import runtime_for
-from components.serving.spec import (
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import k8s_name
+from mlplane.components.pod_security import ComputeResources
+from mlplane.components.scheduling import Placement
+from mlplane.components.serving.checks import backend_issues, derived_name_issues, store_issue
+from mlplane.components.serving.exposure import Exposure, GatewayRef
+from mlplane.components.serving.runtimes import runtime_for
+from mlplane.components.serving.spec import (
     MODEL_VERSION_LABEL,
     DnsLabel,
     ModelServer,

@@ -8,8 +8,8 @@ that builds an endpoint by hand (a pipeline step) cannot skip them.
 from __future__ import annotations
 
 
-from components.base import Issue
-from components.serving.spec import ModelSource, Replicas, ServingBackend, uri_scheme
+from mlplane.components.base import Issue
+from mlplane.components.serving.spec import ModelSource, Replicas, ServingBackend, uri_scheme
 
 SERVERLESS: ServingBackend = "kserve-serverless"
 

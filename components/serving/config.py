@@ -10,11 +10,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.base import ArgsModel
-from components.pod_security import ResourceOverrides
-from components.scheduling import AcceleratorRequest
-from components.serving.args import MAX_NAME, grpc_problem
-from components.serving.spec import (
+from mlplane.components.base import ArgsModel
+from mlplane.components.pod_security import ResourceOverrides
+from mlplane.components.scheduling import AcceleratorRequest
+from mlplane.components.serving.args import MAX_NAME, grpc_problem
+from mlplane.components.serving.spec import (
     Backend,
     ContainerPath,
     DnsLabel,

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import pod_security
-from components.serving import pods
-from components.serving.args import EndpointNames, ServingEndpointArgs
-from components.serving.runtimes import GRPC_PORT, HTTP_PORT, STORAGE_INITIALIZER_IMAGE, runtime_for
-from components.serving.spec import MODEL_MOUNT_PATH
+from mlplane.components import pod_security
+from mlplane.components.serving import pods
+from mlplane.components.serving.args import EndpointNames, ServingEndpointArgs
+from mlplane.components.serving.runtimes import GRPC_PORT, HTTP_PORT, STORAGE_INITIALIZER_IMAGE, runtime_for
+from mlplane.components.serving.spec import MODEL_MOUNT_PATH
 
 MODEL_VOLUME = "model"
 #: The Service's HTTP port (gRPC keeps the server's port number).

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.serving.args import EndpointNames, ServingEndpointArgs, endpoint_names
-from components.serving.deployment import autoscaler_body, deployment_body, service_body, service_ports
-from components.serving.exposure import RouteTarget, declare_access, declare_route
-from components.serving.kserve import inference_service_body
-from components.serving.options import child_options
+from mlplane.components.serving.args import EndpointNames, ServingEndpointArgs, endpoint_names
+from mlplane.components.serving.deployment import autoscaler_body, deployment_body, service_body, service_ports
+from mlplane.components.serving.exposure import RouteTarget, declare_access, declare_route
+from mlplane.components.serving.kserve import inference_service_body
+from mlplane.components.serving.options import child_options
 
 TYPE = "mlplane:serving:ServingEndpoint"
 

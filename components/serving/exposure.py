@@ -26,10 +26,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
-from components.base import ArgsModel
-from components.namespace import NAMESPACE_NAME_LABEL
-from components.naming import k8s_name
-from components.serving.spec import DnsLabel, Host
+from mlplane.components.base import ArgsModel
+from mlplane.components.namespace import NAMESPACE_NAME_LABEL
+from mlplane.components.naming import k8s_name
+from mlplane.components.serving.spec import DnsLabel, Host
 
 CERTIFICATE_API = "cert-manager.io/v1"
 #: Served by every Istio release mlplane installs (1.17 to 1.29).

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.pod_security import restricted_container_security_context, restricted_pod_security_context
-from components.serving.args import EndpointNames, ServingEndpointArgs
-from components.serving.runtimes import GRPC_PORT
-from components.serving.spec import ModelServer
+from mlplane.components.pod_security import restricted_container_security_context, restricted_pod_security_context
+from mlplane.components.serving.args import EndpointNames, ServingEndpointArgs
+from mlplane.components.serving.runtimes import GRPC_PORT
+from mlplane.components.serving.spec import ModelServer
 
 API_VERSION = "serving.kserve.io/v1beta1"
 

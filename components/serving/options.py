@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.base import depends_of
+from mlplane.components.base import depends_of
 
 
 def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.pod_security import ComputeResources
+from mlplane.components.pod_security import ComputeResources
 
 #: Requests and limits of helper containers (the model download).
 INIT_RESOURCES = ComputeResources(cpu_request="100m", cpu_limit="1", memory_request="256Mi", memory_limit="1Gi")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.serving.spec import MODEL_MOUNT_PATH, ModelFormat
+from mlplane.components.serving.spec import MODEL_MOUNT_PATH, ModelFormat
 
 #: Port of the REST/HTTP API of every stock server, as KServe's runtimes configure it.
 HTTP_PORT = 8080

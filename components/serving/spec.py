@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.base import ArgsModel
-from components.naming import check_dns_label, is_dns_subdomain
-from components.pod_security import check_image
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import check_dns_label, is_dns_subdomain
+from mlplane.components.pod_security import check_image
 
 #: Model formats an endpoint can serve (KServe's ``modelFormat.name`` values).
 MODEL_FORMATS: tuple[str, ...] = ("tensorflow", "pytorch", "sklearn", "xgboost", "onnx", "huggingface")

@@ -16,15 +16,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
-from components.base import ArgsModel
-from components.naming import k8s_name
-from components.pod_security import ComputeResources
-from components import pod_security
-from components.serving import pods
-from components.serving.endpoint import BackendRef
-from components.serving.exposure import Exposure, GatewayRef, RouteTarget, declare_access, declare_route
-from components.serving.options import child_options
-from components.serving.spec import Backend, ContainerPath, DnsLabel, PinnedImage
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import k8s_name
+from mlplane.components.pod_security import ComputeResources
+from mlplane.components import pod_security
+from mlplane.components.serving import pods
+from mlplane.components.serving.endpoint import BackendRef
+from mlplane.components.serving.exposure import Exposure, GatewayRef, RouteTarget, declare_access, declare_route
+from mlplane.components.serving.options import child_options
+from mlplane.components.serving.spec import Backend, ContainerPath, DnsLabel, PinnedImage
 
 TYPE = "mlplane:serving:WebApp"
 

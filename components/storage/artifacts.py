@@ -14,8 +14,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
-from components.base import ArgsModel
-from components.storage.spec import ArtifactStoreFacts, ArtifactStoreSpec, DnsLabel, artifact_store_facts
+from mlplane.components.base import ArgsModel
+from mlplane.components.storage.spec import ArtifactStoreFacts, ArtifactStoreSpec, DnsLabel, artifact_store_facts
 
 _MODULES = {"in-cluster": "in_cluster", "gcs": "gcs", "s3": "s3", "azure-blob": "azure_blob"}
 _NEEDS = {"gcs": ("project",), "s3": ("region",), "azure-blob": ("resource_group",)}
@@ -66,7 +66,7 @@ class ArtifactStore(pulumi.ComponentResource):
         self.facts = artifact_store_facts(args.store, namespace=args.workload_namespace, region=args.region)
         # The workload namespace is another component's: wait for it (depends_on is not inherited).
         self.after = list((opts.depends_on if opts is not None else None) or [])
-        backend = importlib.import_module(f"components.storage.{_MODULES[args.store.kind]}")
+        backend = importlib.import_module(f"mlplane.components.storage.{_MODULES[args.store.kind]}")
         annotations = backend.declare(self, name, args)
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_azure_native as azure
 
-from components.storage.volume import stateful_options
+from mlplane.components.storage.volume import stateful_options
 
 if TYPE_CHECKING:
-    from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
+    from mlplane.components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
 
 #: Azure's built-in role "Storage Blob Data Contributor".
 BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"

@@ -6,8 +6,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel
-from components.storage.spec import StorageClassSpec
+from mlplane.components.base import ArgsModel
+from mlplane.components.storage.spec import StorageClassSpec
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_gcp as gcp
 
-from components.storage.volume import stateful_options
+from mlplane.components.storage.volume import stateful_options
 
 if TYPE_CHECKING:
-    from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
+    from mlplane.components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
 
 
 def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dict[str, str]:

@@ -14,17 +14,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.pod_security import (
+from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from mlplane.components.pod_security import (
     ComputeResources,
     restricted_container_security_context,
     restricted_pod_security_context,
 )
-from components.storage.spec import ARTIFACT_CREDENTIALS_SECRET, IN_CLUSTER_S3_PORT, IN_CLUSTER_SERVICE
-from components.storage.volume import claim, stateful_options
+from mlplane.components.storage.spec import ARTIFACT_CREDENTIALS_SECRET, IN_CLUSTER_S3_PORT, IN_CLUSTER_SERVICE
+from mlplane.components.storage.volume import claim, stateful_options
 
 if TYPE_CHECKING:
-    from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
+    from mlplane.components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
 
 ACCESS_KEY_ID = "mlplane"
 _LABELS = {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/component": "artifact-store"}

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components.base import Issue
-from components.storage.spec import check_storage_size
+from mlplane.components.base import Issue
+from mlplane.components.storage.spec import check_storage_size
 
 
 def claim_issues(*, size: str, access_modes: Sequence[str], storage_class: str | None,

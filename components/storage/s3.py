@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
-from components.storage.volume import stateful_options
+from mlplane.components.storage.volume import stateful_options
 
 if TYPE_CHECKING:
-    from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
+    from mlplane.components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
 
 
 def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dict[str, str]:

@@ -14,11 +14,11 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import AfterValidator, Field
 
-from components.base import ArgsModel
-from components.naming import check_dns_label, is_dns_subdomain
-from components.pod_security import check_image
-from components.quantity import check_quantity
-from components.renames import RenameHistory
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import check_dns_label, is_dns_subdomain
+from mlplane.components.pod_security import check_image
+from mlplane.components.quantity import check_quantity
+from mlplane.components.renames import RenameHistory
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 Image = Annotated[str, AfterValidator(check_image)]

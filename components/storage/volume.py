@@ -6,8 +6,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel
-from components.storage.spec import DnsLabel, VolumeSpec
+from mlplane.components.base import ArgsModel
+from mlplane.components.storage.spec import DnsLabel, VolumeSpec
 
 #: Claims bind when their first pod is scheduled (WaitForFirstConsumer); waiting for
 #: ``Bound`` during ``pulumi up`` would hang until some workload mounts the claim.

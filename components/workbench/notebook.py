@@ -25,13 +25,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import ConfigDict, Field
 
-from components.base import ArgsModel, depends_of
-from components.platform.install import WAIT_FOR
-from components.pod_security import ComputeResources, restricted_container_security_context
-from components.scheduling import Placement
-from components.serving.args import ModelStore
-from components.storage.volume import claim, stateful_options
-from components.workbench.spec import NOTEBOOK_FS_GROUP, NOTEBOOK_UID, NotebookSpec
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.platform.install import WAIT_FOR
+from mlplane.components.pod_security import ComputeResources, restricted_container_security_context
+from mlplane.components.scheduling import Placement
+from mlplane.components.serving.args import ModelStore
+from mlplane.components.storage.volume import claim, stateful_options
+from mlplane.components.workbench.spec import NOTEBOOK_FS_GROUP, NOTEBOOK_UID, NotebookSpec
 
 NOTEBOOK_API = "kubeflow.org/v1"
 #: What the Jupyter web app writes on servers it spawns (kubeflow/kubeflow

@@ -14,13 +14,13 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.base import ArgsModel
-from components.naming import check_dns_label, k8s_name
-from components.pod_security import ResourceOverrides
-from components.renames import RenameHistory
-from components.scheduling import AcceleratorRequest
-from components.storage.spec import ClassName, StorageSize
-from components.workbench.images import NotebookKind
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import check_dns_label, k8s_name
+from mlplane.components.pod_security import ResourceOverrides
+from mlplane.components.renames import RenameHistory
+from mlplane.components.scheduling import AcceleratorRequest
+from mlplane.components.storage.spec import ClassName, StorageSize
+from mlplane.components.workbench.images import NotebookKind
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 

@@ -15,9 +15,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from components.base import ArgsModel, depends_of
-from components.platform.install import WAIT_FOR
-from components.workbench.spec import TensorboardSpec
+from mlplane.components.base import ArgsModel, depends_of
+from mlplane.components.platform.install import WAIT_FOR
+from mlplane.components.workbench.spec import TensorboardSpec
 
 TENSORBOARD_API = "tensorboard.kubeflow.org/v1alpha1"
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from components.accelerators.spec import AcceleratorSettings, PoolSpec, pool_problems
-from components.renames import name_clashes
-from infra.config.rules import Finding, rule
+from mlplane.components.accelerators.spec import AcceleratorSettings, PoolSpec, pool_problems
+from mlplane.components.renames import name_clashes
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 SECTION = "mlplane:accelerators"
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from components.platform.resolve import resolve
-from components.platform.spec import AuthSpec
-from infra.config.rules import Finding, rule
+from mlplane.components.platform.resolve import resolve
+from mlplane.components.platform.spec import AuthSpec
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 SECTION = "mlplane:auth"
 
@@ -92,8 +92,8 @@ def mesh_config_entry(config: "StackConfig") -> str | None:
     """
     import yaml
 
-    from components.platform.auth import OAUTH2_PROXY_PORT, mesh_provider_name, oauth2_proxy_service
-    from components.platform.istio import ExtAuthz, extension_provider
+    from mlplane.components.platform.auth import OAUTH2_PROXY_PORT, mesh_provider_name, oauth2_proxy_service
+    from mlplane.components.platform.istio import ExtAuthz, extension_provider
 
     if config.kubeflow is None:
         return None

@@ -6,8 +6,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, Field
 
-from components.base import ArgsModel
-from components.naming import check_dns_label
+from mlplane.components.base import ArgsModel
+from mlplane.components.naming import check_dns_label
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from components.platform.resolve import resolve, spec_problems
-from components.platform.spec import KubeflowSpec
-from infra.config.rules import Finding, rule
+from mlplane.components.platform.resolve import resolve, spec_problems
+from mlplane.components.platform.spec import KubeflowSpec
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 SECTION = "mlplane:kubeflow"
 

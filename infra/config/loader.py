@@ -17,16 +17,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from components.base import SecretValue
-from infra.config.introspect import allowed_keys, field_info, model_at
-from infra.config.paths import format_path
-from infra.config.rules import cross_check
-from infra.config.secrets import fill_unset, secret_slots, unset_problems, unset_required
-from infra.config.source import StackSource
-from infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
-from infra.config.stackfile import StackDocument, read_stack_document
-from infra.errors import InputError, Problem, describe_validation_error, show_value
-from infra.suggest import did_you_mean
+from mlplane.components.base import SecretValue
+from mlplane.infra.config.introspect import allowed_keys, field_info, model_at
+from mlplane.infra.config.paths import format_path
+from mlplane.infra.config.rules import cross_check
+from mlplane.infra.config.secrets import fill_unset, secret_slots, unset_problems, unset_required
+from mlplane.infra.config.source import StackSource
+from mlplane.infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
+from mlplane.infra.config.stackfile import StackDocument, read_stack_document
+from mlplane.infra.errors import InputError, Problem, describe_validation_error, show_value
+from mlplane.infra.suggest import did_you_mean
 
 #: Config namespaces that may appear in a stack file besides mlplane's own: the
 #: providers' own settings (Pulumi reads them for default providers).

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from infra.config.paths import format_path
-from infra.config.rules import Finding, rule
+from mlplane.infra.config.paths import format_path
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 #: Namespaces every cluster has; a stack must not declare them as its own.
 KUBERNETES_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -24,8 +24,8 @@ KUBERNETES_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kub
 
 def _platform_owners(config: "StackConfig") -> dict[str, tuple[tuple[Any, ...], str]]:
     """The platform's namespaces (not profiles): name -> (key path that sets it, what it is)."""
-    from components.platform.namespaces import KUBEFLOW_NAMESPACE, platform_namespaces
-    from components.platform.resolve import resolve
+    from mlplane.components.platform.namespaces import KUBEFLOW_NAMESPACE, platform_namespaces
+    from mlplane.components.platform.resolve import resolve
 
     owners: dict[str, tuple[tuple[Any, ...], str]] = {KUBEFLOW_NAMESPACE: (("mlplane:kubeflow",), "Kubeflow's namespace")}
     spec = config.kubeflow

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from components.naming import check_dns_label
-from components.renames import RenameHistory, formerly_problem, name_clashes
-from infra.config.rules import Finding, rule
+from mlplane.components.naming import check_dns_label
+from mlplane.components.renames import RenameHistory, formerly_problem, name_clashes
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 ParamValue = str | int | float | bool
@@ -82,7 +82,7 @@ class PipelineEntry(RenameHistory):
     @field_validator("component_copies")
     @classmethod
     def _pinned_urls(cls, copies: dict[str, str]) -> dict[str, str]:
-        from pipelines.kfp_v1.api.components import is_pinned
+        from mlplane.pipelines.kfp_v1.api.components import is_pinned
 
         for url in copies:
             if not is_pinned(url):
@@ -114,6 +114,6 @@ def _pipelines_can_be_built(config: "StackConfig") -> Iterable[Finding]:
     """Every listed pipeline loads, and its steps fit the stack (pools, images, APIs)."""
     if not getattr(config, "pipelines", None):
         return []
-    from pipelines.compile import pipeline_findings  # imports user code; only when pipelines exist
+    from mlplane.pipelines.compile import pipeline_findings  # imports user code; only when pipelines exist
 
     return pipeline_findings(config)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 _MISSING = object()
 

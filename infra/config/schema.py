@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from infra.config.loader import PROVIDER_NAMESPACES
-from infra.config.stack import NAMESPACE, StackConfig
-from infra.config.stackfile import TOP_LEVEL_KEYS
+from mlplane.infra.config.loader import PROVIDER_NAMESPACES
+from mlplane.infra.config.stack import NAMESPACE, StackConfig
+from mlplane.infra.config.stackfile import TOP_LEVEL_KEYS
 
 
 def stack_file_schema() -> dict[str, Any]:

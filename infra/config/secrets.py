@@ -26,10 +26,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from components.base import SecretValue
-from infra.config.introspect import members, pick_model
-from infra.config.paths import format_path
-from infra.errors import Problem
+from mlplane.components.base import SecretValue
+from mlplane.infra.config.introspect import members, pick_model
+from mlplane.infra.config.paths import format_path
+from mlplane.infra.errors import Problem
 
 #: What an entry of a list is called in a slot's description, by the key that names it.
 _NAMING_KEYS = ("email", "name", "id")
@@ -77,7 +77,7 @@ def secret_slots(config: Mapping[str, Any]) -> list[SecretSlot]:
         The slots; only where the data has the mapping that holds the field (a
         connector's secret is listed when the stack declares a connector).
     """
-    from infra.config.stack import NAMESPACE, StackConfig
+    from mlplane.infra.config.stack import NAMESPACE, StackConfig
 
     slots: list[SecretSlot] = []
     for key, value in config.items():

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from components.base import ArgsModel
-from components.scheduling import SchedulingError, place, pools_for
-from components.serving.checks import backend_for, backend_issues, derived_name_issues, store_issue
-from components.serving.config import EndpointConfig, Exposed, WebAppConfig
-from components.serving.spec import ServingBackend
-from infra.config.rules import Finding, rule
+from mlplane.components.base import ArgsModel
+from mlplane.components.scheduling import SchedulingError, place, pools_for
+from mlplane.components.serving.checks import backend_for, backend_issues, derived_name_issues, store_issue
+from mlplane.components.serving.config import EndpointConfig, Exposed, WebAppConfig
+from mlplane.components.serving.spec import ServingBackend
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 SECTION = "mlplane:serving"
 
@@ -66,8 +66,8 @@ class ServingPlatform:
 
 def serving_platform(config: "StackConfig") -> ServingPlatform:
     """What serving can count on in this stack (KServe, gateway, issuer, login, store)."""
-    from components.platform.resolve import resolve
-    from components.storage.spec import artifact_store_facts
+    from mlplane.components.platform.resolve import resolve
+    from mlplane.components.storage.spec import artifact_store_facts
 
     workload = config.cluster.workload_namespace
     spec = config.kubeflow

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from components.accelerators.spec import NFD_CHART, NVIDIA_DEVICE_PLUGIN_CHART, NVIDIA_GPU_OPERATOR_CHART
-from components.platform.resolve import resolve
-from components.platform.releases import ChartSource, ManifestsSource
-from components.sources import SourcesSpec, source_kind
-from infra.config.rules import Finding, rule
+from mlplane.components.accelerators.spec import NFD_CHART, NVIDIA_DEVICE_PLUGIN_CHART, NVIDIA_GPU_OPERATOR_CHART
+from mlplane.components.platform.resolve import resolve
+from mlplane.components.platform.releases import ChartSource, ManifestsSource
+from mlplane.components.sources import SourcesSpec, source_kind
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 SECTION = "mlplane:kubeflow"
 

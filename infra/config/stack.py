@@ -11,19 +11,19 @@ from pathlib import Path
 
 from pydantic import Field, PrivateAttr
 
-from components.base import ArgsModel
-from infra.config.accelerators import AcceleratorsConfig
-from infra.config.auth import AuthConfig
-from infra.config.cluster import ClusterConfig
-from infra.config.kubeflow import KubeflowConfig
-from infra.config.gateway import gateway_fits_its_mode_and_cluster  # noqa: F401  (registers the rule)
-from infra.config.namespaces import namespaces_have_one_owner  # noqa: F401  (registers the rule)
-from infra.config.sources import source_folders_hold_the_release  # noqa: F401  (registers the rule)
-from infra.config.pipelines import PipelinesConfig
-from infra.config.serving import ServingConfig
-from infra.config.source import StackSource
-from infra.config.storage import StorageConfig
-from infra.config.workbenches import WorkbenchesConfig
+from mlplane.components.base import ArgsModel
+from mlplane.infra.config.accelerators import AcceleratorsConfig
+from mlplane.infra.config.auth import AuthConfig
+from mlplane.infra.config.cluster import ClusterConfig
+from mlplane.infra.config.kubeflow import KubeflowConfig
+from mlplane.infra.config.gateway import gateway_fits_its_mode_and_cluster  # noqa: F401  (registers the rule)
+from mlplane.infra.config.namespaces import namespaces_have_one_owner  # noqa: F401  (registers the rule)
+from mlplane.infra.config.sources import source_folders_hold_the_release  # noqa: F401  (registers the rule)
+from mlplane.infra.config.pipelines import PipelinesConfig
+from mlplane.infra.config.serving import ServingConfig
+from mlplane.infra.config.source import StackSource
+from mlplane.infra.config.storage import StorageConfig
+from mlplane.infra.config.workbenches import WorkbenchesConfig
 
 #: The namespace of mlplane's own keys in a stack file's ``config:`` map.
 NAMESPACE = "mlplane"

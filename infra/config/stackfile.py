@@ -17,9 +17,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from components.base import SecretValue
-from infra.config.paths import format_path
-from infra.errors import InputError, Problem, input_error
+from mlplane.components.base import SecretValue
+from mlplane.infra.config.paths import format_path
+from mlplane.infra.errors import InputError, Problem, input_error
 
 #: Stack files are small; anything bigger is a mistake or an attack.
 MAX_FILE_BYTES = 1024 * 1024

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from components.base import ArgsModel
-from components.renames import name_clashes
-from components.storage.rules import claim_issues
-from components.storage.spec import STORE_CLUSTERS, ArtifactStoreSpec, StorageClassSpec, VolumeSpec
-from infra.config.accelerators import missing_sdk_finding
-from infra.config.rules import Finding, rule
+from mlplane.components.base import ArgsModel
+from mlplane.components.renames import name_clashes
+from mlplane.components.storage.rules import claim_issues
+from mlplane.components.storage.spec import STORE_CLUSTERS, ArtifactStoreSpec, StorageClassSpec, VolumeSpec
+from mlplane.infra.config.accelerators import missing_sdk_finding
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
+    from mlplane.infra.config.stack import StackConfig
 
 SECTION = "mlplane:storage"
 
@@ -84,7 +84,7 @@ def storage_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
 
 
 def _kinds_for(backend: str) -> list[str]:
-    from components.storage.spec import AzureDiskClass, EbsClass, GcePdClass, LocalPathClass, NfsClass
+    from mlplane.components.storage.spec import AzureDiskClass, EbsClass, GcePdClass, LocalPathClass, NfsClass
 
     return [c.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
             for c in (GcePdClass, EbsClass, AzureDiskClass, LocalPathClass, NfsClass) if backend in c.clusters]

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.pod_security import image_problem
-from components.quantity import parse_quantity
-from components.renames import name_clashes
-from components.scheduling import SchedulingError, place, pools_for
-from components.storage.rules import claim_issues
-from components.workbench.images import (
+from mlplane.components.pod_security import image_problem
+from mlplane.components.quantity import parse_quantity
+from mlplane.components.renames import name_clashes
+from mlplane.components.scheduling import SchedulingError, place, pools_for
+from mlplane.components.storage.rules import claim_issues
+from mlplane.components.workbench.images import (
     NOTEBOOK_IMAGES,
     by_short_name,
     cuda_image,
@@ -30,12 +30,12 @@ from components.workbench.images import (
     offered,
     short_name,
 )
-from components.workbench.spec import NotebookSpec, WorkbenchesSpec
-from infra.config.rules import Finding, rule
+from mlplane.components.workbench.spec import NotebookSpec, WorkbenchesSpec
+from mlplane.infra.config.rules import Finding, rule
 
 if TYPE_CHECKING:
-    from infra.config.stack import StackConfig
-    from infra.config.source import StackSource
+    from mlplane.infra.config.stack import StackConfig
+    from mlplane.infra.config.source import StackSource
 
 SECTION = "mlplane:workbenches"
 
@@ -48,7 +48,7 @@ _WORKBENCH_TYPE = "mlplane:workbench:Workbench"
 
 def release_of(config: "StackConfig") -> str:
     """The stack's Kubeflow release train (the default when it has no platform)."""
-    from components.platform.releases import DEFAULT_RELEASE
+    from mlplane.components.platform.releases import DEFAULT_RELEASE
 
     return config.kubeflow.release if config.kubeflow is not None else DEFAULT_RELEASE
 
@@ -131,7 +131,7 @@ def workbenches_fit_the_stack(config: "StackConfig") -> Iterator[Finding]:
         yield Finding((SECTION,), "workbenches run in Kubeflow profiles, and the stack has no mlplane:kubeflow",
                       allowed="declare mlplane:kubeflow with profiles")
         return
-    from components.platform.resolve import resolve
+    from mlplane.components.platform.resolve import resolve
 
     components = resolve(config.kubeflow)
     release = config.kubeflow.release

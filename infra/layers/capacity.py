@@ -12,22 +12,22 @@ from typing import Any
 
 import pulumi
 
-from components.accelerators.devices import DeviceEnablement, DeviceEnablementArgs
-from infra.config.sources import absolute_sources
-from components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs, pool_resource_name
-from components.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place, pools_for
-from components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
-from components.storage.classes import StorageClasses, StorageClassesArgs
-from components.storage.rules import claim_protected
-from components.storage.spec import ArtifactStoreFacts, artifact_store_facts
-from components.renames import aliases
-from components.storage.volume import Volume, VolumeArgs, volume_resource_name
-from components.platform.namespaces import profile_role
-from infra.config import StackConfig
-from infra.config.workbenches import workbench_namespaces
-from infra.layers.context import StackContext
-from infra.layers.platform import KUBEFLOW_NAMESPACE, PlatformFacts
+from mlplane.components.accelerators.devices import DeviceEnablement, DeviceEnablementArgs
+from mlplane.infra.config.sources import absolute_sources
+from mlplane.components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs, pool_resource_name
+from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from mlplane.components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place, pools_for
+from mlplane.components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
+from mlplane.components.storage.classes import StorageClasses, StorageClassesArgs
+from mlplane.components.storage.rules import claim_protected
+from mlplane.components.storage.spec import ArtifactStoreFacts, artifact_store_facts
+from mlplane.components.renames import aliases
+from mlplane.components.storage.volume import Volume, VolumeArgs, volume_resource_name
+from mlplane.components.platform.namespaces import profile_role
+from mlplane.infra.config import StackConfig
+from mlplane.infra.config.workbenches import workbench_namespaces
+from mlplane.infra.layers.context import StackContext
+from mlplane.infra.layers.platform import KUBEFLOW_NAMESPACE, PlatformFacts
 
 #: Namespace of the device plugins (Pod Security: privileged; see docs/accelerators.md).
 DEVICES_NAMESPACE = "mlplane-accelerators"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import StackConfig
+from mlplane.infra.config import StackConfig
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.naming import k8s_name
-from components.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.pipeline.pipeline import Pipeline, PipelineArgs
-from components.pipeline.runner import PipelineRunner, PipelineRunnerArgs
-from components.pipeline.spec import (
+from mlplane.components.naming import k8s_name
+from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from mlplane.components.pipeline.pipeline import Pipeline, PipelineArgs
+from mlplane.components.pipeline.runner import PipelineRunner, PipelineRunnerArgs
+from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
     ExperimentStepSpec,
     ServeStepSpec,
@@ -23,17 +23,17 @@ from components.pipeline.spec import (
     WorkflowStepSpec,
     resolve_versions,
 )
-from components.pipeline.versioning import step_versions
-from components.renames import aliases
-from components.serving.args import ServingEndpointArgs
-from components.serving.webapp import WebAppArgs
-from infra.config.workbenches import release_of
-from infra.layers.capacity import CapacityFacts
-from infra.layers.context import StackContext
-from infra.layers.platform import PlatformFacts
-from infra.layers.serving import ServingFacts, endpoint_args, web_app_args
-from components.scheduling import Placement
-from pipelines.compile import CompiledPipeline, compile_entry, training_api
+from mlplane.components.pipeline.versioning import step_versions
+from mlplane.components.renames import aliases
+from mlplane.components.serving.args import ServingEndpointArgs
+from mlplane.components.serving.webapp import WebAppArgs
+from mlplane.infra.config.workbenches import release_of
+from mlplane.infra.layers.capacity import CapacityFacts
+from mlplane.infra.layers.context import StackContext
+from mlplane.infra.layers.platform import PlatformFacts
+from mlplane.infra.layers.serving import ServingFacts, endpoint_args, web_app_args
+from mlplane.components.scheduling import Placement
+from mlplane.pipelines.compile import CompiledPipeline, compile_entry, training_api
 
 
 @dataclass(frozen=True)

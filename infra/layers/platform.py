@@ -8,16 +8,16 @@ from typing import Literal
 
 import pulumi
 
-from components.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.platform.auth import GROUPS_HEADER, USER_HEADER, mesh_provider_name
-from components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
-from components.platform.namespaces import platform_namespaces
-from components.platform.platform import Platform, PlatformArgs
-from components.platform.resolve import resolve
-from infra.config import StackConfig
-from infra.config.cluster import GkeCluster
-from infra.config.sources import absolute_sources
-from infra.layers.context import StackContext
+from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from mlplane.components.platform.auth import GROUPS_HEADER, USER_HEADER, mesh_provider_name
+from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
+from mlplane.components.platform.namespaces import platform_namespaces
+from mlplane.components.platform.platform import Platform, PlatformArgs
+from mlplane.components.platform.resolve import resolve
+from mlplane.infra.config import StackConfig
+from mlplane.infra.config.cluster import GkeCluster
+from mlplane.infra.config.sources import absolute_sources
+from mlplane.infra.layers.context import StackContext
 
 #: Namespace of Kubeflow's own components (fixed by upstream manifests).
 KUBEFLOW_NAMESPACE = "kubeflow"
@@ -117,8 +117,8 @@ class PlatformFacts:
 
 def workloads_of(config: StackConfig) -> tuple[list[Any], list[Any]]:
     """Every endpoint and web app of the stack: ``mlplane:serving`` and pipelines' steps."""
-    from components.pipeline.spec import ServeStepSpec, WebAppStepSpec
-    from pipelines.compile import compile_entry
+    from mlplane.components.pipeline.spec import ServeStepSpec, WebAppStepSpec
+    from mlplane.pipelines.compile import compile_entry
 
     endpoints: list[Any] = list(config.serving.endpoints) if config.serving is not None else []
     apps: list[Any] = list(config.serving.web_apps) if config.serving is not None else []

@@ -14,18 +14,18 @@ from typing import Any
 
 import pulumi
 
-from components.platform.auth import DEX_PORT, OAUTH2_PROXY_PORT, dex_service, oauth2_proxy_service
-from components.platform.istio import INGRESS_LABELS
-from components.serving.args import SERVER_RESOURCES, ModelStore, ServingEndpointArgs
-from components.serving.checks import backend_for
-from components.serving.endpoint import ServingEndpoint
-from components.serving.exposure import Exposure, GatewayRef, IssuerRef, LoginRoute
-from components.serving.spec import ModelSource, ServingBackend
-from components.serving.webapp import APP_RESOURCES, WebApp, WebAppArgs
-from components.serving.config import EndpointConfig, WebAppConfig
-from infra.layers.capacity import CapacityFacts
-from infra.layers.context import StackContext
-from infra.layers.platform import PlatformFacts
+from mlplane.components.platform.auth import DEX_PORT, OAUTH2_PROXY_PORT, dex_service, oauth2_proxy_service
+from mlplane.components.platform.istio import INGRESS_LABELS
+from mlplane.components.serving.args import SERVER_RESOURCES, ModelStore, ServingEndpointArgs
+from mlplane.components.serving.checks import backend_for
+from mlplane.components.serving.endpoint import ServingEndpoint
+from mlplane.components.serving.exposure import Exposure, GatewayRef, IssuerRef, LoginRoute
+from mlplane.components.serving.spec import ModelSource, ServingBackend
+from mlplane.components.serving.webapp import APP_RESOURCES, WebApp, WebAppArgs
+from mlplane.components.serving.config import EndpointConfig, WebAppConfig
+from mlplane.infra.layers.capacity import CapacityFacts
+from mlplane.infra.layers.context import StackContext
+from mlplane.infra.layers.platform import PlatformFacts
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.pod_security import ComputeResources
-from components.renames import aliases
-from components.storage.rules import claim_protected
-from components.workbench.notebook import Workbench, WorkbenchArgs
-from components.workbench.spec import NotebookSpec
-from components.workbench.tensorboard import Board, BoardArgs
-from infra.config.workbenches import notebook_image, release_of, runs_restricted
-from infra.layers.capacity import CapacityFacts
-from infra.layers.context import StackContext
-from infra.layers.platform import PlatformFacts
-from infra.layers.serving import ServingFacts
+from mlplane.components.pod_security import ComputeResources
+from mlplane.components.renames import aliases
+from mlplane.components.storage.rules import claim_protected
+from mlplane.components.workbench.notebook import Workbench, WorkbenchArgs
+from mlplane.components.workbench.spec import NotebookSpec
+from mlplane.components.workbench.tensorboard import Board, BoardArgs
+from mlplane.infra.config.workbenches import notebook_image, release_of, runs_restricted
+from mlplane.infra.layers.capacity import CapacityFacts
+from mlplane.infra.layers.context import StackContext
+from mlplane.infra.layers.platform import PlatformFacts
+from mlplane.infra.layers.serving import ServingFacts
 
 #: A notebook server's CPU and memory when the stack says nothing: the spawner's defaults
 #: (0.5 CPU, 1Gi) with its limit factor 1.2 (spawner_ui_config.yaml, cpu and memory).
@@ -88,7 +88,7 @@ def declare_workbenches(ctx: StackContext, platform: PlatformFacts, capacity: Ca
     profiles = kubeflow.profiles.profiles if kubeflow.profiles is not None else {}  # type: ignore[attr-defined]
     notebook_controller = [r for key, r in installed.items() if key.startswith("notebooks/")]
     board_controller = [r for key, r in installed.items() if key.startswith("tensorboards/")]
-    from components.platform.namespaces import profile_role
+    from mlplane.components.platform.namespaces import profile_role
 
     def after(profile: str, controller: list[pulumi.Resource], *more: pulumi.Resource) -> list[pulumi.Resource]:
         return [platform.namespaces[profile_role(profile)], profiles[profile], *controller, *more]

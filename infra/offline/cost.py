@@ -18,9 +18,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from components.accelerators.catalog import MODELS, AcceleratorModel, find_model
-from infra.offline.diff import PlanDiff
-from infra.offline.plan import Plan, PlanResource
+from mlplane.components.accelerators.catalog import MODELS, AcceleratorModel, find_model
+from mlplane.infra.offline.diff import PlanDiff
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 POOL_TYPE = "mlplane:accelerators:AcceleratorPool"
 PRICES_FILE = Path(__file__).resolve().parents[2] / "components" / "accelerators" / "gpu_prices.json"

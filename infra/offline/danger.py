@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.offline.kinds import held_data, is_stateful_type, kind_of
-from infra.offline.plan import Plan, PlanResource
+from mlplane.infra.offline.kinds import held_data, is_stateful_type, kind_of
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 #: The input that names a bucket, storage account or database, per cloud type.
 _CLOUD_NAME_KEYS = {

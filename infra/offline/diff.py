@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from infra.offline.danger import data_at_stake, holds_data, listing, object_name, stateful_in_namespace
-from infra.offline.downgrades import downgrade_warning
-from infra.offline.kinds import kind_of
-from infra.offline.paths import ABSENT, changed_paths, parse_pattern, show, touches, value_at
-from infra.offline.plan import STACK_TYPE, Plan, PlanResource
-from infra.offline.rename_hints import rename_hints
-from infra.offline.replace_rules import expandable_classes, replace_reasons
-from infra.offline.shown import masked
+from mlplane.infra.offline.danger import data_at_stake, holds_data, listing, object_name, stateful_in_namespace
+from mlplane.infra.offline.downgrades import downgrade_warning
+from mlplane.infra.offline.kinds import kind_of
+from mlplane.infra.offline.paths import ABSENT, changed_paths, parse_pattern, show, touches, value_at
+from mlplane.infra.offline.plan import STACK_TYPE, Plan, PlanResource
+from mlplane.infra.offline.rename_hints import rename_hints
+from mlplane.infra.offline.replace_rules import expandable_classes, replace_reasons
+from mlplane.infra.offline.shown import masked
 
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")

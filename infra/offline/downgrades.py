@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from components.sources import chart_name_of
-from infra.offline.plan import PlanResource
+from mlplane.components.sources import chart_name_of
+from mlplane.infra.offline.plan import PlanResource
 
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 DIRECTORY_TYPE = "kubernetes:kustomize/v2:Directory"

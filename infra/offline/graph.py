@@ -12,9 +12,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from infra.offline.diff import Change, PlanDiff, owners
-from infra.offline.kinds import kind_of
-from infra.offline.plan import Plan, PlanResource
+from mlplane.infra.offline.diff import Change, PlanDiff, owners
+from mlplane.infra.offline.kinds import kind_of
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 MAX_NODES = 30
 _SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}

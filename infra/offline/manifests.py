@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-from components.naming import fit
-from infra.offline.kinds import is_cluster_scoped, is_upstream_object, kind_of
-from infra.offline.yaml_texts import YamlTexts
-from infra.offline.plan import Plan, PlanResource
+from mlplane.components.naming import fit
+from mlplane.infra.offline.kinds import is_cluster_scoped, is_upstream_object, kind_of
+from mlplane.infra.offline.yaml_texts import YamlTexts
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 CLUSTER_FOLDER = "_cluster"
 #: The longest file name most file systems accept, in bytes.

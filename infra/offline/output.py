@@ -12,9 +12,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from infra.offline.manifests import manifest_files
-from infra.offline.yaml_texts import YamlTexts
-from infra.offline.plan import Plan
+from mlplane.infra.offline.manifests import manifest_files
+from mlplane.infra.offline.yaml_texts import YamlTexts
+from mlplane.infra.offline.plan import Plan
 
 
 def write_render(plan: Plan, out_dir: Path, texts: YamlTexts | None = None) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config.paths import format_path
+from mlplane.infra.config.paths import format_path
 
 Path = tuple[Any, ...]
 WILDCARD = "*"

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from infra.errors import input_error
+from mlplane.infra.errors import input_error
 
 PLAN_VERSION = 1
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -84,7 +84,7 @@ class PlanResource:
     @property
     def is_kubernetes_object(self) -> bool:
         """Whether this is a Kubernetes object (as opposed to a chart, provider, ...)."""
-        from infra.offline.kinds import is_kubernetes_object_type
+        from mlplane.infra.offline.kinds import is_kubernetes_object_type
 
         return self.custom and is_kubernetes_object_type(self.type)
 

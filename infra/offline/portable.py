@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from infra.offline.plan import Plan
+from mlplane.infra.offline.plan import Plan
 
 
 def portable_plan(plan: Plan, root: Path) -> Plan:

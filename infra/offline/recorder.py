@@ -15,10 +15,10 @@ from pulumi.runtime import mocks
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_project, get_stack
 
-from components.base import OFFLINE_SECRET_PLACEHOLDER
-from infra.errors import OfflineUnsupportedError
-from infra.offline.plan import STACK_TYPE, PlanResource
-from infra.offline.values import struct_to_plain
+from mlplane.components.base import OFFLINE_SECRET_PLACEHOLDER
+from mlplane.infra.errors import OfflineUnsupportedError
+from mlplane.infra.offline.plan import STACK_TYPE, PlanResource
+from mlplane.infra.offline.values import struct_to_plain
 
 
 class RecordingMocks(mocks.Mocks):

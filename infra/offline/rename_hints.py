@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from infra.offline.danger import holds_data
-from infra.offline.plan import Plan, PlanResource, descendants
+from mlplane.infra.offline.danger import holds_data
+from mlplane.infra.offline.plan import Plan, PlanResource, descendants
 
 #: A plan's parent URN -> children map (:meth:`Plan.children`).
 Children = Mapping[str | None, list[PlanResource]]

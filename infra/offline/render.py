@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from infra.config import StackConfig
-from infra.errors import input_error
-from infra.offline.plan import Plan
-from infra.offline.portable import portable_plan
-from infra.offline.runner import run_offline
-from infra.program import build
+from mlplane.infra.config import StackConfig
+from mlplane.infra.errors import input_error
+from mlplane.infra.offline.plan import Plan
+from mlplane.infra.offline.portable import portable_plan
+from mlplane.infra.offline.runner import run_offline
+from mlplane.infra.program import build
 
 if TYPE_CHECKING:
-    from infra.offline.expand.engine import ExpandOptions, Expansion
-    from infra.offline.expand.errors import ExpansionError
+    from mlplane.infra.offline.expand.engine import ExpandOptions, Expansion
+    from mlplane.infra.offline.expand.errors import ExpansionError
 
 
 def render_config(config: StackConfig) -> Plan:
@@ -37,7 +37,7 @@ def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion
             the sources do not hold, values a chart's schema rejects, ...), naming the
             stack file, the chart or directory and its input.
     """
-    from infra.offline.expand.engine import ExpansionError, expand_plan
+    from mlplane.infra.offline.expand.engine import ExpansionError, expand_plan
 
     plan = render_config(config)
     try:

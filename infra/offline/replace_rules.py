@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from infra.offline.kinds import is_kubernetes_object_type
-from infra.offline.paths import Path, parse_pattern, touches, value_at
-from infra.offline.plan import Plan, PlanResource
+from mlplane.infra.offline.kinds import is_kubernetes_object_type
+from mlplane.infra.offline.paths import Path, parse_pattern, touches, value_at
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 _METADATA = ("metadata.name", "metadata.namespace", "apiVersion", "kind")
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from rich.text import Text
 
-from infra.offline.diff import OPS, Change, PlanDiff, ValueChange
+from mlplane.infra.offline.diff import OPS, Change, PlanDiff, ValueChange
 
 Format = Literal["text", "markdown", "json"]
 
@@ -62,7 +62,7 @@ def _title(change: Change) -> str:
 # -- text ------------------------------------------------------------------------------
 
 def _text_change(out: Text, change: Change, indent: str) -> None:
-    from infra.offline.shown import elided
+    from mlplane.infra.offline.shown import elided
 
     style = _STYLE[change.op]
     out.append("!" if change.danger else " ", style="bold red")
@@ -138,7 +138,7 @@ def _code(text: str) -> str:
 
 
 def _markdown_values(change: Change) -> str:
-    from infra.offline.shown import elided
+    from mlplane.infra.offline.shown import elided
 
     values, more = _shown_values(change)
     lines = []

@@ -13,12 +13,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from infra.errors import input_error
-from infra.offline.plan import Plan, load_plan
+from mlplane.infra.errors import input_error
+from mlplane.infra.offline.plan import Plan, load_plan
 
 _REF_ALLOWED = "a branch, tag or commit of this repository, e.g. origin/main or HEAD~1"
 
@@ -67,6 +68,34 @@ def checked_out(top: Path, commit: str) -> Iterator[Path]:
         _git(top, "worktree", "prune")
 
 
+#: The top-level folders that mlplane installs as ``mlplane.<folder>`` (setup.py).
+_PACKAGE_FOLDERS = ("infra", "components", "pipelines", "policy")
+
+
+def _revision_code(tree: Path, base_root: Path) -> tuple[str, list[str]]:
+    """The CLI module to run for the revision checked out at ``tree``, and its import path.
+
+    The revision's ``pyproject.toml`` says which module its ``mlplane`` command runs.
+    Revisions from before the package move run ``infra.cli`` from the checkout's root;
+    later ones run ``mlplane.infra.cli``, whose folders are made importable under the
+    ``mlplane`` namespace by a folder of links put first on the path (the installed
+    mlplane, the working tree's code, must not answer for them).
+    """
+    try:
+        scripts = tomllib.loads((tree / "pyproject.toml").read_text()).get("project", {}).get("scripts", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        scripts = {}
+    module = str(scripts.get("mlplane", "infra.cli:main")).partition(":")[0]
+    if not module.startswith("mlplane."):
+        return module, [str(base_root)]
+    links = tree.parent / "namespace" / "mlplane"
+    links.mkdir(parents=True, exist_ok=True)
+    for folder in _PACKAGE_FOLDERS:
+        if (tree / folder).is_dir():
+            (links / folder).symlink_to(tree / folder, target_is_directory=True)
+    return module, [str(links.parent), str(base_root)]
+
+
 def render_at_revision(root: Path, ref: str, stack: str, config_file: Path | None) -> tuple[Plan, str]:
     """The plan of ``stack`` (or ``config_file``) as ``ref`` renders it, with ``ref``'s code.
 
@@ -100,10 +129,10 @@ def render_at_revision(root: Path, ref: str, stack: str, config_file: Path | Non
             empty = Plan(project="mlplane", stack=stack)
             return empty, f"{ref} ({short}) has no {stack_file.name}: everything shows as create.\n"
         out = tree.parent / "render"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(base_root),
-                                                                       os.environ.get("PYTHONPATH")]))}
+        module, code_path = _revision_code(tree, base_root)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [*code_path, os.environ.get("PYTHONPATH")]))}
         env.pop("FORCE_COLOR", None)
-        result = subprocess.run([sys.executable, "-m", "infra.cli", "render", *target, "--out", str(out)],
+        result = subprocess.run([sys.executable, "-m", module, "render", *target, "--out", str(out)],
                                 cwd=base_root, env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             detail = (result.stderr.strip().splitlines() or ["no message"])[-1]

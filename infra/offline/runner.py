@@ -21,9 +21,9 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 
-from infra.offline.memory import gc_paused
-from infra.offline.plan import Plan
-from infra.offline.recorder import RecordingMonitor
+from mlplane.infra.offline.memory import gc_paused
+from mlplane.infra.offline.plan import Plan
+from mlplane.infra.offline.recorder import RecordingMonitor
 
 PROJECT = "mlplane"
 

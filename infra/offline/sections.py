@@ -6,10 +6,10 @@ from typing import Any
 
 from rich.text import Text
 
-from infra.offline.cost import (PoolChange, PoolCost, describe_sharing, describe_size, money, money_range,
+from mlplane.infra.offline.cost import (PoolChange, PoolCost, describe_sharing, describe_size, money, money_range,
                                 pool_changes, price_source, price_table, spot_as_of)
-from infra.offline.diff import PlanDiff
-from infra.offline.graph import graph_markdown
+from mlplane.infra.offline.diff import PlanDiff
+from mlplane.infra.offline.graph import graph_markdown
 
 __all__ = ["cost_json", "cost_markdown", "cost_text", "graph_markdown", "json_report", "markdown_report"]
 
@@ -138,7 +138,7 @@ def markdown_report(diff: PlanDiff, budget: int | None = None, note: str = "") -
     Raises:
         BudgetTooSmall: ``budget`` cannot hold the report's title, summary and note.
     """
-    from infra.offline.report import format_markdown
+    from mlplane.infra.offline.report import format_markdown
 
     return format_markdown(diff, [("cost", cost_markdown(diff)), ("graph", graph_markdown(diff))],
                            budget=budget, note=note)
@@ -146,6 +146,6 @@ def markdown_report(diff: PlanDiff, budget: int | None = None, note: str = "") -
 
 def json_report(diff: PlanDiff) -> str:
     """The JSON diff with the pools' cost."""
-    from infra.offline.report import format_json
+    from mlplane.infra.offline.report import format_json
 
     return format_json(diff, cost_json(diff))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.base import SECRET_MASK, is_credential_key
-from infra.offline.paths import ABSENT, Named, Path
+from mlplane.components.base import SECRET_MASK, is_credential_key
+from mlplane.infra.offline.paths import ABSENT, Named, Path
 
 _SECRET_TYPES = frozenset({"kubernetes:core/v1:Secret"})
 _SECRET_FIELDS = frozenset({"data", "stringData"})

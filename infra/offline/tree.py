@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from infra.offline.diff import SOURCE_TYPES, PlanDiff
-from infra.offline.kinds import kind_of
-from infra.offline.plan import Plan, PlanResource, descendants
+from mlplane.infra.offline.diff import SOURCE_TYPES, PlanDiff
+from mlplane.infra.offline.kinds import kind_of
+from mlplane.infra.offline.plan import Plan, PlanResource, descendants
 
 _MARK = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
 

@@ -12,7 +12,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 
-from components.base import SECRET_MASK
+from mlplane.components.base import SECRET_MASK
 
 UNKNOWN_MASK = "[unknown]"
 

@@ -11,6 +11,6 @@ A pipeline whose flow is decided at run time (``dsl.Condition`` on a step's outp
 an error naming the construct, the file and the line (docs/pipelines.md lists them).
 """
 
-from pipelines.kfp_v1.loader import load_kfp_v1_pipeline
+from mlplane.pipelines.kfp_v1.loader import load_kfp_v1_pipeline
 
 __all__ = ["load_kfp_v1_pipeline"]

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.component_spec import ComponentSpec
-from pipelines.kfp_v1.context import current
-from pipelines.kfp_v1.lightweight import serialize
-from pipelines.kfp_v1.naming import file_name, unique_python_names
+from mlplane.pipelines.kfp_v1.component_spec import ComponentSpec
+from mlplane.pipelines.kfp_v1.context import current
+from mlplane.pipelines.kfp_v1.lightweight import serialize
+from mlplane.pipelines.kfp_v1.naming import file_name, unique_python_names
 
 _TRUE = {"y", "yes", "t", "true", "on", "1"}
 _FALSE = {"n", "no", "f", "false", "off", "0"}
@@ -121,7 +121,7 @@ def _with_defaults(spec: ComponentSpec, arguments: dict[str, Any]) -> dict[str, 
 
 def instantiate(spec: ComponentSpec, arguments: dict[str, Any]) -> Any:
     """A ``ContainerOp`` running ``spec`` with ``arguments`` (input name -> value)."""
-    from pipelines.kfp_v1.api.dsl import BaseOp, ContainerOp
+    from mlplane.pipelines.kfp_v1.api.dsl import BaseOp, ContainerOp
 
     for name, value in arguments.items():
         if isinstance(value, BaseOp):

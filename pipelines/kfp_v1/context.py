@@ -69,14 +69,14 @@ class Declaration:
             self.engine_reasons.append(reason)
 
     def __post_init__(self) -> None:
-        from pipelines.kfp_v1.api.dsl import PipelineConf
+        from mlplane.pipelines.kfp_v1.api.dsl import PipelineConf
 
         self.conf = PipelineConf()
 
     def unique_name(self, human_name: str) -> str:
         """The op name KFP 1.8.22 gives ``human_name`` in this pipeline (sanitized, then
         ``-2``, ``-3``... for repeats; kfp/dsl/_pipeline.py ``Pipeline.add_op``)."""
-        from pipelines.kfp_v1.naming import op_name
+        from mlplane.pipelines.kfp_v1.naming import op_name
 
         return op_name(human_name, {op.name for op in self.ops})
 

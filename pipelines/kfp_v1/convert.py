@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.pipeline.spec import (
+from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
     ResourceOverrides,
@@ -14,12 +14,12 @@ from components.pipeline.spec import (
     WorkflowStepSpec,
     output_references,
 )
-from components.scheduling import AcceleratorRequest
-from components.naming import k8s_name
-from pipelines.kfp_v1.placeholders import substitute_run_placeholders
-from pipelines.kfp_v1.unroll import NotUnrollable, literal_loops, unroll
-from pipelines.kfp_v1.workflow import WorkflowError, compile_workflow
-from pipelines.kfp_v1.api.dsl import ContainerOp, ResourceOp, VolumeOp
+from mlplane.components.scheduling import AcceleratorRequest
+from mlplane.components.naming import k8s_name
+from mlplane.pipelines.kfp_v1.placeholders import substitute_run_placeholders
+from mlplane.pipelines.kfp_v1.unroll import NotUnrollable, literal_loops, unroll
+from mlplane.pipelines.kfp_v1.workflow import WorkflowError, compile_workflow
+from mlplane.pipelines.kfp_v1.api.dsl import ContainerOp, ResourceOp, VolumeOp
 
 
 def _resources(op: ContainerOp) -> ResourceOverrides:

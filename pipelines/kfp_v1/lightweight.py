@@ -20,9 +20,9 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1 import kfp_runtime_text as runtime
-from pipelines.kfp_v1.component_spec import ComponentSpec, InputSpec, OutputSpec
-from pipelines.kfp_v1.naming import make_unique
+from mlplane.pipelines.kfp_v1 import kfp_runtime_text as runtime
+from mlplane.pipelines.kfp_v1.component_spec import ComponentSpec, InputSpec, OutputSpec
+from mlplane.pipelines.kfp_v1.naming import make_unique
 
 #: KFP 1.8.22's default image for lightweight components (``default_base_image_or_builder``).
 DEFAULT_BASE_IMAGE = "python:3.7"

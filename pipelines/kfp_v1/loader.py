@@ -17,16 +17,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.pipeline.spec import PipelineSpec
-from pipelines.errors import functions_note, pipeline_error, validation_message
-from pipelines.kfp_v1 import api
-from pipelines.kfp_v1.api import aws, azure, compiler, components, dsl, gcp, onprem
-from pipelines.kfp_v1.api._params import PipelineParam
-from pipelines.kfp_v1.context import KfpCompatError, begin, end
-from pipelines.kfp_v1.convert import to_spec
-from pipelines.kfp_v1.placeholders import PlaceholderError
-from pipelines.kfp_v1.unroll import literal_loops
-from pipelines.kfp_v1.workflow import WorkflowError
+from mlplane.components.pipeline.spec import PipelineSpec
+from mlplane.pipelines.errors import functions_note, pipeline_error, validation_message
+from mlplane.pipelines.kfp_v1 import api
+from mlplane.pipelines.kfp_v1.api import aws, azure, compiler, components, dsl, gcp, onprem
+from mlplane.pipelines.kfp_v1.api._params import PipelineParam
+from mlplane.pipelines.kfp_v1.context import KfpCompatError, begin, end
+from mlplane.pipelines.kfp_v1.convert import to_spec
+from mlplane.pipelines.kfp_v1.placeholders import PlaceholderError
+from mlplane.pipelines.kfp_v1.unroll import literal_loops
+from mlplane.pipelines.kfp_v1.workflow import WorkflowError
 
 _MODULES: dict[str, types.ModuleType] = {
     "kfp": api,

@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from components.naming import k8s_name
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec
+from mlplane.components.naming import k8s_name
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec
 
 _ANY = re.compile(r"\{\{(workflow|pod)\.[^}]*\}\}")
 RUN_ID_CHARS = 12

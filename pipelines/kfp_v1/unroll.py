@@ -27,8 +27,8 @@ import json
 import re
 from typing import Any
 
-from components.pipeline.spec import ContainerStepSpec, output_references, rename_output_steps
-from pipelines.kfp_v1.workflow import WorkflowError
+from mlplane.components.pipeline.spec import ContainerStepSpec, output_references, rename_output_steps
+from mlplane.pipelines.kfp_v1.workflow import WorkflowError
 
 _LOOP_ITEM = re.compile(r"\{\{mlplane\.loop-item:([^}]+)\}\}")
 SUBVAR = "-subvar-"

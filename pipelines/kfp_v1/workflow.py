@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.pipeline.spec import (
+from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
     SidecarSpec,
     output_placeholder,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.rules.base import ResourceContext, ResourceRule, annotation, get, kind_of
+from mlplane.policy.rules.base import ResourceContext, ResourceRule, annotation, get, kind_of
 
 NAME = "no-external-services"
 EXPOSURE_OPT_IN = "mlplane.dev/exposure-opt-in"

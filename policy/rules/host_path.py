@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.exceptions import waived
-from policy.rules.base import ResourceContext, ResourceRule, get, is_list, kind_of
-from policy.rules.pods import pod_templates
+from mlplane.policy.exceptions import waived
+from mlplane.policy.rules.base import ResourceContext, ResourceRule, get, is_list, kind_of
+from mlplane.policy.rules.pods import pod_templates
 
 NAME = "no-host-path"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.pod_security import image_problem
-from policy.rules.base import ResourceContext, ResourceRule, annotation, get, kind_of
-from policy.rules.pods import containers
+from mlplane.components.pod_security import image_problem
+from mlplane.policy.rules.base import ResourceContext, ResourceRule, annotation, get, kind_of
+from mlplane.policy.rules.pods import containers
 
 NAME = "images-pinned"
 #: Set by components/pipeline/container_step.py (same constant there; a test keeps them equal).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from policy.rules.base import Resource, StackRule, get, kind_of, object_name
+from mlplane.policy.rules.base import Resource, StackRule, get, kind_of, object_name
 
 NAME = "namespace-guardrails"
 ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"

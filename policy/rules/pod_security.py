@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.exceptions import waived
-from policy.rules.base import ResourceContext, ResourceRule, get, is_list
-from policy.rules.pods import Container, PodTemplate, pod_templates
+from mlplane.policy.exceptions import waived
+from mlplane.policy.rules.base import ResourceContext, ResourceRule, get, is_list
+from mlplane.policy.rules.pods import Container, PodTemplate, pod_templates
 
 NAME = "pod-security-restricted"
 #: Volume types Pod Security "restricted" allows (hostPath is reported by no-host-path).

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy.rules.base import get, group_of, is_list, kind_of
+from mlplane.policy.rules.base import get, group_of, is_list, kind_of
 
 #: Built-in kinds with their pod spec at ``spec.template.spec``.
 _TEMPLATED = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "ReplicationController"})

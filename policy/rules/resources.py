@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.rules.base import ResourceContext, ResourceRule, get
-from policy.rules.pods import containers
+from mlplane.policy.rules.base import ResourceContext, ResourceRule, get
+from mlplane.policy.rules.pods import containers
 
 NAME = "resources-requests-limits"
 _REQUIRED = (("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"), ("limits", "memory"))
 
 
 def _quantity(value: Any) -> Any:
-    from components.quantity import parse_quantity
+    from mlplane.components.quantity import parse_quantity
 
     try:
         return parse_quantity(str(value))

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
-from infra.offline.kinds import is_stateful_type
-from policy.rules.base import ResourceContext, ResourceRule, is_list
+from mlplane.infra.offline.kinds import is_stateful_type
+from mlplane.policy.rules.base import ResourceContext, ResourceRule, is_list
 
 NAME = "stateful-resources-protected"
 CONFIG_SCHEMA: Mapping[str, Any] = {

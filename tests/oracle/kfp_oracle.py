@@ -35,7 +35,7 @@ import yaml
 from pathlib import Path
 from typing import Any
 
-from components.pipeline.spec import (
+from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
     PipelineSpec,
     ResourceStepSpec,
@@ -394,7 +394,7 @@ def _sized(given: dict[str, Any], extra: dict[str, str]) -> dict[str, Any]:
     and a limit; a limit alone is the request too; a request alone gets the default limit,
     or itself where it is above it; neither gets the defaults. ``extra`` (accelerators):
     request = limit."""
-    from components.quantity import parse_quantity
+    from mlplane.components.quantity import parse_quantity
 
     # Anything else KFP set stays as it was (but a GPU limit that a placement replaces).
     sized: dict[str, dict[str, str]] = {part: {k: str(v) for k, v in (given.get(part) or {}).items()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec
 from tests.oracle.kfp_oracle import mlplane_steps, oracle_steps
 
 #: What kfp/gcp.py ``use_preemptible_nodepool`` adds by default (KFP 1.8.22).

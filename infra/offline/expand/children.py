@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components.base import SECRET_MASK
-from infra.offline.kinds import is_cluster_scoped
-from infra.offline.plan import PlanResource
-from infra.offline.recorder import compose_urn
+from mlplane.components.base import SECRET_MASK
+from mlplane.infra.offline.kinds import is_cluster_scoped
+from mlplane.infra.offline.plan import PlanResource
+from mlplane.infra.offline.recorder import compose_urn
 
 DEPENDS_ON = "config.kubernetes.io/depends-on"
 RESOURCE_POLICY = "helm.sh/resource-policy"

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from infra.offline.expand import cache, helm, kustomize
-from infra.offline.expand.children import DEFAULT_NAMESPACE, child_resources, crd_scopes, masked_secret
-from infra.offline.expand.errors import EngineMissing, ExpansionError, SourceFailure
-from infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate, other_versions
-from infra.offline.plan import Plan, PlanResource
+from mlplane.infra.offline.expand import cache, helm, kustomize
+from mlplane.infra.offline.expand.children import DEFAULT_NAMESPACE, child_resources, crd_scopes, masked_secret
+from mlplane.infra.offline.expand.errors import EngineMissing, ExpansionError, SourceFailure
+from mlplane.infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate, other_versions
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from infra.offline.expand.kustomize import remote_entries
-from infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate, remote_copy
-from infra.offline.plan import Plan
+from mlplane.infra.offline.expand.kustomize import remote_entries
+from mlplane.infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate, remote_copy
+from mlplane.infra.offline.plan import Plan
 
 MANIFESTS_GIT = "https://github.com/kubeflow/manifests"
 

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.offline.expand.documents import helm_objects
-from infra.offline.expand.errors import EngineMissing, ExpansionError
+from mlplane.infra.offline.expand.documents import helm_objects
+from mlplane.infra.offline.expand.errors import EngineMissing, ExpansionError
 
 #: The annotation that makes a template a hook (Helm's ``release.HookAnnotation``).
 HOOK_ANNOTATION = "helm.sh/hook"

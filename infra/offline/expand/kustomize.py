@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
-from infra.offline.expand.documents import objects
-from infra.offline.expand.errors import EngineMissing
-from infra.offline.expand.locate import remote_copy
+from mlplane.infra.offline.expand.documents import objects
+from mlplane.infra.offline.expand.errors import EngineMissing
+from mlplane.infra.offline.expand.locate import remote_copy
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 #: Kustomization fields whose entries are files, folders or URLs of more resources.

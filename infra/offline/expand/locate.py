@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from components.sources import CHART_TYPE, DIRECTORY_TYPE, upstream_layout_path
+from mlplane.components.sources import CHART_TYPE, DIRECTORY_TYPE, upstream_layout_path
 
 EXPANDABLE_TYPES = frozenset({CHART_TYPE, DIRECTORY_TYPE})
 

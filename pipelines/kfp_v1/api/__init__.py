@@ -6,8 +6,8 @@ with a clear error naming the construct, the file and the line.
 
 from __future__ import annotations
 
-from pipelines.kfp_v1.api import aws, azure, compiler, components, dsl, gcp, onprem
-from pipelines.kfp_v1.context import unsupported_attributes
+from mlplane.pipelines.kfp_v1.api import aws, azure, compiler, components, dsl, gcp, onprem
+from mlplane.pipelines.kfp_v1.context import unsupported_attributes
 
 __version__ = "1.8.22+mlplane"
 __all__ = ["aws", "azure", "compiler", "components", "dsl", "gcp", "onprem"]

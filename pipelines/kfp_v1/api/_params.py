@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.pipeline.spec import output_placeholder
+from mlplane.components.pipeline.spec import output_placeholder
 
 
 class PipelineParam(str):
@@ -49,7 +49,7 @@ class PipelineParam(str):
     # parameter is its value, so comparing it is an ordinary string comparison.
     def _compare(self, operator: str, other: Any, plain: Any) -> Any:
         if self.op_name or (isinstance(other, PipelineParam) and other.op_name):
-            from pipelines.kfp_v1.api.dsl import ConditionOperator
+            from mlplane.pipelines.kfp_v1.api.dsl import ConditionOperator
 
             return ConditionOperator(operator, self, other)
         return plain(str(self), str(other) if isinstance(other, PipelineParam) else other)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.api._secrets import secret_env
-from pipelines.kfp_v1.context import unsupported_attributes
+from mlplane.pipelines.kfp_v1.api._secrets import secret_env
+from mlplane.pipelines.kfp_v1.context import unsupported_attributes
 
 
 def use_aws_secret(secret_name: str = "aws-secret", aws_access_key_id_name: str = "AWS_ACCESS_KEY_ID",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.api._secrets import secret_env
-from pipelines.kfp_v1.context import unsupported_attributes
+from mlplane.pipelines.kfp_v1.api._secrets import secret_env
+from mlplane.pipelines.kfp_v1.context import unsupported_attributes
 
 _KEYS = ("AZ_SUBSCRIPTION_ID", "AZ_TENANT_ID", "AZ_CLIENT_ID", "AZ_CLIENT_SECRET")
 

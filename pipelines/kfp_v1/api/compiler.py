@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.kfp_v1.context import current
+from mlplane.pipelines.kfp_v1.context import current
 
 
 class Compiler:

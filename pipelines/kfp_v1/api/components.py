@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
-from pipelines.kfp_v1.component_spec import ComponentSpecError, parse_component
-from pipelines.kfp_v1.component_task import task_factory
-from pipelines.kfp_v1.context import current, unsupported_attributes
-from pipelines.kfp_v1.lightweight import (
+from mlplane.pipelines.kfp_v1.component_spec import ComponentSpecError, parse_component
+from mlplane.pipelines.kfp_v1.component_task import task_factory
+from mlplane.pipelines.kfp_v1.context import current, unsupported_attributes
+from mlplane.pipelines.kfp_v1.lightweight import (
     InputBinaryFile,
     InputPath,
     InputTextFile,

@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.api._params import PipelineParam
-from components.naming import k8s_name
-from pipelines.kfp_v1.context import UnsupportedAttribute, current, refusing, unsupported_attributes
-from pipelines.kfp_v1.k8s_objects import to_plain
+from mlplane.pipelines.kfp_v1.api._params import PipelineParam
+from mlplane.components.naming import k8s_name
+from mlplane.pipelines.kfp_v1.context import UnsupportedAttribute, current, refusing, unsupported_attributes
+from mlplane.pipelines.kfp_v1.k8s_objects import to_plain
 
 __all__ = [
     "Condition", "ContainerOp", "ExitHandler", "ParallelFor", "PipelineParam", "PipelineVolume", "ResourceOp",

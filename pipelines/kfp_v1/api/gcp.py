@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.context import KfpCompatError, current, unsupported_attributes
+from mlplane.pipelines.kfp_v1.context import KfpCompatError, current, unsupported_attributes
 
 
 def use_gcp_secret(secret_name: str = "user-gcp-sa", secret_file_path_in_volume: str | None = None,
@@ -101,7 +101,7 @@ def place_on_spot_pools(declaration: Any) -> None:
 
 def _spot_pool(declaration: Any, op: Any) -> str:
     """The spot pool for ``op``'s accelerators (see :func:`place_on_spot_pools`)."""
-    from components.scheduling import AcceleratorRequest, ranked
+    from mlplane.components.scheduling import AcceleratorRequest, ranked
 
     def refuse(reason: str) -> KfpCompatError:
         return KfpCompatError("gcp.use_preemptible_nodepool", f"on step {op.name!r}: {reason}",

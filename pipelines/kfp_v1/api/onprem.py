@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.kfp_v1.api._secrets import secret_env
-from pipelines.kfp_v1.context import unsupported_attributes
+from mlplane.pipelines.kfp_v1.api._secrets import secret_env
+from mlplane.pipelines.kfp_v1.context import unsupported_attributes
 
 
 def mount_pvc(pvc_name: str = "pipeline-claim", volume_name: str = "pipeline",

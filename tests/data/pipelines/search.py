@@ -1,8 +1,8 @@
 """A pipeline with a hyperparameter search whose best learning rate a training step uses (tests)."""
 
-from components.pipeline.experiment_spec import ExperimentStepSpec, Objective, SearchParameter, TrialSpec
-from components.pipeline.spec import ContainerStepSpec, PipelineSpec, output_placeholder
-from pipelines.native import pipeline
+from mlplane.components.pipeline.experiment_spec import ExperimentStepSpec, Objective, SearchParameter, TrialSpec
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec, output_placeholder
+from mlplane.pipelines.native import pipeline
 
 
 @pipeline
