@@ -10,7 +10,7 @@ package: nothing but these four is installed. Everything else is in pyproject.to
 
 from setuptools import find_packages, setup
 
-FOLDERS = ("infra", "components", "pipelines", "policy")
+FOLDERS = ("core", "infra", "components", "pipelines", "policy")
 
 setup(
     packages=[f"mlplane.{name}" for name in find_packages(include=[f"{folder}*" for folder in FOLDERS])],

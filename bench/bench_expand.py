@@ -33,7 +33,7 @@ from pathlib import Path
 started = time.perf_counter()
 from mlplane.infra.offline.memory import gc_paused
 gc_paused().__enter__()  # as the mlplane CLI does
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.expand.cache import expansions_cache
 from mlplane.infra.offline.expand.engine import ExpandOptions
 from mlplane.infra.offline.output import write_render

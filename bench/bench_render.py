@@ -30,7 +30,7 @@ gc_paused().__enter__()  # as the mlplane CLI does
 from mlplane.infra.offline.output import write_render
 mode, arg, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 if mode == "stack":
-    from mlplane.infra.config import load_stack_file
+    from mlplane.infra.load import load_stack_file
     from mlplane.infra.offline.render import render_config
     plan = render_config(load_stack_file(Path(arg)))
 else:

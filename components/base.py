@@ -8,7 +8,6 @@ field (``mlplane schema`` turns the descriptions into editor help).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,41 +15,9 @@ import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, GetCoreSchemaHandler, ValidationInfo
 from pydantic_core import PydanticCustomError, core_schema
 
-#: How secrets are shown wherever mlplane writes or prints: plan, manifests, errors.
-SECRET_MASK = "[secret]"
+from mlplane.core.credentials import SECRET_MASK, is_credential_key, masked_credentials, plain_credentials
 
-#: Keys (and environment variable names) whose values are credentials.
-_CREDENTIAL_KEY = re.compile(
-    r"(password|passwd|secret|token|api_?key|private_?key|access_?key|secret_?key|credentials?)$", re.IGNORECASE)
-#: Keys that name where a credential is kept rather than holding one (Helm's existingSecret).
-_REFERENCE_KEY = re.compile(r"^(existing|use_?existing)", re.IGNORECASE)
-
-
-def is_credential_key(key: Any) -> bool:
-    """Whether a mapping key (or env var name) holds a credential: ``password``, ``secretAccessKey``, ...
-
-    Keys that name a Secret to read the credential from (``existingSecret``) do not.
-    """
-    if not isinstance(key, str):
-        return False
-    plain = key.replace("-", "_")
-    return bool(_CREDENTIAL_KEY.search(plain)) and not _REFERENCE_KEY.match(plain)
-
-
-def plain_credentials(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Key paths inside ``value`` (mappings and lists) where a credential-named key holds a plain string."""
-    if isinstance(value, dict):
-        found: list[tuple[Any, ...]] = []
-        for key, item in value.items():
-            if is_credential_key(key) and isinstance(item, str) and item:
-                found.append((*path, key))
-            else:
-                found += plain_credentials(item, (*path, key))
-        return found
-    if isinstance(value, list):
-        return [p for index, item in enumerate(value) for p in plain_credentials(item, (*path, index))]
-    return []
-
+__all__ = ["SECRET_MASK", "is_credential_key", "masked_credentials", "plain_credentials"]
 
 def check_helm_values(values: dict[str, Any]) -> dict[str, Any]:
     """Refuse Helm values that hold a credential in plain text.
@@ -72,15 +39,6 @@ def check_helm_values(values: dict[str, Any]) -> dict[str, Any]:
 #: Helm values of a wrapped chart, refused when they hold a plain credential.
 HelmValues = Annotated[dict[str, Any], AfterValidator(check_helm_values)]
 
-
-def masked_credentials(value: Any) -> Any:
-    """``value`` with every plain string under a credential-named key replaced by ``[secret]``."""
-    if isinstance(value, dict):
-        return {k: SECRET_MASK if is_credential_key(k) and isinstance(v, str) else masked_credentials(v)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [masked_credentials(v) for v in value]
-    return value
 
 #: What an undecryptable ``secure:`` value stands for in an offline render. It only ever
 #: reaches the plan wrapped as a Pulumi secret, so it is written out as ``[secret]``.

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field
 
 from mlplane.components.base import ArgsModel, depends_of
-from mlplane.components.naming import check_dns_label
+from mlplane.core.naming import check_dns_label
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
 

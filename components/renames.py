@@ -24,7 +24,7 @@ import pulumi
 from pydantic import AfterValidator, Field, model_validator
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import check_dns_label
+from mlplane.core.naming import check_dns_label
 
 FORMERLY_DESCRIPTION = (
     "Earlier names of this entry, oldest first. A rename keeps its resources (aliases) and its data: "

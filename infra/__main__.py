@@ -12,7 +12,7 @@ import sys
 import pulumi
 
 from mlplane.infra.engine_config import load_engine_config
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 from mlplane.infra.prerequisites import prerequisites
 from mlplane.infra.program import build
 

@@ -22,13 +22,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from mlplane.infra.config import StackConfig, load_stack_file
+from mlplane.infra.config import StackConfig
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.config.loader import stack_name_for
 from mlplane.infra.config.secrets import format_slots, secret_slots, unset_required
 from mlplane.infra.config.stackfile import read_stack_document
 from mlplane.infra.config.workbenches import unchecked_shrink_note
-from mlplane.infra.suggest import did_you_mean
-from mlplane.infra.errors import InputError, OfflineUnsupportedError, input_error
+from mlplane.core.suggest import did_you_mean
+from mlplane.core.errors import InputError, OfflineUnsupportedError, input_error
 from mlplane.infra.offline.diff import PlanDiff, diff_plans
 from mlplane.infra.offline.expand.errors import SourceFailure
 from mlplane.infra.offline.manifests import ManifestError, object_conflicts

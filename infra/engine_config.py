@@ -15,9 +15,10 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from mlplane.components.base import SecretValue
-from mlplane.infra.config import StackConfig, StackSource, validate_config
+from mlplane.infra.config import StackConfig, StackSource
+from mlplane.infra.load import validate_config
 from mlplane.infra.config.stackfile import read_stack_document
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 from mlplane.infra.project import project_root, stack_file
 
 

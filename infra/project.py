@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from mlplane.infra.errors import input_error
+from mlplane.core.errors import input_error
 
 PROJECT_FILE = "Pulumi.yaml"
 #: Pulumi's own rule for stack names.

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from mlplane.infra.config.secrets import SecretSlot
-from mlplane.infra.errors import input_error
+from mlplane.core.errors import input_error
 
 EXIT_OK, EXIT_FAILED = 0, 2
 

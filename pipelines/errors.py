@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlplane.infra.errors import InputError, Problem, describe_validation_error, show_value
-from mlplane.infra.suggest import close_matches
+from mlplane.core.errors import InputError, Problem, describe_validation_error, show_value
+from mlplane.core.suggest import close_matches
 
 
 def pipeline_error(file: str, pipeline: str, message: str, *, line: int | None = None,

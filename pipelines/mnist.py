@@ -21,7 +21,7 @@ from mlplane.components.pipeline.spec import (
     WebAppStepSpec,
     version_placeholder,
 )
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pod_security import ResourceOverrides
 from mlplane.components.scheduling import AcceleratorRequest
 from mlplane.components.serving.args import MAX_NAME

@@ -19,7 +19,8 @@ from hypothesis import settings
 settings.register_profile("mlplane", deadline=None)
 settings.load_profile("mlplane")
 
-from mlplane.infra.config import StackConfig, load_stack_file
+from mlplane.infra.config import StackConfig
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.render import render_config
 from mlplane.infra.offline.runner import run_offline

@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from mlplane.infra.config import StackConfig, load_stack_file
+from mlplane.infra.config import StackConfig
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.expand.engine import ExpandOptions, Expansion
 from mlplane.infra.offline.kinds import is_upstream_object
 from mlplane.infra.offline.plan import Plan, PlanResource

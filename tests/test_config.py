@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from mlplane.components.base import SecretValue
-from mlplane.infra.config import load_stack_file, validate_config
+from mlplane.infra.load import load_stack_file, validate_config
 from mlplane.infra.config.cluster import GkeCluster, LocalCluster
 from mlplane.infra.config.source import StackSource
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 
 from .conftest import STACKS, load_stack
 

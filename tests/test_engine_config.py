@@ -12,7 +12,7 @@ from pulumi.runtime.config import set_all_config
 from mlplane.infra.config.secrets import secret_slots, unset_required
 from mlplane.infra.config.stackfile import read_stack_document
 from mlplane.infra.engine_config import engine_config_values, load_engine_config
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 
 from .conftest import ROOT, load_stack
 

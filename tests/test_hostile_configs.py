@@ -202,9 +202,9 @@ def test_every_key_given_a_wrong_shape_is_refused_in_the_stack_files_words(name:
     traceback: the loader's one translation (infra.errors.describe_validation_error)
     covers every model.
     """
-    from mlplane.infra.config.loader import validate_config
+    from mlplane.infra.load import validate_config
     from mlplane.infra.config.source import StackSource
-    from mlplane.infra.errors import InputError
+    from mlplane.core.errors import InputError
 
     root = Path(__file__).resolve().parent.parent
     config = SWEPT[name]

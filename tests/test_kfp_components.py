@@ -8,7 +8,7 @@ import pytest
 
 from mlplane.components.pipeline import outputs
 from mlplane.components.pipeline.container_step import ContainerStepArgs, main_container, pod_metadata, pod_spec
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 from mlplane.pipelines.kfp_v1.lightweight import strip_type_hints
 

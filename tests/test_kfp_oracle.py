@@ -22,7 +22,7 @@ import pytest
 from mlplane.components.pipeline.spec import WorkflowStepSpec
 from mlplane.components.pipeline.workflow_step import WorkflowStepArgs, workflow_manifest
 from mlplane.components.scheduling import PoolScheduling, place
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 from tests.oracle.placement import mlplane_placed, oracle_placed
 from tests.oracle.unrolled import flatten_literal_loops

@@ -11,7 +11,7 @@ import pytest
 
 from mlplane.components.accelerators.spec import PoolSpec, pool_scheduling
 from mlplane.components.pipeline.spec import ContainerStepSpec, WorkflowStepSpec
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 
 from .test_pipelines_stack import DATA, JOB, render, render_error, stack_from

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlplane.components.pipeline.spec import ContainerStepSpec, VolumeStepSpec, output_placeholder
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 from mlplane.pipelines.kfp_v1 import load_kfp_v1_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent

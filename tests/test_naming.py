@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlplane.components.naming import check_dns_label, dns_subdomain, is_dns_label, is_dns_subdomain, k8s_name
+from mlplane.core.naming import check_dns_label, dns_subdomain, is_dns_label, is_dns_subdomain, k8s_name
 
 parts = st.lists(st.text(min_size=1, max_size=80), min_size=1, max_size=4).filter(
     lambda ps: any(any(c.isascii() and c.isalnum() for c in p) for p in ps)

@@ -391,7 +391,7 @@ def _valid(tmp_path: Path, plan: dict[str, Any], out: str = "out") -> None:
 def test_a_gpu_step_inside_a_condition_is_placed(base: str, release: str | None, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     from mlplane.components.scheduling import AcceleratorRequest, place, pools_for
-    from mlplane.infra.config.loader import load_stack_file
+    from mlplane.infra.load import load_stack_file
 
     stack = _oracle_flow_stack(tmp_path, "flow_gpu", base, release)
     expected = place(AcceleratorRequest(vendor="nvidia", count=1), pools_for(load_stack_file(stack)), stack="t")

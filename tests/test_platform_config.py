@@ -9,9 +9,9 @@ import pytest
 from mlplane.components.platform.resolve import resolve, spec_problems
 from mlplane.components.platform.spec import KubeflowSpec, check_email
 from mlplane.infra.cli import main
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.config.stack import StackConfig
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 
 BASE = """config:
   mlplane:cluster:

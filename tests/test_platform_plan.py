@@ -10,7 +10,7 @@ import pytest
 
 from mlplane.components.sources import chart_location
 from mlplane.components.platform.releases import RELEASES
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.plan import Plan, PlanResource
 from mlplane.infra.offline.render import render_config
 

@@ -8,7 +8,7 @@ import pytest
 
 from mlplane.components.base import SecretValue
 from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
-from mlplane.infra.errors import OfflineUnsupportedError
+from mlplane.core.errors import OfflineUnsupportedError
 
 
 class Box(pulumi.ComponentResource):

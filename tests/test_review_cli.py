@@ -33,7 +33,7 @@ def code_path(project: Path) -> str:
     links = project.parent / f"{project.name}-code" / "mlplane"
     if not links.is_dir():
         links.mkdir(parents=True)
-        for folder in ("infra", "components", "pipelines", "policy"):
+        for folder in ("core", "infra", "components", "pipelines", "policy"):
             (links / folder).symlink_to(project / folder, target_is_directory=True)
     return str(links.parent)
 
@@ -116,7 +116,7 @@ def test_preview_prints_the_tree_only_without_baseline_or_on_request(isolated: P
 
 # -- mlplane diff --base, and the pull-request workflow, on a temporary git repository --
 
-PROJECT = ("infra", "components", "pipelines", "policy", "Pulumi.yaml", "Pulumi.dev.yaml", "pyproject.toml",
+PROJECT = ("core", "infra", "components", "pipelines", "policy", "Pulumi.yaml", "Pulumi.dev.yaml", "pyproject.toml",
            "README.md")
 
 

@@ -17,7 +17,7 @@ from mlplane.infra.cli import main
 from mlplane.infra.config.secrets import secret_slots
 from mlplane.infra.config.stackfile import read_stack_document
 from mlplane.infra.engine_config import load_engine_config
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 
 from .conftest import ROOT, STACKS
 from .test_engine_config import in_engine

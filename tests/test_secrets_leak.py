@@ -45,7 +45,7 @@ from mlplane.infra.config import StackConfig
 from mlplane.infra.config.stackfile import read_stack_document
 from mlplane.infra.config.secrets import secret_slots, unset_required
 from mlplane.infra.engine_config import load_engine_config
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.recorder import RecordingMonitor
 

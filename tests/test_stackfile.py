@@ -8,7 +8,7 @@ import pytest
 
 from mlplane.components.base import SecretValue
 from mlplane.infra.config.stackfile import MAX_FILE_BYTES, read_stack_document
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 
 
 def read_error(path: Path) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlplane.infra.cli import main
-from mlplane.infra.suggest import close_matches, did_you_mean
+from mlplane.core.suggest import close_matches, did_you_mean
 
 from .conftest import ROOT
 

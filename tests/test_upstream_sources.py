@@ -25,7 +25,7 @@ from mlplane.components.sources import (
     manifests_location,
     upstream_layout_path,
 )
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.render import render_config
 from tests.conftest import ROOT, STACKS, rendered
 from tests.upstream import (

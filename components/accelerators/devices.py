@@ -35,7 +35,7 @@ from mlplane.components.accelerators.spec import (
 )
 from mlplane.components.base import ArgsModel
 from mlplane.components.charts import install_chart
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pod_security import ComputeResources
 
 #: ConfigMap with the NVIDIA device plugin configs (GPU Operator mode).

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from mlplane.components.accelerators.catalog import find_model
 from mlplane.components.accelerators.spec import pool_node_labels
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 
 if TYPE_CHECKING:
     from mlplane.components.accelerators.pool import AcceleratorPool, AcceleratorPoolArgs

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, Field, model_validator
 from mlplane.components.accelerators.catalog import find_model, gke_machine_gpus, model_names
 from mlplane.components.base import HelmValues, ArgsModel
 from mlplane.components.charts import ChartSource
-from mlplane.components.naming import check_dns_label, is_dns_subdomain
+from mlplane.core.naming import check_dns_label, is_dns_subdomain
 from mlplane.components.pod_security import check_image
 from mlplane.components.renames import RenameHistory
 from mlplane.components.scheduling import VENDORS, PoolScheduling

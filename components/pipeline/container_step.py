@@ -15,7 +15,7 @@ from pydantic import Field
 
 from mlplane.components.base import ArgsModel, depends_of
 from mlplane.components.mesh import without_sidecar
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline import outputs
 from mlplane.components.pipeline.spec import ContainerStepSpec, ResourceOverrides, SidecarSpec
 from mlplane.components.pipeline.versioning import VERSION_LABEL

@@ -27,7 +27,7 @@ from pydantic import Field
 
 from mlplane.components.base import ArgsModel, depends_of
 from mlplane.components.mesh import without_sidecar
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline import katib_best
 from mlplane.components.pipeline.container_step import ContainerStep, ContainerStepArgs, pod_labels, pod_spec
 from mlplane.components.pipeline.experiment_spec import ExperimentStepSpec, trial_reference

@@ -16,7 +16,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline.spec import ContainerStepSpec, split_placeholders
 from mlplane.components.pod_security import ComputeResources, container
 

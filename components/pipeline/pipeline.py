@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline.container_step import ContainerStep, ContainerStepArgs
 from mlplane.components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs, trial_step
 from mlplane.components.pipeline.resource_step import ResourceStep, ResourceStepArgs

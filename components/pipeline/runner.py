@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 
 _VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
 

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from mlplane.components.accelerators.spec import POOL_LABEL
 from mlplane.components.base import ArgsModel
 from mlplane.components.pipeline.experiment_spec import ExperimentStepSpec
-from mlplane.components.naming import is_dns_subdomain, k8s_name
+from mlplane.core.naming import is_dns_subdomain, k8s_name
 from mlplane.components.pod_security import ResourceOverrides
 from mlplane.components.quantity import Quantity
 from mlplane.components.scheduling import AcceleratorRequest

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from mlplane.components.base import ArgsModel, depends_of
 from mlplane.components.mesh import without_sidecar
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION, DEFAULT_AWAIT_SECONDS
 from mlplane.components.pipeline.spec import ResourceOverrides, WorkflowStepSpec
 from mlplane.components.platform.releases import DEFAULT_RELEASE, ReleaseName

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.platform.auth import USER_HEADER
 from mlplane.components.platform.install import PartArgs, after, custom_resource
 from mlplane.components.platform.istio import SECURITY_API

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from mlplane.components.base import HelmValues, ArgsModel, SecretValue
 from mlplane.components.charts import check_version
 from mlplane.components.namespace import PodSecurityLevel
-from mlplane.components.naming import check_dns_label, is_dns_subdomain
+from mlplane.core.naming import check_dns_label, is_dns_subdomain
 from mlplane.components.platform.gateway import GatewaySettings
 from mlplane.components.platform.notebook_culling import NotebookCulling
 from mlplane.components.platform.releases import DEFAULT_RELEASE, RELEASE_NAMES, ReleaseName

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pod_security import ComputeResources
 from mlplane.components.scheduling import Placement
 from mlplane.components.serving.checks import backend_issues, derived_name_issues, store_issue

@@ -28,7 +28,7 @@ from pydantic import Field, model_validator
 
 from mlplane.components.base import ArgsModel
 from mlplane.components.namespace import NAMESPACE_NAME_LABEL
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.serving.spec import DnsLabel, Host
 
 CERTIFICATE_API = "cert-manager.io/v1"

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import check_dns_label, is_dns_subdomain
+from mlplane.core.naming import check_dns_label, is_dns_subdomain
 from mlplane.components.pod_security import check_image
 
 #: Model formats an endpoint can serve (KServe's ``modelFormat.name`` values).

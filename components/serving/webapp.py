@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pod_security import ComputeResources
 from mlplane.components import pod_security
 from mlplane.components.serving import pods

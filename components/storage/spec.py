@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import AfterValidator, Field
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import check_dns_label, is_dns_subdomain
+from mlplane.core.naming import check_dns_label, is_dns_subdomain
 from mlplane.components.pod_security import check_image
 from mlplane.components.quantity import check_quantity
 from mlplane.components.renames import RenameHistory

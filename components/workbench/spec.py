@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import check_dns_label, k8s_name
+from mlplane.core.naming import check_dns_label, k8s_name
 from mlplane.components.pod_security import ResourceOverrides
 from mlplane.components.renames import RenameHistory
 from mlplane.components.scheduling import AcceleratorRequest

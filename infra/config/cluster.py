@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Union
 from pydantic import AfterValidator, Field
 
 from mlplane.components.base import ArgsModel
-from mlplane.components.naming import check_dns_label
+from mlplane.core.naming import check_dns_label
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 

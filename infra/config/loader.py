@@ -9,7 +9,7 @@ before this has passed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from dataclasses import replace
@@ -20,13 +20,13 @@ from pydantic import TypeAdapter, ValidationError
 from mlplane.components.base import SecretValue
 from mlplane.infra.config.introspect import allowed_keys, field_info, model_at
 from mlplane.infra.config.paths import format_path
-from mlplane.infra.config.rules import cross_check
+from mlplane.infra.config.rules import Rule, cross_check
 from mlplane.infra.config.secrets import fill_unset, secret_slots, unset_problems, unset_required
 from mlplane.infra.config.source import StackSource
 from mlplane.infra.config.stack import NAMESPACE, StackConfig, required_sections, section_names
 from mlplane.infra.config.stackfile import StackDocument, read_stack_document
-from mlplane.infra.errors import InputError, Problem, describe_validation_error, show_value
-from mlplane.infra.suggest import did_you_mean
+from mlplane.core.errors import InputError, Problem, describe_validation_error, show_value
+from mlplane.core.suggest import did_you_mean
 
 #: Config namespaces that may appear in a stack file besides mlplane's own: the
 #: providers' own settings (Pulumi reads them for default providers).
@@ -35,13 +35,16 @@ PROVIDER_NAMESPACES = ("pulumi", "kubernetes", "gcp", "aws", "azure-native", "ra
 LineLookup = Callable[[tuple[Any, ...]], "int | None"]
 
 
-def load_stack_file(path: Path, stack: str | None = None, display: str | None = None) -> StackConfig:
+def load_stack_file(path: Path, stack: str | None = None, display: str | None = None,
+                    checks: Sequence[Rule] = ()) -> StackConfig:
     """Read, check and validate a stack file for the offline render.
 
     Args:
         path: The stack file.
         stack: The stack name; default: ``X`` for ``Pulumi.X.yaml``, else the file stem.
         display: How to name the file in messages.
+        checks: Further rules run after the cross-section rules, reported the same way
+            (the stack program hands down its pipeline checks: mlplane.infra.load).
 
     Returns:
         The validated config, bound to its source.
@@ -54,7 +57,7 @@ def load_stack_file(path: Path, stack: str | None = None, display: str | None = 
     shown = Path(display) if display else path
     source = StackSource(stack=name, file=shown, base_dir=path.resolve().parent,
                          argument=None if stack else f"--config-file {shown}")
-    return validate_document(document, source)
+    return validate_document(document, source, checks)
 
 
 def stack_name_for(path: Path) -> str:
@@ -65,9 +68,9 @@ def stack_name_for(path: Path) -> str:
     return path.stem
 
 
-def validate_document(document: StackDocument, source: StackSource) -> StackConfig:
+def validate_document(document: StackDocument, source: StackSource, checks: Sequence[Rule] = ()) -> StackConfig:
     """Validate a stack document's ``config:`` map (offline path)."""
-    return validate_config(document.config, source, line_of=document.line_of)
+    return validate_config(document.config, source, line_of=document.line_of, checks=checks)
 
 
 def validate_config(
@@ -77,6 +80,7 @@ def validate_config(
     line_of: LineLookup | None = None,
     secret_keys: frozenset[str] = frozenset(),
     unset_secrets: Literal["unknown", "refuse"] = "unknown",
+    checks: Sequence[Rule] = (),
 ) -> StackConfig:
     """Validate a stack's ``config:`` map into a :class:`StackConfig`.
 
@@ -89,6 +93,8 @@ def validate_config(
         unset_secrets: What a required secret without a value becomes: ``unknown`` (the
             offline render: an unknown secret, as a ``secure:`` value is offline) or
             ``refuse`` (the engine: an error saying how to set it).
+        checks: Further rules, run after the cross-section rules (the stack program's
+            pipeline checks, which need compiled pipelines: mlplane.infra.load).
 
     Returns:
         The validated config, bound to ``source``.
@@ -135,7 +141,7 @@ def validate_config(
         stack_config = StackConfig.model_validate(sections).with_source(source)
     except ValidationError as exc:
         raise InputError(source.display, tuple(_problems(exc, f"{NAMESPACE}", {}, lines, ()))) from None
-    findings = cross_check(stack_config)
+    findings = cross_check(stack_config) + [finding for check in checks for finding in check(stack_config)]
     if findings:
         raise InputError(source.display, tuple(
             Problem(

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from mlplane.components.naming import check_dns_label
+from mlplane.core.naming import check_dns_label
+from mlplane.core.pinning import is_pinned
 from mlplane.components.renames import RenameHistory, formerly_problem, name_clashes
-from mlplane.infra.config.rules import Finding, rule
 
-if TYPE_CHECKING:
-    from mlplane.infra.config.stack import StackConfig
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
 ParamValue = str | int | float | bool
@@ -82,8 +79,6 @@ class PipelineEntry(RenameHistory):
     @field_validator("component_copies")
     @classmethod
     def _pinned_urls(cls, copies: dict[str, str]) -> dict[str, str]:
-        from mlplane.pipelines.kfp_v1.api.components import is_pinned
-
         for url in copies:
             if not is_pinned(url):
                 raise ValueError(f"component URL {url!r} is not pinned to a commit (40 hex digits) or a sha256 digest")
@@ -107,13 +102,3 @@ def _unique(entries: list[PipelineEntry]) -> list[PipelineEntry]:
 
 
 PipelinesConfig = Annotated[list[PipelineEntry], AfterValidator(_unique)]
-
-
-@rule
-def _pipelines_can_be_built(config: "StackConfig") -> Iterable[Finding]:
-    """Every listed pipeline loads, and its steps fit the stack (pools, images, APIs)."""
-    if not getattr(config, "pipelines", None):
-        return []
-    from mlplane.pipelines.compile import pipeline_findings  # imports user code; only when pipelines exist
-
-    return pipeline_findings(config)

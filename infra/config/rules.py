@@ -8,37 +8,14 @@ pure function from the config to findings; :func:`cross_check` runs them all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mlplane.core.findings import Finding
+
+__all__ = ["Finding", "RULES", "Rule", "cross_check", "rule"]
 
 if TYPE_CHECKING:
     from mlplane.infra.config.stack import StackConfig
-
-_MISSING = object()
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem a cross-section rule found.
-
-    Attributes:
-        path: Key path from the stack file's config map, e.g.
-            ``("mlplane:kubeflow", "components", "kserve", "enabled")``.
-        message: What is wrong.
-        value: The offending value (omit when there is none).
-        allowed: What would be accepted.
-    """
-
-    path: tuple[Any, ...]
-    message: str
-    value: Any = _MISSING
-    allowed: str | None = None
-
-    @property
-    def has_value(self) -> bool:
-        """Whether a value was given."""
-        return self.value is not _MISSING
-
 
 Rule = Callable[["StackConfig"], Iterable[Finding]]
 

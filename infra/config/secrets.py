@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from mlplane.components.base import SecretValue
 from mlplane.infra.config.introspect import members, pick_model
 from mlplane.infra.config.paths import format_path
-from mlplane.infra.errors import Problem
+from mlplane.core.errors import Problem
 
 #: What an entry of a list is called in a slot's description, by the key that names it.
 _NAMING_KEYS = ("email", "name", "id")

@@ -19,7 +19,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from mlplane.components.base import SecretValue
 from mlplane.infra.config.paths import format_path
-from mlplane.infra.errors import InputError, Problem, input_error
+from mlplane.core.errors import InputError, Problem, input_error
 
 #: Stack files are small; anything bigger is a mistake or an attack.
 MAX_FILE_BYTES = 1024 * 1024

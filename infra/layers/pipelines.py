@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from mlplane.components.pipeline.pipeline import Pipeline, PipelineArgs
 from mlplane.components.pipeline.runner import PipelineRunner, PipelineRunnerArgs
@@ -33,7 +33,7 @@ from mlplane.infra.layers.context import StackContext
 from mlplane.infra.layers.platform import PlatformFacts
 from mlplane.infra.layers.serving import ServingFacts, endpoint_args, web_app_args
 from mlplane.components.scheduling import Placement
-from mlplane.pipelines.compile import CompiledPipeline, compile_entry, training_api
+from mlplane.infra.layers.compile import CompiledPipeline, compile_entry, training_api
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ class PlatformFacts:
 def workloads_of(config: StackConfig) -> tuple[list[Any], list[Any]]:
     """Every endpoint and web app of the stack: ``mlplane:serving`` and pipelines' steps."""
     from mlplane.components.pipeline.spec import ServeStepSpec, WebAppStepSpec
-    from mlplane.pipelines.compile import compile_entry
+    from mlplane.infra.layers.compile import compile_entry
 
     endpoints: list[Any] = list(config.serving.endpoints) if config.serving is not None else []
     apps: list[Any] = list(config.serving.web_apps) if config.serving is not None else []

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from mlplane.components.naming import fit
+from mlplane.core.naming import fit
 from mlplane.infra.offline.kinds import is_cluster_scoped, is_upstream_object, kind_of
 from mlplane.infra.offline.yaml_texts import YamlTexts
 from mlplane.infra.offline.plan import Plan, PlanResource

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from mlplane.infra.errors import input_error
+from mlplane.core.errors import input_error
 
 PLAN_VERSION = 1
 STACK_TYPE = "pulumi:pulumi:Stack"

@@ -16,7 +16,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_project, get_stack
 
 from mlplane.components.base import OFFLINE_SECRET_PLACEHOLDER
-from mlplane.infra.errors import OfflineUnsupportedError
+from mlplane.core.errors import OfflineUnsupportedError
 from mlplane.infra.offline.plan import STACK_TYPE, PlanResource
 from mlplane.infra.offline.values import struct_to_plain
 

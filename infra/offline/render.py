@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mlplane.infra.config import StackConfig
-from mlplane.infra.errors import input_error
+from mlplane.core.errors import input_error
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.portable import portable_plan
 from mlplane.infra.offline.runner import run_offline

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mlplane.infra.errors import input_error
+from mlplane.core.errors import input_error
 from mlplane.infra.offline.plan import Plan, load_plan
 
 _REF_ALLOWED = "a branch, tag or commit of this repository, e.g. origin/main or HEAD~1"
@@ -69,7 +69,7 @@ def checked_out(top: Path, commit: str) -> Iterator[Path]:
 
 
 #: The top-level folders that mlplane installs as ``mlplane.<folder>`` (setup.py).
-_PACKAGE_FOLDERS = ("infra", "components", "pipelines", "policy")
+_PACKAGE_FOLDERS = ("core", "infra", "components", "pipelines", "policy")
 
 
 def _revision_code(tree: Path, base_root: Path) -> tuple[str, list[str]]:

@@ -15,7 +15,7 @@ from mlplane.components.pipeline.spec import (
     output_references,
 )
 from mlplane.components.scheduling import AcceleratorRequest
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.pipelines.kfp_v1.placeholders import substitute_run_placeholders
 from mlplane.pipelines.kfp_v1.unroll import NotUnrollable, literal_loops, unroll
 from mlplane.pipelines.kfp_v1.workflow import WorkflowError, compile_workflow

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec
 
 _ANY = re.compile(r"\{\{(workflow|pod)\.[^}]*\}\}")

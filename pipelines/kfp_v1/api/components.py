@@ -11,13 +11,13 @@ refused with how to vendor it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mlplane.core.pinning import is_pinned
 from mlplane.pipelines.kfp_v1.component_spec import ComponentSpecError, parse_component
 from mlplane.pipelines.kfp_v1.component_task import task_factory
 from mlplane.pipelines.kfp_v1.context import current, unsupported_attributes
@@ -39,12 +39,6 @@ __all__ = [
 ]
 
 #: A URL that names one immutable version: a 40-hex commit in its path, or a digest.
-_PINNED = re.compile(r"(/[0-9a-f]{40}/)|(@sha256:[0-9a-f]{64})|([?&]ref=[0-9a-f]{40}\b)")
-
-
-def is_pinned(url: str) -> bool:
-    """Whether ``url`` names one immutable version (a commit in its path, or a digest)."""
-    return bool(_PINNED.search(url))
 
 
 def _from_text(text: str | bytes, source: str) -> Callable[..., Any]:

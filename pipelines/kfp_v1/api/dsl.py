@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlplane.pipelines.kfp_v1.api._params import PipelineParam
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.pipelines.kfp_v1.context import UnsupportedAttribute, current, refusing, unsupported_attributes
 from mlplane.pipelines.kfp_v1.k8s_objects import to_plain
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlplane.components.naming import k8s_name
+from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline.outputs import consumes_outputs
 from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
@@ -26,7 +26,7 @@ from mlplane.components.pipeline.training_step import training_name_problems
 from mlplane.components.pod_security import image_problem
 from mlplane.infra.config.pipelines import PipelineEntry
 from mlplane.infra.config.rules import Finding
-from mlplane.infra.errors import InputError
+from mlplane.core.errors import InputError
 from mlplane.pipelines.context import PipelineContext
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ _CACHE_LIMIT = 1024
 
 def compile_entry(entry: PipelineEntry, config: "StackConfig") -> CompiledPipeline:
     """Load one pipeline of ``config`` (once per config object and entry)."""
-    from mlplane.pipelines.loader import load_pipeline
+    from mlplane.infra.layers.pipeline_source import load_pipeline
 
     key = (id(config), entry.model_dump_json())
     cached = _CACHE.get(key)
@@ -324,7 +324,7 @@ def _serving_findings(compiled: list[tuple[int, CompiledPipeline]], config: "Sta
 
 def pipeline_findings(config: "StackConfig") -> list[Finding]:
     """Load every pipeline of ``config``; report what stops one from being built."""
-    from mlplane.pipelines.loader import SourceError
+    from mlplane.infra.layers.pipeline_source import SourceError
 
     findings: list[Finding] = []
     loaded: list[tuple[int, CompiledPipeline]] = []

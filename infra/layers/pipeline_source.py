@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+import mlplane.pipelines as mlplane_pipelines
 from mlplane.components.pipeline.spec import PipelineSpec
 from mlplane.infra.config.pipelines import PipelineEntry
 from mlplane.infra.config.source import StackSource
@@ -59,8 +60,8 @@ def source_file(entry: PipelineEntry, source: StackSource) -> tuple[Path, str]:
 
 
 #: mlplane's own pipelines (``mlplane.pipelines.mnist``), wherever mlplane is installed.
-_OWN_PIPELINES = Path(__file__).resolve().parent
-_OWN_PACKAGE = __name__.rpartition(".")[0]
+_OWN_PIPELINES = Path(mlplane_pipelines.__file__).resolve().parent
+_OWN_PACKAGE = mlplane_pipelines.__name__
 
 
 def _check_module_home(target: str, base: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlplane.components.base import SECRET_MASK, masked_credentials
+from mlplane.core.credentials import SECRET_MASK, masked_credentials
 
 __all__ = ["SECRET_MASK", "InputError", "OfflineUnsupportedError", "Problem", "describe_validation_error",
            "input_error", "show_value"]
