@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,10 +37,19 @@ from mlplane.infra.offline.manifests import ManifestError, object_conflicts
 from mlplane.infra.offline.plan import Plan, load_plan
 from mlplane.infra.offline.memory import gc_paused
 from mlplane.infra.prerequisites import format_prerequisites, prerequisites
-from mlplane.infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
+from mlplane.infra.project import (
+    PROJECT_FILE,
+    STACK_NAME_ALLOWED,
+    available_stacks,
+    enclosing_root,
+    is_stack_name,
+    project_name,
+    project_root,
+    stack_file,
+)
 
 DEFAULT_STACK = "dev"
-EXIT_OK, EXIT_DANGER, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_DANGER, EXIT_INPUT, EXIT_UNEXPECTED = 0, 1, 2, 3
 
 
 def _add_stack_options(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +58,13 @@ def _add_stack_options(parser: argparse.ArgumentParser) -> None:
                         help=f"stack name: reads Pulumi.NAME.yaml in the project root (default: {DEFAULT_STACK})")
     source.add_argument("--config-file", "-c", type=Path, default=None,
                         help="any stack file; relative paths inside it resolve against its folder")
+    _add_cwd_option(parser)
+
+
+def _add_cwd_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cwd", "-C", type=Path, default=None, metavar="DIR",
+                        help="run as if started in DIR: the project is the nearest folder with a Pulumi.yaml "
+                             "from there (as the Pulumi CLI's --cwd)")
 
 
 def _add_danger_options(parser: argparse.ArgumentParser) -> None:
@@ -135,28 +152,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _stack_path(args: argparse.Namespace) -> tuple[Path, str, str, Path]:
-    """The stack file the options name: ``(path, stack, how to name it, project root)``."""
+    """The stack file the options name: ``(path, stack, how to name it, project root)``.
+
+    The project is the nearest folder with a Pulumi.yaml, from ``--cwd`` (default: the
+    current folder); ``--stack NAME`` reads its ``Pulumi.NAME.yaml``. A ``--config-file``
+    belongs to the project above it, or stands alone (its own folder) outside any.
+    """
+    start = _start_folder(args)
     if args.config_file is not None:
-        name = stack_name_for(args.config_file)
+        config_file = args.config_file if args.config_file.is_absolute() else start / args.config_file
+        name = stack_name_for(config_file)
         if not is_stack_name(name):
             raise input_error(str(args.config_file), "--config-file", "the file name gives an invalid stack name",
                               value=name, allowed=f"Pulumi.<stack>.yaml, the stack name: {STACK_NAME_ALLOWED}")
-        return args.config_file, name, str(args.config_file), project_root(args.config_file.resolve().parent)
-    root = project_root()
+        return config_file, name, str(args.config_file), enclosing_root(config_file.parent)
+    root = project_root(start)
     stack = args.stack or DEFAULT_STACK
     if not is_stack_name(stack):
         raise input_error("command line", "--stack", "not a valid stack name", value=stack, allowed=STACK_NAME_ALLOWED)
     path = stack_file(root, stack)
     if not path.is_file():
         stacks = available_stacks(root)
-        raise input_error(path.name, "--stack", "unknown stack" + did_you_mean(stack, stacks), value=stack,
-                          allowed=", ".join(stacks) or "none")
+        raise input_error(str(path), "--stack", "unknown stack" + did_you_mean(stack, stacks), value=stack,
+                          allowed=", ".join(stacks) or f"none yet: add {path.name}, or `mlplane init` a project")
     return path, stack, path.name, root
+
+
+def _start_folder(args: argparse.Namespace) -> Path:
+    """Where the project search starts: ``--cwd DIR`` or the current folder."""
+    cwd = getattr(args, "cwd", None)
+    if cwd is None:
+        return Path.cwd()
+    if not cwd.is_dir():
+        raise input_error("command line", "--cwd", "not a folder", value=str(cwd), allowed="an existing folder")
+    return cwd.resolve()
 
 
 def _load_config(args: argparse.Namespace) -> tuple[StackConfig, Path]:
     path, stack, display, root = _stack_path(args)
-    config = load_stack_file(path, stack=stack if args.config_file is None else None, display=display)
+    project = project_name(root) if (root / PROJECT_FILE).is_file() else "mlplane"
+    config = load_stack_file(path, stack=stack if args.config_file is None else None, display=display,
+                             project=project)
     _note_unset_secrets(path, config.source.command_argument, display)
     unchecked = unchecked_shrink_note(config)
     if unchecked:
@@ -423,6 +459,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at devnull so the interpreter's final flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - anything else is mlplane's fault, never a danger or bad input
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> int:
+    """Report an internal error: one line on stderr, the traceback in a file; exit 3.
+
+    Python's own exit code for an uncaught exception is 1, which ``--fail-on-danger``
+    also uses: a CI would report a crash as a data danger. Exit 3 keeps them apart.
+    """
+    text = traceback.format_exc()
+    if os.environ.get("MLPLANE_DEBUG"):
+        sys.stderr.write(text)
+    try:
+        handle, name = tempfile.mkstemp(prefix="mlplane-crash-", suffix=".txt")  # private: mode 0600
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(f"mlplane {version()}\n{text}")
+        where = f"the traceback is in {name}"
+    except OSError:
+        where = "set MLPLANE_DEBUG=1 to see the traceback"
+    print(f"internal error (exit {EXIT_UNEXPECTED}): {type(exc).__name__}: {exc}; {where}. This is a bug in mlplane, "
+          "not a problem with your input or plan.", file=sys.stderr)
+    return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlplane.infra.config import StackConfig
-from mlplane.infra.project import project_root, relative_to_project
+from mlplane.infra.project import enclosing_root, relative_to_project
 
 PROVIDER_NAME = "k8s"
 
@@ -28,7 +28,7 @@ def kubernetes_provider(config: StackConfig) -> k8s.Provider:
     kubeconfig = None
     if cluster.kubeconfig:
         resolved = config.source.resolve(cluster.kubeconfig)
-        kubeconfig = relative_to_project(resolved, project_root(config.source.base_dir))
+        kubeconfig = relative_to_project(resolved, enclosing_root(config.source.base_dir))
     return k8s.Provider(
         PROVIDER_NAME,
         context=cluster.effective_context,

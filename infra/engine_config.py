@@ -19,7 +19,7 @@ from mlplane.infra.config import StackConfig, StackSource
 from mlplane.infra.load import validate_config
 from mlplane.infra.config.stackfile import read_stack_document
 from mlplane.core.errors import InputError
-from mlplane.infra.project import project_root, stack_file
+from mlplane.infra.project import stack_file
 
 
 def engine_config_values() -> tuple[dict[str, Any], frozenset[str]]:
@@ -42,11 +42,13 @@ def load_engine_config() -> StackConfig:
         InputError: As for the offline render, naming ``Pulumi.<stack>.yaml``.
     """
     stack = pulumi.get_stack()
-    root = project_root(Path(__file__).resolve().parent)
+    # The engine runs the program of the project it was started in (the platform team's
+    # repository, or mlplane's own): its folder and name, not where mlplane is installed.
+    root = Path(pulumi.get_root_directory())
     path = stack_file(root, stack)
     values, secret = engine_config_values()
     values = mark_secure_values(values, secret, path)
-    source = StackSource(stack=stack, file=Path(path.name), base_dir=root)
+    source = StackSource(stack=stack, file=Path(path.name), base_dir=root, project=pulumi.get_project())
     return validate_config(values, source, secret_keys=secret, unset_secrets="refuse")
 
 

@@ -33,13 +33,14 @@ def pipelines_can_be_built(config: StackConfig) -> list[Finding]:
 PROGRAM_CHECKS = (pipelines_can_be_built,)
 
 
-def load_stack_file(path: Path, stack: str | None = None, display: str | None = None) -> StackConfig:
+def load_stack_file(path: Path, stack: str | None = None, display: str | None = None,
+                    project: str = "mlplane") -> StackConfig:
     """Read and validate a stack file, its pipelines included (see :func:`mlplane.infra.config.load_stack_file`).
 
     Raises:
         InputError: Anything wrong with the file or its pipelines, all problems at once.
     """
-    return _load_config_file(path, stack, display, checks=PROGRAM_CHECKS)
+    return _load_config_file(path, stack, display, checks=PROGRAM_CHECKS, project=project)
 
 
 def validate_config(

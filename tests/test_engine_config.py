@@ -47,6 +47,7 @@ def in_engine(stack: str, values: dict[str, str], secret_keys: list[str], functi
 
         settings.SETTINGS.stack = stack
         settings.SETTINGS.project = "mlplane"
+        settings.SETTINGS.root_directory = str(ROOT)  # the engine runs the program in the project's folder
         return function()
 
     return contextvars.Context().run(run)

@@ -516,7 +516,8 @@ def test_a_relative_sources_folder_expands_remote_resources(tmp_path: Path, monk
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     relative = os.path.relpath(sources_folder(), tmp_path)
-    assert main(["render", "--stack", "onprem", "--sources", relative, "--out", str(tmp_path / "out")]) == 0
+    stack = ROOT / "Pulumi.onprem.yaml"  # tmp_path is in no project: the stack file is named
+    assert main(["render", "--config-file", str(stack), "--sources", relative, "--out", str(tmp_path / "out")]) == 0
     plan = json.loads((tmp_path / "out" / "plan.json").read_text())
     assert any(r["type"] == "kubernetes:apps/v1:Deployment" and "workflow-controller" in r["name"]
                for r in plan["resources"]), "the Argo workflow controller (a remote resource) was not expanded"

@@ -427,7 +427,7 @@ def test_a_secure_entry_where_plain_text_belongs_is_refused_on_the_engine_path(
         "config:\n  mlplane:auth:\n    dex:\n      users:\n        - email: user@example.com\n"
         "          username:\n            secure: v1:c2VjcmV0\n          generate_password: true\n",
         encoding="utf-8")
-    monkeypatch.setattr("mlplane.infra.engine_config.project_root", lambda start=None: tmp_path)
+    monkeypatch.setattr("pulumi.get_root_directory", lambda: str(tmp_path))
     canaries = Canaries()
     config, _ = engine_values(stack, canaries, add=False)
     config["mlplane:auth"] = {"dex": {"users": [{"email": "user@example.com", "generate_password": True,

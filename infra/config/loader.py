@@ -36,7 +36,7 @@ LineLookup = Callable[[tuple[Any, ...]], "int | None"]
 
 
 def load_stack_file(path: Path, stack: str | None = None, display: str | None = None,
-                    checks: Sequence[Rule] = ()) -> StackConfig:
+                    checks: Sequence[Rule] = (), project: str = "mlplane") -> StackConfig:
     """Read, check and validate a stack file for the offline render.
 
     Args:
@@ -45,6 +45,7 @@ def load_stack_file(path: Path, stack: str | None = None, display: str | None = 
         display: How to name the file in messages.
         checks: Further rules run after the cross-section rules, reported the same way
             (the stack program hands down its pipeline checks: mlplane.infra.load).
+        project: The Pulumi project's name (its Pulumi.yaml ``name:``), part of every URN.
 
     Returns:
         The validated config, bound to its source.
@@ -56,7 +57,7 @@ def load_stack_file(path: Path, stack: str | None = None, display: str | None = 
     name = stack or stack_name_for(path)
     shown = Path(display) if display else path
     source = StackSource(stack=name, file=shown, base_dir=path.resolve().parent,
-                         argument=None if stack else f"--config-file {shown}")
+                         argument=None if stack else f"--config-file {shown}", project=project)
     return validate_document(document, source, checks)
 
 

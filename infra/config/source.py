@@ -16,12 +16,14 @@ class StackSource:
         base_dir: The folder that relative paths in the file resolve against.
         argument: How the user named the stack on the command line, where not by
             ``--stack NAME`` (``--config-file FILE``).
+        project: The Pulumi project's name (``name:`` in its Pulumi.yaml), part of every URN.
     """
 
     stack: str
     file: Path
     base_dir: Path
     argument: str | None = None
+    project: str = "mlplane"
 
     @property
     def display(self) -> str:

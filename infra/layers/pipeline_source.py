@@ -80,7 +80,7 @@ def _check_module_home(target: str, base: Path) -> None:
     except (ImportError, ValueError) as exc:
         raise SourceError(f"cannot find module {target!r} ({exc})") from None
     if spec is None:
-        raise SourceError(f"cannot find module {target!r}")
+        raise SourceError(f"cannot find module {target!r}" + _moved_note(target))
     homes = [Path(location).resolve() for location in (spec.submodule_search_locations or ())]
     if not homes and spec.origin and spec.has_location:  # built-in and frozen modules have none
         homes = [Path(spec.origin).resolve()]
@@ -88,6 +88,24 @@ def _check_module_home(target: str, base: Path) -> None:
         where = ", ".join(str(home) for home in homes) or "a built-in module"
         raise SourceError(f"module {target!r} is not part of this project (it is {where}); pipeline modules "
                           f"must lie in the stack file's folder ({base}) or be mlplane's own pipelines")
+
+
+def _moved_note(target: str) -> str:
+    """Where a module of mlplane's from before the package move lives now, if it does.
+
+    mlplane's pipelines were the top-level ``pipelines`` package; they are
+    ``mlplane.pipelines`` now, and a project's own ``pipelines`` package is the project's.
+    """
+    moved = f"{_OWN_PACKAGE.rpartition('.')[0]}.{target}"
+    try:
+        found = target.split(".", 1)[0] in _MOVED_PACKAGES and importlib.util.find_spec(moved) is not None
+    except (ImportError, ValueError):
+        found = False
+    return f"; mlplane's own modules moved under `mlplane.`: use `{moved}`" if found else ""
+
+
+#: mlplane's top-level packages before they moved under ``mlplane.`` (setup.py).
+_MOVED_PACKAGES = ("pipelines", "components", "infra", "policy")
 
 
 def _is_project_code(home: Path, base: Path) -> bool:

@@ -23,7 +23,7 @@ def render_config(config: StackConfig) -> Plan:
     Raises:
         InputError: The program found bad input (before registering anything).
     """
-    return run_offline(lambda: build(config), stack=config.source.stack)
+    return run_offline(lambda: build(config), stack=config.source.stack, project=config.source.project)
 
 
 def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion":
