@@ -55,7 +55,7 @@ def source_file(entry: PipelineEntry, source: StackSource) -> tuple[Path, str]:
     except (ImportError, ValueError) as exc:
         raise SourceError(f"cannot find module {target!r} ({exc})") from None
     if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
-        raise SourceError(f"cannot find module {target!r}")
+        raise SourceError(f"cannot find module {target!r}" + _moved_note(target))
     return Path(spec.origin), function
 
 
@@ -156,7 +156,7 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
                                                     lambda f: getattr(f, "is_mlplane_pipeline", False)))
     if not getattr(candidate, "is_mlplane_pipeline", False):
         raise pipeline_error(shown, entry.name, f"{function!r} is not a pipeline (decorate it with "
-                                                "@pipelines.native.pipeline)")
+                                                "@mlplane.pipelines.native.pipeline)")
     _check_params(candidate, entry, shown)
     try:
         result = candidate(context, **entry.params)
