@@ -379,7 +379,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
         config, root = _load_config(args)
         with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
-            old, note = render_at_revision(root, args.base, config.source.stack, args.config_file)
+            old, note = render_at_revision(root, args.base, config.source.stack, args.config_file, args.sources)
         diff = diff_plans(old, _render(config, args.sources))
     _write_report(diff, args, note)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK

@@ -118,3 +118,72 @@ def test_a_crash_is_not_a_danger_for_a_ci_script(tmp_path: Path) -> None:
                              "--fail-on-danger"], capture_output=True, text=True, check=False, cwd=tmp_path)
     assert result.returncode in (2, 3), result.stderr  # bad input or internal error, never 0 or 1
     assert "Traceback" not in result.stderr
+
+
+# -- diff --base in the team's repository: REF rendered with the mlplane REF pins --
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=repo,
+                          check=True, capture_output=True, text=True).stdout
+
+
+def committed(repo: Path, requirement: str) -> None:
+    (repo / "requirements.txt").write_text(f"{requirement}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", f"pin {requirement}")
+
+
+@pytest.fixture
+def acme_repo(acme: Path, tmp_path: Path) -> Path:
+    git(acme, "init", "-q", "-b", "main")
+    return acme
+
+
+def test_base_in_the_teams_repository_compares_its_own_revisions(acme_repo: Path) -> None:
+    committed(acme_repo, "mlplane")
+    stack = acme_repo / "Pulumi.acme-dev.yaml"
+    stack.write_text(stack.read_text().replace("        ui_host: mnist-ui.localtest.me\n",
+                                               "        ui_host: mnist-ui.localtest.me\n        train_steps: \"401\"\n"))
+    assert '"401"' in stack.read_text(), "the dev stack passes params to the MNIST pipeline"
+    result = in_project(acme_repo, "diff", "--base", "main", "--stack", "acme-dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    values = [v for c in json.loads(result.stdout)["changes"] for v in c["values"]]
+    assert any(v.get("before") == "200" and v.get("after") == "401" for v in values)
+
+
+def test_base_that_pins_an_uninstallable_mlplane_warns_and_names_both_versions(
+        acme_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-such-mlplane"
+    committed(acme_repo, f"mlplane @ file://{missing}")
+    (acme_repo / "requirements.txt").write_text("mlplane\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = in_project(acme_repo, "diff", "--base", "main", "--stack", "acme-dev")
+    assert result.returncode == 0, result.stderr
+    from importlib import metadata
+
+    assert f"the revision pins `mlplane @ file://{missing}`, which could not be installed" in result.stdout
+    assert f"rendered with the installed mlplane {metadata.version('mlplane')} instead" in result.stdout
+    assert not list((tmp_path / "cache" / "mlplane" / "envs").glob("*/.complete"))
+
+
+@pytest.mark.slow
+def test_base_renders_with_the_mlplane_the_revision_pins(acme_repo: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """REF pins another mlplane (a copy whose MNIST default differs): its env renders REF."""
+    import shutil
+
+    other = tmp_path / "mlplane-other"
+    for name in ("core", "infra", "components", "pipelines", "policy"):
+        shutil.copytree(ROOT / name, other / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(ROOT / name, other / name)
+    mnist = other / "pipelines" / "mnist.py"
+    mnist.write_text(mnist.read_text().replace('learning_rate: str = "0.01"', 'learning_rate: str = "0.02"'))
+    committed(acme_repo, f"mlplane @ file://{other}")
+    (acme_repo / "requirements.txt").write_text("mlplane\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = in_project(acme_repo, "diff", "--base", "main", "--stack", "acme-dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    values = [v for c in json.loads(result.stdout)["changes"] for v in c["values"]]
+    assert any(v.get("before") == "0.02" and v.get("after") == "0.01" for v in values), values[:5]
+    assert len(list((tmp_path / "cache" / "mlplane" / "envs").glob("*/.complete"))) == 1

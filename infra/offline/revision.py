@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mlplane.core.errors import input_error
 from mlplane.infra.offline.plan import Plan, load_plan
+from mlplane.infra.offline.revision_env import environments_folder, pinned_requirement, runner_for
 
 _REF_ALLOWED = "a branch, tag or commit of this repository, e.g. origin/main or HEAD~1"
 
@@ -96,17 +97,25 @@ def _revision_code(tree: Path, base_root: Path) -> tuple[str, list[str]]:
     return module, [str(links.parent), str(base_root)]
 
 
-def render_at_revision(root: Path, ref: str, stack: str, config_file: Path | None) -> tuple[Plan, str]:
-    """The plan of ``stack`` (or ``config_file``) as ``ref`` renders it, with ``ref``'s code.
+def render_at_revision(root: Path, ref: str, stack: str, config_file: Path | None,
+                       sources: Path | None = None) -> tuple[Plan, str]:
+    """The plan of ``stack`` (or ``config_file``) as ``ref`` renders it, with ``ref``'s mlplane.
+
+    In mlplane's own repository that is ``ref``'s code. In a platform team's repository
+    it is the mlplane ``ref``'s requirements.txt pins (in a cached environment), or the
+    installed one where ``ref`` pins the same or that one cannot be installed (then the
+    note warns and names both versions).
 
     Args:
         root: The project root in the working tree.
-        ref: A git revision.
+        ref: A git revision of the project's repository.
         stack: The stack name (used when ``config_file`` is None).
         config_file: A stack file; inside the repository, ``ref``'s version of it is used.
+        sources: The upstream sources folder the working tree's render expands from; the
+            revision's render expands from it too, so both sides are compared alike.
 
     Returns:
-        The plan, and a note for the reader (which commit; a stack new since ``ref``).
+        The plan, and a note for the reader (which commit, which mlplane; a stack new since ``ref``).
 
     Raises:
         InputError: Not a git repository, an unknown revision, or the render at ``ref`` failed.
@@ -128,14 +137,34 @@ def render_at_revision(root: Path, ref: str, stack: str, config_file: Path | Non
         if not (base_root / "Pulumi.yaml").is_file() or not stack_file.is_file():
             empty = Plan(project="mlplane", stack=stack)
             return empty, f"{ref} ({short}) has no {stack_file.name}: everything shows as create.\n"
+        if sources is not None:
+            target += ["--sources", str(sources.resolve())]
         out = tree.parent / "render"
-        module, code_path = _revision_code(tree, base_root)
+        if _is_mlplane_checkout(tree):
+            module, code_path = _revision_code(tree, base_root)
+            python, described, warning = sys.executable, "its own code", None
+        else:
+            runner = runner_for(pinned_requirement(base_root), pinned_requirement(root), environments_folder())
+            module, code_path = "mlplane.infra.cli", [str(base_root)]  # the project folder first, as Pulumi runs it
+            python, described, warning = runner.python, runner.description, runner.warning
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [*code_path, os.environ.get("PYTHONPATH")]))}
         env.pop("FORCE_COLOR", None)
-        result = subprocess.run([sys.executable, "-m", module, "render", *target, "--out", str(out)],
+        result = subprocess.run([python, "-m", module, "render", *target, "--out", str(out)],
                                 cwd=base_root, env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
             raise input_error("command line", "--base", f"rendering the stack at {ref} failed: {detail}",
                               value=ref, allowed="a revision whose stack renders")
-        return load_plan(out), f"Compared with {ref} ({short}), rendered with its own code.\n"
+        note = f"Compared with {ref} ({short}), rendered with {described}.\n"
+        if warning:
+            note = f"WARNING: {ref}: {warning}.\n" + note
+        return load_plan(out), note
+
+
+def _is_mlplane_checkout(tree: Path) -> bool:
+    """Whether the revision is of mlplane's own repository (its pyproject names the project mlplane)."""
+    try:
+        project = tomllib.loads((tree / "pyproject.toml").read_text()).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return project.get("name") == "mlplane"
