@@ -64,6 +64,17 @@ _OWN_PIPELINES = Path(mlplane_pipelines.__file__).resolve().parent
 _OWN_PACKAGE = mlplane_pipelines.__name__
 
 
+def engine_reason(entry: PipelineEntry) -> str | None:
+    """Why a KFP v1 pipeline must be one Workflow whatever its flow: a schedule (a
+    CronWorkflow runs a Workflow's spec), or ``run: async`` (one object whose steps Argo
+    orders, so nothing in the plan waits for a step)."""
+    if entry.schedule is not None:
+        return f"schedule ({entry.schedule.in_words})"
+    if entry.run == "async":
+        return "run: async"
+    return None
+
+
 def project_folder(source: StackSource) -> Path:
     """The project a stack file belongs to: the nearest folder with a ``Pulumi.yaml``
     from the stack file's folder up, or that folder itself (a lone ``--config-file``).
@@ -134,7 +145,8 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
     if entry.kind == "kfp-v1":
         return load_kfp_v1_pipeline(path, function, entry.params, name=entry.name, display=shown,
                                     data_name=entry.data_name, component_copies=_copies(entry, source),
-                                    stack=context.stack, pools=context.pools, project=project_folder(source))
+                                    stack=context.stack, pools=context.pools, project=project_folder(source),
+                                    engine_reason=engine_reason(entry))
     try:
         module = _import_native(path, entry.source.rpartition(":")[0])
     except SourceError:

@@ -87,7 +87,8 @@ def kfp_modules() -> Iterator[None]:
 def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *, name: str,
                          display: str | None = None, data_name: str | None = None,
                          component_copies: Mapping[str, Path] | None = None, stack: str = "",
-                         pools: tuple[Any, ...] = (), project: Path | None = None) -> PipelineSpec:
+                         pools: tuple[Any, ...] = (), project: Path | None = None,
+                         engine_reason: str | None = None) -> PipelineSpec:
     """Load ``function`` from the KFP v1 file ``path`` and declare it as pipeline ``name``.
 
     Args:
@@ -104,6 +105,8 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
             ``gcp.use_preemptible_nodepool`` finds a spot pool.
         project: The project's folder, which component files must lie in (default: the
             pipeline file's folder).
+        engine_reason: Why the pipeline must run on the workflow engine whatever its
+            flow (a schedule, ``run: async``): it becomes one Workflow.
 
     Returns:
         The validated pipeline spec.
@@ -142,6 +145,8 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
                 arguments = _bind(pipeline_function, params, shown, name)
                 pipeline_function(**arguments)
                 dsl.apply_pipeline_conf(declaration.ops, declaration.conf)
+                if engine_reason:
+                    declaration.needs_engine(engine_reason)
                 gcp.place_on_spot_pools(declaration)
                 # A plan of steps has no limit on the run's pods; the Workflow keeps it.
                 if declaration.conf.parallelism and not any(literal_loops(op) for op in declaration.ops):
