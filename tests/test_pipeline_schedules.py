@@ -136,6 +136,13 @@ def test_scheduled_and_async_pipelines(tmp_path: Path, capsys: pytest.CaptureFix
     assert annotations == {"pulumi.com/skipAwait": "true", "mlplane.dev/run": "async"}
     assert run.replace_on_changes == ("*",)  # a changed pipeline still runs again
 
+    # The preview's tree says how each run starts.
+    from mlplane.infra.offline.tree import format_tree
+
+    tree = format_tree(plan)
+    assert f"{CRON}  {schedule.name}  [runs every day at 03:00 Europe/Berlin; not awaited]" in tree
+    assert f"{WORKFLOW}  {run.name}  [run not awaited]" in tree
+
 
 def test_a_changed_scheduled_pipeline_updates_its_cron_workflow(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
