@@ -163,6 +163,8 @@ def test_a_changed_scheduled_pipeline_updates_its_cron_workflow(tmp_path: Path,
     ({**NIGHTLY, "schedule": {"cron": "0 3 * * *", "timezone": "Europe/Gotham"}},
      "mlplane:pipelines[0].schedule.timezone", "Europe/Gotham", "not an IANA time zone"),
     ({**NIGHTLY, "run": "async"}, "mlplane:pipelines[0]", None, "run: 'async' with a schedule"),
+    ({**NIGHTLY, "namespace": "mlplane"}, "mlplane:pipelines[0].namespace", "mlplane", "is not a profile"),
+    ({**BACKFILL, "namespace": "mlplane"}, "mlplane:pipelines[0].namespace", "mlplane", "is not a profile"),
 ])
 def test_bad_schedules(tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: dict[str, Any], key: str,
                        value: str | None, expected: str) -> None:

@@ -98,15 +98,10 @@ def test_kubeflow_pipelines_argo_sets_no_default_ttl(release: str) -> None:
     """Argo's controller of each train's Kubeflow Pipelines install has no ``workflowDefaults``
     (which could give every Workflow a ``ttlStrategy`` or ``podGC``), so a Workflow without
     a TTL of its own is kept once finished."""
-    from mlplane.infra.offline.expand.kustomize import build_directory
-
-    from .upstream import SHARED_UPSTREAM, needs_upstream
+    from .upstream import argo_controller_config, argo_objects, needs_upstream
 
     if needs_upstream.args[0]:
         pytest.skip(needs_upstream.kwargs["reason"])
-    tree = {"1.8.1": "v1.8.1/apps", "26.03": "26.03/applications"}[release]
-    objects = build_directory(SHARED_UPSTREAM / "kubeflow-manifests" / tree / "pipeline/upstream/third-party/argo/base",
-                              [SHARED_UPSTREAM])
-    [config] = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "workflow-controller-configmap"]
+    config = argo_controller_config(argo_objects(release))
     assert "workflowDefaults" not in config["data"]
     assert not any("ttl" in str(yaml.safe_load(value)).lower() for value in config["data"].values())
