@@ -155,6 +155,15 @@ def test_a_changed_scheduled_pipeline_updates_its_cron_workflow(tmp_path: Path,
     shown = {value.path: (value.before, value.after) for value in change.values}
     assert shown['metadata.annotations["mlplane.dev/schedule"]'] == ("every day at 03:00 Europe/Berlin",
                                                                     "every Monday at 04:00 UTC")
+    assert 'metadata.labels["mlplane.dev/version"]' in shown  # the steps changed too
+
+    # Only the schedule changed: only the schedule changes, in words and as Argo reads it.
+    moved = stack(tmp_path / "c", [{**NIGHTLY, "schedule": {**NIGHTLY["schedule"], "cron": "30 6 * * 1-5"}}])
+    [change] = [c for c in diff_plans(before, render(moved, tmp_path / "c" / "out", capsys)).changes]
+    assert change.type == CRON and change.op == "update"
+    assert {value.path: value.after for value in change.values} == {
+        'metadata.annotations["mlplane.dev/schedule"]': "every Monday to Friday at 06:30 Europe/Berlin",
+        "spec.schedules[0]": "30 6 * * 1-5"}
 
 
 @pytest.mark.parametrize(("entry", "key", "value", "expected"), [
