@@ -39,7 +39,7 @@ class CronError(ValueError):
 
 
 @dataclass(frozen=True)
-class Field:
+class CronField:
     """One parsed field: the values it allows, and whether it was ``*``/``?`` (any)."""
 
     values: tuple[int, ...]
@@ -57,7 +57,7 @@ def _value(text: str, name: str, low: int, high: int, names: tuple[str, ...]) ->
     return number
 
 
-def _field(text: str, name: str, low: int, high: int, names: tuple[str, ...]) -> Field:
+def _field(text: str, name: str, low: int, high: int, names: tuple[str, ...]) -> CronField:
     values: set[int] = set()
     any_value = False
     for part in text.split(","):
@@ -79,10 +79,10 @@ def _field(text: str, name: str, low: int, high: int, names: tuple[str, ...]) ->
             start = _value(span, name, low, high, names)
             end = high if step_text else start  # robfig: "a/n" runs from a to the field's end
         values.update(range(start, end + 1, step))
-    return Field(tuple(sorted(values)), any_value)
+    return CronField(tuple(sorted(values)), any_value)
 
 
-def parse(schedule: str) -> tuple[Field, ...] | None:
+def parse(schedule: str) -> tuple[CronField, ...] | None:
     """The five fields of ``schedule`` (None for ``@every <duration>``).
 
     Raises:
