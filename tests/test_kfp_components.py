@@ -185,16 +185,21 @@ def test_refused_resource_and_conf_constructs(tmp_path: Path, source: str, expec
     assert str(caught.value).startswith("r.py:6: pipeline p: ") and expected in str(caught.value)
 
 
-def test_parallelism_maps_only_to_the_workflow_engine(tmp_path: Path) -> None:
+def test_parallelism_sends_the_pipeline_to_the_workflow_engine(tmp_path: Path) -> None:
     workflow = load(ORACLE / "flow_exit.py", "pipeline", name="flow-exit").steps[0].workflow
     assert workflow["spec"]["parallelism"] == 2
+    # A plan of steps has no limit on the run's pods: the Workflow keeps it.
     path = tmp_path / "native.py"
     path.write_text("from kfp import dsl\n\n\n@dsl.pipeline(name='n')\ndef n():\n"
                     "    dsl.ContainerOp(name='a', image='busybox:1.36.1', command=['true'])\n"
                     "    dsl.get_pipeline_conf().set_parallelism(2)\n")
+    [step] = load(path, "n").steps
+    assert step.kind == "workflow" and step.reasons == ("PipelineConf.set_parallelism",)
+    assert step.workflow["spec"]["parallelism"] == 2
+    path.write_text(path.read_text().replace("(2)", "(0)"))
     with pytest.raises(InputError) as caught:
         load(path, "n")
-    assert str(caught.value).startswith("native.py:7: pipeline p: PipelineConf.set_parallelism has no counterpart")
+    assert str(caught.value).startswith("native.py:7: pipeline p: PipelineConf.set_parallelism needs at least 1")
 
 
 def test_workflow_steps_run_with_the_restricted_pod_defaults() -> None:

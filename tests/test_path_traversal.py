@@ -259,3 +259,57 @@ def test_an_empty_context_is_not_the_current_one(tmp_path: Path, context: str) -
     path = tmp_path / "Pulumi.t.yaml"
     path.write_text(yaml.safe_dump({"config": {"mlplane:cluster": {"kind": "local", "context": context}}}))
     assert "mlplane:cluster.context: must be a kubeconfig context name" in refused(path, tmp_path / "out")
+
+
+# --- KFP v1 component files: anywhere in the project, nowhere else ----------------------------
+
+KFP_PIPELINE = """\
+import os
+from kfp import components, dsl
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+op = components.load_component_from_file({path})
+
+
+@dsl.pipeline(name='p')
+def p():
+    op('world')
+"""
+
+GREET = """\
+name: Greet
+inputs: [{name: who}]
+implementation:
+  container: {image: 'busybox:1.36.1', command: [echo, {inputValue: who}]}
+"""
+
+
+def kfp_project(root: Path, path: str, *, project_file: bool = True) -> Path:
+    """A project (``Pulumi.yaml`` at ``root`` when ``project_file``) whose pipeline, two folders
+    down, loads the component file ``path``; the stack file's path."""
+    (root / "pipelines" / "team").mkdir(parents=True)
+    (root / "components").mkdir()
+    (root / "components" / "greet.yaml").write_text(GREET)
+    (root.parent / "greet.yaml").write_text(GREET)
+    if project_file:
+        (root / "Pulumi.yaml").write_text("name: platform\nruntime: python\n")
+    (root / "pipelines" / "team" / "p.py").write_text(KFP_PIPELINE.format(path=path))
+    return stack(root, storage=STORAGE, pipelines=[{"name": "p", "kind": "kfp-v1",
+                                                    "source": "pipelines/team/p.py:p"}])
+
+
+@pytest.mark.parametrize("path", ["'../../components/greet.yaml'",
+                                  "os.path.join(HERE, '..', '..', 'components', 'greet.yaml')"])
+def test_component_files_anywhere_in_the_project(tmp_path: Path, path: str) -> None:
+    code, err = render(kfp_project(tmp_path / "proj", path), tmp_path / "out")
+    assert code == 0, err
+    assert (tmp_path / "out" / "plan.json").is_file()
+
+
+@pytest.mark.parametrize("project_file", [True, False])
+@pytest.mark.parametrize("path", ["'../../../greet.yaml'", "os.path.join(HERE, '..', '..', '..', 'greet.yaml')"])
+def test_component_files_outside_the_project(tmp_path: Path, path: str, project_file: bool) -> None:
+    # Without a Pulumi.yaml the project is the stack file's folder: its parent is outside.
+    err = refused(kfp_project(tmp_path / "proj", path, project_file=project_file), tmp_path / "out")
+    assert "p.py:5: pipeline p: components.load_component_from_file" in err
+    assert f"is outside the project ({(tmp_path / 'proj').resolve()})" in err

@@ -737,18 +737,13 @@ def test_argo_executor_of_each_train_is_pinned_and_unsized(release: str) -> None
     workflow_step.py, executor_patch): the Kubeflow Pipelines install of both trains gives
     them no requests and limits, and 1.8.1's no security context; its image is pinned."""
     from mlplane.components.pod_security import image_problem
-    from mlplane.infra.offline.expand.kustomize import build_directory
 
-    from .upstream import SHARED_UPSTREAM, needs_upstream
+    from .upstream import argo_controller_config, argo_objects, needs_upstream
 
     if needs_upstream.args[0]:
         pytest.skip(needs_upstream.kwargs["reason"])
-    # The Argo install of Kubeflow Pipelines: env/platform-agnostic-multi-user includes
-    # third-party/argo/installs/cluster, which includes ../../base (on both trains).
-    tree = {"1.8.1": "v1.8.1/apps", "26.03": "26.03/applications"}[release]
-    objects = build_directory(SHARED_UPSTREAM / "kubeflow-manifests" / tree / "pipeline/upstream/third-party/argo/base",
-                              [SHARED_UPSTREAM])
-    [config] = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "workflow-controller-configmap"]
+    objects = argo_objects(release)
+    config = argo_controller_config(objects)
     executor = yaml.safe_load(config["data"]["executor"])
     assert "resources" not in executor
     context = executor.get("securityContext") or {}

@@ -143,3 +143,19 @@ def schedules_on(pod_spec: dict[str, Any], labels: dict[str, str], taints: list[
         return False
     hard = [t for t in taints if t["effect"] in ("NoSchedule", "NoExecute")]
     return all(_tolerated(t, pod_spec.get("tolerations") or []) for t in hard)
+
+
+def argo_objects(release: str) -> list[dict[str, Any]]:
+    """The Argo install of Kubeflow Pipelines on ``release`` (its ``third-party/argo/base``;
+    env/platform-agnostic-multi-user includes it through installs/cluster on both trains)."""
+    from mlplane.infra.offline.expand.kustomize import build_directory
+
+    tree = {"1.8.1": "v1.8.1/apps", "26.03": "26.03/applications"}[release]
+    return build_directory(SHARED_UPSTREAM / "kubeflow-manifests" / tree / "pipeline/upstream/third-party/argo/base",
+                           [SHARED_UPSTREAM])
+
+
+def argo_controller_config(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``workflow-controller-configmap`` among ``objects``."""
+    [config] = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "workflow-controller-configmap"]
+    return config

@@ -20,6 +20,7 @@ from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline.container_step import ContainerStep, ContainerStepArgs
 from mlplane.components.pipeline.experiment_step import ExperimentStep, ExperimentStepArgs, trial_step
 from mlplane.components.pipeline.resource_step import ResourceStep, ResourceStepArgs
+from mlplane.components.pipeline.schedule import ScheduleConfig
 from mlplane.components.pipeline.spec import (
     ContainerStepSpec,
     ExperimentStepSpec,
@@ -85,6 +86,10 @@ class PipelineArgs(ArgsModel):
     renamed_steps: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="Earlier names of steps, by current step name (aliases keep them)."
     )
+    schedule: ScheduleConfig | None = Field(
+        None, description="Its schedule: its workflow step becomes a CronWorkflow (KFP v1 pipelines on the "
+                          "workflow engine).")
+    run_async: bool = Field(False, description="Start its workflow step's run without awaiting it (run: async).")
 
 
 class Pipeline(pulumi.ComponentResource):
@@ -149,7 +154,8 @@ class Pipeline(pulumi.ComponentResource):
                 flow = WorkflowStep(role, WorkflowStepArgs(
                     namespace=args.namespace, spec=step, labels=labels, version=self.versions[step_name],
                     placements={t: args.workflow_placements[t] for t in step.accelerators if t in args.workflow_placements},
-                    allow_unpinned_images=args.allow_unpinned_images, release=args.release), child)
+                    allow_unpinned_images=args.allow_unpinned_images, release=args.release,
+                    schedule=args.schedule, run_async=args.run_async), child)
                 self.steps[step_name], self.ready[step_name] = flow, flow.workflow
                 continue
             if isinstance(step, ResourceStepSpec):

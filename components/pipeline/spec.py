@@ -245,6 +245,19 @@ class VolumeStepSpec(ArgsModel):
     after: tuple[str, ...] = Field((), description="Steps that must finish first.")
 
 
+#: Argo's run placeholders a name may hold, with the longest value each takes: a run's uid
+#: is a UUID (36 characters, Kubernetes' metadata.uid); the names are checked where they
+#: are known (a plan substitutes all three before declaring a step, pipelines/kfp_v1/
+#: placeholders.py; on the workflow engine Argo does, per run).
+_RUN_VALUES = {"{{workflow.uid}}": "0" * 8 + "-0000" * 3 + "-" + "0" * 12, "{{workflow.name}}": "w", "{{pod.name}}": "p"}
+
+
+def _with_run_values(name: str) -> str:
+    for placeholder, value in _RUN_VALUES.items():
+        name = name.replace(placeholder, value)
+    return name
+
+
 class ResourceStepSpec(ArgsModel):
     """A step that declares one Kubernetes object and waits for it (KFP's ResourceOp).
 
@@ -268,7 +281,7 @@ class ResourceStepSpec(ArgsModel):
             if not isinstance(manifest.get(key), str) or not manifest[key]:
                 raise ValueError(f"the object needs {key}")
         name = (manifest.get("metadata") or {}).get("name")
-        if not isinstance(name, str) or not is_dns_subdomain(name):
+        if not isinstance(name, str) or not is_dns_subdomain(_with_run_values(name)):
             raise ValueError(f"the object's metadata.name {name!r} must be a DNS-1123 subdomain")
         return manifest
 

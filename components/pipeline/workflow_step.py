@@ -20,6 +20,7 @@ from mlplane.components.base import ArgsModel, depends_of
 from mlplane.components.mesh import without_sidecar
 from mlplane.core.naming import k8s_name
 from mlplane.components.pipeline.container_step import ALLOW_UNPINNED_ANNOTATION, DEFAULT_AWAIT_SECONDS
+from mlplane.components.pipeline.schedule import CRON_NAME_MAX, SCHEDULE_ANNOTATION, ScheduleConfig, cron_workflow_spec
 from mlplane.components.pipeline.spec import ResourceOverrides, WorkflowStepSpec
 from mlplane.components.platform.releases import DEFAULT_RELEASE, ReleaseName
 from mlplane.components.pod_security import hardened, image_problem, pod_spec, restricted_pod_security_context
@@ -27,6 +28,10 @@ from mlplane.components.scheduling import Placement
 
 #: What the Workflow waits for: Argo's phase of a run that ended well.
 WAIT_SUCCEEDED = "jsonpath={.status.phase}=Succeeded"
+#: pulumi-kubernetes' annotation for "create it and move on" (no readiness wait).
+SKIP_AWAIT = "pulumi.com/skipAwait"
+#: How the run is treated, where it is not awaited (``run: async``): shown in reviews.
+RUN_ANNOTATION = "mlplane.dev/run"
 
 
 class WorkflowStepArgs(ArgsModel):
@@ -47,6 +52,9 @@ class WorkflowStepArgs(ArgsModel):
         DEFAULT_RELEASE, description="The Kubeflow release train whose Argo runs the Workflow (which executor containers "
                              "a resource template's pod has)."
     )
+    schedule: ScheduleConfig | None = Field(
+        None, description="Run on this schedule: a CronWorkflow instead of one Workflow (never awaited).")
+    run_async: bool = Field(False, description="Start the run and do not await it (run: async).")
 
 
 #: Pod-level fields a placed, restricted pod spec sets that an Argo template carries too.
@@ -157,6 +165,12 @@ def workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
     metadata["labels"] = {**(metadata.get("labels") or {}), **args.labels}
     metadata["annotations"] = {**(metadata.get("annotations") or {}), "pulumi.com/waitFor": WAIT_SUCCEEDED,
                                "pulumi.com/timeoutSeconds": str(DEFAULT_AWAIT_SECONDS)}
+    if args.run_async:
+        # run: async: `pulumi up` creates the run and returns; the run is still replaced
+        # when the pipeline changes, and never re-created while unchanged.
+        metadata["annotations"] = {k: v for k, v in metadata["annotations"].items()
+                                   if k not in ("pulumi.com/waitFor", "pulumi.com/timeoutSeconds")}
+        metadata["annotations"].update({SKIP_AWAIT: "true", RUN_ANNOTATION: "async"})
     workflow["metadata"] = metadata
     # Applied directly, the Workflow skips KFP's API server, which opts every template's
     # pod out of Istio injection (kubeflow/pipelines backend/src/apiserver/resource/
@@ -179,20 +193,52 @@ def workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
     return workflow
 
 
+def cron_workflow_manifest(args: WorkflowStepArgs) -> dict[str, Any]:
+    """The CronWorkflow running the Workflow of :func:`workflow_manifest` on ``args.schedule``.
+
+    Named after the pipeline, not its version, so a changed pipeline updates it in place
+    (the next run is the new pipeline's); never awaited (``pulumi.com/skipAwait``), and
+    annotated with the schedule in words for reviews. Its runs carry the Workflow's labels.
+
+    Raises:
+        ValueError: ``args`` has no schedule.
+    """
+    if args.schedule is None:
+        raise ValueError(f"workflow {args.spec.name!r} has no schedule")
+    workflow = workflow_manifest(args)
+    annotations = {k: v for k, v in workflow["metadata"]["annotations"].items()
+                   if k not in ("pulumi.com/waitFor", "pulumi.com/timeoutSeconds")}
+    annotations.update({SKIP_AWAIT: "true", SCHEDULE_ANNOTATION: args.schedule.in_words})
+    labels = dict(workflow["metadata"]["labels"])
+    return {"apiVersion": workflow["apiVersion"], "kind": "CronWorkflow",
+            "metadata": {"name": k8s_name(args.spec.name, max_length=CRON_NAME_MAX), "namespace": args.namespace,
+                         "labels": labels, "annotations": annotations},
+            "spec": cron_workflow_spec(args.schedule, workflow["spec"], args.release, labels)}
+
+
 class WorkflowStep(pulumi.ComponentResource):
-    """A run-time pipeline as one Workflow.
+    """A run-time pipeline as one Workflow, or a scheduled one as one CronWorkflow.
 
     Attributes:
-        workflow: The Workflow; depend on it to run after the pipeline succeeded.
+        workflow: The Workflow (or CronWorkflow); depend on it to run after the pipeline
+            succeeded (an awaited Workflow only).
     """
 
     def __init__(self, name: str, args: WorkflowStepArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplane:pipeline:WorkflowStep", name, None, opts)
-        manifest = workflow_manifest(args)
-        self.workflow = k8s.apiextensions.CustomResource(
-            f"{name}-workflow", api_version=manifest["apiVersion"], kind=manifest["kind"],
-            metadata=manifest["metadata"], spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_of(opts), replace_on_changes=["*"],
-                                        delete_before_replace=True),
-        )
+        if args.schedule is not None:
+            manifest = cron_workflow_manifest(args)
+            # One object updated in place: its runs are Argo's, made at the scheduled times.
+            self.workflow = k8s.apiextensions.CustomResource(
+                f"{name}-schedule", api_version=manifest["apiVersion"], kind=manifest["kind"],
+                metadata=manifest["metadata"], spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_of(opts)))
+        else:
+            manifest = workflow_manifest(args)
+            self.workflow = k8s.apiextensions.CustomResource(
+                f"{name}-workflow", api_version=manifest["apiVersion"], kind=manifest["kind"],
+                metadata=manifest["metadata"], spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_of(opts), replace_on_changes=["*"],
+                                            delete_before_replace=True),
+            )
         self.register_outputs({"name": manifest["metadata"]["name"]})

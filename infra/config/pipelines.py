@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from mlplane.components.pipeline.schedule import ScheduleConfig
 from mlplane.core.naming import check_dns_label
 from mlplane.core.pinning import is_pinned
 from mlplane.components.renames import RenameHistory, formerly_problem, name_clashes
@@ -28,6 +29,11 @@ def check_source(value: str) -> str:
     if not target.endswith(".py") and not _MODULE.match(target):
         raise ValueError("must be `module:function` or `path/to/file.py:function`")
     return value
+
+
+#: How ``pulumi up`` treats a pipeline's run, for messages.
+RUN_MODES = "await (pulumi up waits for the run), async (it starts the run and returns), on-change (the same " \
+            "as await, named for its re-run rule)"
 
 
 class PipelineEntry(RenameHistory):
@@ -62,6 +68,14 @@ class PipelineEntry(RenameHistory):
                     "(pinned to a commit or digest); paths relative to the stack file's folder, and inside it.",
     )
 
+    schedule: ScheduleConfig | None = Field(
+        None, description="Run on a schedule instead of at `pulumi up` (KFP v1 pipelines: an Argo CronWorkflow "
+                          "in the pipeline's profile namespace, never awaited).")
+    run: Literal["await", "async", "on-change"] = Field(
+        "await", description="How `pulumi up` treats the run it starts when the pipeline changes: await (waits "
+                             "until it succeeds), async (starts it and returns; KFP v1 pipelines, one Workflow), "
+                             "on-change (await, named for the rule: a run only when the pipeline changes).")
+
     renamed_steps: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,
         description="Earlier names of its steps, oldest first, by current step name: the steps' resources are "
@@ -74,6 +88,13 @@ class PipelineEntry(RenameHistory):
             problem = formerly_problem(step, earlier)
             if problem:
                 raise ValueError(f"renamed_steps.{step} {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _schedule_or_run(self) -> "PipelineEntry":
+        if self.schedule is not None and "run" in self.model_fields_set:
+            raise ValueError(f"run: {self.run!r} with a schedule: a scheduled pipeline runs on its schedule, never "
+                             "at `pulumi up`; `run` applies to pipelines without one (drop one of the two)")
         return self
 
     @field_validator("component_copies")

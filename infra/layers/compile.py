@@ -132,6 +132,7 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
     entry, findings = compiled.entry, []
     pools = pools_for(config)
     findings += _rename_findings(index, compiled)
+    findings += run_findings(index, compiled)
     findings += _volume_findings(index, compiled, config)
     findings += _search_findings(index, compiled, config)
     for step in compiled.spec.steps:
@@ -188,6 +189,48 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
                 "command (the image's entrypoint cannot be known when the plan is made)",
             ))
     return findings
+
+
+def _plan_uses(spec: PipelineSpec) -> str | None:
+    """What of a run's results the rest of the plan uses, in words (None: nothing).
+
+    A serve step deploys the model a step of the run makes (its version names the
+    folder), a web app calls that endpoint: both need the run finished first, which only
+    an awaited run guarantees.
+    """
+    for step in spec.steps:
+        if isinstance(step, ServeStepSpec):
+            made = f" the model step {step.model_step!r} makes" if step.model_step else " a model the run makes"
+            return f"step {step.name!r} serves{made}"
+        if isinstance(step, WebAppStepSpec):
+            return f"step {step.name!r} is a web app in front of the run's endpoint"
+    return None
+
+
+def run_findings(index: int, compiled: CompiledPipeline) -> list[Finding]:
+    """A schedule or ``run: async`` where the plan needs the run's results, or where the
+    pipeline cannot be one Workflow (a native pipeline's steps are ordered by the plan,
+    which must await each)."""
+    entry = compiled.entry
+    if entry.schedule is not None:
+        key, value, what = "schedule", entry.schedule.cron, f"a schedule ({entry.schedule.in_words})"
+    elif entry.run == "async":
+        key, value, what = "run", entry.run, "run: async"
+    else:
+        return []
+    where = ("mlplane:pipelines", index, key)
+    used = _plan_uses(compiled.spec)
+    if used:
+        return [Finding(where, f"pipeline {entry.name!r}: {what} means no `pulumi up` waits for its run, and the "
+                               f"plan uses the run's results ({used})", value,
+                        allowed="run: await (the default) for a pipeline whose results the plan uses; schedule or "
+                                "run async a pipeline without serve or web-app steps")]
+    if entry.kind == "native":
+        return [Finding(where, f"pipeline {entry.name!r}: {what} needs the pipeline as one Argo Workflow, which "
+                               "KFP v1 pipelines compile to; a native pipeline's steps are resources the plan "
+                               "orders, awaiting each", value,
+                        allowed="kind: kfp-v1 for a scheduled or async pipeline, or run: await")]
+    return []
 
 
 def _image_findings(index: int, entry: PipelineEntry, step: str, images: tuple[str, ...]) -> list[Finding]:

@@ -64,6 +64,28 @@ _OWN_PIPELINES = Path(mlplane_pipelines.__file__).resolve().parent
 _OWN_PACKAGE = mlplane_pipelines.__name__
 
 
+def engine_reason(entry: PipelineEntry) -> str | None:
+    """Why a KFP v1 pipeline must be one Workflow whatever its flow: a schedule (a
+    CronWorkflow runs a Workflow's spec), or ``run: async`` (one object whose steps Argo
+    orders, so nothing in the plan waits for a step)."""
+    if entry.schedule is not None:
+        return "schedule"  # not the schedule itself: the steps' version is the steps'
+    if entry.run == "async":
+        return "run: async"
+    return None
+
+
+def project_folder(source: StackSource) -> Path:
+    """The project a stack file belongs to: the nearest folder with a ``Pulumi.yaml``
+    from the stack file's folder up, or that folder itself (a lone ``--config-file``).
+
+    A KFP v1 file's component files must lie in it (teams keep them in a sibling folder,
+    ``../../components/...``): the repository under review, not the rest of the machine.
+    """
+    base = source.base_dir.resolve()
+    return next((folder for folder in (base, *base.parents) if (folder / "Pulumi.yaml").is_file()), base)
+
+
 def _check_module_home(target: str, base: Path) -> None:
     """Refuse a module that is not the project's, before anything of it is imported.
 
@@ -141,7 +163,8 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
     if entry.kind == "kfp-v1":
         return load_kfp_v1_pipeline(path, function, entry.params, name=entry.name, display=shown,
                                     data_name=entry.data_name, component_copies=_copies(entry, source),
-                                    stack=context.stack, pools=context.pools)
+                                    stack=context.stack, pools=context.pools, project=project_folder(source),
+                                    engine_reason=engine_reason(entry))
     try:
         module = _import_native(path, entry.source.rpartition(":")[0])
     except SourceError:

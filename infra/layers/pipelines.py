@@ -157,6 +157,8 @@ def declare_pipelines(ctx: StackContext, platform: PlatformFacts, capacity: Capa
                 allow_unpinned_images=entry.allow_unpinned_images,
                 data_name=entry.data_name,
                 renamed_steps=entry.renamed_steps,
+                schedule=entry.schedule,
+                run_async=entry.run == "async",
             ),
             ctx.opts(depends_on=after, aliases=aliases(entry.formerly, pipeline_name)),
         )

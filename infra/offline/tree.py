@@ -23,6 +23,17 @@ def kinds_summary(resources: list[PlanResource]) -> str:
     return f"{len(resources)} object{'s' if len(resources) != 1 else ''}" + (f": {kinds}" if kinds else "")
 
 
+def _run_flag(resource: PlanResource) -> str:
+    """How a pipeline's run is started, where ``pulumi up`` does not await it: its schedule
+    in words (a CronWorkflow) or ``run not awaited`` (``run: async``)."""
+    annotations = ((resource.inputs.get("metadata") or {}).get("annotations") or {}) if resource.custom else {}
+    if annotations.get("mlplane.dev/schedule"):
+        return f"  [runs {annotations['mlplane.dev/schedule']}; not awaited]"
+    if annotations.get("mlplane.dev/run") == "async":
+        return "  [run not awaited]"
+    return ""
+
+
 def format_tree(plan: Plan, diff: PlanDiff | None = None, expand: bool = False) -> str:
     """Render ``plan`` as an indented tree: components with their children.
 
@@ -59,6 +70,7 @@ def format_tree(plan: Plan, diff: PlanDiff | None = None, expand: bool = False) 
         danger = resource.urn in dangers or (collapsed and any(c.danger for c in by_source[resource.urn]))
         mark = ("!" if danger else " ") + (_MARK[op] if op else " ").ljust(2)
         flags = " [protected]" if resource.protect else ""
+        flags += _run_flag(resource)
         if collapsed:
             changed = len(by_source[resource.urn])
             flags += f"  ({kinds_summary(inside)}{f'; {changed} changing' if changed else ''})"

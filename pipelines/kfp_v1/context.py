@@ -44,6 +44,8 @@ class Declaration:
         conf: The pipeline's ``dsl.get_pipeline_conf()``.
         stack: The stack the pipeline is declared in (messages name it).
         pools: The stack's accelerator pools (``PoolScheduling``), in its order.
+        project: The project's folder: component files must lie inside it (default:
+            the pipeline file's folder).
     """
 
     file: Path
@@ -57,6 +59,12 @@ class Declaration:
     group_count: int = 0
     stack: str = ""
     pools: tuple[Any, ...] = ()
+    project: Path | None = None
+
+    @property
+    def project_root(self) -> Path:
+        """The folder component files must lie in."""
+        return self.project or self.file.parent
 
     def next_group_index(self) -> int:
         """A new group's number (KFP numbers conditions, loops and exit handlers from 1)."""
@@ -111,11 +119,12 @@ def current() -> Declaration:
 
 
 def begin(file: Path, pipeline_name: str, component_copies: dict[str, Path] | None = None, *, stack: str = "",
-          pools: tuple[Any, ...] = (),
+          pools: tuple[Any, ...] = (), project: Path | None = None,
           ) -> tuple[Declaration, contextvars.Token[Declaration | None]]:
-    """Start declaring the pipeline ``pipeline_name`` from ``file`` (on ``stack``, with its pools)."""
+    """Start declaring the pipeline ``pipeline_name`` from ``file`` (on ``stack``, with its pools,
+    in the project folder ``project``)."""
     declaration = Declaration(file=file, pipeline_name=pipeline_name, component_copies=dict(component_copies or {}),
-                              stack=stack, pools=tuple(pools))
+                              stack=stack, pools=tuple(pools), project=project)
     return declaration, _CURRENT.set(declaration)
 
 

@@ -35,12 +35,17 @@ def _resources(op: ContainerOp) -> ResourceOverrides:
 
 #: The annotation KFP 1.8.22 puts a step's display name in (kfp/compiler/_op_to_template.py).
 DISPLAY_NAME_ANNOTATION = "pipelines.kubeflow.org/task_display_name"
+#: ... and its caching limit (``execution_options.caching_strategy.max_cache_staleness``).
+CACHE_STALENESS_ANNOTATION = "pipelines.kubeflow.org/max_cache_staleness"
 
 
 def _pod_annotations(op: ContainerOp) -> dict[str, str]:
     annotations = dict(op.pod_annotations)
     if op.display_name:
         annotations[DISPLAY_NAME_ANNOTATION] = op.display_name
+    staleness = op.execution_options.caching_strategy.max_cache_staleness
+    if staleness:
+        annotations[CACHE_STALENESS_ANNOTATION] = str(staleness)
     return annotations
 
 

@@ -7,6 +7,7 @@ put back: the substitution is visible to that file and nowhere else.
 
 from __future__ import annotations
 
+import importlib.abc
 import inspect
 import sys
 import types
@@ -22,7 +23,7 @@ from mlplane.pipelines.errors import functions_note, pipeline_error, validation_
 from mlplane.pipelines.kfp_v1 import api
 from mlplane.pipelines.kfp_v1.api import aws, azure, compiler, components, dsl, gcp, onprem
 from mlplane.pipelines.kfp_v1.api._params import PipelineParam
-from mlplane.pipelines.kfp_v1.context import KfpCompatError, begin, end
+from mlplane.pipelines.kfp_v1.context import KfpCompatError, begin, current, end
 from mlplane.pipelines.kfp_v1.convert import to_spec
 from mlplane.pipelines.kfp_v1.placeholders import PlaceholderError
 from mlplane.pipelines.kfp_v1.unroll import literal_loops
@@ -41,6 +42,29 @@ _MODULES: dict[str, types.ModuleType] = {
 }
 
 
+#: What a KFP v1 file may import, for messages.
+SUPPORTED_MODULES = ", ".join(sorted(_MODULES))
+
+
+class _OtherKfpModules(importlib.abc.MetaPathFinder):
+    """Refuses any other ``kfp.*`` module, naming what is supported.
+
+    Without it ``from kfp.v2 import dsl`` fails with Python's "No module named
+    'kfp.v2'", which says nothing about why: KFP v2 compiles to its own IR for the v2
+    backend, and the layer implements KFP v1's DSL only.
+    """
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if not fullname.startswith("kfp.") or fullname in _MODULES:
+            return None
+        allowed = f"a kfp-v1 file may import {SUPPORTED_MODULES}"
+        if fullname == "kfp.v2" or fullname.startswith("kfp.v2."):
+            raise current().refuse(fullname, "is KFP v2's SDK, which mlplane does not support (v2 components and "
+                                             "pipelines compile to KFP v2's IR, not to v1's Argo Workflows); "
+                                             f"{allowed}, or declare the pipeline natively (kind: native)")
+        raise current().refuse(fullname, f"is not part of mlplane's KFP v1 layer; {allowed}")
+
+
 @contextmanager
 def kfp_modules() -> Iterator[None]:
     """Make ``import kfp...`` resolve to mlplane's implementation, then undo it."""
@@ -49,9 +73,12 @@ def kfp_modules() -> Iterator[None]:
     for name in saved:
         del sys.modules[name]
     sys.modules.update(_MODULES)
+    finder = _OtherKfpModules()
+    sys.meta_path.insert(0, finder)
     try:
         yield
     finally:
+        sys.meta_path.remove(finder)
         for name in [n for n in sys.modules if n == "kfp" or n.startswith("kfp.")]:
             del sys.modules[name]
         sys.modules.update(saved)
@@ -60,7 +87,8 @@ def kfp_modules() -> Iterator[None]:
 def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *, name: str,
                          display: str | None = None, data_name: str | None = None,
                          component_copies: Mapping[str, Path] | None = None, stack: str = "",
-                         pools: tuple[Any, ...] = ()) -> PipelineSpec:
+                         pools: tuple[Any, ...] = (), project: Path | None = None,
+                         engine_reason: str | None = None) -> PipelineSpec:
     """Load ``function`` from the KFP v1 file ``path`` and declare it as pipeline ``name``.
 
     Args:
@@ -75,6 +103,10 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
         stack: The stack's name (messages name it).
         pools: The stack's accelerator pools (``PoolScheduling``): where
             ``gcp.use_preemptible_nodepool`` finds a spot pool.
+        project: The project's folder, which component files must lie in (default: the
+            pipeline file's folder).
+        engine_reason: Why the pipeline must run on the workflow engine whatever its
+            flow (a schedule, ``run: async``): it becomes one Workflow.
 
     Returns:
         The validated pipeline spec.
@@ -92,7 +124,7 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
 
     # Claims are named after the pipeline's first name, so a renamed pipeline keeps them.
     declaration, token = begin(path.resolve(), data_name or name, dict(component_copies or {}), stack=stack,
-                               pools=pools)
+                               pools=pools, project=project)
     try:
         with kfp_modules():
             module = types.ModuleType(f"mlplane_kfp_v1_{name.replace('-', '_')}")
@@ -113,15 +145,12 @@ def load_kfp_v1_pipeline(path: Path, function: str, params: Mapping[str, Any], *
                 arguments = _bind(pipeline_function, params, shown, name)
                 pipeline_function(**arguments)
                 dsl.apply_pipeline_conf(declaration.ops, declaration.conf)
+                if engine_reason:
+                    declaration.needs_engine(engine_reason)
                 gcp.place_on_spot_pools(declaration)
-                # A literal loop stays on the workflow engine when the run is limited.
-                if declaration.conf.parallelism and not declaration.engine_reasons and \
-                        not any(literal_loops(op) for op in declaration.ops):
-                    raise KfpCompatError("PipelineConf.set_parallelism",
-                                         "has no counterpart in a plan of steps (independent steps are created in "
-                                         "parallel; limit that with `pulumi up --parallel N`); it applies only to "
-                                         "pipelines that run on the workflow engine", str(path.resolve()),
-                                         declaration.conf.parallelism_line)
+                # A plan of steps has no limit on the run's pods; the Workflow keeps it.
+                if declaration.conf.parallelism and not any(literal_loops(op) for op in declaration.ops):
+                    declaration.needs_engine("PipelineConf.set_parallelism")
             except KfpCompatError as exc:
                 where = shown if exc.file in (None, str(path.resolve())) else exc.file
                 raise pipeline_error(where, name, f"{exc.construct} {exc.reason}", line=exc.line) from None

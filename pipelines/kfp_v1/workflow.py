@@ -76,7 +76,10 @@ def _text(value: str) -> str:
     return "".join(parts)
 
 
-def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]]) -> dict[str, Any]:
+def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]],
+                        ui_files: dict[str, str] | None = None) -> dict[str, Any]:
+    """A container template as KFP 1.8.22 compiles it; ``ui_files``: the KFP UI's files
+    (``mlpipeline-ui-metadata``, ``mlpipeline-metrics``), artifacts before the step's own."""
     container: dict[str, Any] = {"image": step.image}
     if step.command:
         container["command"] = [_text(c) for c in step.command]
@@ -123,9 +126,10 @@ def _container_template(step: ContainerStepSpec, consumed: set[tuple[str, str]])
         inputs["artifacts"] = artifacts
     if inputs:
         template["inputs"] = inputs
-    if step.file_outputs:
-        outputs: dict[str, Any] = {"artifacts": [{"name": param_name(step.name, o), "path": p}
-                                                 for o, p in sorted(step.file_outputs.items())]}
+    if step.file_outputs or ui_files:
+        outputs: dict[str, Any] = {"artifacts": [{"name": o, "path": p} for o, p in (ui_files or {}).items()]
+                                   + [{"name": param_name(step.name, o), "path": p}
+                                      for o, p in sorted(step.file_outputs.items())]}
         used = sorted((o, p) for o, p in step.file_outputs.items() if (step.name, o) in consumed)
         if used:
             outputs["parameters"] = [{"name": param_name(step.name, o), "valueFrom": {"path": p}} for o, p in used]
@@ -179,7 +183,7 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
     """
     volume_ops = {op.name: op for op in ops if type(op).__name__ == "VolumeOp"}
     resource_ops = {op.name: op for op in ops if "k8s_resource" in vars(op)}
-    steps = _claims_as_outputs(steps, volume_ops)
+    steps = _claims_as_outputs(steps, volume_ops, resource_ops)
     for op in ops:
         if op.name not in steps and op.name not in volume_ops and op.name not in resource_ops:
             raise WorkflowError(f"step {op.name!r}: {type(op).__name__} cannot run on the workflow engine yet")
@@ -240,7 +244,7 @@ def compile_workflow(name: str, ops: list[Any], steps: dict[str, ContainerStepSp
         elif op.name in resource_ops:
             templates[op.name] = _resource_template(op)
         else:
-            templates[op.name] = _container_template(steps[op.name], consumed)
+            templates[op.name] = _container_template(steps[op.name], consumed, op.output_artifact_paths)
 
     def value_in(node: _Node, producer: str, output: str, kind: str = "parameters") -> tuple[str, str | None]:
         """How a task in ``node`` refers to an output (a value, or with ``kind`` "artifacts"
@@ -420,10 +424,14 @@ def _refs_under(node: _Node, steps: dict[str, ContainerStepSpec]) -> list[tuple[
     return refs
 
 
-def _claims_as_outputs(steps: dict[str, ContainerStepSpec], volume_ops: dict[str, Any]) -> dict[str, ContainerStepSpec]:
-    """Steps whose claims of a VolumeOp refer to its ``name`` output: on the workflow
-    engine the claim is made per run, so its name is known only then (as in KFP)."""
+def _claims_as_outputs(steps: dict[str, ContainerStepSpec], volume_ops: dict[str, Any],
+                       resource_ops: dict[str, Any]) -> dict[str, ContainerStepSpec]:
+    """Steps whose claims of a VolumeOp, or whose arguments and environment holding a
+    VolumeOp's or ResourceOp's name (``outputs["name"]`` passed on, as Kale does), refer to
+    its ``name`` output, as in KFP: on the workflow engine a claim is made per run, and an
+    object's name may hold Argo's per-run placeholders (``{{workflow.uid}}``)."""
     claims = {op.claim_name: op.name for op in volume_ops.values()}
+    names = {str(op.outputs["name"]): op.name for op in resource_ops.values()}
     rewritten = {}
     for name, step in steps.items():
         volumes = []
@@ -434,7 +442,15 @@ def _claims_as_outputs(steps: dict[str, ContainerStepSpec], volume_ops: dict[str
                     **volume["persistentVolumeClaim"],
                     "claimName": output_placeholder(claims[claim], "name")}}
             volumes.append(volume)
-        rewritten[name] = step.model_copy(update={"volumes": tuple(volumes)})
+
+        def run_claim(text: str) -> str:  # a VolumeOp's or ResourceOp's outputs["name"] passed on (Kale)
+            owner = claims.get(text) or names.get(text)
+            return output_placeholder(owner, "name") if owner else text
+
+        rewritten[name] = step.model_copy(update={
+            "volumes": tuple(volumes), "command": tuple(run_claim(c) for c in step.command),
+            "args": tuple(run_claim(a) for a in step.args),
+            "env": tuple({**e, "value": run_claim(e["value"])} if "value" in e else e for e in step.env)})
     return rewritten
 
 

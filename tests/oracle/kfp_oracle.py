@@ -47,7 +47,7 @@ KFP_VERSION = "1.8.22"
 COMPILE_SCRIPT = Path(__file__).with_name("compile_batch.py")
 
 #: KFP's own bookkeeping on every template; not something a step receives.
-_KFP_KEYS = re.compile(r"^pipelines\.kubeflow\.org/(?!task_display_name$)")
+_KFP_KEYS = re.compile(r"^pipelines\.kubeflow\.org/(?!task_display_name$|max_cache_staleness$)")
 
 
 class OracleUnavailable(RuntimeError):
@@ -91,15 +91,17 @@ def compile_all(jobs: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
     """Compile ``[{"id", "file", "function"}]`` with the real KFP, all in one subprocess.
 
     The result is kept beside the venv under a digest of the jobs, the compile script and
-    every file in the jobs' folders, so parallel test workers share one compilation and an
+    every file under the jobs' folders' parent, so parallel test workers share one compilation and an
     unchanged suite is not compiled again.
     """
     python = oracle_python()
     digest = hashlib.sha256(json.dumps(jobs, sort_keys=True).encode() + COMPILE_SCRIPT.read_bytes())
-    for folder in sorted({Path(job["file"]).parent for job in jobs}):
-        for path in sorted(folder.iterdir()):
-            if path.is_file():
-                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    # The jobs' folders and their parent's, recursively: a pipeline may load component
+    # files from a sibling folder (``../components/...``), as project layouts do.
+    for folder in sorted({Path(job["file"]).parent.parent for job in jobs}):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     cached = venv_dir() / f"compiled-{digest.hexdigest()[:16]}.json"
     with open(venv_dir().parent / f".{venv_dir().name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -179,7 +181,8 @@ def oracle_steps(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if "resource" in template:
             manifest = yaml.safe_load(template["resource"]["manifest"])
             if manifest["kind"] == "PersistentVolumeClaim":
-                steps[task_name] = {"kind": "volume", "size": manifest["spec"]["resources"]["requests"]["storage"],
+                steps[task_name] = {"kind": "volume",
+                                    "size": substitute(manifest["spec"]["resources"]["requests"]["storage"]),
                                     "modes": manifest["spec"]["accessModes"],
                                     "storage_class": manifest["spec"].get("storageClassName"),
                                     "after": sorted(task.get("dependencies") or [])}
@@ -236,6 +239,8 @@ def mlplane_steps(spec: PipelineSpec) -> dict[str, dict[str, Any]]:
     claims = {step.resource_name: step.name for step in spec.steps if isinstance(step, VolumeStepSpec)}
 
     def text(value: str) -> str:
+        if value in claims:  # a VolumeOp's name output, known to the plan (KFP: a run's claim)
+            return f"<<{claims[value]}:claim:{claims[value]}>>"
         parts = []
         for part in split_placeholders(value):
             if isinstance(part, tuple):

@@ -22,11 +22,12 @@ class PipelineParam(str):
 
     name: str
     op_name: str | None
+    owner: str | None
     value: Any
     param_type: Any
 
     def __new__(cls, name: str, op_name: str | None = None, value: Any = None, param_type: Any = None,
-                pattern: str | None = None) -> "PipelineParam":
+                pattern: str | None = None, owner: str | None = None) -> "PipelineParam":
         if op_name:
             text = output_placeholder(op_name, name)
         elif value is not None:
@@ -38,12 +39,16 @@ class PipelineParam(str):
         instance.op_name = op_name
         instance.value = value
         instance.param_type = param_type
+        # An output whose value the plan knows (a VolumeOp's claim name) keeps KFP's full
+        # name (``<op>-<output>``) without being a run-time placeholder.
+        instance.owner = owner
         return instance
 
     @property
     def full_name(self) -> str:
         """``op-output`` for outputs, the name for parameters (as in KFP)."""
-        return f"{self.op_name}-{self.name}" if self.op_name else self.name
+        op = self.op_name or self.owner
+        return f"{op}-{self.name}" if op else self.name
 
     # A step's output compared in ``dsl.Condition`` is decided at run time; a pipeline
     # parameter is its value, so comparing it is an ordinary string comparison.

@@ -1,7 +1,7 @@
 """mlplane's ``kfp.components``: component specs and Python-function components.
 
 ``load_component_from_file``/``_text`` read a KFP v1 ``component.yaml`` (relative paths
-from the pipeline file's folder, inside the project); ``func_to_container_op`` and
+from the pipeline file's folder; anywhere inside the project); ``func_to_container_op`` and
 ``create_component_from_func`` (also as decorators) build the component KFP 1.8.22
 builds from a function. Each returns a factory whose calls add steps.
 ``load_component_from_url`` fetches nothing: a URL pinned to a commit or digest is read
@@ -60,19 +60,28 @@ def load_component_from_text(text: str) -> Callable[..., Any]:
 
 
 def load_component_from_file(filename: str) -> Callable[..., Any]:
-    """A factory for the component spec in ``filename`` (relative: to the pipeline file's folder)."""
+    """A factory for the component spec in ``filename``.
+
+    A relative path is read from the pipeline file's folder (where KFP reads it when the
+    file is compiled from its own folder); an absolute one (built from ``__file__``) as
+    it is. Either way the file must lie inside the project (the folder with the stack's
+    ``Pulumi.yaml``): ``../../components/x.yaml`` is a project's own component, a path
+    out of the project is refused, as a file the stack's review does not cover.
+    """
     declaration = current()
     folder = declaration.file.parent
+    project = declaration.project_root.resolve()
     path = (folder / str(filename)).resolve()
-    if not path.is_relative_to(folder):
+    if not path.is_relative_to(project):
         raise declaration.refuse("components.load_component_from_file",
-                                 f"{filename!r} is outside the pipeline file's folder ({folder})")
+                                 f"{filename!r} is outside the project ({project}); component files must lie "
+                                 "inside it")
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise declaration.refuse("components.load_component_from_file",
                                  f"cannot read {filename!r} ({exc.strerror})") from None
-    return _from_text(text, str(path.relative_to(folder)))
+    return _from_text(text, str(path.relative_to(project)))
 
 
 def load_component_from_url(url: str, auth: Any = None) -> Callable[..., Any]:

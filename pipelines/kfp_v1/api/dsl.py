@@ -198,6 +198,26 @@ class BaseOp:
                                    str(declaration.file), declaration.caller_line())
 
 
+#: Outputs KFP 1.8.22 always saves as artifacts, for its UI (kfp/dsl/_container_op.py).
+_UI_OUTPUTS = ("mlpipeline-ui-metadata", "mlpipeline-metrics")
+
+
+class CachingStrategy:
+    """KFP's ``op.execution_options.caching_strategy``: ``max_cache_staleness`` (an ISO 8601
+    duration, ``P0D``: never reuse) becomes the annotation KFP 1.8.22 sets
+    (``pipelines.kubeflow.org/max_cache_staleness``, kfp/compiler/_op_to_template.py)."""
+
+    def __init__(self) -> None:
+        self.max_cache_staleness: str | None = None
+
+
+class ExecutionOptions:
+    """KFP's ``op.execution_options`` (its caching controls)."""
+
+    def __init__(self) -> None:
+        self.caching_strategy = CachingStrategy()
+
+
 class ContainerOp(BaseOp):
     """A step that runs a container to completion."""
 
@@ -208,12 +228,22 @@ class ContainerOp(BaseOp):
                  pvolumes: dict[str, Any] | None = None, _from_component: bool = False) -> None:
         for label, given in (("init_containers", init_containers),
                              ("artifact_argument_paths", artifact_argument_paths),
-                             ("output_artifact_paths", output_artifact_paths), ("container_kwargs", container_kwargs)):
+                             ("container_kwargs", container_kwargs)):
             if given:
                 raise current().refuse(f"ContainerOp({label}=...)", "is not supported by mlplane's KFP v1 layer")
         super().__init__(name)
         self.container = Container(image, _as_list(command), _as_list(arguments))
         self.file_outputs = dict(file_outputs or {})
+        #: The KFP UI's files (``mlpipeline-ui-metadata``, ``mlpipeline-metrics``): KFP 1.8.22
+        #: moves them out of ``file_outputs`` into artifacts (kfp/dsl/_container_op.py
+        #: ``_is_legacy_output_name``), so no step can receive them.
+        self.output_artifact_paths: dict[str, str] = dict(output_artifact_paths or {})
+        for output, path in list(self.file_outputs.items()):
+            legacy = re.sub("[^a-zA-Z0-9]", "-", str(output).lower())
+            if legacy in _UI_OUTPUTS:
+                self.output_artifact_paths[legacy] = path
+                del self.file_outputs[output]
+        self.execution_options = ExecutionOptions()
         #: Files the step receives: container path -> a constant, or an output's placeholder.
         self.input_files: dict[str, str] = {}
         self.image_pull_secrets: list[str] = []
@@ -361,7 +391,10 @@ class VolumeOp(BaseOp):
         # KFP names the claim after the workflow run; a plan has one claim per pipeline.
         self.claim_name = k8s_name(self._declaration.pipeline_name, self.resource_name)
         self.volume = PipelineVolume(k8s_name(self.name), self.claim_name, [self.name])
-        self.outputs: dict[str, Any] = {"name": self.claim_name, "size": self.size}
+        # Known when the plan is made, so passed on as values (Kale passes the name to its
+        # steps and records ``outputs["name"].full_name``, KFP's ``<op>-name``).
+        self.outputs: dict[str, Any] = {key: PipelineParam(key, value=value, owner=self.name)
+                                        for key, value in (("name", self.claim_name), ("size", self.size))}
 
 
 class _Outputs(dict):
@@ -770,8 +803,9 @@ class PipelineConf:
                                "and a changed pipeline replaces them")
 
     def set_parallelism(self, max_num_pods: int) -> "PipelineConf":
-        """At most this many pods at once: the Workflow's ``parallelism`` for a pipeline that
-        runs on the workflow engine; a plan of steps has no counterpart, so there it is refused."""
+        """At most this many pods at once: the Workflow's ``parallelism`` (kfp/compiler/compiler.py
+        ``_create_workflow``). A plan of steps has no such limit, so the pipeline runs on the
+        workflow engine, which keeps it."""
         if int(max_num_pods) < 1:
             raise current().refuse("PipelineConf.set_parallelism", "needs at least 1")
         self.parallelism = int(max_num_pods)
