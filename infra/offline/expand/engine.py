@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from mlplane.infra.offline.expand import cache, helm, kustomize
-from mlplane.infra.offline.expand.children import DEFAULT_NAMESPACE, child_resources, crd_scopes, masked_secret
+from mlplane.infra.offline.expand.children import (DEFAULT_NAMESPACE, OrderingError, child_resources, crd_scopes,
+                                                   masked_secret)
 from mlplane.infra.offline.expand.errors import EngineMissing, ExpansionError, SourceFailure
 from mlplane.infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate, other_versions
 from mlplane.infra.offline.plan import Plan, PlanResource
@@ -54,7 +55,9 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
     Raises:
         ExpansionError: A version or ref the sources do not have (other versions are
             there), a path that is not a kustomization, values a chart's schema rejects.
-        SourceFailure: A present source fails to build.
+        SourceFailure: A present source fails to build, or its objects' ordering
+            annotations are ones pulumi-kubernetes refuses (an external or duplicate
+            ``config.kubernetes.io/depends-on`` reference, a cycle).
     """
     by_urn = plan.by_urn()
     expanded: dict[str, list[dict[str, Any]]] = {}
@@ -87,8 +90,11 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
     children: list[PlanResource] = []
     for urn, objects in expanded.items():
         parent = by_urn[urn]
-        children.extend(child_resources(parent, objects, stack=plan.stack, project=plan.project, scopes=scopes,
-                                        default_namespace=_default_namespace(parent, by_urn)))
+        try:
+            children.extend(child_resources(parent, objects, stack=plan.stack, project=plan.project, scopes=scopes,
+                                            default_namespace=_default_namespace(parent, by_urn)))
+        except OrderingError as exc:  # the provider would fail the component on `pulumi up`
+            raise SourceFailure(str(exc)) from None
     clashes = {c.urn for c in children} & set(by_urn)
     if clashes:
         raise SourceFailure(f"expanded objects would have the URN of a resource the plan has: {sorted(clashes)[0]}")
