@@ -13,12 +13,20 @@ object, named as the driver that StorageClasses name as provisioner (csi-driver-
 Karpenter's CRDs (``karpenter.sh`` NodePool and ``karpenter.k8s.aws`` EC2NodeClass, as in
 ``../shared/crds``), the AWS Load Balancer Controller's ``TargetGroupBinding`` CRD
 (kubernetes-sigs/aws-load-balancer-controller config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml).
+
+The taints of a self-hosted pool's named nodes are a prerequisite too, not a patch:
+``spec.taints`` is an atomic list under server-side apply, so a patch would either drop
+the taints others set or conflict with them (components/accelerators/selfhosted.py).
+Each node's check greps the pool's taints out of the live node; ``kubectl taint
+--overwrite`` sets one taint and keeps every other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mlplane.components.accelerators.spec import PoolSpec, Taint
 from mlplane.infra.config import StackConfig
 
 
@@ -68,6 +76,8 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
         found.append(Prerequisite(name, f"mlplane:storage.classes[{index}] ({cls.name}, provisioner "
                                   f"{cls.provisioner})", check, install))
     pools = config.accelerators.pools if config.accelerators is not None else ()
+    if config.cluster.kind in ("local", "selfhosted"):
+        found.extend(node_taint_prerequisites(pools))
     if config.cluster.kind == "eks" and pools:
         found.append(Prerequisite(
             "Karpenter", "mlplane:accelerators.pools (Karpenter NodePools and EC2NodeClasses)",
@@ -95,6 +105,34 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
         else:
             unique[(item.name, item.check)] = item
     return list(unique.values())
+
+
+def _taint_text(taint: Taint) -> str:
+    return f"{taint.key}={taint.value}:{taint.effect}" if taint.value else f"{taint.key}:{taint.effect}"
+
+
+def node_taint_prerequisites(pools: Sequence[PoolSpec]) -> list[Prerequisite]:
+    """One prerequisite per named node of a self-hosted pool: the pool's taints, set and checked.
+
+    The check lists the node's taints one a line as ``key=value:effect`` (``key:effect``
+    without a value) and requires each of the pool's; the install is the ``kubectl
+    taint`` command that sets them.
+    """
+    found = []
+    for index, pool in enumerate(pools):
+        if pool.nodes is None or not pool.nodes.names or not pool.effective_taints:
+            continue
+        wanted = [_taint_text(t) for t in pool.effective_taints]
+        for node in pool.nodes.names:
+            listing = (f"kubectl get node {node} -o go-template='" + "{{range .spec.taints}}{{.key}}"
+                       + "{{if .value}}={{.value}}{{end}}:{{.effect}}" + '{{"\\n"}}{{end}}' + "'")
+            check = " && ".join(f"{listing} | grep -qxF '{text}'" for text in wanted)
+            found.append(Prerequisite(
+                f"taints of node {node}",
+                f"mlplane:accelerators.pools[{index}].nodes.names ({pool.name}: its work tolerates them, other "
+                "work is kept off)",
+                check, f"kubectl taint node {node} {' '.join(wanted)} --overwrite"))
+    return found
 
 
 def format_prerequisites(items: list[Prerequisite], stack: str) -> str:

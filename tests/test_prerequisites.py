@@ -12,7 +12,9 @@ from .conftest import STACKS, load_stack
 #: Each shipped stack's prerequisites, by name, in order.
 EXPECTED = {
     "dev": ["local-path-provisioner"],
-    "onprem": ["local-path-provisioner", "csi-driver-nfs"],
+    "onprem": ["local-path-provisioner", "csi-driver-nfs",
+               *(f"taints of node {n}" for n in ("gpu-a100-01", "gpu-a100-02", "gpu-l4-01", "gpu-l4-02",
+                                                 "gpu-mi300-01"))],
     "gke": ["Compute Engine persistent disk CSI driver"],
     "eks": ["Amazon EBS CSI driver", "Karpenter", "AWS Load Balancer Controller"],
     "aks": ["Azure Disk CSI driver"],
