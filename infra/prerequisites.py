@@ -14,6 +14,13 @@ Karpenter's CRDs (``karpenter.sh`` NodePool and ``karpenter.k8s.aws`` EC2NodeCla
 ``../shared/crds``), the AWS Load Balancer Controller's ``TargetGroupBinding`` CRD
 (kubernetes-sigs/aws-load-balancer-controller config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml).
 
+Kubeflow's databases and artifact store (Pipelines, Katib, the Model Registry) claim
+volumes that name no StorageClass (kubeflow/manifests, e.g. applications/pipeline/upstream/
+third-party/mysql/base/mysql-pv-claim.yaml), which the API server's DefaultStorageClass
+admission plugin gives the cluster's default class; without one they stay Pending. Unless
+the stack marks one of its own classes ``default``, a default class is a prerequisite,
+checked by its ``storageclass.kubernetes.io/is-default-class`` annotation.
+
 The taints of a self-hosted pool's named nodes are a prerequisite too, not a patch:
 ``spec.taints`` is an atomic list under server-side apply, so a patch would either drop
 the taints others set or conflict with them (components/accelerators/selfhosted.py).
@@ -27,6 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mlplane.components.accelerators.spec import PoolSpec, Taint
+from mlplane.components.platform.resolve import resolve
+from mlplane.components.platform.spec import DATA_COMPONENTS
 from mlplane.infra.config import StackConfig
 
 
@@ -84,6 +93,7 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
             "kubectl get crd nodepools.karpenter.sh ec2nodeclasses.karpenter.k8s.aws",
             "Karpenter's Helm chart (aws/karpenter-provider-aws), with its node role"))
     kubeflow = config.kubeflow
+    found.extend(default_class_prerequisites(config))
     if kubeflow is not None and kubeflow.gateway.mode == "load-balancer":
         if config.cluster.kind == "eks":
             found.append(Prerequisite(
@@ -105,6 +115,31 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
         else:
             unique[(item.name, item.check)] = item
     return list(unique.values())
+
+
+#: Succeeds only where some StorageClass carries ``storageclass.kubernetes.io/is-default-class: "true"``.
+DEFAULT_CLASS_CHECK = ("kubectl get storageclass -o jsonpath='{.items[?(@.metadata.annotations."
+                       "storageclass\\.kubernetes\\.io/is-default-class==\"true\")].metadata.name}' | grep -q .")
+
+
+def default_class_prerequisites(config: StackConfig) -> list[Prerequisite]:
+    """A default StorageClass, where Kubeflow components with claims that name none are installed
+    and the stack marks none of its classes ``default``."""
+    kubeflow = config.kubeflow
+    if kubeflow is None:
+        return []
+    components = resolve(kubeflow)
+    holders = [key for key in DATA_COMPONENTS if components[key].enabled]
+    classes = config.storage.classes if config.storage is not None else ()
+    if not holders or any(cls.default for cls in classes):
+        return []
+    return [Prerequisite(
+        "a default StorageClass",
+        "mlplane:kubeflow.components (" + ", ".join(f"{key}: {DATA_COMPONENTS[key]}" for key in holders)
+        + "; their claims name no class)",
+        DEFAULT_CLASS_CHECK,
+        "mark one class default (`default: true` on a class in mlplane:storage.classes, or "
+        "`kubectl annotate storageclass NAME storageclass.kubernetes.io/is-default-class=true`)")]
 
 
 def _taint_text(taint: Taint) -> str:
