@@ -21,6 +21,11 @@ admission plugin gives the cluster's default class; without one they stay Pendin
 the stack marks one of its own classes ``default``, a default class is a prerequisite,
 checked by its ``storageclass.kubernetes.io/is-default-class`` annotation.
 
+Every Helm chart mlplane installs runs mlplane's post-renderer (``mlplane-depends-on``,
+components/depends_on.py), which Helm finds on ``PATH`` (helm/helm v3.20.2
+``pkg/postrender/exec.go``: ``exec.LookPath``) of the pulumi-kubernetes provider, which
+runs with the ``pulumi`` command's environment: the project's virtualenv must be active.
+
 The taints of a self-hosted pool's named nodes are a prerequisite too, not a patch:
 ``spec.taints`` is an atomic list under server-side apply, so a patch would either drop
 the taints others set or conflict with them (components/accelerators/selfhosted.py).
@@ -33,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mlplane.components import depends_on
 from mlplane.components.accelerators.spec import PoolSpec, Taint
 from mlplane.components.platform.resolve import resolve
 from mlplane.components.platform.spec import DATA_COMPONENTS
@@ -79,6 +85,12 @@ _CLASS_DRIVERS = {
 def prerequisites(config: StackConfig) -> list[Prerequisite]:
     """The prerequisites of a stack, in a stable order (storage, node pools, load balancer)."""
     found: list[Prerequisite] = []
+    if config.kubeflow is not None or (config.accelerators is not None and config.accelerators.pools):
+        found.append(Prerequisite(
+            "mlplane's Helm post-renderer", "every Helm chart of the stack (it orders their webhook-gated objects)",
+            f"command -v {depends_on.COMMAND}",
+            "run `pulumi` with the project's virtualenv active (`source .venv/bin/activate`): mlplane installs "
+            f"`{depends_on.COMMAND}` there"))
     storage = config.storage
     for index, cls in enumerate(storage.classes if storage is not None else ()):
         name, check, install = _CLASS_DRIVERS[cls.kind]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mlplane.components import depends_on
 from mlplane.infra.offline.expand import cache, helm, kustomize
 from mlplane.infra.offline.expand.children import (DEFAULT_NAMESPACE, OrderingError, child_resources, crd_scopes,
                                                    masked_secret)
@@ -142,7 +143,7 @@ def _expand_one(resource: PlanResource, found: Located, options: ExpandOptions,
                               found.key)
     cached = cache.read(options.cache, key)
     if cached is not None:
-        return cached
+        return _post_rendered(resource, cached, namespace)
     try:
         if found.kind == "chart":
             objects = helm.render_chart(found.folder, resource=resource.name, release=release, namespace=namespace,
@@ -158,7 +159,23 @@ def _expand_one(resource: PlanResource, found: Located, options: ExpandOptions,
         raise SourceFailure(f"{resource.name}: {exc}") from None
     objects = [masked_secret(o) for o in objects]  # before anything is kept, the cache included
     cache.write(options.cache, key, objects)
-    return objects
+    return _post_rendered(resource, objects, namespace)
+
+
+def _post_rendered(resource: PlanResource, objects: list[dict[str, Any]], namespace: str
+                   ) -> list[dict[str, Any]] | Missing:
+    """What a chart's post-renderer makes of its rendering: mlplane's own is applied in process;
+    another command cannot run offline, so the chart stays opaque."""
+    post = resource.inputs.get("postRenderer")
+    if not post:
+        return objects
+    command = post.get("command") if isinstance(post, dict) else None
+    if command != depends_on.COMMAND:
+        return Missing(str(resource.inputs.get("chart")), f"its post-renderer {command!r} does not run offline")
+    args = [str(a) for a in post.get("args") or ()]
+    if args[:1] == ["--namespace"] and len(args) == 2:
+        namespace = args[1]
+    return depends_on.annotate(objects, namespace)
 
 
 def missing_message(missing: Sequence[tuple[str, Missing]], stack_argument: str) -> str:
