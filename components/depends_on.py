@@ -24,6 +24,7 @@ Usage (as Helm runs it): ``mlplane-depends-on --namespace NS < manifests > manif
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -85,13 +86,29 @@ def annotate(objects: Sequence[dict[str, Any]], namespace: str) -> list[dict[str
     return result
 
 
+_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def post_render(text: str, namespace: str) -> str:
+    """Helm's rendered manifests with the gated objects annotated; every other document is
+    passed on as Helm wrote it (no YAML round trip can change its values)."""
+    chunks = _SEPARATOR.split(text)
+    parsed = [yaml.safe_load(chunk) for chunk in chunks]
+    indexes = [i for i, body in enumerate(parsed) if isinstance(body, dict) and body]
+    annotated = annotate([parsed[i] for i in indexes], namespace)
+    out = list(chunks)
+    for index, body in zip(indexes, annotated, strict=True):
+        if body is not parsed[index]:
+            out[index] = "\n" + yaml.safe_dump(body, sort_keys=False)
+    return "---".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Read a YAML stream on stdin, write it annotated to stdout (Helm's post-renderer protocol)."""
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0])
     parser.add_argument("--namespace", default="default", help="the release namespace")
     args = parser.parse_args(argv)
-    documents = [d for d in yaml.safe_load_all(sys.stdin) if isinstance(d, dict) and d]
-    yaml.safe_dump_all(annotate(documents, args.namespace), sys.stdout, sort_keys=False)
+    sys.stdout.write(post_render(sys.stdin.read(), args.namespace))
     return 0
 
 

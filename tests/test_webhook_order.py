@@ -129,6 +129,10 @@ def test_the_post_renderer_orders_gated_objects_after_the_server() -> None:
                          check=True).stdout
     widget = list(yaml.safe_load_all(out))[3]
     assert widget["metadata"]["annotations"][DEPENDS_ON] == "apps/namespaces/sys/Deployment/hook"
+    # Documents it does not change pass as Helm wrote them (no YAML 1.1 round trip of `on`, `0644`).
+    untouched = "---\n# Source: c.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: on\n  b: 0644\n"
+    assert subprocess.run([str(script)], input=untouched, capture_output=True, text=True,
+                          check=True).stdout == untouched
 
 
 def _expanded_stack(stack: str) -> Plan:
