@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from mlplane.infra.config import load_stack_file
-from mlplane.infra.offline.webhooks import plural
+from mlplane.components.admission import plural
 from mlplane.infra.prerequisites import DEFAULT_CLASS_CHECK, prerequisites
 
 from . import controlplane
