@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator
 
+from mlplane.components import depends_on
 from mlplane.components.base import ArgsModel
 from mlplane.components.sources import ChartRef, chart_location
 
@@ -89,5 +90,7 @@ def install_chart(
         namespace=namespace,
         values=values or {},
         skip_await=False,
+        # Objects the chart's own webhooks gate wait for the webhook's server (components/depends_on.py).
+        post_renderer=k8s.helm.v4.PostRendererArgs(command=depends_on.COMMAND, args=["--namespace", namespace]),
         opts=opts,
     )

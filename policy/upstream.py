@@ -64,13 +64,11 @@ UPSTREAM_EXCEPTIONS: tuple[UpstreamException, ...] = (
                       "The device plugin and its MPS daemon run as root with host access to manage the GPUs."),
     UpstreamException("pod-security-restricted", "chart:cni",
                       "Istio's CNI installer adds capabilities and runs as root to set up pod networking."),
-    UpstreamException("pod-security-restricted", "chart:gateway",
-                      "The gateway's istio-proxy container is completed by Istio's injection at admission "
-                      "(image `auto`, injected security context); the chart sets no seccomp profile."),
-    UpstreamException("pod-security-restricted", "chart:istiod",
-                      "istiod's chart sets no seccomp profile on the discovery container."),
     UpstreamException("pod-security-restricted", "manifests:common/istio*/cluster-local-gateway/base",
-                      "Knative's cluster-local gateway is an Istio proxy completed by injection; no seccomp profile."),
+                      "Knative's cluster-local gateway of kubeflow/manifests v1.8.1 sets no seccomp profile (26.03 "
+                      "patches one in: common/istio/cluster-local-gateway/base/patches/seccomp-cluster-local-gateway"
+                      ".yaml), so restricted istio-system refuses its pods on the 1.8.1 train: a known defect, not "
+                      "fixed (mlplane does not patch upstream directories)."),
     UpstreamException("pod-security-restricted", "chart:kserve", "KServe 0.11's kube-rbac-proxy sidecar " +
                       "sets no restricted security context; 0.16 drops the sidecar."),
     UpstreamException("pod-security-restricted", "manifests:apps/*", _KUBEFLOW_1_8),

@@ -15,7 +15,9 @@ from pydantic import ValidationError
 from mlplane.components.accelerators.pool import AcceleratorPoolArgs
 from mlplane.components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
 from mlplane.infra.cli import main
+from mlplane.infra.config import load_stack_file
 from mlplane.infra.offline.plan import Plan, PlanResource
+from mlplane.infra.prerequisites import prerequisites
 
 from .conftest import ROOT, rendered
 
@@ -66,7 +68,7 @@ def of_type(plan: Plan, suffix: str) -> list[PlanResource]:
 # --- self-hosted (onprem) ------------------------------------------------------------------
 
 
-def test_selfhosted_nodes_are_patched_with_pool_labels_and_taints() -> None:
+def test_selfhosted_nodes_are_patched_with_pool_labels_only() -> None:
     plan = rendered("onprem")
     patches = {r.inputs["metadata"]["name"]: r.inputs for r in of_type(plan, ":NodePatch")}
     assert sorted(patches) == ["gpu-a100-01", "gpu-a100-02", "gpu-l4-01", "gpu-l4-02", "gpu-mi300-01"]
@@ -74,9 +76,9 @@ def test_selfhosted_nodes_are_patched_with_pool_labels_and_taints() -> None:
     assert l4["metadata"]["labels"] == {"mlplane.dev/accelerator-pool": "nvidia-l4-shared",
                                         "mlplane.dev/accelerator-vendor": "nvidia",
                                         "nvidia.com/device-plugin.config": "nvidia-l4-shared"}
-    assert l4["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+    # Taints are an atomic list under server-side apply: a prerequisite, not a patch (test_node_taints.py).
+    assert all("spec" not in patch for patch in patches.values())
     assert "nvidia.com/device-plugin.config" not in patches["gpu-a100-01"]["metadata"]["labels"]
-    assert patches["gpu-mi300-01"]["spec"]["taints"][0]["key"] == "amd.com/gpu"
 
 
 def test_nvidia_device_plugin_config_carries_time_slicing() -> None:
@@ -117,7 +119,9 @@ def test_intel_sharing_sets_shared_dev_num(tmp_path: Path) -> None:
     plan = render(tmp_path, stack_file(tmp_path, "selfhosted", {"pools": [pool]}))
     container = plan.named("devices-intel-flex").inputs["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["-shared-dev-num=3"]
-    assert plan.named("pool-flex-node-n1").inputs["spec"]["taints"][0]["key"] == "gpu.intel.com/xe"
+    config = load_stack_file(stack_file(tmp_path, "selfhosted", {"pools": [pool]}), stack="test")
+    taints = next(i for i in prerequisites(config) if i.name == "taints of node n1")
+    assert taints.install == "kubectl taint node n1 gpu.intel.com/xe=present:NoSchedule --overwrite"
 
 
 def test_gpu_operator_reads_the_pool_configs_from_a_config_map(tmp_path: Path) -> None:

@@ -9,13 +9,17 @@ from mlplane.infra.prerequisites import prerequisites
 
 from .conftest import STACKS, load_stack
 
+POST_RENDERER = "mlplane's Helm post-renderer"
 #: Each shipped stack's prerequisites, by name, in order.
 EXPECTED = {
-    "dev": ["local-path-provisioner"],
-    "onprem": ["local-path-provisioner", "csi-driver-nfs"],
-    "gke": ["Compute Engine persistent disk CSI driver"],
-    "eks": ["Amazon EBS CSI driver", "Karpenter", "AWS Load Balancer Controller"],
-    "aks": ["Azure Disk CSI driver"],
+    "dev": [POST_RENDERER, "local-path-provisioner", "a default StorageClass"],
+    "onprem": [POST_RENDERER, "local-path-provisioner", "csi-driver-nfs",
+               *(f"taints of node {n}" for n in ("gpu-a100-01", "gpu-a100-02", "gpu-l4-01", "gpu-l4-02",
+                                                 "gpu-mi300-01")),
+               "a default StorageClass"],
+    "gke": [POST_RENDERER, "Compute Engine persistent disk CSI driver", "a default StorageClass"],
+    "eks": [POST_RENDERER, "Amazon EBS CSI driver", "Karpenter", "a default StorageClass", "AWS Load Balancer Controller"],
+    "aks": [POST_RENDERER, "Azure Disk CSI driver", "a default StorageClass"],
 }
 
 
@@ -36,7 +40,7 @@ def test_each_stack_declares_what_its_classes_pools_and_gateway_need(stack: str)
 
 def test_a_driver_two_classes_need_is_listed_once() -> None:
     config = load_stack("gke")  # two gce-pd classes
-    items = prerequisites(config)
+    items = [i for i in prerequisites(config) if i.name not in ("a default StorageClass", POST_RENDERER)]
     assert len(items) == 1
     assert items[0].needed_by.count("mlplane:storage.classes[") == 2
     assert items[0].check == "kubectl get csidriver pd.csi.storage.gke.io"

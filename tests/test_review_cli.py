@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from mlplane.infra.cli import main
+from mlplane.infra.config import load_stack_file
+from mlplane.infra.prerequisites import format_prerequisites, prerequisites
 
 from .conftest import ROOT
 from .plans import job, plan, pvc
@@ -108,7 +110,11 @@ def test_preview_prints_the_tree_only_without_baseline_or_on_request(isolated: P
     assert "pulumi:pulumi:Stack  mlplane-dev" in first  # no baseline yet: the tree
     assert main(["preview"]) == 0
     second = capsys.readouterr().out
-    assert "pulumi:pulumi:Stack" not in second and len(second.splitlines()) < 10
+    # Two summary lines and the prerequisites, nothing else.
+    prerequisites_text = format_prerequisites(prerequisites(load_stack_file(isolated / "Pulumi.dev.yaml",
+                                                                            stack="dev")), "dev")
+    assert "pulumi:pulumi:Stack" not in second and prerequisites_text in second
+    assert len(second.splitlines()) < 4 + len(prerequisites_text.splitlines())
     assert second.splitlines()[1].startswith("Changes: 0 to create, 0 to update")
     assert main(["preview", "--tree"]) == 0
     assert "pulumi:pulumi:Stack  mlplane-dev" in capsys.readouterr().out

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from mlplane.infra.cli import main
+from mlplane.infra.config import load_stack_file
 from mlplane.infra.offline.plan import Plan, load_plan
+from mlplane.infra.prerequisites import prerequisites
 
 from .conftest import STACKS, rendered
 from .upstream import of_kind, render_chart, schedules_on
@@ -215,11 +217,19 @@ def device_plugin_objects(plan: Plan) -> list[dict[str, Any]]:
                         namespace="mlplane-devices")
 
 
-def pool_node(plan: Plan, pool: str = "l4") -> tuple[dict[str, str], list[dict[str, str]]]:
-    """The labels and taints mlplane gives the pool's first node (its NodePatch)."""
+def pool_node(plan: Plan, folder: Path, pool: str = "l4") -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The labels mlplane gives the pool's first node (its NodePatch) and the taints it has once its
+    prerequisite ran (the ``kubectl taint`` command ``mlplane preview`` lists for it)."""
     [patch] = [r for r in plan if r.type == "kubernetes:core/v1:NodePatch" and r.name.startswith(f"pool-{pool}-")][:1]
     labels = dict(patch.inputs["metadata"]["labels"])
-    taints = [{k: v for k, v in t.items() if v is not None} for t in patch.inputs["spec"]["taints"]]
+    node = patch.inputs["metadata"]["name"]
+    config = load_stack_file(folder / "Pulumi.t.yaml", stack="t")
+    [command] = [i.install for i in prerequisites(config) if i.name == f"taints of node {node}"]
+    taints = []
+    for text in command.split()[4:-1]:  # kubectl taint node NAME key[=value]:effect ... --overwrite
+        key_value, effect = text.rsplit(":", 1)
+        key, _, value = key_value.partition("=")
+        taints.append({"key": key, **({"value": value} if value else {}), "effect": effect})
     return labels, taints
 
 
@@ -236,7 +246,7 @@ def test_mps_pool_gets_gfd_and_the_mps_daemon_on_its_nodes(taints: Any, tmp_path
     pool = l4_pool("mps", **({"taints": taints} if taints else {}))
     plan = render_ok(tmp_path, write_stack(tmp_path, {"mlplane:cluster": {"kind": "selfhosted"},
                                                       "mlplane:accelerators": {"pools": [pool]}}), capsys)
-    labels, node_taints = pool_node(plan)
+    labels, node_taints = pool_node(plan, tmp_path)
     objects = device_plugin_objects(plan)
     # The device plugin, with the pool's MPS config picked by the node's label, runs there.
     assert schedules_on(daemonset(objects, "nvidia-device-plugin"), labels, node_taints)
@@ -267,7 +277,7 @@ def test_without_standalone_nfd_the_subchart_carries_gfds_labels(tmp_path: Path,
     accelerators = {"pools": [l4_pool("mps")], "node_feature_discovery": False}
     plan = render_ok(tmp_path, write_stack(tmp_path, {"mlplane:cluster": {"kind": "selfhosted"},
                                                       "mlplane:accelerators": accelerators}), capsys)
-    labels, node_taints = pool_node(plan)
+    labels, node_taints = pool_node(plan, tmp_path)
     objects = device_plugin_objects(plan)
     assert schedules_on(daemonset(objects, "gpu-feature-discovery"), labels, node_taints)
     assert schedules_on(daemonset(objects, "node-feature-discovery-worker"), labels, node_taints)
@@ -278,7 +288,7 @@ def test_time_slicing_needs_no_daemon_and_the_plugin_runs_on_the_pool(tmp_path: 
     plan = render_ok(tmp_path, write_stack(tmp_path, {"mlplane:cluster": {"kind": "selfhosted"},
                                                       "mlplane:accelerators": {"pools": [l4_pool("time-slicing")]}}),
                      capsys)
-    labels, node_taints = pool_node(plan)
+    labels, node_taints = pool_node(plan, tmp_path)
     objects = device_plugin_objects(plan)
     assert schedules_on(daemonset(objects, "nvidia-device-plugin"), labels, node_taints)
     # The device plugin slices the GPU itself: no GFD, and the (always rendered) MPS

@@ -1,7 +1,18 @@
-"""Self-hosted backend: label and taint existing nodes with pulumi-kubernetes node patches.
+"""Self-hosted backend: label existing nodes with pulumi-kubernetes node patches; taints are a checked prerequisite.
 
-Nodes chosen by ``names`` are patched (server-side apply, forced: kubelet and installers
-own other fields of a Node); removing the pool removes mlplane's labels and taints.
+Nodes chosen by ``names`` get the pool's labels through a ``NodePatch`` (server-side apply,
+forced: ``metadata.labels`` is a map, so forcing takes over only the keys mlplane sets and
+leaves the kubelet's and others' labels alone). Their taints are not patched:
+``spec.taints`` is an atomic list under server-side apply (``x-kubernetes-list-type:
+atomic`` in the API server's OpenAPI for ``io.k8s.api.core.v1.NodeSpec``), so a forced
+apply replaces the whole list, dropping every taint others set (the node lifecycle
+controller's, an admin's ``kubectl taint``), and an unforced one conflicts whenever
+anyone else manages a taint (pulumi-kubernetes v4.32.0 ``provider/pkg/await/await.go``:
+Patch resources apply with ``Force`` only under ``pulumi.com/patchForce``). The pool's
+taints are instead a prerequisite with its own ``kubectl taint`` command and check
+(:mod:`infra.prerequisites`); ``kubectl taint`` edits one taint and keeps the others.
+Removing the pool removes mlplane's labels.
+
 Nodes chosen by ``labels`` are only selected: a plan cannot list a live cluster's nodes,
 so their labels and taints are the platform team's (see docs/accelerators.md).
 """
@@ -20,19 +31,16 @@ if TYPE_CHECKING:
 
 
 def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> None:
-    """Patch each named node with the pool's labels and taints."""
+    """Patch each named node with the pool's labels (its taints are a prerequisite)."""
     spec = args.spec
     if spec.nodes is None or not spec.nodes.names:
         return
     labels = pool_node_labels(spec, "selfhosted")
-    taints = [k8s.core.v1.TaintPatchArgs(key=t.key, value=t.value or None, effect=t.effect)
-              for t in spec.effective_taints]
     for node in spec.nodes.names:
         k8s.core.v1.NodePatch(
             f"{name}-node-{node}",
             metadata=k8s.meta.v1.ObjectMetaPatchArgs(
                 name=node, labels=labels, annotations={"pulumi.com/patchForce": "true"}
             ),
-            spec=k8s.core.v1.NodeSpecPatchArgs(taints=taints),
             opts=pulumi.ResourceOptions(parent=pool),
         )

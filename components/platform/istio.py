@@ -87,6 +87,25 @@ def extension_provider(ext_authz: ExtAuthz) -> dict[str, Any]:
     }
 
 
+#: The seccomp profile Pod Security `restricted` accepts (besides Localhost).
+RUNTIME_DEFAULT_SECCOMP = {"type": "RuntimeDefault"}
+
+
+def gateway_pod_security() -> dict[str, Any]:
+    """The gateway chart's pod ``securityContext``: its own default plus a RuntimeDefault seccomp profile.
+
+    The chart writes ``.Values.securityContext`` instead of its default (the
+    ``net.ipv4.ip_unprivileged_port_start=0`` sysctl that lets the proxy bind ports below
+    1024 as user 1337), so the sysctl is repeated (gateway-1.17.3 and gateway-1.29.0
+    ``templates/deployment.yaml``; 1.17 sets it only from Kubernetes 1.22, which every
+    supported cluster is). kubeflow/manifests 26.03 sets the same profile on the gateway
+    (common/istio/istio-install/base/patches/seccomp-istio-ingressgateway.yaml); at pod
+    level it covers the containers istiod's injector adds too.
+    """
+    return {"sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
+            "seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP)}
+
+
 def chart_values(role: str, args: IstioArgs, version: str) -> dict[str, Any]:
     """mlplane's values for one Istio chart at ``version``."""
     platform = {"global": {"platform": "gke"}} if args.gke else {}
@@ -113,9 +132,17 @@ def chart_values(role: str, args: IstioArgs, version: str) -> dict[str, Any]:
         # `pilot.cni` value is read by neither. Proven on both charts by
         # tests/test_upstream_sources.py.
         cni_key = "istio_cni" if minor_version(version) < 29 else "cni"
-        return {**platform, "meshConfig": mesh, cni_key: {"enabled": True}}
+        # istio-system is Pod Security `restricted`, which refuses a pod whose containers set
+        # no seccompProfile; neither chart sets one by default. kubeflow/manifests 26.03 patches
+        # istiod's `discovery` container the same way (common/istio/istio-install/base/patches/
+        # seccomp-istiod.yaml). The chart reads `.Values.seccompProfile` in 1.29 and
+        # `.Values.pilot.seccompProfile` in 1.17 (istiod-<version>/templates/deployment.yaml).
+        seccomp = {"seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP)}
+        profile = {"pilot": seccomp} if minor_version(version) < 29 else seccomp
+        return {**platform, "meshConfig": mesh, cni_key: {"enabled": True}, **profile}
     if role == "gateway":
-        return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": dict(args.service)}
+        return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": dict(args.service),
+                "securityContext": gateway_pod_security()}
     return {"defaultRevision": "default"}
 
 

@@ -10,10 +10,19 @@ What is followed (pulumi-kubernetes ``provider/pkg/provider/yaml/v2/yaml.go``, u
 - ``register``: the resource name is ``<prefix>:<namespace>/<name>`` (``<prefix>:<name>``
   for cluster-scoped objects); the prefix is ``resourcePrefix`` or else the chart's or
   directory's own name. ``v1/Secret`` ``data``/``stringData`` are secret.
-- ``Register``: objects are ordered by ``sigs.k8s.io/cli-utils``' dependency graph, and
-  each depends on what the graph says it needs: the CRD of a custom resource, the
-  Namespace of a namespaced object, anything named by a ``config.kubernetes.io/depends-on``
-  annotation, when those are among the same objects.
+- ``Register``: objects are ordered by ``sigs.k8s.io/cli-utils`` v0.37.2's dependency graph
+  (``pkg/object/graph/depends.go``, ``DependencyGraph``), and each depends on exactly what
+  the graph says it needs: the CRD of a custom resource (``addCRDEdges``: a
+  ``apiextensions.k8s.io`` CustomResourceDefinition's ``spec.group``/``spec.names.kind``),
+  the Namespace of an object whose ``metadata.namespace`` names one among the objects
+  (``addNamespaceEdges``), the objects named by ``config.kubernetes.io/depends-on``
+  (``addDependsOnEdges``) and by the ``sourceRef`` of each
+  ``config.kubernetes.io/apply-time-mutation`` entry (``addApplyTimeMutationEdges``).
+  An annotation that names an object outside the same chart or directory, names one
+  twice, or does not parse, and a cycle, make the provider fail the whole component
+  (``Register`` returns the graph's error); :class:`OrderingError` says so here.
+  Nothing else orders children: not the component's own ``depends_on`` (the children wait
+  for it only because their parent does: :mod:`infra.offline.ancestry`), not kind order.
 - Children are registered with ``parent`` = the chart or directory, so they take its
   provider, ``protect`` and ``retainOnDelete`` (Pulumi's parent inheritance, asserted by
   pulumi/pulumi ``cmd/pulumi-test-language/tests/l2_resource_parent_inheritance.go``). A
@@ -26,12 +35,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import yaml
+
 from mlplane.components.base import SECRET_MASK
 from mlplane.infra.offline.kinds import is_cluster_scoped
 from mlplane.infra.offline.plan import PlanResource
 from mlplane.infra.offline.recorder import compose_urn
 
 DEPENDS_ON = "config.kubernetes.io/depends-on"
+APPLY_TIME_MUTATION = "config.kubernetes.io/apply-time-mutation"
+_CRD_GROUP = "apiextensions.k8s.io"
+
+
+class OrderingError(ValueError):
+    """The provider's dependency graph refuses the objects (pulumi-kubernetes fails the component)."""
 RESOURCE_POLICY = "helm.sh/resource-policy"
 DEFAULT_NAMESPACE = "default"
 
@@ -99,24 +116,31 @@ def child_resources(parent: PlanResource, objects: list[dict[str, Any]], *, stac
         urns[(_group(str(obj["apiVersion"])), str(obj["kind"]), ns, name)] = urn
         named.append((obj, resource_name, urn))
 
-    crds = {(spec.get("group"), (spec.get("names") or {}).get("kind")): urns[(_group(str(o["apiVersion"])),
+    crds = {(spec.get("group"), (spec.get("names") or {}).get("kind")): urns[(_CRD_GROUP,
                                                                              "CustomResourceDefinition", "",
                                                                              o["metadata"]["name"])]
             for o in normalized if o.get("kind") == "CustomResourceDefinition"
+            and _group(str(o.get("apiVersion", ""))) == _CRD_GROUP
             for spec in [o.get("spec") or {}]}
     namespaces = {o["metadata"]["name"]: urns[("", "Namespace", "", o["metadata"]["name"])]
                   for o in normalized if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1"}
 
-    children = []
-    for obj, resource_name, urn in named:
+    edges: dict[str, set[str]] = {}
+    for obj, _, urn in named:
         dependencies = set()
         crd = crds.get((_group(str(obj["apiVersion"])), obj["kind"]))
-        if crd and crd != urn:
+        if crd:
             dependencies.add(crd)
         ns = (obj.get("metadata") or {}).get("namespace")
         if ns in namespaces:
             dependencies.add(namespaces[ns])
-        dependencies.update(_annotated_dependencies(obj, urns))
+        dependencies.update(_annotated_dependencies(obj, urns, parent.name))
+        dependencies.discard(urn)  # a CRD of kind CustomResourceDefinition, a Namespace's own name
+        edges[urn] = dependencies
+    _refuse_cycles(edges, parent.name)
+
+    children = []
+    for obj, resource_name, urn in named:
         annotations = (obj.get("metadata") or {}).get("annotations") or {}
         children.append(PlanResource(
             urn=urn,
@@ -125,7 +149,7 @@ def child_resources(parent: PlanResource, objects: list[dict[str, Any]], *, stac
             custom=True,
             parent=parent.urn,
             provider=parent.provider,
-            dependencies=tuple(sorted(dependencies)),
+            dependencies=tuple(sorted(edges[urn])),
             inputs=masked_secret(obj),
             protect=parent.protect,
             retain_on_delete=parent.retain_on_delete or annotations.get(RESOURCE_POLICY) == "keep",
@@ -147,22 +171,77 @@ def _normalized(obj: Mapping[str, Any], namespace: str, scopes: Mapping[tuple[st
     return copy
 
 
-def _annotated_dependencies(obj: Mapping[str, Any], urns: Mapping[tuple[str, str, str, str], str]) -> set[str]:
-    """Objects named by ``config.kubernetes.io/depends-on`` (``group/namespaces/ns/kind/name``
-    or ``group/kind/name``, comma-separated; cli-utils' ``ObjMetadata`` reference format)."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+def _annotated_dependencies(obj: Mapping[str, Any], urns: Mapping[tuple[str, str, str, str], str],
+                            source: str) -> set[str]:
+    """Objects named by ``config.kubernetes.io/depends-on`` (cli-utils v0.37.2
+    ``pkg/object/dependson/strings.go``: ``group/namespaces/ns/kind/name`` or
+    ``group/kind/name``, comma-separated) and by ``config.kubernetes.io/apply-time-mutation``
+    entries' ``sourceRef`` (``pkg/object/mutation``).
+
+    Raises:
+        OrderingError: A reference that does not parse, a duplicate, or an object that is not
+            among this chart's or directory's objects ("external dependency").
+    """
+    metadata = obj.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    this = f"{obj.get('kind')} {metadata.get('namespace') or ''}/{metadata.get('name')}".replace(" /", " ")
     found: set[str] = set()
-    for reference in str(annotations.get(DEPENDS_ON, "")).split(","):
-        parts = reference.strip().split("/")
-        if len(parts) == 5 and parts[1] == "namespaces":
-            key = (parts[0], parts[3], parts[2], parts[4])
-        elif len(parts) == 3:
-            key = (parts[0], parts[1], "", parts[2])
-        else:
-            continue
-        if key in urns:
-            found.add(urns[key])
+    if DEPENDS_ON in annotations:
+        seen: set[tuple[str, str, str, str]] = set()
+        for reference in str(annotations[DEPENDS_ON]).split(","):
+            parts = reference.strip().split("/")
+            if len(parts) == 5 and parts[1] == "namespaces":
+                key = (parts[0], parts[3], parts[2], parts[4])
+            elif len(parts) == 3:
+                key = (parts[0], parts[1], "", parts[2])
+            else:
+                raise OrderingError(f"{source}: {this}: {DEPENDS_ON} reference {reference.strip()!r} does not "
+                                    "parse (group/kind/name or group/namespaces/namespace/kind/name)")
+            if key in seen:
+                raise OrderingError(f"{source}: {this}: {DEPENDS_ON} names {reference.strip()!r} twice")
+            seen.add(key)
+            found.add(_internal(key, urns, source, this, DEPENDS_ON))
+    if APPLY_TIME_MUTATION in annotations:
+        try:
+            entries = yaml.safe_load(str(annotations[APPLY_TIME_MUTATION])) or []
+            refs = [entry["sourceRef"] for entry in entries]
+            keys = {(_group(str(ref.get("apiVersion", ""))) or str(ref.get("group", "")), str(ref["kind"]),
+                     str(ref.get("namespace", "")), str(ref["name"])) for ref in refs}
+        except (yaml.YAMLError, TypeError, KeyError, AttributeError):
+            raise OrderingError(f"{source}: {this}: {APPLY_TIME_MUTATION} does not parse") from None
+        found.update(_internal(key, urns, source, this, APPLY_TIME_MUTATION) for key in keys)
     return found
+
+
+def _internal(key: tuple[str, str, str, str], urns: Mapping[tuple[str, str, str, str], str], source: str,
+              this: str, annotation: str) -> str:
+    if key not in urns:
+        group, kind, namespace, name = key
+        raise OrderingError(f"{source}: {this}: {annotation} names {group}/{kind} {namespace}/{name}".replace(" /", " ")
+                            + ", which is not among this chart's or directory's objects; pulumi-kubernetes fails "
+                            "the component (cli-utils: external dependency)")
+    return urns[key]
+
+
+def _refuse_cycles(edges: Mapping[str, set[str]], source: str) -> None:
+    """The graph's ``Sort`` fails on a cycle (cli-utils v0.37.2 ``pkg/object/graph/graph.go``)."""
+    state: dict[str, int] = {}
+    for start in edges:
+        stack = [(start, iter(sorted(edges[start])))]
+        if state.get(start):
+            continue
+        state[start] = 1
+        while stack:
+            urn, pending = stack[-1]
+            step = next(pending, None)
+            if step is None:
+                state[urn] = 2
+                stack.pop()
+            elif state.get(step) == 1:
+                raise OrderingError(f"{source}: a dependency cycle through {step.rsplit('::', 1)[-1]}")
+            elif not state.get(step):
+                state[step] = 1
+                stack.append((step, iter(sorted(edges.get(step, ())))))
 
 
 def masked_secret(obj: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mlplane.components import depends_on
 from mlplane.infra.offline.expand import cache, helm, kustomize
-from mlplane.infra.offline.expand.children import DEFAULT_NAMESPACE, child_resources, crd_scopes, masked_secret
+from mlplane.infra.offline.expand.children import (DEFAULT_NAMESPACE, OrderingError, child_resources, crd_scopes,
+                                                   masked_secret)
 from mlplane.infra.offline.expand.errors import EngineMissing, ExpansionError, SourceFailure
 from mlplane.infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate, other_versions
 from mlplane.infra.offline.plan import Plan, PlanResource
@@ -54,7 +56,9 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
     Raises:
         ExpansionError: A version or ref the sources do not have (other versions are
             there), a path that is not a kustomization, values a chart's schema rejects.
-        SourceFailure: A present source fails to build.
+        SourceFailure: A present source fails to build, or its objects' ordering
+            annotations are ones pulumi-kubernetes refuses (an external or duplicate
+            ``config.kubernetes.io/depends-on`` reference, a cycle).
     """
     by_urn = plan.by_urn()
     expanded: dict[str, list[dict[str, Any]]] = {}
@@ -87,8 +91,11 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
     children: list[PlanResource] = []
     for urn, objects in expanded.items():
         parent = by_urn[urn]
-        children.extend(child_resources(parent, objects, stack=plan.stack, project=plan.project, scopes=scopes,
-                                        default_namespace=_default_namespace(parent, by_urn)))
+        try:
+            children.extend(child_resources(parent, objects, stack=plan.stack, project=plan.project, scopes=scopes,
+                                            default_namespace=_default_namespace(parent, by_urn)))
+        except OrderingError as exc:  # the provider would fail the component on `pulumi up`
+            raise SourceFailure(str(exc)) from None
     clashes = {c.urn for c in children} & set(by_urn)
     if clashes:
         raise SourceFailure(f"expanded objects would have the URN of a resource the plan has: {sorted(clashes)[0]}")
@@ -136,7 +143,7 @@ def _expand_one(resource: PlanResource, found: Located, options: ExpandOptions,
                               found.key)
     cached = cache.read(options.cache, key)
     if cached is not None:
-        return cached
+        return _post_rendered(resource, cached, namespace)
     try:
         if found.kind == "chart":
             objects = helm.render_chart(found.folder, resource=resource.name, release=release, namespace=namespace,
@@ -152,7 +159,23 @@ def _expand_one(resource: PlanResource, found: Located, options: ExpandOptions,
         raise SourceFailure(f"{resource.name}: {exc}") from None
     objects = [masked_secret(o) for o in objects]  # before anything is kept, the cache included
     cache.write(options.cache, key, objects)
-    return objects
+    return _post_rendered(resource, objects, namespace)
+
+
+def _post_rendered(resource: PlanResource, objects: list[dict[str, Any]], namespace: str
+                   ) -> list[dict[str, Any]] | Missing:
+    """What a chart's post-renderer makes of its rendering: mlplane's own is applied in process;
+    another command cannot run offline, so the chart stays opaque."""
+    post = resource.inputs.get("postRenderer")
+    if not post:
+        return objects
+    command = post.get("command") if isinstance(post, dict) else None
+    if command != depends_on.COMMAND:
+        return Missing(str(resource.inputs.get("chart")), f"its post-renderer {command!r} does not run offline")
+    args = [str(a) for a in post.get("args") or ()]
+    if args[:1] == ["--namespace"] and len(args) == 2:
+        namespace = args[1]
+    return depends_on.annotate(objects, namespace)
 
 
 def missing_message(missing: Sequence[tuple[str, Missing]], stack_argument: str) -> str:
