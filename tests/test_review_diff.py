@@ -151,7 +151,8 @@ def test_json_keeps_whole_values_with_before_and_after(outputs: dict[str, str]) 
 
 def test_markdown_groups_and_draws(outputs: dict[str, str]) -> None:
     markdown = outputs["diff.md"]
-    assert markdown.startswith("### mlplane plan diff: stack `t`\n\n**0 to create, 6 to update")  # the two pools changed too
+    assert markdown.startswith("### mlplane plan diff: stack `t`\n\n_The 1 chart/directory expanded: the objects "
+                               "it installs are checked._\n\n**0 to create, 6 to update")  # the two pools changed too
     assert "<summary>Helm chart cert-manager: 1 changed object</summary>" in markdown
     graph = markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert graph.startswith("flowchart LR\n")

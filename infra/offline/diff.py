@@ -22,6 +22,7 @@ from mlplane.infra.offline.plan import STACK_TYPE, Plan, PlanResource
 from mlplane.infra.offline.rename_hints import rename_hints
 from mlplane.infra.offline.replace_rules import expandable_classes, replace_reasons
 from mlplane.infra.offline.shown import masked
+from mlplane.infra.offline.unexpanded import SOURCE_TYPES, Unexpanded, unexpanded
 
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
@@ -36,8 +37,6 @@ _OPTIONS = (
 )
 
 
-#: Types whose children are the objects a Helm chart or kustomize directory expands to.
-SOURCE_TYPES = frozenset({"kubernetes:helm.sh/v4:Chart", "kubernetes:kustomize/v2:Directory"})
 
 
 @dataclass(frozen=True)
@@ -112,13 +111,15 @@ class Change:
 class PlanDiff:
     """All changes between two plans, plus how many resources stay the same.
 
-    ``warnings`` are risks of the change as a whole (a release or chart downgrade).
+    ``warnings`` are risks of the change as a whole (a release or chart downgrade);
+    ``unexpanded`` the charts and directories whose objects the diff cannot see.
     """
 
     changes: tuple[Change, ...]
     same: int
     stack: str = ""
     warnings: tuple[str, ...] = ()
+    unexpanded: Unexpanded = field(default_factory=lambda: Unexpanded(0, (), (), "--stack NAME"))
     old_plan: Plan | None = field(default=None, repr=False, compare=False)
     new_plan: Plan | None = field(default=None, repr=False, compare=False)
 
@@ -134,6 +135,15 @@ class PlanDiff:
         """Whether any change would destroy data or a protected resource."""
         return any(change.danger for change in self.changes)
 
+    def fails(self, allow_unexpanded: bool = False) -> bool:
+        """What ``--fail-on-danger`` fails on: a danger, or a changed source nobody could look into.
+
+        Args:
+            allow_unexpanded: Accept changed sources that were not expanded (their
+                dangers unchecked), as ``--allow-unexpanded`` says.
+        """
+        return self.has_danger or (bool(self.unexpanded.changed) and not allow_unexpanded)
+
     def of(self, op: Op) -> list[Change]:
         """The changes of one operation."""
         return [c for c in self.changes if c.op == op]
@@ -144,7 +154,8 @@ class PlanDiff:
 
     def to_json(self) -> dict[str, Any]:
         """The diff in its JSON contract form."""
-        data: dict[str, Any] = {"summary": self.summary(), "changes": [c.to_json() for c in self.changes]}
+        data: dict[str, Any] = {"summary": self.summary(), "changes": [c.to_json() for c in self.changes],
+                                "unexpanded": self.unexpanded.to_json()}
         if self.warnings:
             data["warnings"] = list(self.warnings)
         return data
@@ -197,8 +208,10 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     changes = [replace(c, hint=hints[c.urn]) if c.op == "delete" and c.urn in hints else c for c in changes]
     changes.sort(key=lambda c: c.urn)
     warnings = [w for w in (_other_stack_warning(old, new), downgrade_warning(pairs)) if w]
+    touched = [c.urn for c in changes] + [c.renamed_from for c in changes if c.renamed_from]
     return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack,
-                    warnings=tuple(warnings), old_plan=old, new_plan=new)
+                    warnings=tuple(warnings), unexpanded=unexpanded(old, new, touched),
+                    old_plan=old, new_plan=new)
 
 
 def _other_stack_warning(old: Plan, new: Plan) -> str | None:

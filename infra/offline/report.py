@@ -95,6 +95,10 @@ def text_report(diff: PlanDiff, extra: Text | None = None, list_changes: bool = 
         list_changes: False when the tree above already shows every change (no baseline).
     """
     out = Text()
+    unchecked = diff.unexpanded.line()
+    if unchecked:
+        out.append(("UNCHECKED: " if diff.unexpanded.count else "") + unchecked + "\n",
+                   style="bold yellow" if diff.unexpanded.count else "dim")
     out.append("Changes: ", style="bold")
     out.append(summary_line(diff) + "\n", style="bold")
     dangers = [c for c in diff.changes if c.danger]
@@ -228,7 +232,12 @@ def format_markdown(diff: PlanDiff, sections: list[Section] | None = None, budge
     named = [(s, s) if isinstance(s, str) else s for s in sections or []]
     named = [(name, text) for name, text in named if text]
     stack = f": stack `{diff.stack}`" if diff.stack else ""
-    head = [f"### mlplane plan diff{stack}", "", f"**{summary_line(diff)}**", ""]
+    head = [f"### mlplane plan diff{stack}", ""]
+    unchecked = diff.unexpanded.line()
+    if unchecked:  # what this comment cannot vouch for, before anything it shows
+        head += [f":grey_question: **Unchecked:** {_cell(unchecked)}" if diff.unexpanded.count
+                 else f"_{_cell(unchecked)}_", ""]
+    head += [f"**{summary_line(diff)}**", ""]
     for warning in diff.warnings:  # a risk of the whole change: never left out
         head += [f":warning: **{_cell(warning)}**", ""]
     tail = ["", f"_{_cell(note.strip())}_"] if note.strip() else []
