@@ -26,7 +26,7 @@ def _chart(version: str, expanded: bool, name: str = "cert-manager"):
     return (chart, under(chart, deployment(name, image=f"{name}:{version}"))) if expanded else (chart,)
 
 
-def _pair(expanded: bool, version_after: str = "v1.19.4"):
+def _pair(expanded: bool, version_after: str = "v1.12.3"):  # a patch: no upgrade step skipped
     old = plan(*_chart("v1.12.2", expanded), *_chart("1.17.3", True, "istiod"))
     new = plan(*_chart(version_after, expanded), *_chart("1.17.3", True, "istiod"))
     return old, new
