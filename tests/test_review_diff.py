@@ -181,7 +181,7 @@ def test_pool_cost_figures_come_from_the_price_table(outputs: dict[str, str]) ->
     a100_after, g5_after = f"${a100_spot * 730 * 4:,.0f} spot as of 2026-01-26", f"${g5_spot * 730 * 3:,.0f} spot as of 2025-11-30"
     for name in ("diff.txt", "diff.md"):
         assert a100_after in outputs[name] and f"${a100_on_demand * 730 * 2:,.0f} on-demand" in outputs[name]
-        assert g5_after in outputs[name] and f"+${g5_spot * 730 * 1:,.0f} at most" in outputs[name]
+        assert g5_after in outputs[name] and f"up to +${g5_spot * 730 * 1:,.0f} a month at the most" in outputs[name]
     pools = {p["pool"]: p for p in json.loads(outputs["diff.json"])["cost"]["pools"]}
     assert pools["a100"]["after"]["monthlySpot"] == [0.0, pytest.approx(a100_spot * 730 * 4)]
     assert pools["a100"]["monthlyChange"] == pytest.approx(a100_spot * 730 * 4 - a100_on_demand * 730 * 2)

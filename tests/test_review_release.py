@@ -63,3 +63,21 @@ def test_the_summary_block_shows_in_text_and_markdown() -> None:
            "(https://cert-manager.io/docs/installation/upgrade/) |" in markdown
     assert "- **upgrade step**: cert-manager 1.12.2 → 1.19.4 skips 6 minor versions" in markdown
     assert diff.to_json()["release"]["components"][0]["between"] == ["1.13", "1.14", "1.15", "1.16", "1.17", "1.18"]
+
+
+def test_an_unknown_component_in_a_version_override_exits_2(tmp_path, capsys) -> None:
+    import yaml
+
+    from mlplane.infra.cli import main
+
+    from .conftest import ROOT
+
+    document = yaml.safe_load((ROOT / "Pulumi.onprem.yaml").read_text())
+    document["config"]["mlplane:kubeflow"]["components"] = {"istoi": {"version": "1.18.7"}}
+    path = tmp_path / "Pulumi.onprem.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}:") and "mlplane:kubeflow.components.istoi: unknown key" in err
+    assert "did you mean `istio`?" in err and "got {'version': '1.18.7'}" in err and "allowed: cert_manager, istio" in err
+    assert not (tmp_path / "out").exists()
