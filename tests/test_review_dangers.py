@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from mlplane.infra.offline.diff import diff_plans
 from mlplane.infra.offline.report import danger_count, format_markdown, format_text
 
@@ -73,6 +75,17 @@ def test_protected_object_without_data_is_marked_protected_not_danger() -> None:
     text = format_text(diff)
     assert "DANGER: 1 loss of data (marked !)." in text
     assert "! -  delete  kubernetes:core/v1:ConfigMap settings" not in text
+    assert "no longer in the plan; protected: `pulumi up` refuses" in text  # said, not hidden
+    assert "no longer in the plan; protected: `pulumi up` refuses" in format_markdown(diff)
+
+
+def test_a_protected_source_stands_for_the_data_inside_it() -> None:
+    from .plans import component
+
+    directory = component("kubernetes:kustomize/v2:Directory", "pipelines", directory="x?ref=26.03")
+    protected = diff_plans(plan(dataclasses.replace(directory, protect=True)), plan()).find("pipelines")
+    assert protected.danger and protected.danger_kind == "data" and "everything it installs" in protected.reason
+    assert not diff_plans(plan(directory), plan()).find("pipelines").danger
 
 
 def test_a_provider_delete_first_replacement_says_the_outage() -> None:

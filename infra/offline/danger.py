@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlplane.infra.offline.kinds import held_data, is_stateful_type, kind_of
+from mlplane.infra.offline.kinds import EXPANDED_PARENTS, held_data, is_stateful_type, kind_of
 from mlplane.infra.offline.plan import Plan, PlanResource
 
 #: The input that names a bucket, storage account or database, per cloud type.
@@ -48,9 +48,13 @@ def loses_data(resource: PlanResource) -> str | None:
     Only what holds data counts: a protected or retained object that holds none (a
     Service, a ConfigMap) is no danger; :func:`guarded` says what its options do instead.
     """
-    if not is_stateful_type(resource.type):
-        return None
-    return "holds data, protected" if resource.protect else "holds data"
+    if is_stateful_type(resource.type):
+        return "holds data, protected" if resource.protect else "holds data"
+    # mlplane protects a chart or directory because of the data inside it (KFP's and Katib's
+    # databases): unexpanded, it is the only resource that stands for those claims.
+    if resource.type in EXPANDED_PARENTS and (resource.protect or resource.retain_on_delete):
+        return "protected: its objects hold data"
+    return None
 
 
 def guarded(resource: PlanResource) -> str:
@@ -130,6 +134,8 @@ def data_at_stake(resource: PlanResource) -> str:
         held = held_data(resource.type, resource.inputs)
         return (f"claim {object_name(resource)}{f' ({details})' if details else ''} and the data on its volume"
                 + (f": {held}" if held else ""))
+    if resource.type in EXPANDED_PARENTS:
+        return f"{kind} {resource.name!r} and everything it installs, the volumes and databases inside included"
     if kind == "PersistentVolume":
         return f"volume {object_name(resource)} and the data on it"
     if kind == "StatefulSet":

@@ -81,7 +81,7 @@ def _text_change(out: Text, change: Change, indent: str) -> None:
         out.append("\n")
     if more:
         out.append(f"   {indent}     … {more} more changed paths\n", style="dim")
-    if change.danger or change.op == "replace" or change.renamed_from:
+    if change.danger or change.op == "replace" or change.renamed_from or change.protected:
         out.append(f"   {indent}     {change.reason}\n", style="bold red" if change.danger else "magenta")
     if change.hint:
         out.append(f"   {indent}     hint: {change.hint}\n", style="cyan")
@@ -154,7 +154,7 @@ def _markdown_values(change: Change) -> str:
         lines.append(f"{_code(value.path)}: {_code(before)} → {_code(after)}")
     if more:
         lines.append(f"… {more} more")
-    if change.op == "replace" or change.danger or change.renamed_from:
+    if change.op == "replace" or change.danger or change.renamed_from or change.protected:
         lines.append(_cell(change.reason))
     if change.hint:
         lines.append(f"hint: {_cell(change.hint)}")
