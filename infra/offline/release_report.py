@@ -21,6 +21,13 @@ def _first_url(change: ComponentChange) -> str:
     return change.step.source.split(" ", 1)[0]
 
 
+def _step(change: ComponentChange) -> str:
+    """Upstream's step, or, where another project replaces the component, what that means."""
+    if change.before_title and change.step.major_change:
+        return f"{change.title} replaces {change.before_title}: a migration, not an upgrade"
+    return change.step.step
+
+
 def release_text(diff: PlanDiff) -> Text | None:
     """The block for the terminal, or None when no component's version changes."""
     if not diff.components:
@@ -30,7 +37,7 @@ def release_text(diff: PlanDiff) -> Text | None:
     for change in diff.components:
         out.append("!" if change.danger else " ", style="bold red")
         out.append(f" {change.line()}", style="bold" if change.danger else "")
-        out.append(f": {change.step.step} ({_first_url(change)})\n", style="dim")
+        out.append(f": {_step(change)} ({_first_url(change)})\n", style="dim")
         if change.danger:
             out.append(f"     DANGER: {change.danger}\n", style="bold red")
     return out
@@ -44,7 +51,7 @@ def release_markdown(diff: PlanDiff) -> str:
     for change in diff.components:
         mark = ":warning: " if change.danger else ""
         title = change.title if not change.before_title else f"{change.before_title} → {change.title}"
-        step = change.step.step.replace("|", "\\|")
+        step = _step(change).replace("|", "\\|")
         lines.append(f"| {mark}{title} | {change.before or '—'} | {change.after or '—'} | "
                      f"[{step}]({_first_url(change)}) |")
     return "\n".join(lines) + "\n"
