@@ -18,7 +18,9 @@ TITLE = "Release change (each component's version before → after; upstream's s
 
 
 def _first_url(change: ComponentChange) -> str:
-    return change.step.source.split(" ", 1)[0]
+    """The page that says the step (for a replaced component, the last cited: its migration guide)."""
+    sources = change.step.source.split("; ")
+    return (sources[-1] if change.before_title else sources[0]).split(" ", 1)[0]
 
 
 def _step(change: ComponentChange) -> str:
