@@ -3,7 +3,8 @@
 Text output is coloured on a terminal (rich), plain when piped or with ``NO_COLOR``;
 work that takes more than a moment shows a spinner on stderr (terminals only).
 
-Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change; 2 bad input
+Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change (or a changed chart or
+directory that was not expanded, unless ``--allow-unexpanded``); 2 bad input
 (unknown stack, invalid config, unreadable plan), reported without a traceback and
 without writing anything.
 """
@@ -71,7 +72,12 @@ def _add_danger_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", "-f", choices=("text", "markdown", "json"), default="text",
                         help="how to print the diff (default: text)")
     parser.add_argument("--fail-on-danger", action="store_true",
-                        help="exit 1 when a change would delete or replace stateful or protected resources")
+                        help="exit 1 when a change would destroy data (a volume, a database, a CRD and its "
+                             "objects), skip a supported upgrade step, or change a chart/directory that was not "
+                             "expanded (its objects unchecked)")
+    parser.add_argument("--allow-unexpanded", action="store_true",
+                        help="with --fail-on-danger: do not fail on changed charts/directories that were not "
+                             "expanded (what they install stays unchecked; the report still says so)")
     parser.add_argument("--max-chars", type=int, default=None, metavar="N",
                         help="markdown: at most N characters in all (default 50000, within what one "
                              "pull-request comment holds); dangers, sections and rows that do not fit are "
@@ -327,7 +333,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     else:
         old = load_plan(against)
         note = f"Compared with {against}.\n"
-    diff = diff_plans(old, plan)
+    diff = _naming_stack(diff_plans(old, plan), config.source.command_argument)
     # Summary first; without a baseline everything is a create, and the tree shows it all.
     _write_report(diff, args, note, list_changes=not no_baseline)
     if args.format == "text" and _mesh_note(config):
@@ -343,7 +349,19 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.save:
         write_text_atomically(config.source.baseline, plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {config.source.baseline}", file=sys.stderr)
-    return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
+    return _exit_code(diff, args)
+
+
+def _exit_code(diff: PlanDiff, args: argparse.Namespace) -> int:
+    """1 under ``--fail-on-danger`` when the diff fails (see :meth:`PlanDiff.fails`), else 0."""
+    return EXIT_DANGER if args.fail_on_danger and diff.fails(args.allow_unexpanded) else EXIT_OK
+
+
+def _naming_stack(diff: PlanDiff, stack_argument: str) -> PlanDiff:
+    """``diff`` whose unexpanded-sources statement names the stack as the user did."""
+    from dataclasses import replace
+
+    return replace(diff, unexpanded=replace(diff.unexpanded, stack_argument=stack_argument))
 
 
 def _mesh_note(config: StackConfig) -> str:
@@ -380,9 +398,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         config, root = _load_config(args)
         with progress(f"Rendering stack {config.source.stack} at {args.base} (its own code)"):
             old, note = render_at_revision(root, args.base, config.source.stack, args.config_file, args.sources)
-        diff = diff_plans(old, _render(config, args.sources))
+        diff = _naming_stack(diff_plans(old, _render(config, args.sources)), config.source.command_argument)
     _write_report(diff, args, note)
-    return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
+    return _exit_code(diff, args)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -76,10 +76,15 @@ def test_pvc_storage_decrease_or_class_change_replaces_dangerously() -> None:
         assert change.op == "replace" and change.danger
 
 
-def test_protected_resource_replacement_is_dangerous() -> None:
+def test_protected_resource_without_data_is_marked_protected_not_danger() -> None:
+    # Dangers are about data and availability: a protected Deployment holds no data. Its
+    # replacement is delete-first (a named object keeps its name), so it says the outage.
     old, new = deployment(protect=True), deployment(selector="x", protect=True)
     change = diff_plans(plan(old), plan(new)).find("web")
-    assert change.op == "replace" and change.danger and "protected" in change.reason
+    assert change.op == "replace" and not change.danger and change.protected
+    assert "protected: `pulumi up` refuses to delete or replace it" in change.reason
+    assert "deleted first (pulumi-kubernetes replaces a named object so)" in change.reason
+    assert change.to_json()["protected"] is True and "dangerKind" not in change.to_json()
 
 
 def test_namespace_deletion_with_volumes_inside_is_dangerous() -> None:

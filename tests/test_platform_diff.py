@@ -89,3 +89,41 @@ def test_the_diff_names_the_versions(release_diff: tuple[dict, dict, dict]) -> N
         "//apps/training-operator/upstream/overlays/kubeflow?ref=v1.8.1")
     assert dirs_after["platform-apps-training-controller"].endswith(
         "//applications/trainer/upstream/overlays/kubeflow-platform?ref=26.03")
+
+
+def test_the_release_change_summary_names_each_component_and_its_supported_step(
+        release_diff: tuple[dict, dict, dict]) -> None:
+    _, _, diff = release_diff
+    components = {c["component"]: c for c in diff["release"]["components"]}
+    # Every component of either train is there, new ones (Model Registry) included.
+    assert set(components) == {"cert_manager", "istio", "dex", "oauth2_proxy", "knative_serving", "kubeflow_roles",
+                               "profiles", "central_dashboard", "notebooks", "pipelines", "katib", "training",
+                               "kserve", "models_web_app", "tensorboards", "volumes_web_app", "model_registry"}
+    assert all(c["source"].startswith("https://") and c["step"] for c in components.values())
+    assert (components["dex"]["before"], components["dex"]["after"]) == ("2.36.0", "2.45.0")  # the image, not chart
+    assert (components["model_registry"]["before"], components["model_registry"]["after"]) == (None, "0.3.7")
+    istio = components["istio"]
+    assert (istio["before"], istio["after"]) == ("1.17.3", "1.29.0")
+    assert istio["between"] == [f"1.{m}" for m in range(18, 29)]
+    assert "offers no canary: this is 12 in-place hops" in istio["danger"]
+    assert components["cert_manager"]["between"] == ["1.13", "1.14", "1.15", "1.16", "1.17", "1.18"]
+    assert components["knative_serving"]["between"] == [f"1.{m}" for m in range(11, 21)]
+    training = components["training"]
+    assert (training["beforeTitle"], training["title"]) == ("Training Operator", "Trainer")
+    assert "replaced by Trainer (v2), not upgraded" in training["danger"]
+    dangers = {key for key, c in components.items() if "danger" in c}
+    assert dangers == {"cert_manager", "istio", "knative_serving", "training"}
+
+
+def test_a_component_pinned_to_another_version_is_judged_the_same(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / "Pulumi.onprem.yaml").read_text().replace('release: "26.03"', 'release: "1.8.1"')
+    pinned = text.replace("    profiles:\n", "    components:\n      istio: {version: 1.19.7}\n"
+                          "      cert_manager: {version: v1.13.6}\n    profiles:\n", 1)
+    assert pinned != text
+    old, new = render(tmp_path / "old", text), render(tmp_path / "new", pinned)
+    capsys.readouterr()
+    components = {c["component"]: c for c in _diff(old, new)["release"]["components"]}
+    assert set(components) == {"istio", "cert_manager"}
+    assert components["istio"]["between"] == ["1.18"] and "2 in-place hops" in components["istio"]["danger"]
+    assert "danger" not in components["cert_manager"]  # one minor: the supported step

@@ -96,13 +96,17 @@ def test_cost_of_a_changed_pool_comes_from_the_table() -> None:
     text = cost_text(diff).plain
     assert f"${spot * 730 * 4:,.0f} spot as of 2026-07-30 ($0 – ${on_demand * 730 * 4:,.0f} on-demand)" in text
     assert f"was $0 – ${on_demand * 730 * 2:,.0f} on-demand" in text
-    assert f"+${spot * 730 * 4 - on_demand * 730 * 2:,.0f} at most" in text
+    # The minimum stays 0: nothing is paid every month; the most a month changes.
+    assert f"; up to +${spot * 730 * 4 - on_demand * 730 * 2:,.0f} a month at the most\n" in text
+    assert "from now on" not in text
     assert f"MPS ×4: 16 workloads on 4 GPUs; a GPU for each would cost ${spot * 730 * 12:,.0f} more" in text
-    assert "spot prices, which move with the market, as of AKS 2026-01-26, EKS 2025-11-30, GKE 2026-07-30" in text
+    # Only the dates of the clouds the pools are on.
+    assert "list prices as of GKE 2026-07-30; spot prices, which move with the market, as of GKE 2026-07-30" in text
+    assert "AKS" not in text and "EKS" not in text
     markdown = cost_markdown(diff)
     assert "| **l4** | g2-standard-8, 0–4 nodes × 1 GPU |" in markdown
     data = cost_json(diff)["cost"]
-    assert data["sources"]["eks"]["spotDate"] == "2025-11-30" and data["sources"]["eks"]["date"] == "2026-01-21"
+    assert list(data["sources"]) == ["gke"]  # the clouds of these pools only
     assert data["pools"][0]["after"]["monthlySpot"] == [0.0, pytest.approx(spot * 730 * 4)]
     assert data["pools"][0]["after"]["spotAsOf"] == "2026-07-30"
     assert data["pools"][0]["monthlyChange"] == pytest.approx(spot * 730 * 4 - on_demand * 730 * 2)
@@ -118,7 +122,7 @@ def test_cost_of_a_changed_aks_pool_comes_from_the_table() -> None:
     assert (f"~ pool a100: Standard_NC24ads_A100_v4, 0–4 nodes × 1 GPU; $0 – ${spot * 730 * 4:,.0f} spot as of "
             f"2026-01-26 ($0 – ${on_demand * 730 * 4:,.0f} on-demand); was $0 – ${on_demand * 730 * 2:,.0f} "
             f"on-demand ($0 – ${spot * 730 * 2:,.0f} spot as of 2026-01-26); "
-            f"{money(spot * 730 * 4 - on_demand * 730 * 2)} at most") in text
+            f"the most a month falls by {money(on_demand * 730 * 2 - spot * 730 * 4)}") in text
     assert (f"| **a100** | Standard_NC24ads_A100_v4, 0–4 nodes × 1 GPU | $0 – ${spot * 730 * 4:,.0f} spot as of "
             f"2026-01-26 ($0 – ${on_demand * 730 * 4:,.0f} on-demand) |") in cost_markdown(diff)
     (data,) = cost_json(diff)["cost"]["pools"]
@@ -137,7 +141,10 @@ def test_an_eks_spot_pool_states_its_dated_spot_price() -> None:
     assert change.after.billed() == (0.0, pytest.approx(spot * 730 * 3))
     text = cost_text(diff).plain
     assert (f"+ pool g5: g5.xlarge, 0–3 nodes × 1 GPU; $0 – ${spot * 730 * 3:,.0f} spot as of 2025-11-30 "
-            f"($0 – ${on_demand * 730 * 3:,.0f} on-demand); +${spot * 730 * 3:,.0f} at most") in text
+            f"($0 – ${on_demand * 730 * 3:,.0f} on-demand); up to +${spot * 730 * 3:,.0f} a month at the most") in text
+    sources = cost_json(diff)["cost"]["sources"]
+    assert list(sources) == ["eks"] and (sources["eks"]["spotDate"], sources["eks"]["date"]) == \
+        ("2025-11-30", "2026-01-21")  # EKS spot figures come from another snapshot than its list prices
     (data,) = cost_json(diff)["cost"]["pools"]
     assert data["after"]["spotAsOf"] == "2025-11-30"
     assert data["after"]["monthlySpot"] == [0.0, pytest.approx(spot * 730 * 3)]
@@ -179,7 +186,7 @@ def test_unknown_prices_are_said_to_be_unknown_never_zero() -> None:
     assert lines["~ pool h"].endswith(f"spot price unknown ($0 – ${on_demand * 730:,.0f} on-demand); was $0 – "
                                       f"${on_demand * 730:,.0f} on-demand (spot price unknown); cost change unknown")
     for name in ("+ pool a", "+ pool v", "+ pool t4", "~ pool h"):
-        assert "$0 spot" not in lines[name] and "$0 at most" not in lines[name]
+        assert "$0 spot" not in lines[name] and "$0 a month" not in lines[name]
     data = {p["pool"]: p for p in cost_json(diff)["cost"]["pools"]}
     assert data["h"]["after"]["monthlySpot"] is None and data["h"]["monthlyChange"] is None
     assert data["v"]["after"]["priceUnknown"].startswith("Standard_NC6s_v3: the source lists NC6s v3")

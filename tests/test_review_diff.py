@@ -151,7 +151,8 @@ def test_json_keeps_whole_values_with_before_and_after(outputs: dict[str, str]) 
 
 def test_markdown_groups_and_draws(outputs: dict[str, str]) -> None:
     markdown = outputs["diff.md"]
-    assert markdown.startswith("### mlplane plan diff: stack `t`\n\n**0 to create, 6 to update")  # the two pools changed too
+    assert markdown.startswith("### mlplane plan diff: stack `t`\n\n_The 1 chart/directory expanded: the objects "
+                               "it installs are checked._\n\n**0 to create, 6 to update")  # the two pools changed too
     assert "<summary>Helm chart cert-manager: 1 changed object</summary>" in markdown
     graph = markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert graph.startswith("flowchart LR\n")
@@ -180,7 +181,7 @@ def test_pool_cost_figures_come_from_the_price_table(outputs: dict[str, str]) ->
     a100_after, g5_after = f"${a100_spot * 730 * 4:,.0f} spot as of 2026-01-26", f"${g5_spot * 730 * 3:,.0f} spot as of 2025-11-30"
     for name in ("diff.txt", "diff.md"):
         assert a100_after in outputs[name] and f"${a100_on_demand * 730 * 2:,.0f} on-demand" in outputs[name]
-        assert g5_after in outputs[name] and f"+${g5_spot * 730 * 1:,.0f} at most" in outputs[name]
+        assert g5_after in outputs[name] and f"up to +${g5_spot * 730 * 1:,.0f} a month at the most" in outputs[name]
     pools = {p["pool"]: p for p in json.loads(outputs["diff.json"])["cost"]["pools"]}
     assert pools["a100"]["after"]["monthlySpot"] == [0.0, pytest.approx(a100_spot * 730 * 4)]
     assert pools["a100"]["monthlyChange"] == pytest.approx(a100_spot * 730 * 4 - a100_on_demand * 730 * 2)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 from mlplane.infra.offline.diff import diff_plans
 from mlplane.infra.offline.report import format_text
 from mlplane.infra.offline.tree import format_tree
 
-from .plans import component, deployment, k8s, plan, under
+from .plans import component, deployment, k8s, plan, pvc, under
 
 
 def _sa(name: str):
@@ -57,9 +56,9 @@ def test_collapsed_source_shows_how_many_objects_change() -> None:
 
 def test_a_danger_inside_a_source_marks_its_line() -> None:
     objects = expanded()
-    protected = dataclasses.replace(objects[5], protect=True)
-    before = plan(*objects[:5], protected, *objects[6:])
-    after = plan(*objects[:5], *objects[6:])
+    claim = under(objects[1], pvc("cm-data"))  # a claim of the chart's, deleted: its data goes
+    before = plan(*objects, claim)
+    after = plan(*objects)
     diff = diff_plans(before, after)
     assert diff.has_danger
     chart_line = next(line for line in format_tree(after, diff).splitlines() if "cert-manager-chart" in line)

@@ -2,7 +2,13 @@
 
 AKS installs the NVIDIA driver on GPU node images; mlplane adds the device plugin
 (``devices.py``). MIG is AKS's own ``gpu_instance_profile``. The cluster autoscaler owns
-the node count, so ``count`` is ignored after creation.
+the node count, so ``count`` is ignored after creation: Azure requires it when the pool is
+created (pulumi/pulumi-azure-native#2943: "Required parameter properties.count is missing"),
+and a changed count on an autoscaled pool would be refused (pulumi/pulumi-azure#780). The
+autoscaler's ``minCount`` and ``maxCount`` update in place (`az aks nodepool update
+--update-cluster-autoscaler --min-count --max-count`; neither is among the agent pool's
+create-only fields in ``infra/offline/replace_rules.py``), so a changed minimum or maximum
+never replaces the pool (tests/test_pool_scaling.py).
 """
 
 from __future__ import annotations

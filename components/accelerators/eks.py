@@ -4,7 +4,9 @@ Karpenter (installed with the cluster) starts GPU instances when pods need them 
 removes them when they are empty. The NodePool selects instances by GPU manufacturer,
 name, count and instance family (or one instance type); its limit caps the pool at
 ``max_nodes`` nodes' worth of accelerators. The EKS-optimized AMI for GPU instances
-ships the NVIDIA driver; mlplane adds the device plugin (``devices.py``).
+ships the NVIDIA driver; mlplane adds the device plugin (``devices.py``). The NodePool is a
+custom resource that Karpenter reads as it is: a changed ``limits`` (``max_nodes``) is an
+update of the object, never a new pool; Karpenter keeps no minimum.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ partitions them by ``gpu_partition_size`` (MIG). GKE taints GPU nodes with
 
 from __future__ import annotations
 
+import math
+import re
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -21,6 +23,28 @@ if TYPE_CHECKING:
 
 _EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 _GKE_GPU_TAINT = "nvidia.com/gpu"
+#: A GKE zone (``europe-west4-a``); any other location is a region.
+_ZONE = re.compile(r"^[a-z]+-[a-z]+\d+-[a-z]$")
+#: GKE spreads a regional cluster's node pools over three zones of its region unless told
+#: otherwise (cloud.google.com/kubernetes-engine/docs/concepts/regional-clusters: "provisions
+#: nodes in three us-east1 zones" by default; its default pool is "nine nodes ... three per zone").
+REGIONAL_ZONES = 3
+
+
+def initial_node_count(min_nodes: int, location: str) -> int:
+    """The node pool's ``initial_node_count`` that starts it with at least ``min_nodes`` nodes in total.
+
+    pulumi-gcp ``container.NodePool`` (schema of ``gcp:container/nodePool:NodePool``):
+    ``initialNodeCount`` is "The initial number of nodes for the pool. In regional or
+    multi-zonal clusters, this is the number of nodes per zone. Changing this will force
+    recreation of the resource." A zonal pool starts with ``min_nodes``; a regional one
+    with ``ceil(min_nodes / 3)`` in each of its three zones (1 for 3, 2 for 4: a
+    regional pool's size is a multiple of its zones; the autoscaler, whose
+    ``total_min_node_count`` is ``min_nodes``, removes idle extra nodes).
+    """
+    if _ZONE.match(location):
+        return min_nodes
+    return math.ceil(min_nodes / REGIONAL_ZONES)
 
 
 def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> None:
@@ -52,7 +76,7 @@ def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> 
         project=target.project,
         location=target.location,
         cluster=target.cluster,
-        initial_node_count=spec.min_nodes,
+        initial_node_count=initial_node_count(spec.min_nodes, target.location),
         autoscaling=container.NodePoolAutoscalingArgs(
             total_min_node_count=spec.min_nodes, total_max_node_count=spec.max_nodes, location_policy="ANY",
         ),
@@ -73,5 +97,8 @@ def declare(pool: "AcceleratorPool", name: str, args: "AcceleratorPoolArgs") -> 
         # The pool keeps its name, so a replacement must delete the old pool first: created
         # first, the new pool's name is still taken (pulumi/pulumi#1620, a GKE node pool
         # replacement failing so). Its nodes are gone until the new pool's are up.
-        opts=pulumi.ResourceOptions(parent=pool, delete_before_replace=True),
+        # initialNodeCount only matters at creation and forces recreation when it changes
+        # (pulumi-gcp's schema, above): ignored afterwards, a changed min_nodes updates the
+        # autoscaler's total_min_node_count in place instead of replacing the pool.
+        opts=pulumi.ResourceOptions(parent=pool, delete_before_replace=True, ignore_changes=["initial_node_count"]),
     )

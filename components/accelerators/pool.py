@@ -22,6 +22,8 @@ class SelfHostedTarget(ArgsModel):
     """Existing nodes of a self-hosted cluster, patched through the Kubernetes API."""
 
     kind: Literal["selfhosted"] = Field(description="Self-hosted cluster.")
+    gpu_hour_prices: dict[str, float] = Field(
+        default_factory=dict, description="The stack's own price of one GPU for an hour, per model (USD).")
 
 
 class GkeTarget(ArgsModel):
@@ -88,6 +90,9 @@ def pool_facts(args: AcceleratorPoolArgs) -> dict[str, Any]:
         "spot": spec.spot,
         "sharing": {"kind": spec.sharing.kind, "replicas": spec.sharing.replicas} if spec.sharing else None,
         "migProfile": spec.mig_profile,
+        # A self-hosted stack's own price of one of its GPUs for an hour (None: not given).
+        **({"gpuHourPrice": target.gpu_hour_prices[spec.model]}
+           if target.kind == "selfhosted" and spec.model in target.gpu_hour_prices else {}),
     }
 
 

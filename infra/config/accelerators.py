@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
+from mlplane.components.accelerators.catalog import MODELS
 from mlplane.components.accelerators.spec import AcceleratorSettings, PoolSpec, pool_problems
 from mlplane.components.renames import name_clashes
 from mlplane.infra.config.rules import Finding, rule
@@ -26,10 +27,37 @@ SECTION = "mlplane:accelerators"
 CLOUD_SDKS = {"gke": ("pulumi_gcp", "gcp"), "eks": ("pulumi_aws", "aws"), "aks": ("pulumi_azure_native", "azure")}
 
 
+#: One GPU's price for an hour: a number, 0 or more (strict: a quoted "2.5" or a bool is refused).
+GpuHourPrice = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+
+
 class AcceleratorsConfig(AcceleratorSettings):
     """Accelerator pools (NVIDIA, AMD, Intel) and device enablement of a stack."""
 
     pools: tuple[PoolSpec, ...] = Field((), description="The accelerator pools, in the order work is placed.")
+    gpu_hour_prices: dict[str, GpuHourPrice] = Field(
+        default_factory=dict,
+        description="Self-hosted clusters only: what one GPU costs you for an hour, per model (the catalog's "
+        "model name, e.g. a100-80gb: 1.9), in the price table's currency (USD). The diff then states a pool's "
+        "monthly cost from it; without it a self-hosted pool states its GPU count only.")
+
+
+@rule
+def gpu_hour_prices_name_known_models_on_self_hosted_clusters(config: "StackConfig") -> Iterator[Finding]:
+    """Own GPU prices are for self-hosted clusters, and each names a model of the catalog."""
+    accelerators = config.accelerators
+    if accelerators is None or not accelerators.gpu_hour_prices:
+        return
+    if config.cluster.kind != "selfhosted":
+        yield Finding((SECTION, "gpu_hour_prices"), f"own GPU prices are for self-hosted clusters; a "
+                      f"{config.cluster.kind} cluster's pools are priced from the dated price table",
+                      dict(accelerators.gpu_hour_prices), "no gpu_hour_prices on a cloud cluster")
+        return
+    known = sorted({m.name for m in MODELS})
+    for model in accelerators.gpu_hour_prices:
+        if model not in known:
+            yield Finding((SECTION, "gpu_hour_prices", model), "not a GPU model mlplane knows", model,
+                          ", ".join(known))
 
 
 def sdk_install_command(extra: str) -> str:

@@ -131,7 +131,8 @@ def _pool_target(config: StackConfig) -> dict[str, Any]:
     if cluster.kind == "aks":
         return {"kind": "aks", "resource_group": cluster.resource_group, "cluster": cluster.name,
                 "location": cluster.location}
-    return {"kind": "selfhosted"}
+    return {"kind": "selfhosted", "gpu_hour_prices": dict(config.accelerators.gpu_hour_prices)
+            if config.accelerators is not None else {}}
 
 
 def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFacts:

@@ -4,7 +4,9 @@ Prices come from the dated table ``components/accelerators/gpu_prices.json`` (li
 prices per node and hour, on-demand and spot, with their sources and dates); a month
 is 730 hours. A pool costs between its minimum and maximum node count. Sharing a GPU
 (time-slicing or MPS, ``replicas`` workloads a GPU) is compared with giving each of
-those workloads a GPU of its own. Self-hosted pools state their GPU count, not money.
+those workloads a GPU of its own. Self-hosted pools state their GPU count, and money only
+where the stack gives its own price of a GPU-hour for the model
+(``mlplane:accelerators.gpu_hour_prices``): no cloud's list price concerns them.
 A price no source gives is unknown, never 0: the pool says why. Spot prices move with
 the market, so each is stated with the date of its source's snapshot.
 """
@@ -154,7 +156,13 @@ def _pool_cost(resource: PlanResource) -> PoolCost:
     if backend is None:
         return PoolCost(name, facts, (), "the plan records no pool facts (rendered by an older mlplane)")
     if backend == "selfhosted":
-        return PoolCost(name, facts, (), None)
+        price = facts.get("gpuHourPrice")
+        if price is None:
+            return PoolCost(name, facts, (), None)
+        if facts.get("nodes") is None:
+            return PoolCost(name, facts, (), "its nodes are chosen by labels, so how many is unknown")
+        per_node = float(price) * int(facts.get("acceleratorsPerNode") or 0)
+        return PoolCost(name, facts, (Rate("own GPU-hour price", per_node, None),), None)
     table = price_table()
     machines: dict[str, Any] = table.get(backend, {})
     region = _region(facts)
@@ -207,18 +215,25 @@ class PoolChange:
     def changed(self) -> bool:
         return (self.before.facts if self.before else None) != (self.after.facts if self.after else None)
 
-    def delta(self) -> float | None:
-        """Change of the most a month at the billed price type (None where a side has no price)."""
+    def deltas(self) -> tuple[float, float] | None:
+        """``(floor, ceiling)``: the change of what is paid every month (at the fewest nodes)
+        and of the most a month can cost (at the most nodes), at the billed price type;
+        None where a side has no price."""
         sides = []
         for side in (self.before, self.after):
             if side is None:
-                sides.append(0.0)
+                sides.append((0.0, 0.0))
                 continue
             billed = side.billed()
             if billed is None:
                 return None
-            sides.append(billed[1])
-        return sides[1] - sides[0]
+            sides.append(billed)
+        return sides[1][0] - sides[0][0], sides[1][1] - sides[0][1]
+
+    def delta(self) -> float | None:
+        """Change of the most a month at the billed price type (None where a side has no price)."""
+        deltas = self.deltas()
+        return None if deltas is None else deltas[1]
 
 
 def pool_changes(diff: PlanDiff) -> list[PoolChange]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlplane.infra.offline.kinds import held_data, is_stateful_type, kind_of
+from mlplane.infra.offline.kinds import EXPANDED_PARENTS, held_data, is_stateful_type, kind_of
 from mlplane.infra.offline.plan import Plan, PlanResource
 
 #: The input that names a bucket, storage account or database, per cloud type.
@@ -42,6 +42,70 @@ def holds_data(resource: PlanResource) -> str | None:
     return None
 
 
+def loses_data(resource: PlanResource) -> str | None:
+    """Why deleting ``resource`` loses data (``holds data``, ``holds data, protected``), or None.
+
+    Only what holds data counts: a protected or retained object that holds none (a
+    Service, a ConfigMap) is no danger; :func:`guarded` says what its options do instead.
+    """
+    if is_stateful_type(resource.type):
+        return "holds data, protected" if resource.protect else "holds data"
+    # mlplane protects a chart or directory because of the data inside it (KFP's and Katib's
+    # databases): unexpanded, it is the only resource that stands for those claims.
+    if resource.type in EXPANDED_PARENTS and (resource.protect or resource.retain_on_delete):
+        return "protected: its objects hold data"
+    return None
+
+
+def guarded(resource: PlanResource) -> str:
+    """What ``protect`` or ``retainOnDelete`` do to a delete or replace of ``resource`` ("" for neither)."""
+    if resource.protect:
+        return ("protected: `pulumi up` refuses to delete or replace it until its protect option is removed "
+                "(it holds no data)")
+    if resource.retain_on_delete and not resource.type.endswith("Patch"):
+        return "retained on delete: Pulumi stops managing it and leaves it in the cluster"
+    return ""
+
+
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def crd_kind(resource: PlanResource) -> tuple[str, str] | None:
+    """``(kind, "plural.group")`` of a CustomResourceDefinition resource, or None for any other."""
+    if resource.type != CRD_TYPE:
+        return None
+    spec = resource.inputs.get("spec") or {}
+    names = spec.get("names") or {}
+    kind, group = names.get("kind"), spec.get("group")
+    if not isinstance(kind, str) or not isinstance(group, str):
+        return None
+    return kind, f"{names.get('plural') or kind.lower()}.{group}"
+
+
+def crd_objects(resource: PlanResource, plan: Plan) -> list[PlanResource]:
+    """The plan's objects of the kind a CRD resource defines (any version of its group)."""
+    found = crd_kind(resource)
+    if found is None:
+        return []
+    group = (resource.inputs.get("spec") or {}).get("group")
+    return [r for r in plan if r.type.startswith(f"kubernetes:{group}/") and r.type.endswith(f":{found[0]}")]
+
+
+def crd_loss(resource: PlanResource, plan: Plan) -> str:
+    """What deleting a CRD takes with it: ``every PyTorchJob (pytorchjobs.kubeflow.org) ...``.
+
+    Kubernetes deletes a CRD's objects with it (kubernetes/website
+    content/en/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions.md:
+    deleting a CustomResourceDefinition uninstalls its API endpoint and deletes all custom
+    objects stored in it).
+    """
+    kind, name = crd_kind(resource) or (kind_of(resource.type), resource.name)
+    objects = crd_objects(resource, plan)
+    known = f"; the plan's own: {', '.join(object_name(o) for o in objects[:5])}" if objects else ""
+    more = f" and {len(objects) - 5} more" if len(objects) > 5 else ""
+    return f"every {kind} in the cluster ({name}) goes with it, and with them their status and history{known}{more}"
+
+
 def _metadata(resource: PlanResource) -> dict[str, Any]:
     metadata = resource.inputs.get("metadata")
     return metadata if isinstance(metadata, dict) else {}
@@ -70,6 +134,8 @@ def data_at_stake(resource: PlanResource) -> str:
         held = held_data(resource.type, resource.inputs)
         return (f"claim {object_name(resource)}{f' ({details})' if details else ''} and the data on its volume"
                 + (f": {held}" if held else ""))
+    if resource.type in EXPANDED_PARENTS:
+        return f"{kind} {resource.name!r} and everything it installs, the volumes and databases inside included"
     if kind == "PersistentVolume":
         return f"volume {object_name(resource)} and the data on it"
     if kind == "StatefulSet":

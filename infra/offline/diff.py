@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from mlplane.infra.offline.danger import data_at_stake, holds_data, listing, object_name, stateful_in_namespace
+from mlplane.infra.offline.danger import (crd_kind, crd_loss, data_at_stake, guarded, listing, loses_data,
+                                          object_name, stateful_in_namespace)
 from mlplane.infra.offline.downgrades import downgrade_warning
 from mlplane.infra.offline.kinds import kind_of
 from mlplane.infra.offline.paths import ABSENT, changed_paths, parse_pattern, show, touches, value_at
@@ -22,6 +23,8 @@ from mlplane.infra.offline.plan import STACK_TYPE, Plan, PlanResource
 from mlplane.infra.offline.rename_hints import rename_hints
 from mlplane.infra.offline.replace_rules import expandable_classes, replace_reasons
 from mlplane.infra.offline.shown import masked
+from mlplane.infra.offline.unexpanded import SOURCE_TYPES, Unexpanded, unexpanded
+from mlplane.infra.offline.upgrades import ComponentChange, component_changes
 
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
@@ -36,8 +39,6 @@ _OPTIONS = (
 )
 
 
-#: Types whose children are the objects a Helm chart or kustomize directory expands to.
-SOURCE_TYPES = frozenset({"kubernetes:helm.sh/v4:Chart", "kubernetes:kustomize/v2:Directory"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class Change:
         source: The URN of the Helm chart or kustomize directory the object comes from.
         component: The URN of the nearest mlplane component that owns the resource.
         hint: One line of advice beside the reason (a delete that looks like a rename).
+        danger_kind: What a danger is about: ``data`` (a volume, bucket, database),
+            ``crd`` (a CRD and every object of its kind), ``namespace`` (one with
+            volumes in it); "" when no danger.
+        protected: The resource is protected: `pulumi up` refuses to delete or replace it.
     """
 
     urn: str
@@ -84,6 +89,8 @@ class Change:
     source: str | None = None
     component: str | None = None
     hint: str = ""
+    danger_kind: str = ""
+    protected: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The change as in the diff's JSON format."""
@@ -95,6 +102,10 @@ class Change:
             data["hint"] = self.hint
         if self.source:
             data["source"] = self.source
+        if self.danger_kind:
+            data["dangerKind"] = self.danger_kind
+        if self.protected:
+            data["protected"] = True
         return data
 
     @property
@@ -112,13 +123,18 @@ class Change:
 class PlanDiff:
     """All changes between two plans, plus how many resources stay the same.
 
-    ``warnings`` are risks of the change as a whole (a release or chart downgrade).
+    ``warnings`` are risks of the change as a whole (a release or chart downgrade);
+    ``unexpanded`` the charts and directories whose objects the diff cannot see;
+    ``components`` the platform components whose version changes, with upstream's
+    supported upgrade step (a danger where the change skips it).
     """
 
     changes: tuple[Change, ...]
     same: int
     stack: str = ""
     warnings: tuple[str, ...] = ()
+    unexpanded: Unexpanded = field(default_factory=lambda: Unexpanded(0, (), (), "--stack NAME"))
+    components: tuple[ComponentChange, ...] = ()
     old_plan: Plan | None = field(default=None, repr=False, compare=False)
     new_plan: Plan | None = field(default=None, repr=False, compare=False)
 
@@ -131,8 +147,17 @@ class PlanDiff:
 
     @property
     def has_danger(self) -> bool:
-        """Whether any change would destroy data or a protected resource."""
-        return any(change.danger for change in self.changes)
+        """Whether any change would destroy data, or a component's upgrade skips a supported step."""
+        return any(change.danger for change in self.changes) or any(c.danger for c in self.components)
+
+    def fails(self, allow_unexpanded: bool = False) -> bool:
+        """What ``--fail-on-danger`` fails on: a danger, or a changed source nobody could look into.
+
+        Args:
+            allow_unexpanded: Accept changed sources that were not expanded (their
+                dangers unchecked), as ``--allow-unexpanded`` says.
+        """
+        return self.has_danger or (bool(self.unexpanded.changed) and not allow_unexpanded)
 
     def of(self, op: Op) -> list[Change]:
         """The changes of one operation."""
@@ -144,9 +169,12 @@ class PlanDiff:
 
     def to_json(self) -> dict[str, Any]:
         """The diff in its JSON contract form."""
-        data: dict[str, Any] = {"summary": self.summary(), "changes": [c.to_json() for c in self.changes]}
+        data: dict[str, Any] = {"summary": self.summary(), "changes": [c.to_json() for c in self.changes],
+                                "unexpanded": self.unexpanded.to_json()}
         if self.warnings:
             data["warnings"] = list(self.warnings)
+        if self.components:
+            data["release"] = {"components": [c.to_json() for c in self.components]}
         return data
 
 
@@ -197,8 +225,10 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     changes = [replace(c, hint=hints[c.urn]) if c.op == "delete" and c.urn in hints else c for c in changes]
     changes.sort(key=lambda c: c.urn)
     warnings = [w for w in (_other_stack_warning(old, new), downgrade_warning(pairs)) if w]
+    touched = [c.urn for c in changes] + [c.renamed_from for c in changes if c.renamed_from]
     return PlanDiff(changes=tuple(changes), same=same, stack=new.stack or old.stack,
-                    warnings=tuple(warnings), old_plan=old, new_plan=new)
+                    warnings=tuple(warnings), unexpanded=unexpanded(old, new, touched),
+                    components=component_changes(old, new), old_plan=old, new_plan=new)
 
 
 def _other_stack_warning(old: Plan, new: Plan) -> str | None:
@@ -280,43 +310,76 @@ def _replacement(
     old: PlanResource, new: PlanResource, paths: tuple[str, ...], values: tuple[ValueChange, ...], why: str,
     old_plan: Plan, renamed_from: str | None,
 ) -> Change:
-    stateful = holds_data(old) or holds_data(new)
-    reason = why
-    if stateful:
-        reason = (f"DANGER: replacing {kind_of(new.type)} {new.name!r} ({stateful}) first destroys "
-                  f"{data_at_stake(old)}; {why}")
+    data = loses_data(old) or loses_data(new)
+    kind = ""
+    if data:
+        kind, reason = "data", (f"DANGER: replacing {kind_of(new.type)} {new.name!r} ({data}) first destroys "
+                                f"{data_at_stake(old)}; {why}")
+    elif crd_kind(old) is not None and _deletes_first(old, new):
+        kind, reason = "crd", f"DANGER: replacing CRD {new.name!r} deletes it first: {crd_loss(old, old_plan)}; {why}"
+    elif victims := stateful_in_namespace(old, old_plan):
+        kind, reason = "namespace", (f"DANGER: replacing namespace {object_name(old)!r} deletes everything in it "
+                                     f"first: {listing(victims)}; {why}")
+    elif _deletes_first(old, new):
+        reason = f"{_deleted_first(old, new)}; {why}"
     else:
-        victims = stateful_in_namespace(old, old_plan)
-        if victims:
-            stateful = "namespace"
-            reason = (f"DANGER: replacing namespace {object_name(old)!r} deletes everything in it first: "
-                      f"{listing(victims)}; {why}")
-        elif old.delete_before_replace or new.delete_before_replace:
-            reason = f"{_deleted_first(new)}; {why}"
-    return Change(new.urn, new.type, "replace", paths, stateful is not None, reason, values, renamed_from)
+        reason = why
+    note = guarded(old) or guarded(new)
+    if note and not kind:
+        reason = f"{reason}; {note}"
+    return Change(new.urn, new.type, "replace", paths, bool(kind), reason, values, renamed_from,
+                  danger_kind=kind, protected=old.protect or new.protect)
 
 
 #: Node pools: replacing one removes its nodes, and everything running on them.
 _NODE_POOL_TYPES = ("gcp:container/nodePool:NodePool", "azure-native:containerservice:AgentPool")
 
 
-def _deleted_first(resource: PlanResource) -> str:
-    """What a reviewer must know of a delete-before-replace: the thing is gone for a while."""
-    said = f"deleted first (deleteBeforeReplace): {kind_of(resource.type)} {resource.name!r} is gone until its " \
-           "replacement is up"
-    if resource.type in _NODE_POOL_TYPES:
+def _named_alike(old: PlanResource, new: PlanResource) -> bool:
+    """Whether a Kubernetes object keeps its ``metadata.name`` and namespace across a replacement."""
+    if not new.is_kubernetes_object:
+        return False
+    before, after = old.inputs.get("metadata") or {}, new.inputs.get("metadata") or {}
+    return bool(after.get("name")) and before.get("name") == after.get("name") and \
+        before.get("namespace") == after.get("namespace")
+
+
+def _deletes_first(old: PlanResource, new: PlanResource) -> bool:
+    """Whether the replacement deletes the old resource before the new one is created.
+
+    Either mlplane asks for it (``deleteBeforeReplace``), or the provider does it itself:
+    pulumi-kubernetes replaces a named object that keeps its name and namespace delete-first
+    (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go, ``Diff``: ``deleteBeforeReplace``
+    when the object must be replaced, is not auto-named, and keeps its name and namespace).
+    """
+    return old.delete_before_replace or new.delete_before_replace or _named_alike(old, new)
+
+
+def _deleted_first(old: PlanResource, new: PlanResource) -> str:
+    """What a reviewer must know of a delete-before-replace: the thing is gone for a while, whoever asked."""
+    who = "deleteBeforeReplace" if old.delete_before_replace or new.delete_before_replace else \
+        "pulumi-kubernetes replaces a named object so"
+    said = f"deleted first ({who}): {kind_of(new.type)} {new.name!r} is gone until its replacement is up"
+    if new.type in _NODE_POOL_TYPES:
         said += "; its nodes are drained, and the work placed on the pool is evicted and waits Pending meanwhile"
     return said
 
 
 def _deletion(resource: PlanResource, old_plan: Plan) -> Change:
-    stateful = holds_data(resource)
-    if stateful:
-        reason = f"DANGER: deletes {kind_of(resource.type)} {resource.name!r} ({stateful}): {data_at_stake(resource)}"
-        return Change(resource.urn, resource.type, "delete", (), True, reason)
+    data = loses_data(resource)
+    protected = resource.protect
+    if data:
+        reason = f"DANGER: deletes {kind_of(resource.type)} {resource.name!r} ({data}): {data_at_stake(resource)}"
+        return Change(resource.urn, resource.type, "delete", (), True, reason, danger_kind="data", protected=protected)
+    if crd_kind(resource) is not None:
+        reason = f"DANGER: deletes CRD {resource.name!r}: {crd_loss(resource, old_plan)}"
+        return Change(resource.urn, resource.type, "delete", (), True, reason, danger_kind="crd", protected=protected)
     victims = stateful_in_namespace(resource, old_plan)
     if victims:
         reason = (f"DANGER: deleting namespace {object_name(resource)!r} also deletes {listing(victims)} "
                   f"and the data on them")
-        return Change(resource.urn, resource.type, "delete", (), True, reason)
-    return Change(resource.urn, resource.type, "delete", (), False, "no longer in the plan")
+        return Change(resource.urn, resource.type, "delete", (), True, reason, danger_kind="namespace",
+                      protected=protected)
+    note = guarded(resource)
+    return Change(resource.urn, resource.type, "delete", (), False,
+                  f"no longer in the plan; {note}" if note else "no longer in the plan", protected=protected)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import yaml
 
 from mlplane.infra.config.paths import format_path
 
 Path = tuple[Any, ...]
 WILDCARD = "*"
 
-#: Lists that Kubernetes merges by each item's ``name`` (strategic merge patch keys):
-#: their items are compared by name, so inserting one does not "change" all after it.
-NAMED_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers", "env", "volumes"})
+#: Lists whose items are compared by their ``name``, so inserting one does not "change" all
+#: after it: those Kubernetes merges by name (strategic merge patch keys), and an Argo
+#: Workflow's (argoproj/argo-workflows ``pkg/apis/workflow/v1alpha1/workflow_types.go``:
+#: templates, DAG tasks, parameters and artifacts are named, and referred to by name).
+NAMED_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers", "env", "volumes",
+                         "templates", "tasks", "parameters", "artifacts", "volumeClaimTemplates"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,43 @@ class Named:
 
     def __str__(self) -> str:
         return f"name={self.name}"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A step into a string that holds a JSON or YAML document (shown ``podSpecPatch<json>``).
+
+    A Workflow's ``podSpecPatch`` is JSON in a string, a ConfigMap's value often YAML:
+    diffed as text, one changed field reads as a changed blob; parsed, it reads as a path.
+    """
+
+    kind: str
+
+    def __str__(self) -> str:
+        return f"<{self.kind}>"
+
+
+def parsed(text: Any) -> tuple[str, Any] | None:
+    """``("json" | "yaml", document)`` for a string holding a JSON or multi-line YAML mapping
+    or list, else None (plain strings, scalars, text that does not parse)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    stripped = text.strip()
+    if stripped[0] in "{[":
+        try:
+            document = json.loads(stripped)
+        except ValueError:
+            document = None
+        if isinstance(document, dict | list):
+            return "json", document
+    if "\n" in stripped and ":" in stripped:
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return None
+        if isinstance(document, dict | list) and document:
+            return "yaml", document
+    return None
 
 
 _TOKEN = re.compile(r'\.?([^.\[\]]+)|\[(\d+|\*|"[^"]*"|\'[^\']*\')\]')
@@ -61,6 +104,8 @@ def parse_pattern(text: str) -> Path:
 
 
 def _step_matches(pattern: Any, step: Any) -> bool:
+    if isinstance(step, Parsed):
+        return True  # inside the same string: a pattern of the string matches what it holds
     if isinstance(step, Named):
         return pattern == WILDCARD or pattern == step.index or pattern == step.name
     return pattern == WILDCARD or pattern == step
@@ -101,6 +146,10 @@ def changed_paths(old: Any, new: Any, prefix: Path = ()) -> list[Path]:
         for index, (left, right) in enumerate(zip(old, new, strict=True)):
             paths.extend(changed_paths(left, right, (*prefix, index)))
         return paths
+    if old != new and isinstance(old, str) and isinstance(new, str):
+        before, after = parsed(old), parsed(new)
+        if before is not None and after is not None and before[0] == after[0] and before[1] != after[1]:
+            return changed_paths(before[1], after[1], (*prefix, Parsed(before[0])))
     return [] if old == new else [prefix]
 
 
@@ -142,7 +191,12 @@ def value_at(tree: Any, path: Sequence[Any], missing: Any = None) -> Any:
     """The value at ``path`` in ``tree``, or ``missing`` where the path does not exist."""
     node = tree
     for step in path:
-        if isinstance(step, Named):
+        if isinstance(step, Parsed):
+            document = parsed(node)
+            if document is None or document[0] != step.kind:
+                return missing
+            node = document[1]
+        elif isinstance(step, Named):
             position = (_by_name(node) or {}).get(step.name)
             if position is None:
                 return missing
@@ -160,6 +214,7 @@ def show(path: Path) -> str:
     """A path as text, e.g. ``spec.template.spec.containers[name=main].args[1]``."""
     text = ""
     for step in path:
-        part = f"[{step}]" if isinstance(step, Named) else format_path((step,))
-        text += part if not text or part.startswith("[") else "." + part
+        part = f"[{step}]" if isinstance(step, Named) else str(step) if isinstance(step, Parsed) else \
+            format_path((step,))
+        text += part if not text or part.startswith(("[", "<")) else "." + part
     return text

@@ -15,6 +15,7 @@ from typing import Literal
 from rich.text import Text
 
 from mlplane.infra.offline.diff import OPS, Change, PlanDiff, ValueChange
+from mlplane.infra.offline.release_report import release_dangers, release_markdown, release_text
 
 Format = Literal["text", "markdown", "json"]
 
@@ -80,7 +81,7 @@ def _text_change(out: Text, change: Change, indent: str) -> None:
         out.append("\n")
     if more:
         out.append(f"   {indent}     … {more} more changed paths\n", style="dim")
-    if change.danger or change.op == "replace" or change.renamed_from:
+    if change.danger or change.op == "replace" or change.renamed_from or change.protected:
         out.append(f"   {indent}     {change.reason}\n", style="bold red" if change.danger else "magenta")
     if change.hint:
         out.append(f"   {indent}     hint: {change.hint}\n", style="cyan")
@@ -95,14 +96,20 @@ def text_report(diff: PlanDiff, extra: Text | None = None, list_changes: bool = 
         list_changes: False when the tree above already shows every change (no baseline).
     """
     out = Text()
+    unchecked = diff.unexpanded.line()
+    if unchecked:
+        out.append(("UNCHECKED: " if diff.unexpanded.count else "") + unchecked + "\n",
+                   style="bold yellow" if diff.unexpanded.count else "dim")
     out.append("Changes: ", style="bold")
     out.append(summary_line(diff) + "\n", style="bold")
-    dangers = [c for c in diff.changes if c.danger]
+    dangers = [c for c in diff.changes if c.danger] + release_dangers(diff)
     if dangers:
-        out.append(f"DANGER: this plan would destroy data or protected resources ({len(dangers)}, marked !).\n",
-                   style="bold red")
+        out.append(f"DANGER: {danger_count(diff)} (marked !).\n", style="bold red")
     for warning in diff.warnings:
         out.append(f"WARNING: {warning}\n", style="bold yellow")
+    release = release_text(diff)
+    if release is not None:
+        out.append_text(release)
     if extra is not None:
         out.append_text(extra)
     if not list_changes:
@@ -147,7 +154,7 @@ def _markdown_values(change: Change) -> str:
         lines.append(f"{_code(value.path)}: {_code(before)} → {_code(after)}")
     if more:
         lines.append(f"… {more} more")
-    if change.op == "replace" or change.danger or change.renamed_from:
+    if change.op == "replace" or change.danger or change.renamed_from or change.protected:
         lines.append(_cell(change.reason))
     if change.hint:
         lines.append(f"hint: {_cell(change.hint)}")
@@ -225,14 +232,21 @@ def format_markdown(diff: PlanDiff, sections: list[Section] | None = None, budge
             "not shown" line.
     """
     budget = MARKDOWN_BUDGET if budget is None else budget
-    named = [(s, s) if isinstance(s, str) else s for s in sections or []]
+    named = [("release change", release_markdown(diff))]
+    named += [(s, s) if isinstance(s, str) else s for s in sections or []]
     named = [(name, text) for name, text in named if text]
     stack = f": stack `{diff.stack}`" if diff.stack else ""
-    head = [f"### mlplane plan diff{stack}", "", f"**{summary_line(diff)}**", ""]
+    head = [f"### mlplane plan diff{stack}", ""]
+    unchecked = diff.unexpanded.line()
+    if unchecked:  # what this comment cannot vouch for, before anything it shows
+        head += [f":grey_question: **Unchecked:** {_cell(unchecked)}" if diff.unexpanded.count
+                 else f"_{_cell(unchecked)}_", ""]
+    head += [f"**{summary_line(diff)}**", ""]
     for warning in diff.warnings:  # a risk of the whole change: never left out
         head += [f":warning: **{_cell(warning)}**", ""]
     tail = ["", f"_{_cell(note.strip())}_"] if note.strip() else []
-    dangers = [f"- `{c.type}` **{_cell(c.name)}**: {_cell(c.reason)}" for c in diff.changes if c.danger]
+    dangers = [f"- **upgrade step**: {_cell(d)}" for d in release_dangers(diff)]
+    dangers += [f"- `{c.type}` **{_cell(c.name)}**: {_cell(c.reason)}" for c in diff.changes if c.danger]
     own, by_source = grouped(diff) if diff.changes else ([], {})
     groups: list[tuple[list[str], list[str], list[str]]] = []  # (opening lines, rows, closing lines)
     if own:
@@ -284,7 +298,30 @@ def format_markdown(diff: PlanDiff, sections: list[Section] | None = None, budge
     return "\n".join(lines + tail).rstrip("\n") + "\n"
 
 
-_DANGER_TITLE = ":warning: **This plan would destroy data or protected resources:**"
+_DANGER_TITLE = ":warning: **Dangers (data and availability):**"
+
+
+def danger_count(diff: PlanDiff) -> str:
+    """``5: 3 upgrade steps skipped, 2 losses of data`` (by kind, most first); ``1 loss of data`` for one kind."""
+    kinds: dict[str, int] = {}
+    for change in diff.changes:
+        if change.danger:
+            kinds[change.danger_kind or "data"] = kinds.get(change.danger_kind or "data", 0) + 1
+    if release_dangers(diff):
+        kinds["upgrade"] = len(release_dangers(diff))
+    total = sum(kinds.values())
+    parts = ", ".join(f"{count} {DANGER_KINDS[kind][count != 1]}"
+                      for kind, count in sorted(kinds.items(), key=lambda item: (-item[1], item[0])))
+    return parts if len(kinds) == 1 else f"{total}: {parts}"
+
+
+#: How a danger of each kind is counted (one, several).
+DANGER_KINDS = {
+    "data": ("loss of data", "losses of data"),
+    "crd": ("CRD deleted with its objects", "CRDs deleted with their objects"),
+    "namespace": ("namespace deleted with its volumes", "namespaces deleted with their volumes"),
+    "upgrade": ("upgrade step skipped", "upgrade steps skipped"),
+}
 
 
 # -- json ------------------------------------------------------------------------------

@@ -14,13 +14,34 @@ from mlplane.infra.offline.graph import graph_markdown
 __all__ = ["cost_json", "cost_markdown", "cost_text", "graph_markdown", "json_report", "markdown_report"]
 
 
-def _sources_line() -> str:
+def _costs(changes: list[PoolChange]) -> list[PoolCost]:
+    return [cost for change in changes for cost in (change.before, change.after) if cost is not None]
+
+
+def _cloud_backends(changes: list[PoolChange]) -> list[str]:
+    """The clouds (with dated list prices) that the pools of either plan are on."""
+    return sorted({str(c.facts.get("backend")) for c in _costs(changes)} & set(price_table()["sources"]))
+
+
+def _sources_line(changes: list[PoolChange]) -> str:
+    """Where the figures come from: the dated list prices of the clouds the pools are on, or
+    the stack's own GPU-hour prices (a self-hosted stack is told no cloud's dates)."""
     table = price_table()
-    backends = sorted(table["sources"])
-    listed = ", ".join(f"{b.upper()} {price_source(b).get('date') or 'none'}" for b in backends)
-    spot = ", ".join(f"{b.upper()} {spot_as_of(b)}" for b in backends if spot_as_of(b))
-    return (f"{table['currency']} a month of {table['hours_per_month']} h; list prices as of {listed}; "
-            f"spot prices, which move with the market, as of {spot} (components/accelerators/gpu_prices.json)")
+    pools = _costs(changes)
+    backends = _cloud_backends(changes)
+    said = f"{table['currency']} a month of {table['hours_per_month']} h"
+    if backends:
+        listed = ", ".join(f"{b.upper()} {price_source(b).get('date') or 'none'}" for b in backends)
+        spot = ", ".join(f"{b.upper()} {spot_as_of(b)}" for b in backends if spot_as_of(b))
+        said += f"; list prices as of {listed}"
+        if spot:
+            said += f"; spot prices, which move with the market, as of {spot}"
+        said += " (components/accelerators/gpu_prices.json)"
+    if any(c.facts.get("backend") == "selfhosted" for c in pools):
+        own = any(c.facts.get("gpuHourPrice") is not None for c in pools)
+        said += ("; self-hosted pools at the stack's own GPU-hour prices" if own else
+                 "; self-hosted pools state GPUs only") + " (mlplane:accelerators.gpu_hour_prices)"
+    return said
 
 
 def _spot_name(cost: PoolCost) -> str:
@@ -32,7 +53,12 @@ def _price_cell(cost: PoolCost | None) -> str:
     if cost is None:
         return "(none)"
     if cost.facts.get("backend") == "selfhosted":
-        return "self-hosted: GPUs only"
+        price = cost.facts.get("gpuHourPrice")
+        if price is None:
+            return "self-hosted: GPUs only"
+        if cost.missing:
+            return f"price unknown: {cost.missing}"
+        return f"{money_range(cost.monthly(False))} at your ${price:,.2f} a GPU-hour"
     if cost.missing:
         return f"price unknown: {cost.missing}"
     on_demand, spot = cost.monthly(False), cost.monthly(True)
@@ -43,13 +69,29 @@ def _price_cell(cost: PoolCost | None) -> str:
     return f"{on_demand_text} ({spot_text})"
 
 
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + money(value)
+
+
 def _delta(change: PoolChange) -> str:
+    """``+$1,200 a month from now on; up to +$4,800 a month`` (floor first, then ceiling).
+
+    The floor is paid every month (the fewest nodes run always); the ceiling is what the
+    most nodes would cost, paid only while work keeps them up.
+    """
     if not change.changed:
         return ""
-    delta = change.delta()
-    if delta is None:
+    deltas = change.deltas()
+    if deltas is None:
         return "cost change unknown"
-    return ("+" if delta > 0 else "") + money(delta) + " at most"
+    floor, ceiling = (round(d) for d in deltas)
+    if not floor and not ceiling:
+        return "no cost change"
+    parts = [f"{_signed(floor)} a month from now on"] if floor else []
+    if ceiling and ceiling != floor:
+        parts.append(f"up to {_signed(ceiling)} a month at the most" if ceiling > 0
+                     else f"the most a month falls by {money(-ceiling)}")
+    return "; ".join(parts)
 
 
 def cost_text(diff: PlanDiff) -> Text | None:
@@ -58,7 +100,7 @@ def cost_text(diff: PlanDiff) -> Text | None:
     if not changes:
         return None
     out = Text()
-    out.append(f"Accelerator pools ({_sources_line()}):\n", style="bold")
+    out.append(f"Accelerator pools ({_sources_line(changes)}):\n", style="bold")
     for change in changes:
         cost = change.after or change.before
         assert cost is not None
@@ -81,7 +123,7 @@ def cost_markdown(diff: PlanDiff) -> str:
     changes = pool_changes(diff)
     if not changes:
         return ""
-    lines = ["#### Accelerator pools", "", f"_{_sources_line()}_", "",
+    lines = ["#### Accelerator pools", "", f"_{_sources_line(changes)}_", "",
              "| pool | size | a month, after | before | change | sharing |", "|---|---|---|---|---|---|"]
     for change in changes:
         cost = change.after or change.before
@@ -119,9 +161,11 @@ def cost_json(diff: PlanDiff) -> dict[str, Any] | None:
         "currency": table["currency"], "hoursPerMonth": table["hours_per_month"],
         "sources": {b: {"date": source.get("date"), "spotDate": spot_as_of(b), "repository": source.get("repository"),
                         "path": source.get("path"), "commit": source.get("commit")}
-                    for b in sorted(table["sources"]) for source in (price_source(b),)},
+                    for b in _cloud_backends(changes) for source in (price_source(b),)},
         "pools": [{"pool": c.name, "changed": c.changed, "before": _cost_json(c.before),
-                   "after": _cost_json(c.after), "monthlyChange": c.delta() if c.changed else 0.0}
+                   "after": _cost_json(c.after), "monthlyChange": c.delta() if c.changed else 0.0,
+                   "floorChange": (c.deltas() or (None, None))[0] if c.changed else 0.0,
+                   "ceilingChange": (c.deltas() or (None, None))[1] if c.changed else 0.0}
                   for c in changes],
     }}
 

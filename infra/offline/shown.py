@@ -9,6 +9,7 @@ holds.
 from __future__ import annotations
 
 import json
+from difflib import SequenceMatcher
 from typing import Any
 
 from mlplane.components.base import SECRET_MASK, is_credential_key
@@ -80,30 +81,61 @@ def _cut(text: str, start: int, end: int) -> str:
     return (_ELLIPSIS if start > 0 else "") + text[start:end] + (_ELLIPSIS if end < len(text) else "")
 
 
-def elided(before: Any, after: Any, width: int = MAX_WIDTH) -> tuple[str, str]:
-    """The two values as text, each cut to about ``width`` characters around where they differ.
+def _hunks(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
+    """The two texts' opcodes, with equal runs of under 4 characters folded into the changes
+    around them (``20`` → ``twenty`` is one change, not four)."""
+    merged: list[list] = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        short = tag == "equal" and i2 - i1 < 4 and merged and merged[-1][0] != "equal"
+        if (tag != "equal" or short) and merged and merged[-1][0] != "equal":
+            merged[-1][2], merged[-1][4] = i2, j2
+        else:
+            merged.append([tag if tag == "equal" else "replace", i1, i2, j1, j2])
+    # An equal run folded in may now sit between two changes: fold those together too.
+    folded: list[list] = []
+    for hunk in merged:
+        if folded and hunk[0] != "equal" and folded[-1][0] != "equal":
+            folded[-1][2], folded[-1][4] = hunk[2], hunk[4]
+        else:
+            folded.append(hunk)
+    return [tuple(h) for h in folded]  # type: ignore[misc]
 
-    A long script or list whose one line changed shows that part of both sides, with
-    ``…`` where text was left out; short values are shown whole.
+
+def _side(text: str, hunks: list[tuple[str, int, int, int, int]], new: bool, width: int) -> str:
+    """One side of the change: every changed part with ``_CONTEXT`` characters around it,
+    the unchanged text between them cut to ``…``; a changed part longer than ``width``
+    keeps its start and its end (``?ref=26.03`` stays visible)."""
+    out: list[str] = []
+    for index, (tag, i1, i2, j1, j2) in enumerate(hunks):
+        start, end = (j1, j2) if new else (i1, i2)
+        piece = text[start:end]
+        if tag == "equal":
+            first, last = index == 0, index == len(hunks) - 1
+            if first and len(piece) > _CONTEXT:
+                piece = _ELLIPSIS + piece[-_CONTEXT:]
+            elif last and len(piece) > _CONTEXT:
+                piece = piece[:_CONTEXT] + _ELLIPSIS
+            elif not first and not last and len(piece) > 2 * _CONTEXT:
+                piece = piece[:_CONTEXT] + _ELLIPSIS + piece[-_CONTEXT:]
+        elif len(piece) > width:
+            half = width // 2
+            piece = piece[:half] + _ELLIPSIS + piece[-half:]
+        out.append(piece)
+    return "".join(out)
+
+
+def elided(before: Any, after: Any, width: int = MAX_WIDTH) -> tuple[str, str]:
+    """The two values as text, cut around where they differ, every difference kept visible.
+
+    A long script or URL whose parts changed shows each changed part of both sides with
+    some context, ``…`` where unchanged text was left out; short values are shown whole.
     """
     old, new = as_text(before), as_text(after)
     if len(old) <= width and len(new) <= width:
         return old, new
-    prefix = 0
-    for a, b in zip(old, new, strict=False):
-        if a != b:
-            break
-        prefix += 1
-    suffix = 0
-    while suffix < min(len(old), len(new)) - prefix and old[-1 - suffix] == new[-1 - suffix]:
-        suffix += 1
-    start = prefix - _CONTEXT
-
-    def side(text: str) -> str:
-        changed_end = len(text) - suffix
-        end = max(changed_end + _CONTEXT, start + width)
-        if end - start > width:  # the change itself is long: keep its start
-            end = start + width
-        return _cut(text, start, end)
-
-    return side(old) if before is not ABSENT else old, side(new) if after is not ABSENT else new
+    if before is ABSENT or after is ABSENT:
+        present = new if before is ABSENT else old
+        cut = _cut(present, 0, width)
+        return (old, cut) if before is ABSENT else (cut, new)
+    hunks = _hunks(old, new)
+    return _side(old, hunks, False, width), _side(new, hunks, True, width)
