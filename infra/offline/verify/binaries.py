@@ -80,7 +80,9 @@ def check(folder: Path, origin: str) -> Binaries:
         InputError: Missing binaries, or an unsupported version (exit 2).
     """
     def refuse(message: str, value: str) -> Exception:
-        return input_error("command line", origin, message, value=value, allowed=f"a folder with {NEEDED}")
+        # The path in the message: a value would be shortened, and the path is what the user must see.
+        return input_error("command line", origin, f"{value}: {message}", has_value=False,
+                           allowed=f"a folder with {NEEDED}")
 
     if not folder.is_dir():
         raise refuse("not a folder", str(folder))
@@ -94,7 +96,9 @@ def check(folder: Path, origin: str) -> Binaries:
         raise refuse(f"kube-apiserver does not run ({exc})", str(apiserver)) from None
     match = re.search(r"v1\.(\d+)\.\d+\S*", out)
     if match is None or not MIN_MINOR <= int(match.group(1)) <= MAX_MINOR:
-        raise refuse("unsupported Kubernetes version", f"{apiserver}: {out.strip() or 'no version printed'}")
+        printed = out.strip().splitlines()[0] if out.strip() else "no version printed"
+        raise input_error("command line", origin, f"{apiserver} is an unsupported Kubernetes version ({printed})",
+                          has_value=False, allowed=f"a folder with {NEEDED}")
     full = all(os.access(folder / n, os.X_OK) for n in OPTIONAL)
     return Binaries(folder=folder, etcd=etcd, version=match.group(0), full=full)
 
