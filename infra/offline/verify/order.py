@@ -1,10 +1,11 @@
 """The plan's dependency graph, as the Pulumi engine reads it.
 
 A resource waits for every resource in its ``dependencies``; a dependency on a component
-resource waits for all of the component's descendants (Pulumi's ``dependsOn`` on a
-component: https://www.pulumi.com/docs/iac/concepts/options/dependson/ — "the resource will
-wait for the component and all of its children"). Nothing else orders two resources: a
-child does not inherit its parent's dependencies, and siblings run in parallel. plan.json's
+resource waits for the transitive closure of the component's children (pulumi/pulumi
+CHANGELOG v3.10.1, PR #7732 "Depending on a component now depends on the transitive closure
+of its child resources"; for a remote component such as a v4 Chart, PR #7541: waiting on it
+"will always wait on all children"). Nothing else orders two resources here: siblings run
+in parallel. plan.json's
 ``dependencies`` are read as they are; what they should be is another module's business.
 """
 
