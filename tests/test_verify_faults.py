@@ -90,6 +90,16 @@ def seeded_plan() -> Plan:
         configmap("gated", "hooked", (hooked,)),
         configmap("waits", "hooked", (hooked, urn(DEPLOY, "hook-server"))),
         configmap("elsewhere", "seed", (seed,)),
+        # 6. A forced NodePatch replaces the atomic spec.taints list: the taint set by another manager goes.
+        k8s_object("kubernetes:core/v1:Node", "seed-node", {
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": "seed-node"},
+            "spec": {"taints": [{"key": "dedicated", "value": "ops", "effect": "NoSchedule"}]}}),
+        k8s_object("kubernetes:core/v1:NodePatch", "seed-node-patch", {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "seed-node", "annotations": {"pulumi.com/patchForce": "true"},
+                         "labels": {"mlplane.dev/accelerator-pool": "seed"}},
+            "spec": {"taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]}},
+            (urn("kubernetes:core/v1:Node", "seed-node"),)),
         # Harness changes and warnings: a placeholder secret; a field the API does not know.
         k8s_object("kubernetes:core/v1:Secret", "creds", {
             "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "seed"},
@@ -143,6 +153,13 @@ def test_webhook_gated_object_without_its_server_as_ancestor(report: dict[str, A
     found = problems(report, "webhook-not-awaited")
     assert set(found) == {"gated"}  # "waits" has the server as ancestor; "elsewhere" is not selected
     assert "check.seed.example" in found["gated"] and "failurePolicy Fail" in found["gated"]
+
+
+def test_forced_patch_dropping_a_taint_another_manager_set(report: dict[str, Any]) -> None:
+    dropped = [(p["subject"], p["message"]) for p in report["problems"] if p["group"] == "patch-dropped"]
+    assert ("seed-node-patch", 'its apply removed spec.taints: {"effect": "NoSchedule", "key": "dedicated", '
+            '"value": "ops"} (set by pulumi-kubernetes)') in dropped
+    assert {subject for subject, _ in dropped} == {"seed-node-patch"}
 
 
 def test_no_seeded_fault_is_blamed_on_the_harness(report: dict[str, Any]) -> None:

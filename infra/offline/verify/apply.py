@@ -50,6 +50,8 @@ class Outcome:
         error: The API server's words when refused (or the NoMatch text).
         warnings: Warning headers of the real request.
         strict: What the strict dry run refused (empty: nothing).
+        dropped: For a Patch resource: list items others had set that its apply removed (an
+            atomic list under server-side apply is replaced whole, whoever set its items).
     """
 
     ok: bool
@@ -58,6 +60,7 @@ class Outcome:
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     strict: str = ""
+    dropped: list[str] = field(default_factory=list)
 
 
 def is_patch(resource_type: str) -> bool:
@@ -104,8 +107,49 @@ def apply_once(kube: Kube, urn: str, resource_type: str, obj: dict[str, Any], st
         except ApiError as exc:
             if exc.reason == "BadRequest" and "strict decoding error" in exc.message:
                 strict = exc.message
+    before = _live(kube, path) if patch else None
     try:
         response = kube.request(method, path, body, query, content_type)
     except ApiError as exc:
         return Outcome(ok=False, retry=exc.status == 404, error=exc.message, reason=exc.reason, strict=strict)
-    return Outcome(ok=True, warnings=response.warnings, strict=strict)
+    dropped = _dropped(obj, before, response.body, query.get("fieldManager", "")) if before else []
+    return Outcome(ok=True, warnings=response.warnings, strict=strict, dropped=dropped)
+
+
+def _live(kube: Kube, path: str) -> dict[str, Any] | None:
+    try:
+        return kube.get(path)
+    except ApiError:
+        return None
+
+
+def _dropped(patch: dict[str, Any], before: dict[str, Any], after: dict[str, Any], manager: str) -> list[str]:
+    """``path: item`` for each list item under a path the patch sets that was live before and is gone after."""
+    found: list[str] = []
+
+    def walk(value: Any, old: Any, new: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, dict) and isinstance(old, dict):
+            for key, item in value.items():
+                walk(item, old.get(key), new.get(key) if isinstance(new, dict) else None, (*path, key))
+        elif isinstance(value, list) and isinstance(old, list):
+            kept = new if isinstance(new, list) else []
+            for item in old:
+                if item not in kept and item not in value:
+                    owners = _owners(before, path, manager)
+                    found.append(f"{'.'.join(path)}: {json.dumps(item, sort_keys=True)} (set by "
+                                 f"{', '.join(owners) or 'another manager'})")
+
+    walk(patch, before, after, ())
+    return found
+
+
+def _owners(obj: dict[str, Any], path: tuple[str, ...], manager: str) -> list[str]:
+    """Field managers other than ``manager`` whose managedFields reach ``path``."""
+    owners = []
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        fields = entry.get("fieldsV1") or {}
+        for key in path:
+            fields = fields.get(f"f:{key}") if isinstance(fields, dict) else None
+        if fields is not None and entry.get("manager") != manager:
+            owners.append(entry.get("manager", "?"))
+    return sorted(set(owners))

@@ -56,6 +56,8 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
     changes = result.changes + changes
     seconds["apply"] = time.monotonic() - start
     problems: list[Problem] = [problem("refused", u.rsplit("::", 1)[-1], o.error) for u, o in result.refused.items()]
+    problems += [problem("patch-dropped", u.rsplit("::", 1)[-1], f"its apply removed {item}")
+                 for u, o in sorted(result.outcomes.items()) for item in o.dropped]
     pods = placed = 0
     placement: dict[str, int] = {}
     if full:

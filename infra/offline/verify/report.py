@@ -16,6 +16,7 @@ from mlplane.infra.offline.verify.changes import Change
 
 GROUPS = {
     "refused": "Objects the API server refused",
+    "patch-dropped": "Patch resources whose apply removed what others had set",
     "cannot-create-pods": "Workloads whose controller cannot create pods",
     "unbound-claims": "Claims the volume controller cannot bind",
     "crd-not-ancestor": "Custom resources whose CRD is not an ancestor",
