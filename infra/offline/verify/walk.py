@@ -49,8 +49,12 @@ class WalkResult:
 
 
 def walk(kube: Kube, graph: Graph, objects: list[PlanResource], held_back: set[str],
-         sleep: Any = time.sleep) -> WalkResult:
-    """Apply ``objects`` (plan resources) in the engine's order; ``held_back`` URNs count as done unapplied."""
+         sleep: Any = time.sleep, step: Any = None) -> WalkResult:
+    """Apply ``objects`` (plan resources) in the engine's order; ``held_back`` URNs count as done unapplied.
+
+    Args:
+        step: ``(resource, filled object) -> Outcome`` instead of a create (an upgrade's update).
+    """
     result = WalkResult()
     wanted = {r.urn for r in objects}
     waiting = {r.urn: set(graph.direct[r.urn]) & wanted for r in objects}
@@ -86,7 +90,7 @@ def walk(kube: Kube, graph: Graph, objects: list[PlanResource], held_back: set[s
         obj, filled = fill(resource.inputs, resource.name)
         if attempt == 0:
             result.changes.extend(filled)
-        outcome = apply_once(kube, urn, resource.type, obj)
+        outcome = step(resource, obj) if step is not None else apply_once(kube, urn, resource.type, obj)
         result.outcomes[urn] = outcome
         if outcome.ok:
             result.applied[urn] = obj
