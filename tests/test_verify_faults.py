@@ -193,3 +193,15 @@ def test_the_state_folder_is_gone_and_no_process_is_left(run: tuple[dict[str, An
     _, tmp = run
     assert processes_under(tmp) == []
     assert sorted(p.name for p in tmp.iterdir()) == ["plan.json"]
+
+
+def test_admission_only_reports_pod_security_in_the_api_servers_words(tmp_path: Path) -> None:
+    """Without a controller manager, the workload's admission warning is the verdict its controller would meet."""
+    restricted = urn(NS, "seed-restricted")
+    plan = Plan(project="mlplane", stack="seed", resources=(
+        namespace("seed-restricted", {"pod-security.kubernetes.io/enforce": "restricted"}),
+        deployment("no-seccomp", "seed-restricted", (restricted,))))
+    report = run_plan(plan, tmp_path, admission_only=True)
+    assert report["mode"] == "admission only" and report["counts"]["pods"] == 0
+    message = problems(report, "cannot-create-pods")["Deployment seed-restricted/no-seccomp"]
+    assert message.startswith('would violate PodSecurity "restricted:latest"') and "seccompProfile" in message

@@ -27,6 +27,12 @@ from mlplane.infra.offline.verify.walk import walk
 from mlplane.infra.offline.verify.webhooks import gated_objects, is_webhook_configuration
 
 
+#: Kinds whose pods a controller creates (or that are pods); Pod Security judges their templates.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
+#: How the API server words a Pod Security warning on a workload (staging/src/k8s.io/pod-security-admission).
+POD_SECURITY_WARNING = "would violate PodSecurity"
+
+
 def builtin_groups(kube: Kube) -> set[str]:
     """The API groups a fresh API server serves (anything else is a custom resource's)."""
     return {g["name"] for g in kube.get("/apis").get("groups") or []}
@@ -85,7 +91,17 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
                 for g in gated if g.failure_policy == "Ignore"]
     for urn, outcome in sorted(result.outcomes.items()):
         name = urn.rsplit("::", 1)[-1]
-        warnings += [(name, w) for w in outcome.warnings]
+        if not full and outcome.ok and result.applied[urn].get("kind") in WORKLOAD_KINDS:
+            # Without a controller manager the API server's admission warning is the verdict the
+            # controller would meet: Pod Security enforces at pod creation, in these words.
+            meta = result.applied[urn].get("metadata") or {}
+            subject = f"{result.applied[urn]['kind']} {meta.get('namespace', 'default')}/{meta.get('name')}"
+            problems += [problem("cannot-create-pods", subject, w) for w in outcome.warnings
+                         if w.startswith(POD_SECURITY_WARNING)]
+            outcome_warnings = [w for w in outcome.warnings if not w.startswith(POD_SECURITY_WARNING)]
+        else:
+            outcome_warnings = outcome.warnings
+        warnings += [(name, w) for w in outcome_warnings]
         if outcome.strict:
             warnings.append((name, f"strict field validation would refuse it: {outcome.strict}"))
     counts = {"objects": len(objects), "applied": len(result.applied), "refused": len(result.refused),
