@@ -9,8 +9,11 @@ The modules, one job each:
 - :mod:`.pki`, :mod:`.controlplane`: certificates and the four processes, always stopped.
 - :mod:`.client`: a small REST client (the ``kubernetes`` package's ApiClient) with a REST mapper.
 - :mod:`.order`, :mod:`.apply`: the plan's dependency order, and one object applied as the provider does.
-- :mod:`.fill`, :mod:`.webhooks`, :mod:`.nodes`: the harness's allow-listed changes to the plan.
-- :mod:`.inspect`, :mod:`.ancestry`: what the cluster and the plan's graph say after the walk.
+- :mod:`.changes`, :mod:`.fill`, :mod:`.webhooks`, :mod:`.nodes`: the harness's allow-listed changes
+  to the plan (:mod:`.selectors` evaluates label selectors for the webhooks).
+- :mod:`.cluster_state`, :mod:`.crds`: what the cluster and the plan's graph say after the walk.
+- :mod:`.upgrade`: one plan, then another, on the same control plane (issue 21, item 5).
+- :mod:`.command`: the ``mlplane verify`` command's flow and exit codes.
 - :mod:`.report`: problems grouped by cause, in the API server's own words.
 - :mod:`.harness`: one verify cycle, start to stop.
 """

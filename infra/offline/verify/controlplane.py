@@ -20,6 +20,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -141,7 +142,7 @@ class ControlPlane:
             self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
 
-    def _wait(self, name: str, seconds: float, healthy: "callable[[], bool]") -> None:
+    def _wait(self, name: str, seconds: float, healthy: Callable[[], bool]) -> None:
         deadline = time.monotonic() + seconds
         while not healthy():
             if self.processes[name].poll() is not None:

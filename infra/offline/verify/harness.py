@@ -19,7 +19,7 @@ from mlplane.infra.offline.verify.changes import Change
 from mlplane.infra.offline.verify.client import Kube
 from mlplane.infra.offline.verify.controlplane import ControlPlane
 from mlplane.infra.offline.verify.crds import crd_problems
-from mlplane.infra.offline.verify.inspect import read_state, settle
+from mlplane.infra.offline.verify.cluster_state import read_state, settle
 from mlplane.infra.offline.verify.nodes import NodeSpec, create_nodes, declared_nodes
 from mlplane.infra.offline.verify.order import Graph
 from mlplane.infra.offline.verify.report import Problem, Report, attribute, problem
