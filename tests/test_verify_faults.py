@@ -197,11 +197,19 @@ def test_the_state_folder_is_gone_and_no_process_is_left(run: tuple[dict[str, An
 
 def test_admission_only_reports_pod_security_in_the_api_servers_words(tmp_path: Path) -> None:
     """Without a controller manager, the workload's admission warning is the verdict its controller would meet."""
-    restricted = urn(NS, "seed-restricted")
+    restricted, warned = urn(NS, "seed-restricted"), urn(NS, "seed-warned")
     plan = Plan(project="mlplane", stack="seed", resources=(
         namespace("seed-restricted", {"pod-security.kubernetes.io/enforce": "restricted"}),
-        deployment("no-seccomp", "seed-restricted", (restricted,))))
+        deployment("no-seccomp", "seed-restricted", (restricted,)),
+        # Enforced baseline, warned restricted: the same pod is admitted, with a warning only.
+        namespace("seed-warned", {"pod-security.kubernetes.io/enforce": "baseline",
+                                  "pod-security.kubernetes.io/warn": "restricted"}),
+        deployment("warned", "seed-warned", (warned,))))
     report = run_plan(plan, tmp_path, admission_only=True)
     assert report["mode"] == "admission only" and report["counts"]["pods"] == 0
-    message = problems(report, "cannot-create-pods")["Deployment seed-restricted/no-seccomp"]
+    found = problems(report, "cannot-create-pods")
+    assert set(found) == {"Deployment seed-restricted/no-seccomp"}
+    message = found["Deployment seed-restricted/no-seccomp"]
     assert message.startswith('would violate PodSecurity "restricted:latest"') and "seccompProfile" in message
+    assert any(w["subject"] == "warned" and w["message"].startswith('would violate PodSecurity "restricted:latest"')
+               for w in report["warnings"])

@@ -94,11 +94,15 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
         if not full and outcome.ok and result.applied[urn].get("kind") in WORKLOAD_KINDS:
             # Without a controller manager the API server's admission warning is the verdict the
             # controller would meet: Pod Security enforces at pod creation, in these words.
+            # Only the enforce level's warning: a `warn` label's level (often stricter) warns and
+            # never refuses (https://kubernetes.io/docs/concepts/security/pod-security-admission/).
             meta = result.applied[urn].get("metadata") or {}
-            subject = f"{result.applied[urn]['kind']} {meta.get('namespace', 'default')}/{meta.get('name')}"
+            namespace = meta.get("namespace", "default")
+            subject = f"{result.applied[urn]['kind']} {namespace}/{meta.get('name')}"
+            enforced = _enforce_warning(labels.get(namespace, {}))
             problems += [problem("cannot-create-pods", subject, w) for w in outcome.warnings
-                         if w.startswith(POD_SECURITY_WARNING)]
-            outcome_warnings = [w for w in outcome.warnings if not w.startswith(POD_SECURITY_WARNING)]
+                         if enforced and w.startswith(enforced)]
+            outcome_warnings = [w for w in outcome.warnings if not (enforced and w.startswith(enforced))]
         else:
             outcome_warnings = outcome.warnings
         warnings += [(name, w) for w in outcome_warnings]
@@ -110,6 +114,15 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
     return Report(stack=stack, mode="full cycle" if full else "admission only", version=version, counts=counts,
                   problems=problems, skipped=result.skipped, warnings=warnings, changes=changes,
                   placed=placement, seconds=seconds)
+
+
+def _enforce_warning(labels: dict[str, str]) -> str | None:
+    """How a warning for this namespace's enforced Pod Security level begins (None: nothing enforced)."""
+    level = labels.get("pod-security.kubernetes.io/enforce")
+    if not level or level == "privileged":
+        return None
+    version = labels.get("pod-security.kubernetes.io/enforce-version") or "latest"
+    return f'{POD_SECURITY_WARNING} "{level}:{version}"'
 
 
 def _namespace_labels(kube: Kube) -> dict[str, dict[str, str]]:
