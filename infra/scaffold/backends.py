@@ -37,108 +37,97 @@ class Backend:
     replace: tuple[str, ...] = field(default=())
 
 
-def _platform(**settings: Any) -> dict[str, Any]:
-    return {"release": DEFAULT_RELEASE, **settings,
-            "profiles": [{"name": "team-example", "owner": "user@example.com"}]}
+USER = "user@example.com"
+HOST = "kubeflow.example.com"
 
+
+def _config(cluster: dict[str, Any], classes: list[dict[str, Any]], artifacts: dict[str, Any],
+            platform: dict[str, Any], generate_password: bool = False) -> dict[str, Any]:
+    """A stack's ``config:``: the cluster and storage given, Kubeflow with one profile, a login, the example."""
+    user = {"email": USER, **({"generate_password": True} if generate_password else {})}
+    return {
+        "mlplane:cluster": cluster,
+        "mlplane:storage": {"classes": classes, "artifacts": artifacts},
+        "mlplane:kubeflow": {"release": DEFAULT_RELEASE, **platform,
+                             "profiles": [{"name": "team-example", "owner": USER}]},
+        "mlplane:auth": {"dex": {"users": [user]}},
+        "mlplane:pipelines": [EXAMPLE_PIPELINE],
+    }
+
+
+#: A cloud's platform: behind the host name, on the cloud's load balancer.
+_CLOUD_PLATFORM = {"ingress": {"host": HOST}, "gateway": {"mode": "load-balancer"}}
+_HOST_KEY = "mlplane:kubeflow.ingress.host"
 
 _LOCAL = Backend(
     name="dev",
     title="A local cluster on this machine (kind or k3d), CPU only, no cloud and no credentials. "
           "`kind create cluster --name mlplane` gives the `kind-mlplane` context.",
     extra="",
-    config={
-        "mlplane:cluster": {"kind": "local", "context": "kind-mlplane"},
-        "mlplane:storage": {"classes": [{"name": "local", "kind": "local-path"}],
-                            "artifacts": {"kind": "in-cluster", "storage_class": "local", "size": "5Gi"}},
+    config=_config(
+        {"kind": "local", "context": "kind-mlplane"}, [{"name": "local", "kind": "local-path"}],
+        {"kind": "in-cluster", "storage_class": "local", "size": "5Gi"},
         # Sized for a laptop: the heavy optional components are off.
-        "mlplane:kubeflow": _platform(
-            gateway={"mode": "node-port", "node_ports": {"http": 30080, "https": 30443}},
-            components={"knative_serving": {"enabled": False}, "kserve": {"deployment_mode": "raw"},
+        {"gateway": {"mode": "node-port", "node_ports": {"http": 30080, "https": 30443}},
+         "components": {"knative_serving": {"enabled": False}, "kserve": {"deployment_mode": "raw"},
                         "katib": {"enabled": False}, "training": {"enabled": False},
-                        "tensorboards": {"enabled": False}, "model_registry": {"enabled": False}}),
-        "mlplane:auth": {"dex": {"users": [{"email": "user@example.com", "generate_password": True}]}},
-        "mlplane:pipelines": [EXAMPLE_PIPELINE],
-    },
+                        "tensorboards": {"enabled": False}, "model_registry": {"enabled": False}}},
+        generate_password=True),
 )
 
 _SELFHOSTED = Backend(
     name="selfhosted",
     title="An existing cluster the team runs itself (bare metal, VMs, on premises).",
     extra="",
-    config={
-        "mlplane:cluster": {"kind": "selfhosted", "context": "my-cluster-admin"},
-        "mlplane:storage": {"classes": [{"name": "local-nvme", "kind": "local-path"}],
-                            "artifacts": {"kind": "in-cluster", "storage_class": "local-nvme", "size": "100Gi"}},
-        "mlplane:kubeflow": _platform(ingress={"host": "kubeflow.example.com"}),
-        "mlplane:auth": {"dex": {"users": [{"email": "user@example.com"}]}},
-        "mlplane:pipelines": [EXAMPLE_PIPELINE],
-    },
-    replace=("mlplane:cluster.context", "mlplane:kubeflow.ingress.host"),
+    config=_config({"kind": "selfhosted", "context": "my-cluster-admin"},
+                   [{"name": "local-nvme", "kind": "local-path"}],
+                   {"kind": "in-cluster", "storage_class": "local-nvme", "size": "100Gi"}, {"ingress": {"host": HOST}}),
+    replace=("mlplane:cluster.context", _HOST_KEY),
 )
 
 _GKE = Backend(
     name="gke",
     title="An existing GKE cluster; mlplane adds storage and the platform to it.",
     extra="gcp",
-    config={
-        "mlplane:cluster": {"kind": "gke", "project": "my-gcp-project", "location": "europe-west4",
-                            "name": "ml-platform"},
-        "mlplane:storage": {"classes": [{"name": "balanced", "kind": "gce-pd"}],
-                            "artifacts": {"kind": "gcs", "bucket": "my-gcp-project-ml-artifacts",
-                                          "location": "EUROPE-WEST4"}},
-        "mlplane:kubeflow": _platform(ingress={"host": "kubeflow.example.com"}, gateway={"mode": "load-balancer"}),
-        "mlplane:auth": {"dex": {"users": [{"email": "user@example.com"}]}},
-        "mlplane:pipelines": [EXAMPLE_PIPELINE],
-    },
+    config=_config({"kind": "gke", "project": "my-gcp-project", "location": "europe-west4", "name": "ml-platform"},
+                   [{"name": "balanced", "kind": "gce-pd"}],
+                   {"kind": "gcs", "bucket": "my-gcp-project-ml-artifacts", "location": "EUROPE-WEST4"},
+                   _CLOUD_PLATFORM),
     replace=("mlplane:cluster.project", "mlplane:cluster.location", "mlplane:cluster.name",
-             "mlplane:storage.artifacts.bucket", "mlplane:kubeflow.ingress.host"),
+             "mlplane:storage.artifacts.bucket", _HOST_KEY),
 )
 
 _EKS = Backend(
     name="eks",
     title="An existing EKS cluster; mlplane adds storage and the platform to it.",
     extra="aws",
-    config={
-        "mlplane:cluster": {"kind": "eks", "region": "eu-west-1", "name": "ml-platform"},
-        "mlplane:storage": {"classes": [{"name": "gp3", "kind": "ebs"}],
-                            "artifacts": {"kind": "s3", "bucket": "my-ml-artifacts",
-                                          # AWS's documented example account id.
-                                          "oidc_provider_arn": "arn:aws:iam::123456789012:oidc-provider/"
-                                                               "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"}},
-        "mlplane:kubeflow": _platform(ingress={"host": "kubeflow.example.com"}, gateway={"mode": "load-balancer"}),
-        "mlplane:auth": {"dex": {"users": [{"email": "user@example.com"}]}},
-        "mlplane:pipelines": [EXAMPLE_PIPELINE],
-    },
+    config=_config({"kind": "eks", "region": "eu-west-1", "name": "ml-platform"}, [{"name": "gp3", "kind": "ebs"}],
+                   # 123456789012 is AWS's documented example account id.
+                   {"kind": "s3", "bucket": "my-ml-artifacts",
+                    "oidc_provider_arn": "arn:aws:iam::123456789012:oidc-provider/"
+                                         "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"},
+                   _CLOUD_PLATFORM),
     replace=("mlplane:cluster.region", "mlplane:cluster.name", "mlplane:storage.artifacts.bucket",
-             "mlplane:storage.artifacts.oidc_provider_arn", "mlplane:kubeflow.ingress.host"),
+             "mlplane:storage.artifacts.oidc_provider_arn", _HOST_KEY),
 )
 
 _AKS = Backend(
     name="aks",
     title="An existing AKS cluster; mlplane adds storage and the platform to it.",
     extra="azure",
-    config={
-        "mlplane:cluster": {"kind": "aks", "resource_group": "ml-platform-rg", "name": "ml-platform"},
-        "mlplane:storage": {"classes": [{"name": "premium", "kind": "azure-disk"}],
-                            "artifacts": {"kind": "azure-blob", "storage_account": "mymlartifacts",
-                                          "location": "westeurope",
-                                          "subscription_id": "00000000-0000-0000-0000-000000000000",
-                                          "oidc_issuer_url": "https://westeurope.oic.prod-aks.azure.com/"
-                                                             "00000000-0000-0000-0000-000000000000/"
-                                                             "11111111-1111-1111-1111-111111111111/"}},
-        "mlplane:kubeflow": _platform(ingress={"host": "kubeflow.example.com"}, gateway={"mode": "load-balancer"}),
-        "mlplane:auth": {"dex": {"users": [{"email": "user@example.com"}]}},
-        "mlplane:pipelines": [EXAMPLE_PIPELINE],
-    },
+    config=_config({"kind": "aks", "resource_group": "ml-platform-rg", "name": "ml-platform"},
+                   [{"name": "premium", "kind": "azure-disk"}],
+                   {"kind": "azure-blob", "storage_account": "mymlartifacts", "location": "westeurope",
+                    "subscription_id": "00000000-0000-0000-0000-000000000000",
+                    "oidc_issuer_url": "https://westeurope.oic.prod-aks.azure.com/"
+                                       "00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/"},
+                   _CLOUD_PLATFORM),
     replace=("mlplane:cluster.resource_group", "mlplane:cluster.name", "mlplane:storage.artifacts.storage_account",
              "mlplane:storage.artifacts.location", "mlplane:storage.artifacts.subscription_id",
-             "mlplane:storage.artifacts.oidc_issuer_url", "mlplane:kubeflow.ingress.host"),
+             "mlplane:storage.artifacts.oidc_issuer_url", _HOST_KEY),
 )
 
 #: Every backend by name, in the order ``--backend`` lists them.
 BACKENDS: dict[str, Backend] = {b.name: b for b in (_LOCAL, _SELFHOSTED, _GKE, _EKS, _AKS)}
 #: The backend (and stack) ``mlplane init`` writes without ``--backend``.
 DEFAULT_BACKEND = "dev"
-#: Backends whose stacks ``pulumi preview`` runs for in the workflow (a cloud's credentials and Pulumi Cloud).
-CLOUD_BACKENDS = ("gke", "eks", "aks")

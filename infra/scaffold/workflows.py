@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from mlplane.infra.scaffold.backends import CLOUD_BACKENDS
+from mlplane.infra.scaffold.backends import BACKENDS
 from mlplane.infra.scaffold.templates import template
-
-#: mlplane's extra for each cloud backend's SDK (pyproject.toml).
-CLOUD_EXTRAS = {"gke": "gcp", "eks": "aws", "aks": "azure"}
 
 
 def workflow_texts(stacks: Mapping[str, str]) -> dict[str, str]:
@@ -23,7 +20,7 @@ def workflow_texts(stacks: Mapping[str, str]) -> dict[str, str]:
     for those on a cloud, runs ``pulumi preview`` where the repository has the secrets.
     """
     extras = cloud_extras(list(stacks.values()))
-    cloud = [s for s, b in stacks.items() if b in CLOUD_BACKENDS]
+    cloud = [s for s, b in stacks.items() if BACKENDS[b].extra]  # a cloud's stacks (its SDK, its credentials)
     job = template("workflows/pulumi-preview.yml", CLOUD_STACKS=", ".join(cloud),
                    INSTALL_STEP=_install_step("if: env.PULUMI_ACCESS_TOKEN != ''")) if cloud else ""
     preview = template("workflows/preview.yml", STACKS=" ".join(stacks), EXTRAS=",".join(extras),
@@ -38,4 +35,4 @@ def _install_step(condition: str | None) -> str:
 
 def cloud_extras(backends: Sequence[str]) -> list[str]:
     """The extras of ``backends`` that install a cloud SDK, sorted."""
-    return sorted({CLOUD_EXTRAS[b] for b in backends if b in CLOUD_EXTRAS})
+    return sorted({BACKENDS[b].extra for b in backends if BACKENDS[b].extra})
