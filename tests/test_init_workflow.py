@@ -133,3 +133,31 @@ def test_diff_step_tells_danger_bad_input_and_crash_apart(tmp_path: Path) -> Non
         assert checked.returncode == 1
         errors = [line for line in checked.stdout.splitlines() if line.startswith("::error::")]
         assert len(errors) == 1 and error in errors[0], errors
+
+
+def test_sources_cache_key_names_the_release_trains_of_head_and_base(tmp_path: Path) -> None:
+    """A release bump keys a new cache holding both trains; a stack without Kubeflow adds none."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    assert main(["init", str(repo), "--backend", "dev", "--backend", "gke", "--mlplane-spec", SPEC]) == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    gke = repo / "Pulumi.gke.yaml"
+    gke.write_text(gke.read_text().replace("release: '26.03'", "release: 1.8.1"))
+    workflow, step = workflow_step(repo, "offline", lambda s: s.get("id") == "trains")
+    result = run_step(repo, step["run"], tmp_path, str(Path(sys.executable).parent), BASE_SHA=base,
+                      RUNNER_TEMP=str(tmp_path), **workflow["env"])
+    assert result.returncode == 0, result.stderr
+    assert outputs(tmp_path) == {"trains": "1.8.1-26.03"}
+    cache = next(s for s in workflow["jobs"]["offline"]["steps"] if s.get("id") == "sources")
+    assert cache["with"]["key"].startswith("mlplane-sources-${{ steps.trains.outputs.trains }}-")
+
+
+def test_a_spec_without_the_stacks_extras_is_written_with_a_warning(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    spec = "mlplane @ git+https://git.example.org/platform/mlplane@v0.1.0"
+    assert main(["init", str(tmp_path), "--backend", "aks", "--mlplane-spec", spec]) == 0
+    assert (tmp_path / "requirements.txt").read_text().splitlines()[-1] == spec
+    assert "--mlplane-spec names no extra azure, policy" in capsys.readouterr().err

@@ -10,6 +10,7 @@ or folder installs only on this machine, which is said (CI could not install it)
 from __future__ import annotations
 
 import json
+import re
 from importlib import metadata
 
 from mlplane.core.errors import input_error
@@ -30,7 +31,7 @@ def mlplane_requirement(extras: list[str], spec: str | None) -> tuple[str, str]:
             raise input_error("command line", "--mlplane-spec", "not one pip requirement", value=spec,
                               allowed="one line pip understands, e.g. 'mlplane[gcp] @ git+https://HOST/OWNER/"
                                       "mlplane@v0.1.0'")
-        return spec.strip(), ""
+        return spec.strip(), _missing_extras(spec, extras)
     name = f"mlplane[{','.join(extras)}]" if extras else "mlplane"
     try:
         distribution = metadata.distribution("mlplane")
@@ -47,3 +48,14 @@ def mlplane_requirement(extras: list[str], spec: str | None) -> tuple[str, str]:
         return f"{name} @ git+{url}@{vcs['commit_id']}", ""
     return f"{name} @ {url}", (f"requirements.txt names mlplane at {url}, a local path: it installs on this machine "
                                "only (not in CI); pass --mlplane-spec with a git URL pinned to a tag")
+
+
+def _missing_extras(spec: str, extras: list[str]) -> str:
+    """A warning where ``spec`` lacks extras the stacks need ("" where it has them all)."""
+    match = re.match(r"\s*mlplane\s*\[([^\]]*)\]", spec)
+    given = {e.strip() for e in match.group(1).split(",")} if match else set()
+    missing = [e for e in extras if e not in given]
+    if not missing:
+        return ""
+    return (f"--mlplane-spec names no extra {', '.join(missing)}, which this repository's stacks and policy pack "
+            f"need: `pulumi install` installs requirements.txt as written (e.g. mlplane[{','.join(extras)}] @ ...)")
