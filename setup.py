@@ -8,11 +8,15 @@ folder first on ``sys.path``) can never shadow them. ``mlplane`` itself is a nam
 package: nothing but these four is installed. Everything else is in pyproject.toml.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
 
 FOLDERS = ("core", "infra", "components", "pipelines", "policy")
+#: Folders of data only (``mlplane init``'s templates): packages too, so that their files
+#: ship as package data (pyproject.toml) and setuptools does not warn they would be left out.
+DATA_FOLDERS = find_namespace_packages(include=["infra.scaffold.templates*"])
 
 setup(
-    packages=[f"mlplane.{name}" for name in find_packages(include=[f"{folder}*" for folder in FOLDERS])],
+    packages=[f"mlplane.{name}" for name in
+              [*find_packages(include=[f"{folder}*" for folder in FOLDERS]), *DATA_FOLDERS]],
     package_dir={f"mlplane.{folder}": folder for folder in FOLDERS},
 )

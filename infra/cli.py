@@ -160,6 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(verify)
 
+    init = commands.add_parser("init", help="scaffold a platform repository that uses mlplane as a library",
+                               description="Write a Pulumi project that runs mlplane's program: Pulumi.yaml, "
+                                           "__main__.py, requirements.txt, one stack file per backend, pipelines/, "
+                                           "policy/, .gitignore and the pull-request workflows. Overwrites nothing.")
+    init.add_argument("dir", type=Path, nargs="?", default=Path("."), help="the repository's folder (default: .)")
+    init.add_argument("--project-name", default=None, metavar="NAME",
+                      help="the Pulumi project's name, part of every URN (default: the folder's name)")
+    init.add_argument("--backend", action="append", default=[], metavar="BACKEND",
+                      help="a stack to write, by backend: dev, selfhosted, gke, eks or aks; repeatable (default: dev)")
+    init.add_argument("--mlplane-spec", default=None, metavar="SPEC",
+                      help="the pip requirement requirements.txt names mlplane with (default: where this mlplane "
+                           "was installed from, e.g. a git URL pinned to its commit)")
+
     schema = commands.add_parser("schema", help="print the JSON Schema of a stack file")
     schema.add_argument("--out", "-o", type=Path, default=None,
                         help="write the schema to this file (its folders are created) instead of printing it")
@@ -470,8 +483,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return run(args, lambda: _load_config(args)[0], lambda config: _render(config, args.sources))
 
 
-_COMMANDS = {"render": cmd_render, "verify": cmd_verify, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema,
-             "secrets": cmd_secrets, "sources": cmd_sources}
+def cmd_init(args: argparse.Namespace) -> int:
+    """``mlplane init [DIR]``: scaffold a platform repository (refuses to overwrite anything)."""
+    from mlplane.infra.scaffold import ScaffoldOptions, scaffold
+
+    written, warning = scaffold(ScaffoldOptions(target=args.dir, project_name=args.project_name,
+                                                backends=tuple(args.backend), mlplane_spec=args.mlplane_spec))
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"Wrote {len(written)} files to {args.dir}: {', '.join(written)}")
+    print(f"Next: cd {args.dir} && git init && mlplane preview  (docs: README, \"Use mlplane in your own repository\")")
+    return EXIT_OK
+
+
+_COMMANDS = {"init": cmd_init, "render": cmd_render, "verify": cmd_verify, "preview": cmd_preview, "diff": cmd_diff,
+             "schema": cmd_schema, "secrets": cmd_secrets, "sources": cmd_sources}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -245,6 +245,8 @@ def test_workflow_comment_body_end_to_end(repo: Path, tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
     environment.update({"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": code_path(repo),
                         "BASE_SHA": base, "PR_NUMBER": "42", "GITHUB_SHA": "f" * 40,
+                        # The workflow's env, for the one stack this test repository has.
+                        "MLPLANE_STACKS": "dev", "MLPLANE_EXTRAS": "",
                         "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)})
     result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=environment, capture_output=True,
                             text=True, check=False)
@@ -254,6 +256,6 @@ def test_workflow_comment_body_end_to_end(repo: Path, tmp_path: Path) -> None:
     assert '`"200"` → `"500"`' in comment and "```mermaid" in comment
     assert f"against the base {base[:12]}" in comment
     assert (repo / "preview" / "number").read_text().strip() == "42"
-    assert "danger=0" in output.read_text() and "failed=0" in output.read_text()
+    assert output.read_text().split() == ["danger=0", "invalid=0", "crashed=0"]
     assert summary.read_text() == comment
     assert len(comment) < 65_536  # one GitHub comment

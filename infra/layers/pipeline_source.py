@@ -13,7 +13,8 @@ import importlib.util
 import inspect
 import sys
 import sysconfig
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -49,14 +50,33 @@ def source_file(entry: PipelineEntry, source: StackSource) -> tuple[Path, str]:
         if not path.is_file():
             raise SourceError(f"no such file {target!r} (relative to {base})")
         return path, function
-    _check_module_home(target, source.base_dir.resolve())
-    try:
-        spec = importlib.util.find_spec(target)
-    except (ImportError, ValueError) as exc:
-        raise SourceError(f"cannot find module {target!r} ({exc})") from None
+    with project_first(source.base_dir.resolve()):
+        _check_module_home(target, source.base_dir.resolve())
+        try:
+            spec = importlib.util.find_spec(target)
+        except (ImportError, ValueError) as exc:
+            raise SourceError(f"cannot find module {target!r} ({exc})") from None
     if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
         raise SourceError(f"cannot find module {target!r}" + _moved_note(target))
     return Path(spec.origin), function
+
+
+@contextmanager
+def project_first(base: Path) -> Iterator[None]:
+    """The project's folder first on ``sys.path`` while its pipeline modules are found and imported.
+
+    As the engine runs the program: ``pulumi preview`` runs the project folder
+    (``runpy.run_path``), which puts it first on ``sys.path``. The ``mlplane`` console
+    script has its own folder there instead, so without this a project's
+    ``pipelines.hello`` would not be found offline.
+    """
+    entry = str(base)
+    sys.path.insert(0, entry)
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        sys.path.remove(entry)
 
 
 #: mlplane's own pipelines (``mlplane.pipelines.mnist``), wherever mlplane is installed.
@@ -166,7 +186,8 @@ def load_pipeline(entry: PipelineEntry, context: PipelineContext, source: StackS
                                     stack=context.stack, pools=context.pools, project=project_folder(source),
                                     engine_reason=engine_reason(entry))
     try:
-        module = _import_native(path, entry.source.rpartition(":")[0])
+        with project_first(source.base_dir.resolve()):
+            module = _import_native(path, entry.source.rpartition(":")[0])
     except SourceError:
         raise  # already says what is wrong with the source
     except Exception as exc:  # noqa: BLE001 - the user's module failed to import
