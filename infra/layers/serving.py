@@ -97,7 +97,7 @@ def serving_context(platform: PlatformFacts, capacity: CapacityFacts) -> Serving
     gateway = None
     if platform.gateway is not None:
         gateway = GatewayRef(namespace=platform.gateway.namespace, selector=dict(INGRESS_LABELS),
-                             service_account=platform.gateway.service)
+                             service_account=platform.gateway.service_account)
     store = None
     if capacity.artifacts is not None:
         facts = capacity.artifacts
