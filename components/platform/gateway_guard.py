@@ -25,6 +25,11 @@ login and ACME paths; deny other methods; deny other ports (the same shape as Is
 documented ``notPaths``/``notMethods`` examples: istio.io, "Authorization Policy" reference,
 ``Operation``). Each rule also carries ``notHosts`` for the public hosts.
 
+The same filter sets HSTS (``Strict-Transport-Security``) on every response the gateway
+sends over TLS (Envoy's Lua ``connection():ssl()`` is nil on plain connections:
+envoyproxy/envoy docs, "Lua" filter, ``ssl()``), so it covers the platform's host and every
+endpoint's and app's host alike.
+
 Client-sent identity headers never pass: an EnvoyFilter puts a Lua filter first in the
 gateway's HTTP filter chain, which removes ``kubeflow-userid`` and ``kubeflow-groups``
 before oauth2-proxy, the JWT filter and the router see the request. Only the JWT
@@ -93,12 +98,21 @@ def require_jwt_spec(selector: dict[str, str], public_hosts: tuple[str, ...] = (
     return {"action": "DENY", "selector": {"matchLabels": dict(selector)}, "rules": require_jwt_rules(public_hosts)}
 
 
-_LUA = "function envoy_on_request(handle)\n" + "".join(
+#: HSTS on every response served over TLS (RFC 6797 section 7.2: only over secure transport):
+#: browsers then refuse plain HTTP to the host for a year.
+HSTS = "max-age=31536000"
+
+_LUA = ("function envoy_on_request(handle)\n" + "".join(
     f'  handle:headers():remove("{header}")\n' for header in IDENTITY_HEADERS) + "end\n"
+    "function envoy_on_response(handle)\n"
+    "  if handle:connection():ssl() ~= nil then\n"
+    f'    handle:headers():replace("strict-transport-security", "{HSTS}")\n'
+    "  end\n"
+    "end\n")
 
 
 def strip_headers_spec(selector: dict[str, str]) -> dict[str, Any]:
-    """The EnvoyFilter removing client-sent identity headers first thing on the gateway.
+    """The EnvoyFilter removing client-sent identity headers first thing on the gateway (and setting HSTS).
 
     ``INSERT_FIRST`` on the HTTP connection manager of the GATEWAY context puts the Lua
     filter before ext_authz (CUSTOM) and jwt_authn (istio/istio ``networking/v1alpha3/
