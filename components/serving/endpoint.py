@@ -143,7 +143,8 @@ class ServingEndpoint(pulumi.ComponentResource):
         if args.backend == "kserve-serverless" and args.gateway is not None:
             # Knative's activator and local gateway forward requests to the revisions; each keeps
             # the endpoint's callers (exposure.Serverless).
-            serverless = Serverless(istio_namespace=args.gateway.namespace, knative_namespace=args.knative_namespace)
+            serverless = Serverless(istio_namespace=args.gateway.namespace, knative_namespace=args.knative_namespace,
+                                    activator_account=args.knative_activator_account)
         declare_access(name, names.name, names.namespace, names.selector, gateway=args.gateway,
                        callers=tuple(args.callers), exposed=args.exposure is not None, opts=child,
                        serverless=serverless)
