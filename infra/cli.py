@@ -3,9 +3,10 @@
 Text output is coloured on a terminal (rich), plain when piped or with ``NO_COLOR``;
 work that takes more than a moment shows a spinner on stderr (terminals only).
 
-Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change; 2 bad input
-(unknown stack, invalid config, unreadable plan), reported without a traceback and
-without writing anything.
+Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change (``verify
+--fail-on-problem``: a problem); 2 bad input (unknown stack, invalid config, unreadable plan,
+unusable control-plane binaries), reported without a traceback and without writing anything;
+3 ``verify``'s harness failed.
 """
 
 from __future__ import annotations
@@ -126,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
                               "the cache ($XDG_CACHE_HOME/mlplane/sources; needs the network)")
     _add_stack_options(sources)
     _add_sources_option(sources)
+
+    verify = commands.add_parser("verify", help="apply the expanded plan to a throwaway Kubernetes control plane "
+                                 "and report what it refuses (docs/verify.md)")
+    _add_stack_options(verify)
+    _add_sources_option(verify)
+    from mlplane.infra.offline.verify.command import add_arguments
+
+    add_arguments(verify)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a stack file")
     schema.add_argument("--out", "-o", type=Path, default=None,
@@ -415,7 +424,14 @@ def cmd_secrets(args: argparse.Namespace) -> int:
     return set_secrets(unset_required(slots), stack, root, args.config_file)
 
 
-_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema,
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``mlplane verify``: a real control plane judges the expanded plan (exit 1 problem, 3 harness failure)."""
+    from mlplane.infra.offline.verify.command import run
+
+    return run(args, lambda: _load_config(args)[0], lambda config: _render(config, args.sources))
+
+
+_COMMANDS = {"render": cmd_render, "verify": cmd_verify, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema,
              "secrets": cmd_secrets, "sources": cmd_sources}
 
 
