@@ -151,7 +151,12 @@ def test_gateway_serves_the_host_over_tls(onprem: Plan) -> None:
     assert servers[1]["tls"]["credentialName"] == "kubeflow-ingress-tls"
     cert = kind(onprem, "Certificate")[0].inputs
     assert cert["spec"]["dnsNames"] == ["kubeflow.onprem.acme.example"]
-    assert cert["spec"]["issuerRef"]["name"] == "kubeflow-self-signing-issuer"
+    # self-signed: the platform CA signs the host's certificate (the CA is self-signed).
+    assert cert["spec"]["issuerRef"]["name"] == "mlplane-platform-ca"
+    ca = onprem.named("platform-cert-manager-platform-ca").inputs["spec"]
+    assert ca["isCA"] is True and ca["issuerRef"]["name"] == "kubeflow-self-signing-issuer"
+    issuer = onprem.named("platform-cert-manager-platform-ca-issuer").inputs["spec"]
+    assert issuer == {"ca": {"secretName": "mlplane-platform-ca"}}
 
 
 def test_gke_uses_acme_and_an_upstream_provider() -> None:

@@ -124,10 +124,22 @@ def chart_values(role: str, args: IstioArgs, version: str) -> dict[str, Any]:
         # `pilot.cni` value is read by neither. Proven on both charts by
         # tests/test_upstream_sources.py.
         cni_key = "istio_cni" if minor_version(version) < 29 else "cni"
-        return {**platform, "meshConfig": mesh, cni_key: {"enabled": True}}
+        # istio-system enforces Pod Security restricted, which requires a seccomp profile; the
+        # chart sets none unless asked: `pilot.seccompProfile` at 1.17.3, top-level
+        # `seccompProfile` at 1.29.0 (istiod-<version>/templates/deployment.yaml). Judged by
+        # `mlplane verify` (the ReplicaSet controller's FailedCreate without it).
+        seccomp = {"seccompProfile": {"type": "RuntimeDefault"}}
+        profile = {"pilot": seccomp} if minor_version(version) < 29 else seccomp
+        return {**platform, "meshConfig": mesh, cni_key: {"enabled": True}, **profile}
     if role == "gateway":
+        # A pod securityContext replaces the chart's default one, whose sysctl lets the
+        # non-root proxy bind ports 80 and 443 (gateway-<version>/templates/deployment.yaml):
+        # keep it (a safe sysctl, allowed at restricted) and add the seccomp profile
+        # restricted requires.
         return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": dict(args.service),
-                "serviceAccount": {"name": INGRESS_SERVICE_ACCOUNT}}
+                "serviceAccount": {"name": INGRESS_SERVICE_ACCOUNT},
+                "securityContext": {"sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
+                                    "seccompProfile": {"type": "RuntimeDefault"}}}
     return {"defaultRevision": "default"}
 
 

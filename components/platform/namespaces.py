@@ -174,7 +174,7 @@ def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedCompo
         wanted.append(_addon(resolved["cert_manager"].namespace, open_ports=CERT_MANAGER_WEBHOOK_PORTS))
     if resolved["istio"].enabled:
         # The gateways' listeners and istiod's ports are open to every client; nothing else is.
-        wanted.append(_addon(istio_ns, open_ports=ISTIO_PORTS))
+        wanted.append(_addon(istio_ns, open_ports=ISTIO_PORTS, **istio_pod_security(spec.release, knative.enabled)))
         wanted.append(_addon(ISTIO_CNI_NAMESPACE, pod_security="privileged"))
     if resolved["dex"].enabled:
         openings = [_gateways_in(istio_ns, INGRESS_GATEWAY_PODS)]
@@ -264,6 +264,20 @@ def mesh_allows(spec: KubeflowSpec, resolved: Mapping[str, ResolvedComponent],
             callers.append(principal(proxy.namespace, OAUTH2_PROXY_SERVICE_ACCOUNT))
     return tuple(MeshAllow(namespace=namespace, name="allow-login-callers", principals=tuple(_unique(tuple(found))))
                  for namespace, found in sorted(allows.items()))
+
+
+def istio_pod_security(release: str, knative: bool) -> dict[str, str]:
+    """Istio's namespace: ``restricted``, except where an upstream pod there cannot meet it.
+
+    Knative's cluster-local gateway comes from kubeflow/manifests (common/istio-1-17/
+    cluster-local-gateway at v1.8.1), whose Deployment sets no seccomp profile, so the
+    ReplicaSet controller's pods are refused under ``restricted`` (``mlplane verify`` on the
+    1.8.1 onprem stack: FailedCreate, seccompProfile). There ``baseline`` (warning at
+    ``restricted``); upstream sets no level at all. The 26.03 gateway passes ``restricted``.
+    """
+    if knative and release not in KUBEFLOW_RESTRICTED:
+        return {"pod_security": "baseline", "pod_security_warn": "restricted"}
+    return {"pod_security": "restricted"}
 
 
 def kubeflow_pod_security(release: str) -> dict[str, str]:

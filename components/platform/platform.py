@@ -122,7 +122,7 @@ class Platform(pulumi.ComponentResource):
             notebook_culling=spec.components.notebooks.culling), child)
 
         self.profiles = None
-        if spec.profiles:
+        if spec.profiles or components["profiles"].enabled:
             self.profiles = Profiles(f"{name}-profiles", ProfilesArgs(
                 profiles=spec.profiles, namespaces={p.name: args.namespaces[p.name] for p in spec.profiles},
                 controller=tuple(r for r in (self.apps.profiles,) if r is not None),

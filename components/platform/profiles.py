@@ -66,6 +66,34 @@ def contributor_policy(email: str, role: str, namespace: str, callers: tuple[str
     return {"action": "ALLOW", "rules": [rule]}
 
 
+#: The ValidatingAdmissionPolicy (and its binding) that closes run-time profile creation.
+DECLARED_PROFILES_ONLY = "mlplane-declared-profiles-only"
+
+
+def declared_profiles_policy(names: tuple[str, ...]) -> dict[str, object]:
+    """The spec of a ValidatingAdmissionPolicy refusing every Profile the stack does not declare.
+
+    Kubeflow creates profiles at run time through KFAM (the dashboard's registration flow:
+    kubeflow/kubeflow v1.8.0 components/access-management/kfam/api_default.go, CreateProfile),
+    and such a namespace gets neither mlplane's Pod Security labels nor its NetworkPolicies.
+    Creation is closed instead: only the declared names are admitted (by anyone), so a new
+    team is a reviewed change to the stack. Existing Profiles are untouched (CREATE only).
+    The API server evaluates the CEL expression itself (admissionregistration.k8s.io/v1,
+    Kubernetes 1.30 and later).
+    """
+    allowed = "[" + ", ".join(f"'{name}'" for name in sorted(names)) + "]"
+    return {
+        "failurePolicy": "Fail",
+        "matchConstraints": {"resourceRules": [{"apiGroups": ["kubeflow.org"], "apiVersions": ["*"],
+                                                "operations": ["CREATE"], "resources": ["profiles"]}]},
+        "validations": [{
+            "expression": f"object.metadata.name in {allowed}",
+            "message": "profiles are declared in the stack (mlplane:kubeflow.profiles), not created at run time",
+            "reason": "Forbidden",
+        }],
+    }
+
+
 class Profiles(pulumi.ComponentResource):
     """Profiles with owners and contributors.
 
@@ -76,6 +104,14 @@ class Profiles(pulumi.ComponentResource):
     def __init__(self, name: str, args: ProfilesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplane:platform:Profiles", name, None, opts)
         self.profiles: dict[str, pulumi.Resource] = {}
+        policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}-declared-only", metadata=k8s.meta.v1.ObjectMetaArgs(name=DECLARED_PROFILES_ONLY),
+            spec=declared_profiles_policy(tuple(p.name for p in args.profiles)),
+            opts=pulumi.ResourceOptions(parent=self))
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}-declared-only-binding", metadata=k8s.meta.v1.ObjectMetaArgs(name=DECLARED_PROFILES_ONLY),
+            spec={"policyName": DECLARED_PROFILES_ONLY, "validationActions": ["Deny"]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
         for profile in args.profiles:
             namespace = args.namespaces[profile.name]
             base = f"{name}-{profile.name}"
