@@ -292,3 +292,67 @@ def test_dev_serves_cleartext_only_because_it_says_so() -> None:
     assert config.kubeflow is not None and config.kubeflow.ingress.cleartext
     assert config.kubeflow.gateway.mode == "node-port"
     assert render_config(config)  # renders
+
+
+# --- Who may call an endpoint or app -----------------------------------------------------
+
+_APP = ("  mlplane:serving:\n    web_apps:\n      - name: demo\n        image: nginxinc/nginx-unprivileged:1.27\n"
+        "        port: 8080\n        host: demo.localtest.me\n")
+
+
+def test_an_app_names_its_callers_and_the_gateway_refuses_everyone_else(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text((ROOT / "Pulumi.dev.yaml").read_text() + _APP + "        profiles: [kubeflow-user-example-com]\n"
+                    "        users: [ops@example.com]\n")
+    plan = render_config(load_stack_file(path, stack="dev"))
+    (policy,) = [o for o in objects(plan, "AuthorizationPolicy") if o["metadata"]["name"].endswith("-audience")]
+    assert policy["metadata"]["namespace"] == "istio-system" and policy["spec"]["action"] == "DENY"
+    (rule,) = policy["spec"]["rules"]
+    assert rule["to"][0]["operation"]["hosts"] == ["demo.localtest.me", "demo.localtest.me:*"]
+    # The profile's owner and the named user; everyone else with a valid token is refused.
+    assert rule["when"] == [{"key": "request.auth.claims[email]", "notValues": ["ops@example.com", "user@example.com"]}]
+
+
+@pytest.mark.parametrize(("extra", "key", "value"), [
+    ("        groups: [ml-team]\n", "mlplane:serving.web_apps[0].groups[0]", "ml-team"),
+    ("        profiles: [team-elsewhere]\n", "mlplane:serving.web_apps[0].profiles[0]", "team-elsewhere"),
+])
+def test_callers_that_name_nothing_the_stack_declares_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, key: str, value: str) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text((ROOT / "Pulumi.dev.yaml").read_text() + _APP + extra)
+    assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert key in err and value in err and "Pulumi.dev.yaml" in err
+    assert not (tmp_path / "out").exists()
+
+
+# --- Pod Security and run-time profiles ----------------------------------------------------
+
+def test_run_time_profiles_are_refused_by_the_api_server_unless_declared() -> None:
+    # Judged on the real control plane too (docs/security.md): an undeclared Profile is
+    # Forbidden by this policy, a declared one is created.
+    plan = rendered("onprem")
+    (policy,) = objects(plan, "ValidatingAdmissionPolicy")
+    (check,) = policy["spec"]["validations"]
+    assert check["expression"] == "object.metadata.name in ['team-nlp', 'team-vision']"
+    assert policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"] == ["CREATE"]
+    (binding,) = objects(plan, "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"] == {"policyName": policy["metadata"]["name"], "validationActions": ["Deny"]}
+
+
+@pytest.mark.parametrize(("release", "kubeflow", "istio"), [("26.03", "restricted", "restricted"),
+                                                           ("1.8.1", "baseline", "baseline")])
+def test_pod_security_is_at_least_upstreams_on_each_train(tmp_path: Path, release: str, kubeflow: str,
+                                                          istio: str) -> None:
+    text = (ROOT / "Pulumi.onprem.yaml").read_text().replace('release: "26.03"', f'release: "{release}"')
+    path = tmp_path / "Pulumi.onprem.yaml"
+    path.write_text(text)
+    plan = render_config(load_stack_file(path, stack="onprem"))
+    levels = {o["metadata"]["name"]: o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+              for o in objects(plan) if o["kind"] in ("Namespace", "NamespacePatch")}
+    assert levels["kubeflow"] == kubeflow and levels["istio-system"] == istio
+    assert levels["knative-serving"] == kubeflow
+    gateway = plan.named("platform-istio-gateway").inputs["values"]
+    assert gateway["serviceAccount"] == {"name": "istio-ingressgateway-service-account"}
+    assert gateway["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}

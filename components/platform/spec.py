@@ -323,3 +323,6 @@ class AuthSpec(ArgsModel):
 
     dex: DexSettings = Field(default_factory=DexSettings, description="Dex: static users and an upstream connector.")
     oauth2_proxy: OAuth2ProxySettings = Field(default_factory=OAuth2ProxySettings, description="oauth2-proxy settings.")
+    groups: tuple[str, ...] = Field(
+        (), description="Groups the identity provider puts into tokens (the connector's groups claim) that "
+                        "endpoints and web apps may name as their callers.")

@@ -89,6 +89,10 @@ class Exposure(ArgsModel):
         description="Name of the mesh's ext-authz provider (oauth2-proxy) that logs users in; required "
                     "unless public.",
     )
+    users: tuple[str, ...] = Field(
+        (), description="E-mail addresses (token email claim) that may call the host; with groups empty too: "
+                        "every account that may log in.")
+    groups: tuple[str, ...] = Field((), description="Groups (token groups claim) that may call the host.")
     login_routes: tuple[LoginRoute, ...] = Field(
         (),
         description="Login paths routed on a private host, so the login flow completes on it (oauth2-proxy's "
@@ -196,6 +200,31 @@ def login_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]
             "action": "CUSTOM",
             "provider": {"name": exposure.auth_provider},
             "rules": [{"to": [{"operation": _login_operation(exposure)}]}],
+        },
+    }
+
+
+def audience_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
+    """The gateway's DENY for a host with an audience: a verified token of someone else is refused.
+
+    Conditions of one rule are ANDed (istio.io "Authorization Policy", Rule): refused when
+    the token's ``email`` is none of ``users`` *and* its ``groups`` none of ``groups``; a claim
+    the token lacks matches ``notValues`` (Envoy RBAC negates the claim matcher). The login
+    flow's own paths stay open (the gateway's DENY of unauthenticated requests guards them).
+    """
+    when: list[dict[str, Any]] = []
+    if exposure.users:
+        when.append({"key": "request.auth.claims[email]", "notValues": sorted(exposure.users)})
+    if exposure.groups:
+        when.append({"key": "request.auth.claims[groups]", "notValues": sorted(exposure.groups)})
+    return {
+        "apiVersion": SECURITY_API,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": k8s_name(exposure.host, "audience"), "namespace": gateway.namespace},
+        "spec": {
+            "selector": {"matchLabels": dict(gateway.selector)},
+            "action": "DENY",
+            "rules": [{"to": [{"operation": _login_operation(exposure)}], "when": when}],
         },
     }
 
@@ -434,9 +463,12 @@ def declare_route(
     """
     certificate = _custom(f"{name}-certificate", certificate_body(exposure, gateway), opts)
     login = None
+    first: list[pulumi.Resource] = [certificate]
     if not exposure.public:
         login = _custom(f"{name}-login", login_policy_body(exposure, gateway), opts)
-    first = [certificate] + ([login] if login is not None else [])
+        first.append(login)
+        if exposure.users or exposure.groups:
+            first.append(_custom(f"{name}-audience", audience_policy_body(exposure, gateway), opts))
     gateway_resource = _custom(f"{name}-gateway", gateway_body(base, namespace, exposure, gateway),
                                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=first)))
     virtual_service = _custom(

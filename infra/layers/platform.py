@@ -100,6 +100,7 @@ class PlatformFacts:
         kserve: KServe's state and mode.
         auth: Authentication facts (None without oauth2-proxy).
         profile_namespaces: Namespaces of the declared Kubeflow profiles.
+        profile_members: Each declared profile's owner and contributors (e-mails), by name.
         installed: Keys of the components mlplane installs (``pipelines``, ``kserve``, ...).
         platform: The Platform component (depend on it to wait for the whole platform),
             or None.
@@ -113,6 +114,7 @@ class PlatformFacts:
     kserve: KServeFacts = field(default_factory=lambda: KServeFacts(enabled=False, mode="raw"))
     auth: AuthFacts | None = None
     profile_namespaces: tuple[str, ...] = ()
+    profile_members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     installed: tuple[str, ...] = ()
     platform: pulumi.Resource | None = None
 
@@ -211,6 +213,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
         auth=AuthFacts(issuer=platform.auth.issuer, user_header=USER_HEADER, groups_header=GROUPS_HEADER,
                        provider=mesh_provider_name(config.auth)) if platform.auth is not None and components["oauth2_proxy"].enabled else None,
         profile_namespaces=tuple(p.name for p in spec.profiles),
+        profile_members={p.name: (p.owner, *(c.email for c in p.contributors)) for p in spec.profiles},
         installed=tuple(key for key, c in components.items() if c.enabled),
         platform=platform,
     )
