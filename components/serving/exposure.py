@@ -189,19 +189,25 @@ def virtual_service_body(name: str, namespace: str, exposure: Exposure, target: 
     }
 
 
-def login_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
-    """The gateway's CUSTOM policy: requests for the host go through the ext-authz login first."""
+def _host_policy(exposure: Exposure, gateway: GatewayRef, role: str, action: str,
+                 rule: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    """An AuthorizationPolicy on the gateway for the host's requests (outside the login flow)."""
     return {
         "apiVersion": SECURITY_API,
         "kind": "AuthorizationPolicy",
-        "metadata": {"name": k8s_name(exposure.host, "login"), "namespace": gateway.namespace},
+        "metadata": {"name": k8s_name(exposure.host, role), "namespace": gateway.namespace},
         "spec": {
             "selector": {"matchLabels": dict(gateway.selector)},
-            "action": "CUSTOM",
-            "provider": {"name": exposure.auth_provider},
-            "rules": [{"to": [{"operation": _login_operation(exposure)}]}],
+            "action": action,
+            **spec,
+            "rules": [{"to": [{"operation": _login_operation(exposure)}], **rule}],
         },
     }
+
+
+def login_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
+    """The gateway's CUSTOM policy: requests for the host go through the ext-authz login first."""
+    return _host_policy(exposure, gateway, "login", "CUSTOM", {}, provider={"name": exposure.auth_provider})
 
 
 def audience_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
@@ -217,16 +223,7 @@ def audience_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, A
         when.append({"key": "request.auth.claims[email]", "notValues": sorted(exposure.users)})
     if exposure.groups:
         when.append({"key": "request.auth.claims[groups]", "notValues": sorted(exposure.groups)})
-    return {
-        "apiVersion": SECURITY_API,
-        "kind": "AuthorizationPolicy",
-        "metadata": {"name": k8s_name(exposure.host, "audience"), "namespace": gateway.namespace},
-        "spec": {
-            "selector": {"matchLabels": dict(gateway.selector)},
-            "action": "DENY",
-            "rules": [{"to": [{"operation": _login_operation(exposure)}], "when": when}],
-        },
-    }
+    return _host_policy(exposure, gateway, "audience", "DENY", {"when": when})
 
 
 def _login_operation(exposure: Exposure) -> dict[str, Any]:
