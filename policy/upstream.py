@@ -64,11 +64,6 @@ UPSTREAM_EXCEPTIONS: tuple[UpstreamException, ...] = (
                       "The device plugin and its MPS daemon run as root with host access to manage the GPUs."),
     UpstreamException("pod-security-restricted", "chart:cni",
                       "Istio's CNI installer adds capabilities and runs as root to set up pod networking."),
-    UpstreamException("pod-security-restricted", "chart:gateway",
-                      "The gateway's istio-proxy container is completed by Istio's injection at admission "
-                      "(image `auto`, injected security context); the chart sets no seccomp profile."),
-    UpstreamException("pod-security-restricted", "chart:istiod",
-                      "istiod's chart sets no seccomp profile on the discovery container."),
     UpstreamException("pod-security-restricted", "manifests:common/istio*/cluster-local-gateway/base",
                       "Knative's cluster-local gateway is an Istio proxy completed by injection; no seccomp profile."),
     UpstreamException("pod-security-restricted", "chart:kserve", "KServe 0.11's kube-rbac-proxy sidecar " +
