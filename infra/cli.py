@@ -3,9 +3,10 @@
 Text output is coloured on a terminal (rich), plain when piped or with ``NO_COLOR``;
 work that takes more than a moment shows a spinner on stderr (terminals only).
 
-Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change; 2 bad input
-(unknown stack, invalid config, unreadable plan), reported without a traceback and
-without writing anything.
+Exit codes: 0 success; 1 ``--fail-on-danger`` found a dangerous change (``verify
+--fail-on-problem``: a problem); 2 bad input (unknown stack, invalid config, unreadable plan,
+unusable control-plane binaries), reported without a traceback and without writing anything;
+3 ``verify``'s harness failed.
 """
 
 from __future__ import annotations
@@ -126,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
                               "the cache ($XDG_CACHE_HOME/mlplane/sources; needs the network)")
     _add_stack_options(sources)
     _add_sources_option(sources)
+
+    verify = commands.add_parser("verify", help="apply the expanded plan to a throwaway Kubernetes control plane "
+                                 "and report what it refuses (docs/verify.md)")
+    _add_stack_options(verify)
+    _add_sources_option(verify)
+    from mlplane.infra.offline.verify.command import add_arguments
+
+    add_arguments(verify)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a stack file")
     schema.add_argument("--out", "-o", type=Path, default=None,
@@ -296,6 +305,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.format == "text" and _mesh_note(config):
         # What the plan needs from an existing mesh, which no resource of it can show.
         stdout_console().print("\n" + _mesh_note(config), markup=False, end="")
+    if args.format == "text" and _trust_note(config):
+        stdout_console().print("\n" + _trust_note(config), markup=False, end="")
     if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
         stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
     if args.format == "text":
@@ -307,6 +318,20 @@ def cmd_preview(args: argparse.Namespace) -> int:
         write_text_atomically(config.source.baseline, plan.to_json_text())
         print(f"Saved as the baseline of stack {plan.stack}: {config.source.baseline}", file=sys.stderr)
     return EXIT_DANGER if args.fail_on_danger and diff.has_danger else EXIT_OK
+
+
+def _trust_note(config: StackConfig) -> str:
+    """How users trust the platform CA, when the stack serves TLS from it (empty: it does not)."""
+    from mlplane.components.platform.cert_manager import trust_note
+    from mlplane.components.platform.resolve import resolve
+
+    spec = config.kubeflow
+    if spec is None or spec.issuer.kind != "self-signed" or not resolve(spec)["cert_manager"].available:
+        return ""
+    serving = config.serving
+    exposed = spec.ingress.effective_tls or any(
+        item.host for item in (*(serving.endpoints if serving else ()), *(serving.web_apps if serving else ())))
+    return trust_note(resolve(spec)["cert_manager"].namespace) if exposed else ""
 
 
 def _mesh_note(config: StackConfig) -> str:
@@ -399,7 +424,14 @@ def cmd_secrets(args: argparse.Namespace) -> int:
     return set_secrets(unset_required(slots), stack, root, args.config_file)
 
 
-_COMMANDS = {"render": cmd_render, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema,
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``mlplane verify``: a real control plane judges the expanded plan (exit 1 problem, 3 harness failure)."""
+    from mlplane.infra.offline.verify.command import run
+
+    return run(args, lambda: _load_config(args)[0], lambda config: _render(config, args.sources))
+
+
+_COMMANDS = {"render": cmd_render, "verify": cmd_verify, "preview": cmd_preview, "diff": cmd_diff, "schema": cmd_schema,
              "secrets": cmd_secrets, "sources": cmd_sources}
 
 

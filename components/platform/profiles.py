@@ -5,7 +5,14 @@ Security labels and NetworkPolicies, annotated with the owner, which the profile
 controller adopts), then the ``Profile``. Contributors get what KFAM would create when
 the owner shares the profile in the dashboard: a RoleBinding to ``kubeflow-edit`` or
 ``kubeflow-view`` and an Istio AuthorizationPolicy admitting requests that carry
-their user header.
+their user header *from the gateway or the KFP UI only* (KFAM's own policy: kubeflow/kubeflow
+v1.8.0 components/access-management/kfam/bindings.go, getAuthorizationPolicy, whose
+principals are ISTIO_INGRESS_GATEWAY_PRINCIPAL and KFP_UI_PRINCIPAL; without them any pod
+could send the header). A ``view`` contributor's policy leaves out the profile's notebook
+servers (``/notebook/<namespace>/``, the notebook controller's route prefix): Kubeflow's
+notebook images run Jupyter and code-server without a token, so reaching one is running
+code as the profile. KFAM gives a view contributor added in the dashboard at run time the
+same policy as an editor (docs/security.md).
 """
 
 from __future__ import annotations
@@ -33,11 +40,30 @@ class ProfilesArgs(PartArgs):
     controller: tuple[pulumi.Resource, ...] = Field((), description="The profile controller (its CRD).")
     roles: tuple[pulumi.Resource, ...] = Field((), description="Kubeflow's ClusterRoles.")
     mesh: tuple[pulumi.Resource, ...] = Field((), description="Istio (its CRDs and webhook).")
+    callers: tuple[str, ...] = Field(
+        description="Principals that forward a user's requests with the user header: the ingress gateway and "
+                    "the KFP UI (as KFAM's ISTIO_INGRESS_GATEWAY_PRINCIPAL and KFP_UI_PRINCIPAL).")
 
 
 def binding_name(email: str, role: str) -> str:
     """KFAM's name for a contributor's RoleBinding and AuthorizationPolicy."""
     return k8s_name("user", email, "clusterrole", role)
+
+
+def notebook_paths(namespace: str) -> list[str]:
+    """Paths of a profile's notebook servers (the notebook controller's VirtualService prefix
+    ``/notebook/<namespace>/<name>/``: kubeflow/kubeflow v1.8.0
+    components/notebook-controller/controllers/notebook_controller.go, generateVirtualService)."""
+    return [f"/notebook/{namespace}/*"]
+
+
+def contributor_policy(email: str, role: str, namespace: str, callers: tuple[str, ...]) -> dict[str, object]:
+    """A contributor's ALLOW: their header, from the forwarding callers only; no notebooks for ``view``."""
+    rule: dict[str, object] = {"from": [{"source": {"principals": list(callers)}}],
+                               "when": [{"key": f"request.headers[{USER_HEADER}]", "values": [email]}]}
+    if role == "view":
+        rule["to"] = [{"operation": {"notPaths": notebook_paths(namespace)}}]
+    return {"action": "ALLOW", "rules": [rule]}
 
 
 class Profiles(pulumi.ComponentResource):
@@ -75,7 +101,6 @@ class Profiles(pulumi.ComponentResource):
                 custom_resource(
                     f"{base}-{object_name}-access", SECURITY_API, "AuthorizationPolicy",
                     {"name": object_name, "namespace": profile.name, "annotations": annotations},
-                    {"action": "ALLOW", "rules": [{"when": [{"key": f"request.headers[{USER_HEADER}]",
-                                                             "values": [contributor.email]}]}]},
+                    contributor_policy(contributor.email, contributor.role, profile.name, args.callers),
                     after(self, args.after, namespace, args.mesh))
         self.register_outputs({"profiles": sorted(self.profiles)})

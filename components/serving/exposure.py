@@ -48,7 +48,9 @@ class GatewayRef(ArgsModel):
         description="Labels of the ingress gateway's pods (Gateway and policy selectors).",
     )
     service_account: DnsLabel = Field(
-        "istio-ingressgateway", description="ServiceAccount of the gateway's pods (its mesh identity)."
+        "istio-ingressgateway-service-account",
+        description="ServiceAccount of the gateway's pods (its mesh identity; components/platform/istio.py: "
+                    "INGRESS_SERVICE_ACCOUNT).",
     )
     trust_domain: str = Field("cluster.local", description="The mesh's trust domain.", min_length=1)
 
@@ -207,13 +209,64 @@ def _login_operation(exposure: Exposure) -> dict[str, Any]:
     return operation
 
 
+@dataclass(frozen=True)
+class Serverless:
+    """Knative's two forwarders in front of a serverless endpoint's revisions.
+
+    Requests reach a revision through Knative's local gateway (``knative-local-gateway`` in
+    Istio's namespace, port 8081: kubeflow/manifests common/knative/knative-serving/base/upstream/
+    net-istio.yaml on both trains) and, while it scales from zero, the activator, so the
+    revision sees their identities, never the caller's. mlplane keeps the caller's
+    ``allow_from`` at each hop instead:
+
+    - the local gateway serves plain HTTP (its Gateway server is ``protocol: HTTP``), so it
+      learns no caller identity: a NetworkPolicy lets only the endpoint's own namespace and
+      its named callers reach its port (plus the ingress gateway, in its namespace);
+    - the activator is meshed (mutual TLS), so it does know the caller: a DENY on it refuses
+      requests for the endpoint's revisions (the ``knative-serving-namespace`` and
+      ``knative-serving-revision`` headers net-istio sets and the activator routes by:
+      knative/serving pkg/activator/handler/handler.go) from anyone but the local gateway and the
+      endpoint's callers;
+    - the revision's ALLOW names the two forwarders' principals, not their namespaces.
+
+    Attributes:
+        istio_namespace: Where the local gateway runs.
+        knative_namespace: Where the activator runs.
+        local_gateway_account: The local gateway's ServiceAccount.
+        activator_account: The activator's ServiceAccount.
+        local_gateway_port: The local gateway's listener port.
+    """
+
+    istio_namespace: str = "istio-system"
+    knative_namespace: str = "knative-serving"
+    local_gateway_account: str = "cluster-local-gateway-service-account"
+    activator_account: str = "activator"
+    local_gateway_port: int = 8081
+
+    def principals(self, trust_domain: str = "cluster.local") -> list[str]:
+        """The forwarders' identities, as AuthorizationPolicy principals."""
+        return [f"{trust_domain}/ns/{self.istio_namespace}/sa/{self.local_gateway_account}",
+                f"{trust_domain}/ns/{self.knative_namespace}/sa/{self.activator_account}"]
+
+
+#: The local gateway's and the ingress gateway's pods (both in Istio's namespace).
+GATEWAY_PODS = {"matchExpressions": [{"key": "istio", "operator": "In",
+                                      "values": ["ingressgateway", "cluster-local-gateway"]}]}
+LOCAL_GATEWAY_PODS = {"matchLabels": {"istio": "cluster-local-gateway"}}
+ACTIVATOR_PODS = {"matchLabels": {"app": "activator"}}
+
+
 def allow_policy_body(
-    name: str, namespace: str, pod_labels: dict[str, str], gateway: GatewayRef | None, callers: tuple[str, ...]
+    name: str, namespace: str, pod_labels: dict[str, str], gateway: GatewayRef | None, callers: tuple[str, ...],
+    serverless: Serverless | None = None,
 ) -> dict[str, Any]:
-    """The workload's ALLOW policy: the gateway's identity, its own namespace and named callers."""
+    """The workload's ALLOW policy: the gateway's identity, its own namespace, named callers, Knative's forwarders."""
     rules: list[dict[str, Any]] = []
     if gateway is not None:
         rules.append({"from": [{"source": {"principals": [gateway.principal]}}]})
+    if serverless is not None:
+        rules.append({"from": [{"source": {"principals": serverless.principals(
+            gateway.trust_domain if gateway else "cluster.local")}}]})
     rules.append({"from": [{"source": {"namespaces": sorted({namespace, *callers})}}]})
     return {
         "apiVersion": SECURITY_API,
@@ -223,8 +276,16 @@ def allow_policy_body(
     }
 
 
-def network_policy_body(name: str, namespace: str, pod_labels: dict[str, str], callers: tuple[str, ...]) -> dict[str, Any]:
-    """A NetworkPolicy letting pods of other namespaces reach the workload's pods."""
+def _namespace_peer(namespace: str, pods: dict[str, Any] | None = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}}
+    if pods:
+        peer["podSelector"] = dict(pods)
+    return peer
+
+
+def network_policy_body(name: str, namespace: str, pod_labels: dict[str, str], callers: tuple[str, ...],
+                        forwarders: tuple[tuple[str, dict[str, Any]], ...] = ()) -> dict[str, Any]:
+    """A NetworkPolicy letting the callers' namespaces and the named forwarder pods reach the workload's pods."""
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -233,8 +294,47 @@ def network_policy_body(name: str, namespace: str, pod_labels: dict[str, str], c
             "podSelector": {"matchLabels": dict(pod_labels)},
             "policyTypes": ["Ingress"],
             "ingress": [{"from": [
-                {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: caller}}} for caller in sorted(callers)
+                *(_namespace_peer(caller) for caller in sorted(callers)),
+                *(_namespace_peer(ns, pods) for ns, pods in forwarders),
             ]}],
+        },
+    }
+
+
+def local_gateway_policy_body(name: str, namespace: str, callers: tuple[str, ...],
+                              serverless: Serverless) -> dict[str, Any]:
+    """The NetworkPolicy opening Knative's local gateway to the endpoint's namespace and callers only."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": k8s_name(namespace, name, "local-gateway"), "namespace": serverless.istio_namespace},
+        "spec": {
+            "podSelector": dict(LOCAL_GATEWAY_PODS),
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_namespace_peer(ns) for ns in sorted({namespace, *callers})],
+                         "ports": [{"port": serverless.local_gateway_port, "protocol": "TCP"}]}],
+        },
+    }
+
+
+def activator_policy_body(name: str, namespace: str, callers: tuple[str, ...], serverless: Serverless,
+                          trust_domain: str = "cluster.local") -> dict[str, Any]:
+    """The DENY on Knative's activator: the endpoint's revisions only for its callers and the local gateway."""
+    return {
+        "apiVersion": SECURITY_API,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": k8s_name(namespace, name, "callers-only"), "namespace": serverless.knative_namespace},
+        "spec": {
+            "selector": {"matchLabels": dict(ACTIVATOR_PODS["matchLabels"])},
+            "action": "DENY",
+            "rules": [{
+                "from": [{"source": {
+                    "notPrincipals": [serverless.principals(trust_domain)[0]],
+                    "notNamespaces": sorted({namespace, *callers}),
+                }}],
+                "when": [{"key": "request.headers[knative-serving-namespace]", "values": [namespace]},
+                         {"key": "request.headers[knative-serving-revision]", "values": [f"{name}-*"]}],
+            }],
         },
     }
 
@@ -260,6 +360,7 @@ def declare_access(
     callers: tuple[str, ...],
     exposed: bool,
     opts: pulumi.ResourceOptions,
+    serverless: Serverless | None = None,
 ) -> list[pulumi.Resource]:
     """Let the workload's callers in: NetworkPolicy for other namespaces, mesh ALLOW policy.
 
@@ -270,23 +371,36 @@ def declare_access(
         pod_labels: Labels selecting the workload's pods.
         gateway: The mesh's ingress gateway, or None when the stack has no Istio.
         callers: Other namespaces whose pods call the workload.
-        exposed: Whether the gateway routes to the workload (its namespace is let in).
+        exposed: Whether the gateway routes to the workload (its pods are let in).
         opts: Options of the children (parent, depends_on).
+        serverless: Knative's forwarders, when the workload is a serverless endpoint (see
+            :class:`Serverless`); None otherwise.
 
     Returns:
         The resources made.
     """
     made: list[pulumi.Resource] = []
-    outside = {c for c in callers if c != namespace}
-    if exposed and gateway is not None:
-        outside.add(gateway.namespace)
-    if outside:
-        body = network_policy_body(base, namespace, pod_labels, tuple(outside))
+    outside = tuple(sorted({c for c in callers if c != namespace}))
+    forwarders: list[tuple[str, dict[str, Any]]] = []
+    if exposed and gateway is not None and serverless is None:
+        forwarders.append((gateway.namespace, {"matchLabels": dict(gateway.selector)}))
+    if serverless is not None:
+        forwarders += [(serverless.istio_namespace, dict(GATEWAY_PODS)),
+                       (serverless.knative_namespace, dict(ACTIVATOR_PODS))]
+    if outside or forwarders:
+        body = network_policy_body(base, namespace, pod_labels, outside, tuple(forwarders))
         made.append(k8s.networking.v1.NetworkPolicy(
             f"{name}-callers", metadata=body["metadata"], spec=body["spec"], opts=opts))
     if gateway is not None:
-        body = allow_policy_body(base, namespace, pod_labels, gateway if exposed else None, tuple(callers))
+        body = allow_policy_body(base, namespace, pod_labels, gateway if exposed else None, tuple(callers),
+                                 serverless)
         made.append(_custom(f"{name}-allow", body, opts))
+    if serverless is not None:
+        body = local_gateway_policy_body(base, namespace, outside, serverless)
+        made.append(k8s.networking.v1.NetworkPolicy(
+            f"{name}-local-gateway", metadata=body["metadata"], spec=body["spec"], opts=opts))
+        made.append(_custom(f"{name}-activator-callers", activator_policy_body(
+            base, namespace, outside, serverless, gateway.trust_domain if gateway else "cluster.local"), opts))
     return made
 
 

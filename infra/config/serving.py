@@ -105,6 +105,21 @@ def _exposure_findings(path: tuple[Any, ...], item: Exposed, platform: ServingPl
     if not item.public and not platform.login:
         yield Finding((*path, "public"), f"host {item.host!r} requires login, and this stack has no oauth2-proxy",
                       item.public, "public: true (explicitly without login), or enable dex and oauth2_proxy")
+    if item.public and platform.gateway and platform.platform_host is None:
+        # Without ingress.host, kubeflow-gateway serves every host and Kubeflow's routes match
+        # any Host header: the public host's login exemption would cover them too.
+        yield Finding((*path, "public"), f"public host {item.host!r} would exempt Kubeflow's routes from the login: "
+                      "without mlplane:kubeflow.ingress.host the Kubeflow gateway answers every host, this one too",
+                      item.public, "set mlplane:kubeflow.ingress.host (another host), or public: false")
+
+
+def _caller_findings(path: tuple[Any, ...], item: Exposed, platform: ServingPlatform) -> Iterator[Finding]:
+    known = (*platform.namespaces, "kubeflow")
+    for index, caller in enumerate(item.allow_from):
+        if caller not in known:
+            yield Finding((*path, "allow_from", index), "not a namespace this stack declares; it would let in "
+                          "whatever runs there", caller, ", ".join(known) + " (the workload namespace, a profile, "
+                          "or kubeflow)")
 
 
 def _namespace_findings(path: tuple[Any, ...], namespace: str | None, platform: ServingPlatform) -> Iterator[Finding]:
@@ -148,6 +163,7 @@ def _common_findings(path: tuple[Any, ...], item: EndpointConfig | WebAppConfig,
     yield from seen.findings(path, item)
     yield from _namespace_findings(path, item.namespace, platform)
     yield from _exposure_findings(path, item, platform)
+    yield from _caller_findings(path, item, platform)
 
 
 @rule

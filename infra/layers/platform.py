@@ -10,8 +10,8 @@ import pulumi
 
 from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from mlplane.components.platform.auth import GROUPS_HEADER, USER_HEADER, mesh_provider_name
-from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
-from mlplane.components.platform.namespaces import platform_namespaces
+from mlplane.components.platform.istio import INGRESS_GATEWAY, INGRESS_SERVICE_ACCOUNT, KUBEFLOW_GATEWAY
+from mlplane.components.platform.namespaces import MESHED, platform_namespaces
 from mlplane.components.platform.platform import Platform, PlatformArgs
 from mlplane.components.platform.resolve import resolve
 from mlplane.infra.config import StackConfig
@@ -35,6 +35,7 @@ class GatewayFacts:
         host: The external host name, or None when the gateway answers any host
             (reached through ``kubectl port-forward``).
         tls: Whether the gateway serves HTTPS (a certificate for ``host``).
+        service_account: The ServiceAccount the gateway's pods run as (their mesh identity).
     """
 
     gateway: str
@@ -42,6 +43,7 @@ class GatewayFacts:
     namespace: str
     host: str | None
     tls: bool
+    service_account: str = INGRESS_SERVICE_ACCOUNT
 
     @property
     def url(self) -> str | None:
@@ -169,8 +171,13 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
         # Namespaces an upstream source creates itself are patched once that source has made them.
         namespaces = {role: PlatformNamespace(role, args, ctx.opts())
                       for role, args in planned.items() if not args.upstream_owned}
+    # Meshed wherever the platform runs Istio, so that the ALLOW policies of its endpoints and
+    # web apps are enforced at all (Istio's policies act on workloads with a proxy only); its
+    # run-to-completion pods opt out one by one (components/mesh.py).
+    meshed = MESHED if spec is not None and resolve(spec)["istio"].available else {}
     namespaces["workloads"] = PlatformNamespace(
-        "workloads", PlatformNamespaceArgs(namespace=workload_namespace, **workload_pod_security(config)), ctx.opts()
+        "workloads", PlatformNamespaceArgs(namespace=workload_namespace, labels=dict(meshed),
+                                           **workload_pod_security(config)), ctx.opts()
     )
     if spec is None:
         return PlatformFacts(namespaces=namespaces, workload_namespace=workload_namespace)

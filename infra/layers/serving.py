@@ -14,6 +14,8 @@ from typing import Any
 
 import pulumi
 
+from mlplane.components.platform.knative import ACTIVATOR_ACCOUNT
+
 from mlplane.components.platform.auth import DEX_PORT, OAUTH2_PROXY_PORT, dex_service, oauth2_proxy_service
 from mlplane.components.platform.istio import INGRESS_LABELS
 from mlplane.components.serving.args import SERVER_RESOURCES, ModelStore, ServingEndpointArgs
@@ -41,6 +43,7 @@ class ServingContext:
         store: How model servers read the artifact store, or None without one.
         workload_namespace: The default namespace of endpoints and apps.
         knative_namespace: Namespace of Knative Serving (its activator calls revisions).
+        knative_activator_account: The activator's ServiceAccount on the platform's release.
         after: What endpoints and apps wait for (the platform: CRDs, webhooks, gateway).
         storage: What endpoints that read a model wait for (volumes, the artifact store
             and its ServiceAccount).
@@ -54,6 +57,7 @@ class ServingContext:
     store: ModelStore | None
     workload_namespace: str
     knative_namespace: str = "knative-serving"
+    knative_activator_account: str = "activator"
     after: tuple[pulumi.Resource, ...] = ()
     storage: tuple[pulumi.Resource, ...] = ()
 
@@ -97,7 +101,7 @@ def serving_context(platform: PlatformFacts, capacity: CapacityFacts) -> Serving
     gateway = None
     if platform.gateway is not None:
         gateway = GatewayRef(namespace=platform.gateway.namespace, selector=dict(INGRESS_LABELS),
-                             service_account=platform.gateway.service)
+                             service_account=platform.gateway.service_account)
     store = None
     if capacity.artifacts is not None:
         facts = capacity.artifacts
@@ -112,6 +116,7 @@ def serving_context(platform: PlatformFacts, capacity: CapacityFacts) -> Serving
         auth_provider=platform.auth.provider if platform.auth is not None else None,
         store=store,
         workload_namespace=platform.workload_namespace,
+        knative_activator_account=ACTIVATOR_ACCOUNT.get(platform.release or "", "activator"),
         after=tuple(platform.platform.serving_ready) if platform.platform is not None else (),
         storage=capacity.storage_resources,
     )
@@ -154,6 +159,7 @@ def endpoint_args(spec: EndpointConfig, context: ServingContext, capacity: Capac
         store=context.store_for(spec.model),
         callers=tuple(dict.fromkeys((*spec.allow_from, *callers))),
         knative_namespace=context.knative_namespace,
+        knative_activator_account=context.knative_activator_account,
     )
 
 

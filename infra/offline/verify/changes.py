@@ -1,0 +1,35 @@
+"""The harness's changes to the plan, each listed in the report and checked against an allow-list.
+
+A kubelet-less control plane cannot judge everything the plan would meet on a real cluster;
+where the harness must change what it applies, it says so here. :data:`ALLOWED` is the
+complete list of kinds of change; a test asserts every run's list stays within it. Nothing in
+it weakens the plan: no webhook ``failurePolicy``, injection opt-out or Pod Security level is
+ever changed (docs/verify.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Kind of change -> why the harness makes it.
+ALLOWED = {
+    "secret-filled": "a secret the offline render cannot know ([secret], [unknown]) is given a placeholder value; "
+                     "`[secret]` is not base64 and would be refused as illegal base64 data",
+    "webhook-held-back": "no webhook server runs without a kubelet: the configuration is not applied, and the "
+                         "objects its rules match are checked against the plan's order instead",
+    "node-created": "no cloud or kubelet registers nodes: the harness creates each node a declared pool (or the "
+                    "cluster's CPU pool) would have, with the platform's documented labels, taints and capacity",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change: its kind (a key of :data:`ALLOWED`), what it touched and how."""
+
+    kind: str
+    target: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        """The change as a JSON object."""
+        return {"kind": self.kind, "target": self.target, "detail": self.detail}

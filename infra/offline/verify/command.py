@@ -1,0 +1,107 @@
+"""``mlplane verify``: the command's flow, kept out of infra/cli.py.
+
+Exit codes: 0 verified (or problems found without ``--fail-on-problem``); 1 a problem of the
+plan under ``--fail-on-problem``; 2 bad input (a ``--k8s-bin`` without the binaries or of an
+unsupported version, a stack that does not render; raised as InputError and reported by the
+CLI); 3 the harness failed (a process died, a wait timed out, no network namespace could be
+made). A control plane is never left running: it is started inside the isolated child and
+stopped there on every path (:mod:`.controlplane`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mlplane.infra.offline.verify.binaries import check, locate
+from mlplane.infra.offline.verify.errors import HarnessError
+from mlplane.infra.offline.verify.isolation import CHILD_MARK, interfaces, isolated_command
+
+EXIT_OK, EXIT_PROBLEM, EXIT_HARNESS = 0, 1, 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``mlplane verify`` besides ``--stack``/``--config-file`` and ``--sources``."""
+    parser.add_argument("--k8s-bin", type=Path, default=None, metavar="DIR",
+                        help="folder with kube-apiserver and etcd (and kube-controller-manager, kube-scheduler for "
+                             "the full cycle); default $MLPLANE_K8S_BIN, then $KUBEBUILDER_ASSETS")
+    parser.add_argument("--format", "-f", choices=("text", "json"), default="text", help="report format")
+    parser.add_argument("--fail-on-problem", action="store_true",
+                        help="exit 1 when the report has a problem no harness limit explains")
+    parser.add_argument("--admission-only", action="store_true",
+                        help="start only etcd and the API server: admission is judged, no pods are made")
+
+
+def child_argv(args: argparse.Namespace) -> list[str]:
+    """The command line that repeats ``args`` in the isolated child (paths made absolute)."""
+    argv = ["verify"]
+    if args.stack:
+        argv += ["--stack", args.stack]
+    if args.config_file is not None:
+        argv += ["--config-file", str(args.config_file.absolute())]
+    for flag, value in (("--sources", args.sources), ("--k8s-bin", args.k8s_bin)):
+        if value is not None:
+            argv += [flag, str(Path(value).absolute())]
+    argv += ["--format", args.format]
+    argv += [flag for flag, on in (("--fail-on-problem", args.fail_on_problem),
+                                   ("--admission-only", args.admission_only)) if on]
+    return argv
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(args: argparse.Namespace, load: Callable[[], Any], render: Callable[[Any], Any]) -> int:
+    """Re-execute under ``unshare -rn`` unless isolated; in the isolated process, verify.
+
+    Args:
+        args: The parsed command line.
+        load: Loads the stack config (raises InputError on a bad stack).
+        render: Renders and expands a config into a Plan.
+    """
+    if [name for name in interfaces() if name != "lo"] and not os.environ.get(CHILD_MARK):
+        command = isolated_command(child_argv(args))
+        probe = subprocess.run([command[0], "--user", "--map-root-user", "--net", "--", "true"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            print(f"error: cannot make a private network namespace for the control plane (`unshare -rn`): "
+                  f"{probe.stderr.strip()}; user namespaces must be enabled, or run as root", file=sys.stderr)
+            return EXIT_HARNESS
+        try:
+            return subprocess.run(command, env={**os.environ, CHILD_MARK: "1"}).returncode
+        except KeyboardInterrupt:  # the child got the same SIGINT and stops its control plane
+            return EXIT_HARNESS
+    return _run_isolated(args, load, render)
+
+
+def _run_isolated(args: argparse.Namespace, load: Callable[[], Any], render: Callable[[Any], Any]) -> int:
+    from mlplane.infra.offline.verify.harness import verify
+
+    binaries = check(*locate(args.k8s_bin))  # InputError: exit 2, before any render or process
+    config = load()
+    plan = render(config)
+    pools = list(config.accelerators.pools) if config.accelerators is not None else []
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        report = verify(plan, binaries, config.cluster.kind, pools, admission_only=args.admission_only)
+    except (HarnessError, KeyboardInterrupt) as exc:
+        print(f"error: mlplane verify: {exc or type(exc).__name__} (the control plane was stopped)", file=sys.stderr)
+        return EXIT_HARNESS
+    except Exception as exc:  # noqa: BLE001 - any other failure is the harness's: exit 3, never 1 or 2
+        if os.environ.get("MLPLANE_DEBUG"):
+            traceback.print_exc()
+        print(f"error: mlplane verify failed: {type(exc).__name__}: {exc} (the control plane was stopped; "
+              "MLPLANE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_HARNESS
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    sys.stdout.write(report.to_json_text() if args.format == "json" else report.to_text())
+    return EXIT_PROBLEM if args.fail_on_problem and report.plan_problems else EXIT_OK

@@ -1,0 +1,178 @@
+"""Seeded faults: a real control plane (in ``unshare -rn``) must report each one, by cause.
+
+One plan carries every fault, so one control plane judges them all (about a minute, most of
+it the provider's 31 s of retries for the custom resource without a CRD).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlplane.infra.offline.plan import Plan
+from mlplane.infra.offline.verify.changes import ALLOWED
+from tests.verify_support import k8s_object, processes_under, run_plan
+
+NS, DEPLOY, SVC = "kubernetes:core/v1:Namespace", "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"
+CM, VWC = "kubernetes:core/v1:ConfigMap", "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def urn(kind_type: str, name: str) -> str:
+    return k8s_object(kind_type, name, {}).urn
+
+
+def namespace(name: str, labels: dict[str, str] | None = None) -> Any:
+    return k8s_object(NS, name, {"apiVersion": "v1", "kind": "Namespace",
+                                 "metadata": {"name": name, "labels": labels or {}}})
+
+
+def deployment(name: str, ns: str, deps: tuple[str, ...], node_selector: dict[str, str] | None = None,
+               labels: dict[str, str] | None = None) -> Any:
+    labels = labels or {"app": name}
+    pod: dict[str, Any] = {"containers": [{"name": "main", "image": "registry.example/app:1.0@sha256:" + "0" * 64}]}
+    if node_selector:
+        pod["nodeSelector"] = node_selector
+    return k8s_object(DEPLOY, name, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": pod}}}, deps)
+
+
+def configmap(name: str, ns: str, deps: tuple[str, ...], **extra: Any) -> Any:
+    return k8s_object(CM, name, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns},
+                                 "data": {"k": "v"}, **extra}, deps)
+
+
+def seeded_plan() -> Plan:
+    """Every seeded fault, plus controls that must not be reported."""
+    seed, restricted, hooked = urn(NS, "seed"), urn(NS, "seed-restricted"), urn(NS, "hooked")
+    resources = [
+        namespace("seed"), namespace("hooked", {"hooked": "yes"}),
+        # 1. Pod Security: a restricted namespace, a pod without seccompProfile.
+        namespace("seed-restricted", {"pod-security.kubernetes.io/enforce": "restricted"}),
+        deployment("no-seccomp", "seed-restricted", (restricted,)),
+        # 2. An immutable field changed: a forced DeploymentPatch that moves the selector.
+        deployment("app", "seed", (seed,)),
+        k8s_object("kubernetes:apps/v1:DeploymentPatch", "app-selector", {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "app", "namespace": "seed", "annotations": {"pulumi.com/patchForce": "true"}},
+            "spec": {"selector": {"matchLabels": {"app": "other"}},
+                     "template": {"metadata": {"labels": {"app": "other"}}}}}, (urn(DEPLOY, "app"),)),
+        # 3. A custom resource without its CRD; and one whose CRD is in the plan but not an ancestor.
+        k8s_object("kubernetes:example.com/v1:Widget", "widget", {
+            "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "seed"}}, (seed,)),
+        k8s_object(CRD, "gadgets", {
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "gadgets.example.org"},
+            "spec": {"group": "example.org", "scope": "Namespaced",
+                     "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget", "listKind": "GadgetList"},
+                     "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                         "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}),
+        k8s_object("kubernetes:example.org/v1:Gadget", "gadget", {
+            "apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": "seed"}}, (seed,)),
+        # 4. A pod whose pool has no node.
+        deployment("ghost-pool", "seed", (seed,), node_selector={"mlplane.dev/accelerator-pool": "ghost"}),
+        # 5. A webhook-gated object without the webhook's server as an ancestor (and two controls).
+        deployment("hook-server", "seed", (seed,), labels={"app": "hook"}),
+        k8s_object(SVC, "hook", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hook", "namespace": "seed"},
+                                 "spec": {"selector": {"app": "hook"}, "ports": [{"port": 443}]}}, (seed,)),
+        k8s_object(VWC, "seed-hook", {
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "seed-hook"},
+            "webhooks": [{"name": "check.seed.example", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                          "failurePolicy": "Fail", "namespaceSelector": {"matchLabels": {"hooked": "yes"}},
+                          "clientConfig": {"service": {"namespace": "seed", "name": "hook", "path": "/check"}},
+                          "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": [""], "apiVersions": ["v1"],
+                                     "resources": ["configmaps"]}]}]}),
+        configmap("gated", "hooked", (hooked,)),
+        configmap("waits", "hooked", (hooked, urn(DEPLOY, "hook-server"))),
+        configmap("elsewhere", "seed", (seed,)),
+        # Harness changes and warnings: a placeholder secret; a field the API does not know.
+        k8s_object("kubernetes:core/v1:Secret", "creds", {
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "seed"},
+            "data": {"password": "[secret]"}}, (seed,)),
+        configmap("typo", "seed", (seed,), dta={"k": "v"}),
+    ]
+    return Plan(project="mlplane", stack="seed", resources=tuple(resources))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    tmp = tmp_path_factory.mktemp("seed")
+    return run_plan(seeded_plan(), tmp), tmp
+
+
+@pytest.fixture(scope="module")
+def report(run: tuple[dict[str, Any], Path]) -> dict[str, Any]:
+    return run[0]
+
+
+def problems(report: dict[str, Any], group: str) -> dict[str, str]:
+    return {p["subject"]: p["message"] for p in report["problems"] if p["group"] == group}
+
+
+def test_pod_security_refusal_of_the_replicaset_controller_is_reported(report: dict[str, Any]) -> None:
+    found = problems(report, "cannot-create-pods")
+    message = found["Deployment seed-restricted/no-seccomp"]
+    assert 'violates PodSecurity "restricted:latest"' in message and "seccompProfile" in message
+    assert not any("seed/" in key for key in found)  # the baseline namespace's pods are created
+
+
+def test_immutable_field_change_is_refused_in_the_servers_words(report: dict[str, Any]) -> None:
+    assert "field is immutable" in problems(report, "refused")["app-selector"]
+
+
+def test_custom_resource_without_crd_is_refused_after_the_providers_retries(report: dict[str, Any]) -> None:
+    assert problems(report, "refused")["widget"] == 'no matches for kind "Widget" in version "example.com/v1"'
+    crds = problems(report, "crd-not-ancestor")
+    assert "no CustomResourceDefinition in the plan" in crds["widget"]
+    assert crds["gadget"] == "its CRD gadgets is not an ancestor"
+    assert "gadget" not in problems(report, "refused")  # the provider's retries outlast the CRD's registration
+
+
+def test_pod_whose_pool_has_no_node_does_not_schedule(report: dict[str, Any]) -> None:
+    found = {k: v for k, v in problems(report, "unscheduled").items() if k.startswith("seed/ghost-pool-")}
+    assert len(found) == 1
+    assert "didn't match Pod's node affinity/selector" in next(iter(found.values()))
+
+
+def test_webhook_gated_object_without_its_server_as_ancestor(report: dict[str, Any]) -> None:
+    found = problems(report, "webhook-not-awaited")
+    assert set(found) == {"gated"}  # "waits" has the server as ancestor; "elsewhere" is not selected
+    assert "check.seed.example" in found["gated"] and "failurePolicy Fail" in found["gated"]
+
+
+def test_no_seeded_fault_is_blamed_on_the_harness(report: dict[str, Any]) -> None:
+    assert [p for p in report["problems"] if p["limit"]] == []
+    assert report["planProblems"] == len(report["problems"])
+
+
+def test_changes_are_exactly_the_allow_listed_ones(report: dict[str, Any]) -> None:
+    changes = [(c["kind"], c["target"]) for c in report["changes"]]
+    assert {kind for kind, _ in changes} <= set(ALLOWED)
+    assert sorted(changes) == sorted([("secret-filled", "creds"), ("webhook-held-back", "seed-hook"),
+                                      ("node-created", "cpu-1"), ("node-created", "cpu-2"), ("node-created", "cpu-3")])
+
+
+def test_unknown_field_is_a_warning_and_what_strict_validation_refuses(report: dict[str, Any]) -> None:
+    warnings = [w["message"] for w in report["warnings"] if w["subject"] == "typo"]
+    assert 'unknown field "dta"' in warnings
+    assert any(w.startswith("strict field validation would refuse it:") and 'unknown field "dta"' in w
+               for w in warnings)
+
+
+def test_counts(report: dict[str, Any]) -> None:
+    counts = report["counts"]
+    assert counts["objects"] == len(seeded_plan())
+    assert counts["heldBack"] == 1 and counts["refused"] == 2 and counts["notAttempted"] == 0
+    assert counts["applied"] == counts["objects"] - 3
+    assert counts["pods"] >= 3 and counts["placed"] >= 2 and report["mode"] == "full cycle"
+
+
+def test_the_state_folder_is_gone_and_no_process_is_left(run: tuple[dict[str, Any], Path]) -> None:
+    _, tmp = run
+    assert processes_under(tmp) == []
+    assert sorted(p.name for p in tmp.iterdir()) == ["plan.json"]
