@@ -109,10 +109,34 @@ class PlatformNamespaceArgs(ArgsModel):
     )
     openings: tuple[NetworkOpening, ...] = Field(
         (), description="Narrow openings: named pods from named peers on named ports, one NetworkPolicy each.")
+    block_cloud_metadata: bool = Field(
+        False,
+        description="Refuse pods' egress to the cloud's instance metadata endpoint (169.254.169.254, EKS's "
+        "IPv6 fd00:ec2::254), which hands out the node's own cloud credentials; everything else stays open.")
     private_pods: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,
         description="Pods (label key: values) that the same-namespace opening leaves out: they admit only "
         "what an opening names (the KFP profile controller's webhook, which mints credentials).")
+
+
+#: The instance metadata endpoints (AWS, Azure and GCE share the IPv4 one; AWS's IPv6 one).
+CLOUD_METADATA = ("169.254.169.254/32", "fd00:ec2::254/128")
+
+
+def cloud_metadata_egress() -> dict[str, Any]:
+    """A NetworkPolicy spec: every pod of the namespace may send anywhere but the metadata endpoint.
+
+    Pods' own cluster traffic is allowed by a namespace selector as well, since whether
+    ``ipBlock`` covers pod addresses is left to the implementation (kubernetes.io,
+    "Network Policies": ipBlock "... cluster-external IPs").
+    """
+    return {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [CLOUD_METADATA[0]]}},
+                           {"ipBlock": {"cidr": "::/0", "except": [CLOUD_METADATA[1]]}},
+                           {"namespaceSelector": {}}]}],
+    }
 
 
 def pod_security_labels(level: PodSecurityLevel, warn: PodSecurityLevel | None = None) -> dict[str, str]:
@@ -196,6 +220,11 @@ class PlatformNamespace(pulumi.ComponentResource):
                 ),
                 opts=in_namespace,
             )
+        if args.block_cloud_metadata:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-no-cloud-metadata",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="deny-cloud-metadata-egress", namespace=self.namespace),
+                spec=cloud_metadata_egress(), opts=in_namespace)
         for opening in args.openings:
             spec = opening.spec()
             k8s.networking.v1.NetworkPolicy(

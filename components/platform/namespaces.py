@@ -149,7 +149,8 @@ def _profile_openings(istio_ns: str, knative: str | None) -> tuple[NetworkOpenin
     )
 
 
-def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedComponent]) -> dict[str, PlatformNamespaceArgs]:
+def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedComponent],
+                        block_cloud_metadata: bool = False) -> dict[str, PlatformNamespaceArgs]:
     """The namespaces the platform creates, by role.
 
     Roles are ``kubeflow``, ``ns-<namespace>`` for add-ons (so two add-ons configured
@@ -157,7 +158,9 @@ def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedCompo
     ``existing`` add-ons are not created (the cluster has them).
 
     No namespace admits another one as a whole: each opening names the pods it lets in
-    (the gateways, a named platform caller) and, where upstream does, the ports.
+    (the gateways, a named platform caller) and, where upstream does, the ports. With
+    ``block_cloud_metadata`` (clusters whose metadata endpoint hands out the node's cloud
+    credentials: :func:`blocks_cloud_metadata`), profile pods cannot reach it.
     """
     istio_ns = resolved["istio"].namespace
     knative = resolved["knative_serving"]
@@ -206,6 +209,7 @@ def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedCompo
             namespace=profile.name, pod_security=profile.pod_security,
             pod_security_warn="restricted" if profile.pod_security != "restricted" else None,
             openings=_profile_openings(istio_ns, knative.namespace if knative.enabled else None),
+            block_cloud_metadata=block_cloud_metadata,
             labels=dict(PROFILE_LABELS), annotations={"owner": profile.owner}, protect=spec.protect_data,
         )))
 
@@ -240,6 +244,18 @@ def _merge(first: PlatformNamespaceArgs, second: PlatformNamespaceArgs) -> Platf
         "labels": {**first.labels, **second.labels},
         "protect": first.protect or second.protect,
     })
+
+
+def blocks_cloud_metadata(cluster_kind: str) -> bool:
+    """Whether tenant pods are kept from the instance metadata endpoint on this cluster kind.
+
+    Everywhere but GKE: on EKS and AKS (and self-hosted clouds) it serves the node's own
+    role or managed identity to any pod that asks; workload identities there come from
+    projected tokens, not from it. GKE Workload Identity serves the pod's own
+    ServiceAccount's identity from that address (cloud.google.com/kubernetes-engine/docs/
+    concepts/workload-identity, "GKE metadata server"), which artifact access needs.
+    """
+    return cluster_kind != "gke"
 
 
 def mesh_allows(spec: KubeflowSpec, resolved: Mapping[str, ResolvedComponent],

@@ -94,6 +94,25 @@ def declared_profiles_policy(names: tuple[str, ...]) -> dict[str, object]:
     }
 
 
+def notebook_users_policy(profile: ProfileSpec, callers: tuple[str, ...]) -> dict[str, object]:
+    """A DENY: users' requests (through the gateway or KFP UI) to the profile's notebooks, but its editors'.
+
+    KFAM gives a contributor added at run time (the dashboard's "Manage contributors")
+    one ALLOW for every workload of the profile, whatever the role (kubeflow/kubeflow
+    v1.8.0 components/access-management/kfam/bindings.go, getAuthorizationPolicy), so a
+    viewer added there would reach the notebook servers. DENY wins over ALLOW (istio.io
+    "Authorization Policy": DENY policies are evaluated first), so only the declared owner
+    and ``edit`` contributors open them; requests from inside the namespace and the
+    notebook controller's culling are not from those callers and keep their access.
+    """
+    editors = sorted({profile.owner, *(c.email for c in profile.contributors if c.role == "edit")})
+    return {"action": "DENY", "rules": [{
+        "from": [{"source": {"principals": list(callers)}}],
+        "to": [{"operation": {"paths": notebook_paths(profile.name)}}],
+        "when": [{"key": f"request.headers[{USER_HEADER}]", "notValues": editors}],
+    }]}
+
+
 class Profiles(pulumi.ComponentResource):
     """Profiles with owners and contributors.
 
@@ -121,6 +140,9 @@ class Profiles(pulumi.ComponentResource):
                 pulumi.ResourceOptions.merge(after(self, args.after, args.controller, namespace),
                                              pulumi.ResourceOptions(protect=args.protect,
                                                                     retain_on_delete=args.protect)))
+            custom_resource(f"{base}-notebook-users", SECURITY_API, "AuthorizationPolicy",
+                            {"name": "notebooks-declared-editors-only", "namespace": profile.name},
+                            notebook_users_policy(profile, args.callers), after(self, args.after, namespace, args.mesh))
             for contributor in profile.contributors:
                 rolename = f"kubeflow-{contributor.role}"
                 object_name = binding_name(contributor.email, contributor.role)

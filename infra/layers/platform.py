@@ -11,7 +11,7 @@ import pulumi
 from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from mlplane.components.platform.auth import GROUPS_HEADER, USER_HEADER, mesh_provider_name
 from mlplane.components.platform.istio import INGRESS_GATEWAY, INGRESS_SERVICE_ACCOUNT, KUBEFLOW_GATEWAY
-from mlplane.components.platform.namespaces import MESHED, platform_namespaces
+from mlplane.components.platform.namespaces import MESHED, blocks_cloud_metadata, platform_namespaces
 from mlplane.components.platform.platform import Platform, PlatformArgs
 from mlplane.components.platform.resolve import resolve
 from mlplane.infra.config import StackConfig
@@ -169,7 +169,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
             "kubeflow": PlatformNamespace("kubeflow", PlatformNamespaceArgs(namespace=KUBEFLOW_NAMESPACE), ctx.opts()),
         }
     else:
-        planned = platform_namespaces(spec, resolve(spec))
+        planned = platform_namespaces(spec, resolve(spec), blocks_cloud_metadata(config.cluster.kind))
         # Namespaces an upstream source creates itself are patched once that source has made them.
         namespaces = {role: PlatformNamespace(role, args, ctx.opts())
                       for role, args in planned.items() if not args.upstream_owned}
@@ -179,6 +179,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
     meshed = MESHED if spec is not None and resolve(spec)["istio"].available else {}
     namespaces["workloads"] = PlatformNamespace(
         "workloads", PlatformNamespaceArgs(namespace=workload_namespace, labels=dict(meshed),
+                                           block_cloud_metadata=blocks_cloud_metadata(config.cluster.kind),
                                            **workload_pod_security(config)), ctx.opts()
     )
     if spec is None:
