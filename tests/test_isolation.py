@@ -356,3 +356,31 @@ def test_pod_security_is_at_least_upstreams_on_each_train(tmp_path: Path, releas
     gateway = plan.named("platform-istio-gateway").inputs["values"]
     assert gateway["serviceAccount"] == {"name": "istio-ingressgateway-service-account"}
     assert gateway["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tenant_pods_cannot_reach_the_instance_metadata_endpoint_except_on_gke(stack: str) -> None:
+    plan = rendered(stack)
+    blocked = {o["metadata"]["namespace"] for o in objects(plan, "NetworkPolicy")
+               if o["metadata"]["name"] == "deny-cloud-metadata-egress"}
+    config = load_stack_file(ROOT / f"Pulumi.{stack}.yaml", stack=stack)
+    tenants = {config.cluster.workload_namespace, *(p.name for p in config.kubeflow.profiles)}
+    assert blocked == (set() if config.cluster.kind == "gke" else tenants)
+    for policy in objects(plan, "NetworkPolicy"):
+        if policy["metadata"]["name"] == "deny-cloud-metadata-egress":
+            (rule,) = policy["spec"]["egress"]
+            assert rule["to"][0] == {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}
+
+
+def test_a_profiles_notebooks_answer_its_owner_and_editors_only() -> None:
+    plan = rendered("onprem")
+    policy = next(o for o in objects(plan, "AuthorizationPolicy")
+                  if o["metadata"] == {"name": "notebooks-declared-editors-only", "namespace": "team-vision"})
+    (rule,) = policy["spec"]["rules"]
+    assert policy["spec"]["action"] == "DENY"
+    assert rule["from"] == [{"source": {"principals": [GATEWAY_PRINCIPAL,
+                                                       "cluster.local/ns/kubeflow/sa/ml-pipeline-ui"]}}]
+    assert rule["to"] == [{"operation": {"paths": ["/notebook/team-vision/*"]}}]
+    # alice owns team-vision, bob edits it; carol (view) and anyone KFAM adds at run time do not pass.
+    assert rule["when"] == [{"key": "request.headers[kubeflow-userid]",
+                             "notValues": ["alice@acme.example", "bob@acme.example"]}]
