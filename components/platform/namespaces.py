@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mlplane.components.mesh import GATEWAY_PODS
 from mlplane.components.namespace import NetworkOpening, PlatformNamespaceArgs
 from mlplane.components.platform.istio import MeshAllow
 from mlplane.components.platform.resolve import ResolvedComponent
@@ -72,11 +73,6 @@ def principal(namespace: str, service_account: str, trust_domain: str = "cluster
     return f"{trust_domain}/ns/{namespace}/sa/{service_account}"
 
 
-#: Pods of the ingress gateway and of Knative's cluster-local gateway (both in Istio's
-#: namespace): the gateway chart's ``istio`` label, and the local gateway's (kubeflow/manifests
-#: common/istio*/cluster-local-gateway/base/cluster-local-gateway.yaml on both trains).
-GATEWAY_PODS = {"matchExpressions": [{"key": "istio", "operator": "In",
-                                      "values": ["ingressgateway", "cluster-local-gateway"]}]}
 INGRESS_GATEWAY_PODS = {"matchLabels": {"istio": "ingressgateway"}}
 #: Every profile namespace carries this label (the profile controller sets it on the
 #: namespaces it makes; mlplane on the ones it declares: PROFILE_LABELS).

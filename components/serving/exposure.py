@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from mlplane.components.base import ArgsModel
+from mlplane.components.mesh import GATEWAY_PODS
 from mlplane.components.namespace import NAMESPACE_NAME_LABEL
 from mlplane.components.naming import k8s_name
 from mlplane.components.serving.spec import DnsLabel, Host
@@ -275,9 +276,6 @@ class Serverless:
                 f"{trust_domain}/ns/{self.knative_namespace}/sa/{self.activator_account}"]
 
 
-#: The local gateway's and the ingress gateway's pods (both in Istio's namespace).
-GATEWAY_PODS = {"matchExpressions": [{"key": "istio", "operator": "In",
-                                      "values": ["ingressgateway", "cluster-local-gateway"]}]}
 LOCAL_GATEWAY_PODS = {"matchLabels": {"istio": "cluster-local-gateway"}}
 ACTIVATOR_PODS = {"matchLabels": {"app": "activator"}}
 
