@@ -45,3 +45,11 @@ def without_sidecar(metadata: dict[str, Any]) -> dict[str, Any]:
         "labels": {**(metadata.get("labels") or {}), INJECT_KEY: INJECT_OFF},
         "annotations": {**(metadata.get("annotations") or {}), INJECT_KEY: INJECT_OFF},
     }
+
+
+#: Pods of the ingress gateway (Istio's gateway chart: ``istio: ingressgateway``) and of
+#: Knative's cluster-local gateway (``istio: cluster-local-gateway``, kubeflow/manifests
+#: common/istio*/cluster-local-gateway/base on both trains), both in Istio's namespace; as
+#: a NetworkPolicy pod selector.
+GATEWAY_PODS: dict[str, Any] = {"matchExpressions": [{"key": "istio", "operator": "In",
+                                                      "values": ["ingressgateway", "cluster-local-gateway"]}]}

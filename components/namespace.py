@@ -9,7 +9,7 @@ the plan.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -19,6 +19,46 @@ from mlplane.components.base import ArgsModel, depends_of
 from mlplane.core.naming import check_dns_label
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+
+
+class NetworkOpening(ArgsModel):
+    """One narrow NetworkPolicy opening: these pods, from those pods, on these ports.
+
+    Peers combine as Kubernetes reads them (``NetworkPolicyPeer``): ``from_namespaces`` and
+    ``from_namespace_labels`` pick namespaces, ``from_pods`` narrows them to pods with those
+    labels (or, with neither namespace field, to pods of this namespace).
+    """
+
+    name: Annotated[str, AfterValidator(check_dns_label)] = Field(description="The NetworkPolicy's name.")
+    pods: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Label selector (matchLabels/matchExpressions) of the pods opened; {}: every pod.")
+    from_namespaces: tuple[Annotated[str, AfterValidator(check_dns_label)], ...] = Field(
+        (), description="Namespaces, by name, whose pods may connect.")
+    from_namespace_labels: dict[str, str] = Field(
+        default_factory=dict, description="Namespaces carrying these labels may connect (e.g. every profile's).")
+    from_pods: dict[str, Any] = Field(
+        default_factory=dict, description="Label selector narrowing the peers to these pods; {}: all of them.")
+    ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = Field(
+        (), description="TCP ports opened; (): every port.")
+
+    def peers(self) -> list[dict[str, Any]]:
+        """The ``from`` peers of the ingress rule."""
+        pods = {"podSelector": dict(self.from_pods)} if self.from_pods else {}
+        found = [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: name}}, **pods}
+                 for name in self.from_namespaces]
+        if self.from_namespace_labels:
+            found.append({"namespaceSelector": {"matchLabels": dict(self.from_namespace_labels)}, **pods})
+        if not found:
+            found.append({"podSelector": dict(self.from_pods)})
+        return found
+
+    def spec(self) -> dict[str, Any]:
+        """The NetworkPolicy's spec."""
+        rule: dict[str, Any] = {"from": self.peers()}
+        if self.ports:
+            rule["ports"] = [{"port": port, "protocol": "TCP"} for port in self.ports]
+        return {"podSelector": dict(self.pods), "policyTypes": ["Ingress"], "ingress": [rule]}
 
 #: Label that Kubernetes puts on every namespace (since 1.21) with its own name.
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -67,6 +107,36 @@ class PlatformNamespaceArgs(ArgsModel):
         description="Pod ports any source may reach: admission webhooks (the API server is not a pod a "
         "policy can select) and gateway listeners (external clients).",
     )
+    openings: tuple[NetworkOpening, ...] = Field(
+        (), description="Narrow openings: named pods from named peers on named ports, one NetworkPolicy each.")
+    block_cloud_metadata: bool = Field(
+        False,
+        description="Refuse pods' egress to the cloud's instance metadata endpoint (169.254.169.254, EKS's "
+        "IPv6 fd00:ec2::254), which hands out the node's own cloud credentials; everything else stays open.")
+    private_pods: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Pods (label key: values) that the same-namespace opening leaves out: they admit only "
+        "what an opening names (the KFP profile controller's webhook, which mints credentials).")
+
+
+#: The instance metadata endpoints (AWS, Azure and GCE share the IPv4 one; AWS's IPv6 one).
+CLOUD_METADATA = ("169.254.169.254/32", "fd00:ec2::254/128")
+
+
+def cloud_metadata_egress() -> dict[str, Any]:
+    """A NetworkPolicy spec: every pod of the namespace may send anywhere but the metadata endpoint.
+
+    Pods' own cluster traffic is allowed by a namespace selector as well, since whether
+    ``ipBlock`` covers pod addresses is left to the implementation (kubernetes.io,
+    "Network Policies": ipBlock "... cluster-external IPs").
+    """
+    return {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [CLOUD_METADATA[0]]}},
+                           {"ipBlock": {"cidr": "::/0", "except": [CLOUD_METADATA[1]]}},
+                           {"namespaceSelector": {}}]}],
+    }
 
 
 def pod_security_labels(level: PodSecurityLevel, warn: PodSecurityLevel | None = None) -> dict[str, str]:
@@ -115,6 +185,11 @@ class PlatformNamespace(pulumi.ComponentResource):
             opts=in_namespace,
         )
         peers = [k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector={})]
+        # NotIn also matches pods without the key (apimachinery labels.Selector), so every
+        # other pod keeps the same-namespace opening.
+        internal_pods = {"matchExpressions": [{"key": key, "operator": "NotIn", "values": list(values)}
+                                              for key, values in sorted(args.private_pods.items())]} \
+            if args.private_pods else {}
         peers += [
             k8s.networking.v1.NetworkPolicyPeerArgs(
                 namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: other})
@@ -125,7 +200,7 @@ class PlatformNamespace(pulumi.ComponentResource):
             f"{name}-allow-internal",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-internal-ingress", namespace=self.namespace),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector={},
+                pod_selector=internal_pods,
                 policy_types=["Ingress"],
                 ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers)],
             ),
@@ -143,6 +218,22 @@ class PlatformNamespace(pulumi.ComponentResource):
                                for port in args.open_ports],
                     )],
                 ),
+                opts=in_namespace,
+            )
+        if args.block_cloud_metadata:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-no-cloud-metadata",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="deny-cloud-metadata-egress", namespace=self.namespace),
+                spec=cloud_metadata_egress(), opts=in_namespace)
+        for opening in args.openings:
+            spec = opening.spec()
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{opening.name}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=opening.name, namespace=self.namespace),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=spec["podSelector"], policy_types=spec["policyTypes"],
+                    ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=rule["from"], ports=rule.get("ports"))
+                             for rule in spec["ingress"]]),
                 opts=in_namespace,
             )
         self.register_outputs({"namespace": self.namespace})

@@ -361,6 +361,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.format == "text" and _mesh_note(config):
         # What the plan needs from an existing mesh, which no resource of it can show.
         stdout_console().print("\n" + _mesh_note(config), markup=False, end="")
+    if args.format == "text" and _trust_note(config):
+        stdout_console().print("\n" + _trust_note(config), markup=False, end="")
     if args.format == "text" and (args.tree or args.expand_tree or no_baseline):
         stdout_console().print("\n" + format_tree(plan, diff, expand=args.expand_tree), markup=False, end="")
     if args.format == "text":
@@ -384,6 +386,20 @@ def _naming_stack(diff: PlanDiff, stack_argument: str) -> PlanDiff:
     from dataclasses import replace
 
     return replace(diff, unexpanded=replace(diff.unexpanded, stack_argument=stack_argument))
+
+
+def _trust_note(config: StackConfig) -> str:
+    """How users trust the platform CA, when the stack serves TLS from it (empty: it does not)."""
+    from mlplane.components.platform.cert_manager import trust_note
+    from mlplane.components.platform.resolve import resolve
+
+    spec = config.kubeflow
+    if spec is None or spec.issuer.kind != "self-signed" or not resolve(spec)["cert_manager"].available:
+        return ""
+    serving = config.serving
+    exposed = spec.ingress.effective_tls or any(
+        item.host for item in (*(serving.endpoints if serving else ()), *(serving.web_apps if serving else ())))
+    return trust_note(resolve(spec)["cert_manager"].namespace) if exposed else ""
 
 
 def _mesh_note(config: StackConfig) -> str:

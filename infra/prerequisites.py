@@ -82,6 +82,44 @@ _CLASS_DRIVERS = {
 }
 
 
+#: How each cluster kind gets NetworkPolicy enforced, and how to check it: (name, check, install).
+#: Every platform namespace isolates with NetworkPolicies (components/namespace.py), and the
+#: unmeshed workloads (Katib's and the Model Registry's databases, the KFP profile controller,
+#: the artifact store) rely on them alone, so a CNI that ignores them leaves those open.
+#: - EKS: the VPC CNI enforces them only with the add-on's ``enableNetworkPolicy: "true"``, which
+#:   runs the network policy agent (container ``aws-eks-nodeagent`` of ``aws-node``) with
+#:   ``--enable-network-policy=true`` (aws/amazon-vpc-cni-k8s docs/network-policy-faq.md: "network
+#:   policies are not enabled by default"; release v1.14.0 notes for the container).
+#: - GKE: network policy enforcement (Calico) or GKE Dataplane V2 (``ADVANCED_DATAPATH``).
+#: - AKS: a network policy engine chosen at creation (azure, calico or cilium), ``none`` enforces nothing.
+#: - local (kind, k3d): kind's kindnet enforces NetworkPolicy since kind v0.24; k3s runs its
+#:   embedded kube-router policy controller unless ``--disable-network-policy``.
+#: - selfhosted: a CNI that implements NetworkPolicy (Calico, Cilium, Antrea, kube-router).
+NETWORK_POLICY: dict[str, tuple[str, str, str]] = {
+    "eks": ("NetworkPolicy enforcement (Amazon VPC CNI network policy agent)",
+            "kubectl get daemonset aws-node -n kube-system -o "
+            "jsonpath='{.spec.template.spec.containers[?(@.name==\"aws-eks-nodeagent\")].args}' "
+            "| grep -q -- '--enable-network-policy=true'",
+            "the vpc-cni add-on with configuration values {\"enableNetworkPolicy\": \"true\"} (VPC CNI 1.14 or later)"),
+    "gke": ("NetworkPolicy enforcement (GKE network policy or Dataplane V2)",
+            "gcloud container clusters describe CLUSTER --location LOCATION "
+            "--format='value(networkPolicy.enabled,networkConfig.datapathProvider)' | grep -Eq 'True|ADVANCED_DATAPATH'",
+            "gcloud container clusters update CLUSTER --enable-network-policy (or create it with "
+            "--enable-dataplane-v2)"),
+    "aks": ("NetworkPolicy enforcement (Azure network policy engine)",
+            "az aks show -g RESOURCE_GROUP -n CLUSTER --query networkProfile.networkPolicy -o tsv "
+            "| grep -Eqx 'azure|calico|cilium'",
+            "az aks update --network-policy azure|calico|cilium (or create the cluster with --network-policy)"),
+    "local": ("NetworkPolicy enforcement (kind's kindnet v0.24+, or k3s' kube-router)",
+              "kubectl get pods -n kube-system -o name | grep -Eq 'kindnet|calico|cilium' "
+              "|| kubectl get nodes -o jsonpath='{.items[0].status.nodeInfo.kubeletVersion}' | grep -q k3s",
+              "kind v0.24 or later, or k3d/k3s without --disable-network-policy"),
+    "selfhosted": ("NetworkPolicy enforcement (a CNI that implements it)",
+                   "kubectl get pods -A -o name | grep -Eq 'calico-node|cilium|antrea-agent|kube-router'",
+                   "a CNI that enforces NetworkPolicy: Calico, Cilium, Antrea or kube-router"),
+}
+
+
 def prerequisites(config: StackConfig) -> list[Prerequisite]:
     """The prerequisites of a stack, in a stable order (storage, node pools, load balancer)."""
     found: list[Prerequisite] = []
@@ -106,6 +144,10 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
             "Karpenter's Helm chart (aws/karpenter-provider-aws), with its node role"))
     kubeflow = config.kubeflow
     found.extend(default_class_prerequisites(config))
+    if config.cluster.kind in NETWORK_POLICY:
+        name, check, install = NETWORK_POLICY[config.cluster.kind]
+        found.append(Prerequisite(name, "every namespace's NetworkPolicies (isolation of profiles and of the "
+                                  "unmeshed databases, artifact store and KFP profile controller)", check, install))
     if kubeflow is not None and kubeflow.gateway.mode == "load-balancer":
         if config.cluster.kind == "eks":
             found.append(Prerequisite(

@@ -22,7 +22,7 @@ def test_onprem_facts() -> None:
     assert (facts.gateway.gateway, facts.gateway.service, facts.gateway.namespace) == (
         "kubeflow/kubeflow-gateway", "istio-ingressgateway", "istio-system")
     assert facts.gateway.url == "https://kubeflow.onprem.acme.example"
-    assert facts.issuer == "kubeflow-self-signing-issuer"
+    assert facts.issuer == "mlplane-platform-ca"  # self-signed: the platform CA signs hosts' certificates
     assert (facts.kserve.enabled, facts.kserve.mode) == (True, "serverless")
     assert facts.auth is not None and facts.auth.user_header == "kubeflow-userid"
     assert facts.auth.issuer == "http://dex.auth.svc.cluster.local:5556/dex"

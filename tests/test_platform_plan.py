@@ -119,9 +119,11 @@ def test_mesh_is_strict_and_denies_by_default(onprem: Plan) -> None:
                 for p in kind(onprem, "AuthorizationPolicy")}
     assert policies[("istio-system", "global-deny-all")] == {}
     assert policies[("istio-system", "istio-ingressgateway")]["rules"] == [{}]
-    kubeflow = policies[("kubeflow", "allow-platform-peers")]
-    assert kubeflow["rules"][0]["from"][0]["source"]["namespaces"] == sorted(
-        ["kubeflow", "istio-system", "knative-serving", "team-vision", "team-nlp"])
+    # No namespace admits another as a whole (tests/test_isolation.py checks every stack).
+    assert ("kubeflow", "allow-platform-peers") not in policies
+    assert policies[("auth", "allow-login-callers")]["rules"] == [{"from": [{"source": {"principals": [
+        "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+        "cluster.local/ns/oauth2-proxy/sa/oauth2-proxy"]}}]}]
     gate = policies[("istio-system", "istio-ingressgateway-oauth2-proxy")]
     assert gate["action"] == "CUSTOM" and gate["provider"] == {"name": "oauth2-proxy"}
     # The login gate closes only once oauth2-proxy runs.
@@ -149,7 +151,12 @@ def test_gateway_serves_the_host_over_tls(onprem: Plan) -> None:
     assert servers[1]["tls"]["credentialName"] == "kubeflow-ingress-tls"
     cert = kind(onprem, "Certificate")[0].inputs
     assert cert["spec"]["dnsNames"] == ["kubeflow.onprem.acme.example"]
-    assert cert["spec"]["issuerRef"]["name"] == "kubeflow-self-signing-issuer"
+    # self-signed: the platform CA signs the host's certificate (the CA is self-signed).
+    assert cert["spec"]["issuerRef"]["name"] == "mlplane-platform-ca"
+    ca = onprem.named("platform-cert-manager-platform-ca").inputs["spec"]
+    assert ca["isCA"] is True and ca["issuerRef"]["name"] == "kubeflow-self-signing-issuer"
+    issuer = onprem.named("platform-cert-manager-platform-ca-issuer").inputs["spec"]
+    assert issuer == {"ca": {"secretName": "mlplane-platform-ca"}}
 
 
 def test_gke_uses_acme_and_an_upstream_provider() -> None:
@@ -201,7 +208,8 @@ def test_namespaces_carry_their_pod_security_level_and_open_only_their_ports(onp
     namespaces = {r.inputs["metadata"]["name"]: r.inputs["metadata"] for r in kind(onprem, "Namespace")}
     levels = {name: (m["labels"]["pod-security.kubernetes.io/enforce"], m["labels"]["pod-security.kubernetes.io/warn"])
               for name, m in namespaces.items()}
-    assert levels["kubeflow"] == ("baseline", "restricted")
+    # Upstream 26.03 enforces restricted on kubeflow (common/kubeflow-namespace/base/kubeflow/namespace.yaml).
+    assert levels["kubeflow"] == ("restricted", "restricted")
     assert levels["team-vision"] == ("baseline", "restricted")
     assert levels["cert-manager"] == levels["auth"] == levels["oauth2-proxy"] == levels["istio-system"] \
         == ("restricted", "restricted")
@@ -228,6 +236,12 @@ def test_contributors_get_what_kfam_would_create(onprem: Plan) -> None:
     access = onprem.named("platform-profiles-team-vision-user-carol-acme-example-clusterrole-view-access")
     assert access.inputs["spec"]["rules"][0]["when"] == [
         {"key": "request.headers[kubeflow-userid]", "values": ["carol@acme.example"]}]
+    # The header counts only from the gateway and the KFP UI (KFAM's principals), and a
+    # viewer does not reach the profile's notebook servers.
+    assert access.inputs["spec"]["rules"][0]["from"] == [{"source": {"principals": [
+        "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+        "cluster.local/ns/kubeflow/sa/ml-pipeline-ui"]}}]
+    assert access.inputs["spec"]["rules"][0]["to"] == [{"operation": {"notPaths": ["/notebook/team-vision/*"]}}]
     profile = onprem.named("platform-profiles-team-nlp-profile").inputs
     assert profile["spec"] == {"owner": {"kind": "User", "name": "bob@acme.example"}}
 

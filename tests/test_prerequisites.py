@@ -11,15 +11,19 @@ from .conftest import STACKS, load_stack
 
 POST_RENDERER = "mlplane's Helm post-renderer"
 #: Each shipped stack's prerequisites, by name, in order.
+_NP = "NetworkPolicy enforcement"
 EXPECTED = {
-    "dev": [POST_RENDERER, "local-path-provisioner", "a default StorageClass"],
+    "dev": [POST_RENDERER, "local-path-provisioner", "a default StorageClass",
+            f"{_NP} (kind's kindnet v0.24+, or k3s' kube-router)"],
     "onprem": [POST_RENDERER, "local-path-provisioner", "csi-driver-nfs",
                *(f"taints of node {n}" for n in ("gpu-a100-01", "gpu-a100-02", "gpu-l4-01", "gpu-l4-02",
                                                  "gpu-mi300-01")),
-               "a default StorageClass"],
-    "gke": [POST_RENDERER, "Compute Engine persistent disk CSI driver", "a default StorageClass"],
-    "eks": [POST_RENDERER, "Amazon EBS CSI driver", "Karpenter", "a default StorageClass", "AWS Load Balancer Controller"],
-    "aks": [POST_RENDERER, "Azure Disk CSI driver", "a default StorageClass"],
+               "a default StorageClass", f"{_NP} (a CNI that implements it)"],
+    "gke": [POST_RENDERER, "Compute Engine persistent disk CSI driver", "a default StorageClass",
+            f"{_NP} (GKE network policy or Dataplane V2)"],
+    "eks": [POST_RENDERER, "Amazon EBS CSI driver", "Karpenter", "a default StorageClass",
+            f"{_NP} (Amazon VPC CNI network policy agent)", "AWS Load Balancer Controller"],
+    "aks": [POST_RENDERER, "Azure Disk CSI driver", "a default StorageClass", f"{_NP} (Azure network policy engine)"],
 }
 
 
@@ -40,7 +44,8 @@ def test_each_stack_declares_what_its_classes_pools_and_gateway_need(stack: str)
 
 def test_a_driver_two_classes_need_is_listed_once() -> None:
     config = load_stack("gke")  # two gce-pd classes
-    items = [i for i in prerequisites(config) if i.name not in ("a default StorageClass", POST_RENDERER)]
+    items = [i for i in prerequisites(config)
+             if i.name not in ("a default StorageClass", POST_RENDERER) and not i.name.startswith(_NP)]
     assert len(items) == 1
     assert items[0].needed_by.count("mlplane:storage.classes[") == 2
     assert items[0].check == "kubectl get csidriver pd.csi.storage.gke.io"
@@ -56,6 +61,20 @@ def test_eks_checks_karpenters_and_the_load_balancer_controllers_crds() -> None:
     checks = {i.name: i.check for i in prerequisites(load_stack("eks"))}
     assert checks["Karpenter"] == "kubectl get crd nodepools.karpenter.sh ec2nodeclasses.karpenter.k8s.aws"
     assert checks["AWS Load Balancer Controller"] == "kubectl get crd targetgroupbindings.elbv2.k8s.aws"
+
+
+def test_eks_checks_that_the_vpc_cni_enforces_network_policies() -> None:
+    # The VPC CNI ignores NetworkPolicies unless its add-on sets enableNetworkPolicy, which runs
+    # the aws-eks-nodeagent container with --enable-network-policy=true.
+    item = next(i for i in prerequisites(load_stack("eks")) if i.name.startswith(_NP))
+    assert "aws-eks-nodeagent" in item.check and "--enable-network-policy=true" in item.check
+    assert "enableNetworkPolicy" in item.install
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_cluster_kind_checks_network_policy_enforcement(stack: str) -> None:
+    names = [i.name for i in prerequisites(load_stack(stack))]
+    assert sum(name.startswith(_NP) for name in names) == 1
 
 
 @pytest.mark.slow

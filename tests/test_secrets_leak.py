@@ -184,6 +184,8 @@ def _add_secrets(config: dict[str, Any], stack: str, canaries: Canaries) -> None
         dex["connector"] = {"id": "leak-check", "name": "Leak check", "issuer": "https://sso.example.com",
                             "client_id": "mlplane",
                             "client_secret": canaries.new(f"{stack}: added dex.connector.client_secret", awkward)}
+        # An upstream provider's accounts are named (an open one needs any_account: true).
+        auth.setdefault("oauth2_proxy", {})["email_domains"] = ["example.com"]
     # Every other stack keeps oauth2-proxy's generated secrets, so both ways are covered.
     if STACKS.index(stack) % 2 == 1:
         proxy = auth.setdefault("oauth2_proxy", {})

@@ -65,6 +65,8 @@ def test_the_gateway_login_gate_exempts_public_hosts_only(tmp_path, capsys) -> N
         {"name": "closed", "model": {"format": "sklearn", "volume": {"claim": "models", "path": "iris"}},
          "host": "closed.localtest.me"},
     ]}
+    # A public host needs the platform on a host of its own (else Kubeflow's routes answer it too).
+    document["config"]["mlplane:kubeflow"]["ingress"] = {"host": "kubeflow.localtest.me"}
     stack = tmp_path / "Pulumi.dev.yaml"
     stack.write_text(yaml.safe_dump(document, sort_keys=False))
     assert main(["render", "--config-file", str(stack), "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().err
@@ -72,6 +74,10 @@ def test_the_gateway_login_gate_exempts_public_hosts_only(tmp_path, capsys) -> N
     [gate] = [r for r in plan["resources"] if r["name"] == "platform-auth-login-gate"]
     operation = gate["inputs"]["spec"]["rules"][0]["to"][0]["operation"]
     assert operation["notHosts"] == ["open.localtest.me", "open.localtest.me:*"]
+    # The DENY of requests without a verified token exempts that host, and no other.
+    [deny] = [r for r in plan["resources"] if r["name"] == "platform-gateway-guard-require-jwt"]
+    assert {tuple(rule["to"][0]["operation"]["notHosts"]) for rule in deny["inputs"]["spec"]["rules"]} == {
+        ("open.localtest.me", "open.localtest.me:*")}
     logins = {r["name"] for r in plan["resources"] if r["type"].endswith(":AuthorizationPolicy")}
     assert "endpoint-closed-login" in logins and "endpoint-open-login" not in logins
 

@@ -92,7 +92,10 @@ def test_in_cluster_store_keeps_generated_keys_secret() -> None:
     assert keys["metadata"] == {"name": "mlplane-artifacts-s3", "namespace": "mlplane"}
     assert keys["stringData"] == {"AWS_ACCESS_KEY_ID": "[secret]", "AWS_SECRET_ACCESS_KEY": "[secret]"}
     assert "offline-secret-placeholder" not in plan.to_json_text()
-    policy = plan.named("artifacts-namespace-allow-internal").inputs["spec"]["ingress"][0]["from"]
+    # The granted namespaces reach the S3 port only.
+    opening = plan.named("artifacts-namespace-allow-s3-clients").inputs["spec"]
+    assert opening["ingress"][0]["ports"] == [{"port": 8333, "protocol": "TCP"}]
+    policy = opening["ingress"][0]["from"]
     allowed = sorted(p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
                      for p in policy if "namespaceSelector" in p)
     assert allowed == ["kubeflow", "mlplane"]

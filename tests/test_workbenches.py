@@ -286,8 +286,12 @@ def test_in_cluster_store_credentials_reach_the_profile(tmp_path: Path) -> None:
     assert pod["serviceAccountName"] == "mlplane-artifacts"
     env = {e["name"] for e in pod["containers"][0]["env"]}
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3"} <= env
-    policy = next((out / "manifests" / "mlplane-artifacts").glob("NetworkPolicy-*internal*"))
-    assert "kubeflow-user-example-com" in policy.read_text()
+    policy = yaml.safe_load((out / "manifests" / "mlplane-artifacts" / "NetworkPolicy-allow-s3-clients.yaml").read_text())
+    # The granted profile reaches the S3 port, and only it (the store's other ports stay closed).
+    (rule,) = policy["spec"]["ingress"]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kubeflow-user-example-com"}}} \
+        in rule["from"]
+    assert rule["ports"] == [{"port": 8333, "protocol": "TCP"}]
 
 
 @pytest.mark.parametrize("length, ok", [(52, True), (53, False)])

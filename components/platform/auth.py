@@ -20,6 +20,7 @@ import pulumi
 import pulumi_random as random
 from pydantic import Field
 
+from mlplane.components.platform.gateway_guard import ACME_PATHS, LOGIN_PATHS, host_forms
 from mlplane.components.platform.install import PartArgs, after, custom_resource, install_source
 from mlplane.components.platform.istio import INGRESS_LABELS, KUBEFLOW_GATEWAY, NETWORKING_API, SECURITY_API
 from mlplane.components.platform.resolve import ResolvedComponent
@@ -54,11 +55,16 @@ class AuthArgs(PartArgs):
 
 
 def _gated(public_hosts: tuple[str, ...]) -> dict[str, Any]:
-    """What the login gate covers: every request but the login flow and the public hosts."""
-    operation: dict[str, Any] = {"notPaths": ["/dex/*", "/dex/**", "/oauth2/*"]}
+    """What the login gate covers: every request but the login flow, ACME's challenges and the public hosts.
+
+    The ACME path skips the login (an ACME server has no session); the gateway's DENY
+    (components/platform/gateway_guard.py) still refuses it for any method but GET and any
+    port but 80.
+    """
+    operation: dict[str, Any] = {"notPaths": [*LOGIN_PATHS, *ACME_PATHS]}
     if public_hosts:
         # Istio matches the Host header with and without a port; list both forms.
-        operation["notHosts"] = sorted({*public_hosts, *(f"{host}:*" for host in public_hosts)})
+        operation["notHosts"] = host_forms(public_hosts)
     return operation
 
 
@@ -182,7 +188,12 @@ class Auth(pulumi.ComponentResource):
                 {"selector": {"matchLabels": dict(INGRESS_LABELS)}, "jwtRules": [{
                     "issuer": self.issuer,
                     "jwksUri": f"{self.issuer}/keys",
-                    "forwardOriginalToken": True,
+                    # Accepted for their audience only: oauth2-proxy's client at Dex (Dex's ID
+                    # tokens carry the client id as ``aud``); and not forwarded to backends,
+                    # which read the user from the headers below (upstream 26.03 forwards it:
+                    # any app a user visits could replay the token for its lifetime).
+                    "audiences": [CLIENT_ID],
+                    "forwardOriginalToken": False,
                     "fromHeaders": [{"name": "Authorization", "prefix": "Bearer "}],
                     "outputClaimToHeaders": [{"header": USER_HEADER, "claim": "email"},
                                              {"header": GROUPS_HEADER, "claim": "groups"}],

@@ -20,6 +20,8 @@ from mlplane.components.platform.spec import IssuerSettings
 WEBHOOK_ISSUER = "kubeflow-self-signing-issuer"
 #: The ClusterIssuer of the ingress certificate when ACME is configured.
 ACME_ISSUER = "mlplane-acme"
+#: The platform CA (self-signed mode): its Certificate, Secret and CA ClusterIssuer share the name.
+PLATFORM_CA = "mlplane-platform-ca"
 #: The Secret (in the gateway's namespace) holding the ingress certificate.
 INGRESS_TLS_SECRET = "kubeflow-ingress-tls"
 
@@ -45,6 +47,31 @@ def chart_values() -> dict[str, object]:
     }
 
 
+def platform_ca_spec() -> dict[str, object]:
+    """The platform CA's Certificate: a CA (``isCA``), signed by the self-signed ClusterIssuer.
+
+    Ten years, ECDSA P-256; its leaves keep cert-manager's defaults (90 days, renewed
+    before expiry), so only the CA needs distributing to clients.
+    """
+    return {
+        "isCA": True,
+        "commonName": "mlplane platform CA",
+        "secretName": PLATFORM_CA,
+        "duration": "87600h",
+        "privateKey": {"algorithm": "ECDSA", "size": 256},
+        "issuerRef": {"kind": "ClusterIssuer", "name": WEBHOOK_ISSUER, "group": "cert-manager.io"},
+    }
+
+
+def trust_note(namespace: str) -> str:
+    """How users fetch and trust the platform CA's certificate (printed by ``mlplane preview``)."""
+    return ("The platform's TLS certificates are signed by its own CA (mlplane:kubeflow.issuer.kind self-signed). "
+            "After `pulumi up`, give users its certificate to trust (browser or OS trust store, "
+            "REQUESTS_CA_BUNDLE / SSL_CERT_FILE for clients):\n"
+            f"  kubectl get secret {PLATFORM_CA} -n {namespace} -o jsonpath='{{.data.ca\\.crt}}' "
+            "| base64 -d > mlplane-platform-ca.crt\n")
+
+
 class CertManager(pulumi.ComponentResource):
     """cert-manager (unless the cluster has one) and the platform's ClusterIssuers.
 
@@ -68,6 +95,21 @@ class CertManager(pulumi.ComponentResource):
         )
         self.ready: list[pulumi.Resource] = [webhook_issuer]
         self.ingress_issuer = WEBHOOK_ISSUER
+        if args.issuer.kind == "self-signed":
+            # One platform CA, self-signed, whose certificate users trust once; it signs every
+            # host's leaf (cert-manager's documented bootstrap: a selfSigned issuer makes an isCA
+            # Certificate, a `ca` issuer signs with its Secret; cert-manager.io/docs/configuration/
+            # selfsigned/ "Bootstrapping CA Issuers"). A ClusterIssuer reads that Secret from
+            # cert-manager's cluster resource namespace, its own by default (docs/configuration/ca/).
+            self.ingress_issuer = PLATFORM_CA
+            ca = custom_resource(
+                f"{name}-platform-ca", CERT_MANAGER_API, "Certificate",
+                {"name": PLATFORM_CA, "namespace": component.namespace},
+                platform_ca_spec(), after(self, self.ready, args.after), wait_for=READY)
+            ca_issuer = custom_resource(
+                f"{name}-platform-ca-issuer", CERT_MANAGER_API, "ClusterIssuer", {"name": PLATFORM_CA},
+                {"ca": {"secretName": PLATFORM_CA}}, after(self, ca, args.after), wait_for=READY)
+            self.ready += [ca, ca_issuer]
         if args.issuer.kind == "acme":
             self.ingress_issuer = ACME_ISSUER
             acme = custom_resource(

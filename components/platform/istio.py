@@ -5,9 +5,10 @@ Security policy, mesh-wide (in Istio's root namespace):
 - ``PeerAuthentication default``: mutual TLS STRICT for every meshed workload.
 - ``AuthorizationPolicy global-deny-all`` (empty spec): nothing is allowed unless an
   ALLOW policy says so. Upstream Kubeflow components bring their own ALLOW policies;
-  mlplane adds the ones the platform itself needs: anyone may reach the ingress (and
-  Knative's local) gateway, and each platform namespace may be reached from the peer
-  namespaces it serves (:class:`MeshAllow`).
+  mlplane adds the ones the platform itself needs: anyone may reach the ingress gateway
+  (whose own DENY then refuses requests without a verified login:
+  components/platform/gateway_guard.py), and the login flow's namespaces admit the
+  identities that call them (:class:`MeshAllow`); no policy admits a namespace as a whole.
 
 Custom resources wait for istiod: its validating webhook checks them.
 """
@@ -31,6 +32,15 @@ NETWORKING_API = "networking.istio.io/v1beta1"
 #: The ingress gateway's name and labels (what kubeflow/manifests' objects select).
 INGRESS_GATEWAY = "istio-ingressgateway"
 INGRESS_LABELS = {"app": INGRESS_GATEWAY, "istio": "ingressgateway"}
+#: The ServiceAccount the ingress gateway runs as: the identity every kubeflow/manifests
+#: AuthorizationPolicy and the profile controller's ``ISTIO_INGRESS_GATEWAY_PRINCIPAL`` name
+#: (``cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account``: kubeflow/manifests
+#: v1.8.1 apps/profiles/upstream/manager/kustomization.yaml, 26.03
+#: applications/profiles/upstream/manager/kustomization.yaml and every web app's
+#: authorization policy). Istio's gateway chart would name it after
+#: the release (``gateway.serviceAccountName`` in templates/_helpers.tpl, 1.17.3 and 1.29.0),
+#: which none of them match.
+INGRESS_SERVICE_ACCOUNT = "istio-ingressgateway-service-account"
 #: The Istio Gateway every Kubeflow VirtualService binds to (``<namespace>/<name>``).
 KUBEFLOW_GATEWAY = "kubeflow-gateway"
 #: Where GKE nodes keep CNI binaries (``/opt`` is read-only on Container-Optimized OS).
@@ -38,10 +48,11 @@ GKE_CNI_BIN_DIR = "/home/kubernetes/bin"
 
 
 class MeshAllow(ArgsModel):
-    """An ALLOW policy: workloads in ``namespace`` accept requests from ``sources``."""
+    """An ALLOW policy: workloads in ``namespace`` accept requests from the workloads ``principals`` name."""
 
     namespace: str = Field(description="Namespace whose workloads the policy covers.")
-    sources: tuple[str, ...] = Field(description="Namespaces whose workloads may call them.")
+    name: str = Field(description="The policy's name.")
+    principals: tuple[str, ...] = Field(description="Mesh identities (cluster.local/ns/<ns>/sa/<sa>) that may call.")
 
 
 class ExtAuthz(ArgsModel):
@@ -142,7 +153,7 @@ def chart_values(role: str, args: IstioArgs, version: str) -> dict[str, Any]:
         return {**platform, "meshConfig": mesh, cni_key: {"enabled": True}, **profile}
     if role == "gateway":
         return {"name": INGRESS_GATEWAY, "labels": dict(INGRESS_LABELS), "service": dict(args.service),
-                "securityContext": gateway_pod_security()}
+                "serviceAccount": {"name": INGRESS_SERVICE_ACCOUNT}, "securityContext": gateway_pod_security()}
     return {"defaultRevision": "default"}
 
 
@@ -186,8 +197,8 @@ class Istio(pulumi.ComponentResource):
         for allow in args.allows:
             allows.append(custom_resource(
                 f"{name}-allow-{allow.namespace}", SECURITY_API, "AuthorizationPolicy",
-                {"name": "allow-platform-peers", "namespace": allow.namespace},
-                {"action": "ALLOW", "rules": [{"from": [{"source": {"namespaces": sorted(set(allow.sources))}}]}]},
+                {"name": allow.name, "namespace": allow.namespace},
+                {"action": "ALLOW", "rules": [{"from": [{"source": {"principals": list(allow.principals)}}]}]},
                 policy))
 
         servers: list[dict[str, Any]] = [{

@@ -23,6 +23,13 @@ from mlplane.components.platform.resolve import ResolvedComponent
 
 
 
+#: The ServiceAccount Knative's activator runs as, by release train: Knative 1.10 runs every
+#: control-plane pod as ``controller``, 1.21 gives the activator its own (kubeflow/manifests
+#: common/knative/knative-serving/base/upstream/serving-core.yaml, the activator Deployment's
+#: ``serviceAccountName``, at v1.8.1 and 26.03).
+ACTIVATOR_ACCOUNT = {"1.8.1": "controller", "26.03": "activator"}
+
+
 class KnativeServingArgs(PartArgs):
     """Arguments of :class:`KnativeServing`."""
 

@@ -3,9 +3,10 @@
 Pure: the platform layer creates a :class:`~components.namespace.PlatformNamespace`
 for each entry. Exceptions to ``restricted``, and why:
 
-- ``kubeflow`` and profile namespaces enforce ``baseline`` (and warn and audit at
-  ``restricted``): the upstream kubeflow/manifests workloads (MySQL, MinIO/SeaweedFS, the
-  web apps) and users' notebook images do not all set the restricted security contexts.
+- ``kubeflow`` enforces what upstream enforces: ``restricted`` on 26.03; on 1.8.1, which
+  sets no level and runs MySQL and MinIO as root, ``baseline`` (warning at ``restricted``).
+- profile namespaces enforce ``baseline`` by default (a profile may say ``restricted``):
+  users' notebook images do not all set the restricted security contexts.
   ``knative-serving`` follows the level Knative's own namespace object sets: ``restricted``
   on 26.03; on 1.8.1, which sets none, ``baseline``. ``baseline`` still forbids privileged
   pods, host namespaces and hostPath volumes; the warnings show what blocks tightening.
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mlplane.components.namespace import PlatformNamespaceArgs
+from mlplane.components.mesh import GATEWAY_PODS
+from mlplane.components.namespace import NetworkOpening, PlatformNamespaceArgs
 from mlplane.components.platform.istio import MeshAllow
 from mlplane.components.platform.resolve import ResolvedComponent
 from mlplane.components.platform.spec import DATA_COMPONENTS, KubeflowSpec
@@ -42,6 +44,13 @@ ISTIO_PORTS = (80, 443, 8080, 8443, 15012, 15017, 15021)
 #: Knative Serving's webhook.
 KNATIVE_WEBHOOK_PORTS = (8443,)
 
+#: Releases whose ``kubeflow`` namespace upstream enforces ``restricted`` on.
+KUBEFLOW_RESTRICTED = ("26.03",)
+#: The KFP UI's ServiceAccount (its principal is KFAM's and the profile controller's KFP_UI_PRINCIPAL).
+KFP_UI_SERVICE_ACCOUNT = "ml-pipeline-ui"
+#: oauth2-proxy's ServiceAccount (the chart names it after ``fullnameOverride``).
+OAUTH2_PROXY_SERVICE_ACCOUNT = "oauth2-proxy"
+
 #: Labels that Kubeflow's profile controller gives the namespaces it owns.
 PROFILE_LABELS: Mapping[str, str] = {
     "istio-injection": "enabled",
@@ -59,36 +68,122 @@ def profile_role(name: str) -> str:
     return f"profile-{name}"
 
 
-def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedComponent]) -> dict[str, PlatformNamespaceArgs]:
+def principal(namespace: str, service_account: str, trust_domain: str = "cluster.local") -> str:
+    """A workload's mesh identity as AuthorizationPolicy ``principals`` name it (SPIFFE path)."""
+    return f"{trust_domain}/ns/{namespace}/sa/{service_account}"
+
+
+INGRESS_GATEWAY_PODS = {"matchLabels": {"istio": "ingressgateway"}}
+#: Every profile namespace carries this label (the profile controller sets it on the
+#: namespaces it makes; mlplane on the ones it declares: PROFILE_LABELS).
+PROFILE_NAMESPACES = {"app.kubernetes.io/part-of": "kubeflow-profile"}
+#: The KFP profile controller: a metacontroller hook that creates each profile's KFP
+#: objects and, on 26.03, mints its object-store keys (kubeflow/pipelines
+#: manifests/kustomize/base/installs/multi-user/pipelines-profile-controller/sync.py). Only
+#: metacontroller calls it (its CompositeController's hook URL, same directory).
+KFP_PROFILE_CONTROLLER = ("app", ("kubeflow-pipelines-profile-controller",))
+METACONTROLLER_PODS = {"matchLabels": {"app": "metacontroller"}}
+
+#: Backends in ``kubeflow`` that pods of profile namespaces call, and on which ports: the
+#: selectors and ports of kubeflow/manifests 26.03 common/kubeflow-namespace/base/kubeflow/
+#: (ml-pipeline.yaml, metadata-grpc-server.yaml, katib-db-manager.yaml, model-registry.yaml,
+#: model-catalog.yaml), applied on both trains; plus the object store pipeline steps write
+#: artifacts to: 26.03's SeaweedFS S3 port (its own NetworkPolicy, kubeflow/pipelines
+#: manifests/kustomize/third-party/seaweedfs/base/seaweedfs/seaweedfs-networkpolicy.yaml, opens
+#: only 8333 to profiles) and 1.8.1's MinIO (app=minio, port 9000).
+PROFILE_BACKENDS: tuple[tuple[str, dict[str, str], tuple[int, ...]], ...] = (
+    ("kfp-api", {"app": "ml-pipeline"}, (8888, 8887)),
+    ("kfp-metadata", {"component": "metadata-grpc-server"}, (8080,)),
+    ("katib-db-manager", {"katib.kubeflow.org/component": "db-manager"}, (6789,)),
+    ("model-registry", {"component": "model-registry-server"}, (8080,)),
+    ("model-catalog", {"component": "model-catalog-server"}, (8080,)),
+    ("kfp-minio", {"app": "minio"}, (9000,)),
+)
+
+#: Callers in ``kubeflow`` and ``knative-serving`` that reach workloads of a profile
+#: namespace (the principals the profile controller's ``ns-owner-access-istio`` names:
+#: kubeflow/kubeflow v1.8.0 components/profile-controller/controllers/profile_controller.go,
+#: getAuthorizationPolicy: the KFP UI for owners, the notebook controller's culling GETs;
+#: Knative's activator and autoscaler for probes and metrics).
+PROFILE_CALLERS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("kubeflow", {"app": "ml-pipeline-ui"}),
+    ("kubeflow", {"app": "notebook-controller"}),
+    ("knative-serving", {"app": "activator"}),
+    ("knative-serving", {"app": "autoscaler"}),
+)
+
+
+def _gateways_in(istio_ns: str, pods: dict[str, object] = GATEWAY_PODS) -> NetworkOpening:
+    return NetworkOpening(name="allow-gateways", from_namespaces=(istio_ns,), from_pods=dict(pods))
+
+
+def _kubeflow_openings(istio_ns: str) -> tuple[NetworkOpening, ...]:
+    """kubeflow's openings beyond its own namespace (upstream 26.03's per-workload policies)."""
+    everyone_but_webhook = {"matchExpressions": [{"key": KFP_PROFILE_CONTROLLER[0], "operator": "NotIn",
+                                                  "values": list(KFP_PROFILE_CONTROLLER[1])}]}
+    return (
+        # The gateway routes to the web apps; each app's AuthorizationPolicy names the gateway.
+        NetworkOpening(name="allow-ingress-gateway", pods=everyone_but_webhook, from_namespaces=(istio_ns,),
+                       from_pods=dict(INGRESS_GATEWAY_PODS)),
+        *(NetworkOpening(name=f"allow-profiles-to-{name}", pods={"matchLabels": labels},
+                         from_namespace_labels=dict(PROFILE_NAMESPACES), ports=ports)
+          for name, labels, ports in PROFILE_BACKENDS),
+        NetworkOpening(name="allow-kfp-profile-controller-hook",
+                       pods={"matchLabels": {KFP_PROFILE_CONTROLLER[0]: KFP_PROFILE_CONTROLLER[1][0]}},
+                       from_pods=dict(METACONTROLLER_PODS)),
+    )
+
+
+def _profile_openings(istio_ns: str, knative: str | None) -> tuple[NetworkOpening, ...]:
+    callers = [(namespace, pods) for namespace, pods in PROFILE_CALLERS if knative or namespace == "kubeflow"]
+    return (
+        _gateways_in(istio_ns),
+        *(NetworkOpening(name=f"allow-{pods['app']}", from_namespaces=(knative if ns == "knative-serving" and knative
+                                                                     else ns,),
+                         from_pods={"matchLabels": dict(pods)})
+          for ns, pods in callers),
+    )
+
+
+def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedComponent],
+                        block_cloud_metadata: bool = False) -> dict[str, PlatformNamespaceArgs]:
     """The namespaces the platform creates, by role.
 
     Roles are ``kubeflow``, ``ns-<namespace>`` for add-ons (so two add-ons configured
     into one namespace share it) and ``profile-<name>`` for profiles. Namespaces of
     ``existing`` add-ons are not created (the cluster has them).
+
+    No namespace admits another one as a whole: each opening names the pods it lets in
+    (the gateways, a named platform caller) and, where upstream does, the ports. With
+    ``block_cloud_metadata`` (clusters whose metadata endpoint hands out the node's cloud
+    credentials: :func:`blocks_cloud_metadata`), profile pods cannot reach it.
     """
-    profiles = tuple(p.name for p in spec.profiles)
     istio_ns = resolved["istio"].namespace
     knative = resolved["knative_serving"]
-    serving_peers = (knative.namespace,) if knative.enabled else ()
 
     keeps_data = spec.protect_data and any(resolved[key].enabled for key in DATA_COMPONENTS)
     wanted: list[tuple[str, PlatformNamespaceArgs]] = [(KUBEFLOW_NAMESPACE, PlatformNamespaceArgs(
-        namespace=KUBEFLOW_NAMESPACE, pod_security="baseline", pod_security_warn="restricted", protect=keeps_data,
-        allow_ingress_from=_unique((istio_ns, *serving_peers, *profiles)),
-        open_ports=KUBEFLOW_WEBHOOK_PORTS,
+        namespace=KUBEFLOW_NAMESPACE, protect=keeps_data,
+        open_ports=KUBEFLOW_WEBHOOK_PORTS, openings=_kubeflow_openings(istio_ns),
+        private_pods={KFP_PROFILE_CONTROLLER[0]: KFP_PROFILE_CONTROLLER[1]},
         labels={**MESHED, "control-plane": "kubeflow"},
+        **kubeflow_pod_security(spec.release),
     ))]
     if resolved["cert_manager"].enabled:
         wanted.append(_addon(resolved["cert_manager"].namespace, open_ports=CERT_MANAGER_WEBHOOK_PORTS))
     if resolved["istio"].enabled:
-        wanted.append(_addon(istio_ns, open_ports=ISTIO_PORTS,
-                             allow_ingress_from=_unique((KUBEFLOW_NAMESPACE, *serving_peers, *profiles))))
+        # The gateways' listeners and istiod's ports are open to every client; nothing else is.
+        wanted.append(_addon(istio_ns, open_ports=ISTIO_PORTS, **istio_pod_security(spec.release, knative.enabled)))
         wanted.append(_addon(ISTIO_CNI_NAMESPACE, pod_security="privileged"))
     if resolved["dex"].enabled:
-        peers = (istio_ns, resolved["oauth2_proxy"].namespace) if resolved["oauth2_proxy"].enabled else (istio_ns,)
-        wanted.append(_addon(resolved["dex"].namespace, allow_ingress_from=_unique(peers), labels=MESHED))
+        openings = [_gateways_in(istio_ns, INGRESS_GATEWAY_PODS)]
+        if resolved["oauth2_proxy"].enabled:
+            openings.append(NetworkOpening(name="allow-oauth2-proxy", from_namespaces=(resolved["oauth2_proxy"].namespace,),
+                                           from_pods={"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}))
+        wanted.append(_addon(resolved["dex"].namespace, openings=tuple(openings), labels=MESHED))
     if resolved["oauth2_proxy"].enabled:
-        wanted.append(_addon(resolved["oauth2_proxy"].namespace, allow_ingress_from=(istio_ns,), labels=MESHED))
+        wanted.append(_addon(resolved["oauth2_proxy"].namespace, openings=(_gateways_in(istio_ns, INGRESS_GATEWAY_PODS),),
+                             labels=MESHED))
     if knative.enabled:
         # Knative's directory creates this namespace itself: mlplane patches its labels. Its
         # own labels must agree with them (server-side apply refuses another value for a
@@ -98,12 +193,19 @@ def platform_namespaces(spec: KubeflowSpec, resolved: Mapping[str, ResolvedCompo
         wanted.append(_addon(knative.namespace, pod_security=level,
                              pod_security_warn="restricted" if level != "restricted" else None,
                              open_ports=KNATIVE_WEBHOOK_PORTS, upstream_owned=True,
-                             allow_ingress_from=_unique((istio_ns, KUBEFLOW_NAMESPACE, *profiles))))
+                             # The gateways hand requests for scaled-to-zero revisions to the activator
+                             # (its ports 8012 HTTP/1, 8013 HTTP/2: knative/serving config/core/
+                             # deployments/activator.yaml), as 26.03's allow-istio-gateways-to-activator.
+                             openings=(NetworkOpening(name="allow-gateways-to-activator",
+                                                      pods={"matchLabels": {"app": "activator"}},
+                                                      from_namespaces=(istio_ns,), from_pods=dict(GATEWAY_PODS),
+                                                      ports=(8012, 8013)),)))
     for profile in spec.profiles:
         wanted.append((profile_role(profile.name), PlatformNamespaceArgs(
             namespace=profile.name, pod_security=profile.pod_security,
             pod_security_warn="restricted" if profile.pod_security != "restricted" else None,
-            allow_ingress_from=_unique((istio_ns, KUBEFLOW_NAMESPACE, *serving_peers)),
+            openings=_profile_openings(istio_ns, knative.namespace if knative.enabled else None),
+            block_cloud_metadata=block_cloud_metadata,
             labels=dict(PROFILE_LABELS), annotations={"owner": profile.owner}, protect=spec.protect_data,
         )))
 
@@ -134,21 +236,69 @@ def _merge(first: PlatformNamespaceArgs, second: PlatformNamespaceArgs) -> Platf
         "pod_security": level,
         "allow_ingress_from": _unique((*first.allow_ingress_from, *second.allow_ingress_from)),
         "open_ports": tuple(sorted({*first.open_ports, *second.open_ports})),
+        "openings": (*first.openings, *(o for o in second.openings if o not in first.openings)),
         "labels": {**first.labels, **second.labels},
         "protect": first.protect or second.protect,
     })
 
 
-def mesh_allows(spec: KubeflowSpec, resolved: Mapping[str, ResolvedComponent]) -> tuple[MeshAllow, ...]:
-    """The Istio ALLOW policies matching the namespaces' NetworkPolicies.
+def blocks_cloud_metadata(cluster_kind: str) -> bool:
+    """Whether tenant pods are kept from the instance metadata endpoint on this cluster kind.
 
-    Each meshed platform namespace accepts requests from itself and from the peers its
-    NetworkPolicy admits. Namespaces outside the mesh (cert-manager, Istio's own) need
-    none: Istio's policies only act on workloads with a sidecar.
+    Everywhere but GKE: on EKS and AKS (and self-hosted clouds) it serves the node's own
+    role or managed identity to any pod that asks; workload identities there come from
+    projected tokens, not from it. GKE Workload Identity serves the pod's own
+    ServiceAccount's identity from that address (cloud.google.com/kubernetes-engine/docs/
+    concepts/workload-identity, "GKE metadata server"), which artifact access needs.
     """
-    outside = {resolved["cert_manager"].namespace, resolved["istio"].namespace, ISTIO_CNI_NAMESPACE}
-    return tuple(
-        MeshAllow(namespace=args.namespace, sources=_unique((args.namespace, *args.allow_ingress_from)))
-        for args in platform_namespaces(spec, resolved).values()
-        if args.namespace not in outside
-    )
+    return cluster_kind != "gke"
+
+
+def mesh_allows(spec: KubeflowSpec, resolved: Mapping[str, ResolvedComponent],
+                gateway_principal: str) -> tuple[MeshAllow, ...]:
+    """The Istio ALLOW policies mlplane adds to platform namespaces, each naming its callers' identities.
+
+    Only the login flow's namespaces need one: Dex is called by the gateway (``/dex`` routes)
+    and by oauth2-proxy (token redemption), oauth2-proxy by the gateway (ext_authz and
+    ``/oauth2``). ``kubeflow`` and ``knative-serving`` keep upstream's per-workload policies
+    alone, and profile namespaces the profile controller's and the contributors' policies:
+    an ALLOW for a whole namespace would OR over every narrow one (Istio evaluates ALLOW
+    policies as a union: istio.io "Authorization Policy", "ALLOW ... if any matches").
+    """
+    allows: dict[str, list[str]] = {}
+    dex, proxy = resolved["dex"], resolved["oauth2_proxy"]
+    if proxy.enabled:
+        allows.setdefault(proxy.namespace, []).append(gateway_principal)
+    if dex.enabled:
+        callers = allows.setdefault(dex.namespace, [])
+        callers.append(gateway_principal)
+        if proxy.enabled:
+            callers.append(principal(proxy.namespace, OAUTH2_PROXY_SERVICE_ACCOUNT))
+    return tuple(MeshAllow(namespace=namespace, name="allow-login-callers", principals=tuple(_unique(tuple(found))))
+                 for namespace, found in sorted(allows.items()))
+
+
+def istio_pod_security(release: str, knative: bool) -> dict[str, str]:
+    """Istio's namespace: ``restricted``, except where an upstream pod there cannot meet it.
+
+    Knative's cluster-local gateway comes from kubeflow/manifests (common/istio-1-17/
+    cluster-local-gateway at v1.8.1), whose Deployment sets no seccomp profile, so the
+    ReplicaSet controller's pods are refused under ``restricted`` (``mlplane verify`` on the
+    1.8.1 onprem stack: FailedCreate, seccompProfile). There ``baseline`` (warning at
+    ``restricted``); upstream sets no level at all. The 26.03 gateway passes ``restricted``.
+    """
+    if knative and release not in KUBEFLOW_RESTRICTED:
+        return {"pod_security": "baseline", "pod_security_warn": "restricted"}
+    return {"pod_security": "restricted"}
+
+
+def kubeflow_pod_security(release: str) -> dict[str, str]:
+    """``kubeflow``'s Pod Security levels on ``release``: upstream's where it sets one, else baseline.
+
+    kubeflow/manifests 26.03 enforces ``restricted`` (common/kubeflow-namespace/base/kubeflow/
+    namespace.yaml); v1.8.1 sets no level (common/kubeflow-namespace/base/namespace.yaml), and
+    its MySQL and MinIO run as root, so ``baseline`` there, warning at ``restricted``.
+    """
+    if release in KUBEFLOW_RESTRICTED:
+        return {"pod_security": "restricted"}
+    return {"pod_security": "baseline", "pod_security_warn": "restricted"}

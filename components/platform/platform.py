@@ -21,10 +21,11 @@ from mlplane.components.platform.auth import OAUTH2_PROXY_PORT, Auth, AuthArgs, 
 from mlplane.components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, CertManagerArgs
 from mlplane.components.platform.install import PartArgs
 from mlplane.components.platform.gateway import gateway_service_values
-from mlplane.components.platform.istio import ExtAuthz, Istio, IstioArgs
+from mlplane.components.platform.gateway_guard import GatewayGuard, GatewayGuardArgs
+from mlplane.components.platform.istio import INGRESS_LABELS, INGRESS_SERVICE_ACCOUNT, ExtAuthz, Istio, IstioArgs
 from mlplane.components.platform.knative import KnativeServing, KnativeServingArgs
 from mlplane.components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
-from mlplane.components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows
+from mlplane.components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows, principal, KFP_UI_SERVICE_ACCOUNT
 from mlplane.components.platform.profiles import Profiles, ProfilesArgs
 from mlplane.components.platform.resolve import ResolvedComponent, resolve
 from mlplane.components.platform.spec import AuthSpec, KubeflowSpec
@@ -86,10 +87,18 @@ class Platform(pulumi.ComponentResource):
                 tls_secret=INGRESS_TLS_SECRET if tls else None,
                 ext_authz=ExtAuthz(name=mesh_provider_name(args.auth), service=oauth2_proxy_service(proxy.namespace),
                                    port=OAUTH2_PROXY_PORT) if proxy.enabled else None,
-                allows=mesh_allows(spec, components),
+                allows=mesh_allows(spec, components, principal(istio_ns, INGRESS_SERVICE_ACCOUNT)),
                 gke=args.gke, service=gateway_service_values(spec.gateway, args.cluster_kind),
                 after=namespaces), child)
         mesh = tuple(self.istio.ready) if self.istio else ()
+        # Whatever authenticates (or nothing), the gateway refuses requests without a verified
+        # token outside the login flow, ACME's challenges and the public hosts.
+        self.guard = None
+        if self.istio is not None:
+            self.guard = GatewayGuard(f"{name}-gateway-guard", GatewayGuardArgs(
+                namespace=istio_ns, selector=dict(INGRESS_LABELS), public_hosts=args.public_hosts,
+                after=(*namespaces, *mesh)), child)
+            mesh = (*mesh, *self.guard.ready)
 
         self.auth = None
         self.generated_passwords = {}
@@ -113,11 +122,12 @@ class Platform(pulumi.ComponentResource):
             notebook_culling=spec.components.notebooks.culling), child)
 
         self.profiles = None
-        if spec.profiles:
+        if spec.profiles or components["profiles"].enabled:
             self.profiles = Profiles(f"{name}-profiles", ProfilesArgs(
                 profiles=spec.profiles, namespaces={p.name: args.namespaces[p.name] for p in spec.profiles},
                 controller=tuple(r for r in (self.apps.profiles,) if r is not None),
                 roles=tuple(r for r in (self.apps.roles,) if r is not None), mesh=mesh,
+                callers=(principal(istio_ns, INGRESS_SERVICE_ACCOUNT), principal(KUBEFLOW_NAMESPACE, KFP_UI_SERVICE_ACCOUNT)),
                 protect=spec.protect_data), child)
         # What endpoints and apps wait for: certificates, the mesh and its gateway, login,
         # and KServe (with Knative). Depending on these, not on the whole platform, keeps

@@ -161,6 +161,13 @@ class IngressSettings(ArgsModel):
         None,
         description="Serve HTTPS with a certificate from the configured issuer. Default: on when a host is set.",
     )
+    cleartext: bool = Field(
+        False,
+        description="Serve the platform over plain HTTP although the gateway is exposed outside the cluster "
+                    "(gateway.mode other than cluster-ip): passwords and session cookies then cross the network "
+                    "unencrypted. Only for a gateway reached on this machine alone (kind/k3d mapping node ports "
+                    "to localhost). Default: false, an exposed gateway needs a host with TLS.",
+    )
 
     @property
     def effective_tls(self) -> bool:
@@ -299,6 +306,11 @@ class OAuth2ProxySettings(ArgsModel):
         None, description="Cookie encryption secret (32 bytes). Default: generated (pulumi-random).")
     cookie_expire: Annotated[str, AfterValidator(check_duration)] = Field("24h", description="Session lifetime.")
     email_domains: tuple[str, ...] = Field(("*",), description="E-mail domains allowed to log in (`*`: any).")
+    any_account: bool = Field(
+        False,
+        description="With an upstream connector (dex.connector), let every account of that provider log in "
+                    "(email_domains: ['*']). Default: false, so such a stack names its e-mail domains; with "
+                    "static users only, Dex itself knows every account.")
     mesh_provider: DnsLabel | None = Field(
         None, description="Name of the extension provider (meshConfig.extensionProviders[].name) under which the "
         "mesh knows oauth2-proxy; the gateway's CUSTOM policies name it. Required with istio: {existing: true} "
@@ -311,3 +323,6 @@ class AuthSpec(ArgsModel):
 
     dex: DexSettings = Field(default_factory=DexSettings, description="Dex: static users and an upstream connector.")
     oauth2_proxy: OAuth2ProxySettings = Field(default_factory=OAuth2ProxySettings, description="oauth2-proxy settings.")
+    groups: tuple[str, ...] = Field(
+        (), description="Groups the identity provider puts into tokens (the connector's groups claim) that "
+                        "endpoints and web apps may name as their callers.")

@@ -106,6 +106,8 @@ class ServingEndpointArgs(ArgsModel):
     exposure: Exposure | None = Field(None, description="External host, TLS and login; None: in-cluster only.")
     callers: tuple[DnsLabel, ...] = Field((), description="Other namespaces whose pods call the endpoint.")
     knative_namespace: DnsLabel = Field("knative-serving", description="Namespace of Knative's activator.")
+    knative_activator_account: DnsLabel = Field(
+        "activator", description="ServiceAccount of Knative's activator (its mesh identity; per Knative release).")
     knative_local_gateway: str = Field(
         "knative-local-gateway.istio-system.svc.cluster.local",
         description="In-cluster gateway that routes to Knative services by Host header.",

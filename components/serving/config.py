@@ -59,11 +59,22 @@ class Exposed(ArgsModel):
     allow_from: tuple[DnsLabel, ...] = Field(
         (), description="Other namespaces whose pods may call it (its own namespace always may).",
     )
+    users: tuple[str, ...] = Field(
+        (), description="Who may call the host: these e-mail addresses (the token's email claim). With users, "
+                        "groups or profiles unset, every account that may log in may.")
+    groups: tuple[str, ...] = Field(
+        (), description="Who may call the host: members of these groups (the token's groups claim); each must be "
+                        "declared in mlplane:auth.groups.")
+    profiles: tuple[DnsLabel, ...] = Field(
+        (), description="Who may call the host: the owner and contributors of these declared profiles.")
 
     @model_validator(mode="after")
     def _public_needs_host(self) -> "Exposed":
         if self.public and self.host is None:
             raise ValueError("public: true applies to an exposed host; set host, or drop public")
+        if (self.users or self.groups or self.profiles) and (self.public or self.host is None):
+            raise ValueError("users, groups and profiles say who may call an exposed host behind the login; "
+                             "set host (and leave public out), or drop them")
         return self
 
 

@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 
 from mlplane.components.serving.args import EndpointNames, ServingEndpointArgs, endpoint_names
 from mlplane.components.serving.deployment import autoscaler_body, deployment_body, service_body, service_ports
-from mlplane.components.serving.exposure import RouteTarget, declare_access, declare_route
+from mlplane.components.serving.exposure import RouteTarget, Serverless, declare_access, declare_route
 from mlplane.components.serving.kserve import inference_service_body
 from mlplane.components.serving.options import child_options
 
@@ -139,12 +139,15 @@ class ServingEndpoint(pulumi.ComponentResource):
                 metadata=body["metadata"], spec=body["spec"], opts=child)
             ready = [self.server]
 
-        callers = tuple(args.callers)
+        serverless = None
         if args.backend == "kserve-serverless" and args.gateway is not None:
-            # Knative's activator and local gateway forward requests to the revisions.
-            callers += (args.knative_namespace, args.gateway.namespace)
-        declare_access(name, names.name, names.namespace, names.selector, gateway=args.gateway, callers=callers,
-                       exposed=args.exposure is not None, opts=child)
+            # Knative's activator and local gateway forward requests to the revisions; each keeps
+            # the endpoint's callers (exposure.Serverless).
+            serverless = Serverless(istio_namespace=args.gateway.namespace, knative_namespace=args.knative_namespace,
+                                    activator_account=args.knative_activator_account)
+        declare_access(name, names.name, names.namespace, names.selector, gateway=args.gateway,
+                       callers=tuple(args.callers), exposed=args.exposure is not None, opts=child,
+                       serverless=serverless)
 
         self.in_cluster_url: pulumi.Output[str] = _after(ready, address.url)
         self.external_url: pulumi.Output[str] | None = None

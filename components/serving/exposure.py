@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from mlplane.components.base import ArgsModel
+from mlplane.components.mesh import GATEWAY_PODS
 from mlplane.components.namespace import NAMESPACE_NAME_LABEL
 from mlplane.core.naming import k8s_name
 from mlplane.components.serving.spec import DnsLabel, Host
@@ -48,7 +49,9 @@ class GatewayRef(ArgsModel):
         description="Labels of the ingress gateway's pods (Gateway and policy selectors).",
     )
     service_account: DnsLabel = Field(
-        "istio-ingressgateway", description="ServiceAccount of the gateway's pods (its mesh identity)."
+        "istio-ingressgateway-service-account",
+        description="ServiceAccount of the gateway's pods (its mesh identity; components/platform/istio.py: "
+                    "INGRESS_SERVICE_ACCOUNT).",
     )
     trust_domain: str = Field("cluster.local", description="The mesh's trust domain.", min_length=1)
 
@@ -87,6 +90,10 @@ class Exposure(ArgsModel):
         description="Name of the mesh's ext-authz provider (oauth2-proxy) that logs users in; required "
                     "unless public.",
     )
+    users: tuple[str, ...] = Field(
+        (), description="E-mail addresses (token email claim) that may call the host; with groups empty too: "
+                        "every account that may log in.")
+    groups: tuple[str, ...] = Field((), description="Groups (token groups claim) that may call the host.")
     login_routes: tuple[LoginRoute, ...] = Field(
         (),
         description="Login paths routed on a private host, so the login flow completes on it (oauth2-proxy's "
@@ -183,19 +190,41 @@ def virtual_service_body(name: str, namespace: str, exposure: Exposure, target: 
     }
 
 
-def login_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
-    """The gateway's CUSTOM policy: requests for the host go through the ext-authz login first."""
+def _host_policy(exposure: Exposure, gateway: GatewayRef, role: str, action: str,
+                 rule: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    """An AuthorizationPolicy on the gateway for the host's requests (outside the login flow)."""
     return {
         "apiVersion": SECURITY_API,
         "kind": "AuthorizationPolicy",
-        "metadata": {"name": k8s_name(exposure.host, "login"), "namespace": gateway.namespace},
+        "metadata": {"name": k8s_name(exposure.host, role), "namespace": gateway.namespace},
         "spec": {
             "selector": {"matchLabels": dict(gateway.selector)},
-            "action": "CUSTOM",
-            "provider": {"name": exposure.auth_provider},
-            "rules": [{"to": [{"operation": _login_operation(exposure)}]}],
+            "action": action,
+            **spec,
+            "rules": [{"to": [{"operation": _login_operation(exposure)}], **rule}],
         },
     }
+
+
+def login_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
+    """The gateway's CUSTOM policy: requests for the host go through the ext-authz login first."""
+    return _host_policy(exposure, gateway, "login", "CUSTOM", {}, provider={"name": exposure.auth_provider})
+
+
+def audience_policy_body(exposure: Exposure, gateway: GatewayRef) -> dict[str, Any]:
+    """The gateway's DENY for a host with an audience: a verified token of someone else is refused.
+
+    Conditions of one rule are ANDed (istio.io "Authorization Policy", Rule): refused when
+    the token's ``email`` is none of ``users`` *and* its ``groups`` none of ``groups``; a claim
+    the token lacks matches ``notValues`` (Envoy RBAC negates the claim matcher). The login
+    flow's own paths stay open (the gateway's DENY of unauthenticated requests guards them).
+    """
+    when: list[dict[str, Any]] = []
+    if exposure.users:
+        when.append({"key": "request.auth.claims[email]", "notValues": sorted(exposure.users)})
+    if exposure.groups:
+        when.append({"key": "request.auth.claims[groups]", "notValues": sorted(exposure.groups)})
+    return _host_policy(exposure, gateway, "audience", "DENY", {"when": when})
 
 
 def _login_operation(exposure: Exposure) -> dict[str, Any]:
@@ -207,13 +236,61 @@ def _login_operation(exposure: Exposure) -> dict[str, Any]:
     return operation
 
 
+@dataclass(frozen=True)
+class Serverless:
+    """Knative's two forwarders in front of a serverless endpoint's revisions.
+
+    Requests reach a revision through Knative's local gateway (``knative-local-gateway`` in
+    Istio's namespace, port 8081: kubeflow/manifests common/knative/knative-serving/base/upstream/
+    net-istio.yaml on both trains) and, while it scales from zero, the activator, so the
+    revision sees their identities, never the caller's. mlplane keeps the caller's
+    ``allow_from`` at each hop instead:
+
+    - the local gateway serves plain HTTP (its Gateway server is ``protocol: HTTP``), so it
+      learns no caller identity: a NetworkPolicy lets only the endpoint's own namespace and
+      its named callers reach its port (plus the ingress gateway, in its namespace);
+    - the activator is meshed (mutual TLS), so it does know the caller: a DENY on it refuses
+      requests for the endpoint's revisions (the ``knative-serving-namespace`` and
+      ``knative-serving-revision`` headers net-istio sets and the activator routes by:
+      knative/serving pkg/activator/handler/handler.go) from anyone but the local gateway and the
+      endpoint's callers;
+    - the revision's ALLOW names the two forwarders' principals, not their namespaces.
+
+    Attributes:
+        istio_namespace: Where the local gateway runs.
+        knative_namespace: Where the activator runs.
+        local_gateway_account: The local gateway's ServiceAccount.
+        activator_account: The activator's ServiceAccount.
+        local_gateway_port: The local gateway's listener port.
+    """
+
+    istio_namespace: str = "istio-system"
+    knative_namespace: str = "knative-serving"
+    local_gateway_account: str = "cluster-local-gateway-service-account"
+    activator_account: str = "activator"
+    local_gateway_port: int = 8081
+
+    def principals(self, trust_domain: str = "cluster.local") -> list[str]:
+        """The forwarders' identities, as AuthorizationPolicy principals."""
+        return [f"{trust_domain}/ns/{self.istio_namespace}/sa/{self.local_gateway_account}",
+                f"{trust_domain}/ns/{self.knative_namespace}/sa/{self.activator_account}"]
+
+
+LOCAL_GATEWAY_PODS = {"matchLabels": {"istio": "cluster-local-gateway"}}
+ACTIVATOR_PODS = {"matchLabels": {"app": "activator"}}
+
+
 def allow_policy_body(
-    name: str, namespace: str, pod_labels: dict[str, str], gateway: GatewayRef | None, callers: tuple[str, ...]
+    name: str, namespace: str, pod_labels: dict[str, str], gateway: GatewayRef | None, callers: tuple[str, ...],
+    serverless: Serverless | None = None,
 ) -> dict[str, Any]:
-    """The workload's ALLOW policy: the gateway's identity, its own namespace and named callers."""
+    """The workload's ALLOW policy: the gateway's identity, its own namespace, named callers, Knative's forwarders."""
     rules: list[dict[str, Any]] = []
     if gateway is not None:
         rules.append({"from": [{"source": {"principals": [gateway.principal]}}]})
+    if serverless is not None:
+        rules.append({"from": [{"source": {"principals": serverless.principals(
+            gateway.trust_domain if gateway else "cluster.local")}}]})
     rules.append({"from": [{"source": {"namespaces": sorted({namespace, *callers})}}]})
     return {
         "apiVersion": SECURITY_API,
@@ -223,8 +300,16 @@ def allow_policy_body(
     }
 
 
-def network_policy_body(name: str, namespace: str, pod_labels: dict[str, str], callers: tuple[str, ...]) -> dict[str, Any]:
-    """A NetworkPolicy letting pods of other namespaces reach the workload's pods."""
+def _namespace_peer(namespace: str, pods: dict[str, Any] | None = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}}
+    if pods:
+        peer["podSelector"] = dict(pods)
+    return peer
+
+
+def network_policy_body(name: str, namespace: str, pod_labels: dict[str, str], callers: tuple[str, ...],
+                        forwarders: tuple[tuple[str, dict[str, Any]], ...] = ()) -> dict[str, Any]:
+    """A NetworkPolicy letting the callers' namespaces and the named forwarder pods reach the workload's pods."""
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -233,8 +318,47 @@ def network_policy_body(name: str, namespace: str, pod_labels: dict[str, str], c
             "podSelector": {"matchLabels": dict(pod_labels)},
             "policyTypes": ["Ingress"],
             "ingress": [{"from": [
-                {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: caller}}} for caller in sorted(callers)
+                *(_namespace_peer(caller) for caller in sorted(callers)),
+                *(_namespace_peer(ns, pods) for ns, pods in forwarders),
             ]}],
+        },
+    }
+
+
+def local_gateway_policy_body(name: str, namespace: str, callers: tuple[str, ...],
+                              serverless: Serverless) -> dict[str, Any]:
+    """The NetworkPolicy opening Knative's local gateway to the endpoint's namespace and callers only."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": k8s_name(namespace, name, "local-gateway"), "namespace": serverless.istio_namespace},
+        "spec": {
+            "podSelector": dict(LOCAL_GATEWAY_PODS),
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_namespace_peer(ns) for ns in sorted({namespace, *callers})],
+                         "ports": [{"port": serverless.local_gateway_port, "protocol": "TCP"}]}],
+        },
+    }
+
+
+def activator_policy_body(name: str, namespace: str, callers: tuple[str, ...], serverless: Serverless,
+                          trust_domain: str = "cluster.local") -> dict[str, Any]:
+    """The DENY on Knative's activator: the endpoint's revisions only for its callers and the local gateway."""
+    return {
+        "apiVersion": SECURITY_API,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": k8s_name(namespace, name, "callers-only"), "namespace": serverless.knative_namespace},
+        "spec": {
+            "selector": {"matchLabels": dict(ACTIVATOR_PODS["matchLabels"])},
+            "action": "DENY",
+            "rules": [{
+                "from": [{"source": {
+                    "notPrincipals": [serverless.principals(trust_domain)[0]],
+                    "notNamespaces": sorted({namespace, *callers}),
+                }}],
+                "when": [{"key": "request.headers[knative-serving-namespace]", "values": [namespace]},
+                         {"key": "request.headers[knative-serving-revision]", "values": [f"{name}-*"]}],
+            }],
         },
     }
 
@@ -260,6 +384,7 @@ def declare_access(
     callers: tuple[str, ...],
     exposed: bool,
     opts: pulumi.ResourceOptions,
+    serverless: Serverless | None = None,
 ) -> list[pulumi.Resource]:
     """Let the workload's callers in: NetworkPolicy for other namespaces, mesh ALLOW policy.
 
@@ -270,23 +395,36 @@ def declare_access(
         pod_labels: Labels selecting the workload's pods.
         gateway: The mesh's ingress gateway, or None when the stack has no Istio.
         callers: Other namespaces whose pods call the workload.
-        exposed: Whether the gateway routes to the workload (its namespace is let in).
+        exposed: Whether the gateway routes to the workload (its pods are let in).
         opts: Options of the children (parent, depends_on).
+        serverless: Knative's forwarders, when the workload is a serverless endpoint (see
+            :class:`Serverless`); None otherwise.
 
     Returns:
         The resources made.
     """
     made: list[pulumi.Resource] = []
-    outside = {c for c in callers if c != namespace}
-    if exposed and gateway is not None:
-        outside.add(gateway.namespace)
-    if outside:
-        body = network_policy_body(base, namespace, pod_labels, tuple(outside))
+    outside = tuple(sorted({c for c in callers if c != namespace}))
+    forwarders: list[tuple[str, dict[str, Any]]] = []
+    if exposed and gateway is not None and serverless is None:
+        forwarders.append((gateway.namespace, {"matchLabels": dict(gateway.selector)}))
+    if serverless is not None:
+        forwarders += [(serverless.istio_namespace, dict(GATEWAY_PODS)),
+                       (serverless.knative_namespace, dict(ACTIVATOR_PODS))]
+    if outside or forwarders:
+        body = network_policy_body(base, namespace, pod_labels, outside, tuple(forwarders))
         made.append(k8s.networking.v1.NetworkPolicy(
             f"{name}-callers", metadata=body["metadata"], spec=body["spec"], opts=opts))
     if gateway is not None:
-        body = allow_policy_body(base, namespace, pod_labels, gateway if exposed else None, tuple(callers))
+        body = allow_policy_body(base, namespace, pod_labels, gateway if exposed else None, tuple(callers),
+                                 serverless)
         made.append(_custom(f"{name}-allow", body, opts))
+    if serverless is not None:
+        body = local_gateway_policy_body(base, namespace, outside, serverless)
+        made.append(k8s.networking.v1.NetworkPolicy(
+            f"{name}-local-gateway", metadata=body["metadata"], spec=body["spec"], opts=opts))
+        made.append(_custom(f"{name}-activator-callers", activator_policy_body(
+            base, namespace, outside, serverless, gateway.trust_domain if gateway else "cluster.local"), opts))
     return made
 
 
@@ -320,9 +458,12 @@ def declare_route(
     """
     certificate = _custom(f"{name}-certificate", certificate_body(exposure, gateway), opts)
     login = None
+    first: list[pulumi.Resource] = [certificate]
     if not exposure.public:
         login = _custom(f"{name}-login", login_policy_body(exposure, gateway), opts)
-    first = [certificate] + ([login] if login is not None else [])
+        first.append(login)
+        if exposure.users or exposure.groups:
+            first.append(_custom(f"{name}-audience", audience_policy_body(exposure, gateway), opts))
     gateway_resource = _custom(f"{name}-gateway", gateway_body(base, namespace, exposure, gateway),
                                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=first)))
     virtual_service = _custom(

@@ -1,8 +1,8 @@
 """In-cluster artifact store: SeaweedFS with its S3 API, as Kubeflow Pipelines ships it.
 
 One SeaweedFS server (master, volume, filer and S3 gateway in one pod) on a protected
-volume, in its own namespace that only the workload namespace (and the namespaces the
-args name) may reach. Its S3 keys are generated (pulumi-random) and handed to workloads
+volume, in its own namespace whose S3 port only the workload namespace (and the namespaces
+the args name) may reach; its other ports answer nobody outside the pod. Its S3 keys are generated (pulumi-random) and handed to workloads
 in a Secret of the workload namespace; the keys never appear in the stack file or plan.
 """
 
@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from mlplane.components.namespace import NetworkOpening, PlatformNamespace, PlatformNamespaceArgs
 from mlplane.components.pod_security import (
     ComputeResources,
     restricted_container_security_context,
@@ -41,8 +41,13 @@ def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dic
     """Declare namespace, volume, server, Service and the workloads' credentials."""
     spec = args.store
     allowed = tuple(dict.fromkeys((*args.namespaces, *args.allow_ingress_from)))
+    # The granted namespaces reach the S3 gateway's port only: SeaweedFS answers without
+    # credentials on its master, volume and filer ports (weed server's defaults 9333, 8080,
+    # 8888 and their gRPC ports), which nothing outside the pod needs.
     namespace = PlatformNamespace(
-        f"{name}-namespace", PlatformNamespaceArgs(namespace=spec.namespace, allow_ingress_from=allowed),
+        f"{name}-namespace", PlatformNamespaceArgs(namespace=spec.namespace, openings=(NetworkOpening(
+            name="allow-s3-clients", pods={"matchLabels": dict(_LABELS)}, from_namespaces=allowed,
+            ports=(IN_CLUSTER_S3_PORT,)),) if allowed else ()),
         pulumi.ResourceOptions(parent=store),
     )
     inside = pulumi.ResourceOptions(parent=store, depends_on=[namespace])

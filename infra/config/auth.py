@@ -118,3 +118,16 @@ def existing_mesh_names_the_login_provider(config: "StackConfig") -> Iterator[Fi
                   "Istio denies every request through the gateway. Add this to its mesh config (meshConfig), "
                   "then name the provider here:\n" + entry,
                   allowed="the name of the extension provider registered in the existing mesh's config")
+
+
+@rule
+def external_accounts_are_named(config: "StackConfig") -> Iterator[Finding]:
+    """With an upstream provider, email_domains ['*'] (any of its accounts) is an explicit choice."""
+    if not _dex_enabled(config) or config.auth.dex.connector is None:
+        return
+    proxy = config.auth.oauth2_proxy
+    if "*" in proxy.email_domains and not proxy.any_account:
+        yield Finding((SECTION, "oauth2_proxy", "email_domains"),
+                      f"every account of {config.auth.dex.connector.issuer} could log in to the platform",
+                      list(proxy.email_domains), "your e-mail domains (e.g. [example.com]), or any_account: true "
+                      "to let every account of the provider in")

@@ -62,6 +62,8 @@ class ServingPlatform:
     workload_namespace: str
     store_scheme: str | None
     store_credentials: str | None
+    profiles: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
 
 
 def serving_platform(config: "StackConfig") -> ServingPlatform:
@@ -72,6 +74,7 @@ def serving_platform(config: "StackConfig") -> ServingPlatform:
     workload = config.cluster.workload_namespace
     spec = config.kubeflow
     namespaces: tuple[str, ...] = (workload,)
+    profiles: tuple[str, ...] = ()
     backend: ServingBackend = "deployment"
     gateway = issuer = login = False
     host = None
@@ -84,12 +87,13 @@ def serving_platform(config: "StackConfig") -> ServingPlatform:
         login = resolved["oauth2_proxy"].enabled
         host = spec.ingress.host
         namespaces += tuple(p.name for p in spec.profiles if p.name != workload)
+        profiles = tuple(p.name for p in spec.profiles)
     store = config.storage.artifacts if config.storage is not None else None
     facts = artifact_store_facts(store, namespace=workload) if store is not None else None
     return ServingPlatform(
         backend=backend, gateway=gateway, issuer=issuer, login=login, platform_host=host, namespaces=namespaces,
         workload_namespace=workload, store_scheme=facts.scheme if facts else None,
-        store_credentials=facts.credentials if facts else None,
+        store_credentials=facts.credentials if facts else None, profiles=profiles, groups=tuple(config.auth.groups),
     )
 
 
@@ -105,6 +109,29 @@ def _exposure_findings(path: tuple[Any, ...], item: Exposed, platform: ServingPl
     if not item.public and not platform.login:
         yield Finding((*path, "public"), f"host {item.host!r} requires login, and this stack has no oauth2-proxy",
                       item.public, "public: true (explicitly without login), or enable dex and oauth2_proxy")
+    if item.public and platform.gateway and platform.platform_host is None:
+        # Without ingress.host, kubeflow-gateway serves every host and Kubeflow's routes match
+        # any Host header: the public host's login exemption would cover them too.
+        yield Finding((*path, "public"), f"public host {item.host!r} would exempt Kubeflow's routes from the login: "
+                      "without mlplane:kubeflow.ingress.host the Kubeflow gateway answers every host, this one too",
+                      item.public, "set mlplane:kubeflow.ingress.host (another host), or public: false")
+
+
+def _caller_findings(path: tuple[Any, ...], item: Exposed, platform: ServingPlatform) -> Iterator[Finding]:
+    for index, group in enumerate(item.groups):
+        if group not in platform.groups:
+            yield Finding((*path, "groups", index), "not a group mlplane:auth.groups declares", group,
+                          ", ".join(platform.groups) or "declare the provider's groups in mlplane:auth.groups first")
+    for index, profile in enumerate(item.profiles):
+        if profile not in platform.profiles:
+            yield Finding((*path, "profiles", index), "not a profile mlplane:kubeflow.profiles declares", profile,
+                          ", ".join(platform.profiles) or "declare the profile in mlplane:kubeflow.profiles first")
+    known = (*platform.namespaces, "kubeflow")
+    for index, caller in enumerate(item.allow_from):
+        if caller not in known:
+            yield Finding((*path, "allow_from", index), "not a namespace this stack declares; it would let in "
+                          "whatever runs there", caller, ", ".join(known) + " (the workload namespace, a profile, "
+                          "or kubeflow)")
 
 
 def _namespace_findings(path: tuple[Any, ...], namespace: str | None, platform: ServingPlatform) -> Iterator[Finding]:
@@ -148,6 +175,7 @@ def _common_findings(path: tuple[Any, ...], item: EndpointConfig | WebAppConfig,
     yield from seen.findings(path, item)
     yield from _namespace_findings(path, item.namespace, platform)
     yield from _exposure_findings(path, item, platform)
+    yield from _caller_findings(path, item, platform)
 
 
 @rule

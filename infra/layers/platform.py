@@ -10,8 +10,8 @@ import pulumi
 
 from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from mlplane.components.platform.auth import GROUPS_HEADER, USER_HEADER, mesh_provider_name
-from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
-from mlplane.components.platform.namespaces import platform_namespaces
+from mlplane.components.platform.istio import INGRESS_GATEWAY, INGRESS_SERVICE_ACCOUNT, KUBEFLOW_GATEWAY
+from mlplane.components.platform.namespaces import MESHED, blocks_cloud_metadata, platform_namespaces
 from mlplane.components.platform.platform import Platform, PlatformArgs
 from mlplane.components.platform.resolve import resolve
 from mlplane.infra.config import StackConfig
@@ -35,6 +35,7 @@ class GatewayFacts:
         host: The external host name, or None when the gateway answers any host
             (reached through ``kubectl port-forward``).
         tls: Whether the gateway serves HTTPS (a certificate for ``host``).
+        service_account: The ServiceAccount the gateway's pods run as (their mesh identity).
     """
 
     gateway: str
@@ -42,6 +43,7 @@ class GatewayFacts:
     namespace: str
     host: str | None
     tls: bool
+    service_account: str = INGRESS_SERVICE_ACCOUNT
 
     @property
     def url(self) -> str | None:
@@ -98,6 +100,7 @@ class PlatformFacts:
         kserve: KServe's state and mode.
         auth: Authentication facts (None without oauth2-proxy).
         profile_namespaces: Namespaces of the declared Kubeflow profiles.
+        profile_members: Each declared profile's owner and contributors (e-mails), by name.
         installed: Keys of the components mlplane installs (``pipelines``, ``kserve``, ...).
         platform: The Platform component (depend on it to wait for the whole platform),
             or None.
@@ -111,6 +114,7 @@ class PlatformFacts:
     kserve: KServeFacts = field(default_factory=lambda: KServeFacts(enabled=False, mode="raw"))
     auth: AuthFacts | None = None
     profile_namespaces: tuple[str, ...] = ()
+    profile_members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     installed: tuple[str, ...] = ()
     platform: pulumi.Resource | None = None
 
@@ -165,12 +169,18 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
             "kubeflow": PlatformNamespace("kubeflow", PlatformNamespaceArgs(namespace=KUBEFLOW_NAMESPACE), ctx.opts()),
         }
     else:
-        planned = platform_namespaces(spec, resolve(spec))
+        planned = platform_namespaces(spec, resolve(spec), blocks_cloud_metadata(config.cluster.kind))
         # Namespaces an upstream source creates itself are patched once that source has made them.
         namespaces = {role: PlatformNamespace(role, args, ctx.opts())
                       for role, args in planned.items() if not args.upstream_owned}
+    # Meshed wherever the platform runs Istio, so that the ALLOW policies of its endpoints and
+    # web apps are enforced at all (Istio's policies act on workloads with a proxy only); its
+    # run-to-completion pods opt out one by one (components/mesh.py).
+    meshed = MESHED if spec is not None and resolve(spec)["istio"].available else {}
     namespaces["workloads"] = PlatformNamespace(
-        "workloads", PlatformNamespaceArgs(namespace=workload_namespace, **workload_pod_security(config)), ctx.opts()
+        "workloads", PlatformNamespaceArgs(namespace=workload_namespace, labels=dict(meshed),
+                                           block_cloud_metadata=blocks_cloud_metadata(config.cluster.kind),
+                                           **workload_pod_security(config)), ctx.opts()
     )
     if spec is None:
         return PlatformFacts(namespaces=namespaces, workload_namespace=workload_namespace)
@@ -204,6 +214,7 @@ def declare_platform(ctx: StackContext) -> PlatformFacts:
         auth=AuthFacts(issuer=platform.auth.issuer, user_header=USER_HEADER, groups_header=GROUPS_HEADER,
                        provider=mesh_provider_name(config.auth)) if platform.auth is not None and components["oauth2_proxy"].enabled else None,
         profile_namespaces=tuple(p.name for p in spec.profiles),
+        profile_members={p.name: (p.owner, *(c.email for c in p.contributors)) for p in spec.profiles},
         installed=tuple(key for key, c in components.items() if c.enabled),
         platform=platform,
     )

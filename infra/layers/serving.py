@@ -14,8 +14,10 @@ from typing import Any
 
 import pulumi
 
+
 from mlplane.components.platform.auth import DEX_PORT, OAUTH2_PROXY_PORT, dex_service, oauth2_proxy_service
 from mlplane.components.platform.istio import INGRESS_LABELS
+from mlplane.components.platform.knative import ACTIVATOR_ACCOUNT
 from mlplane.components.serving.args import SERVER_RESOURCES, ModelStore, ServingEndpointArgs
 from mlplane.components.serving.checks import backend_for
 from mlplane.components.serving.endpoint import ServingEndpoint
@@ -41,6 +43,8 @@ class ServingContext:
         store: How model servers read the artifact store, or None without one.
         workload_namespace: The default namespace of endpoints and apps.
         knative_namespace: Namespace of Knative Serving (its activator calls revisions).
+        knative_activator_account: The activator's ServiceAccount on the platform's release.
+        profile_members: Each declared profile's owner and contributors, by profile name.
         after: What endpoints and apps wait for (the platform: CRDs, webhooks, gateway).
         storage: What endpoints that read a model wait for (volumes, the artifact store
             and its ServiceAccount).
@@ -54,17 +58,20 @@ class ServingContext:
     store: ModelStore | None
     workload_namespace: str
     knative_namespace: str = "knative-serving"
+    knative_activator_account: str = "activator"
+    profile_members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     after: tuple[pulumi.Resource, ...] = ()
     storage: tuple[pulumi.Resource, ...] = ()
 
-    def exposure(self, host: str | None, public: bool = False) -> Exposure | None:
+    def exposure(self, host: str | None, public: bool = False, users: tuple[str, ...] = (),
+                 groups: tuple[str, ...] = ()) -> Exposure | None:
         """The exposure of a host (None for in-cluster only); the config rules ensured it can be made."""
         if host is None:
             return None
         if self.issuer is None:
             raise ValueError(f"host {host!r} needs a certificate issuer (cert-manager), and the platform has none")
         return Exposure(host=host, public=public, issuer=self.issuer, auth_provider=self.auth_provider,
-                        login_routes=self.login_routes)
+                        login_routes=self.login_routes, users=users, groups=groups)
 
     def store_for(self, model: ModelSource | None) -> ModelStore | None:
         """The store access a model needs: only models in the artifact store (URIs) need it."""
@@ -97,7 +104,7 @@ def serving_context(platform: PlatformFacts, capacity: CapacityFacts) -> Serving
     gateway = None
     if platform.gateway is not None:
         gateway = GatewayRef(namespace=platform.gateway.namespace, selector=dict(INGRESS_LABELS),
-                             service_account=platform.gateway.service)
+                             service_account=platform.gateway.service_account)
     store = None
     if capacity.artifacts is not None:
         facts = capacity.artifacts
@@ -112,6 +119,8 @@ def serving_context(platform: PlatformFacts, capacity: CapacityFacts) -> Serving
         auth_provider=platform.auth.provider if platform.auth is not None else None,
         store=store,
         workload_namespace=platform.workload_namespace,
+        knative_activator_account=ACTIVATOR_ACCOUNT.get(platform.release or "", "activator"),
+        profile_members=dict(platform.profile_members),
         after=tuple(platform.platform.serving_ready) if platform.platform is not None else (),
         storage=capacity.storage_resources,
     )
@@ -138,9 +147,15 @@ def _workload_fields(spec: EndpointConfig | WebAppConfig, context: ServingContex
         "service_name": spec.name,
         "resources": spec.resources.resolve(defaults),
         "gateway": context.gateway,
-        "exposure": context.exposure(spec.host, spec.public),
+        "exposure": context.exposure(spec.host, spec.public, audience_users(spec, context), tuple(spec.groups)),
         **{name: getattr(spec, name) for name in same},
     }
+
+
+def audience_users(spec: Any, context: ServingContext) -> tuple[str, ...]:
+    """The e-mail addresses an endpoint or app admits: its users and its profiles' members."""
+    members = [email for name in spec.profiles for email in context.profile_members.get(name, ())]
+    return tuple(sorted({*spec.users, *members}))
 
 
 def endpoint_args(spec: EndpointConfig, context: ServingContext, capacity: CapacityFacts,
@@ -154,6 +169,7 @@ def endpoint_args(spec: EndpointConfig, context: ServingContext, capacity: Capac
         store=context.store_for(spec.model),
         callers=tuple(dict.fromkeys((*spec.allow_from, *callers))),
         knative_namespace=context.knative_namespace,
+        knative_activator_account=context.knative_activator_account,
     )
 
 
