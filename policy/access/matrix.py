@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlplane.policy.access import netpol, scenario
+from mlplane.policy.access import netpol, rbac, scenario
 from mlplane.policy.access.cluster import Service, Workload
 from mlplane.policy.access.paths import World, from_outside, to_service
 from mlplane.policy.access.request import Http, Verdict, allow, deny
@@ -22,6 +22,8 @@ PERSONAS = ("anonymous", "owner of A", "edit contributor of A", "view contributo
 METADATA_ADDRESS = "169.254.169.254"
 LOGIN_PREFIXES = ("/dex/", "/oauth2/")
 USER = "kubeflow-userid"
+#: The Kubernetes API server's RBAC decides these targets (kubectl with a user's or a pod's credentials).
+KUBE_API = "Kubernetes API in A"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Target:
     public: bool = False
     address: str | None = None
     artifact_of: str | None = None
+    kube_request: rbac.Request | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,11 @@ def targets(world: World, who: scenario.People) -> list[Target]:
         found.append(Target(f"mlplane {spec['hosts'][0]}", "mlplane's endpoints and web apps", service,
                             int((dest.get("port") or {}).get("number", 80)), "/", host=spec["hosts"][0], public=public))
     found.append(Target("cloud metadata endpoint", "cloud", address=METADATA_ADDRESS))
+    found += [Target(name, KUBE_API, kube_request=request) for name, request in (
+        ("create pods in A", rbac.Request("create", "pods", who.a)),
+        ("read secrets in A", rbac.Request("get", "secrets", who.a)),
+        ("exec into A's pods", rbac.Request("create", "pods", who.a, subresource="exec")),
+    )]
     _ = host
     return found
 
@@ -196,7 +204,20 @@ def _outside_attempts(world: World, persona: str, who: scenario.People, base: Ht
     return tries
 
 
+def _identity(world: World, persona: str, who: scenario.People) -> rbac.Identity:
+    """Who a persona is to the Kubernetes API server (its user, or its pod's ServiceAccount)."""
+    if (user := _user(persona, who)) is not None:
+        return rbac.Identity.person(user)
+    if (source := _source(world, persona, who)) is not None:
+        return rbac.Identity.service_account(source.namespace, source.service_account)
+    return rbac.Identity.anonymous()
+
+
 def _evaluate(world: World, persona: str, target: Target, who: scenario.People) -> Verdict:
+    if target.kube_request is not None:
+        objects = [o for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+                   for o in world.cluster.of_kind(kind)]
+        return rbac.decide(objects, _identity(world, persona, who), target.kube_request)
     gateway = _gateway_service(world)
     host, port = _platform_host(world)
     source = _source(world, persona, who)
