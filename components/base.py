@@ -18,6 +18,9 @@ from pydantic_core import PydanticCustomError, core_schema
 
 #: How secrets are shown wherever mlplane writes or prints: plan, manifests, errors.
 SECRET_MASK = "[secret]"
+#: How the offline expansion shows a Secret value that is a literal of an upstream source
+#: (public, so not hidden as ``[secret]``: the policy pack reports it where it is a credential).
+PUBLISHED_MASK = "[published default]"
 
 #: Keys (and environment variable names) whose values are credentials.
 _CREDENTIAL_KEY = re.compile(

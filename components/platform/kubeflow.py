@@ -20,6 +20,9 @@ import pulumi
 from pydantic import Field
 
 from mlplane.components.charts import minor_version
+from mlplane.components.credentials.generated import generate
+from mlplane.components.credentials.stores import stores_of
+from mlplane.components.credentials.transform import credential_transform
 from mlplane.components.platform.install import PartArgs, after, install_source
 from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
 from mlplane.components.platform.notebook_culling import NotebookCulling, declare_culling
@@ -45,6 +48,8 @@ class KubeflowAppsArgs(PartArgs):
     release: str = Field(DEFAULT_RELEASE, description="The release train (names of generated objects).")
     notebook_culling: NotebookCulling = Field(
         default_factory=NotebookCulling, description="The notebook controller's idle culling settings.")
+    rotate: Mapping[str, str] = Field(
+        default_factory=dict, description="Rotation token by store id (``mlplane:kubeflow.credentials.rotate``).")
 
 
 def kserve_values(role: str, args: KubeflowAppsArgs, version: str) -> dict[str, Any]:
@@ -113,9 +118,15 @@ class KubeflowApps(pulumi.ComponentResource):
         last = None
         # Removing (or replacing) these sources would delete their database with them.
         keep = args.protect_data and key in DATA_COMPONENTS
+        # Every credential the component's directories publish is generated and written in by
+        # a transform on each of its directories (consumers may sit in any of them).
+        stores = stores_of(key)
+        transforms = [credential_transform(stores, generate(f"{self._base}-credentials", stores, args.rotate, self))] \
+            if stores else None
         for source in component.sources:
             opts = pulumi.ResourceOptions.merge(after(self, args.after, needs),
-                                                pulumi.ResourceOptions(protect=keep, retain_on_delete=keep))
+                                                pulumi.ResourceOptions(protect=keep, retain_on_delete=keep,
+                                                                       transforms=transforms))
             last = install_source(f"{self._base}-{key.replace('_', '-')}-{source.role}", component, source, None,
                                   opts)
             self.installed[f"{key}/{source.role}"] = last
