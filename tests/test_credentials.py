@@ -17,10 +17,13 @@ import pytest
 from mlplane.components.base import SECRET_MASK
 from mlplane.components.credentials.scan import literal_credentials
 from mlplane.components.credentials.stores import ALLOW_EMPTY, STORES
-from mlplane.components.credentials.transform import CREDENTIAL_TRANSFORM, patch_object
+from mlplane.components.credentials.transform import CREDENTIAL_TRANSFORM
+from mlplane.components.platform.pinned_images import CACHE_IMAGE
+from mlplane.components.pod_security import image_problem
 from mlplane.components.platform.releases import ManifestsSource, release
 from mlplane.infra.offline.expand import kustomize
 from mlplane.infra.offline.expand.children import masked_secret, transformed, type_token
+from mlplane.infra.offline.images import plan_images
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.render import render_config
 from mlplane.policy.offline import plan_violations
@@ -96,27 +99,30 @@ def test_after_the_registered_transforms_no_consumer_reads_a_published_value(tra
                 assert "data" not in obj
                 assert {k.key: obj["stringData"][k.key] for k in store.keys} == {k.key: SECRET_MASK for k in store.keys}
         if any(s.component == role.split("/")[0] for s in STORES.values()):
-            assert transforms and all(hasattr(t, CREDENTIAL_TRANSFORM) for t in transforms), role
+            assert [t for t in transforms if hasattr(t, CREDENTIAL_TRANSFORM)], role
 
 
 @pytest.mark.parametrize("train", RELEASES)
 def test_no_consumer_is_patched_by_a_second_code_path(train: str, tmp_path: Path) -> None:
-    """The expanded children differ from kustomize's output exactly where the registered transform patched."""
+    """Each expanded child is kustomize's object put through the directory's registered transforms, and
+    nothing else; every object a store's credential reaches is among those they changed."""
     plan = recorded(train, str(tmp_path))
     children = [r for r in expanded(train).plan if r.parent]
+    changed: set[tuple[str, str]] = set()
     for role, objects in raw(train).items():
         urn = _directory(plan, role)
-        stores = tuple(s for s in STORES.values() if s.component == role.split("/")[0])
+        transforms = plan.transforms.get(urn, ())
         ours = {(r.inputs["kind"], r.inputs["metadata"]["name"]): r.inputs for r in children if r.parent == urn}
+        assert len(ours) == len(objects)
         for obj in objects:
             child = ours[(obj["kind"], obj["metadata"]["name"])]
-            expected = masked_secret(copy.deepcopy(obj), published=True)
-            patched = patch_object(expected, stores, {s.id: {k.key: "generated" for k in s.keys}
-                                                      for s in stores}) if stores else None
-            if patched is None:
-                assert _without_namespace(child) == _without_namespace(expected), (role, obj["metadata"]["name"])
-            else:
-                assert _without_namespace(child) != _without_namespace(expected)
+            shown = masked_secret(copy.deepcopy(obj), published=True)
+            assert _without_namespace(child) == _without_namespace(transformed(copy.deepcopy(shown), transforms, "t"))
+            if _without_namespace(child) != _without_namespace(shown):
+                changed.add((obj["kind"], obj["metadata"]["name"]))
+    consumers = {(kind, name) for kind, name, _, _ in EXPECTED[train]}
+    assert consumers <= changed
+    assert changed - consumers == {("ConfigMap", "pipeline-install-config")}  # the cache image, pinned
 
 
 def _without_namespace(obj: dict[str, Any]) -> dict[str, Any]:
@@ -160,3 +166,13 @@ def test_the_pack_reports_plain_published_values_as_the_engine_shows_them() -> N
     katib = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "katib-mysql-secrets"},
              "data": {"MYSQL_ROOT_PASSWORD": "dGVzdA=="}}
     assert rule.check("kubernetes:core/v1:Secret", katib, rule.ResourceContext())
+
+
+@pytest.mark.parametrize("train", RELEASES)
+def test_every_image_the_expanded_plan_runs_has_a_tag_or_digest(train: str) -> None:
+    plan = expanded(train).plan
+    images = list(plan_images(plan))
+    assert len(images) > 50
+    assert [(n, i) for n, i in images if image_problem(i)] == []
+    cache = [i for n, i in images if n.endswith("/pipeline-install-config")]
+    assert cache == [CACHE_IMAGE]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlplane.components.credentials.stores import STORES
+from mlplane.infra.offline.images import tag_only
+from mlplane.infra.offline.plan import Plan, PlanResource
 
 from .test_pipelines_stack import render, render_error, stack_from
 
@@ -75,3 +78,22 @@ def test_dex_passwords_are_keyed_by_user_so_reordering_keeps_them(tmp_path: Path
     assert json.dumps(one).count("[secret]") == json.dumps(two).count("[secret]")
 
 
+
+
+def test_require_digest_refuses_an_image_pinned_by_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = stack_from(tmp_path, "dev", lambda c: c.update({"mlplane:images": {"require_digest": True}}))
+    err = render_error(stack, capsys, tmp_path)
+    assert "Pulumi.t.yaml" in err and "mlplane:images.require_digest" in err
+    assert "pinned by tag alone" in err and "@sha256:" in err
+
+
+def test_digests_satisfy_require_digest() -> None:
+    digest = "registry.example/app@sha256:" + "a" * 64
+    job = PlanResource(urn="urn:pulumi:t::mlplane::kubernetes:batch/v1:Job::j", type="kubernetes:batch/v1:Job",
+                       name="j", custom=True, parent=None, provider=None, dependencies=(), inputs={
+                           "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                           "spec": {"template": {"spec": {"containers": [{"name": "m", "image": digest}]}}}})
+    assert tag_only(Plan("mlplane", "t", (job,))) == []
+    tagged = replace(job, inputs={**job.inputs, "spec": {"template": {"spec": {"containers": [
+        {"name": "m", "image": "registry.example/app:1.0"}]}}}})
+    assert tag_only(Plan("mlplane", "t", (tagged,))) == [("j", "registry.example/app:1.0")]

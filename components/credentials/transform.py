@@ -57,8 +57,9 @@ def _secret_patch(obj: Mapping[str, Any], store: Store, values: Mapping[str, Any
     return patched
 
 
-def _database_patch(obj: Mapping[str, Any], store: Store) -> dict[str, Any]:
-    """The database's Deployment: root password from the Secret, no empty-password permission."""
+def _database_patch(obj: Mapping[str, Any], store: Store) -> dict[str, Any] | None:
+    """The database's Deployment: root password from the Secret, no empty-password permission
+    (None when it has both already: the model registry's reads them through envFrom)."""
     patched = copy.deepcopy(dict(obj))
     key = store.keys[0].key
     for container in patched["spec"]["template"]["spec"]["containers"]:
@@ -68,8 +69,9 @@ def _database_patch(obj: Mapping[str, Any], store: Store) -> dict[str, Any]:
             (ref.get("secretRef") or {}).get("name") == store.secret for ref in container.get("envFrom") or [])
         if not from_secret:
             env.append({"name": store.password_env, "valueFrom": {"secretKeyRef": {"name": store.secret, "key": key}}})
-        container["env"] = env
-    return patched
+        if env != (container.get("env") or []):
+            container["env"] = env
+    return patched if patched != obj else None
 
 
 def _parameters_patch(obj: Mapping[str, Any]) -> dict[str, Any]:

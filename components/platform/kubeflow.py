@@ -25,6 +25,7 @@ from mlplane.components.credentials.stores import stores_of
 from mlplane.components.credentials.transform import credential_transform
 from mlplane.components.platform.install import PartArgs, after, install_source
 from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
+from mlplane.components.platform.pinned_images import cache_image_transform
 from mlplane.components.platform.notebook_culling import NotebookCulling, declare_culling
 from mlplane.components.platform.releases import DEFAULT_RELEASE, KUBEFLOW_APPS, release
 from mlplane.components.platform.resolve import ResolvedComponent
@@ -122,11 +123,13 @@ class KubeflowApps(pulumi.ComponentResource):
         # a transform on each of its directories (consumers may sit in any of them).
         stores = stores_of(key)
         transforms = [credential_transform(stores, generate(f"{self._base}-credentials", stores, args.rotate, self))] \
-            if stores else None
+            if stores else []
+        if key == "pipelines":  # its cache image is untagged upstream
+            transforms.append(cache_image_transform())
         for source in component.sources:
             opts = pulumi.ResourceOptions.merge(after(self, args.after, needs),
                                                 pulumi.ResourceOptions(protect=keep, retain_on_delete=keep,
-                                                                       transforms=transforms))
+                                                                       transforms=transforms or None))
             last = install_source(f"{self._base}-{key.replace('_', '-')}-{source.role}", component, source, None,
                                   opts)
             self.installed[f"{key}/{source.role}"] = last

@@ -23,7 +23,28 @@ def render_config(config: StackConfig) -> Plan:
     Raises:
         InputError: The program found bad input (before registering anything).
     """
-    return run_offline(lambda: build(config), stack=config.source.stack)
+    plan = run_offline(lambda: build(config), stack=config.source.stack)
+    refuse_tags(config, plan)
+    return plan
+
+
+def refuse_tags(config: StackConfig, plan: Plan) -> None:
+    """Under ``mlplane:images.require_digest``, refuse a plan with an image pinned by tag alone.
+
+    Raises:
+        InputError: Naming the stack file, the key, the first such image and how many there are.
+    """
+    if not config.images.require_digest:
+        return
+    from mlplane.infra.offline.images import tag_only
+
+    found = tag_only(plan)
+    if found:
+        name, image = found[0]
+        raise input_error(config.source.display, "mlplane:images.require_digest",
+                          f"true, but {len(found)} image(s) of the plan are pinned by tag alone (first: {name})",
+                          value=image, allowed="every image as <name>@sha256:<64 hex digits>, or "
+                                               "require_digest: false")
 
 
 def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion":
@@ -45,6 +66,7 @@ def render_expanded(config: StackConfig, options: "ExpandOptions") -> "Expansion
     except ExpansionError as exc:
         raise input_error(config.source.display, _stack_key(config, exc), f"{exc.problem} ({exc.resource})",
                           value=exc.value, allowed=exc.allowed) from None
+    refuse_tags(config, expansion.plan)
     # Expanded from the real folders; recorded relative to the project, so checkouts agree.
     return replace(expansion, plan=portable_plan(expansion.plan, config.source.base_dir))
 
