@@ -21,6 +21,7 @@ from pydantic import Field
 
 from mlplane.components.charts import minor_version
 from mlplane.components.credentials.generated import generate
+from mlplane.components.credentials.migration import declare_migrations, migration_account
 from mlplane.components.credentials.stores import stores_of
 from mlplane.components.credentials.transform import credential_transform
 from mlplane.components.platform.install import PartArgs, after, install_source
@@ -84,6 +85,7 @@ class KubeflowApps(pulumi.ComponentResource):
     def __init__(self, name: str, args: KubeflowAppsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplane:platform:KubeflowApps", name, None, opts)
         self._base = name
+        self._migration_account: pulumi.Resource | None = None
         self.installed: dict[str, pulumi.Resource] = {}
         components = args.components
         self.roles = self._install("kubeflow_roles", components, args, [])
@@ -122,8 +124,18 @@ class KubeflowApps(pulumi.ComponentResource):
         # Every credential the component's directories publish is generated and written in by
         # a transform on each of its directories (consumers may sit in any of them).
         stores = stores_of(key)
-        transforms = [credential_transform(stores, generate(f"{self._base}-credentials", stores, args.rotate, self))] \
-            if stores else []
+        transforms: list[pulumi.ResourceTransform] = []
+        if stores:
+            values = generate(f"{self._base}-credentials", stores, args.rotate, self)
+            marks = {s.id: args.rotate.get(s.id, "generated") for s in stores}
+            transforms.append(credential_transform(stores, values, marks))
+            # The running databases move to the generated password before the directory changes.
+            if self._migration_account is None:
+                self._migration_account = migration_account(f"{self._base}-credentials", args.kubeflow_namespace,
+                                                            after(self, args.after))
+            needs = [*needs, *declare_migrations(f"{self._base}-credentials", stores, values, args.rotate,
+                                                 args.kubeflow_namespace, args.release, self._migration_account,
+                                                 after(self, args.after, needs))]
         if key == "pipelines":  # its cache image is untagged upstream
             transforms.append(cache_image_transform())
         for source in component.sources:

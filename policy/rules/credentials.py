@@ -12,7 +12,9 @@ upstream manifest ships. What counts as published:
 - ``MYSQL_ALLOW_EMPTY_PASSWORD`` set to anything non-empty, in a container's ``env`` or in
   a ConfigMap (the model registry's ``envFrom``), which lets MySQL run with an empty root
   password;
-- a credential-named env var whose literal value is one of the published values.
+- a credential-named env var whose literal value is one of the published values, except
+  in a credential migration Job, which logs in with the published password to replace it
+  (annotation :data:`MIGRATION_ANNOTATION`, set by ``components/credentials/migration.py``).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from typing import Any
 
 from mlplane.components.base import PUBLISHED_MASK, is_credential_key
 from mlplane.components.credentials.stores import ALLOW_EMPTY, STORES, published_values
-from mlplane.policy.rules.base import ResourceContext, ResourceRule, kind_of, object_name
+from mlplane.policy.rules.base import ResourceContext, ResourceRule, annotation, kind_of, object_name
 from mlplane.policy.rules.pods import containers
 
 NAME = "no-published-credentials"
+#: Marks mlplane's credential migration Jobs (same constant there; a test keeps them equal).
+MIGRATION_ANNOTATION = "mlplane.dev/credential-migration"
 
 
 def _decoded(value: Any) -> Any:
@@ -81,7 +85,8 @@ def check(type_: str, props: Mapping[str, Any], context: ResourceContext) -> lis
             if name == ALLOW_EMPTY and value:
                 found.append(f"{container.path} ({container.name!r}) env {ALLOW_EMPTY}: lets MySQL run with an "
                              "empty root password")
-            elif is_credential_key(name) and isinstance(value, str) and value in published:
+            elif is_credential_key(name) and isinstance(value, str) and value in published \
+                    and annotation(props, MIGRATION_ANNOTATION) != "true":
                 found.append(f"{container.path} ({container.name!r}) env {name}: a published credential")
     return found
 
