@@ -184,7 +184,8 @@ for i in $(seq 1 30); do
   [ "$n" -ge "$JOBS" ] && break; sleep 1
 done
 echo "pods: $n"
-kubectl -n kubeflow get events --field-selector reason=FailedCreate -o jsonpath='{.items[*].message}'; echo
+kubectl -n kubeflow get events --field-selector reason=FailedCreate,involvedObject.kind=Job \
+  -o jsonpath='{.items[*].message}'; echo
 """
     jobs = len([o for o in ours if o["kind"] == "Job"])
     output = controlplane.run(f"export JOBS={jobs}\n{snippet}", {"ns.yaml": namespace, "ours.yaml": ours,
@@ -192,7 +193,10 @@ kubectl -n kubeflow get events --field-selector reason=FailedCreate -o jsonpath=
     print(output)
     assert jobs == (3 if release == "26.03" else 2)
     assert f"pods: {jobs}" in output, output
-    assert "forbidden" not in output.lower() and "error" not in output.lower(), output
+    # The upstream Deployments' own pods are judged by their namespace's level elsewhere
+    # (1.8.1's do not meet restricted: docs/platform.md); here only their objects' admission.
+    ours_lines = [line for line in output.splitlines() if not line.startswith("patched: Warning")]
+    assert not [line for line in ours_lines if "forbidden" in line.lower() or "error" in line.lower()], output
     assert len(re.findall(r"^ours: .* serverside-applied", output, re.M)) == len(ours), output
     assert len(re.findall(r"^patched: .* serverside-applied", output, re.M)) == len(patched), output
     assert len(patched) >= (8 if release == "26.03" else 6)
