@@ -19,12 +19,13 @@ from pydantic import Field
 
 from mlplane.components.platform.auth import OAUTH2_PROXY_PORT, Auth, AuthArgs, mesh_provider_name, oauth2_proxy_service
 from mlplane.components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, CertManagerArgs
-from mlplane.components.platform.install import PartArgs
+from mlplane.components.platform.install import PartArgs, after
 from mlplane.components.platform.gateway import gateway_service_values
 from mlplane.components.platform.istio import ExtAuthz, Istio, IstioArgs
 from mlplane.components.platform.knative import KnativeServing, KnativeServingArgs
 from mlplane.components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
 from mlplane.components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows
+from mlplane.components.platform.pipelines_access import declare_pipelines_access
 from mlplane.components.platform.profiles import Profiles, ProfilesArgs
 from mlplane.components.platform.resolve import ResolvedComponent, resolve
 from mlplane.components.platform.spec import AuthSpec, KubeflowSpec
@@ -119,6 +120,11 @@ class Platform(pulumi.ComponentResource):
                 controller=tuple(r for r in (self.apps.profiles,) if r is not None),
                 roles=tuple(r for r in (self.apps.roles,) if r is not None), mesh=mesh,
                 protect=spec.protect_data), child)
+        # Profiles whose notebooks may call KFP: its PodDefault (the CRD is the notebooks' webhook's).
+        opted = tuple(p.name for p in spec.profiles if p.pipelines_access)
+        if opted:
+            declare_pipelines_access(f"{name}-profiles", opted, after(self, [args.namespaces[p] for p in opted],
+                                                                      self.apps.installed.get("notebooks/poddefaults")))
         # What endpoints and apps wait for: certificates, the mesh and its gateway, login,
         # and KServe (with Knative). Depending on these, not on the whole platform, keeps
         # the dependency graph small (the SDK walks it for cycles on every edge).

@@ -201,6 +201,12 @@ class ProfileSpec(ArgsModel):
         "baseline",
         description="Pod Security level enforced in the profile namespace (notebook images need baseline).",
     )
+    pipelines_access: bool = Field(
+        False,
+        description="Let the profile's notebooks call the Kubeflow Pipelines API: upstream's access-ml-pipeline "
+                    "PodDefault mounts a ServiceAccount token with the audience pipelines.kubeflow.org, which "
+                    "kfp.Client() reads (docs/workbenches.md). Needs pipelines and notebooks.",
+    )
 
 
 #: Components whose manifests create a database or volumes (outside the plan's view:

@@ -17,6 +17,7 @@ from mlplane.infra.config.auth import AuthConfig
 from mlplane.infra.config.cluster import ClusterConfig
 from mlplane.infra.config.images import ImagesConfig
 from mlplane.infra.config.kubeflow import KubeflowConfig
+from mlplane.infra.config.credentials import pipelines_access_needs_pipelines_and_notebooks  # noqa: F401
 from mlplane.infra.config.gateway import gateway_fits_its_mode_and_cluster  # noqa: F401  (registers the rule)
 from mlplane.infra.config.namespaces import namespaces_have_one_owner  # noqa: F401  (registers the rule)
 from mlplane.infra.config.sources import source_folders_hold_the_release  # noqa: F401  (registers the rule)
