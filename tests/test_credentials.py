@@ -17,8 +17,8 @@ import pytest
 from mlplane.components.base import SECRET_MASK
 from mlplane.components.credentials.scan import literal_credentials
 from mlplane.components.credentials.stores import ALLOW_EMPTY, STORES
-from mlplane.components.credentials.transform import CREDENTIAL_TRANSFORM
-from mlplane.components.platform.pinned_images import CACHE_IMAGE
+from mlplane.components.credentials.transform import CREDENTIAL_TRANSFORM, reads_secret
+from mlplane.components.platform.kfp_config import CACHE_IMAGE, PROXY_KEY
 from mlplane.components.pod_security import image_problem
 from mlplane.components.platform.releases import ManifestsSource, release
 from mlplane.infra.offline.expand import kustomize
@@ -122,7 +122,12 @@ def test_no_consumer_is_patched_by_a_second_code_path(train: str, tmp_path: Path
                 changed.add((obj["kind"], obj["metadata"]["name"]))
     consumers = {(kind, name) for kind, name, _, _ in EXPECTED[train]}
     assert consumers <= changed
-    assert changed - consumers == {("ConfigMap", "pipeline-install-config")}  # the cache image, pinned
+    # The cache image pinned and the artifact proxy on (kfp_config.py); workloads reading a store restart.
+    readers = {("Deployment", o["metadata"]["name"]) for objects in raw(train).values() for o in objects
+               if o["kind"] == "Deployment" and any(reads_secret(o["spec"]["template"]["spec"], s.secret)
+                                                    for s in STORES.values())}
+    assert changed - consumers - readers <= {("ConfigMap", "pipeline-install-config"),
+                                            ("Deployment", "kubeflow-pipelines-profile-controller")}
 
 
 def _without_namespace(obj: dict[str, Any]) -> dict[str, Any]:
@@ -176,3 +181,24 @@ def test_every_image_the_expanded_plan_runs_has_a_tag_or_digest(train: str) -> N
     assert [(n, i) for n, i in images if image_problem(i)] == []
     cache = [i for n, i in images if n.endswith("/pipeline-install-config")]
     assert cache == [CACHE_IMAGE]
+
+
+@pytest.mark.parametrize("train", RELEASES)
+def test_the_kfp_ui_reads_artifacts_through_each_namespaces_proxy(train: str) -> None:
+    """The UI's switch and the profile controller's (which deploys each namespace's proxy) are both on."""
+    plan = expanded(train).plan
+    objects = {(r.inputs.get("kind"), r.inputs["metadata"]["name"]): r.inputs for r in plan if r.parent
+               and "metadata" in r.inputs}
+    config = objects[("ConfigMap", "pipeline-install-config")]["data"]
+    assert config[PROXY_KEY] == "true"
+
+    def switch(deployment: str, name: str) -> Any:
+        env = objects[("Deployment", deployment)]["spec"]["template"]["spec"]["containers"][0]["env"]
+        found = [e for e in env if e["name"] == name]
+        assert len(found) == 1, (deployment, name)
+        return found[0].get("value") or found[0]["valueFrom"]["configMapKeyRef"]
+
+    from_config = {"name": "pipeline-install-config", "key": PROXY_KEY}
+    assert switch("kubeflow-pipelines-profile-controller", PROXY_KEY) == from_config
+    ui = switch("ml-pipeline-ui", "ARTIFACTS_SERVICE_PROXY_ENABLED")
+    assert ui == "true" if train == "1.8.1" else {**from_config, "optional": True} == ui

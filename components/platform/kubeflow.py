@@ -26,7 +26,7 @@ from mlplane.components.credentials.stores import stores_of
 from mlplane.components.credentials.transform import credential_transform
 from mlplane.components.platform.install import PartArgs, after, install_source
 from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
-from mlplane.components.platform.pinned_images import cache_image_transform
+from mlplane.components.platform.kfp_config import install_config_transform
 from mlplane.components.platform.notebook_culling import NotebookCulling, declare_culling
 from mlplane.components.platform.releases import DEFAULT_RELEASE, KUBEFLOW_APPS, release
 from mlplane.components.platform.resolve import ResolvedComponent
@@ -136,8 +136,8 @@ class KubeflowApps(pulumi.ComponentResource):
             needs = [*needs, *declare_migrations(f"{self._base}-credentials", stores, values, args.rotate,
                                                  args.kubeflow_namespace, args.release, self._migration_account,
                                                  after(self, args.after, needs))]
-        if key == "pipelines":  # its cache image is untagged upstream
-            transforms.append(cache_image_transform())
+        if key == "pipelines":  # its cache image is untagged; its artifact proxy is off
+            transforms.append(install_config_transform())
         for source in component.sources:
             opts = pulumi.ResourceOptions.merge(after(self, args.after, needs),
                                                 pulumi.ResourceOptions(protect=keep, retain_on_delete=keep,
