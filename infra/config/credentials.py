@@ -1,4 +1,4 @@
-"""Rules of the generated credentials and of KFP access from notebooks (``mlplane:kubeflow``)."""
+"""Rules of credentials: KFP access from notebooks, and artifact identities never shared between profiles."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from mlplane.components.platform.resolve import resolve
+from mlplane.components.storage.profile_access import shared_identities
 from mlplane.infra.config.rules import Finding, rule
+from mlplane.infra.config.workbenches import workbench_namespaces
 
 if TYPE_CHECKING:
     from mlplane.infra.config.stack import StackConfig
@@ -26,3 +28,23 @@ def pipelines_access_needs_pipelines_and_notebooks(config: "StackConfig") -> Ite
             yield Finding((SECTION, "profiles", index, "pipelines_access"),
                           f"needs components {' and '.join(missing)}, which are off", True,
                           "pipelines_access: false, or enable " + " and ".join(missing))
+
+
+@rule
+def artifact_access_never_shares_an_identity(config: "StackConfig") -> Iterator[Finding]:
+    """Each profile's ``artifact_access`` gets an identity no other namespace has."""
+    storage, workbenches = getattr(config, "storage", None), getattr(config, "workbenches", None)
+    store = getattr(storage, "artifacts", None) if storage is not None else None
+    if store is None or workbenches is None:
+        return
+    profiles = workbench_namespaces(config)
+    shared = {profile: (other, name) for profile, other, name in
+              shared_identities(store.kind, store, config.cluster.workload_namespace, profiles)}
+    for index, notebook in enumerate(workbenches.notebooks):
+        if notebook.artifact_access and notebook.profile in shared:
+            other, name = shared[notebook.profile]
+            yield Finding(("mlplane:workbenches", "notebooks", index, "artifact_access"),
+                          f"profile {notebook.profile!r} would share the artifact identity {name!r} with "
+                          f"namespace {other!r}", True,
+                          "profiles whose names give distinct identities (a profile never gets the platform's "
+                          "own identity), or artifact_access: false")
