@@ -217,4 +217,5 @@ def test_a_profile_named_like_the_workload_namespace_is_refused(tmp_path: Path,
         config["mlplane:kubeflow"]["profiles"][0]["name"] = "mlplane"
         config["mlplane:workbenches"]["notebooks"][0]["profile"] = "mlplane"
     err = render_error(stack_from(tmp_path, "eks", clash), capsys, tmp_path)
-    assert "Pulumi.t.yaml" in err and "mlplane" in err
+    assert "Pulumi.t.yaml" in err and "mlplane:workbenches.notebooks[0].artifact_access" in err
+    assert "would share the artifact identity" in err
