@@ -150,6 +150,19 @@ def test_in_cluster_each_profile_has_its_own_keys_and_bucket(plans: dict[str, di
         assert "Admin" not in " ".join(actions)
 
 
+def gcs_may(member: str, object_name: str, bucket_grants: list[dict[str, Any]],
+            folder_grants: list[dict[str, Any]]) -> bool:
+    """Whether ``member`` may touch an object: a bucket grant, or a managed folder the name starts with."""
+    return any(g["member"] == member for g in bucket_grants) or any(
+        g["member"] == member and object_name.startswith(g["managedFolder"]) for g in folder_grants)
+
+
+def azure_may(scopes: list[str], container: str) -> bool:
+    """Whether role assignments at ``scopes`` reach a blob of ``container`` (a scope covers what is below it)."""
+    path = scopes[0].rsplit("/containers/", 1)[0] + f"/containers/{container}/blobs/run/model.pt"
+    return any(path.startswith(scope + "/") for scope in scopes)
+
+
 # --- GCS -------------------------------------------------------------------------------------------
 
 def test_gcs_each_profile_acts_as_its_own_account_bound_to_its_managed_folder(plans: dict[str, dict[str, Any]]
@@ -167,12 +180,9 @@ def test_gcs_each_profile_acts_as_its_own_account_bound_to_its_managed_folder(pl
         member = f"serviceAccount:{emails[profile]}"
         assert bindings[profile].endswith(emails[profile])  # workload identity: its own account only
 
-        def may(object_name: str) -> bool:
-            return any(g["member"] == member for g in bucket_grants) or any(
-                g["member"] == member and object_name.startswith(g["managedFolder"]) for g in folder_grants)
-
-        assert may(f"{profile}/run/model.pt")
-        assert not may(f"{other}/run/model.pt") and not may("run/model.pt")
+        assert gcs_may(member, f"{profile}/run/model.pt", bucket_grants, folder_grants)
+        assert not gcs_may(member, f"{other}/run/model.pt", bucket_grants, folder_grants)
+        assert not gcs_may(member, "run/model.pt", bucket_grants, folder_grants)
 
 
 # --- Azure -----------------------------------------------------------------------------------------
@@ -192,12 +202,8 @@ def test_azure_each_profile_has_its_own_identity_and_container(plans: dict[str, 
         scopes = [a["inputs"]["scope"] for a in assignments if a["name"] == f"artifacts-blob-access-{profile}"]
         assert len(scopes) == 1
 
-        def may(container: str) -> bool:
-            path = scopes[0].rsplit("/containers/", 1)[0] + f"/containers/{container}/blobs/run/model.pt"
-            return any(path.startswith(scope + "/") for scope in scopes)
-
-        assert may(f"mlpipeline-{profile}")
-        assert not may(f"mlpipeline-{other}") and not may("mlpipeline")
+        assert azure_may(scopes, f"mlpipeline-{profile}")
+        assert not azure_may(scopes, f"mlpipeline-{other}") and not azure_may(scopes, "mlpipeline")
 
 
 def test_identities_are_never_shared() -> None:

@@ -16,8 +16,9 @@ token replaces the Job (a Job's template is immutable) and runs it again.
 
 KFP's MySQL is in the mesh (kubeflow/manifests gives it no ``sidecar.istio.io/inject:
 "false"``, unlike Katib's and the model registry's databases), so the Job to it is meshed
-too (STRICT mTLS refuses plain text): a native sidecar on Istio 1.29, and on 1.17 (no
-native sidecars) the script stops the proxy when it exits (``POST /quitquitquit`` on the
+too (STRICT mTLS refuses plain text): a native sidecar where istiod honours
+``sidecar.istio.io/nativeSidecar`` (Istio 1.29's injection template), and where it does not
+(1.17 has no native sidecars and ignores the annotation) the script stops the proxy when it exits (``POST /quitquitquit`` on the
 pilot-agent's port 15020, istio/istio ``pilot/cmd/pilot-agent/status/server.go``).
 The other two run without a sidecar (``components/mesh.py``).
 """
@@ -78,14 +79,13 @@ exit 1
 """
 
 
-def migration_job_spec(store: Store, credential_secret: str, token: str, release: str) -> dict[str, Any]:
+def migration_job_spec(store: Store, credential_secret: str, token: str) -> dict[str, Any]:
     """The Job's ``spec`` (pure; tests and the real control plane judge it).
 
     Args:
         store: A MySQL store (``store.database`` set).
         credential_secret: The Secret holding the generated password (key ``password``).
         token: The rotation token (``"generated"`` before any rotation).
-        release: The release train (the mesh: native sidecars on 26.03's Istio 1.29).
     """
     key = store.keys[0]
     meshed = store.id in MESHED
@@ -105,7 +105,8 @@ def migration_job_spec(store: Store, credential_secret: str, token: str, release
                                            "app.kubernetes.io/instance": store.id},
                                 "annotations": {ROTATION_ANNOTATION: token}}
     if meshed:
-        metadata["annotations"][NATIVE_SIDECAR] = "true" if release != "1.8.1" else "false"
+        # The same on both trains, so a release switch does not rerun the Job.
+        metadata["annotations"][NATIVE_SIDECAR] = "true"
         metadata["labels"][INJECT_KEY] = "true"
     else:
         metadata = without_sidecar(metadata)
@@ -120,7 +121,7 @@ def migration_account(name: str, namespace: str, opts: pulumi.ResourceOptions) -
 
 
 def declare_migrations(name: str, stores: tuple[Store, ...], values: Mapping[str, Mapping[str, Any]],
-                       rotate: Mapping[str, str], namespace: str, release: str, account: pulumi.Resource,
+                       rotate: Mapping[str, str], namespace: str, account: pulumi.Resource,
                        opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
     """The generated-password Secret and the migration Job of each MySQL store of ``stores``.
 
@@ -138,7 +139,7 @@ def declare_migrations(name: str, stores: tuple[Store, ...], values: Mapping[str
             f"{name}-{store.id}-migrate",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=k8s_name(f"mlplane-{store.id}-migrate"), namespace=namespace,
                                                 annotations={MIGRATION_ANNOTATION: "true"}),
-            spec=migration_job_spec(store, secret_name, rotate.get(store.id, "generated"), release),
+            spec=migration_job_spec(store, secret_name, rotate.get(store.id, "generated")),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 depends_on=[secret, account], delete_before_replace=True))))
     return jobs

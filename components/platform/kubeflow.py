@@ -134,7 +134,7 @@ class KubeflowApps(pulumi.ComponentResource):
                 self._migration_account = migration_account(f"{self._base}-credentials", args.kubeflow_namespace,
                                                             after(self, args.after))
             needs = [*needs, *declare_migrations(f"{self._base}-credentials", stores, values, args.rotate,
-                                                 args.kubeflow_namespace, args.release, self._migration_account,
+                                                 args.kubeflow_namespace, self._migration_account,
                                                  after(self, args.after, needs))]
         if key == "pipelines":  # its cache image is untagged; its artifact proxy is off
             transforms.append(install_config_transform())
