@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import stat
@@ -188,14 +189,30 @@ kubectl -n kubeflow get events --field-selector reason=FailedCreate,involvedObje
   -o jsonpath='{.items[*].message}'; echo
 """
     jobs = len([o for o in ours if o["kind"] == "Job"])
+    # A control: the same Job allowing privilege escalation must be refused, or "restricted" judged nothing.
+    control = copy.deepcopy(next(o for o in ours if o["kind"] == "Job"))
+    control["metadata"]["name"] = "control-escalating"
+    control["spec"]["template"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    snippet += """kubectl apply --server-side -f $FILES/control.yaml >/dev/null
+for i in $(seq 1 30); do
+  m=$(kubectl -n kubeflow get events --field-selector reason=FailedCreate,involvedObject.name=control-escalating \
+    -o jsonpath='{.items[*].message}')
+  [ -n "$m" ] && break; sleep 1
+done
+echo "control: $m"
+"""
     output = controlplane.run(f"export JOBS={jobs}\n{snippet}", {"ns.yaml": namespace, "ours.yaml": ours,
-                                                                 "patched.yaml": patched}, timeout=180)
+                                                                 "patched.yaml": patched, "control.yaml": control},
+                              timeout=240)
     print(output)
     assert jobs == (3 if release == "26.03" else 2)
     assert f"pods: {jobs}" in output, output
     # The upstream Deployments' own pods are judged by their namespace's level elsewhere
     # (1.8.1's do not meet restricted: docs/platform.md); here only their objects' admission.
-    ours_lines = [line for line in output.splitlines() if not line.startswith("patched: Warning")]
+    control_line = next(line for line in output.splitlines() if line.startswith("control: "))
+    assert "violates PodSecurity \"restricted:latest\"" in control_line and "allowPrivilegeEscalation" in control_line, \
+        output
+    ours_lines = [line for line in output.splitlines() if not line.startswith(("patched: Warning", "control: "))]
     assert not [line for line in ours_lines if "forbidden" in line.lower() or "error" in line.lower()], output
     assert len(re.findall(r"^ours: .* serverside-applied", output, re.M)) == len(ours), output
     assert len(re.findall(r"^patched: .* serverside-applied", output, re.M)) == len(patched), output
