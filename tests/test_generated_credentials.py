@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 
 from mlplane.components.credentials.stores import STORES
+from mlplane.infra.engine_config import load_engine_config
+from mlplane.infra.errors import InputError
 from mlplane.infra.offline.images import tag_only
 from mlplane.infra.offline.plan import Plan, PlanResource
 
+from .test_engine_config import engine_view, in_engine
 from .test_pipelines_stack import render, render_error, stack_from
 
 RANDOM = "random:index/randomPassword:RandomPassword"
@@ -97,3 +100,20 @@ def test_digests_satisfy_require_digest() -> None:
     tagged = replace(job, inputs={**job.inputs, "spec": {"template": {"spec": {"containers": [
         {"name": "m", "image": "registry.example/app:1.0"}]}}}})
     assert tag_only(Plan("mlplane", "t", (tagged,))) == [("j", "registry.example/app:1.0")]
+
+
+def test_a_stack_that_sets_a_published_default_is_refused() -> None:
+    """Under the engine (secure: values decrypted), a secret equal to a published default exits 2."""
+    values = engine_view("dev")
+    auth = json.loads(values["mlplane:auth"])
+    auth.setdefault("oauth2_proxy", {})["client_secret"] = "minio123"
+    values["mlplane:auth"] = json.dumps(auth)
+    secret = [key for key, text in values.items() if "decrypted-by-the-engine" in text or "minio123" in text]
+    with pytest.raises(InputError) as refused:
+        in_engine("dev", values, secret, load_engine_config)
+    text = str(refused.value)
+    assert "Pulumi.dev.yaml" in text and "mlplane:auth.oauth2_proxy.client_secret" in text
+    assert "a credential upstream publishes" in text
+    auth["oauth2_proxy"]["client_secret"] = "a-value-of-our-own-0123456789abcdef"
+    values["mlplane:auth"] = json.dumps(auth)
+    assert in_engine("dev", values, secret, load_engine_config).auth.oauth2_proxy.client_secret is not None
