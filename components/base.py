@@ -15,9 +15,16 @@ import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, GetCoreSchemaHandler, ValidationInfo
 from pydantic_core import PydanticCustomError, core_schema
 
-from mlplane.core.credentials import SECRET_MASK, is_credential_key, masked_credentials, plain_credentials
+from mlplane.core.credentials import (
+    PUBLISHED_MASK,
+    SECRET_MASK,
+    is_credential_key,
+    masked_credentials,
+    plain_credentials,
+)
 
-__all__ = ["SECRET_MASK", "is_credential_key", "masked_credentials", "plain_credentials"]
+__all__ = ["PUBLISHED_MASK", "SECRET_MASK", "is_credential_key", "masked_credentials", "plain_credentials"]
+
 
 def check_helm_values(values: dict[str, Any]) -> dict[str, Any]:
     """Refuse Helm values that hold a credential in plain text.

@@ -12,6 +12,9 @@ from typing import Any
 
 #: How secrets are shown wherever mlplane writes or prints: plan, manifests, errors.
 SECRET_MASK = "[secret]"
+#: How the offline expansion shows a Secret value that is a literal of an upstream source
+#: (public, so not hidden as ``[secret]``: the policy pack reports it where it is a credential).
+PUBLISHED_MASK = "[published default]"
 
 #: Keys (and environment variable names) whose values are credentials.
 _CREDENTIAL_KEY = re.compile(

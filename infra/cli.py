@@ -263,6 +263,9 @@ def _render(config: StackConfig, sources: Path | None) -> Plan:
     with progress(f"Rendering stack {config.source.stack}"):
         expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache(),
                                                           explicit=roots[:1] if sources is not None else ()))
+    from mlplane.policy.images import refuse_tags
+
+    refuse_tags(config, expansion.plan)  # mlplane:images.require_digest, on what the cluster would run
     if expansion.missing:
         sys.stderr.write(missing_message(expansion.missing, config.source.command_argument))
     for path, urns in object_conflicts(expansion.plan).items():

@@ -18,12 +18,16 @@ from mlplane.policy.scope import in_scope
 __all__ = ["Violation", "plan_violations", "plan_entries"]
 
 
-def plan_entries(plan: Plan | Mapping[str, Any]) -> list[PlanResource]:
-    """The plan's custom resources that the rules judge (components and charts' objects are not)."""
+def _custom(plan: Plan | Mapping[str, Any]) -> list[PlanResource]:
     entries = plan.resources if isinstance(plan, Plan) else [
         PlanResource.from_json(entry) for entry in (plan.get("resources") or [])
     ]
-    return [r for r in entries if r.custom and in_scope(r.urn)]
+    return [r for r in entries if r.custom]
+
+
+def plan_entries(plan: Plan | Mapping[str, Any]) -> list[PlanResource]:
+    """The plan's custom resources that the rules judge (components and charts' objects are not)."""
+    return [r for r in _custom(plan) if in_scope(r.urn)]
 
 
 def plan_violations(plan: Plan | Mapping[str, Any],
@@ -41,8 +45,11 @@ def plan_violations(plan: Plan | Mapping[str, Any],
     config = config or {}
     entries = plan_entries(plan)
     found: list[Violation] = []
-    for entry in entries:
+    # Rules that judge upstream objects too (as the pack runs them) see every custom resource.
+    for entry in _custom(plan):
         for rule in RESOURCE_RULES:
+            if not rule.judges_upstream and not in_scope(entry.urn):
+                continue
             context = ResourceContext(name=entry.name, protect=entry.protect, retain_on_delete=entry.retain_on_delete,
                                       config=config.get(rule.name) or {})
             for message in rule.check(entry.type, entry.inputs, context):

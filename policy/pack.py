@@ -33,7 +33,7 @@ def resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
     """One resource rule as a policy that reports each message of its check."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if not in_scope(args.urn):
+        if not in_scope(args.urn) and not rule.judges_upstream:
             return
         # The engine does not send retainOnDelete to packs: None means "not seen".
         context = ResourceContext(name=args.name, protect=bool(args.opts.protect), retain_on_delete=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlplane.policy.rules import exposure, host_path, images, namespaces, pod_security, resources, stateful
+from mlplane.policy.rules import credentials, exposure, host_path, images, namespaces, pod_security, resources, stateful
 from mlplane.policy.rules.base import ResourceRule, StackRule
 
 RESOURCE_RULES: tuple[ResourceRule, ...] = (
@@ -12,6 +12,7 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
     host_path.RULE,
     exposure.RULE,
     stateful.RULE,
+    credentials.RULE,
 )
 STACK_RULES: tuple[StackRule, ...] = (namespaces.RULE,)
 ALL_RULES: tuple[ResourceRule | StackRule, ...] = (*RESOURCE_RULES, *STACK_RULES)

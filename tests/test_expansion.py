@@ -19,6 +19,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from mlplane.components.base import is_credential_key
+
 from mlplane.infra.cli import main
 from mlplane.infra.offline.expand import helm, kustomize
 from mlplane.infra.offline.expand.engine import ExpandOptions, expand_plan
@@ -291,7 +293,11 @@ def test_upstream_secrets_are_masked(release: str) -> None:
     assert secrets
     for secret in secrets:
         for key in ("data", "stringData"):
-            assert set((secret.inputs.get(key) or {}).values()) <= {"[secret]"}, secret.name
+            values = secret.inputs.get(key) or {}
+            assert set(values.values()) <= {"[secret]", "[published default]"}, secret.name
+            # A directory's own literal is shown as published only where it is no credential
+            # (``username: root``): every credential is generated (tests/test_credentials.py).
+            assert [k for k, v in values.items() if v == "[published default]" and is_credential_key(k)] == []
 
 
 # --- the engine: cache, fallback, bad input ----------------------------------------------

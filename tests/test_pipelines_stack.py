@@ -134,7 +134,8 @@ def kfp_stack(tmp_path: Path, source: Path, **entry: Any) -> Path:
 
 def test_seed_as_it_stands_gcp_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plan = render(tmp_path, kfp_stack(tmp_path, SEED, allow_unpinned_images=True, runner_permissions=True), capsys)
-    jobs = {r["name"]: r for r in plan["resources"] if r["type"] == JOB}
+    # The pipeline's Jobs (the platform's credential migration Job is not a step).
+    jobs = {r["name"]: r for r in plan["resources"] if r["type"] == JOB and r["name"].startswith("pipeline-")}
     assert set(jobs) == {"pipeline-mnist-v1-train-job", "pipeline-mnist-v1-serve-job", "pipeline-mnist-v1-web-ui-job"}
     assert jobs["pipeline-mnist-v1-train-job"]["urn"] in jobs["pipeline-mnist-v1-serve-job"]["dependencies"]
     assert jobs["pipeline-mnist-v1-serve-job"]["urn"] in jobs["pipeline-mnist-v1-web-ui-job"]["dependencies"]

@@ -70,9 +70,12 @@ def test_a_release_change_replaces_and_deletes_nothing(release_diff: tuple[dict,
     assert diff["summary"]["replace"] == 0 and diff["summary"]["delete"] == 0
     created = {c["urn"].rsplit("::", 1)[1] for c in diff["changes"] if c["op"] == "create"}
     assert all(c["op"] in ("update", "create") for c in diff["changes"])
-    # Model Registry is new in 26.03; everything else existed already.
+    # Model Registry is new in 26.03 (with its generated database password and its migration
+    # Job); everything else existed already.
     assert created == {"platform-apps-model-registry-server", "platform-apps-model-registry-istio",
-                       "platform-apps-model-registry-ui"}
+                       "platform-apps-model-registry-ui", "platform-apps-credentials-model-registry-db-mysql-root-password",
+                       "platform-apps-credentials-model-registry-db-credential",
+                       "platform-apps-credentials-model-registry-db-migrate"}
 
 
 def test_the_diff_names_the_versions(release_diff: tuple[dict, dict, dict]) -> None:

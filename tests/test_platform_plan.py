@@ -201,7 +201,10 @@ def test_dev_needs_no_credentials() -> None:
     text = Path(__file__).resolve().parent.parent.joinpath("Pulumi.dev.yaml").read_text()
     assert "secure:" not in text
     plan = rendered("dev")
-    assert plan.named("platform-auth-user-0").type == "random:index/randomPassword:RandomPassword"
+    password = plan.named("platform-auth-user-user@example.com")
+    assert password.type == "random:index/randomPassword:RandomPassword"
+    # Stacks that generated it by list position keep it (the alias names the old resource).
+    assert password.aliases == (password.urn.replace("platform-auth-user-user@example.com", "platform-auth-user-0"),)
 
 
 def test_namespaces_carry_their_pod_security_level_and_open_only_their_ports(onprem: Plan) -> None:

@@ -123,3 +123,17 @@ def test_stack_policy_reports_unguarded_namespaces_with_their_urn() -> None:
                                {"metadata": {"name": "deny", "namespace": "team"}, "spec": {}}, np_urn)]
     policy.validate(StackValidationArgs(guarded), report)
     assert reported == []
+
+
+def test_the_pack_reports_a_published_credential_in_an_upstream_directory() -> None:
+    """The one rule that judges charts' and directories' objects: a published value is reported, not masked."""
+    urn = ("urn:pulumi:dev::mlplane::mlplane:platform:KubeflowApps$kubernetes:kustomize/v2:Directory"
+           "$kubernetes:core/v1:Secret::platform-apps-pipelines-pipelines:kubeflow/mlpipeline-minio-artifact")
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mlpipeline-minio-artifact"},
+              "stringData": {"accesskey": "minio", "secretkey": "minio123"}}
+    assert len(run_resource("no-published-credentials", "kubernetes:core/v1:Secret", secret, urn=urn)) == 2
+    generated = {**secret, "stringData": {"accesskey": "AK1x", "secretkey": "g3nerated"}}
+    assert run_resource("no-published-credentials", "kubernetes:core/v1:Secret", generated, urn=urn) == []
+    # Every other rule still leaves upstream objects alone.
+    assert run_resource("images-pinned", "kubernetes:apps/v1:Deployment",
+                        workload({"containers": [{"name": "c", "image": "x"}]}), urn=CHART_URN) == []

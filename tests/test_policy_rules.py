@@ -37,7 +37,8 @@ def test_rule_names_are_unique_and_stable() -> None:
     names = [rule.name for rule in ALL_RULES]
     assert len(names) == len(set(names))
     assert set(names) == {"pod-security-restricted", "resources-requests-limits", "images-pinned", "no-host-path",
-                          "no-external-services", "stateful-resources-protected", "namespace-guardrails"}
+                          "no-external-services", "stateful-resources-protected", "namespace-guardrails",
+                          "no-published-credentials"}
 
 
 # --- where pods are -----------------------------------------------------------------

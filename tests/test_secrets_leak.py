@@ -357,7 +357,13 @@ def test_no_secret_value_leaves_the_render(stack: str, tmp_path: Path, capsys: p
     # (a generated password is used as itself or as its bcrypt hash: one of the two)
     generators = {label.rsplit(".", 1)[0] for label in canaries.values if label not in set_in_config}
     unused = [g for g in generators if not any(label.startswith(f"{g}.") for label in sent)]
-    assert not unused, f"{stack}: these generated passwords reached no resource: {unused}"
+    # The object store's keys reach resources only through the pipelines directory's transform,
+    # which runs where the directory is expanded (tests/test_credentials.py; there an unknown
+    # output is recorded as [secret], never resolved): unexpanded, they reach none.
+    through_transform = {f"{stack}: generated platform-apps-credentials-kfp-object-store-{key}"
+                         for key in ("accesskey", "secretkey")}
+    assert not [g for g in unused if g not in through_transform], \
+        f"{stack}: these generated passwords reached no resource: {unused}"
     unwrapped = [label for label, value in canaries.values.items() if any(value in s for s in wire.plain)]
     assert not unwrapped, f"{stack}: sent to a resource outside a secret: {unwrapped}"
     # ... every secret was a canary (no placeholder stood in) ...

@@ -131,7 +131,12 @@ class Auth(pulumi.ComponentResource):
             passwords = []
             for index, user in enumerate(settings.dex.users):
                 if user.generate_password:
-                    generated = random.RandomPassword(f"{name}-user-{index}", length=20, special=False, opts=child)
+                    # Keyed by the user, so reordering users keeps everyone's password; the alias
+                    # adopts the password a stack generated when names were list positions.
+                    generated = random.RandomPassword(
+                        f"{name}-user-{user.email}", length=20, special=False,
+                        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                            aliases=[pulumi.Alias(name=f"{name}-user-{index}")])))
                     self.generated_passwords[user.email] = pulumi.Output.secret(generated.result)
                     password_hash = pulumi.Output.secret(generated.bcrypt_hash)
                 else:

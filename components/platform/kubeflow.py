@@ -20,8 +20,13 @@ import pulumi
 from pydantic import Field
 
 from mlplane.components.charts import minor_version
+from mlplane.components.credentials.generated import generate
+from mlplane.components.credentials.migration import declare_migrations, migration_account
+from mlplane.components.credentials.stores import stores_of
+from mlplane.components.credentials.transform import credential_transform
 from mlplane.components.platform.install import PartArgs, after, install_source
 from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
+from mlplane.components.platform.kfp_config import install_config_transform
 from mlplane.components.platform.notebook_culling import NotebookCulling, declare_culling
 from mlplane.components.platform.releases import DEFAULT_RELEASE, KUBEFLOW_APPS, release
 from mlplane.components.platform.resolve import ResolvedComponent
@@ -45,6 +50,8 @@ class KubeflowAppsArgs(PartArgs):
     release: str = Field(DEFAULT_RELEASE, description="The release train (names of generated objects).")
     notebook_culling: NotebookCulling = Field(
         default_factory=NotebookCulling, description="The notebook controller's idle culling settings.")
+    rotate: Mapping[str, str] = Field(
+        default_factory=dict, description="Rotation token by store id (``mlplane:kubeflow.credentials.rotate``).")
 
 
 def kserve_values(role: str, args: KubeflowAppsArgs, version: str) -> dict[str, Any]:
@@ -78,6 +85,7 @@ class KubeflowApps(pulumi.ComponentResource):
     def __init__(self, name: str, args: KubeflowAppsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplane:platform:KubeflowApps", name, None, opts)
         self._base = name
+        self._migration_account: pulumi.Resource | None = None
         self.installed: dict[str, pulumi.Resource] = {}
         components = args.components
         self.roles = self._install("kubeflow_roles", components, args, [])
@@ -113,9 +121,27 @@ class KubeflowApps(pulumi.ComponentResource):
         last = None
         # Removing (or replacing) these sources would delete their database with them.
         keep = args.protect_data and key in DATA_COMPONENTS
+        # Every credential the component's directories publish is generated and written in by
+        # a transform on each of its directories (consumers may sit in any of them).
+        stores = stores_of(key)
+        transforms: list[pulumi.ResourceTransform] = []
+        if stores:
+            values = generate(f"{self._base}-credentials", stores, args.rotate, self)
+            marks = {s.id: args.rotate.get(s.id, "generated") for s in stores}
+            transforms.append(credential_transform(stores, values, marks))
+            # The running databases move to the generated password before the directory changes.
+            if self._migration_account is None:
+                self._migration_account = migration_account(f"{self._base}-credentials", args.kubeflow_namespace,
+                                                            after(self, args.after))
+            needs = [*needs, *declare_migrations(f"{self._base}-credentials", stores, values, args.rotate,
+                                                 args.kubeflow_namespace, self._migration_account,
+                                                 after(self, args.after, needs))]
+        if key == "pipelines":  # its cache image is untagged; its artifact proxy is off
+            transforms.append(install_config_transform())
         for source in component.sources:
             opts = pulumi.ResourceOptions.merge(after(self, args.after, needs),
-                                                pulumi.ResourceOptions(protect=keep, retain_on_delete=keep))
+                                                pulumi.ResourceOptions(protect=keep, retain_on_delete=keep,
+                                                                       transforms=transforms or None))
             last = install_source(f"{self._base}-{key.replace('_', '-')}-{source.role}", component, source, None,
                                   opts)
             self.installed[f"{key}/{source.role}"] = last

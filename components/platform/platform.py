@@ -19,13 +19,14 @@ from pydantic import Field
 
 from mlplane.components.platform.auth import OAUTH2_PROXY_PORT, Auth, AuthArgs, mesh_provider_name, oauth2_proxy_service
 from mlplane.components.platform.cert_manager import INGRESS_TLS_SECRET, CertManager, CertManagerArgs
-from mlplane.components.platform.install import PartArgs
+from mlplane.components.platform.install import PartArgs, after
 from mlplane.components.platform.gateway import gateway_service_values
 from mlplane.components.platform.gateway_guard import GatewayGuard, GatewayGuardArgs
 from mlplane.components.platform.istio import INGRESS_LABELS, INGRESS_SERVICE_ACCOUNT, ExtAuthz, Istio, IstioArgs
 from mlplane.components.platform.knative import KnativeServing, KnativeServingArgs
 from mlplane.components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
 from mlplane.components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows, principal, KFP_UI_SERVICE_ACCOUNT
+from mlplane.components.platform.pipelines_access import declare_pipelines_access
 from mlplane.components.platform.profiles import Profiles, ProfilesArgs
 from mlplane.components.platform.resolve import ResolvedComponent, resolve
 from mlplane.components.platform.spec import AuthSpec, KubeflowSpec
@@ -119,7 +120,7 @@ class Platform(pulumi.ComponentResource):
             knative=tuple(self.knative.ready) if self.knative else (), kubeflow_namespace=KUBEFLOW_NAMESPACE,
             istio_namespace=istio_ns, domain=spec.ingress.host, after=(*namespaces, *issuers, *mesh),
             protect_data=spec.protect_data, release=spec.release,
-            notebook_culling=spec.components.notebooks.culling), child)
+            notebook_culling=spec.components.notebooks.culling, rotate=spec.credentials.rotate), child)
 
         self.profiles = None
         if spec.profiles or components["profiles"].enabled:
@@ -129,6 +130,11 @@ class Platform(pulumi.ComponentResource):
                 roles=tuple(r for r in (self.apps.roles,) if r is not None), mesh=mesh,
                 callers=(principal(istio_ns, INGRESS_SERVICE_ACCOUNT), principal(KUBEFLOW_NAMESPACE, KFP_UI_SERVICE_ACCOUNT)),
                 protect=spec.protect_data), child)
+        # Profiles whose notebooks may call KFP: its PodDefault (the CRD is the notebooks' webhook's).
+        opted = tuple(p.name for p in spec.profiles if p.pipelines_access)
+        if opted:
+            declare_pipelines_access(f"{name}-profiles", opted, after(self, [args.namespaces[p] for p in opted],
+                                                                      self.apps.installed.get("notebooks/poddefaults")))
         # What endpoints and apps wait for: certificates, the mesh and its gateway, login,
         # and KServe (with Knative). Depending on these, not on the whole platform, keeps
         # the dependency graph small (the SDK walks it for cycles on every edge).

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from mlplane.components.base import HelmValues, ArgsModel, SecretValue
 from mlplane.components.charts import check_version
+from mlplane.components.credentials.stores import StoreId
 from mlplane.components.namespace import PodSecurityLevel
 from mlplane.core.naming import check_dns_label, is_dns_subdomain
 from mlplane.components.platform.gateway import GatewaySettings
@@ -207,6 +208,12 @@ class ProfileSpec(ArgsModel):
         "baseline",
         description="Pod Security level enforced in the profile namespace (notebook images need baseline).",
     )
+    pipelines_access: bool = Field(
+        False,
+        description="Let the profile's notebooks call the Kubeflow Pipelines API: upstream's access-ml-pipeline "
+                    "PodDefault mounts a ServiceAccount token with the audience pipelines.kubeflow.org, which "
+                    "kfp.Client() reads (docs/workbenches.md). Needs pipelines and notebooks.",
+    )
 
 
 #: Components whose manifests create a database or volumes (outside the plan's view:
@@ -216,6 +223,16 @@ DATA_COMPONENTS: dict[str, str] = {
     "katib": "Katib's MySQL database of experiments",
     "model_registry": "the Model Registry's database",
 }
+
+
+class CredentialsSettings(ArgsModel):
+    """The generated credentials of the upstream stores (docs/security.md, credential inventory)."""
+
+    rotate: dict[StoreId, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="Rotation token by store (kfp-object-store, kfp-mysql, katib-mysql, model-registry-db): "
+                    "a new token generates a new credential for that store and its migration Job writes it "
+                    "into the running store. Absent: generated once, kept across renders.")
 
 
 class KubeflowSpec(ArgsModel):
@@ -237,6 +254,9 @@ class KubeflowSpec(ArgsModel):
         default_factory=SourcesSpec,
         description="Mirrors or local copies of the upstream charts and kubeflow/manifests (air-gapped clusters).",
     )
+    credentials: CredentialsSettings = Field(
+        default_factory=CredentialsSettings,
+        description="Generated credentials of the Kubeflow stores (every upstream default is replaced).")
     protect_data: bool = Field(
         True,
         description="Protect what holds the platform's data from deletion and replacement (protect and "

@@ -35,8 +35,8 @@ class ArtifactStoreArgs(ArgsModel):
     )
 
     other_namespaces: tuple[DnsLabel, ...] = Field(
-        (), description="Further namespaces whose ServiceAccount of the same name gets access the same way "
-                        "(profiles whose notebooks use the store).",
+        (), description="Profiles whose notebooks use the store: each gets an identity of its own, limited to "
+                        "its prefix, folder, container or bucket (components/storage/profile_access.py).",
     )
 
     @property
@@ -67,20 +67,20 @@ class ArtifactStore(pulumi.ComponentResource):
         # The workload namespace is another component's: wait for it (depends_on is not inherited).
         self.after = list((opts.depends_on if opts is not None else None) or [])
         backend = importlib.import_module(f"mlplane.components.storage.{_MODULES[args.store.kind]}")
+        # Each namespace's own identity (a profile never gets the platform's): annotations by namespace.
         annotations = backend.declare(self, name, args)
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=self.facts.service_account, namespace=args.workload_namespace,
-                                                annotations=annotations or None),
+                                                annotations=annotations.get(args.workload_namespace) or None),
             automount_service_account_token=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.after),
         )
-        # The same identity in further namespaces (profiles' notebooks): the backend bound each.
         for namespace in args.other_namespaces:
             k8s.core.v1.ServiceAccount(
                 f"{name}-service-account-{namespace}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=self.facts.service_account, namespace=namespace,
-                                                    annotations=annotations or None),
+                                                    annotations=annotations.get(namespace) or None),
                 automount_service_account_token=False,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.after),
             )

@@ -4,6 +4,8 @@ One SeaweedFS server (master, volume, filer and S3 gateway in one pod) on a prot
 volume, in its own namespace whose S3 port only the workload namespace (and the namespaces
 the args name) may reach; its other ports answer nobody outside the pod. Its S3 keys are generated (pulumi-random) and handed to workloads
 in a Secret of the workload namespace; the keys never appear in the stack file or plan.
+Each profile with ``artifact_access`` gets its own bucket and an identity limited to it, with
+keys of its own in a Secret of its namespace (:mod:`components.storage.profile_access`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from mlplane.components.pod_security import (
     restricted_container_security_context,
     restricted_pod_security_context,
 )
+from mlplane.components.storage.profile_access import identity_of, seaweedfs_actions, seaweedfs_bucket
 from mlplane.components.storage.spec import ARTIFACT_CREDENTIALS_SECRET, IN_CLUSTER_S3_PORT, IN_CLUSTER_SERVICE
 from mlplane.components.storage.volume import claim, stateful_options
 
@@ -34,6 +37,13 @@ _BOOTSTRAP = """\
 for i in $(seq 1 120); do wget -q --spider http://127.0.0.1:{port}/status && break; sleep 2; done
 echo "s3.bucket.create --name {bucket}" | weed shell || true
 echo "s3.configure -user mlplane -access_key $ACCESS_KEY -secret_key $SECRET_KEY -actions Admin -apply" | weed shell
+"""
+# Per profile: its bucket, and its identity re-created with its current key (a rotated key
+# replaces the old one) and actions limited to that bucket.
+_PROFILE = """echo "s3.bucket.create --name {bucket}" | weed shell || true
+echo "s3.configure -user {user} -delete -apply" | weed shell || true
+echo "s3.configure -user {user} -access_key {access_key} -secret_key ${secret_env} -actions {actions} -apply" \
+  | weed shell
 """
 
 
@@ -54,17 +64,28 @@ def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dic
     secret_key = random.RandomPassword(f"{name}-secret-key", length=40, special=False,
                                        opts=pulumi.ResourceOptions(parent=store))
     keys = {"ACCESS_KEY": pulumi.Output.secret(ACCESS_KEY_ID), "SECRET_KEY": secret_key.result}
+    bootstrap = _BOOTSTRAP.format(port=IN_CLUSTER_S3_PORT, bucket=spec.bucket)
+    workload_keys = {args.workload_namespace: (keys["ACCESS_KEY"], keys["SECRET_KEY"])}
+    for profile in args.other_namespaces:
+        user, env = identity_of("in-cluster", spec, profile), "SECRET_KEY_" + profile.upper().replace("-", "_")
+        own_key = random.RandomPassword(f"{name}-secret-key-{profile}", length=40, special=False,
+                                        opts=pulumi.ResourceOptions(parent=store))
+        keys[env] = own_key.result
+        bucket = seaweedfs_bucket(spec.bucket, profile)
+        bootstrap += _PROFILE.format(bucket=bucket, user=user, access_key=user, secret_env=env,
+                                     actions=",".join(seaweedfs_actions(bucket)))
+        workload_keys[profile] = (pulumi.Output.secret(user), own_key.result)
     server_secret = k8s.core.v1.Secret(
         f"{name}-server-keys",
         metadata=k8s.meta.v1.ObjectMetaArgs(name="seaweedfs-s3-keys", namespace=spec.namespace),
         string_data=keys, opts=inside,
     )
-    for workload in args.namespaces:
+    for workload, (access, secret) in workload_keys.items():
         own = workload == args.workload_namespace
         k8s.core.v1.Secret(
             f"{name}-workload-keys" + ("" if own else f"-{workload}"),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=ARTIFACT_CREDENTIALS_SECRET, namespace=workload),
-            string_data={"AWS_ACCESS_KEY_ID": keys["ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY": keys["SECRET_KEY"]},
+            string_data={"AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret},
             opts=pulumi.ResourceOptions(parent=store, depends_on=store.after),
         )
     data = claim(f"{name}-data", "seaweedfs-data", spec.namespace, spec.size, spec.storage_class,
@@ -78,7 +99,7 @@ def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dic
         "ports": [{"name": "s3", "containerPort": IN_CLUSTER_S3_PORT}],
         "readinessProbe": {"httpGet": {"path": "/status", "port": IN_CLUSTER_S3_PORT}, "periodSeconds": 10},
         "lifecycle": {"postStart": {"exec": {"command": [
-            "/bin/sh", "-ec", _BOOTSTRAP.format(port=IN_CLUSTER_S3_PORT, bucket=spec.bucket)]}}},
+            "/bin/sh", "-ec", bootstrap]}}},
         "resources": _RESOURCES.to_k8s(),
         "securityContext": restricted_container_security_context(),
         "volumeMounts": [{"name": "data", "mountPath": "/data"}],
@@ -110,4 +131,4 @@ def declare(store: "ArtifactStore", name: str, args: "ArtifactStoreArgs") -> dic
                                               "targetPort": IN_CLUSTER_S3_PORT}]},
         opts=inside,
     )
-    return {}
+    return {}  # keys, not workload identity: no ServiceAccount annotations

@@ -27,6 +27,7 @@ from pydantic import ConfigDict, Field
 
 from mlplane.components.base import ArgsModel, depends_of
 from mlplane.components.platform.install import WAIT_FOR
+from mlplane.components.platform.pipelines_access import ACCESS_LABEL
 from mlplane.components.pod_security import ComputeResources, restricted_container_security_context
 from mlplane.components.scheduling import Placement
 from mlplane.components.serving.args import ModelStore
@@ -67,6 +68,9 @@ class WorkbenchArgs(ArgsModel):
     data_classes: dict[str, str | None] = Field(
         default_factory=dict, description="Resolved storage class of each new data claim, by volume name.")
     store: ModelStore | None = Field(None, description="The artifact store's identity, with artifact_access.")
+    pipelines_access: bool = Field(
+        False, description="The profile opted in to KFP access: the server is labelled for its "
+                           "access-ml-pipeline PodDefault (a token with the KFP audience).")
     protect: bool = Field(True, description="protect and retainOnDelete on the claims.")
 
 
@@ -158,7 +162,9 @@ class Workbench(pulumi.ComponentResource):
                 args.data_classes.get(volume.name), ("ReadWriteMany",) if volume.shared else ("ReadWriteOnce",),
                 stateful_options(self, args.protect, depends_on=after))
         labels = {"app.kubernetes.io/managed-by": "mlplane", "app.kubernetes.io/component": "workbench",
-                  **(args.store.pod_labels if spec.artifact_access and args.store is not None else {})}
+                  **(args.store.pod_labels if spec.artifact_access and args.store is not None else {}),
+                  # The controller copies these to the pod; the profile's PodDefault selects it.
+                  **({ACCESS_LABEL: "true"} if args.pipelines_access else {})}
         annotations = {**server_annotations(spec, namespace), "pulumi.com/timeoutSeconds": str(AWAIT_SECONDS)}
         if not spec.stopped:
             annotations[WAIT_FOR] = "jsonpath={.status.readyReplicas}=1"

@@ -15,7 +15,9 @@ from mlplane.components.base import ArgsModel
 from mlplane.infra.config.accelerators import AcceleratorsConfig
 from mlplane.infra.config.auth import AuthConfig
 from mlplane.infra.config.cluster import ClusterConfig
+from mlplane.infra.config.images import ImagesConfig
 from mlplane.infra.config.kubeflow import KubeflowConfig
+from mlplane.infra.config.credentials import pipelines_access_needs_pipelines_and_notebooks  # noqa: F401
 from mlplane.infra.config.gateway import gateway_fits_its_mode_and_cluster  # noqa: F401  (registers the rule)
 from mlplane.infra.config.gateway import exposed_gateway_needs_login_and_tls  # noqa: F401  (registers the rule)
 from mlplane.infra.config.namespaces import namespaces_have_one_owner  # noqa: F401  (registers the rule)
@@ -65,6 +67,11 @@ class StackConfig(ArgsModel):
     workbenches: WorkbenchesConfig | None = Field(
         None,
         description="Notebook servers (Jupyter, VS Code, RStudio) and TensorBoards, per profile. Default: none.",
+    )
+
+    images: ImagesConfig = Field(
+        default_factory=ImagesConfig,
+        description="How images must be pinned: a version tag (default) or a @sha256 digest (require_digest).",
     )
 
     _source: StackSource | None = PrivateAttr(default=None)

@@ -73,6 +73,8 @@ def workbench_args(spec: NotebookSpec, ctx: StackContext, capacity: CapacityFact
         data_classes={v.name: v.storage_class or default_class for v in spec.data_volumes if v.size is not None},
         store=serving.context.store if spec.artifact_access else None,
         protect=claim_protected(spec.protect, protect),
+        pipelines_access=config.kubeflow is not None and any(
+            p.name == spec.profile and p.pipelines_access for p in config.kubeflow.profiles),
     )
 
 

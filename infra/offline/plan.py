@@ -96,6 +96,10 @@ class Plan:
     project: str
     stack: str
     resources: tuple[PlanResource, ...] = field(default_factory=tuple)
+    #: The resource transforms each resource registered, by URN: the very functions the
+    #: engine would run (in this process only; never in plan.json). The expansion runs
+    #: them on a chart's or directory's children, as the engine does.
+    transforms: Mapping[str, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.resources, key=lambda r: r.urn))

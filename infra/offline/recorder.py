@@ -47,6 +47,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self) -> None:
         super().__init__(RecordingMocks())
         self.recorded: dict[str, PlanResource] = {}
+        self.transforms: dict[str, tuple[Any, ...]] = {}
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
@@ -73,6 +74,10 @@ class RecordingMonitor(mocks.MockMonitor):
             if urn in self.recorded:
                 raise OfflineUnsupportedError(f"two resources would have the same URN: {urn}")
             self.recorded[urn] = resource
+            # The registered functions themselves, as the SDK's own mock monitor resolves them
+            # (pulumi/runtime/mocks.py RegisterResource: ``_resolve_callbacks(request.transforms)``).
+            if request.transforms:
+                self.transforms[urn] = tuple(mocks._resolve_callbacks(request.transforms))
             self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, {})
         if request.type == STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)

@@ -97,6 +97,12 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "federatedIdentityCredentialResourceName", "resourceName", "resourceGroupName",
     ),
     "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "scope", "principalId", "roleDefinitionId"),
+    # pulumi-random (bridged terraform-provider-random, ``internal/provider/resource_password.go``):
+    # every argument "RequiresReplace"; a new keeper (a rotation token) makes a new password.
+    "random:index/randomPassword:RandomPassword": (
+        "keepers", "length", "special", "upper", "lower", "numeric", "number", "minLower", "minUpper",
+        "minNumeric", "minSpecial", "overrideSpecial",
+    ),
 }
 
 _PVC = "kubernetes:core/v1:PersistentVolumeClaim"

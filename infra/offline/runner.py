@@ -101,4 +101,5 @@ def run_offline(program: Callable[[], None], *, stack: str, project: str = PROJE
 
     with gc_paused(), _without_source_positions():
         contextvars.Context().run(body)
-    return Plan(project=project, stack=stack, resources=tuple(monitor.recorded.values()))
+    return Plan(project=project, stack=stack, resources=tuple(monitor.recorded.values()),
+                transforms=dict(monitor.transforms))

@@ -75,12 +75,15 @@ class ResourceRule:
         description: One sentence: what the rule requires.
         check: The pure check.
         config_schema: JSON Schema properties of the policy's configuration, if any.
+        judges_upstream: Whether the pack runs it on the objects of charts and kustomize
+            directories too (``policy.scope`` leaves them out of every other rule).
     """
 
     name: str
     description: str
     check: ResourceCheck
     config_schema: Mapping[str, Any] | None = None
+    judges_upstream: bool = False
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,13 @@ What is followed (pulumi-kubernetes ``provider/pkg/provider/yaml/v2/yaml.go``, u
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import pulumi
 import yaml
 
-from mlplane.components.base import SECRET_MASK
+from mlplane.components.base import PUBLISHED_MASK, SECRET_MASK
 from mlplane.infra.offline.kinds import is_cluster_scoped
 from mlplane.infra.offline.plan import PlanResource
 from mlplane.infra.offline.recorder import compose_urn
@@ -85,8 +86,8 @@ def is_namespaced(obj: Mapping[str, Any], scopes: Mapping[tuple[str, str], bool]
 
 
 def child_resources(parent: PlanResource, objects: list[dict[str, Any]], *, stack: str, project: str,
-                    scopes: Mapping[tuple[str, str], bool], default_namespace: str = DEFAULT_NAMESPACE
-                    ) -> list[PlanResource]:
+                    scopes: Mapping[tuple[str, str], bool], default_namespace: str = DEFAULT_NAMESPACE,
+                    transforms: Sequence[Callable[..., Any]] = ()) -> list[PlanResource]:
     """The child resources of one chart or directory.
 
     Args:
@@ -96,12 +97,16 @@ def child_resources(parent: PlanResource, objects: list[dict[str, Any]], *, stac
         project: The project name (URNs).
         scopes: ``(group, kind) -> namespaced`` of every CRD the plan's expansions hold.
         default_namespace: The provider's default namespace.
+        transforms: The resource transforms registered on the chart or directory and its
+            ancestors, nearest first: each child's properties go through them, as the
+            engine runs them (:func:`transformed`).
     """
     namespace = parent.inputs.get("namespace") or default_namespace
     prefix = parent.inputs.get("resourcePrefix")
     prefix = parent.name if prefix is None else str(prefix)
     skip_await = parent.inputs.get("skipAwait") is True
-    normalized = [_normalized(obj, namespace, scopes, skip_await) for obj in objects]
+    normalized = [transformed(_normalized(obj, namespace, scopes, skip_await), transforms, prefix)
+                  for obj in objects]
 
     urns: dict[tuple[str, str, str, str], str] = {}
     named: list[tuple[dict[str, Any], str, str]] = []
@@ -155,6 +160,40 @@ def child_resources(parent: PlanResource, objects: list[dict[str, Any]], *, stac
             retain_on_delete=parent.retain_on_delete or annotations.get(RESOURCE_POLICY) == "keep",
         ))
     return children
+
+
+def transformed(obj: dict[str, Any], transforms: Sequence[Callable[..., Any]], prefix: str) -> dict[str, Any]:
+    """One child's properties after the registered resource transforms, as the engine runs them.
+
+    The engine calls each transform of the resource and then of its ancestors with the
+    child's type, name and properties, and registers what the last one returns
+    (pulumi/pulumi ``sdk/python/lib/pulumi/runtime/_callbacks.py``: ``TransformRequest``
+    in, ``TransformResponse`` out; a transform returning None leaves them as they were).
+    Values only known at deployment (outputs such as generated passwords; all secret) are
+    recorded as ``[secret]``.
+    """
+    if not transforms:
+        return obj
+    metadata = obj.get("metadata") or {}
+    name = f"{metadata.get('namespace')}/{metadata.get('name')}" if metadata.get("namespace") else metadata.get("name")
+    type_ = type_token(str(obj["apiVersion"]), str(obj["kind"]))
+    props: Any = obj
+    for transform in transforms:
+        result = transform(pulumi.ResourceTransformArgs(custom=True, type_=type_, name=f"{prefix}:{name}",
+                                                        props=props, opts=pulumi.ResourceOptions()))
+        if result is not None:
+            props = result.props
+    return _known(props)
+
+
+def _known(value: Any) -> Any:
+    if isinstance(value, pulumi.Output):
+        return SECRET_MASK
+    if isinstance(value, Mapping):
+        return {key: _known(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_known(item) for item in value]
+    return value
 
 
 def _normalized(obj: Mapping[str, Any], namespace: str, scopes: Mapping[tuple[str, str], bool],
@@ -244,14 +283,25 @@ def _refuse_cycles(edges: Mapping[str, set[str]], source: str) -> None:
                 stack.append((step, iter(sorted(edges.get(step, ())))))
 
 
-def masked_secret(obj: dict[str, Any]) -> dict[str, Any]:
-    """A ``v1/Secret``'s ``data``/``stringData`` keep their keys; every value is ``[secret]``."""
+def masked_secret(obj: dict[str, Any], published: bool = False) -> dict[str, Any]:
+    """A ``v1/Secret``'s ``data``/``stringData`` keep their keys; every value is masked.
+
+    Args:
+        obj: An expanded object.
+        published: Whether its literals are an upstream source's own (a kustomize
+            directory's: it takes no values). They are public, so they are shown as
+            ``[published default]``, which the policy pack reports where it is a
+            credential; anything else (a chart's Secret made from mlplane's values) is
+            ``[secret]``. A value already masked keeps its mask.
+    """
     if obj.get("apiVersion") != "v1" or obj.get("kind") != "Secret":
         return obj
+    mask = PUBLISHED_MASK if published else SECRET_MASK
     masked = dict(obj)
     for key in ("data", "stringData"):
         if isinstance(masked.get(key), Mapping):
-            masked[key] = {name: SECRET_MASK for name in masked[key]}
+            masked[key] = {name: value if value in (SECRET_MASK, PUBLISHED_MASK) else mask
+                           for name, value in masked[key].items()}
         elif key in masked:
             masked[key] = SECRET_MASK
     return masked

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -93,7 +93,8 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
         parent = by_urn[urn]
         try:
             children.extend(child_resources(parent, objects, stack=plan.stack, project=plan.project, scopes=scopes,
-                                            default_namespace=_default_namespace(parent, by_urn)))
+                                            default_namespace=_default_namespace(parent, by_urn),
+                                            transforms=_inherited_transforms(parent, by_urn, plan.transforms)))
         except OrderingError as exc:  # the provider would fail the component on `pulumi up`
             raise SourceFailure(str(exc)) from None
     clashes = {c.urn for c in children} & set(by_urn)
@@ -101,6 +102,17 @@ def expand_plan(plan: Plan, options: ExpandOptions) -> Expansion:
         raise SourceFailure(f"expanded objects would have the URN of a resource the plan has: {sorted(clashes)[0]}")
     return Expansion(plan=Plan(project=plan.project, stack=plan.stack, resources=plan.resources + tuple(children)),
                      expanded=tuple(sorted(expanded)), missing=tuple(missing))
+
+
+def _inherited_transforms(resource: PlanResource, by_urn: dict[str, PlanResource],
+                          transforms: Mapping[str, tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The transforms the engine runs on ``resource``'s children: its own, then each ancestor's."""
+    chain: list[Any] = []
+    current: PlanResource | None = resource
+    while current is not None:
+        chain.extend(transforms.get(current.urn, ()))
+        current = by_urn.get(current.parent or "")
+    return tuple(chain)
 
 
 def _default_namespace(resource: PlanResource, by_urn: dict[str, PlanResource]) -> str:
@@ -157,7 +169,8 @@ def _expand_one(resource: PlanResource, found: Located, options: ExpandOptions,
                                  "remote/<host>/<path>")
     except (helm.ChartRenderError, kustomize.DirectoryBuildError, ValueError) as exc:
         raise SourceFailure(f"{resource.name}: {exc}") from None
-    objects = [masked_secret(o) for o in objects]  # before anything is kept, the cache included
+    # Before anything is kept, the cache included; a directory's literals are upstream's own.
+    objects = [masked_secret(o, published=found.kind != "chart") for o in objects]
     cache.write(options.cache, key, objects)
     return _post_rendered(resource, objects, namespace)
 
