@@ -31,14 +31,14 @@ from mlplane.infra.suggest import did_you_mean
 from mlplane.infra.errors import InputError, OfflineUnsupportedError, input_error
 from mlplane.infra.offline.diff import PlanDiff, diff_plans
 from mlplane.infra.offline.expand.errors import SourceFailure
-from mlplane.infra.offline.manifests import ManifestError, object_conflicts
+from mlplane.infra.offline.manifests import object_conflicts
 from mlplane.infra.offline.plan import Plan, load_plan
 from mlplane.infra.offline.memory import gc_paused
 from mlplane.infra.prerequisites import format_prerequisites, prerequisites
 from mlplane.infra.project import STACK_NAME_ALLOWED, available_stacks, is_stack_name, project_root, stack_file
 
 DEFAULT_STACK = "dev"
-EXIT_OK, EXIT_DANGER, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_DANGER, EXIT_INPUT, EXIT_UNEXPECTED = 0, 1, 2, 3
 
 
 def _add_stack_options(parser: argparse.ArgumentParser) -> None:
@@ -412,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except (ManifestError, OfflineUnsupportedError, SourceFailure) as exc:
+    except (OfflineUnsupportedError, SourceFailure) as exc:
         if os.environ.get("MLPLANE_DEBUG"):
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
@@ -422,6 +422,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at devnull so the interpreter's final flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception:  # noqa: BLE001 - the contract: anything unexpected is exit 3, never "bad input"
+        # ManifestError included: mlplane names and places every object itself, so an
+        # incomplete manifest is mlplane's fault, not the stack's (docs/design.md, exit codes).
+        traceback.print_exc()
+        print("error: unexpected failure inside mlplane (not a problem with your input); please report it "
+              "with the traceback above", file=sys.stderr)
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":  # pragma: no cover
