@@ -127,7 +127,7 @@ def compile_entry(entry: PipelineEntry, config: "StackConfig") -> CompiledPipeli
 
 def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
     """Problems of a loaded pipeline's steps that only the stack can judge."""
-    from mlplane.components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.scheduling import SchedulingError, place, pool_label_problem, pools_for
 
     entry, findings = compiled.entry, []
     pools = pools_for(config)
@@ -167,6 +167,9 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
             except SchedulingError as exc:
                 findings.append(Finding(("mlplane:pipelines", index),
                                         f"pipeline {entry.name!r}, step {step.name!r}: {exc}"))
+        elif (problem := pool_label_problem(step.node_selector, pools)) is not None:
+            findings.append(Finding(("mlplane:pipelines", index), f"pipeline {entry.name!r}, step {step.name!r}: "
+                                    f"{problem}"))
         if step.workers > 1:
             for problem in training_name_problems(k8s_name(compiled.spec.name, step.name), step.workers,
                                                   training_api(config)):  # type: ignore[arg-type]
@@ -208,15 +211,19 @@ def _image_findings(index: int, entry: PipelineEntry, step: str, images: tuple[s
 def _workflow_findings(index: int, entry: PipelineEntry, step: WorkflowStepSpec, config: "StackConfig") -> list[Finding]:
     """A workflow's templates judged as container steps are: pinned images (sidecars too),
     and accelerators a pool of the stack can give (the template is the step)."""
-    from mlplane.components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.scheduling import SchedulingError, place, pool_label_problem, pools_for
 
     findings = []
+    pools = pools_for(config)
     for template in step.workflow["spec"]["templates"]:
         if "container" not in template:
             continue
         findings += _image_findings(index, entry, template["name"], (
             template["container"]["image"], *(s["image"] for s in template.get("sidecars") or [])))
-    pools = pools_for(config)
+        problem = pool_label_problem(template.get("nodeSelector") or {}, pools)
+        if template["name"] not in step.accelerators and problem is not None:
+            findings.append(Finding(("mlplane:pipelines", index),
+                                    f"pipeline {entry.name!r}, step {template['name']!r}: {problem}"))
     for template, request in sorted(step.accelerators.items()):
         try:
             place(request, pools, stack=config.source.stack)

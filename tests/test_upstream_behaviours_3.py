@@ -16,7 +16,7 @@ from mlplane.infra.offline.kinds import crd_scopes
 from mlplane.infra.offline.manifests import manifest_files, manifest_path
 from mlplane.infra.offline.plan import Plan, PlanResource, load_plan
 
-from .test_upstream_behaviours import write_stack
+from .test_upstream_behaviours import render_refused, write_stack
 from .upstream import sources_folder
 
 
@@ -32,6 +32,20 @@ def selfhosted(**sections: Any) -> dict[str, Any]:
     """A self-hosted stack's config with the given ``mlplane:<section>`` entries."""
     return {"mlplane:cluster": {"kind": "selfhosted", "context": "c"},
             **{f"mlplane:{key}": value for key, value in sections.items()}}
+
+
+def platform(**kubeflow: Any) -> dict[str, Any]:
+    """A small platform (pipelines on, the heavy optional parts off) with one static user and an
+    in-cluster artifact store: the sections to merge into a stack's config."""
+    return {
+        "mlplane:storage": {"classes": [{"name": "local", "kind": "local-path"}],
+                            "artifacts": {"kind": "in-cluster", "storage_class": "local", "size": "5Gi"}},
+        "mlplane:kubeflow": {"release": "26.03", "components": {
+            "knative_serving": {"enabled": False}, "kserve": {"deployment_mode": "raw"}, "katib": {"enabled": False},
+            "training": {"enabled": False}, "tensorboards": {"enabled": False},
+            "model_registry": {"enabled": False}}, **kubeflow},
+        "mlplane:auth": {"dex": {"users": [{"email": "a@example.com", "generate_password": True}]}},
+    }
 
 
 # --- Cluster-scoped custom resources from expanded charts ----------------------------------
@@ -97,3 +111,89 @@ def test_an_incomplete_manifest_is_unexpected_not_bad_input(tmp_path: Path, monk
     assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "never")]) == 3
     assert not (tmp_path / "never").exists()
     assert "not a problem with your input" in capsys.readouterr().err
+
+
+# --- Renames that break references -----------------------------------------------------------
+
+POOL = "mlplane.dev/accelerator-pool"
+#: A KFP v1 step selecting a pool by mlplane's pool label; with ``runtime`` a run-time condition
+#: sends the whole pipeline to the workflow engine (an Argo Workflow) instead of Jobs.
+KFP_SELECTING = '''
+from kfp import dsl
+
+
+@dsl.pipeline(name='gpu')
+def pipeline():
+    flip = dsl.ContainerOp(name='flip', image='busybox:1.36.1', command=['sh', '-c', 'echo go > /o'],
+                           file_outputs={{'o': '/o'}})
+    {body}
+'''
+GPU_STEP = ("op = dsl.ContainerOp(name='train', image='busybox:1.36.1', command=['true']).set_gpu_limit(1)\n"
+            "    op.add_node_selector_constraint('{label}', '{value}'){after}")
+
+
+def renamed_pool_stack(tmp_path: Path, value: str, runtime: bool, *, labelled: bool = False,
+                       gpu: bool = True) -> Path:
+    step = GPU_STEP.format(label=POOL, value=value, after=".after(flip)")
+    if not gpu:
+        step = step.replace(".set_gpu_limit(1)", "")
+    body = f"with dsl.Condition(flip.output == 'go'):\n        {step.replace(chr(10), chr(10) + '    ')}" \
+        if runtime else step
+    (tmp_path).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "gpu.py").write_text(KFP_SELECTING.format(body=body))
+    nodes = {"labels": {"example.com/gpu": "a100"}} if labelled else {"names": ["gpu-1"]}
+    pool = {"name": "a100-new", "formerly": ["a100"], "vendor": "nvidia", "model": "a100-80gb",
+            "accelerators_per_node": 8, "nodes": nodes}
+    config = selfhosted(accelerators={"pools": [pool]},
+                        pipelines=[{"name": "gpu", "kind": "kfp-v1", "source": "gpu.py:pipeline",
+                                    "namespace": "team-a"}])
+    if runtime:
+        config.update(platform(profiles=[{"name": "team-a", "owner": "a@example.com"}]))
+    return write_stack(tmp_path, config)
+
+
+def train_pod_selectors(plan: Plan) -> list[dict[str, str]]:
+    """The node selectors of the step 'train', as a Job's pod or a Workflow template."""
+    found = []
+    for resource in plan:
+        if resource.type == "kubernetes:batch/v1:Job" and resource.name.endswith("-train-job"):
+            found.append(resource.inputs["spec"]["template"]["spec"].get("nodeSelector", {}))
+        if resource.type == "kubernetes:argoproj.io/v1alpha1:Workflow":
+            found += [t.get("nodeSelector", {}) for t in resource.inputs["spec"]["templates"] if t["name"] == "train"]
+    return found
+
+
+@pytest.mark.parametrize("runtime", [False, True], ids=["jobs", "workflow"])
+@pytest.mark.parametrize("value", ["a100-new", "a100"], ids=["new-name", "old-name"])
+def test_a_kfp_step_selecting_a_renamed_pool_by_either_name_lands_on_its_nodes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, runtime: bool) -> None:
+    from .test_upstream_behaviours import render_ok
+
+    plan = render_ok(tmp_path, renamed_pool_stack(tmp_path, value, runtime), capsys)
+    # The nodes carry the pool's first name (the node pool is never replaced by a rename).
+    assert train_pod_selectors(plan) == [{POOL: "a100"}]
+
+
+@pytest.mark.parametrize("runtime", [False, True], ids=["jobs", "workflow"])
+def test_a_pool_of_labelled_nodes_selected_by_the_pool_label_gets_the_pools_labels(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], runtime: bool) -> None:
+    """The others of the kind: mlplane does not label existing nodes chosen by labels, so the pool
+    label would match nothing; the pool's own selector replaces it."""
+    from .test_upstream_behaviours import render_ok
+
+    plan = render_ok(tmp_path, renamed_pool_stack(tmp_path, "a100-new", runtime, labelled=True), capsys)
+    assert train_pod_selectors(plan) == [{"example.com/gpu": "a100"}]
+
+
+@pytest.mark.parametrize("runtime", [False, True], ids=["jobs", "workflow"])
+def test_a_cpu_step_selecting_a_pool_label_no_node_carries_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], runtime: bool) -> None:
+    err = render_refused(tmp_path, renamed_pool_stack(tmp_path, "a100-new", runtime, gpu=False), capsys)
+    assert "step 'train': selects mlplane.dev/accelerator-pool=a100-new, which no node carries: its nodes carry " \
+           "mlplane.dev/accelerator-pool=a100" in err, err
+    assert "accelerator: {pool: a100-new}" in err
+    # The old name is what the nodes carry: a CPU step selecting it is left as written.
+    from .test_upstream_behaviours import render_ok
+
+    plan = render_ok(tmp_path / "old", renamed_pool_stack(tmp_path / "old", "a100", runtime, gpu=False), capsys)
+    assert train_pod_selectors(plan) == [{POOL: "a100"}]
