@@ -253,7 +253,10 @@ def _volume_findings(index: int, compiled: CompiledPipeline, config: "StackConfi
 
 def _search_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
     """Hyperparameter-search steps need Katib, a profile namespace, pinned images and a pool."""
+    from mlplane.components.pipeline.experiment_step import experiment_name
     from mlplane.components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.upstream_names import name_problems, rules_for
+    from mlplane.infra.config.workbenches import release_of
 
     entry, findings = compiled.entry, []
     searches = [step for step in compiled.spec.steps if isinstance(step, ExperimentStepSpec)]
@@ -273,7 +276,12 @@ def _search_findings(index: int, compiled: CompiledPipeline, config: "StackConfi
                                 f"{searches[0].name!r} runs trials whose metrics Katib collects only in a profile "
                                 "namespace", compiled.namespace, ", ".join(profiles) or "declare a profile"))
     pools = pools_for(config)
+    rule = rules_for("kubeflow.org/v1beta1", "Experiment", release_of(config))
     for step in searches:
+        name = experiment_name(compiled.spec.name, step.name, step.algorithm, release_of(config))
+        for problem in name_problems(rule, name, algorithm=step.algorithm) if rule is not None else ():
+            findings.append(Finding((*where, "name"), f"pipeline {entry.name!r}, step {step.name!r}: {problem}",
+                                    entry.name, "a pipeline name that starts with a letter"))
         problem = image_problem(step.trial.image)
         if problem and not entry.allow_unpinned_images:
             findings.append(Finding((*where, "image_overrides"), f"pipeline {entry.name!r}, step {step.name!r}: "

@@ -197,3 +197,155 @@ def test_a_cpu_step_selecting_a_pool_label_no_node_carries_is_refused(
 
     plan = render_ok(tmp_path / "old", renamed_pool_stack(tmp_path / "old", "a100", runtime, gpu=False), capsys)
     assert train_pod_selectors(plan) == [{POOL: "a100"}]
+
+
+# --- Upstream admission limits on generated names ------------------------------------------
+
+NAMES_PIPELINES = '''
+from mlplane.components.pipeline.experiment_spec import ExperimentStepSpec, Objective, SearchParameter, TrialSpec
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec
+from mlplane.pipelines.native import pipeline
+
+
+@pipeline
+def search(ctx, step="tune") -> PipelineSpec:
+    return PipelineSpec(name=ctx.pipeline, steps=(ExperimentStepSpec(
+        name=step, objective=Objective(type="maximize", metric="accuracy"), algorithm="bayesianoptimization",
+        parameters=(SearchParameter(name="lr", type="double", min=0.001, max=0.1),),
+        trial=TrialSpec(image="trainer:1.2.0", command=("python", "t.py"), args=("--lr", "${trialParameters.lr}")),
+        max_trials=4, parallel_trials=2),))
+
+
+@pipeline
+def train(ctx, step="train") -> PipelineSpec:
+    return PipelineSpec(name=ctx.pipeline, steps=(ContainerStepSpec(
+        name=step, image="trainer:1.2.0", command=("python", "t.py"), workers=4),))
+'''
+NAMES_KFP = '''
+from kfp import dsl
+
+
+@dsl.pipeline(name='flow')
+def pipeline():
+    flip = dsl.ContainerOp(name='flip', image='busybox:1.36.1', command=['sh', '-c', 'echo go > /o'],
+                           file_outputs={'o': '/o'})
+    with dsl.Condition(flip.output == 'go'):
+        dsl.ContainerOp(name='after', image='busybox:1.36.1', command=['true'])
+'''
+
+
+def names_config(release: str, names: dict[str, str]) -> dict[str, Any]:
+    """A stack on ``release`` with one object of every kind of NAME_RULES, named from ``names``."""
+    profile = names.get("profile", "team")
+    config = selfhosted(pipelines=[
+        {"name": names.get("search", "hpo"), "source": "names_pipelines.py:search", "namespace": profile,
+         "params": {"step": names.get("search_step", "tune")}},
+        {"name": names.get("train", "dist"), "source": "names_pipelines.py:train", "namespace": profile,
+         "params": {"step": names.get("train_step", "train")}},
+        {"name": names.get("workflow", "flow"), "kind": "kfp-v1", "source": "names_kfp.py:pipeline",
+         "namespace": profile}])
+    config.update(platform(profiles=[{"name": profile, "owner": "a@example.com"}]))
+    config["mlplane:kubeflow"]["release"] = release
+    components = config["mlplane:kubeflow"]["components"]
+    components.update({"katib": {"enabled": True}, "training": {"enabled": True}, "tensorboards": {"enabled": True}})
+    config["mlplane:workbenches"] = {
+        "notebooks": [{"name": names.get("notebook", "lab"), "profile": profile, "kind": "jupyter",
+                       "workspace": {"size": "1Gi", "storage_class": "local"}}],
+        "tensorboards": [{"name": names.get("tensorboard", "board"), "profile": profile,
+                          "notebook": names.get("notebook", "lab")}]}
+    config["mlplane:serving"] = {"endpoints": [{
+        "name": names.get("endpoint", "scorer"), "namespace": profile,
+        "container": {"image": "ghcr.io/acme/scorer:1.4.2", "port": 8080},
+        "resources": {"cpu_request": "1", "memory_limit": "1Gi"}}]}
+    return config
+
+
+def write_names_stack(folder: Path, release: str, names: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "names_pipelines.py").write_text(NAMES_PIPELINES)
+    (folder / "names_kfp.py").write_text(NAMES_KFP)
+    return write_stack(folder, names_config(release, names))
+
+
+def loads(path: Path) -> bool:
+    from mlplane.infra.config import load_stack_file
+    from mlplane.infra.errors import InputError
+
+    try:
+        load_stack_file(path, stack="t", display=path.name)
+    except InputError:
+        return False
+    return True
+
+
+def longest_accepted(folder: Path, release: str, field: str) -> str:
+    """The longest name (a letter, then letters) the stack config accepts for ``field`` (binary search)."""
+    low, high = 1, 63
+    while low < high:
+        middle = (low + high + 1) // 2
+        name = "a" * middle
+        if loads(write_names_stack(folder / f"{field}-{middle}", release, {field: name})):
+            low = middle
+        else:
+            high = middle - 1
+    return "a" * low
+
+
+def rule_context(body: dict[str, Any]) -> dict[str, str]:
+    """The values of a rule's derived templates besides the name, read from the object."""
+    spec = body.get("spec") or {}
+    if body["kind"] == "Experiment":
+        return {"algorithm": spec["algorithm"]["algorithmName"]}
+    if body["kind"] == "PyTorchJob":
+        workers = (spec["pytorchReplicaSpecs"].get("Worker") or {}).get("replicas", 1)
+        return {"last_worker": str(workers - 1)}
+    if body["kind"] == "TrainJob":
+        return {"last_worker": str(spec["trainer"]["numNodes"] - 1)}
+    return {}
+
+
+FIELDS = ("search", "search_step", "train", "workflow", "profile", "notebook", "tensorboard", "endpoint")
+
+
+@pytest.mark.parametrize("release", ["1.8.1", "26.03"])
+def test_the_longest_names_the_config_allows_pass_every_upstream_admission_rule(
+        release: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlplane.components.upstream_names import NAME_RULES, name_problems, rules_for
+
+    from .test_upstream_behaviours import render_ok
+
+    judged: dict[str, int] = {}
+    problems = []
+    longest = {}
+    for field in FIELDS:
+        name = longest[field] = longest_accepted(tmp_path / "search", release, field)
+        plan = render_ok(tmp_path / field, write_names_stack(tmp_path / field, release, {field: name}), capsys)
+        for resource in plan:
+            body = resource.inputs
+            rule = rules_for(str(body.get("apiVersion")), str(body.get("kind")), release) \
+                if resource.is_kubernetes_object else None
+            if rule is None:
+                continue
+            judged[rule.kind] = judged.get(rule.kind, 0) + 1
+            problems += [f"{field}={len(name)}: {p}" for p in name_problems(rule, body["metadata"]["name"],
+                                                                              **rule_context(body))]
+    assert problems == []
+    # Every kind of the train's table was judged, on names as long as the config allows.
+    assert set(judged) == {rule.kind for rule in NAME_RULES if rule.train == release}
+    assert len(longest["notebook"]) == 52 and len(longest["tensorboard"]) == 58
+
+
+@pytest.mark.parametrize("field", ["notebook", "tensorboard", "search"])
+def test_names_upstream_would_refuse_for_their_first_character_are_refused_at_load(field: str,
+                                                                                     tmp_path: Path) -> None:
+    assert not loads(write_names_stack(tmp_path, "26.03", {field: "1" + "a" * 8}))
+
+
+def test_katibs_40_characters_on_2603_are_met_by_fitting_the_experiment_name() -> None:
+    from mlplane.components.pipeline.experiment_step import experiment_name
+
+    long = experiment_name("p" * 30, "search-step-" + "s" * 20, "random", "26.03")
+    assert len(long) <= 40 and long.startswith("p" * 30)
+    assert experiment_name("hpo", "tune", "random", "26.03") == "hpo-tune"  # short names unchanged
+    # 1.8.1's Katib has no length rule, but derives <name>-bayesianoptimization (a Service): 42.
+    assert 40 < len(experiment_name("p" * 63, "s", "bayesianoptimization", "1.8.1")) <= 42
