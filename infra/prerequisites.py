@@ -59,6 +59,34 @@ _CLASS_DRIVERS = {
 }
 
 
+#: The Istio CNI node agent's DaemonSet: ``istio-cni-node``, labelled ``k8s-app: istio-cni-node``
+#: (istio/istio manifests/charts/istio-cni/templates/daemonset.yaml at 1.17.3 and 1.29.0;
+#: ../shared/upstream/charts/cni-*). istiod's injector must know it, or it still injects
+#: istio-init: its values in ConfigMap ``istio-sidecar-injector`` carry ``istio_cni.enabled``
+#: (1.17) or ``pilot.cni.enabled`` (1.29) (the injection template's conditions).
+_CNI_CHECK = ("kubectl get daemonset -A -l k8s-app=istio-cni-node -o name | grep -q . && "
+              "kubectl get configmap istio-sidecar-injector -n istio-system -o jsonpath='{.data.values}' "
+              "| tr -d ' \\n' | grep -Eq '\"(istio_cni|cni)\":\\{[^}]*\"enabled\":true'")
+#: Ambient mode's node proxy: DaemonSet ``ztunnel`` (istio/istio manifests/charts/ztunnel).
+_AMBIENT_CHECK = "kubectl get daemonset ztunnel -n istio-system && " + _CNI_CHECK
+
+
+def _mesh_prerequisites(config: StackConfig) -> list[Prerequisite]:
+    """An existing Istio's traffic redirection, as the stack states it (components.istio.traffic_redirection)."""
+    kubeflow = config.kubeflow
+    istio = kubeflow.components.istio if kubeflow is not None else None
+    if istio is None or not istio.existing or istio.traffic_redirection is None:
+        return []
+    needed_by = (f"mlplane:kubeflow.components.istio.traffic_redirection ({istio.traffic_redirection}: meshed pods "
+                 "without istio-init, which the namespaces' Pod Security refuses)")
+    if istio.traffic_redirection == "ambient":
+        return [Prerequisite("Istio ambient mode (ztunnel and the Istio CNI node agent)", needed_by, _AMBIENT_CHECK,
+                             "istioctl install --set profile=ambient, or the ztunnel and cni charts of istio/istio")]
+    return [Prerequisite("Istio CNI node agent, enabled in istiod's injector", needed_by, _CNI_CHECK,
+                         "the cni chart of istio/istio, and istiod with values.istio_cni.enabled (1.17) or "
+                         "values.pilot.cni.enabled (1.29)")]
+
+
 def prerequisites(config: StackConfig) -> list[Prerequisite]:
     """The prerequisites of a stack, in a stable order (storage, node pools, load balancer)."""
     found: list[Prerequisite] = []
@@ -85,6 +113,7 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
                 "a load balancer implementation", "mlplane:kubeflow.gateway (mode load-balancer)",
                 "kubectl get svc istio-ingressgateway -n istio-system  # EXTERNAL-IP must not stay <pending>",
                 "a load balancer implementation for bare-metal clusters (MetalLB, for example)"))
+    found += _mesh_prerequisites(config)
     # One line per driver, however many classes need it.
     unique: dict[tuple[str, str], Prerequisite] = {}
     for item in found:

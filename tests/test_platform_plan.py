@@ -244,7 +244,7 @@ def test_existing_istio_and_cert_manager_are_used_not_installed(tmp_path: Path) 
     assert dev.count(gateway) == 1
     dev = dev.replace(gateway, "      mode: cluster-ip\n")
     # An existing mesh must name the extension provider its config registers for oauth2-proxy.
-    path.write_text(dev.replace(marker, marker + "      istio: {existing: true}\n      cert_manager: {existing: true}\n")
+    path.write_text(dev.replace(marker, marker + "      istio: {existing: true, traffic_redirection: cni}\n      cert_manager: {existing: true}\n")
                     .replace(auth, auth + "    oauth2_proxy: {mesh_provider: oauth2-proxy}\n"))
     plan = render_config(load_stack_file(path, stack="t"))
     assert not [r for r in plan.of_type(CHART) if r.name.startswith(("platform-istio", "platform-cert-manager"))]

@@ -349,3 +349,69 @@ def test_katibs_40_characters_on_2603_are_met_by_fitting_the_experiment_name() -
     assert experiment_name("hpo", "tune", "random", "26.03") == "hpo-tune"  # short names unchanged
     # 1.8.1's Katib has no length rule, but derives <name>-bayesianoptimization (a Service): 42.
     assert 40 < len(experiment_name("p" * 63, "s", "bayesianoptimization", "1.8.1")) <= 42
+
+
+# --- An existing Istio without its CNI -------------------------------------------------------
+
+def existing_istio(**istio: Any) -> dict[str, Any]:
+    config = selfhosted()
+    config.update(platform())
+    config["mlplane:kubeflow"]["components"].update(
+        {"istio": {"existing": True, **istio}, "pipelines": {"enabled": False}})
+    config["mlplane:auth"]["oauth2_proxy"] = {"mesh_provider": "oauth2-proxy"}
+    return config
+
+
+def test_an_existing_istio_without_a_stated_redirection_is_refused_with_the_ways_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = render_refused(tmp_path, write_stack(tmp_path, existing_istio()), capsys)
+    assert "mlplane:kubeflow.components.istio.traffic_redirection: the cluster's own Istio must run Istio CNI or " \
+           "ambient mode" in err, err
+    assert "traffic_redirection: cni" in err and "existing: false" in err and "Pulumi.t.yaml" in err
+
+
+@pytest.mark.parametrize("mode", ["cni", "ambient"])
+def test_a_stated_redirection_renders_keeps_pod_security_and_preview_prints_the_check(
+        mode: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .test_upstream_behaviours import render_ok
+
+    path = write_stack(tmp_path, existing_istio(traffic_redirection=mode))
+    plan = render_ok(tmp_path, path, capsys)
+    levels = {r.inputs["metadata"]["name"]: r.inputs["metadata"].get("labels", {})
+              .get("pod-security.kubernetes.io/enforce") for r in plan
+              if r.type == "kubernetes:core/v1:Namespace"}
+    assert levels and "privileged" not in levels.values(), levels  # never lowered for the mesh
+    assert main(["preview", "--config-file", str(path), "--against", str(tmp_path / "ok" / "plan.json")]) == 0
+    out = capsys.readouterr().out
+    assert "istio-cni-node" in out and ("ztunnel" in out) == (mode == "ambient")
+
+
+def test_traffic_redirection_without_an_existing_istio_is_refused(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    config = existing_istio(traffic_redirection="cni")
+    config["mlplane:kubeflow"]["components"]["istio"] = {"traffic_redirection": "cni"}
+    err = render_refused(tmp_path, write_stack(tmp_path, config), capsys)
+    assert "istio.traffic_redirection: states how an existing mesh redirects traffic" in err
+
+
+@pytest.mark.parametrize("chart", ["istiod-1.17.3", "istiod-1.29.0"])
+@pytest.mark.parametrize("cni", [True, False])
+def test_the_cni_check_reads_istiods_injector_values(chart: str, cni: bool, tmp_path: Path) -> None:
+    """The prerequisite's check, run over the ConfigMap istiod renders with the CNI on and off."""
+    import subprocess
+
+    from mlplane.infra.prerequisites import _CNI_CHECK
+
+    from .upstream import render_chart
+
+    values = {"istio_cni": {"enabled": cni}} if chart.endswith("1.17.3") else {"pilot": {"cni": {"enabled": cni}}}
+    objects = render_chart(chart, values, release="istiod", namespace="istio-system")
+    [injector] = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "istio-sidecar-injector"]
+    (tmp_path / "values.json").write_text(injector["data"]["values"])
+    # kubectl stands in as a script printing what the cluster would answer.
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"#!/bin/sh\ncase \"$*\" in *daemonset*) echo daemonset.apps/istio-cni-node;; "
+                       f"*configmap*) cat {tmp_path / 'values.json'};; esac\n")
+    kubectl.chmod(0o755)
+    result = subprocess.run(["bash", "-c", _CNI_CHECK], env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    assert (result.returncode == 0) == cni

@@ -108,6 +108,24 @@ class InfraSettings(ComponentSettings):
     )
 
 
+#: How an existing mesh redirects a meshed pod's traffic without ``istio-init``: the Istio
+#: CNI node agent, or ambient mode (whose ztunnel needs that agent too).
+TrafficRedirection = Literal["cni", "ambient"]
+
+
+class IstioSettings(InfraSettings):
+    """Overrides of Istio; with ``existing``, what the cluster's mesh runs."""
+
+    traffic_redirection: TrafficRedirection | None = Field(
+        None,
+        description="With existing: true, required: how the cluster's mesh redirects a pod's traffic. cni: the "
+                    "Istio CNI node agent runs and istiod's injector knows it (values.istio_cni.enabled on 1.17, "
+                    "values.pilot.cni.enabled on 1.29); ambient: ambient mode (ztunnel and the CNI agent). Without "
+                    "either, istiod injects istio-init with NET_ADMIN and NET_RAW, which the Pod Security levels "
+                    "of mlplane's namespaces (baseline, restricted) refuse, and every meshed pod is rejected. "
+                    "mlplane never lowers a namespace's level for it; `mlplane preview` prints the check.")
+
+
 class KServeSettings(ComponentSettings):
     """Overrides of KServe."""
 
@@ -131,7 +149,7 @@ class Components(ArgsModel):
     """Every component of the platform, each overridable."""
 
     cert_manager: InfraSettings = Field(default_factory=InfraSettings, description="cert-manager (webhook and ingress certificates).")
-    istio: InfraSettings = Field(default_factory=InfraSettings, description="Istio: base, CNI, istiod and the ingress gateway.")
+    istio: IstioSettings = Field(default_factory=IstioSettings, description="Istio: base, CNI, istiod and the ingress gateway.")
     dex: ComponentSettings = Field(default_factory=ComponentSettings, description="Dex, the OpenID Connect identity provider.")
     oauth2_proxy: ComponentSettings = Field(default_factory=ComponentSettings, description="oauth2-proxy, the gateway's login.")
     knative_serving: ComponentSettings = Field(default_factory=ComponentSettings, description="Knative Serving (KServe's serverless mode).")
