@@ -415,3 +415,141 @@ def test_the_cni_check_reads_istiods_injector_values(chart: str, cni: bool, tmp_
     kubectl.chmod(0o755)
     result = subprocess.run(["bash", "-c", _CNI_CHECK], env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
     assert (result.returncode == 0) == cni
+
+
+# --- One-node volumes used from many nodes ---------------------------------------------------
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+MODEL_ON_CLAIM = {"format": "tensorflow", "volume": {"claim": "models", "path": "mnist"}}
+#: A pipeline whose step writes the models claim and whose serve step serves from it.
+CLAIM_PIPELINES = '''
+from mlplane.components.pipeline.spec import ContainerStepSpec, PipelineSpec, ServeStepSpec
+from mlplane.components.serving.config import EndpointConfig
+from mlplane.pipelines.native import pipeline
+
+MOUNT = {"volumes": ({"name": "m", "persistentVolumeClaim": {"claimName": "models"}},),
+         "volume_mounts": ({"name": "m", "mountPath": "/models"},)}
+
+
+def step(name, after=(), workers=1):
+    return ContainerStepSpec(name=name, image="trainer:1.2.0", command=("true",), after=after, workers=workers,
+                             **MOUNT)
+
+
+@pipeline
+def write_then_serve(ctx) -> PipelineSpec:
+    return PipelineSpec(name=ctx.pipeline, steps=(step("train"), ServeStepSpec(
+        name="serve", after=("train",), endpoint=EndpointConfig(
+            name="scorer", model={"format": "tensorflow", "volume": {"claim": "models", "path": "m"}}))))
+
+
+@pipeline
+def in_order(ctx) -> PipelineSpec:
+    return PipelineSpec(name=ctx.pipeline, steps=(step("prepare"), step("train", after=("prepare",))))
+
+
+@pipeline
+def side_by_side(ctx) -> PipelineSpec:
+    return PipelineSpec(name=ctx.pipeline, steps=(step("prepare"), step("train")))
+
+
+@pipeline
+def distributed(ctx) -> PipelineSpec:
+    return PipelineSpec(name=ctx.pipeline, steps=(step("train", workers=4),))
+'''
+
+
+def one_node_stack(tmp_path: Path, *, release: str = "26.03", mode: str | None = "raw", kserve: bool = True,
+                   replicas: int = 1, pipeline: str | None = None, endpoint: bool = True,
+                   access_modes: tuple[str, ...] = ("ReadWriteOnce",)) -> Path:
+    """The gke stack with its models volume (a pd-ssd persistent disk) served by an endpoint."""
+    pytest.importorskip("pulumi_gcp")
+    config = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.gke.yaml").read_text())["config"]
+    config["mlplane:storage"]["volumes"][1]["access_modes"] = list(access_modes)
+    kubeflow = config["mlplane:kubeflow"]
+    kubeflow["release"] = release
+    kubeflow.setdefault("components", {})["kserve"] = {"enabled": kserve, **({"deployment_mode": mode} if mode else {})}
+    if not kserve:
+        kubeflow["components"]["models_web_app"] = {"enabled": False}
+    config["mlplane:pipelines"] = []
+    if pipeline is not None:
+        (tmp_path).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "claims.py").write_text(CLAIM_PIPELINES)
+        config["mlplane:pipelines"] = [{"name": "p", "source": f"claims.py:{pipeline}"}]
+    config.pop("mlplane:workbenches", None)
+    if endpoint:
+        config["mlplane:serving"] = {"endpoints": [{"name": "digits", "model": MODEL_ON_CLAIM,
+                                                    "replicas": {"min": 1, "max": replicas}}]}
+    return write_stack(tmp_path, config)
+
+
+def test_a_raw_endpoint_on_a_one_node_claim_replaces_its_pod(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from .test_upstream_behaviours import render_ok
+
+    plan = render_ok(tmp_path, one_node_stack(tmp_path), capsys)
+    [isvc] = [r.inputs for r in plan if r.type == ISVC and r.inputs["metadata"]["name"] == "digits"]
+    assert isvc["spec"]["predictor"]["deploymentStrategy"] == {"type": "Recreate"}
+    # KServe 0.16's CRD has the field (the schema the API server prunes by).
+    from .crds import strict_schema
+
+    import jsonschema
+    jsonschema.validate(isvc, strict_schema(isvc["apiVersion"], isvc["kind"]))
+
+
+def test_a_plain_deployment_on_a_one_node_claim_is_recreated(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from .test_upstream_behaviours import render_ok
+
+    plan = render_ok(tmp_path, one_node_stack(tmp_path, kserve=False, mode=None), capsys)
+    [deployment] = [r.inputs for r in plan if r.type == DEPLOYMENT and r.inputs["metadata"]["name"] == "digits"]
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_a_claim_that_mounts_on_many_nodes_keeps_the_rolling_update(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """ReadOnlyMany alone: the persistent disk attaches read-only to many nodes."""
+    from .test_upstream_behaviours import render_ok
+
+    plan = render_ok(tmp_path, one_node_stack(tmp_path, kserve=False, mode=None, replicas=3,
+                                              access_modes=("ReadOnlyMany",)), capsys)
+    [deployment] = [r.inputs for r in plan if r.type == DEPLOYMENT and r.inputs["metadata"]["name"] == "digits"]
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+@pytest.mark.parametrize("case,expected", [
+    ({"replicas": 2}, "mlplane:serving.endpoints[0].replicas.max: the model's volume (mlplane:storage.volumes[1], "
+                      "claim models, ReadWriteOnce on gce-pd class 'ssd') attaches to one node at a time"),
+    ({"mode": "serverless"}, "Knative starts each new revision's pod before the old one stops"),
+    ({"release": "1.8.1"}, "KServe 0.11.2 (release 1.8.1) always rolls its raw Deployments out with a surge pod"),
+    ({"access_modes": ("ReadWriteOnce", "ReadOnlyMany"), "replicas": 2}, "attaches to one node at a time"),
+])
+def test_endpoints_that_would_wait_on_multi_attach_are_refused(case: dict[str, Any], expected: str, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    err = render_refused(tmp_path, one_node_stack(tmp_path, **case), capsys)
+    assert expected in err, err
+    assert "nfs class" in err and "model.uri" in err
+
+
+@pytest.mark.parametrize("pipeline,expected", [
+    ("write_then_serve", "pipeline 'p', serve step 'serve' (an endpoint) and pipeline 'p', step 'train' may run "
+                         "at once"),
+    ("side_by_side", "pipeline 'p', step 'train' and pipeline 'p', step 'prepare' may run at once"),
+    ("distributed", "pipeline 'p', step 'train': claim models"),
+])
+def test_workloads_that_may_share_a_one_node_claim_at_once_are_refused(pipeline: str, expected: str, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    err = render_refused(tmp_path, one_node_stack(tmp_path, pipeline=pipeline, endpoint=False), capsys)
+    assert expected in err, err
+
+
+def test_steps_in_order_share_a_one_node_claim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .test_upstream_behaviours import render_ok
+
+    render_ok(tmp_path, one_node_stack(tmp_path, pipeline="in_order", endpoint=False), capsys)
+
+
+def test_an_endpoint_and_a_step_on_one_claim_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = render_refused(tmp_path, one_node_stack(tmp_path, pipeline="in_order"), capsys)
+    assert "may run at once" in err and "endpoint 'digits'" in err

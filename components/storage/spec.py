@@ -70,6 +70,13 @@ class _ClassBase(ArgsModel):
     expandable: ClassVar[bool] = True
     #: Access modes its volumes can be mounted with (block devices: one node at a time).
     access_modes: ClassVar[tuple[str, ...]] = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteOncePod")
+    #: Whether its volumes are network block devices that Kubernetes' attach/detach
+    #: controller attaches to one node at a time: a second pod on another node waits with
+    #: "Multi-Attach error for volume ... Volume is already used by pod(s)" (kubernetes/kubernetes
+    #: pkg/controller/volume/attachdetach/reconciler/reconciler.go: isMultiAttachAllowed, false
+    #: for a volume with ReadWriteOnce or ReadWriteOncePod; kserve/kserve#3409). Node-local
+    #: (local-path) volumes pin their pods to the volume's node instead; NFS is not attached.
+    attaches_to_one_node: ClassVar[bool] = True
 
     def parameters(self) -> dict[str, str]:
         """The StorageClass ``parameters``."""
@@ -128,6 +135,9 @@ class LocalPathClass(_ClassBase):
     clusters: ClassVar[tuple[str, ...]] = ("local", "selfhosted")
     # rancher/local-path-provisioner (v0.0.37) has no resize path: a directory has no size.
     expandable: ClassVar[bool] = False
+    # Its PersistentVolumes carry node affinity to the node holding the folder: every pod of
+    # the claim is scheduled there, none is attached elsewhere.
+    attaches_to_one_node: ClassVar[bool] = False
 
 
 class NfsClass(_ClassBase):
@@ -145,6 +155,7 @@ class NfsClass(_ClassBase):
     # driver is a prerequisite of any version, so growing a claim stays a replace.
     expandable: ClassVar[bool] = False
     access_modes: ClassVar[tuple[str, ...]] = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+    attaches_to_one_node: ClassVar[bool] = False  # csi-driver-nfs has no ControllerPublish (no attach)
 
     def parameters(self) -> dict[str, str]:
         return {"server": self.server, "share": self.share}

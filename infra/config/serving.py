@@ -158,10 +158,20 @@ def serving_fits_the_stack(config: "StackConfig") -> Iterator[Finding]:
         return
     platform = serving_platform(config)
     seen = _Seen(platform)
+    served: dict[str, str] = {}
     for index, endpoint in enumerate(serving.endpoints):
         path = (SECTION, "endpoints", index)
         yield from _common_findings(path, endpoint, platform, seen)
         yield from _endpoint_findings(path, endpoint, platform, config)
+        claim = endpoint.model.volume.claim if endpoint.model is not None and endpoint.model.volume else None
+        if claim is None or one_node_volume(claim, endpoint.namespace or platform.workload_namespace, config) is None:
+            continue
+        if claim in served:  # with pipelines, pipelines/compile.py judges steps and serve steps too
+            yield Finding((*path, "model", "volume", "claim"), f"endpoints {served[claim]!r} and {endpoint.name!r} "
+                          f"serve from claim {claim}, which attaches to one node at a time: on different nodes the "
+                          "later one waits on Multi-Attach", claim, "one endpoint per such claim, a class that mounts "
+                          "on many nodes (an nfs class, access_modes: [ReadWriteMany]), or model.uri")
+        served.setdefault(claim, endpoint.name)
     endpoints = {e.name for e in serving.endpoints}
     for index, app in enumerate(serving.web_apps):
         path = (SECTION, "web_apps", index)
@@ -197,6 +207,7 @@ def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform
     namespace = endpoint.namespace or platform.workload_namespace
     for issue in derived_name_issues(endpoint.name, namespace, platform.backend):
         yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
+    yield from _one_node_model_findings(path, endpoint, platform, config)
     issue = store_issue(endpoint.model, platform.store_scheme)
     if issue is not None:
         yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
@@ -217,6 +228,53 @@ def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform
         except SchedulingError as exc:
             yield Finding((*path, "accelerator"), str(exc), endpoint.accelerator.describe(),
                           ", ".join(p.name for p in pools) or "no accelerator (the stack has no pools)")
+
+
+def one_node_volume(claim: str, namespace: str, config: "StackConfig") -> tuple[int, Any] | None:
+    """The declared volume (index, spec) behind ``claim`` in ``namespace`` when it attaches to one node only."""
+    storage = config.storage
+    if storage is None or namespace != config.cluster.workload_namespace:
+        return None
+    from mlplane.components.storage.rules import one_node_claim
+
+    return next(((index, v) for index, v in enumerate(storage.volumes) if v.claim_name == claim
+                 and one_node_claim(v.access_modes, v.storage_class, storage.classes)), None)
+
+
+def _one_node_model_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform: ServingPlatform,
+                             config: "StackConfig") -> Iterator[Finding]:
+    """A model on a claim that attaches to one node: one pod at a time, never a surge pod elsewhere.
+
+    Two pods of the endpoint on two nodes never both start: the second waits on
+    "Multi-Attach error" (kserve/kserve#3409). mlplane makes one replica work by replacing
+    the pod (Recreate) where the backend lets it: plain Deployments, and KServe raw mode from
+    0.16 (26.03). Knative (serverless) always starts a revision's pod before the old one
+    stops; KServe 0.11.2 (1.8.1) always surges its raw Deployments.
+    """
+    if endpoint.model is None or endpoint.model.volume is None:
+        return
+    found = one_node_volume(endpoint.model.volume.claim, endpoint.namespace or platform.workload_namespace, config)
+    if found is None:
+        return
+    index, volume = found
+    storage_class = next(c for c in config.storage.classes if c.name == volume.storage_class)  # type: ignore[union-attr]
+    what = (f"the model's volume (mlplane:storage.volumes[{index}], claim {volume.claim_name}, "
+            f"{'/'.join(volume.access_modes)} on {storage_class.kind} class {volume.storage_class!r}) attaches to one "
+            "node at a time, so a second pod of the endpoint on another node waits on Multi-Attach forever")
+    ways = ("give the volume a class that mounts on many nodes (an nfs class, access_modes: [ReadWriteMany]), or "
+            "serve the model from the artifact store (model.uri)")
+    if endpoint.replicas.max > 1:
+        yield Finding((*path, "replicas", "max"), f"{what}: more than one replica cannot share it",
+                      endpoint.replicas.max, f"1 (mlplane then replaces the pod on updates), or {ways}")
+    release = config.kubeflow.release if config.kubeflow is not None else None
+    if platform.backend == "kserve-serverless":
+        yield Finding((*path, "model", "volume", "claim"), f"{what}: Knative starts each new revision's pod before "
+                      "the old one stops", endpoint.model.volume.claim,
+                      f"components.kserve.deployment_mode: raw with one replica (mlplane replaces the pod), or {ways}")
+    elif platform.backend == "kserve-raw" and release == "1.8.1":
+        yield Finding((*path, "model", "volume", "claim"), f"{what}: KServe 0.11.2 (release 1.8.1) always rolls "
+                      "its raw Deployments out with a surge pod (no deploymentStrategy until KServe 0.16)",
+                      endpoint.model.volume.claim, f"release 26.03 (KServe 0.16: mlplane sets Recreate), or {ways}")
 
 
 def _store_access(path: tuple[Any, ...], endpoint: EndpointConfig, platform: ServingPlatform) -> Iterator[Finding]:
