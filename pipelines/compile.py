@@ -355,7 +355,43 @@ def pipeline_findings(config: "StackConfig") -> list[Finding]:
             continue
         findings += step_findings(index, compiled, config)
         loaded.append((index, compiled))
-    return findings + _serving_findings(loaded, config) + _one_node_claim_findings(loaded, config)
+    return (findings + _serving_findings(loaded, config) + _claim_namespace_findings(loaded, config)
+            + _one_node_claim_findings(loaded, config))
+
+
+def _claim_namespace_findings(loaded: list[tuple[int, CompiledPipeline]], config: "StackConfig") -> list[Finding]:
+    """A workload that mounts a declared volume from another namespace than the claim's.
+
+    A pod mounts claims of its own namespace only; the pod of a claim that does not exist
+    there stays Pending ("persistentvolumeclaim ... not found") and the run waits forever.
+    Pipelines that run as Argo Workflows, and searches, run in a profile namespace, while
+    declared volumes default to the workload namespace: the way out is the volume's
+    ``namespace``.
+    """
+    storage = config.storage
+    if storage is None:
+        return []
+    workload = config.cluster.workload_namespace
+    homes: dict[str, list[tuple[int, str]]] = {}
+    for index, volume in enumerate(storage.volumes):
+        homes.setdefault(volume.claim_name, []).append((index, volume.namespace or workload))
+    findings = []
+    for (namespace, claim), consumers in sorted(_consumers(loaded, config).items()):
+        declared = homes.get(claim, [])
+        if not declared or any(home == namespace for _, home in declared):
+            continue
+        index, home = declared[0]
+        for consumer in consumers:
+            if consumer.endpoint:
+                continue  # infra/config/serving.py judges endpoints, pipelines' serve steps included
+            findings.append(Finding(consumer.path, f"{consumer.what} mounts claim {claim}, which "
+                                    f"mlplane:storage.volumes[{index}] creates in namespace {home}; its pods run in "
+                                    f"{namespace}, where no such claim exists, and would wait forever",
+                                    allowed=f"mlplane:storage.volumes[{index}].namespace: {namespace} (the claim "
+                                    f"then lives in that namespace), or a pipeline namespace of {home} (native steps "
+                                    "only: Argo Workflows and searches run in a profile namespace)"))
+            break
+    return findings
 
 
 @dataclass(frozen=True)
@@ -367,6 +403,7 @@ class _Consumer:
     pipeline: int | None = None
     step: str | None = None
     pods: int = 1  # pods of it that may run at once (trials in parallel, training workers)
+    endpoint: bool = False
 
 
 def _claims_of(volumes: Any) -> list[str]:
@@ -386,7 +423,8 @@ def _consumers(loaded: list[tuple[int, CompiledPipeline]], config: "StackConfig"
     for index, endpoint in enumerate(serving.endpoints if serving is not None else ()):
         if endpoint.model is not None and endpoint.model.volume is not None:
             add(endpoint.namespace or workload, endpoint.model.volume.claim,
-                _Consumer(f"endpoint {endpoint.name!r}", ("mlplane:serving", "endpoints", index, "model", "volume")))
+                _Consumer(f"endpoint {endpoint.name!r}", ("mlplane:serving", "endpoints", index, "model", "volume"),
+                          endpoint=True))
     for index, pipeline in loaded:
         name = pipeline.entry.name
         for step in pipeline.spec.steps:
@@ -395,7 +433,7 @@ def _consumers(loaded: list[tuple[int, CompiledPipeline]], config: "StackConfig"
                     and step.endpoint.model.volume is not None:
                 # An endpoint outlives its run: the next run's steps start while it serves.
                 add(step.endpoint.namespace or pipeline.namespace, step.endpoint.model.volume.claim,
-                    _Consumer(f"pipeline {name!r}, serve step {step.name!r} (an endpoint)", where))
+                    _Consumer(f"pipeline {name!r}, serve step {step.name!r} (an endpoint)", where, endpoint=True))
             elif isinstance(step, ContainerStepSpec):
                 for claim in _claims_of(step.volumes):
                     add(pipeline.namespace, claim, _Consumer(f"pipeline {name!r}, step {step.name!r}", where, index,

@@ -553,3 +553,64 @@ def test_steps_in_order_share_a_one_node_claim(tmp_path: Path, capsys: pytest.Ca
 def test_an_endpoint_and_a_step_on_one_claim_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     err = render_refused(tmp_path, one_node_stack(tmp_path, pipeline="in_order"), capsys)
     assert "may run at once" in err and "endpoint 'digits'" in err
+
+
+# --- Team volumes and team pipelines ---------------------------------------------------------
+
+#: A KFP v1 pipeline that runs as an Argo Workflow (a run-time condition) and mounts the claim 'datasets'.
+KFP_MOUNTING = '''
+from kfp import dsl, onprem
+
+
+@dsl.pipeline(name='team')
+def pipeline():
+    flip = dsl.ContainerOp(name='flip', image='busybox:1.36.1', command=['sh', '-c', 'echo go > /o'],
+                           file_outputs={'o': '/o'})
+    with dsl.Condition(flip.output == 'go'):
+        dsl.ContainerOp(name='read', image='busybox:1.36.1', command=['ls', '/data']).apply(
+            onprem.mount_pvc('datasets', 'data', '/data'))
+'''
+
+
+def team_stack(tmp_path: Path, volume_namespace: str | None) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "team.py").write_text(KFP_MOUNTING)
+    config = selfhosted(pipelines=[{"name": "team", "kind": "kfp-v1", "source": "team.py:pipeline",
+                                    "namespace": "team-a"}])
+    config.update(platform(profiles=[{"name": "team-a", "owner": "a@example.com"}]))
+    volume = {"name": "datasets", "size": "10Gi", "storage_class": "local"}
+    if volume_namespace is not None:
+        volume["namespace"] = volume_namespace
+    config["mlplane:storage"]["volumes"] = [volume]
+    return write_stack(tmp_path, config)
+
+
+def test_a_workflow_mounting_a_workload_namespace_volume_is_refused_with_the_way_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = render_refused(tmp_path, team_stack(tmp_path, None), capsys)
+    assert "mlplane:pipelines[0]: pipeline 'team', workflow template 'read' mounts claim datasets, which " \
+           "mlplane:storage.volumes[0] creates in namespace mlplane; its pods run in team-a" in err, err
+    assert "mlplane:storage.volumes[0].namespace: team-a" in err
+
+
+def test_a_volume_declared_in_the_profile_is_mounted_by_the_teams_workflow(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .test_upstream_behaviours import render_ok
+
+    plan = render_ok(tmp_path, team_stack(tmp_path, "team-a"), capsys)
+    [claim] = [r for r in plan if r.type == "kubernetes:core/v1:PersistentVolumeClaim"
+               and r.inputs["metadata"]["name"] == "datasets"]
+    assert claim.inputs["metadata"]["namespace"] == "team-a"
+    [workflow] = [r.inputs for r in plan if r.type == "kubernetes:argoproj.io/v1alpha1:Workflow"]
+    assert workflow["metadata"]["namespace"] == "team-a"
+    # The claim waits for its namespace (the profile's), which the platform layer makes.
+    volume = next(r for r in plan if r.urn == claim.parent)
+    namespace = next(r.urn for r in plan if r.type == "kubernetes:core/v1:Namespace"
+                     and r.inputs["metadata"]["name"] == "team-a")
+    assert namespace in volume.dependencies
+
+
+def test_a_volume_in_a_namespace_mlplane_does_not_make_is_refused(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    err = render_refused(tmp_path, team_stack(tmp_path, "elsewhere"), capsys)
+    assert "mlplane:storage.volumes[0].namespace: mlplane creates no such namespace for the claim" in err, err

@@ -173,9 +173,13 @@ AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWrit
 
 
 class VolumeSpec(RenameHistory):
-    """A volume for datasets or models: a PersistentVolumeClaim in the workload namespace."""
+    """A volume for datasets or models: a PersistentVolumeClaim in the workload namespace or a profile's."""
 
     name: DnsLabel = Field(description="Claim name; pipelines and endpoints mount it by this name.")
+    namespace: DnsLabel | None = Field(
+        None, description="Namespace of the claim: a profile of mlplane:kubeflow.profiles, for the team's pipelines "
+                          "that run there (every pipeline that runs as an Argo Workflow, every search) and its "
+                          "notebooks; a pod mounts claims of its own namespace only. Default: the workload namespace.")
     size: StorageSize = Field(description="Size, a Kubernetes quantity (e.g. 100Gi).")
     storage_class: ClassName = Field(description="One of mlplane:storage.classes.")
     access_modes: tuple[AccessMode, ...] = Field(("ReadWriteOnce",), min_length=1, description="Access modes.")

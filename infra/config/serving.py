@@ -233,11 +233,13 @@ def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform
 def one_node_volume(claim: str, namespace: str, config: "StackConfig") -> tuple[int, Any] | None:
     """The declared volume (index, spec) behind ``claim`` in ``namespace`` when it attaches to one node only."""
     storage = config.storage
-    if storage is None or namespace != config.cluster.workload_namespace:
+    if storage is None:
         return None
     from mlplane.components.storage.rules import one_node_claim
 
+    workload = config.cluster.workload_namespace
     return next(((index, v) for index, v in enumerate(storage.volumes) if v.claim_name == claim
+                 and (v.namespace or workload) == namespace
                  and one_node_claim(v.access_modes, v.storage_class, storage.classes)), None)
 
 
@@ -253,7 +255,16 @@ def _one_node_model_findings(path: tuple[Any, ...], endpoint: EndpointConfig, pl
     """
     if endpoint.model is None or endpoint.model.volume is None:
         return
-    found = one_node_volume(endpoint.model.volume.claim, endpoint.namespace or platform.workload_namespace, config)
+    namespace = endpoint.namespace or platform.workload_namespace
+    storage, claim = config.storage, endpoint.model.volume.claim
+    homes = [(i, v.namespace or platform.workload_namespace) for i, v in
+             enumerate(storage.volumes if storage is not None else ()) if v.claim_name == claim]
+    if homes and all(home != namespace for _, home in homes):
+        index, home = homes[0]
+        yield Finding((*path, "model", "volume", "claim"), f"mlplane:storage.volumes[{index}] creates this claim in "
+                      f"namespace {home}; the endpoint runs in {namespace}, where no such claim exists", claim,
+                      f"mlplane:storage.volumes[{index}].namespace: {namespace}, or the endpoint in {home}")
+    found = one_node_volume(claim, namespace, config)
     if found is None:
         return
     index, volume = found

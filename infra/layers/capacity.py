@@ -115,7 +115,7 @@ def capacity_facts(config: StackConfig) -> CapacityFacts:
         pools=pools,
         storage_classes=tuple(c.name for c in storage.classes),
         default_storage_class=next((c.name for c in storage.classes if c.default), None),
-        volumes={v.name: VolumeFacts(v.claim_name, namespace, v.size, v.storage_class, v.access_modes,
+        volumes={v.name: VolumeFacts(v.claim_name, v.namespace or namespace, v.size, v.storage_class, v.access_modes,
                                      one_node_claim(v.access_modes, v.storage_class, storage.classes))
                  for v in storage.volumes},
         artifacts=artifact_store_facts(storage.artifacts, namespace=namespace, region=region)
@@ -180,10 +180,13 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
     after = [*workloads, *([classes] if classes is not None else [])]
     made: list[pulumi.Resource] = []
     for volume in storage.volumes:
+        # A profile's claim waits for the profile's namespace (the platform layer made it).
+        home = [platform.namespaces[profile_role(volume.namespace)]] \
+            if volume.namespace not in (None, platform.workload_namespace) else []
         made.append(Volume(volume_resource_name(volume.name),
-               VolumeArgs(spec=volume, namespace=platform.workload_namespace,
+               VolumeArgs(spec=volume, namespace=volume.namespace or platform.workload_namespace,
                           protect=claim_protected(volume.protect, storage.protect)),
-               ctx.opts(depends_on=after, aliases=aliases(volume.formerly, volume_resource_name))))
+               ctx.opts(depends_on=[*after, *home], aliases=aliases(volume.formerly, volume_resource_name))))
     if storage.artifacts is not None:
         cluster = config.cluster
         # Profiles whose notebooks use the store get its identity too (their namespaces first).
