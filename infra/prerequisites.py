@@ -87,6 +87,58 @@ def _mesh_prerequisites(config: StackConfig) -> list[Prerequisite]:
                          "values.pilot.cni.enabled (1.29)")]
 
 
+def _annotation_check(key: str, value: str) -> str:
+    escaped = key.replace(".", "\\.")  # kubectl's JSONPath: dots inside a key are escaped
+    return (f"kubectl get serviceaccount cert-manager -n cert-manager -o jsonpath='{{.metadata.annotations.{escaped}}}' "
+            f"| grep -qx '{value}'")
+
+
+def _certificate_prerequisites(config: StackConfig) -> list[Prerequisite]:
+    """A certificate the team keeps, or the cloud identity a DNS-01 issuer acts as."""
+    kubeflow = config.kubeflow
+    if kubeflow is None:
+        return []
+    issuer = kubeflow.issuer
+    if issuer.kind == "existing-secret" and issuer.secret is not None:
+        from mlplane.components.platform.resolve import resolve
+
+        namespace = resolve(kubeflow)["istio"].namespace
+        return [Prerequisite(
+            f"the TLS Secret {issuer.secret}", "mlplane:kubeflow.issuer (kind existing-secret: the gateway serves it)",
+            f"kubectl get secret {issuer.secret} -n {namespace} -o jsonpath='{{.type}}' | grep -qx kubernetes.io/tls",
+            f"kubectl create secret tls {issuer.secret} -n {namespace} --cert=fullchain.pem --key=privkey.pem "
+            "(renew it before it expires: nothing in the plan does)")]
+    dns = issuer.dns
+    if dns is None:
+        return []
+    needed_by = f"mlplane:kubeflow.issuer.dns ({dns.provider}: DNS-01 as cert-manager's workload identity)"
+    if dns.provider == "cloud-dns":
+        member = f"{dns.project}.svc.id.goog[cert-manager/cert-manager]"
+        return [Prerequisite(
+            f"Google service account {dns.service_account} for Cloud DNS", needed_by,
+            _annotation_check("iam.gke.io/gcp-service-account", dns.service_account) + " && gcloud iam "
+            f"service-accounts get-iam-policy {dns.service_account} --format=json | grep -qF '{member}'",
+            f"roles/dns.admin for it in project {dns.project}, and roles/iam.workloadIdentityUser for "
+            f"serviceAccount:{member} on it (GKE docs, Workload Identity Federation for GKE; the cluster's project "
+            "holds the workload pool)")]
+    if dns.provider == "route53":
+        role = dns.role_arn.rsplit("/", 1)[1]
+        return [Prerequisite(
+            f"IAM role {role} for Route 53", needed_by,
+            _annotation_check("eks.amazonaws.com/role-arn", dns.role_arn) + f" && aws iam get-role --role-name "
+            f"{role} --query Role.AssumeRolePolicyDocument | grep -q system:serviceaccount:cert-manager:cert-manager",
+            "an IAM role trusting the cluster's OIDC provider for system:serviceaccount:cert-manager:cert-manager, "
+            "allowed route53:GetChange, ChangeResourceRecordSets and ListHostedZonesByName (cert-manager docs, "
+            "Route53, IAM role for service accounts)")]
+    return [Prerequisite(
+        f"managed identity {dns.client_id} for Azure DNS", needed_by,
+        _annotation_check("azure.workload.identity/client-id", dns.client_id) + " && az identity list --query "
+        f"\"[?clientId=='{dns.client_id}'].id\" -o tsv | grep -q .",
+        f"a user-assigned identity with DNS Zone Contributor on zone {dns.zone}, a federated credential for "
+        "system:serviceaccount:cert-manager:cert-manager on the cluster's OIDC issuer, and the cluster's workload "
+        "identity add-on (cert-manager docs, AzureDNS, workload identity)")]
+
+
 def prerequisites(config: StackConfig) -> list[Prerequisite]:
     """The prerequisites of a stack, in a stable order (storage, node pools, load balancer)."""
     found: list[Prerequisite] = []
@@ -114,6 +166,7 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
                 "kubectl get svc istio-ingressgateway -n istio-system  # EXTERNAL-IP must not stay <pending>",
                 "a load balancer implementation for bare-metal clusters (MetalLB, for example)"))
     found += _mesh_prerequisites(config)
+    found += _certificate_prerequisites(config)
     # One line per driver, however many classes need it.
     unique: dict[tuple[str, str], Prerequisite] = {}
     for item in found:

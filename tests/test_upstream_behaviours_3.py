@@ -614,3 +614,252 @@ def test_a_volume_in_a_namespace_mlplane_does_not_make_is_refused(tmp_path: Path
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     err = render_refused(tmp_path, team_stack(tmp_path, "elsewhere"), capsys)
     assert "mlplane:storage.volumes[0].namespace: mlplane creates no such namespace for the claim" in err, err
+
+
+# --- Certificates through the gateway --------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from mlplane.components.platform.acme_http import ACME_CHALLENGE_PREFIX, not_prefix_regex  # noqa: E402
+
+CHALLENGE = ACME_CHALLENGE_PREFIX + "fZ3p8n1_Rk-Q"  # a token's shape (base64url)
+INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+
+
+@given(st.one_of(st.text(alphabet="/.-_abcdefghijklmnopqrstuvwxyz0123456789", max_size=40).map(lambda p: "/" + p),
+                 st.text(alphabet="/.-_abcz", max_size=12).map(lambda p: ACME_CHALLENGE_PREFIX[:len(p) + 5] + p)))
+def test_the_redirect_regex_matches_exactly_the_paths_outside_the_challenge_prefix(path: str) -> None:
+    import re
+
+    assert (re.fullmatch(not_prefix_regex(ACME_CHALLENGE_PREFIX), path) is not None) == \
+        (not path.startswith(ACME_CHALLENGE_PREFIX))
+
+
+def solver_ingress(issuer: dict[str, Any], host: str) -> dict[str, Any]:
+    """The Ingress cert-manager makes for an HTTP-01 challenge of ``issuer``'s solver, as
+    cert-manager/cert-manager pkg/issuer/acme/http/ingress.go (v1.12.2, v1.19.4) builds it:
+    ``class`` becomes the annotation kubernetes.io/ingress.class, ``ingressClassName`` the
+    field, one rule for the host with the challenge path (ImplementationSpecific)."""
+    [solver] = issuer["spec"]["acme"]["solvers"]
+    config = solver["http01"]["ingress"]
+    assert not ("class" in config and "ingressClassName" in config)  # cert-manager refuses both
+    return {"metadata": {"annotations": {INGRESS_CLASS_ANNOTATION: config["class"]} if "class" in config else {}},
+            "spec": {**({"ingressClassName": config["ingressClassName"]} if "ingressClassName" in config else {}),
+                     "rules": [{"host": host, "http": {"paths": [{"path": CHALLENGE,
+                                                                   "pathType": "ImplementationSpecific"}]}}]}}
+
+
+def istio_processes(mesh: dict[str, Any], ingress: dict[str, Any], classes: dict[str, str]) -> bool:
+    """istiod's shouldProcessIngressWithClass (istio/istio 1.17.3 pilot/pkg/config/kube/ingressv1/
+    conversion.go; 1.29.0 pilot/pkg/config/kube/ingress/virtualservices.go; identical), with the
+    mesh config's defaults (pkg/config/mesh/mesh.go: ingressControllerMode STRICT, ingressClass
+    istio). ``classes``: IngressClass name -> controller, of the cluster."""
+    mode = mesh.get("ingressControllerMode", "STRICT")
+    annotations = ingress["metadata"]["annotations"]
+    if INGRESS_CLASS_ANNOTATION in annotations:
+        return mode != "OFF" and annotations[INGRESS_CLASS_ANNOTATION] == mesh.get("ingressClass", "istio")
+    name = ingress["spec"].get("ingressClassName")
+    if name in classes:
+        return classes[name] == "istio.io/ingress-controller"
+    return mode == "DEFAULT"
+
+
+def uri_matches(match: dict[str, Any], path: str) -> bool:
+    import re
+
+    uri = match.get("uri")
+    if uri is None:
+        return True
+    if "prefix" in uri:
+        return path.startswith(uri["prefix"])
+    if "exact" in uri:
+        return path == uri["exact"]
+    return re.fullmatch(uri["regex"], path) is not None  # Envoy's safe_regex matches the whole path
+
+
+def port80_routes_of(plan: Plan, host: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The port-80 Gateway servers that cover ``host`` and the routes bound to them for it."""
+    gateways = {f"{r.inputs['metadata']['namespace']}/{r.inputs['metadata']['name']}": r.inputs for r in plan
+                if r.type.endswith(":Gateway") and r.type.startswith("kubernetes:networking.istio.io")}
+    servers, routes = [], []
+    for key, gateway in gateways.items():
+        covering = [s for s in gateway["spec"]["servers"] if s["port"]["number"] == 80
+                    and any(h in ("*", host) or h.endswith("/" + host) for h in s["hosts"])]
+        servers += covering
+        if not covering:
+            continue
+        for r in plan:
+            if r.type.endswith(":VirtualService") and r.type.startswith("kubernetes:networking.istio.io"):
+                spec = r.inputs["spec"]
+                bound = [g if "/" in g else f"{r.inputs['metadata']['namespace']}/{g}" for g in spec.get("gateways", [])]
+                if key in bound and any(h in ("*", host) for h in spec["hosts"]):
+                    routes += spec.get("http", [])
+    return servers, routes
+
+
+def mesh_config(plan: Plan) -> dict[str, Any]:
+    [configmap] = [r.inputs for r in plan if r.type == "kubernetes:core/v1:ConfigMap"
+                   and r.inputs["metadata"]["name"] == "istio" and r.inputs["metadata"]["namespace"] == "istio-system"]
+    return yaml.safe_load(configmap["data"]["mesh"])
+
+
+@pytest.mark.parametrize("stack,release", [("gke", "1.8.1"), ("gke", "26.03"), ("eks", "26.03"), ("aks", "26.03")])
+def test_http01_reaches_cert_managers_solver_through_the_gateway(stack: str, release: str, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped ACME stacks, expanded from the pinned sources: Istio takes the solver's Ingress,
+    its derived Gateway selects the gateway's pods, and nothing on port 80 redirects the challenge."""
+    pytest.importorskip({"gke": "pulumi_gcp", "eks": "pulumi_aws", "aks": "pulumi_azure_native"}[stack])
+    config = yaml.safe_load((Path(__file__).parent.parent / f"Pulumi.{stack}.yaml").read_text())["config"]
+    config["mlplane:kubeflow"]["release"] = release
+    plan = render_expanded_ok(tmp_path, write_stack(tmp_path, config, stack=stack), capsys)
+    istio = "1.17.3" if release == "1.8.1" else "1.29.0"
+    assert {r.inputs.get("version") for r in plan if r.type == "kubernetes:helm.sh/v4:Chart"
+            and r.inputs.get("chart") == "istiod"} == {istio}
+    host = config["mlplane:kubeflow"]["ingress"]["host"]
+    [issuer] = [r.inputs for r in plan if r.type == "kubernetes:cert-manager.io/v1:ClusterIssuer"
+                and "acme" in r.inputs["spec"]]
+    mesh = mesh_config(plan)
+    classes = {r.inputs["metadata"]["name"]: r.inputs["spec"]["controller"] for r in plan
+               if r.type == "kubernetes:networking.k8s.io/v1:IngressClass"}
+    assert istio_processes(mesh, solver_ingress(issuer, host), classes)
+    # The old solver (ingressClassName: istio, no IngressClass in the plan) was ignored: the fault.
+    assert not istio_processes(mesh, {"metadata": {"annotations": {}}, "spec": {"ingressClassName": "istio"}}, classes)
+    # The Gateway istiod derives for Ingresses selects istio=<ingressSelector> (default ingressgateway).
+    selector = mesh.get("ingressSelector") or "ingressgateway"
+    [gateway] = [r.inputs for r in plan if r.type == DEPLOYMENT and r.inputs["metadata"]["name"] == "istio-ingressgateway"]
+    assert gateway["spec"]["template"]["metadata"]["labels"]["istio"] == selector
+    # Port 80 for the host: no server redirects the whole host, no route takes the challenge.
+    servers, routes = port80_routes_of(plan, host)
+    assert servers and all(not (s.get("tls") or {}).get("httpsRedirect") for s in servers)
+    assert routes and not [r for r in routes if any(uri_matches(m, CHALLENGE) for m in r.get("match", [{}]))]
+    assert all(any(uri_matches(m, "/") for m in r["match"]) and r["redirect"]["scheme"] == "https" for r in routes)
+    # Every other HTTP route of the platform is on 443 only.
+    assert not [s for s in servers if s["port"]["number"] == 80 and "credentialName" in (s.get("tls") or {})]
+
+
+DNS_SOLVERS = {
+    "gke": {"provider": "cloud-dns", "project": "acme-ml-platform",
+            "service_account": "cert-manager-dns@acme-ml-platform.iam.gserviceaccount.com"},
+    "eks": {"provider": "route53", "region": "eu-west-1", "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+            "role_arn": "arn:aws:iam::123456789012:role/cert-manager-dns"},
+    "aks": {"provider": "azure-dns", "subscription_id": "00000000-0000-0000-0000-000000000000",
+            "resource_group": "dns", "zone": "ml.acme.example", "client_id": "11111111-2222-3333-4444-555555555555"},
+}
+IDENTITY = {"gke": ("iam.gke.io/gcp-service-account", "cert-manager-dns@acme-ml-platform.iam.gserviceaccount.com"),
+            "eks": ("eks.amazonaws.com/role-arn", "arn:aws:iam::123456789012:role/cert-manager-dns"),
+            "aks": ("azure.workload.identity/client-id", "11111111-2222-3333-4444-555555555555")}
+
+
+@pytest.mark.parametrize("stack", ["gke", "eks", "aks"])
+def test_dns01_in_the_clouds_dns_as_cert_managers_workload_identity(stack: str, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+
+    from .crds import strict_schema
+
+    pytest.importorskip({"gke": "pulumi_gcp", "eks": "pulumi_aws", "aks": "pulumi_azure_native"}[stack])
+    config = yaml.safe_load((Path(__file__).parent.parent / f"Pulumi.{stack}.yaml").read_text())["config"]
+    config["mlplane:kubeflow"]["issuer"]["dns"] = DNS_SOLVERS[stack]
+    path = write_stack(tmp_path, config, stack=stack)
+    plan = render_expanded_ok(tmp_path, path, capsys)
+    [issuer] = [r.inputs for r in plan if r.type == "kubernetes:cert-manager.io/v1:ClusterIssuer"
+                and "acme" in r.inputs["spec"]]
+    [solver] = issuer["spec"]["acme"]["solvers"]
+    assert list(solver) == ["dns01"] and "SecretRef" not in str(solver)  # ambient: no secret anywhere
+    jsonschema.validate(issuer, strict_schema(issuer["apiVersion"], issuer["kind"]))
+    # The controller's ServiceAccount (expanded from the cert-manager chart) carries the identity.
+    [account] = [r.inputs for r in plan if r.type == "kubernetes:core/v1:ServiceAccount"
+                 and r.inputs["metadata"]["name"] == "cert-manager" and r.inputs["metadata"]["namespace"] == "cert-manager"]
+    key, value = IDENTITY[stack]
+    assert account["metadata"]["annotations"][key] == value
+    [controller] = [r.inputs for r in plan if r.type == DEPLOYMENT and r.inputs["metadata"]["name"] == "cert-manager"]
+    assert controller["spec"]["template"]["spec"]["serviceAccountName"] == "cert-manager"
+    if stack == "aks":
+        assert controller["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    # No HTTP-01 exemption is opened when nothing answers one.
+    _, routes = port80_routes_of(plan, config["mlplane:kubeflow"]["ingress"]["host"])
+    assert any(uri_matches(m, CHALLENGE) for r in routes for m in r["match"])
+    assert main(["preview", "--config-file", str(path), "--against", str(tmp_path / "ok" / "plan.json")]) == 0
+    assert key.replace(".", "\\.") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("chart", ["cert-manager-v1.12.2", "cert-manager-v1.19.4"])
+def test_every_issuer_mlplane_writes_fits_both_trains_cert_manager(chart: str) -> None:
+    """The ClusterIssuers (HTTP-01, each DNS-01 provider) against the ClusterIssuer CRD of each
+    train's cert-manager: 1.12.2's from its chart's crds.yaml, 1.19.4's from ../shared/crds."""
+    import jsonschema
+
+    from mlplane.components.platform.acme_http import http01_solver
+    from mlplane.components.platform.cert_manager import dns01_solver
+    from mlplane.components.platform.spec import IssuerSettings
+
+    from .crds import strict_schema
+    from .upstream import render_chart
+
+    if chart.endswith("1.12.2"):
+        [crd] = [o for o in render_chart(chart, {"installCRDs": True}, release="cert-manager", namespace="cert-manager")
+                 if o["kind"] == "CustomResourceDefinition" and o["metadata"]["name"] == "clusterissuers.cert-manager.io"]
+        [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
+        schema = version["schema"]["openAPIV3Schema"]
+    else:
+        schema = strict_schema("cert-manager.io/v1", "ClusterIssuer")
+    solvers = [http01_solver()] + [dns01_solver(IssuerSettings(kind="acme", email="a@example.com", dns=d).dns)
+                                   for d in DNS_SOLVERS.values()]
+    for solver in solvers:
+        issuer = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "x"},
+                  "spec": {"acme": {"email": "a@example.com", "server": "https://acme.example/directory",
+                                    "privateKeySecretRef": {"name": "k"}, "solvers": [solver]}}}
+        jsonschema.validate(issuer, schema)
+        # The fields mlplane sets are in the schema (not silently pruned by a non-strict one).
+        provider = next(iter(solver.values()))
+        inner = schema["properties"]["spec"]["properties"]["acme"]["properties"]["solvers"]["items"]["properties"]
+        for key in provider:
+            assert key in inner[next(iter(solver))]["properties"], (chart, key)
+
+
+@pytest.mark.parametrize("stack,provider", [("eks", "cloud-dns"), ("gke", "azure-dns"), ("onprem", "route53")])
+def test_dns01_on_a_cluster_without_that_clouds_identity_is_refused(stack: str, provider: str, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    config = yaml.safe_load((Path(__file__).parent.parent / f"Pulumi.{stack}.yaml").read_text())["config"]
+    solver = next(s for s in DNS_SOLVERS.values() if s["provider"] == provider)
+    config["mlplane:kubeflow"]["issuer"] = {"kind": "acme", "email": "a@example.com", "dns": solver}
+    err = render_refused(tmp_path, write_stack(tmp_path, config, stack=stack), capsys)
+    assert f"mlplane:kubeflow.issuer.dns.provider: {provider} credentials come through" in err, err
+    assert "kind: existing-secret" in err
+
+
+def test_an_existing_certificate_secret_is_served_as_it_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.onprem.yaml").read_text())["config"]
+    config["mlplane:kubeflow"]["issuer"] = {"kind": "existing-secret", "secret": "kubeflow-onprem-tls"}
+    path = write_stack(tmp_path, config, stack="onprem")
+    plan = render_expanded_ok(tmp_path, path, capsys)
+    [gateway] = [r.inputs for r in plan if r.type.endswith(":Gateway") and r.inputs["metadata"]["name"] == "kubeflow-gateway"]
+    assert [s["tls"]["credentialName"] for s in gateway["spec"]["servers"]] == ["kubeflow-onprem-tls"]
+    # Nothing issues a certificate for the platform's host; the ACME prefix is redirected like any path.
+    assert not [r for r in plan if r.type == "kubernetes:cert-manager.io/v1:Certificate"
+                and "kubeflow.onprem.acme.example" in r.inputs["spec"]["dnsNames"]]
+    _, routes = port80_routes_of(plan, "kubeflow.onprem.acme.example")
+    assert any(uri_matches(m, CHALLENGE) for r in routes for m in r["match"])
+    assert main(["preview", "--config-file", str(path), "--against", str(tmp_path / "ok" / "plan.json")]) == 0
+    assert "kubectl get secret kubeflow-onprem-tls -n istio-system" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("issuer,expected", [
+    ({"kind": "existing-secret"}, "mlplane:kubeflow.issuer.secret: an existing certificate needs the name"),
+    ({"kind": "self-signed", "secret": "x"}, "only kind existing-secret takes a Secret"),
+    ({"kind": "self-signed", "dns": DNS_SOLVERS["gke"]}, "DNS-01 is an ACME challenge"),
+])
+def test_issuer_settings_that_cannot_work_are_refused(issuer: dict[str, Any], expected: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    config = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.onprem.yaml").read_text())["config"]
+    config["mlplane:kubeflow"]["issuer"] = issuer
+    assert expected in render_refused(tmp_path, write_stack(tmp_path, config, stack="onprem"), capsys)
+
+
+def test_an_endpoint_host_without_an_issuer_for_it_is_refused(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    config = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.gke.yaml").read_text())["config"]
+    config["mlplane:kubeflow"]["issuer"] = {"kind": "existing-secret", "secret": "kubeflow-tls"}
+    err = render_refused(tmp_path, write_stack(tmp_path, config, stack="gke"), capsys)
+    assert "so no issuer signs a certificate for another host" in err, err

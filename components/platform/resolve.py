@@ -159,6 +159,24 @@ def _mesh_problems(spec: KubeflowSpec) -> Iterator[Problem]:
                       istio.traffic_redirection, "omit it, or existing: true")
 
 
+def _issuer_problems(spec: KubeflowSpec) -> Iterator[Problem]:
+    """Settings of the other issuer kinds, and an existing Secret without its name."""
+    issuer = spec.issuer
+    if issuer.kind == "existing-secret":
+        if issuer.secret is None:
+            yield Problem(("issuer", "secret"), "an existing certificate needs the name of its Secret", None,
+                          "the name of a kubernetes.io/tls Secret in the gateway's namespace (istio-system)")
+        if spec.ingress.host is None:
+            yield Problem(("issuer", "kind"), "a certificate you keep is for a host name (ingress.host)",
+                          "existing-secret", "set ingress.host, or kind: self-signed")
+    elif issuer.secret is not None:
+        yield Problem(("issuer", "secret"), f"only kind existing-secret takes a Secret (kind is {issuer.kind})",
+                      issuer.secret, "kind: existing-secret, or omit secret")
+    if issuer.dns is not None and issuer.kind != "acme":
+        yield Problem(("issuer", "dns"), f"DNS-01 is an ACME challenge (kind is {issuer.kind})",
+                      issuer.dns.provider, "kind: acme, or omit dns")
+
+
 def spec_problems(spec: KubeflowSpec) -> Iterator[Problem]:
     """Every setting of ``spec`` that cannot work, with its key path inside the section."""
     train = release(spec.release)
@@ -213,6 +231,7 @@ def spec_problems(spec: KubeflowSpec) -> Iterator[Problem]:
         yield Problem(("components", "kserve", "deployment_mode"),
                       "KServe in serverless mode needs Knative Serving, which is disabled", "serverless",
                       "enable components.knative_serving, or deployment_mode: raw")
+    yield from _issuer_problems(spec)
     if spec.issuer.kind == "acme":
         if spec.issuer.email is None:
             yield Problem(("issuer", "email"), "an ACME issuer needs an account e-mail", None,

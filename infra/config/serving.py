@@ -51,6 +51,8 @@ class ServingPlatform:
         workload_namespace: The default one (where the artifact store's ServiceAccount is).
         store_scheme: The artifact store's URI scheme, or None without a store.
         store_credentials: How pods get the store's credentials, or None.
+        existing_certificate: The platform's certificate is a Secret the team keeps
+            (issuer kind existing-secret): there is no issuer for other hosts.
     """
 
     backend: ServingBackend
@@ -62,6 +64,7 @@ class ServingPlatform:
     workload_namespace: str
     store_scheme: str | None
     store_credentials: str | None
+    existing_certificate: bool = False
 
 
 def serving_platform(config: "StackConfig") -> ServingPlatform:
@@ -87,6 +90,7 @@ def serving_platform(config: "StackConfig") -> ServingPlatform:
     store = config.storage.artifacts if config.storage is not None else None
     facts = artifact_store_facts(store, namespace=workload) if store is not None else None
     return ServingPlatform(
+        existing_certificate=spec is not None and spec.issuer.kind == "existing-secret",
         backend=backend, gateway=gateway, issuer=issuer, login=login, platform_host=host, namespaces=namespaces,
         workload_namespace=workload, store_scheme=facts.scheme if facts else None,
         store_credentials=facts.credentials if facts else None,
@@ -102,6 +106,10 @@ def _exposure_findings(path: tuple[Any, ...], item: Exposed, platform: ServingPl
     if not platform.issuer:
         yield Finding((*path, "host"), "a host gets its TLS certificate from cert-manager, and this stack has none",
                       item.host, "no host, or enable cert_manager in mlplane:kubeflow.components")
+    if platform.existing_certificate:
+        yield Finding((*path, "host"), "the platform's certificate is a Secret you keep (mlplane:kubeflow.issuer.kind "
+                      "existing-secret), so no issuer signs a certificate for another host", item.host,
+                      "no host (reach it through the platform's host), or issuer kind acme or self-signed")
     if not item.public and not platform.login:
         yield Finding((*path, "public"), f"host {item.host!r} requires login, and this stack has no oauth2-proxy",
                       item.public, "public: true (explicitly without login), or enable dex and oauth2_proxy")
