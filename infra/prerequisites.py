@@ -144,6 +144,14 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
     found: list[Prerequisite] = []
     storage = config.storage
     for index, cls in enumerate(storage.classes if storage is not None else ()):
+        if cls.kind == "existing":
+            modes = "|".join(cls.access_modes)
+            found.append(Prerequisite(
+                f"StorageClass {cls.name}", f"mlplane:storage.classes[{index}] (kind existing, {modes})",
+                f"kubectl get storageclass {cls.name}",
+                "your cluster's storage driver and its StorageClass (not created by mlplane); the access modes, "
+                "attachment and expansion the stack states for it must be the driver's"))
+            continue
         name, check, install = _CLASS_DRIVERS[cls.kind]
         found.append(Prerequisite(name, f"mlplane:storage.classes[{index}] ({cls.name}, provisioner "
                                   f"{cls.provisioner})", check, install))

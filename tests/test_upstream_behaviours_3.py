@@ -863,3 +863,88 @@ def test_an_endpoint_host_without_an_issuer_for_it_is_refused(tmp_path: Path,
     config["mlplane:kubeflow"]["issuer"] = {"kind": "existing-secret", "secret": "kubeflow-tls"}
     err = render_refused(tmp_path, write_stack(tmp_path, config, stack="gke"), capsys)
     assert "so no issuer signs a certificate for another host" in err, err
+
+
+# --- Storage a team already has --------------------------------------------------------------
+
+def team_storage_config() -> dict[str, Any]:
+    """The onprem stack on the data centre's own Ceph classes and MinIO, serving a model from MinIO."""
+    config = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.onprem.yaml").read_text())["config"]
+    config["mlplane:storage"] = {
+        "classes": [{"name": "ceph-rbd", "kind": "existing", "default": True},
+                    {"name": "cephfs", "kind": "existing", "access_modes": ["ReadWriteMany", "ReadWriteOnce"],
+                     "attaches_to_one_node": False, "expandable": True}],
+        "volumes": [{"name": "datasets", "size": "2Ti", "storage_class": "cephfs", "access_modes": ["ReadWriteMany"]},
+                    {"name": "models", "size": "500Gi", "storage_class": "cephfs", "access_modes": ["ReadWriteMany"]}],
+        "artifacts": {"kind": "s3-compatible", "endpoint": "https://minio.dc1.example.internal:9000",
+                      "bucket": "ml-artifacts"}}
+    config["mlplane:workbenches"]["notebooks"][0]["workspace"]["storage_class"] = "ceph-rbd"
+    for volume in config["mlplane:workbenches"]["notebooks"][0]["data_volumes"]:
+        volume["storage_class"] = "cephfs"
+    config["mlplane:kubeflow"]["components"] = {"kserve": {"deployment_mode": "raw"}}
+    config["mlplane:serving"] = {"endpoints": [{"name": "digits", "model": {
+        "format": "tensorflow", "uri": "s3://ml-artifacts/models/digits"}}]}
+    return config
+
+
+def test_existing_classes_and_an_existing_s3_store_serve_a_model(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from .test_upstream_behaviours import render_ok
+
+    path = write_stack(tmp_path, team_storage_config(), stack="onprem")
+    plan = render_ok(tmp_path, path, capsys)
+    # The cluster's classes are used by name, never created.
+    assert not [r for r in plan if r.type == "kubernetes:storage.k8s.io/v1:StorageClass"]
+    claims = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in plan
+              if r.type == "kubernetes:core/v1:PersistentVolumeClaim"}
+    assert claims["models"]["storageClassName"] == "cephfs"
+    # KServe's storage initializer finds the keys through the predictor's ServiceAccount.
+    [isvc] = [r.inputs for r in plan if r.type == ISVC and r.inputs["metadata"]["name"] == "digits"]
+    predictor = isvc["spec"]["predictor"]
+    assert predictor["model"]["storageUri"] == "s3://ml-artifacts/models/digits"
+    account_name = predictor["serviceAccountName"]
+    namespace = isvc["metadata"]["namespace"]
+    [account] = [r.inputs for r in plan if r.type == "kubernetes:core/v1:ServiceAccount"
+                 and r.inputs["metadata"]["name"] == account_name and r.inputs["metadata"]["namespace"] == namespace]
+    [secret] = [r.inputs for r in plan if r.type == "kubernetes:core/v1:Secret"
+                and r.inputs["metadata"]["name"] in [s["name"] for s in account["secrets"]]
+                and r.inputs["metadata"]["namespace"] == namespace]
+    assert secret["metadata"]["annotations"] == {
+        "serving.kserve.io/s3-endpoint": "minio.dc1.example.internal:9000", "serving.kserve.io/s3-usehttps": "1",
+        "serving.kserve.io/s3-region": "us-east-1", "serving.kserve.io/s3-verifyssl": "1"}
+    # The keys KServe's inferenceservice-config names (s3AccessKeyIDName, s3SecretAccessKeyName), as secrets.
+    assert set(secret["stringData"]) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert set(secret["stringData"].values()) == {"[secret]"}
+    assert main(["preview", "--config-file", str(path), "--against", str(tmp_path / "ok" / "plan.json")]) == 0
+    out = capsys.readouterr().out
+    assert "kubectl get storageclass ceph-rbd" in out and "kubectl get storageclass cephfs" in out
+
+
+@pytest.mark.parametrize("chart", ["kserve-v0.11.2", "kserve-v0.16.0"])
+def test_kserves_config_names_the_keys_mlplane_writes(chart: str) -> None:
+    from .upstream import render_chart
+
+    [configmap] = [o for o in render_chart(chart, {}, release="kserve", namespace="kserve")
+                   if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "inferenceservice-config"]
+    import json
+
+    s3 = json.loads(configmap["data"]["credentials"])["s3"]
+    assert (s3["s3AccessKeyIDName"], s3["s3SecretAccessKeyName"]) == ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def test_a_volume_on_an_existing_block_class_is_judged_as_one_node(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    config = team_storage_config()
+    config["mlplane:storage"]["volumes"][1] = {"name": "models", "size": "500Gi", "storage_class": "ceph-rbd"}
+    config["mlplane:serving"] = {"endpoints": [{"name": "digits", "replicas": {"min": 1, "max": 3}, "model": {
+        "format": "tensorflow", "volume": {"claim": "models"}}}]}
+    err = render_refused(tmp_path, write_stack(tmp_path, config, stack="onprem"), capsys)
+    assert "ReadWriteOnce on existing class 'ceph-rbd') attaches to one node at a time" in err, err
+
+
+def test_a_claim_mode_the_existing_class_does_not_state_is_refused(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    config = team_storage_config()
+    config["mlplane:storage"]["volumes"][0]["storage_class"] = "ceph-rbd"
+    err = render_refused(tmp_path, write_stack(tmp_path, config, stack="onprem"), capsys)
+    assert "mlplane:storage.volumes[0].access_modes" in err, err

@@ -65,6 +65,7 @@ class ServingPlatform:
     store_scheme: str | None
     store_credentials: str | None
     existing_certificate: bool = False
+    store_kind: str | None = None
 
 
 def serving_platform(config: "StackConfig") -> ServingPlatform:
@@ -91,6 +92,7 @@ def serving_platform(config: "StackConfig") -> ServingPlatform:
     facts = artifact_store_facts(store, namespace=workload) if store is not None else None
     return ServingPlatform(
         existing_certificate=spec is not None and spec.issuer.kind == "existing-secret",
+        store_kind=facts.kind if facts else None,
         backend=backend, gateway=gateway, issuer=issuer, login=login, platform_host=host, namespaces=namespaces,
         workload_namespace=workload, store_scheme=facts.scheme if facts else None,
         store_credentials=facts.credentials if facts else None,
@@ -302,7 +304,9 @@ def _store_access(path: tuple[Any, ...], endpoint: EndpointConfig, platform: Ser
         yield Finding((*path, "namespace"), "a model URI is read with the artifact store's ServiceAccount, which "
                       f"exists in the workload namespace {platform.workload_namespace!r} only", namespace,
                       f"{platform.workload_namespace}, or a model on a volume")
-    if platform.backend != "deployment" and platform.store_credentials == "secret":
+    # An existing S3-compatible store's Secret carries KServe's annotations and is listed by
+    # the ServiceAccount (components/storage/s3_compatible.py); the in-cluster store's is not.
+    if platform.backend != "deployment" and platform.store_kind == "in-cluster":
         yield Finding((*path, "model", "uri"), "KServe's storage initializer cannot read the in-cluster store's "
                       "keys (it takes credentials from cloud identities)", endpoint.model.uri if endpoint.model else None,
                       "a model on a volume (model.volume), or a cloud artifact store")

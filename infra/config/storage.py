@@ -88,7 +88,9 @@ def storage_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
 
 
 def _kinds_for(backend: str) -> list[str]:
-    from mlplane.components.storage.spec import AzureDiskClass, EbsClass, GcePdClass, LocalPathClass, NfsClass
+    from mlplane.components.storage.spec import (AzureDiskClass, EbsClass, ExistingClass, GcePdClass, LocalPathClass,
+                                                 NfsClass)
 
     return [c.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
-            for c in (GcePdClass, EbsClass, AzureDiskClass, LocalPathClass, NfsClass) if backend in c.clusters]
+            for c in (GcePdClass, EbsClass, AzureDiskClass, LocalPathClass, NfsClass, ExistingClass)
+            if backend in c.clusters]
