@@ -948,3 +948,48 @@ def test_a_claim_mode_the_existing_class_does_not_state_is_refused(tmp_path: Pat
     config["mlplane:storage"]["volumes"][0]["storage_class"] = "ceph-rbd"
     err = render_refused(tmp_path, write_stack(tmp_path, config, stack="onprem"), capsys)
     assert "mlplane:storage.volumes[0].access_modes" in err, err
+
+
+# --- GPU models teams buy now ----------------------------------------------------------------
+
+NEW_MODELS = ("h200-141gb", "b200", "rtx-pro-6000", "a40", "l40", "l40s", "mi325x")
+
+
+def test_every_new_catalog_entry_states_memory_interconnect_and_its_source() -> None:
+    from mlplane.components.accelerators.catalog import MODELS
+    from mlplane.infra.offline.cost import catalog_gaps
+
+    entries = {m.name: m for m in MODELS if m.name in NEW_MODELS}
+    assert set(entries) == set(NEW_MODELS)
+    for model in entries.values():
+        assert model.memory and model.interconnect and model.source, model.name
+        for cloud, offered in (("GKE", model.gke_type), ("AWS", model.eks_gpu_name), ("Azure", model.aks_sizes)):
+            assert bool(offered) == (cloud in model.source), (model.name, cloud)  # every machine type cited
+    assert catalog_gaps() == []  # each new machine type is priced or says why not
+
+
+@pytest.mark.parametrize("stack,pool", [
+    ("gke", {"name": "h200", "vendor": "nvidia", "model": "h200-141gb", "accelerators_per_node": 8,
+             "machine_type": "a3-ultragpu-8g", "max_nodes": 1}),
+    ("gke", {"name": "b200", "vendor": "nvidia", "model": "b200", "accelerators_per_node": 8,
+             "machine_type": "a4-highgpu-8g", "max_nodes": 1}),
+    ("gke", {"name": "rtx", "vendor": "nvidia", "model": "rtx-pro-6000", "accelerators_per_node": 2,
+             "machine_type": "g4-standard-96", "max_nodes": 2}),
+    ("eks", {"name": "h200", "vendor": "nvidia", "model": "h200-141gb", "accelerators_per_node": 8, "max_nodes": 1}),
+    ("eks", {"name": "b200", "vendor": "nvidia", "model": "b200", "accelerators_per_node": 8, "max_nodes": 1}),
+    ("aks", {"name": "h200", "vendor": "nvidia", "model": "h200-141gb", "accelerators_per_node": 8,
+             "machine_type": "Standard_ND96isr_H200_v5", "max_nodes": 1}),
+    ("onprem", {"name": "a40", "vendor": "nvidia", "model": "a40", "accelerators_per_node": 4,
+                "nodes": {"names": ["gpu-a40-01"]}}),
+    ("onprem", {"name": "mi325x", "vendor": "amd", "model": "mi325x", "accelerators_per_node": 8,
+                "nodes": {"names": ["gpu-mi325-01"]}}),
+])
+def test_pools_of_the_new_models_render_on_their_clouds(stack: str, pool: dict[str, Any], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from .test_upstream_behaviours import render_ok
+
+    pytest.importorskip({"gke": "pulumi_gcp", "eks": "pulumi_aws", "aks": "pulumi_azure_native"}.get(stack, "yaml"))
+    config = yaml.safe_load((Path(__file__).parent.parent / f"Pulumi.{stack}.yaml").read_text())["config"]
+    config["mlplane:accelerators"]["pools"].append(pool)
+    plan = render_ok(tmp_path, write_stack(tmp_path, config, stack=stack), capsys)
+    assert any(pool["name"] in r.name for r in plan)
