@@ -34,6 +34,18 @@ def selfhosted(**sections: Any) -> dict[str, Any]:
             **{f"mlplane:{key}": value for key, value in sections.items()}}
 
 
+def kfp_file(name: str, body: str, *, runtime: bool = True, imports: str = "dsl") -> str:
+    """A KFP v1 file: a step 'flip' writing an output, then ``body`` (statements, one a line),
+    under a run-time condition on that output when ``runtime`` (the pipeline then runs on the
+    workflow engine, as an Argo Workflow, instead of as Jobs)."""
+    lines = body.strip("\n").split("\n")
+    if runtime:
+        lines = ["with dsl.Condition(flip.output == 'go'):", *("    " + line for line in lines)]
+    return (f"from kfp import {imports}\n\n\n@dsl.pipeline(name='{name}')\ndef pipeline():\n"
+            "    flip = dsl.ContainerOp(name='flip', image='busybox:1.36.1', command=['sh', '-c', 'echo go > /o'],\n"
+            "                           file_outputs={'o': '/o'})\n" + "".join(f"    {line}\n" for line in lines))
+
+
 def platform(**kubeflow: Any) -> dict[str, Any]:
     """A small platform (pipelines on, the heavy optional parts off) with one static user and an
     in-cluster artifact store: the sections to merge into a stack's config."""
@@ -116,31 +128,18 @@ def test_an_incomplete_manifest_is_unexpected_not_bad_input(tmp_path: Path, monk
 # --- Renames that break references -----------------------------------------------------------
 
 POOL = "mlplane.dev/accelerator-pool"
-#: A KFP v1 step selecting a pool by mlplane's pool label; with ``runtime`` a run-time condition
-#: sends the whole pipeline to the workflow engine (an Argo Workflow) instead of Jobs.
-KFP_SELECTING = '''
-from kfp import dsl
-
-
-@dsl.pipeline(name='gpu')
-def pipeline():
-    flip = dsl.ContainerOp(name='flip', image='busybox:1.36.1', command=['sh', '-c', 'echo go > /o'],
-                           file_outputs={{'o': '/o'}})
-    {body}
-'''
+#: A KFP v1 step selecting a pool by mlplane's pool label.
 GPU_STEP = ("op = dsl.ContainerOp(name='train', image='busybox:1.36.1', command=['true']).set_gpu_limit(1)\n"
-            "    op.add_node_selector_constraint('{label}', '{value}'){after}")
+            "op.add_node_selector_constraint('{label}', '{value}').after(flip)")
 
 
 def renamed_pool_stack(tmp_path: Path, value: str, runtime: bool, *, labelled: bool = False,
                        gpu: bool = True) -> Path:
-    step = GPU_STEP.format(label=POOL, value=value, after=".after(flip)")
+    step = GPU_STEP.format(label=POOL, value=value)
     if not gpu:
         step = step.replace(".set_gpu_limit(1)", "")
-    body = f"with dsl.Condition(flip.output == 'go'):\n        {step.replace(chr(10), chr(10) + '    ')}" \
-        if runtime else step
-    (tmp_path).mkdir(parents=True, exist_ok=True)
-    (tmp_path / "gpu.py").write_text(KFP_SELECTING.format(body=body))
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "gpu.py").write_text(kfp_file("gpu", step, runtime=runtime))
     nodes = {"labels": {"example.com/gpu": "a100"}} if labelled else {"names": ["gpu-1"]}
     pool = {"name": "a100-new", "formerly": ["a100"], "vendor": "nvidia", "model": "a100-80gb",
             "accelerators_per_node": 8, "nodes": nodes}
@@ -221,17 +220,7 @@ def train(ctx, step="train") -> PipelineSpec:
     return PipelineSpec(name=ctx.pipeline, steps=(ContainerStepSpec(
         name=step, image="trainer:1.2.0", command=("python", "t.py"), workers=4),))
 '''
-NAMES_KFP = '''
-from kfp import dsl
-
-
-@dsl.pipeline(name='flow')
-def pipeline():
-    flip = dsl.ContainerOp(name='flip', image='busybox:1.36.1', command=['sh', '-c', 'echo go > /o'],
-                           file_outputs={'o': '/o'})
-    with dsl.Condition(flip.output == 'go'):
-        dsl.ContainerOp(name='after', image='busybox:1.36.1', command=['true'])
-'''
+NAMES_KFP = kfp_file("flow", "dsl.ContainerOp(name='after', image='busybox:1.36.1', command=['true'])")
 
 
 def names_config(release: str, names: dict[str, str]) -> dict[str, Any]:
@@ -558,18 +547,8 @@ def test_an_endpoint_and_a_step_on_one_claim_are_refused(tmp_path: Path, capsys:
 # --- Team volumes and team pipelines ---------------------------------------------------------
 
 #: A KFP v1 pipeline that runs as an Argo Workflow (a run-time condition) and mounts the claim 'datasets'.
-KFP_MOUNTING = '''
-from kfp import dsl, onprem
-
-
-@dsl.pipeline(name='team')
-def pipeline():
-    flip = dsl.ContainerOp(name='flip', image='busybox:1.36.1', command=['sh', '-c', 'echo go > /o'],
-                           file_outputs={'o': '/o'})
-    with dsl.Condition(flip.output == 'go'):
-        dsl.ContainerOp(name='read', image='busybox:1.36.1', command=['ls', '/data']).apply(
-            onprem.mount_pvc('datasets', 'data', '/data'))
-'''
+KFP_MOUNTING = kfp_file("team", "dsl.ContainerOp(name='read', image='busybox:1.36.1', command=['ls', '/data'])"
+                        ".apply(onprem.mount_pvc('datasets', 'data', '/data'))", imports="dsl, onprem")
 
 
 def team_stack(tmp_path: Path, volume_namespace: str | None) -> Path:
