@@ -176,7 +176,7 @@ def serving_fits_the_stack(config: "StackConfig") -> Iterator[Finding]:
         claim = endpoint.model.volume.claim if endpoint.model is not None and endpoint.model.volume else None
         if claim is None or one_node_volume(claim, endpoint.namespace or platform.workload_namespace, config) is None:
             continue
-        if claim in served:  # with pipelines, pipelines/compile.py judges steps and serve steps too
+        if claim in served:  # with pipelines, pipelines/claims.py judges steps and serve steps too
             yield Finding((*path, "model", "volume", "claim"), f"endpoints {served[claim]!r} and {endpoint.name!r} "
                           f"serve from claim {claim}, which attaches to one node at a time: on different nodes the "
                           "later one waits on Multi-Attach", claim, "one endpoint per such claim, a class that mounts "
