@@ -54,6 +54,10 @@ SharingMode = Literal["none", "time-slicing", "mps"]
 #: The vendors mlplane knows, in the order messages list them.
 VENDORS: tuple[str, ...] = ("nvidia", "amd", "intel")
 
+#: The label mlplane puts on every pool's nodes; its value is the pool's *first* name, kept
+#: across renames (``formerly``), so the nodes and the cloud's node pool are never replaced.
+POOL_LABEL = "mlplane.dev/accelerator-pool"
+
 
 class SchedulingError(ValueError):
     """A request for accelerators that no pool of the stack can satisfy."""
@@ -103,6 +107,7 @@ class PoolScheduling:
         sharing: ``none``, ``time-slicing`` or ``mps``.
         backend: The cluster kind that makes the pool (``gke``, ``eks``, ...).
         spot: Whether the pool's nodes are spot (preemptible) capacity.
+        formerly: The pool's earlier names, oldest first (``formerly`` in the stack).
     """
 
     name: str
@@ -117,8 +122,17 @@ class PoolScheduling:
     sharing: SharingMode = "none"
     backend: str = "selfhosted"
     spot: bool = False
+    formerly: tuple[str, ...] = ()
 
     __hash__ = None  # type: ignore[assignment]  # holds a dict; compare, do not hash
+
+    def answers_to(self, name: str) -> bool:
+        """Whether ``name`` is this pool's name, now or before a rename.
+
+        Work written before a rename (a KFP v1 file selecting ``mlplane.dev/accelerator-pool``
+        by the old name, which is what the nodes still carry) keeps its pool.
+        """
+        return name == self.name or name in self.formerly
 
     def describe(self) -> str:
         """One line for messages: ``l4 (nvidia l4, nvidia.com/gpu x1 per node)``."""
@@ -127,7 +141,7 @@ class PoolScheduling:
 
     def refusal(self, request: AcceleratorRequest) -> str | None:
         """Why this pool cannot satisfy ``request``, or None when it can."""
-        if request.pool is not None and request.pool != self.name:
+        if request.pool is not None and not self.answers_to(request.pool):
             return "not the requested pool"
         if request.vendor is not None and request.vendor != self.vendor:
             return f"is {self.vendor}, not {request.vendor}"
@@ -147,6 +161,9 @@ class Placement:
         count: How many units.
         node_selector: Labels the pod must select.
         tolerations: Tolerations the pod must carry.
+        names: Every name the pool answers to (its name and earlier names): a pod that
+            selects the pool by :data:`POOL_LABEL` with one of them gets the pool's own
+            selector instead.
     """
 
     pool: str
@@ -154,6 +171,7 @@ class Placement:
     count: int
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: tuple[dict[str, str], ...] = ()
+    names: tuple[str, ...] = ()
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -181,6 +199,11 @@ class Placement:
         """
         spec = copy.deepcopy(dict(pod_spec))
         selector = dict(spec.get("nodeSelector") or {})
+        if selector.get(POOL_LABEL) in {self.pool, *self.names}:
+            # The pod names this pool by mlplane's label, by its current or an earlier name;
+            # the pool's own selector says what its nodes carry (the first name, or, for a
+            # pool of labelled existing nodes, those labels and not mlplane's).
+            del selector[POOL_LABEL]
         for key, value in self.node_selector.items():
             if key in selector and selector[key] != value:
                 raise SchedulingError(
@@ -249,7 +272,8 @@ def place(request: AcceleratorRequest, pools: Sequence[PoolScheduling], *, stack
     if chosen:
         pool = chosen[0]
         return Placement(pool=pool.name, resource_name=pool.resource_name, count=request.count,
-                         node_selector=dict(pool.node_selector), tolerations=tuple(pool.tolerations))
+                         node_selector=dict(pool.node_selector), tolerations=tuple(pool.tolerations),
+                         names=(pool.name, *pool.formerly))
     if fitting:  # only spot pools fit a request that names none
         raise SchedulingError(
             f"accelerator request {request.describe()} cannot be placed on stack {stack!r}: work that names no "
@@ -260,12 +284,38 @@ def place(request: AcceleratorRequest, pools: Sequence[PoolScheduling], *, stack
     if not pools:
         have = "no accelerator pools (CPU only)"
     else:
-        relevant = [p for p in pools if request.pool is None or p.name == request.pool]
+        relevant = [p for p in pools if request.pool is None or p.answers_to(request.pool)]
         have = "pools: " + "; ".join(
             f"{p.describe()}: {p.refusal(request)}" for p in relevant
         ) if relevant else "no pool named " + repr(request.pool) + "; pools: " + ", ".join(p.name for p in pools)
     raise SchedulingError(f"accelerator request {request.describe()} cannot be placed on stack {stack!r}, "
                           f"which has {have}")
+
+
+def pool_label_problem(selector: Mapping[str, str], pools: Sequence[PoolScheduling]) -> str | None:
+    """Why a pod without an accelerator request that selects :data:`POOL_LABEL` matches no node.
+
+    A pod with a request gets its pool's selector from :meth:`Placement.apply_to_pod_spec`;
+    one without keeps the value it wrote, which must be what the nodes carry: a pool's
+    first name (renames keep it), and only on pools whose nodes mlplane labels.
+
+    Returns:
+        The problem with the way out, or None when some pool's nodes carry the value (or
+        the pod does not select the label).
+    """
+    value = selector.get(POOL_LABEL)
+    if value is None or any(p.node_selector.get(POOL_LABEL) == value for p in pools):
+        return None
+    pool = next((p for p in pools if p.answers_to(value)), None)
+    if pool is None:
+        return (f"selects {POOL_LABEL}={value}, which no node carries: the stack has no pool of that name "
+                f"(pools: {', '.join(p.name for p in pools) or 'none'})")
+    carried = pool.node_selector.get(POOL_LABEL)
+    where = (f"its nodes carry {POOL_LABEL}={carried} (the pool's first name, kept across renames)" if carried
+             else f"its nodes are the ones labelled {pool.node_selector} (mlplane does not label them)")
+    return (f"selects {POOL_LABEL}={value}, which no node carries: {where}. Ask for the pool's accelerators "
+            f"(accelerator: {{pool: {pool.name}}}, or a KFP v1 set_gpu_limit), and the pool's own selector is used; "
+            f"or select {', '.join(f'{k}={v}' for k, v in pool.node_selector.items())}")
 
 
 class _StackLike(Protocol):

@@ -35,7 +35,7 @@ from mlplane.core.suggest import did_you_mean
 from mlplane.core.errors import InputError, OfflineUnsupportedError, input_error
 from mlplane.infra.offline.diff import PlanDiff, diff_plans
 from mlplane.infra.offline.expand.errors import SourceFailure
-from mlplane.infra.offline.manifests import ManifestError, object_conflicts
+from mlplane.infra.offline.manifests import object_conflicts
 from mlplane.infra.offline.plan import Plan, load_plan
 from mlplane.infra.offline.memory import gc_paused
 from mlplane.infra.prerequisites import format_prerequisites, prerequisites
@@ -528,7 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except (ManifestError, OfflineUnsupportedError, SourceFailure) as exc:
+    except (OfflineUnsupportedError, SourceFailure) as exc:
         if os.environ.get("MLPLANE_DEBUG"):
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)

@@ -120,6 +120,86 @@ NETWORK_POLICY: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: The Istio CNI node agent's DaemonSet: ``istio-cni-node``, labelled ``k8s-app: istio-cni-node``
+#: (istio/istio manifests/charts/istio-cni/templates/daemonset.yaml at 1.17.3 and 1.29.0;
+#: ../shared/upstream/charts/cni-*). istiod's injector must know it, or it still injects
+#: istio-init: its values in ConfigMap ``istio-sidecar-injector`` carry ``istio_cni.enabled``
+#: (1.17) or ``pilot.cni.enabled`` (1.29) (the injection template's conditions).
+_CNI_CHECK = ("kubectl get daemonset -A -l k8s-app=istio-cni-node -o name | grep -q . && "
+              "kubectl get configmap istio-sidecar-injector -n istio-system -o jsonpath='{.data.values}' "
+              "| tr -d ' \\n' | grep -Eq '\"(istio_cni|cni)\":\\{[^}]*\"enabled\":true'")
+#: Ambient mode's node proxy: DaemonSet ``ztunnel`` (istio/istio manifests/charts/ztunnel).
+_AMBIENT_CHECK = "kubectl get daemonset ztunnel -n istio-system && " + _CNI_CHECK
+
+
+def _mesh_prerequisites(config: StackConfig) -> list[Prerequisite]:
+    """An existing Istio's traffic redirection, as the stack states it (components.istio.traffic_redirection)."""
+    kubeflow = config.kubeflow
+    istio = kubeflow.components.istio if kubeflow is not None else None
+    if istio is None or not istio.existing or istio.traffic_redirection is None:
+        return []
+    needed_by = (f"mlplane:kubeflow.components.istio.traffic_redirection ({istio.traffic_redirection}: meshed pods "
+                 "without istio-init, which the namespaces' Pod Security refuses)")
+    if istio.traffic_redirection == "ambient":
+        return [Prerequisite("Istio ambient mode (ztunnel and the Istio CNI node agent)", needed_by, _AMBIENT_CHECK,
+                             "istioctl install --set profile=ambient, or the ztunnel and cni charts of istio/istio")]
+    return [Prerequisite("Istio CNI node agent, enabled in istiod's injector", needed_by, _CNI_CHECK,
+                         "the cni chart of istio/istio, and istiod with values.istio_cni.enabled (1.17) or "
+                         "values.pilot.cni.enabled (1.29)")]
+
+
+def _annotation_check(key: str, value: str) -> str:
+    escaped = key.replace(".", "\\.")  # kubectl's JSONPath: dots inside a key are escaped
+    return (f"kubectl get serviceaccount cert-manager -n cert-manager -o jsonpath='{{.metadata.annotations.{escaped}}}' "
+            f"| grep -qx '{value}'")
+
+
+def _certificate_prerequisites(config: StackConfig) -> list[Prerequisite]:
+    """A certificate the team keeps, or the cloud identity a DNS-01 issuer acts as."""
+    kubeflow = config.kubeflow
+    if kubeflow is None:
+        return []
+    issuer = kubeflow.issuer
+    if issuer.kind == "existing-secret" and issuer.secret is not None:
+        from mlplane.components.platform.resolve import resolve
+
+        namespace = resolve(kubeflow)["istio"].namespace
+        return [Prerequisite(
+            f"the TLS Secret {issuer.secret}", "mlplane:kubeflow.issuer (kind existing-secret: the gateway serves it)",
+            f"kubectl get secret {issuer.secret} -n {namespace} -o jsonpath='{{.type}}' | grep -qx kubernetes.io/tls",
+            f"kubectl create secret tls {issuer.secret} -n {namespace} --cert=fullchain.pem --key=privkey.pem "
+            "(renew it before it expires: nothing in the plan does)")]
+    dns = issuer.dns
+    if dns is None:
+        return []
+    needed_by = f"mlplane:kubeflow.issuer.dns ({dns.provider}: DNS-01 as cert-manager's workload identity)"
+    if dns.provider == "cloud-dns":
+        member = f"{dns.project}.svc.id.goog[cert-manager/cert-manager]"
+        return [Prerequisite(
+            f"Google service account {dns.service_account} for Cloud DNS", needed_by,
+            _annotation_check("iam.gke.io/gcp-service-account", dns.service_account) + " && gcloud iam "
+            f"service-accounts get-iam-policy {dns.service_account} --format=json | grep -qF '{member}'",
+            f"roles/dns.admin for it in project {dns.project}, and roles/iam.workloadIdentityUser for "
+            f"serviceAccount:{member} on it (GKE docs, Workload Identity Federation for GKE; the cluster's project "
+            "holds the workload pool)")]
+    if dns.provider == "route53":
+        role = dns.role_arn.rsplit("/", 1)[1]
+        return [Prerequisite(
+            f"IAM role {role} for Route 53", needed_by,
+            _annotation_check("eks.amazonaws.com/role-arn", dns.role_arn) + f" && aws iam get-role --role-name "
+            f"{role} --query Role.AssumeRolePolicyDocument | grep -q system:serviceaccount:cert-manager:cert-manager",
+            "an IAM role trusting the cluster's OIDC provider for system:serviceaccount:cert-manager:cert-manager, "
+            "allowed route53:GetChange, ChangeResourceRecordSets and ListHostedZonesByName (cert-manager docs, "
+            "Route53, IAM role for service accounts)")]
+    return [Prerequisite(
+        f"managed identity {dns.client_id} for Azure DNS", needed_by,
+        _annotation_check("azure.workload.identity/client-id", dns.client_id) + " && az identity list --query "
+        f"\"[?clientId=='{dns.client_id}'].id\" -o tsv | grep -q .",
+        f"a user-assigned identity with DNS Zone Contributor on zone {dns.zone}, a federated credential for "
+        "system:serviceaccount:cert-manager:cert-manager on the cluster's OIDC issuer, and the cluster's workload "
+        "identity add-on (cert-manager docs, AzureDNS, workload identity)")]
+
+
 def prerequisites(config: StackConfig) -> list[Prerequisite]:
     """The prerequisites of a stack, in a stable order (storage, node pools, load balancer)."""
     found: list[Prerequisite] = []
@@ -131,6 +211,14 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
             f"`{depends_on.COMMAND}` there"))
     storage = config.storage
     for index, cls in enumerate(storage.classes if storage is not None else ()):
+        if cls.kind == "existing":
+            modes = "|".join(cls.access_modes)
+            found.append(Prerequisite(
+                f"StorageClass {cls.name}", f"mlplane:storage.classes[{index}] (kind existing, {modes})",
+                f"kubectl get storageclass {cls.name}",
+                "your cluster's storage driver and its StorageClass (not created by mlplane); the access modes, "
+                "attachment and expansion the stack states for it must be the driver's"))
+            continue
         name, check, install = _CLASS_DRIVERS[cls.kind]
         found.append(Prerequisite(name, f"mlplane:storage.classes[{index}] ({cls.name}, provisioner "
                                   f"{cls.provisioner})", check, install))
@@ -159,6 +247,8 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
                 "a load balancer implementation", "mlplane:kubeflow.gateway (mode load-balancer)",
                 "kubectl get svc istio-ingressgateway -n istio-system  # EXTERNAL-IP must not stay <pending>",
                 "a load balancer implementation for bare-metal clusters (MetalLB, for example)"))
+    found += _mesh_prerequisites(config)
+    found += _certificate_prerequisites(config)
     # One line per driver, however many classes need it.
     unique: dict[tuple[str, str], Prerequisite] = {}
     for item in found:

@@ -26,7 +26,7 @@ from mlplane.infra.offline.expand import helm, kustomize
 from mlplane.infra.offline.expand.engine import ExpandOptions, expand_plan
 from mlplane.infra.offline.expand.errors import ExpansionError
 from mlplane.infra.offline.expand.locate import CHART_TYPE, DIRECTORY_TYPE, Missing, locate
-from mlplane.infra.offline.manifests import manifest_files, manifest_path, object_conflicts
+from mlplane.infra.offline.manifests import manifest_files, manifest_path, object_conflicts, plan_scopes
 from mlplane.infra.offline.kinds import is_upstream_object
 from mlplane.infra.offline.plan import Plan, PlanResource
 
@@ -437,9 +437,10 @@ def test_expanded_manifests_are_written_one_per_object(release: str) -> None:
     plan = expanded(release).plan
     files = manifest_files(plan)
     paths = defaultdict(list)
+    scopes = plan_scopes(plan)  # metacontroller's CompositeController is cluster-scoped (its CRD says so)
     for resource in plan:
         if resource.is_kubernetes_object:
-            paths[manifest_path(resource)].append(resource.name)
+            paths[manifest_path(resource, scopes)].append(resource.name)
     assert set(files) == set(paths)
     assert len(files) > 600
 

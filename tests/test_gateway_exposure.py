@@ -215,7 +215,7 @@ def test_gateway_settings_that_do_not_fit_exit_2(tmp_path: Path, capsys: pytest.
 
 def test_an_exposed_gateway_needs_mlplanes_istio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _stack_with_gateway(tmp_path, "    gateway: {mode: node-port}\n")
-    path.write_text(path.read_text().replace("    components:\n", "    components:\n      istio: {existing: true}\n", 1))
+    path.write_text(path.read_text().replace("    components:\n", "    components:\n      istio: {existing: true, traffic_redirection: cni}\n", 1))
     assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 2
     assert ("mlplane:kubeflow.gateway.mode: mlplane installs no ingress gateway here (components.istio is existing "
             "or off), so it cannot expose one (got 'node-port'; allowed: cluster-ip") in capsys.readouterr().err

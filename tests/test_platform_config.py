@@ -177,7 +177,7 @@ def test_components_whose_dependency_is_off() -> None:
 
 
 def test_existing_istio_satisfies_its_dependents() -> None:
-    spec = KubeflowSpec.model_validate({"components": {"istio": {"existing": True}}})
+    spec = KubeflowSpec.model_validate({"components": {"istio": {"existing": True, "traffic_redirection": "cni"}}})
     assert list(spec_problems(spec)) == []
     resolved = resolve(spec)
     assert resolved["istio"].available and not resolved["istio"].enabled

@@ -142,13 +142,17 @@ def test_istiod_registers_oauth2_proxy_and_cni(onprem: Plan) -> None:
 
 
 def test_gateway_serves_the_host_over_tls(onprem: Plan) -> None:
-    gateway = kind(onprem, "Gateway")[0].inputs
-    assert gateway["metadata"] == {"name": "kubeflow-gateway", "namespace": "kubeflow"}
-    servers = gateway["spec"]["servers"]
-    assert [s["port"]["number"] for s in servers] == [80, 443]
-    assert servers[0]["tls"] == {"httpsRedirect": True}
-    assert servers[1]["hosts"] == ["kubeflow.onprem.acme.example"]
-    assert servers[1]["tls"]["credentialName"] == "kubeflow-ingress-tls"
+    gateways = {g.inputs["metadata"]["name"]: g.inputs for g in kind(onprem, "Gateway")}
+    assert gateways["kubeflow-gateway"]["metadata"]["namespace"] == "kubeflow"
+    [https] = gateways["kubeflow-gateway"]["spec"]["servers"]
+    assert https["port"]["number"] == 443 and https["hosts"] == ["kubeflow.onprem.acme.example"]
+    assert https["tls"]["credentialName"] == "kubeflow-ingress-tls"
+    # Port 80 is its own Gateway; its one VirtualService redirects to HTTPS (acme_http.py: why).
+    [http] = gateways["kubeflow-http"]["spec"]["servers"]
+    assert http["port"]["number"] == 80 and "tls" not in http
+    [redirect] = [v.inputs["spec"] for v in kind(onprem, "VirtualService") if v.inputs["metadata"]["name"] == "https-redirect"]
+    assert redirect["gateways"] == ["kubeflow/kubeflow-http"]
+    assert redirect["http"] == [{"match": [{"uri": {"prefix": "/"}}], "redirect": {"scheme": "https", "redirectCode": 301}}]
     cert = kind(onprem, "Certificate")[0].inputs
     assert cert["spec"]["dnsNames"] == ["kubeflow.onprem.acme.example"]
     # self-signed: the platform CA signs the host's certificate (the CA is self-signed).
@@ -261,7 +265,7 @@ def test_existing_istio_and_cert_manager_are_used_not_installed(tmp_path: Path) 
     assert dev.count(gateway) == 1
     dev = dev.replace(gateway, "      mode: cluster-ip\n")
     # An existing mesh must name the extension provider its config registers for oauth2-proxy.
-    path.write_text(dev.replace(marker, marker + "      istio: {existing: true}\n      cert_manager: {existing: true}\n")
+    path.write_text(dev.replace(marker, marker + "      istio: {existing: true, traffic_redirection: cni}\n      cert_manager: {existing: true}\n")
                     .replace(auth, auth + "    oauth2_proxy: {mesh_provider: oauth2-proxy}\n"))
     plan = render_config(load_stack_file(path, stack="t"))
     assert not [r for r in plan.of_type(CHART) if r.name.startswith(("platform-istio", "platform-cert-manager"))]

@@ -66,7 +66,8 @@ def test_every_catalog_machine_type_is_priced_or_explicitly_unknown() -> None:
     assert unknown_reason("gke", "n1-standard-8").startswith("N1 machine types with attached T4 or V100 GPUs")
     unknown = {size for size, entry in table["aks"].items() if not entry["hourly"]}
     assert unknown == {"Standard_NC6s_v3", "Standard_NC12s_v3", "Standard_NC24s_v3", "Standard_ND96asr_v4",
-                       "Standard_NC40ads_H100_v5", "Standard_NC80adis_H100_v5", "Standard_ND96isr_MI300X_v5"}
+                       "Standard_NC40ads_H100_v5", "Standard_NC80adis_H100_v5", "Standard_ND96isr_MI300X_v5",
+                       "Standard_ND96isr_H200_v5"}
     assert all(table["aks"][size]["unknown"] for size in unknown)
     # A figure a source lacks is null (unknown), never 0.
     figures = [f for backend in ("gke", "eks", "aks") for e in table[backend].values()
@@ -75,9 +76,10 @@ def test_every_catalog_machine_type_is_priced_or_explicitly_unknown() -> None:
 
 
 def test_a_machine_type_the_catalog_gains_without_a_price_is_a_gap() -> None:
-    grown = MODELS + (AcceleratorModel("nvidia", "b200", gke_machines=("a4-highgpu-",), eks_families=("p6",),
-                                       aks_sizes={"Standard_ND128isr_B200_v6": 8}),)
-    assert catalog_gaps(grown) == ["gke a4-highgpu-*", "eks p6", "aks Standard_ND128isr_B200_v6"]
+    # A model the table knows nothing of (the catalog's b200 is in it, with why its price is unknown).
+    grown = MODELS + (AcceleratorModel("nvidia", "gb300", gke_machines=("a4x-maxgpu-",), eks_families=("p6e",),
+                                       aks_sizes={"Standard_ND128isr_GB300_v6": 4}),)
+    assert catalog_gaps(grown) == ["gke a4x-maxgpu-*", "eks p6e", "aks Standard_ND128isr_GB300_v6"]
 
 
 def test_cost_of_a_changed_pool_comes_from_the_table() -> None:

@@ -233,10 +233,10 @@ def test_moving_a_bucket_is_a_dangerous_replacement(tmp_path: Path, capsys: pyte
      "allowed: mlplane-local)"),
     (lambda c: c["mlplane:storage"]["classes"].append({"name": "pd", "kind": "gce-pd"}),
      "mlplane:storage.classes[1].kind: gce-pd storage does not exist on local clusters (got 'gce-pd'; "
-     "allowed: local-path, nfs)"),
+     "allowed: local-path, nfs, existing)"),
     (lambda c: c["mlplane:storage"].update(artifacts={"kind": "gcs", "bucket": "b-1", "location": "EU"}),
      "mlplane:storage.artifacts.kind: a gcs artifact store needs its cloud's workload identity; this cluster "
-     "is local (got 'gcs'; allowed: in-cluster)"),
+     "is local (got 'gcs'; allowed: in-cluster, s3-compatible)"),
     (lambda c: c["mlplane:storage"]["volumes"][0].update(access_modes=["ReadWriteMany"]),
      "mlplane:storage.volumes[0].access_modes: only NFS classes can be mounted read-write by many nodes"),
 ])

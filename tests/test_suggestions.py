@@ -38,7 +38,7 @@ def test_unknown_nested_key_suggests_the_key(tmp_path: Path, capsys: pytest.Capt
     err = render_error(tmp_path, capsys, DEV.replace("        storage_class: mlplane-local\n",
                                                      "        storage_clas: mlplane-local\n", 1))
     assert ("mlplane:storage.volumes[0].storage_clas: unknown key; did you mean `storage_class`? (got "
-            "'mlplane-local'; allowed: formerly, name, size, storage_class, access_modes, protect)") in err
+            "'mlplane-local'; allowed: formerly, name, namespace, size, storage_class, access_modes, protect)") in err
 
 
 def test_unknown_key_far_from_any_gets_no_suggestion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -423,7 +423,7 @@ def existing_mesh_stack(**oauth2_proxy: Any) -> dict[str, Any]:
     return {
         "mlplane:cluster": {"kind": "local"},
         "mlplane:kubeflow": {"release": "26.03", "components": {
-            "istio": {"existing": True}, "pipelines": {"enabled": False}, "knative_serving": {"enabled": False},
+            "istio": {"existing": True, "traffic_redirection": "cni"}, "pipelines": {"enabled": False}, "knative_serving": {"enabled": False},
             "kserve": {"deployment_mode": "raw"}}},
         "mlplane:auth": {"dex": {"users": [{"email": "a@example.com", "generate_password": True}]},
                          **({"oauth2_proxy": oauth2_proxy} if oauth2_proxy else {})},

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 _A100_40_MIG = {"1g.5gb": 7, "2g.10gb": 3, "3g.20gb": 2, "4g.20gb": 1, "7g.40gb": 1}
 _80GB_MIG = {"1g.10gb": 7, "2g.20gb": 3, "3g.40gb": 2, "4g.40gb": 1, "7g.80gb": 1}
+#: H200's MIG profiles (NVIDIA Multi-Instance GPU User Guide, "Supported MIG Profiles", H200 141GB).
+_H200_MIG = {"1g.18gb": 7, "2g.35gb": 3, "3g.71gb": 2, "4g.71gb": 1, "7g.141gb": 1}
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class AcceleratorModel:
         eks_gpu_name: Karpenter's ``karpenter.k8s.aws/instance-gpu-name`` value.
         eks_families: EC2 instance families that carry it.
         aks_sizes: AKS VM sizes that carry it, with their GPU count.
+        memory: Memory per accelerator, as the vendor states it (e.g. ``141 GB HBM3e``).
+        interconnect: How accelerators of a node talk to each other and the host.
+        source: Where memory, interconnect and the cloud machine types are stated.
     """
 
     vendor: str
@@ -38,6 +43,9 @@ class AcceleratorModel:
     eks_gpu_name: str | None = None
     eks_families: tuple[str, ...] = ()
     aks_sizes: dict[str, int] = field(default_factory=dict)
+    memory: str | None = None
+    interconnect: str | None = None
+    source: str | None = None
 
     def offered_on(self, backend: str) -> bool:
         """Whether clusters of kind ``backend`` can have this model."""
@@ -60,7 +68,9 @@ MODELS: tuple[AcceleratorModel, ...] = (
     AcceleratorModel("nvidia", "l4", gke_type="nvidia-l4", gke_machines=("g2-",), eks_gpu_name="l4",
                      eks_families=("g6",)),
     AcceleratorModel("nvidia", "a10g", eks_gpu_name="a10g", eks_families=("g5",)),
-    AcceleratorModel("nvidia", "l40s", eks_gpu_name="l40s", eks_families=("g6e",)),
+    AcceleratorModel("nvidia", "l40s", eks_gpu_name="l40s", eks_families=("g6e",), memory="48 GB GDDR6 (ECC)",
+                     interconnect="PCIe Gen4 x16, no NVLink",
+                     source="NVIDIA L40S datasheet; AWS EC2 G6e instances (L40S Tensor Core GPUs)"),
     AcceleratorModel("nvidia", "a100-40gb", mig_profiles=_A100_40_MIG, gke_type="nvidia-tesla-a100",
                      gke_machines=("a2-highgpu-", "a2-megagpu-"), eks_gpu_name="a100", eks_families=("p4d",),
                      aks_sizes={"Standard_ND96asr_v4": 8}),
@@ -72,7 +82,29 @@ MODELS: tuple[AcceleratorModel, ...] = (
                      gke_machines=("a3-highgpu-", "a3-megagpu-"), eks_gpu_name="h100", eks_families=("p5",),
                      aks_sizes={"Standard_NC40ads_H100_v5": 1, "Standard_NC80adis_H100_v5": 2,
                                 "Standard_ND96isr_H100_v5": 8}),
+    AcceleratorModel("nvidia", "h200-141gb", mig_profiles=_H200_MIG, gke_type="nvidia-h200-141gb",
+                     gke_machines=("a3-ultragpu-",), eks_gpu_name="h200", eks_families=("p5e", "p5en"),
+                     aks_sizes={"Standard_ND96isr_H200_v5": 8}, memory="141 GB HBM3e",
+                     interconnect="NVLink 4 (900 GB/s per GPU), SXM",
+                     source="NVIDIA H200 Tensor Core GPU datasheet; GKE GPUs (A3 Ultra: a3-ultragpu-8g, "
+                            "nvidia-h200-141gb); AWS EC2 P5e/P5en instances; Azure ND H200 v5 series"),
+    AcceleratorModel("nvidia", "b200", gke_type="nvidia-b200", gke_machines=("a4-highgpu-",), eks_gpu_name="b200",
+                     eks_families=("p6-b200",), memory="180 GB HBM3e (1,440 GB per 8-GPU HGX B200 node)",
+                     interconnect="NVLink 5 (1.8 TB/s per GPU), SXM",
+                     source="NVIDIA HGX B200 datasheet; GKE GPUs (A4: a4-highgpu-8g, nvidia-b200); AWS EC2 "
+                            "P6-B200 instances (p6-b200.48xlarge)"),
+    AcceleratorModel("nvidia", "rtx-pro-6000", gke_type="nvidia-rtx-pro-6000", gke_machines=("g4-standard-",),
+                     memory="96 GB GDDR7 (ECC)", interconnect="PCIe Gen5 x16, no NVLink",
+                     source="NVIDIA RTX PRO 6000 Blackwell Server Edition datasheet; GKE GPUs (G4: g4-standard-48 "
+                            "to -384, nvidia-rtx-pro-6000)"),
+    AcceleratorModel("nvidia", "a40", memory="48 GB GDDR6 (ECC)",
+                     interconnect="PCIe Gen4 x16; NVLink bridge between two GPUs (112.5 GB/s)",
+                     source="NVIDIA A40 datasheet (no machine type of the three clouds carries it: self-hosted)"),
+    AcceleratorModel("nvidia", "l40", memory="48 GB GDDR6 (ECC)", interconnect="PCIe Gen4 x16, no NVLink",
+                     source="NVIDIA L40 datasheet (self-hosted)"),
     AcceleratorModel("amd", "mi300x", aks_sizes={"Standard_ND96isr_MI300X_v5": 8}),
+    AcceleratorModel("amd", "mi325x", memory="256 GB HBM3E", interconnect="AMD Infinity Fabric, OAM",
+                     source="AMD Instinct MI325X datasheet (self-hosted)"),
     AcceleratorModel("amd", "mi250x"),
     AcceleratorModel("amd", "mi250"),
     AcceleratorModel("amd", "mi210"),
@@ -100,12 +132,15 @@ def model_names(vendor: str, backend: str | None = None) -> list[str]:
 
 _G2_GPUS = {"g2-standard-4": 1, "g2-standard-8": 1, "g2-standard-12": 1, "g2-standard-16": 1,
             "g2-standard-24": 2, "g2-standard-32": 1, "g2-standard-48": 4, "g2-standard-96": 8}
-_GPUS_SUFFIX = re.compile(r"^a[23]-\w+-(\d+)g$")
+#: G4 (RTX PRO 6000): GKE docs, "GPU machine types", G4 machine series.
+_G4_GPUS = {"g4-standard-48": 1, "g4-standard-96": 2, "g4-standard-192": 4, "g4-standard-384": 8}
+#: A2, A3 and A4 machine types end in their GPU count (a3-ultragpu-8g, a4-highgpu-8g).
+_GPUS_SUFFIX = re.compile(r"^a[234]-\w+-(\d+)g$")
 
 
 def gke_machine_gpus(machine_type: str) -> int | None:
     """How many GPUs a GKE machine type comes with (None: attached freely, as on N1)."""
-    if machine_type in _G2_GPUS:
-        return _G2_GPUS[machine_type]
+    if machine_type in _G2_GPUS or machine_type in _G4_GPUS:
+        return {**_G2_GPUS, **_G4_GPUS}[machine_type]
     match = _GPUS_SUFFIX.match(machine_type)
     return int(match.group(1)) if match else None

@@ -21,10 +21,10 @@ from mlplane.components.charts import ChartSource
 from mlplane.core.naming import check_dns_label, is_dns_subdomain
 from mlplane.components.pod_security import check_image
 from mlplane.components.renames import RenameHistory
+# POOL_LABEL (defined beside the scheduling contract) is re-exported where pools' labels are made.
+from mlplane.components.scheduling import POOL_LABEL as POOL_LABEL
 from mlplane.components.scheduling import VENDORS, PoolScheduling
 
-#: Label mlplane puts on every node of a pool it makes or patches; pods select it.
-POOL_LABEL = "mlplane.dev/accelerator-pool"
 #: Label with the pool's vendor; the vendor's device plugin selects it.
 VENDOR_LABEL = "mlplane.dev/accelerator-vendor"
 #: NVIDIA device plugin: the node label that picks a named config (time-slicing, MPS).
@@ -446,6 +446,7 @@ def pool_scheduling(spec: PoolSpec, backend: str) -> PoolScheduling:
         sharing=spec.sharing.kind if spec.sharing is not None else "none",
         backend=backend,
         spot=spec.spot,
+        formerly=tuple(spec.formerly),
     )
 
 

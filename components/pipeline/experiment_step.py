@@ -33,6 +33,8 @@ from mlplane.components.pipeline.container_step import ContainerStep, ContainerS
 from mlplane.components.pipeline.experiment_spec import ExperimentStepSpec, trial_reference
 from mlplane.components.pipeline.spec import ContainerStepSpec
 from mlplane.components.platform.install import WAIT_FOR
+from mlplane.components.platform.releases import DEFAULT_RELEASE, ReleaseName
+from mlplane.components.upstream_names import longest_name, rules_for
 
 EXPERIMENT_API = "kubeflow.org/v1beta1"
 #: The trial's container (Katib's primaryContainerName: the one its collector watches).
@@ -57,6 +59,17 @@ class ExperimentStepArgs(ArgsModel):
     trial: ContainerStepArgs = Field(
         description="The trial as a container step (:func:`trial_step`): pipeline, namespace (a profile's), "
                     "version, placement, and the outputs claim where the best values go.")
+    release: ReleaseName = Field(DEFAULT_RELEASE, description="The release train, whose Katib judges the "
+                                 "Experiment's name (26.03: at most 40 characters).")
+
+
+def experiment_name(pipeline: str, step: str, algorithm: str, release: str) -> str:
+    """The Experiment's name: ``<pipeline>-<step>``, fitted (cut, with a hash) to what the train's
+    Katib accepts and derives (components/upstream_names.py: 40 characters on 26.03; on both,
+    ``<name>-<algorithm>`` and ``<name>-<8 characters>`` are DNS labels)."""
+    rule = rules_for(EXPERIMENT_API, "Experiment", release)
+    assert rule is not None  # both trains have one
+    return k8s_name(pipeline, step, max_length=longest_name(rule, algorithm=algorithm))
 
 
 def trial_step(spec: ExperimentStepSpec) -> ContainerStepSpec:
@@ -143,7 +156,7 @@ class ExperimentStep(pulumi.ComponentResource):
         if trial.outputs_claim is None:
             raise ValueError(f"search step {spec.name!r} publishes outputs, and the pipeline has no outputs claim")
         after = depends_of(opts)
-        self.experiment_name = k8s_name(trial.pipeline, spec.name)
+        self.experiment_name = experiment_name(trial.pipeline, spec.name, spec.algorithm, args.release)
         labels = {key: value for key, value in pod_labels(trial).items() if not key.startswith("azure.")}
         seconds = spec.timeout_seconds + 300 if spec.timeout_seconds else DEFAULT_AWAIT_SECONDS
         self.experiment = k8s.apiextensions.CustomResource(

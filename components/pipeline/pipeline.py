@@ -167,7 +167,8 @@ class Pipeline(pulumi.ComponentResource):
                 search = ExperimentStep(role, ExperimentStepArgs(search=step, trial=ContainerStepArgs(
                     pipeline=spec.name, namespace=args.namespace, spec=trial_step(step),
                     version=self.versions[step_name], placement=args.placements.get(step_name),
-                    outputs_claim=outputs_claim, allow_unpinned_images=args.allow_unpinned_images)), child)
+                    outputs_claim=outputs_claim, allow_unpinned_images=args.allow_unpinned_images),
+                    release=args.release), child)
                 self.steps[step_name], self.ready[step_name] = search, search.job
                 continue
             if isinstance(step, ServeStepSpec):

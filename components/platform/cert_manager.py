@@ -12,9 +12,10 @@ from __future__ import annotations
 import pulumi
 from pydantic import Field
 
+from mlplane.components.platform.acme_http import http01_solver
 from mlplane.components.platform.install import READY, PartArgs, after, custom_resource, install_source
 from mlplane.components.platform.resolve import ResolvedComponent
-from mlplane.components.platform.spec import IssuerSettings
+from mlplane.components.platform.spec import CloudDnsSolver, DnsSolver, IssuerSettings, Route53Solver
 
 #: The ClusterIssuer kubeflow/manifests' Certificates name.
 WEBHOOK_ISSUER = "kubeflow-self-signing-issuer"
@@ -38,12 +39,14 @@ class CertManagerArgs(PartArgs):
     gateway_namespace: str = Field("istio-system", description="Namespace of the ingress gateway (holds the TLS secret).")
 
 
-def chart_values() -> dict[str, object]:
-    """mlplane's values for the cert-manager chart: stable names, restricted pods."""
+def chart_values(issuer: IssuerSettings | None = None) -> dict[str, object]:
+    """mlplane's values for the cert-manager chart: stable names, restricted pods, and the
+    workload identity of a DNS-01 issuer (:func:`workload_identity`)."""
     return {
         "fullnameOverride": "cert-manager",
         "global": {"leaderElection": {"namespace": "cert-manager"}},
         "podDisruptionBudget": {"enabled": False},
+        **(workload_identity(issuer.dns) if issuer is not None and issuer.dns is not None else {}),
     }
 
 
@@ -72,6 +75,51 @@ def trust_note(namespace: str) -> str:
             "| base64 -d > mlplane-platform-ca.crt\n")
 
 
+def workload_identity(dns: DnsSolver) -> dict[str, object]:
+    """The cert-manager chart values that give its controller the DNS provider's cloud identity.
+
+    The chart's ``serviceAccount.annotations``/``labels`` and ``podLabels`` (cert-manager
+    charts v1.12.2 and v1.19.4, values.yaml and templates/serviceaccount.yaml). A
+    ClusterIssuer uses the controller's ambient credentials (``--cluster-issuer-ambient-
+    credentials``, default true: cert-manager/cert-manager v1.12.2
+    cmd/controller/app/options/options.go, v1.19.4 internal/apis/config/controller/v1alpha1/
+    defaults.go), which each provider reads from the environment the cloud's webhook gives a
+    pod of an annotated ServiceAccount:
+
+    - cloud-dns: ``google.DefaultClient`` (pkg/issuer/acme/dns/clouddns/clouddns.go), i.e.
+      GKE's metadata server for a ServiceAccount annotated ``iam.gke.io/gcp-service-account``;
+    - route53: the AWS SDK's default chain (pkg/issuer/acme/dns/route53/route53.go, "using
+      ambient credentials"), i.e. IRSA's web identity token for ``eks.amazonaws.com/role-arn``;
+    - azure-dns: ``AZURE_FEDERATED_TOKEN_FILE`` (pkg/issuer/acme/dns/azuredns/azuredns.go at
+      both tags), which Azure workload identity's webhook mounts into pods labelled
+      ``azure.workload.identity/use: "true"`` whose ServiceAccount names the client ID.
+    """
+    if isinstance(dns, CloudDnsSolver):
+        return {"serviceAccount": {"annotations": {"iam.gke.io/gcp-service-account": dns.service_account}}}
+    if isinstance(dns, Route53Solver):
+        return {"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": dns.role_arn}}}
+    return {"serviceAccount": {"annotations": {"azure.workload.identity/client-id": dns.client_id},
+                               "labels": {AZURE_USE: "true"}},
+            "podLabels": {AZURE_USE: "true"}}
+
+
+AZURE_USE = "azure.workload.identity/use"
+
+
+def dns01_solver(dns: DnsSolver) -> dict[str, object]:
+    """The ClusterIssuer's DNS-01 solver (cert-manager.io/v1 ``ACMEChallengeSolverDNS01``: cloudDNS,
+    route53, azureDNS; pkg/apis/acme/v1/types_issuer.go at v1.12.2 and v1.19.4), with no secret:
+    the credentials are the controller's ambient ones (:func:`workload_identity`)."""
+    if isinstance(dns, CloudDnsSolver):
+        return {"dns01": {"cloudDNS": {"project": dns.project}}}
+    if isinstance(dns, Route53Solver):
+        return {"dns01": {"route53": {"region": dns.region,
+                                      **({"hostedZoneID": dns.hosted_zone_id} if dns.hosted_zone_id else {})}}}
+    return {"dns01": {"azureDNS": {"subscriptionID": dns.subscription_id, "resourceGroupName": dns.resource_group,
+                                   "hostedZoneName": dns.zone, "environment": "AzurePublicCloud",
+                                   "managedIdentity": {"clientID": dns.client_id}}}}
+
+
 class CertManager(pulumi.ComponentResource):
     """cert-manager (unless the cluster has one) and the platform's ClusterIssuers.
 
@@ -87,7 +135,7 @@ class CertManager(pulumi.ComponentResource):
         component = args.component
         self.chart = None
         if component.enabled:
-            self.chart = install_source(f"{name}-chart", component, component.sources[0], chart_values(),
+            self.chart = install_source(f"{name}-chart", component, component.sources[0], chart_values(args.issuer),
                                         after(self, args.after))
         webhook_issuer = custom_resource(
             f"{name}-webhook-issuer", CERT_MANAGER_API, "ClusterIssuer", {"name": WEBHOOK_ISSUER},
@@ -118,14 +166,16 @@ class CertManager(pulumi.ComponentResource):
                     "email": args.issuer.email,
                     "server": args.issuer.server,
                     "privateKeySecretRef": {"name": f"{ACME_ISSUER}-account-key"},
-                    # HTTP-01 answered through the Istio ingress gateway.
-                    "solvers": [{"http01": {"ingress": {"ingressClassName": "istio"}}}],
+                    # HTTP-01 answered through the Istio ingress gateway (acme_http.py: why
+                    # class), or DNS-01 in the cloud's DNS with its workload identity.
+                    "solvers": [dns01_solver(args.issuer.dns) if args.issuer.dns else http01_solver()],
                 }},
                 after(self, self.chart, args.after), wait_for=READY,
             )
             self.ready.append(acme)
         self.certificate = None
-        if args.tls and args.host:
+        # A certificate the team keeps (existing-secret) is used as it is: nothing issues one.
+        if args.tls and args.host and args.issuer.kind != "existing-secret":
             self.certificate = custom_resource(
                 f"{name}-ingress-cert", CERT_MANAGER_API, "Certificate",
                 {"name": "kubeflow-ingress", "namespace": args.gateway_namespace},

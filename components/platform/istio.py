@@ -23,6 +23,7 @@ from pydantic import Field
 
 from mlplane.components.charts import minor_version
 from mlplane.components.base import ArgsModel
+from mlplane.components.platform.acme_http import HTTP_GATEWAY, HTTPS_REDIRECT, redirect_routes
 from mlplane.components.platform.install import PartArgs, after, custom_resource, install_source
 from mlplane.components.platform.resolve import ResolvedComponent
 
@@ -71,6 +72,8 @@ class IstioArgs(PartArgs):
     cni_namespace: str = Field("istio-cni", description="Namespace of the CNI node agent (privileged).")
     host: str | None = Field(None, description="Host the gateway serves (None: any).")
     tls_secret: str | None = Field(None, description="Secret with the ingress certificate (None: plain HTTP).")
+    acme_http01: bool = Field(False, description="Whether an ACME HTTP-01 solver answers on port 80 (its path is "
+                                                 "not redirected to HTTPS).")
     ext_authz: ExtAuthz | None = Field(None, description="The login proxy to register in the mesh config.")
     allows: tuple[MeshAllow, ...] = Field((), description="ALLOW policies of the platform's namespaces.")
     gke: bool = Field(False, description="Whether the cluster is GKE (CNI binaries live elsewhere there).")
@@ -201,19 +204,27 @@ class Istio(pulumi.ComponentResource):
                 {"action": "ALLOW", "rules": [{"from": [{"source": {"principals": list(allow.principals)}}]}]},
                 policy))
 
-        servers: list[dict[str, Any]] = [{
-            "port": {"number": 80, "name": "http", "protocol": "HTTP"},
-            "hosts": [args.host or "*"],
-            **({"tls": {"httpsRedirect": True}} if args.tls_secret else {}),
-        }]
-        if args.tls_secret:
-            servers.append({"port": {"number": 443, "name": "https", "protocol": "HTTPS"},
-                            "hosts": [args.host or "*"],
-                            "tls": {"mode": "SIMPLE", "credentialName": args.tls_secret}})
+        http = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": [args.host or "*"]}
+        selector = {"istio": INGRESS_LABELS["istio"]}
+        gateway_opts = after(self, args.after, control_plane, self.charts.get("gateway"))
+        # With TLS, every route of the platform binds to 443 only; port 80 is a Gateway of its
+        # own whose one VirtualService redirects to HTTPS, all but ACME's challenge path
+        # (components/platform/acme_http.py: why not tls.httpsRedirect).
+        servers = [{"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": [args.host or "*"],
+                    "tls": {"mode": "SIMPLE", "credentialName": args.tls_secret}}] if args.tls_secret else [http]
         self.gateway = custom_resource(
             f"{name}-kubeflow-gateway", NETWORKING_API, "Gateway",
             {"name": KUBEFLOW_GATEWAY, "namespace": args.kubeflow_namespace},
-            {"selector": {"istio": INGRESS_LABELS["istio"]}, "servers": servers},
-            after(self, args.after, control_plane, self.charts.get("gateway")))
-        self.ready: list[pulumi.Resource] = [*self.charts.values(), peer, deny, *allows, self.gateway]
+            {"selector": selector, "servers": servers}, gateway_opts)
+        redirect: list[pulumi.Resource] = []
+        if args.tls_secret:
+            port80 = custom_resource(f"{name}-http-gateway", NETWORKING_API, "Gateway",
+                                     {"name": HTTP_GATEWAY, "namespace": args.kubeflow_namespace},
+                                     {"selector": selector, "servers": [http]}, gateway_opts)
+            redirect = [port80, custom_resource(
+                f"{name}-https-redirect", NETWORKING_API, "VirtualService",
+                {"name": HTTPS_REDIRECT, "namespace": args.kubeflow_namespace},
+                {"hosts": [args.host or "*"], "gateways": [f"{args.kubeflow_namespace}/{HTTP_GATEWAY}"],
+                 "http": redirect_routes(args.acme_http01)}, after(self, port80))]
+        self.ready: list[pulumi.Resource] = [*self.charts.values(), peer, deny, *allows, self.gateway, *redirect]
         self.register_outputs({"gateway": f"{args.kubeflow_namespace}/{KUBEFLOW_GATEWAY}"})

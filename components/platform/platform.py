@@ -85,7 +85,8 @@ class Platform(pulumi.ComponentResource):
             self.istio = Istio(f"{name}-istio", IstioArgs(
                 component=components["istio"], kubeflow_namespace=KUBEFLOW_NAMESPACE,
                 cni_namespace=ISTIO_CNI_NAMESPACE, host=spec.ingress.host,
-                tls_secret=INGRESS_TLS_SECRET if tls else None,
+                tls_secret=(spec.issuer.secret if spec.issuer.kind == "existing-secret" else INGRESS_TLS_SECRET)
+                if tls else None, acme_http01=spec.issuer.kind == "acme" and spec.issuer.dns is None,
                 ext_authz=ExtAuthz(name=mesh_provider_name(args.auth), service=oauth2_proxy_service(proxy.namespace),
                                    port=OAUTH2_PROXY_PORT) if proxy.enabled else None,
                 allows=mesh_allows(spec, components, principal(istio_ns, INGRESS_SERVICE_ACCOUNT)),

@@ -132,6 +132,51 @@ def _enabled_path(key: str) -> tuple[str, ...]:
     return ("components", key, "enabled")
 
 
+def _mesh_problems(spec: KubeflowSpec) -> Iterator[Problem]:
+    """An existing Istio must say how it redirects traffic; mlplane's own Istio needs no statement.
+
+    istiod's injection template adds ``istio-init`` with ``capabilities.add: [NET_ADMIN,
+    NET_RAW]``, running as root, unless the CNI is enabled in its values (istio/istio
+    manifests/charts/istio-control/istio-discovery/files/injection-template.yaml:
+    ``.Values.istio_cni.enabled`` at 1.17.3, ``.Values.pilot.cni.enabled`` at 1.29.0; the
+    charts in ../shared/upstream/charts/istiod-*). Pod Security ``baseline`` lets a
+    container add only its short list of capabilities (kubernetes/pod-security-admission
+    policy/check_capabilities_baseline.go: neither NET_ADMIN nor NET_RAW) and
+    ``restricted`` only NET_BIND_SERVICE, so such pods are refused in mlplane's namespaces
+    (judged on the control plane: docs/upstream-behaviours.md).
+    """
+    istio = spec.components.istio
+    if istio.existing and istio.traffic_redirection is None:
+        yield Problem(("components", "istio", "traffic_redirection"),
+                      "the cluster's own Istio must run Istio CNI or ambient mode: otherwise istiod injects istio-init "
+                      "with NET_ADMIN and NET_RAW, which the Pod Security level of mlplane's namespaces (baseline, "
+                      "restricted) refuses, and every meshed pod is rejected at admission", None,
+                      "traffic_redirection: cni (the mesh runs the Istio CNI node agent, which `mlplane preview` "
+                      "prints the check for) or ambient; or existing: false, and mlplane installs Istio with its CNI")
+    elif not istio.existing and istio.traffic_redirection is not None:
+        yield Problem(("components", "istio", "traffic_redirection"),
+                      "states how an existing mesh redirects traffic; the Istio mlplane installs runs its CNI always",
+                      istio.traffic_redirection, "omit it, or existing: true")
+
+
+def _issuer_problems(spec: KubeflowSpec) -> Iterator[Problem]:
+    """Settings of the other issuer kinds, and an existing Secret without its name."""
+    issuer = spec.issuer
+    if issuer.kind == "existing-secret":
+        if issuer.secret is None:
+            yield Problem(("issuer", "secret"), "an existing certificate needs the name of its Secret", None,
+                          "the name of a kubernetes.io/tls Secret in the gateway's namespace (istio-system)")
+        if spec.ingress.host is None:
+            yield Problem(("issuer", "kind"), "a certificate you keep is for a host name (ingress.host)",
+                          "existing-secret", "set ingress.host, or kind: self-signed")
+    elif issuer.secret is not None:
+        yield Problem(("issuer", "secret"), f"only kind existing-secret takes a Secret (kind is {issuer.kind})",
+                      issuer.secret, "kind: existing-secret, or omit secret")
+    if issuer.dns is not None and issuer.kind != "acme":
+        yield Problem(("issuer", "dns"), f"DNS-01 is an ACME challenge (kind is {issuer.kind})",
+                      issuer.dns.provider, "kind: acme, or omit dns")
+
+
 def spec_problems(spec: KubeflowSpec) -> Iterator[Problem]:
     """Every setting of ``spec`` that cannot work, with its key path inside the section."""
     train = release(spec.release)
@@ -172,6 +217,7 @@ def spec_problems(spec: KubeflowSpec) -> Iterator[Problem]:
             if not resolved[needed].available:
                 yield Problem(_enabled_path(key), f"{TITLES[key]} needs {TITLES[needed]} ({why}), which is disabled",
                               True, f"enable components.{needed} (or mark it existing), or disable components.{key}")
+    yield from _mesh_problems(spec)
     notebooks = spec.components.notebooks
     if resolved["notebooks"].enabled and notebooks.version and notebooks.culling != NotebookCulling():
         yield Problem(("components", "notebooks", "culling"),
@@ -185,6 +231,7 @@ def spec_problems(spec: KubeflowSpec) -> Iterator[Problem]:
         yield Problem(("components", "kserve", "deployment_mode"),
                       "KServe in serverless mode needs Knative Serving, which is disabled", "serverless",
                       "enable components.knative_serving, or deployment_mode: raw")
+    yield from _issuer_problems(spec)
     if spec.issuer.kind == "acme":
         if spec.issuer.email is None:
             yield Problem(("issuer", "email"), "an ACME issuer needs an account e-mail", None,

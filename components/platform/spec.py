@@ -8,7 +8,7 @@ fields or sections live in :mod:`infra.config.kubeflow` and :mod:`infra.config.a
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -49,6 +49,12 @@ def check_https_url(value: str) -> str:
     """Validate an https:// URL (issuers and ACME servers must be TLS)."""
     if not isinstance(value, str) or not re.match(r"^https://[^\s/$.?#][^\s]*$", value):
         raise ValueError("must be an https:// URL")
+    return value
+
+
+def _check_role_arn(value: str) -> str:
+    if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", value):
+        raise ValueError("must be an IAM role ARN like arn:aws:iam::123456789012:role/cert-manager-dns")
     return value
 
 
@@ -109,6 +115,24 @@ class InfraSettings(ComponentSettings):
     )
 
 
+#: How an existing mesh redirects a meshed pod's traffic without ``istio-init``: the Istio
+#: CNI node agent, or ambient mode (whose ztunnel needs that agent too).
+TrafficRedirection = Literal["cni", "ambient"]
+
+
+class IstioSettings(InfraSettings):
+    """Overrides of Istio; with ``existing``, what the cluster's mesh runs."""
+
+    traffic_redirection: TrafficRedirection | None = Field(
+        None,
+        description="With existing: true, required: how the cluster's mesh redirects a pod's traffic. cni: the "
+                    "Istio CNI node agent runs and istiod's injector knows it (values.istio_cni.enabled on 1.17, "
+                    "values.pilot.cni.enabled on 1.29); ambient: ambient mode (ztunnel and the CNI agent). Without "
+                    "either, istiod injects istio-init with NET_ADMIN and NET_RAW, which the Pod Security levels "
+                    "of mlplane's namespaces (baseline, restricted) refuse, and every meshed pod is rejected. "
+                    "mlplane never lowers a namespace's level for it; `mlplane preview` prints the check.")
+
+
 class KServeSettings(ComponentSettings):
     """Overrides of KServe."""
 
@@ -132,7 +156,7 @@ class Components(ArgsModel):
     """Every component of the platform, each overridable."""
 
     cert_manager: InfraSettings = Field(default_factory=InfraSettings, description="cert-manager (webhook and ingress certificates).")
-    istio: InfraSettings = Field(default_factory=InfraSettings, description="Istio: base, CNI, istiod and the ingress gateway.")
+    istio: IstioSettings = Field(default_factory=IstioSettings, description="Istio: base, CNI, istiod and the ingress gateway.")
     dex: ComponentSettings = Field(default_factory=ComponentSettings, description="Dex, the OpenID Connect identity provider.")
     oauth2_proxy: ComponentSettings = Field(default_factory=ComponentSettings, description="oauth2-proxy, the gateway's login.")
     knative_serving: ComponentSettings = Field(default_factory=ComponentSettings, description="Knative Serving (KServe's serverless mode).")
@@ -176,19 +200,64 @@ class IngressSettings(ArgsModel):
         return self.tls if self.tls is not None else self.host is not None
 
 
-class IssuerSettings(ArgsModel):
-    """The ClusterIssuer that signs the ingress certificate."""
+class CloudDnsSolver(ArgsModel):
+    """DNS-01 in Google Cloud DNS, as a Google service account through GKE workload identity."""
 
-    kind: Literal["self-signed", "acme"] = Field(
+    provider: Literal["cloud-dns"] = Field(description="Google Cloud DNS.")
+    project: str = Field(min_length=1, description="The project of the managed zone.")
+    service_account: Annotated[str, AfterValidator(check_email)] = Field(
+        description="The Google service account cert-manager acts as (roles/dns.admin on the zone's project), "
+                    "bound to the Kubernetes ServiceAccount cert-manager/cert-manager with "
+                    "roles/iam.workloadIdentityUser.")
+
+
+class Route53Solver(ArgsModel):
+    """DNS-01 in Amazon Route 53, as an IAM role through IRSA (EKS)."""
+
+    provider: Literal["route53"] = Field(description="Amazon Route 53.")
+    region: str = Field(min_length=1, description="AWS region of the API calls, e.g. eu-west-1.")
+    hosted_zone_id: str | None = Field(None, description="The hosted zone (default: found from the host name).")
+    role_arn: Annotated[str, AfterValidator(_check_role_arn)] = Field(
+        description="IAM role cert-manager assumes with its ServiceAccount token (route53:ChangeResourceRecordSets, "
+                    "GetChange, ListHostedZonesByName), trusting the cluster's OIDC provider for "
+                    "system:serviceaccount:cert-manager:cert-manager.")
+
+
+class AzureDnsSolver(ArgsModel):
+    """DNS-01 in Azure DNS, as a user-assigned managed identity through Azure workload identity (AKS)."""
+
+    provider: Literal["azure-dns"] = Field(description="Azure DNS.")
+    subscription_id: str = Field(min_length=1, description="Subscription of the DNS zone.")
+    resource_group: str = Field(min_length=1, description="Resource group of the DNS zone.")
+    zone: Annotated[str, AfterValidator(check_host)] = Field(description="The DNS zone, e.g. ml.acme.example.")
+    client_id: str = Field(min_length=1, description="Client ID of the managed identity (DNS Zone Contributor on "
+                           "the zone) with a federated credential for system:serviceaccount:cert-manager:cert-manager.")
+
+
+DnsSolver = Annotated[Union[CloudDnsSolver, Route53Solver, AzureDnsSolver],
+                      Field(discriminator="provider", description="The DNS provider answering DNS-01.")]
+
+
+class IssuerSettings(ArgsModel):
+    """What signs the ingress certificate: a ClusterIssuer, or a certificate you already have."""
+
+    kind: Literal["self-signed", "acme", "existing-secret"] = Field(
         "self-signed",
         description="self-signed: a certificate nobody else trusts (dev, air-gapped); acme: Let's Encrypt or "
-                    "another ACME server (HTTP-01 through the ingress gateway).",
+                    "another ACME server (HTTP-01 through the ingress gateway, or DNS-01 with dns); "
+                    "existing-secret: a kubernetes.io/tls Secret you keep in the gateway's namespace (secret).",
     )
     email: Email | None = Field(None, description="ACME account e-mail (required for acme).")
     server: Annotated[str, AfterValidator(check_https_url)] = Field(
         "https://acme-v02.api.letsencrypt.org/directory",
         description="ACME directory URL.",
     )
+    dns: DnsSolver | None = Field(
+        None, description="acme: answer DNS-01 in this DNS provider (its credentials through workload identity) "
+                          "instead of HTTP-01; for hosts the ACME server cannot reach on port 80.")
+    secret: DnsLabel | None = Field(
+        None, description="existing-secret: name of the kubernetes.io/tls Secret (tls.crt, tls.key) in the gateway's "
+                          "namespace (istio-system); `mlplane preview` prints the check that it is there.")
 
 
 class Contributor(ArgsModel):

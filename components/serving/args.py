@@ -89,6 +89,10 @@ class ServingEndpointArgs(ArgsModel):
         None, description="Accelerators, resolved through components.scheduling.place(); None: CPU only."
     )
     replicas: Replicas = Field(default_factory=Replicas, description="Replica range of the autoscaler.")
+    replace_pods: bool = Field(
+        False, description="Stop the old pod before starting its replacement (Deployment strategy Recreate): the "
+                           "model is on a claim that attaches to one node, where a surge pod on another node waits on "
+                           "Multi-Attach forever. One replica only (refused otherwise at load).")
     canary_percent: int | None = Field(
         None, ge=0, le=100,
         description="Percent of traffic the newest revision gets after a change (KServe serverless only).",

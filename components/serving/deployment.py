@@ -107,8 +107,10 @@ def deployment_body(names: EndpointNames, args: ServingEndpointArgs) -> dict[str
                      "annotations": {"pulumi.com/timeoutSeconds": str(args.ready_timeout_seconds)}},
         "spec": {
             "selector": {"matchLabels": dict(names.selector)},
-            # Never fewer ready servers than wanted while a new model rolls out.
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            # Never fewer ready servers than wanted while a new model rolls out; but a model on
+            # a claim that attaches to one node cannot have a surge pod elsewhere: stop first.
+            "strategy": {"type": "Recreate"} if args.replace_pods else
+            {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {"metadata": {"labels": dict(names.pod_labels)}, "spec": spec},
         },
     }

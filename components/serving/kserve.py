@@ -93,6 +93,12 @@ def inference_service_body(names: EndpointNames, args: ServingEndpointArgs) -> d
     for key in ("nodeSelector", "tolerations"):
         if key in pod:
             predictor[key] = pod[key]
+    if args.replace_pods and args.backend == "kserve-raw":
+        # KServe 0.16 hands the predictor's deploymentStrategy to the Deployment it makes
+        # (kserve/kserve v0.16.0 pkg/apis/serving/v1beta1/component.go: DeploymentStrategy;
+        # reconcilers/deployment/deployment_reconciler.go); 0.11.2 has no such field and always
+        # surges (setDefaultDeploymentSpec: maxSurge 25%), so release 1.8.1 is refused at load.
+        predictor["deploymentStrategy"] = {"type": "Recreate"}
     if args.backend == "kserve-raw":
         # KServe makes an HPA in raw mode; scale on CPU like mlplane's own Deployments.
         predictor["scaleMetric"] = "cpu"

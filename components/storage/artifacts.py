@@ -17,7 +17,8 @@ from pydantic import Field, model_validator
 from mlplane.components.base import ArgsModel
 from mlplane.components.storage.spec import ArtifactStoreFacts, ArtifactStoreSpec, DnsLabel, artifact_store_facts
 
-_MODULES = {"in-cluster": "in_cluster", "gcs": "gcs", "s3": "s3", "azure-blob": "azure_blob"}
+_MODULES = {"in-cluster": "in_cluster", "gcs": "gcs", "s3": "s3", "azure-blob": "azure_blob",
+            "s3-compatible": "s3_compatible"}
 _NEEDS = {"gcs": ("project",), "s3": ("region",), "azure-blob": ("resource_group",)}
 
 
@@ -69,11 +70,13 @@ class ArtifactStore(pulumi.ComponentResource):
         backend = importlib.import_module(f"mlplane.components.storage.{_MODULES[args.store.kind]}")
         # Each namespace's own identity (a profile never gets the platform's): annotations by namespace.
         annotations = backend.declare(self, name, args)
+        # Secrets the account lists (KServe's credential builder reads S3 keys there).
+        secrets = [{"name": s} for s in getattr(backend, "SERVICE_ACCOUNT_SECRETS", ())] or None
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=self.facts.service_account, namespace=args.workload_namespace,
                                                 annotations=annotations.get(args.workload_namespace) or None),
-            automount_service_account_token=False,
+            automount_service_account_token=False, secrets=secrets,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.after),
         )
         for namespace in args.other_namespaces:
@@ -81,7 +84,7 @@ class ArtifactStore(pulumi.ComponentResource):
                 f"{name}-service-account-{namespace}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=self.facts.service_account, namespace=namespace,
                                                     annotations=annotations.get(namespace) or None),
-                automount_service_account_token=False,
+                automount_service_account_token=False, secrets=secrets,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.after),
             )
         self.register_outputs({"uri": self.facts.uri, "service_account": self.facts.service_account})

@@ -28,6 +28,8 @@ class StorageClasses(pulumi.ComponentResource):
     def __init__(self, name: str, args: StorageClassesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplane:storage:StorageClasses", name, None, opts)
         for spec in args.classes:
+            if spec.kind == "existing":
+                continue  # the cluster's own class: used by name, never created or changed
             annotations = {DEFAULT_CLASS_ANNOTATION: "true"} if spec.default else None
             k8s.storage.v1.StorageClass(
                 f"{name}-{spec.name}",
@@ -40,4 +42,4 @@ class StorageClasses(pulumi.ComponentResource):
                 mount_options=spec.mount_options() or None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.register_outputs({"classes": [spec.name for spec in args.classes]})
+        self.register_outputs({"classes": [spec.name for spec in args.classes if spec.kind != "existing"]})

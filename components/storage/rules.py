@@ -55,3 +55,26 @@ def claim_issues(*, size: str, access_modes: Sequence[str], storage_class: str |
 def claim_protected(own: bool | None, stack_protect: bool) -> bool:
     """Whether a claim is protected: its own switch, else the stack's (``mlplane:storage.protect``)."""
     return stack_protect if own is None else own
+
+
+#: Access modes under which the attach/detach controller refuses a second node: any of them
+#: on the volume, even beside ReadOnlyMany (kubernetes/kubernetes pkg/controller/volume/
+#: attachdetach/reconciler/reconciler.go: isMultiAttachAllowed returns false as soon as the
+#: PersistentVolume lists ReadWriteOnce or ReadWriteOncePod).
+_ONE_NODE_MODES = frozenset({"ReadWriteOnce", "ReadWriteOncePod"})
+
+
+def one_node_claim(access_modes: Sequence[str], storage_class: str | None, classes: Sequence[Any]) -> bool:
+    """Whether a claim's volume can be attached to one node only, so pods of it on two nodes never
+    both start (the second waits on "Multi-Attach error").
+
+    True for a class whose volumes are attached block devices (``attaches_to_one_node``:
+    gce-pd, ebs, azure-disk) and a claim with ReadWriteOnce or ReadWriteOncePod among its
+    modes.
+    False where the class is unknown to the plan (the cluster's default): nothing is
+    claimed that the plan cannot know.
+    """
+    cls = next((c for c in classes if c.name == storage_class), None)
+    if cls is None or not getattr(cls, "attaches_to_one_node", False):
+        return False
+    return bool(_ONE_NODE_MODES & set(access_modes))

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import AfterValidator, Field
 
-from mlplane.components.base import ArgsModel
+from mlplane.components.base import ArgsModel, SecretValue
 from mlplane.core.naming import check_dns_label, is_dns_subdomain
 from mlplane.components.pod_security import check_image
 from mlplane.components.quantity import check_quantity
@@ -70,6 +70,13 @@ class _ClassBase(ArgsModel):
     expandable: ClassVar[bool] = True
     #: Access modes its volumes can be mounted with (block devices: one node at a time).
     access_modes: ClassVar[tuple[str, ...]] = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteOncePod")
+    #: Whether its volumes are network block devices that Kubernetes' attach/detach
+    #: controller attaches to one node at a time: a second pod on another node waits with
+    #: "Multi-Attach error for volume ... Volume is already used by pod(s)" (kubernetes/kubernetes
+    #: pkg/controller/volume/attachdetach/reconciler/reconciler.go: isMultiAttachAllowed, false
+    #: for a volume with ReadWriteOnce or ReadWriteOncePod; kserve/kserve#3409). Node-local
+    #: (local-path) volumes pin their pods to the volume's node instead; NFS is not attached.
+    attaches_to_one_node: ClassVar[bool] = True
 
     def parameters(self) -> dict[str, str]:
         """The StorageClass ``parameters``."""
@@ -128,6 +135,9 @@ class LocalPathClass(_ClassBase):
     clusters: ClassVar[tuple[str, ...]] = ("local", "selfhosted")
     # rancher/local-path-provisioner (v0.0.37) has no resize path: a directory has no size.
     expandable: ClassVar[bool] = False
+    # Its PersistentVolumes carry node affinity to the node holding the folder: every pod of
+    # the claim is scheduled there, none is attached elsewhere.
+    attaches_to_one_node: ClassVar[bool] = False
 
 
 class NfsClass(_ClassBase):
@@ -145,6 +155,7 @@ class NfsClass(_ClassBase):
     # driver is a prerequisite of any version, so growing a claim stays a replace.
     expandable: ClassVar[bool] = False
     access_modes: ClassVar[tuple[str, ...]] = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+    attaches_to_one_node: ClassVar[bool] = False  # csi-driver-nfs has no ControllerPublish (no attach)
 
     def parameters(self) -> dict[str, str]:
         return {"server": self.server, "share": self.share}
@@ -153,8 +164,36 @@ class NfsClass(_ClassBase):
         return [f"nfsvers={self.nfs_version}"]
 
 
+class ExistingClass(ArgsModel):
+    """A StorageClass the cluster already has (Ceph RBD or CephFS, vSphere, a storage vendor's CSI
+    driver): volumes use it by name; mlplane creates and changes nothing of it.
+
+    mlplane cannot read the driver's abilities from the plan, so the stack states them:
+    the access modes its volumes support, whether they are block devices attached to one
+    node at a time (the claims' consumers are then judged as on EBS or persistent disks:
+    components/storage/rules.py ``one_node_claim``), and whether it grows volumes.
+    ``mlplane preview`` prints the check that the class exists.
+    """
+
+    kind: Literal["existing"] = Field(description="A StorageClass the cluster has (not created by mlplane).")
+    name: ClassName = Field(description="Its name on the cluster (`kubectl get storageclass`); volumes refer to it.")
+    access_modes: tuple[AccessMode, ...] = Field(
+        ("ReadWriteOnce", "ReadWriteOncePod"), min_length=1,
+        description="Access modes its driver supports (add ReadWriteMany for a shared file system such as "
+                    "CephFS or NFS; ReadOnlyMany where volumes mount read-only on many nodes).")
+    attaches_to_one_node: bool = Field(
+        True, description="Its volumes are block devices attached to one node at a time (Ceph RBD, vSphere, iSCSI); "
+                          "false for file systems mounted over the network (CephFS, NFS).")
+    expandable: bool = Field(False, description="Its allowVolumeExpansion is true (claims can grow in place).")
+    default: bool = Field(False, description="Use it for claims that name no class (as the stack's default).")
+
+    #: Every cluster kind may have a class of its own.
+    clusters: ClassVar[tuple[str, ...]] = ("local", "selfhosted", "gke", "eks", "aks")
+    provisioner: ClassVar[str] = "(the cluster's)"
+
+
 StorageClassSpec = Annotated[
-    Union[GcePdClass, EbsClass, AzureDiskClass, LocalPathClass, NfsClass],
+    Union[GcePdClass, EbsClass, AzureDiskClass, LocalPathClass, NfsClass, ExistingClass],
     Field(discriminator="kind", description="A StorageClass, by kind."),
 ]
 
@@ -162,9 +201,13 @@ AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWrit
 
 
 class VolumeSpec(RenameHistory):
-    """A volume for datasets or models: a PersistentVolumeClaim in the workload namespace."""
+    """A volume for datasets or models: a PersistentVolumeClaim in the workload namespace or a profile's."""
 
     name: DnsLabel = Field(description="Claim name; pipelines and endpoints mount it by this name.")
+    namespace: DnsLabel | None = Field(
+        None, description="Namespace of the claim: a profile of mlplane:kubeflow.profiles, for the team's pipelines "
+                          "that run there (every pipeline that runs as an Argo Workflow, every search) and its "
+                          "notebooks; a pod mounts claims of its own namespace only. Default: the workload namespace.")
     size: StorageSize = Field(description="Size, a Kubernetes quantity (e.g. 100Gi).")
     storage_class: ClassName = Field(description="One of mlplane:storage.classes.")
     access_modes: tuple[AccessMode, ...] = Field(("ReadWriteOnce",), min_length=1, description="Access modes.")
@@ -231,14 +274,45 @@ class AzureBlobStore(ArgsModel):
     identity_name: str = Field("mlplane-artifacts", min_length=3, description="User-assigned managed identity name.")
 
 
+def _check_endpoint(value: str) -> str:
+    if not re.match(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$", value):
+        raise ValueError("must be the store's URL: http(s)://host[:port], e.g. https://minio.dc1.example.internal:9000")
+    return value.rstrip("/")
+
+
+class S3CompatibleStore(ArgsModel):
+    """An S3-compatible object store the team already runs (MinIO, Ceph RGW, a NAS's S3 API), with keys."""
+
+    kind: Literal["s3-compatible"] = Field(description="An existing S3-compatible store (endpoint, bucket, keys).")
+    endpoint: Annotated[str, AfterValidator(_check_endpoint)] = Field(
+        description="The store's S3 URL, http(s)://host[:port] (https unless the store is inside a trusted network).")
+    bucket: DnsLabel = Field(description="The bucket for artifacts and models (it must exist; mlplane creates none).")
+    region: str = Field("us-east-1", min_length=1, description="The region the store expects in signatures.")
+    verify_tls: bool = Field(True, description="Verify the store's certificate (https).")
+    access_key_id: SecretValue | None = Field(
+        None, description="Access key ID, as a secret (`pulumi config set --secret --path "
+                          "'mlplane:storage.artifacts.access_key_id' ...`; `mlplane secrets` lists it).")
+    secret_access_key: SecretValue | None = Field(None, description="Secret access key, as a secret.")
+
+    @classmethod
+    def secret_required(cls, field: str, raw: Any) -> bool:
+        """Both keys are required (the loader refuses, or offline stands in, an unset one)."""
+        return field in ("access_key_id", "secret_access_key")
+
+    @property
+    def host(self) -> str:
+        """``host[:port]`` of the endpoint (KServe's ``s3-endpoint`` annotation takes no scheme)."""
+        return self.endpoint.split("://", 1)[1]
+
+
 ArtifactStoreSpec = Annotated[
-    Union[InClusterStore, GcsStore, S3Store, AzureBlobStore],
+    Union[InClusterStore, GcsStore, S3Store, AzureBlobStore, S3CompatibleStore],
     Field(discriminator="kind", description="Where pipelines and serving keep artifacts, by kind."),
 ]
 
 #: Which cluster kinds each artifact store kind works on (the identity binding is the cloud's).
 STORE_CLUSTERS = {"in-cluster": ("local", "selfhosted", "gke", "eks", "aks"), "gcs": ("gke",), "s3": ("eks",),
-                  "azure-blob": ("aks",)}
+                  "azure-blob": ("aks",), "s3-compatible": ("local", "selfhosted", "gke", "eks", "aks")}
 #: The Kubernetes ServiceAccount (in the workload namespace) that may use the artifact store.
 ARTIFACT_SERVICE_ACCOUNT = "mlplane-artifacts"
 #: The Secret (in the workload namespace) with the in-cluster store's S3 keys.
@@ -320,6 +394,16 @@ def artifact_store_facts(store: Any, *, namespace: str, region: str | None = Non
             credentials_secret=ARTIFACT_CREDENTIALS_SECRET,
             env=(*secret_ref, {"name": "AWS_ENDPOINT_URL_S3", "value": endpoint},
                  {"name": "AWS_REGION", "value": "us-east-1"}),
+        )
+    if isinstance(store, S3CompatibleStore):
+        keys = [{"name": key, "valueFrom": {"secretKeyRef": {"name": ARTIFACT_CREDENTIALS_SECRET, "key": key}}}
+                for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
+        return ArtifactStoreFacts(
+            kind=store.kind, scheme="s3", bucket=store.bucket, uri=f"s3://{store.bucket}", endpoint=store.endpoint,
+            account=None, namespace=namespace, service_account=ARTIFACT_SERVICE_ACCOUNT, credentials="secret",
+            credentials_secret=ARTIFACT_CREDENTIALS_SECRET,
+            env=(*keys, {"name": "AWS_ENDPOINT_URL_S3", "value": store.endpoint},
+                 {"name": "AWS_REGION", "value": store.region}),
         )
     if isinstance(store, GcsStore):
         return ArtifactStoreFacts(kind=store.kind, scheme="gs", bucket=store.bucket, uri=f"gs://{store.bucket}",

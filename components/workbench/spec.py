@@ -20,6 +20,7 @@ from mlplane.components.pod_security import ResourceOverrides
 from mlplane.components.renames import RenameHistory
 from mlplane.components.scheduling import AcceleratorRequest
 from mlplane.components.storage.spec import ClassName, StorageSize
+from mlplane.components.upstream_names import longest_name, rules_for
 from mlplane.components.workbench.images import NotebookKind
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
@@ -35,6 +36,28 @@ def _check_notebook_name(value: str) -> str:
     if len(value) > NOTEBOOK_NAME_MAX:
         raise ValueError(f"must be at most {NOTEBOOK_NAME_MAX} characters: the server's StatefulSet pods carry "
                          "a label of the name plus an 11-character hash, and labels hold 63")
+    return _check_letter_first(value)
+
+
+#: The longest TensorBoard name: the controller names the Service's port ``http-<name>``, a
+#: DNS label (components/upstream_names.py, the Tensorboard rows: 58 on both trains).
+TENSORBOARD_NAME_MAX = longest_name(_TENSORBOARD_RULE) if (
+    _TENSORBOARD_RULE := rules_for("tensorboard.kubeflow.org/v1alpha1", "Tensorboard", "26.03")) else 63
+
+
+def _check_tensorboard_name(value: str) -> str:
+    if len(value) > TENSORBOARD_NAME_MAX:
+        raise ValueError(f"must be at most {TENSORBOARD_NAME_MAX} characters: the controller names its Service's "
+                         "port http-<name>, and port names hold 63")
+    return _check_letter_first(value)
+
+
+def _check_letter_first(value: str) -> str:
+    # The notebook and tensorboard controllers name a Service after the object, and Service
+    # names are DNS-1035 labels (components/upstream_names.py: NAME_RULES).
+    if not value[:1].isalpha():
+        raise ValueError("must start with a letter: the controller names a Service after it, and Service names "
+                         "are DNS-1035 labels")
     return value
 
 
@@ -182,7 +205,9 @@ def _check_log_path(value: str) -> str:
 class TensorboardSpec(RenameHistory):
     """A TensorBoard of a profile over a log folder: a notebook's workspace or a claim of the profile."""
 
-    name: DnsLabel = Field(description="The TensorBoard's name in its profile.")
+    name: Annotated[DnsLabel, AfterValidator(_check_tensorboard_name)] = Field(
+        description=f"The TensorBoard's name in its profile: a letter first, at most {TENSORBOARD_NAME_MAX} "
+                    "characters (its Service and the Service's port http-<name> are named after it).")
     profile: DnsLabel = Field(description="The profile it runs in.")
     notebook: DnsLabel | None = Field(
         None, description="Read the logs from this notebook's workspace (a notebook of the same profile).")

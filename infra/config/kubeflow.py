@@ -64,3 +64,21 @@ def pipelines_need_an_artifact_store(config: "StackConfig") -> Iterator[Finding]
             True,
             "declare an artifact store under mlplane:storage, or set components.pipelines.enabled: false",
         )
+
+
+#: The cluster kind whose workload identity each DNS-01 provider's credentials come through.
+DNS_PROVIDER_CLUSTER = {"cloud-dns": "gke", "route53": "eks", "azure-dns": "aks"}
+
+
+@rule
+def dns01_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
+    """DNS-01 credentials come through the cluster's workload identity: GKE, EKS (IRSA) or AKS."""
+    dns = config.kubeflow.issuer.dns if config.kubeflow is not None else None
+    if dns is None or DNS_PROVIDER_CLUSTER[dns.provider] == config.cluster.kind:
+        return
+    fitting = [p for p, kind in DNS_PROVIDER_CLUSTER.items() if kind == config.cluster.kind]
+    yield Finding((SECTION, "issuer", "dns", "provider"),
+                  f"{dns.provider} credentials come through {DNS_PROVIDER_CLUSTER[dns.provider]}'s workload identity, "
+                  f"and this cluster is {config.cluster.kind}", dns.provider,
+                  (f"provider {fitting[0]}" if fitting else "HTTP-01 (omit dns)") + ", kind: existing-secret with "
+                  "a certificate you obtain yourself, or kind: self-signed")

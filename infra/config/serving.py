@@ -51,6 +51,8 @@ class ServingPlatform:
         workload_namespace: The default one (where the artifact store's ServiceAccount is).
         store_scheme: The artifact store's URI scheme, or None without a store.
         store_credentials: How pods get the store's credentials, or None.
+        existing_certificate: The platform's certificate is a Secret the team keeps
+            (issuer kind existing-secret): there is no issuer for other hosts.
     """
 
     backend: ServingBackend
@@ -64,6 +66,8 @@ class ServingPlatform:
     store_credentials: str | None
     profiles: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    existing_certificate: bool = False
+    store_kind: str | None = None
 
 
 def serving_platform(config: "StackConfig") -> ServingPlatform:
@@ -91,6 +95,8 @@ def serving_platform(config: "StackConfig") -> ServingPlatform:
     store = config.storage.artifacts if config.storage is not None else None
     facts = artifact_store_facts(store, namespace=workload) if store is not None else None
     return ServingPlatform(
+        existing_certificate=spec is not None and spec.issuer.kind == "existing-secret",
+        store_kind=facts.kind if facts else None,
         backend=backend, gateway=gateway, issuer=issuer, login=login, platform_host=host, namespaces=namespaces,
         workload_namespace=workload, store_scheme=facts.scheme if facts else None,
         store_credentials=facts.credentials if facts else None, profiles=profiles, groups=tuple(config.auth.groups),
@@ -106,6 +112,10 @@ def _exposure_findings(path: tuple[Any, ...], item: Exposed, platform: ServingPl
     if not platform.issuer:
         yield Finding((*path, "host"), "a host gets its TLS certificate from cert-manager, and this stack has none",
                       item.host, "no host, or enable cert_manager in mlplane:kubeflow.components")
+    if platform.existing_certificate:
+        yield Finding((*path, "host"), "the platform's certificate is a Secret you keep (mlplane:kubeflow.issuer.kind "
+                      "existing-secret), so no issuer signs a certificate for another host", item.host,
+                      "no host (reach it through the platform's host), or issuer kind acme or self-signed")
     if not item.public and not platform.login:
         yield Finding((*path, "public"), f"host {item.host!r} requires login, and this stack has no oauth2-proxy",
                       item.public, "public: true (explicitly without login), or enable dex and oauth2_proxy")
@@ -186,10 +196,20 @@ def serving_fits_the_stack(config: "StackConfig") -> Iterator[Finding]:
         return
     platform = serving_platform(config)
     seen = _Seen(platform)
+    served: dict[str, str] = {}
     for index, endpoint in enumerate(serving.endpoints):
         path = (SECTION, "endpoints", index)
         yield from _common_findings(path, endpoint, platform, seen)
         yield from _endpoint_findings(path, endpoint, platform, config)
+        claim = endpoint.model.volume.claim if endpoint.model is not None and endpoint.model.volume else None
+        if claim is None or one_node_volume(claim, endpoint.namespace or platform.workload_namespace, config) is None:
+            continue
+        if claim in served:  # with pipelines, pipelines/claims.py judges steps and serve steps too
+            yield Finding((*path, "model", "volume", "claim"), f"endpoints {served[claim]!r} and {endpoint.name!r} "
+                          f"serve from claim {claim}, which attaches to one node at a time: on different nodes the "
+                          "later one waits on Multi-Attach", claim, "one endpoint per such claim, a class that mounts "
+                          "on many nodes (an nfs class, access_modes: [ReadWriteMany]), or model.uri")
+        served.setdefault(claim, endpoint.name)
     endpoints = {e.name for e in serving.endpoints}
     for index, app in enumerate(serving.web_apps):
         path = (SECTION, "web_apps", index)
@@ -225,6 +245,7 @@ def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform
     namespace = endpoint.namespace or platform.workload_namespace
     for issue in derived_name_issues(endpoint.name, namespace, platform.backend):
         yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
+    yield from _one_node_model_findings(path, endpoint, platform, config)
     issue = store_issue(endpoint.model, platform.store_scheme)
     if issue is not None:
         yield Finding((*path, *issue.path), issue.message, issue.value, issue.allowed)
@@ -247,13 +268,73 @@ def _endpoint_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform
                           ", ".join(p.name for p in pools) or "no accelerator (the stack has no pools)")
 
 
+def one_node_volume(claim: str, namespace: str, config: "StackConfig") -> tuple[int, Any] | None:
+    """The declared volume (index, spec) behind ``claim`` in ``namespace`` when it attaches to one node only."""
+    storage = config.storage
+    if storage is None:
+        return None
+    from mlplane.components.storage.rules import one_node_claim
+
+    workload = config.cluster.workload_namespace
+    return next(((index, v) for index, v in enumerate(storage.volumes) if v.claim_name == claim
+                 and (v.namespace or workload) == namespace
+                 and one_node_claim(v.access_modes, v.storage_class, storage.classes)), None)
+
+
+def _one_node_model_findings(path: tuple[Any, ...], endpoint: EndpointConfig, platform: ServingPlatform,
+                             config: "StackConfig") -> Iterator[Finding]:
+    """A model on a claim that attaches to one node: one pod at a time, never a surge pod elsewhere.
+
+    Two pods of the endpoint on two nodes never both start: the second waits on
+    "Multi-Attach error" (kserve/kserve#3409). mlplane makes one replica work by replacing
+    the pod (Recreate) where the backend lets it: plain Deployments, and KServe raw mode from
+    0.16 (26.03). Knative (serverless) always starts a revision's pod before the old one
+    stops; KServe 0.11.2 (1.8.1) always surges its raw Deployments.
+    """
+    if endpoint.model is None or endpoint.model.volume is None:
+        return
+    namespace = endpoint.namespace or platform.workload_namespace
+    storage, claim = config.storage, endpoint.model.volume.claim
+    homes = [(i, v.namespace or platform.workload_namespace) for i, v in
+             enumerate(storage.volumes if storage is not None else ()) if v.claim_name == claim]
+    if homes and all(home != namespace for _, home in homes):
+        index, home = homes[0]
+        yield Finding((*path, "model", "volume", "claim"), f"mlplane:storage.volumes[{index}] creates this claim in "
+                      f"namespace {home}; the endpoint runs in {namespace}, where no such claim exists", claim,
+                      f"mlplane:storage.volumes[{index}].namespace: {namespace}, or the endpoint in {home}")
+    found = one_node_volume(claim, namespace, config)
+    if found is None:
+        return
+    index, volume = found
+    storage_class = next(c for c in config.storage.classes if c.name == volume.storage_class)  # type: ignore[union-attr]
+    what = (f"the model's volume (mlplane:storage.volumes[{index}], claim {volume.claim_name}, "
+            f"{'/'.join(volume.access_modes)} on {storage_class.kind} class {volume.storage_class!r}) attaches to one "
+            "node at a time, so a second pod of the endpoint on another node waits on Multi-Attach forever")
+    ways = ("give the volume a class that mounts on many nodes (an nfs class, access_modes: [ReadWriteMany]), or "
+            "serve the model from the artifact store (model.uri)")
+    if endpoint.replicas.max > 1:
+        yield Finding((*path, "replicas", "max"), f"{what}: more than one replica cannot share it",
+                      endpoint.replicas.max, f"1 (mlplane then replaces the pod on updates), or {ways}")
+    release = config.kubeflow.release if config.kubeflow is not None else None
+    if platform.backend == "kserve-serverless":
+        yield Finding((*path, "model", "volume", "claim"), f"{what}: Knative starts each new revision's pod before "
+                      "the old one stops", endpoint.model.volume.claim,
+                      f"components.kserve.deployment_mode: raw with one replica (mlplane replaces the pod), or {ways}")
+    elif platform.backend == "kserve-raw" and release == "1.8.1":
+        yield Finding((*path, "model", "volume", "claim"), f"{what}: KServe 0.11.2 (release 1.8.1) always rolls "
+                      "its raw Deployments out with a surge pod (no deploymentStrategy until KServe 0.16)",
+                      endpoint.model.volume.claim, f"release 26.03 (KServe 0.16: mlplane sets Recreate), or {ways}")
+
+
 def _store_access(path: tuple[Any, ...], endpoint: EndpointConfig, platform: ServingPlatform) -> Iterator[Finding]:
     namespace = endpoint.namespace or platform.workload_namespace
     if namespace != platform.workload_namespace:
         yield Finding((*path, "namespace"), "a model URI is read with the artifact store's ServiceAccount, which "
                       f"exists in the workload namespace {platform.workload_namespace!r} only", namespace,
                       f"{platform.workload_namespace}, or a model on a volume")
-    if platform.backend != "deployment" and platform.store_credentials == "secret":
+    # An existing S3-compatible store's Secret carries KServe's annotations and is listed by
+    # the ServiceAccount (components/storage/s3_compatible.py); the in-cluster store's is not.
+    if platform.backend != "deployment" and platform.store_kind == "in-cluster":
         yield Finding((*path, "model", "uri"), "KServe's storage initializer cannot read the in-cluster store's "
                       "keys (it takes credentials from cloud identities)", endpoint.model.uri if endpoint.model else None,
                       "a model on a volume (model.volume), or a cloud artifact store")

@@ -63,7 +63,11 @@ def storage_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
     for index, key, held, _ in name_clashes(storage.volumes):
         yield Finding((SECTION, "volumes", index, key), "volume name used twice (current and earlier "
                       "names count: their claims would collide)", held, "unique names")
+    profiles = [p.name for p in config.kubeflow.profiles] if config.kubeflow is not None else []
     for index, volume in enumerate(storage.volumes):
+        if volume.namespace not in (None, config.cluster.workload_namespace, *profiles):
+            yield Finding((SECTION, "volumes", index, "namespace"), "mlplane creates no such namespace for the claim",
+                          volume.namespace, ", ".join([config.cluster.workload_namespace, *profiles]))
         for issue in claim_issues(size=volume.size, access_modes=volume.access_modes,
                                   storage_class=volume.storage_class, classes=storage.classes):
             yield Finding((SECTION, "volumes", index, *issue.path), issue.message, issue.value, issue.allowed)
@@ -84,7 +88,9 @@ def storage_fits_the_cluster(config: "StackConfig") -> Iterator[Finding]:
 
 
 def _kinds_for(backend: str) -> list[str]:
-    from mlplane.components.storage.spec import AzureDiskClass, EbsClass, GcePdClass, LocalPathClass, NfsClass
+    from mlplane.components.storage.spec import (AzureDiskClass, EbsClass, ExistingClass, GcePdClass, LocalPathClass,
+                                                 NfsClass)
 
     return [c.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
-            for c in (GcePdClass, EbsClass, AzureDiskClass, LocalPathClass, NfsClass) if backend in c.clusters]
+            for c in (GcePdClass, EbsClass, AzureDiskClass, LocalPathClass, NfsClass, ExistingClass)
+            if backend in c.clusters]

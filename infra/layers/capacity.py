@@ -19,7 +19,7 @@ from mlplane.components.namespace import PlatformNamespace, PlatformNamespaceArg
 from mlplane.components.scheduling import AcceleratorRequest, Placement, PoolScheduling, place, pools_for
 from mlplane.components.storage.artifacts import ArtifactStore, ArtifactStoreArgs
 from mlplane.components.storage.classes import StorageClasses, StorageClassesArgs
-from mlplane.components.storage.rules import claim_protected
+from mlplane.components.storage.rules import claim_protected, one_node_claim
 from mlplane.components.storage.spec import ArtifactStoreFacts, artifact_store_facts
 from mlplane.components.renames import aliases
 from mlplane.components.storage.volume import Volume, VolumeArgs, volume_resource_name
@@ -43,6 +43,8 @@ class VolumeFacts:
         size: Requested size (a Kubernetes quantity).
         storage_class: Its StorageClass.
         access_modes: Its access modes.
+        one_node: Whether it attaches to one node only (components/storage/rules.py:
+            ``one_node_claim``): its pods must never overlap on two nodes.
     """
 
     claim_name: str
@@ -50,6 +52,7 @@ class VolumeFacts:
     size: str
     storage_class: str
     access_modes: tuple[str, ...]
+    one_node: bool = False
 
     def pod_volume(self, name: str | None = None, read_only: bool = False) -> dict[str, Any]:
         """The pod ``volumes`` entry for this claim."""
@@ -112,7 +115,8 @@ def capacity_facts(config: StackConfig) -> CapacityFacts:
         pools=pools,
         storage_classes=tuple(c.name for c in storage.classes),
         default_storage_class=next((c.name for c in storage.classes if c.default), None),
-        volumes={v.name: VolumeFacts(v.claim_name, namespace, v.size, v.storage_class, v.access_modes)
+        volumes={v.name: VolumeFacts(v.claim_name, v.namespace or namespace, v.size, v.storage_class, v.access_modes,
+                                     one_node_claim(v.access_modes, v.storage_class, storage.classes))
                  for v in storage.volumes},
         artifacts=artifact_store_facts(storage.artifacts, namespace=namespace, region=region)
         if storage.artifacts is not None else None,
@@ -177,10 +181,13 @@ def declare_capacity(ctx: StackContext, platform: PlatformFacts) -> CapacityFact
     after = [*workloads, *([classes] if classes is not None else [])]
     made: list[pulumi.Resource] = []
     for volume in storage.volumes:
+        # A profile's claim waits for the profile's namespace (the platform layer made it).
+        home = [platform.namespaces[profile_role(volume.namespace)]] \
+            if volume.namespace not in (None, platform.workload_namespace) else []
         made.append(Volume(volume_resource_name(volume.name),
-               VolumeArgs(spec=volume, namespace=platform.workload_namespace,
+               VolumeArgs(spec=volume, namespace=volume.namespace or platform.workload_namespace,
                           protect=claim_protected(volume.protect, storage.protect)),
-               ctx.opts(depends_on=after, aliases=aliases(volume.formerly, volume_resource_name))))
+               ctx.opts(depends_on=[*after, *home], aliases=aliases(volume.formerly, volume_resource_name))))
     if storage.artifacts is not None:
         cluster = config.cluster
         # Profiles whose notebooks use the store get its identity too (their namespaces first).

@@ -127,7 +127,7 @@ def compile_entry(entry: PipelineEntry, config: "StackConfig") -> CompiledPipeli
 
 def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
     """Problems of a loaded pipeline's steps that only the stack can judge."""
-    from mlplane.components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.scheduling import SchedulingError, place, pool_label_problem, pools_for
 
     entry, findings = compiled.entry, []
     pools = pools_for(config)
@@ -168,6 +168,9 @@ def step_findings(index: int, compiled: CompiledPipeline, config: "StackConfig")
             except SchedulingError as exc:
                 findings.append(Finding(("mlplane:pipelines", index),
                                         f"pipeline {entry.name!r}, step {step.name!r}: {exc}"))
+        elif (problem := pool_label_problem(step.node_selector, pools)) is not None:
+            findings.append(Finding(("mlplane:pipelines", index), f"pipeline {entry.name!r}, step {step.name!r}: "
+                                    f"{problem}"))
         if step.workers > 1:
             for problem in training_name_problems(k8s_name(compiled.spec.name, step.name), step.workers,
                                                   training_api(config)):  # type: ignore[arg-type]
@@ -251,15 +254,19 @@ def _image_findings(index: int, entry: PipelineEntry, step: str, images: tuple[s
 def _workflow_findings(index: int, entry: PipelineEntry, step: WorkflowStepSpec, config: "StackConfig") -> list[Finding]:
     """A workflow's templates judged as container steps are: pinned images (sidecars too),
     and accelerators a pool of the stack can give (the template is the step)."""
-    from mlplane.components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.scheduling import SchedulingError, place, pool_label_problem, pools_for
 
     findings = []
+    pools = pools_for(config)
     for template in step.workflow["spec"]["templates"]:
         if "container" not in template:
             continue
         findings += _image_findings(index, entry, template["name"], (
             template["container"]["image"], *(s["image"] for s in template.get("sidecars") or [])))
-    pools = pools_for(config)
+        problem = pool_label_problem(template.get("nodeSelector") or {}, pools)
+        if template["name"] not in step.accelerators and problem is not None:
+            findings.append(Finding(("mlplane:pipelines", index),
+                                    f"pipeline {entry.name!r}, step {template['name']!r}: {problem}"))
     for template, request in sorted(step.accelerators.items()):
         try:
             place(request, pools, stack=config.source.stack)
@@ -289,7 +296,10 @@ def _volume_findings(index: int, compiled: CompiledPipeline, config: "StackConfi
 
 def _search_findings(index: int, compiled: CompiledPipeline, config: "StackConfig") -> list[Finding]:
     """Hyperparameter-search steps need Katib, a profile namespace, pinned images and a pool."""
+    from mlplane.components.pipeline.experiment_step import experiment_name
     from mlplane.components.scheduling import SchedulingError, place, pools_for
+    from mlplane.components.upstream_names import name_problems, rules_for
+    from mlplane.infra.config.workbenches import release_of
 
     entry, findings = compiled.entry, []
     searches = [step for step in compiled.spec.steps if isinstance(step, ExperimentStepSpec)]
@@ -309,7 +319,12 @@ def _search_findings(index: int, compiled: CompiledPipeline, config: "StackConfi
                                 f"{searches[0].name!r} runs trials whose metrics Katib collects only in a profile "
                                 "namespace", compiled.namespace, ", ".join(profiles) or "declare a profile"))
     pools = pools_for(config)
+    rule = rules_for("kubeflow.org/v1beta1", "Experiment", release_of(config))
     for step in searches:
+        name = experiment_name(compiled.spec.name, step.name, step.algorithm, release_of(config))
+        for problem in name_problems(rule, name, algorithm=step.algorithm) if rule is not None else ():
+            findings.append(Finding((*where, "name"), f"pipeline {entry.name!r}, step {step.name!r}: {problem}",
+                                    entry.name, "a pipeline name that starts with a letter"))
         problem = image_problem(step.trial.image)
         if problem and not entry.allow_unpinned_images:
             findings.append(Finding((*where, "image_overrides"), f"pipeline {entry.name!r}, step {step.name!r}: "
@@ -383,4 +398,6 @@ def pipeline_findings(config: "StackConfig") -> list[Finding]:
             continue
         findings += step_findings(index, compiled, config)
         loaded.append((index, compiled))
-    return findings + _serving_findings(loaded, config)
+    from mlplane.infra.layers.claims import claim_findings
+
+    return findings + _serving_findings(loaded, config) + claim_findings(loaded, config)

@@ -25,7 +25,7 @@ from mlplane.components.serving.exposure import Exposure, GatewayRef, IssuerRef,
 from mlplane.components.serving.spec import ModelSource, ServingBackend
 from mlplane.components.serving.webapp import APP_RESOURCES, WebApp, WebAppArgs
 from mlplane.components.serving.config import EndpointConfig, WebAppConfig
-from mlplane.infra.layers.capacity import CapacityFacts
+from mlplane.infra.layers.capacity import CapacityFacts, VolumeFacts
 from mlplane.infra.layers.context import StackContext
 from mlplane.infra.layers.platform import PlatformFacts
 
@@ -170,7 +170,17 @@ def endpoint_args(spec: EndpointConfig, context: ServingContext, capacity: Capac
         callers=tuple(dict.fromkeys((*spec.allow_from, *callers))),
         knative_namespace=context.knative_namespace,
         knative_activator_account=context.knative_activator_account,
+        replace_pods=model_claim(spec, capacity) is not None,
     )
+
+
+def model_claim(spec: EndpointConfig, capacity: CapacityFacts) -> VolumeFacts | None:
+    """The declared volume an endpoint serves its model from, when it attaches to one node only."""
+    volume = spec.model.volume if spec.model is not None else None
+    if volume is None:
+        return None
+    return next((v for v in capacity.volumes.values() if v.one_node and v.claim_name == volume.claim
+                 and (spec.namespace is None or spec.namespace == v.namespace)), None)
 
 
 def web_app_args(spec: WebAppConfig, context: ServingContext) -> WebAppArgs:

@@ -6,6 +6,9 @@ cluster-scoped, and which resources hold state that must never be lost.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 #: pulumi-kubernetes types that are not single Kubernetes objects: providers, charts,
 #: kustomize directories, YAML groups, and patches of objects that exist already.
 _NOT_OBJECTS = frozenset(
@@ -107,8 +110,47 @@ def kind_of(type_: str) -> str:
 
 
 def is_cluster_scoped(kind: str) -> bool:
-    """Whether objects of this kind have no namespace."""
+    """Whether objects of this kind have no namespace (built-in kinds and mlplane's own CRDs only).
+
+    Prefer :func:`is_namespaced` with the plan's CRD scopes: an upstream chart's custom
+    resource (the GPU Operator's ``ClusterPolicy``) is known only through its CRD.
+    """
     return kind in CLUSTER_SCOPED_KINDS
+
+
+#: ``(API group, kind) -> namespaced``, as CustomResourceDefinitions' ``spec.scope`` says.
+Scopes = Mapping[tuple[str, str], bool]
+
+
+def crd_scopes(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], bool]:
+    """``(group, kind) -> namespaced`` for every CustomResourceDefinition among ``objects``.
+
+    ``spec.scope`` is ``Cluster`` or ``Namespaced`` (apiextensions.k8s.io/v1, required);
+    the API server then serves the kind at cluster or namespace level, whatever the
+    kind is called (NVIDIA's ``ClusterPolicy`` CRD in the gpu-operator chart says
+    ``scope: Cluster``; a kind name never says it).
+    """
+    scopes: dict[tuple[str, str], bool] = {}
+    for obj in objects:
+        if obj.get("kind") == "CustomResourceDefinition":
+            spec = obj.get("spec") or {}
+            kind = (spec.get("names") or {}).get("kind")
+            if isinstance(kind, str):
+                scopes[(str(spec.get("group", "")), kind)] = spec.get("scope", "Namespaced") == "Namespaced"
+    return scopes
+
+
+def api_group(api_version: str) -> str:
+    """The API group of an ``apiVersion`` (``""`` for the core group's ``v1``)."""
+    return api_version.split("/", 1)[0] if "/" in api_version else ""
+
+
+def is_namespaced(obj: Mapping[str, Any], scopes: Scopes) -> bool:
+    """Whether the object's kind is namespaced: a CRD among ``scopes`` says so, else the built-ins."""
+    key = (api_group(str(obj.get("apiVersion", ""))), str(obj.get("kind", "")))
+    if key in scopes:
+        return scopes[key]
+    return not is_cluster_scoped(key[1])
 
 
 def is_stateful_type(type_: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from mlplane.core.naming import fit
-from mlplane.infra.offline.kinds import is_cluster_scoped, is_upstream_object, kind_of
+from mlplane.infra.offline.kinds import Scopes, crd_scopes, is_namespaced, is_upstream_object, kind_of
 from mlplane.infra.offline.yaml_texts import YamlTexts
 from mlplane.infra.offline.plan import Plan, PlanResource
 
@@ -29,11 +29,27 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 
 
 class ManifestError(RuntimeError):
-    """A Kubernetes object in the plan lacks what every manifest must have."""
+    """A Kubernetes object in the plan lacks what every manifest must have.
+
+    Always a fault of mlplane (it names and places every object itself, and expansion
+    places upstream objects as pulumi-kubernetes does), never of the stack's input: the
+    CLI reports it as unexpected (exit 3), not as bad input.
+    """
 
 
-def manifest_path(resource: PlanResource) -> str:
+def plan_scopes(plan: Plan) -> dict[tuple[str, str], bool]:
+    """``(group, kind) -> namespaced`` of every CustomResourceDefinition the plan creates
+    (its own and those expanded from charts and kustomize directories)."""
+    return crd_scopes(r.inputs for r in plan if r.type.endswith(":CustomResourceDefinition"))
+
+
+def manifest_path(resource: PlanResource, scopes: Scopes | None = None) -> str:
     """The manifest's path below ``manifests/`` for a Kubernetes object.
+
+    Args:
+        resource: A Kubernetes object of the plan.
+        scopes: The plan's CRD scopes (:func:`plan_scopes`); a custom resource whose CRD
+            is among them is placed by the CRD's ``spec.scope``, others by the built-ins.
 
     Raises:
         ManifestError: The object has no ``metadata.name``, or a namespaced kind has no
@@ -46,7 +62,7 @@ def manifest_path(resource: PlanResource) -> str:
     if not isinstance(name, str) or not name:
         raise ManifestError(f"{resource.urn}: metadata.name is not set (mlplane never relies on auto-naming)")
     namespace = metadata.get("namespace")
-    if is_cluster_scoped(kind):
+    if not is_namespaced({"apiVersion": body.get("apiVersion", ""), "kind": kind}, scopes or {}):
         folder = CLUSTER_FOLDER
     elif isinstance(namespace, str) and namespace:
         folder = namespace
@@ -73,9 +89,10 @@ def object_conflicts(plan: Plan) -> dict[str, tuple[str, ...]]:
     ship an object that mlplane also creates, which only expansion shows.
     """
     owners: dict[str, list[str]] = {}
+    scopes = plan_scopes(plan)
     for resource in plan:
         if resource.is_kubernetes_object:
-            owners.setdefault(manifest_path(resource), []).append(resource.urn)
+            owners.setdefault(manifest_path(resource, scopes), []).append(resource.urn)
     return {path: tuple(urns) for path, urns in sorted(owners.items()) if len(urns) > 1}
 
 
@@ -93,10 +110,11 @@ def manifest_files(plan: Plan, texts: YamlTexts | None = None) -> dict[str, str]
     """
     files: dict[str, str] = {}
     owners: dict[str, str] = {}
+    scopes = plan_scopes(plan)
     for resource in plan:
         if not resource.is_kubernetes_object:
             continue
-        path = manifest_path(resource)
+        path = manifest_path(resource, scopes)
         if path in files:
             if is_upstream_object(resource.urn) or is_upstream_object(owners[path]):
                 continue

@@ -32,14 +32,15 @@ What is followed (pulumi-kubernetes ``provider/pkg/provider/yaml/v2/yaml.go``, u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pulumi
 import yaml
 
 from mlplane.components.base import PUBLISHED_MASK, SECRET_MASK
-from mlplane.infra.offline.kinds import is_cluster_scoped
+from mlplane.infra.offline.kinds import api_group as _group
+from mlplane.infra.offline.kinds import is_namespaced
 from mlplane.infra.offline.plan import PlanResource
 from mlplane.infra.offline.recorder import compose_urn
 
@@ -59,30 +60,6 @@ def type_token(api_version: str, kind: str) -> str:
     ``kubernetes:apps/v1:Deployment``, ``kubernetes:cert-manager.io/v1:Certificate``."""
     group_version = api_version if "/" in api_version else f"core/{api_version}"
     return f"kubernetes:{group_version}:{kind}"
-
-
-def crd_scopes(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], bool]:
-    """``(group, kind) -> namespaced`` for every CustomResourceDefinition among ``objects``."""
-    scopes: dict[tuple[str, str], bool] = {}
-    for obj in objects:
-        if obj.get("kind") == "CustomResourceDefinition":
-            spec = obj.get("spec") or {}
-            kind = (spec.get("names") or {}).get("kind")
-            if isinstance(kind, str):
-                scopes[(str(spec.get("group", "")), kind)] = spec.get("scope", "Namespaced") == "Namespaced"
-    return scopes
-
-
-def _group(api_version: str) -> str:
-    return api_version.split("/", 1)[0] if "/" in api_version else ""
-
-
-def is_namespaced(obj: Mapping[str, Any], scopes: Mapping[tuple[str, str], bool]) -> bool:
-    """Whether the object's kind is namespaced: a CRD of the expansion says so, else the built-ins."""
-    key = (_group(str(obj.get("apiVersion", ""))), str(obj.get("kind", "")))
-    if key in scopes:
-        return scopes[key]
-    return not is_cluster_scoped(key[1])
 
 
 def child_resources(parent: PlanResource, objects: list[dict[str, Any]], *, stack: str, project: str,

@@ -11,8 +11,8 @@ from typing import Any
 
 from mlplane.components import depends_on
 from mlplane.infra.offline.expand import cache, helm, kustomize
-from mlplane.infra.offline.expand.children import (DEFAULT_NAMESPACE, OrderingError, child_resources, crd_scopes,
-                                                   masked_secret)
+from mlplane.infra.offline.expand.children import DEFAULT_NAMESPACE, OrderingError, child_resources, masked_secret
+from mlplane.infra.offline.kinds import crd_scopes
 from mlplane.infra.offline.expand.errors import EngineMissing, ExpansionError, SourceFailure
 from mlplane.infra.offline.expand.locate import CHART_TYPE, EXPANDABLE_TYPES, Located, Missing, locate, other_versions
 from mlplane.infra.offline.plan import Plan, PlanResource
