@@ -183,12 +183,7 @@ class Istio(pulumi.ComponentResource):
                                   {"name": INGRESS_GATEWAY, "namespace": namespace},
                                   {"action": "ALLOW", "selector": {"matchLabels": dict(INGRESS_LABELS)},
                                    "rules": [{}]}, policy)]
-        for allow in args.allows:
-            allows.append(custom_resource(
-                f"{name}-allow-{allow.namespace}", SECURITY_API, "AuthorizationPolicy",
-                {"name": "allow-platform-peers", "namespace": allow.namespace},
-                {"action": "ALLOW", "rules": [{"from": [{"source": {"namespaces": sorted(set(allow.sources))}}]}]},
-                policy))
+        allows += [allow_policy(f"{name}-allow-{allow.namespace}", allow, policy) for allow in args.allows]
 
         servers: list[dict[str, Any]] = [{
             "port": {"number": 80, "name": "http", "protocol": "HTTP"},
@@ -206,3 +201,15 @@ class Istio(pulumi.ComponentResource):
             after(self, args.after, control_plane, self.charts.get("gateway")))
         self.ready: list[pulumi.Resource] = [*self.charts.values(), peer, deny, *allows, self.gateway]
         self.register_outputs({"gateway": f"{args.kubeflow_namespace}/{KUBEFLOW_GATEWAY}"})
+
+
+def allow_policy(resource_name: str, allow: MeshAllow, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    """The AuthorizationPolicy that lets ``allow.sources`` reach every workload of ``allow.namespace``.
+
+    ``opts`` must make it wait for its namespace (the API server refuses it in a namespace
+    that does not exist yet) and for Istio's CRDs.
+    """
+    return custom_resource(
+        resource_name, SECURITY_API, "AuthorizationPolicy",
+        {"name": "allow-platform-peers", "namespace": allow.namespace},
+        {"action": "ALLOW", "rules": [{"from": [{"source": {"namespaces": sorted(set(allow.sources))}}]}]}, opts)
