@@ -16,6 +16,7 @@ EXPECTED = {
     "onprem": [POST_RENDERER, "local-path-provisioner", "csi-driver-nfs",
                *(f"taints of node {n}" for n in ("gpu-a100-01", "gpu-a100-02", "gpu-l4-01", "gpu-l4-02",
                                                  "gpu-mi300-01")),
+               "taints of nodes labelled feature.node.kubernetes.io/pci-0380_8086.present=true",
                "a default StorageClass"],
     "gke": [POST_RENDERER, "Compute Engine persistent disk CSI driver", "a default StorageClass"],
     "eks": [POST_RENDERER, "Amazon EBS CSI driver", "Karpenter", "a default StorageClass", "AWS Load Balancer Controller"],
