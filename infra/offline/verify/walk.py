@@ -10,7 +10,7 @@ attempted, as ``pulumi up --continue-on-error`` skips the dependents of a failed
 
 Deployments, StatefulSets, DaemonSets and Jobs are awaited by the provider until ready
 (provider/pkg/await/awaiters.go); no pod runs here, so the walk counts a stored object as done
-and says so (a harness limit). Webhook configurations are held back (:mod:`.webhooks`).
+and says so (a harness limit). Webhook configurations are held back (:mod:`.harness`; the objects they match are judged by :mod:`mlplane.infra.offline.webhooks`).
 """
 
 from __future__ import annotations
