@@ -114,12 +114,17 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
+def is_configuration(body: Mapping[str, Any]) -> bool:
+    """Whether ``body`` is a Mutating- or ValidatingWebhookConfiguration."""
+    return body.get("kind") in _CONFIGURATION_KINDS and _group(str(body.get("apiVersion", ""))) \
+        == "admissionregistration.k8s.io"
+
+
 def webhooks_of(objects: Sequence[Mapping[str, Any]]) -> list[Webhook]:
     """Every webhook of every webhook configuration among ``objects``."""
     found = []
     for index, body in enumerate(objects):
-        if body.get("kind") not in _CONFIGURATION_KINDS or _group(str(body.get("apiVersion", ""))) \
-                != "admissionregistration.k8s.io":
+        if not is_configuration(body):
             continue
         for hook in body.get("webhooks") or ():
             service = (hook.get("clientConfig") or {}).get("service")
@@ -242,9 +247,15 @@ def servers(webhook: Webhook, objects: Sequence[Mapping[str, Any]], facts: Facts
     return found
 
 
-def gated(objects: Sequence[Mapping[str, Any]], facts: Facts) -> list[tuple[int, Webhook]]:
-    """``(object index, webhook)`` for every object a failing webhook among ``objects`` is called for on create."""
-    hooks = [w for w in webhooks_of(objects) if w.failure_policy == "Fail"]
+def gated(objects: Sequence[Mapping[str, Any]], facts: Facts,
+          failure_policy: str = "Fail") -> list[tuple[int, Webhook]]:
+    """``(object index, webhook)`` for every object a webhook among ``objects`` is called for on create.
+
+    Args:
+        failure_policy: Only webhooks with this policy: ``Fail`` (they refuse while their
+            server does not answer) or ``Ignore`` (they let the object through unchecked).
+    """
+    hooks = [w for w in webhooks_of(objects) if w.failure_policy == failure_policy]
     found = []
     for index, body in enumerate(objects):
         if body.get("kind") in EXEMPT_KINDS or not body.get("kind"):

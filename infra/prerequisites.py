@@ -299,9 +299,22 @@ def node_taint_prerequisites(pools: Sequence[PoolSpec]) -> list[Prerequisite]:
     """
     found = []
     for index, pool in enumerate(pools):
-        if pool.nodes is None or not pool.nodes.names or not pool.effective_taints:
+        if pool.nodes is None or not pool.effective_taints:
             continue
         wanted = [_taint_text(t) for t in pool.effective_taints]
+        if pool.nodes.labels:
+            # Selected by label: mlplane cannot taint them (components/accelerators/spec.py), the
+            # cluster's owner must; every node the selector finds is checked.
+            selector = ",".join(f"{k}={v}" for k, v in sorted(pool.nodes.labels.items()))
+            listing = (f"kubectl get nodes -l {selector} -o go-template='" + "{{range .items}}{{range .spec.taints}}"
+                       + "{{.key}}{{if .value}}={{.value}}{{end}}:{{.effect}} {{end}}" + '{{"\\n"}}{{end}}' + "'")
+            check = f"{listing} | " + " | ".join(f"grep -F '{text}'" for text in wanted) \
+                + f" | wc -l | grep -qx \"$(kubectl get nodes -l {selector} -o name | wc -l)\""
+            found.append(Prerequisite(
+                f"taints of nodes labelled {selector}",
+                f"mlplane:accelerators.pools[{index}].nodes.labels ({pool.name}: its work tolerates them, other "
+                "work is kept off)",
+                check, f"kubectl taint nodes -l {selector} {' '.join(wanted)} --overwrite"))
         for node in pool.nodes.names:
             listing = (f"kubectl get node {node} -o go-template='" + "{{range .spec.taints}}{{.key}}"
                        + "{{if .value}}={{.value}}{{end}}:{{.effect}}" + '{{"\\n"}}{{end}}' + "'")

@@ -75,3 +75,23 @@ echo "after-old-patch $({taints})"
     assert lines["check-after"] == "passed", output
     assert lines["labels"] == "nvidia-a100", output
     assert "example.com/foreign" not in lines["after-old-patch"].split(), output  # the bug this replaces
+
+
+def test_a_pool_selected_by_label_has_a_checked_taint_prerequisite_for_every_node_it_selects() -> None:
+    """mlplane cannot taint nodes it selects by label; the prerequisite's check fails until each has the taints."""
+    config = load_stack("onprem")
+    pool = next(p for p in config.accelerators.pools if p.nodes and p.nodes.labels)
+    [(key, value)] = pool.nodes.labels.items()
+    item = next(i for i in prerequisites(config) if i.name == f"taints of nodes labelled {key}={value}")
+    nodes = {f"node{i}.yaml": {"apiVersion": "v1", "kind": "Node",
+                               "metadata": {"name": f"sel-{i}", "labels": {key: value}}} for i in (1, 2)}
+    output = controlplane.run(f"""
+kubectl create -f $FILES/node1.yaml -f $FILES/node2.yaml >/dev/null
+({item.check}) && echo "none passed" || echo "none failed"
+kubectl taint node sel-1 {' '.join(f"{t.key}={t.value}:{t.effect}" for t in pool.effective_taints)} >/dev/null
+({item.check}) && echo "one passed" || echo "one failed"
+{item.install} >/dev/null
+({item.check}) && echo "all passed" || echo "all failed"
+""", nodes, components="apiserver", timeout=60)
+    assert [line for line in output.splitlines() if line.split(" ")[0] in ("none", "one", "all")] == \
+        ["none failed", "one failed", "all passed"], output

@@ -18,6 +18,7 @@ EXPECTED = {
     "onprem": [POST_RENDERER, "local-path-provisioner", "csi-driver-nfs",
                *(f"taints of node {n}" for n in ("gpu-a100-01", "gpu-a100-02", "gpu-l4-01", "gpu-l4-02",
                                                  "gpu-mi300-01")),
+               "taints of nodes labelled feature.node.kubernetes.io/pci-0380_8086.present=true",
                "a default StorageClass", f"{_NP} (a CNI that implements it)"],
     "gke": [POST_RENDERER, "Compute Engine persistent disk CSI driver", "a default StorageClass",
             f"{_NP} (GKE network policy or Dataplane V2)"],

@@ -20,9 +20,13 @@ from typing import Any
 import pytest
 
 from mlplane.infra.offline.verify.changes import ALLOWED
+from mlplane.infra.prerequisites import prerequisites
+from tests.conftest import load_stack
 from tests.verify_support import ROOT, k8s_bin, mlplane
 
 SOURCES = ROOT.parent / "shared" / "upstream"
+#: Upstream CRD schemas: the harness stands Karpenter's CRDs (eks's prerequisite) in from them.
+CRDS = ROOT.parent / "shared" / "crds"
 CASES = [("onprem", "26.03", True), ("onprem", "1.8.1", True), ("eks", "26.03", True),
          ("dev", "26.03", False), ("gke", "26.03", False), ("aks", "26.03", False)]
 
@@ -44,7 +48,7 @@ def verified(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     stack, train, full = request.param
     tmp = tmp_path_factory.mktemp(f"verify-{stack}")
     args = ["verify", *stack_arguments(stack, train, tmp), "--sources", str(SOURCES), "--k8s-bin", str(k8s_bin()),
-            "--format", "json", "--fail-on-problem", *([] if full else ["--admission-only"])]
+            "--crds", str(CRDS), "--format", "json", "--fail-on-problem", *([] if full else ["--admission-only"])]
     done = mlplane(*args, env={"TMPDIR": str(tmp)})
     assert done.returncode in (0, 1), f"exit {done.returncode}:\n{done.stderr[-3000:]}"
     return json.loads(done.stdout), done.returncode
@@ -72,3 +76,16 @@ def test_zero_problems_not_attributed_to_a_harness_limit(verified: tuple[dict[st
     plan_problems = [p for p in report["problems"] if p["limit"] is None]
     listing = "\n".join(f"[{p['group']}] {p['subject']}: {p['message']}" for p in plan_problems)
     assert plan_problems == [], f"stack {report['stack']} ({report['mode']}): {len(plan_problems)} problem(s)\n{listing}"
+
+
+def test_every_prerequisite_is_stood_in_or_reported_unmet(verified: tuple[dict[str, Any], int]) -> None:
+    """A checked prerequisite is a cluster fact: made as the cluster has it, or said to be missing."""
+    report, _ = verified
+    stood = {c["target"] for c in report["changes"] if c["kind"] == "prerequisite-stood-in"}
+    unmet = {p["subject"] for p in report["problems"] if p["group"] == "prerequisite-unmet"}
+    assert all(p["limit"] == "prerequisite-not-stood-in" for p in report["problems"]
+               if p["group"] == "prerequisite-unmet")
+    names = {item.name for item in prerequisites(load_stack(report["stack"].split("-")[0]))}  # onprem-181: a copy
+    assert stood | unmet == names and not stood & unmet
+    assert "a default StorageClass" not in names or "a default StorageClass" in stood
+    assert "Karpenter" not in names or "Karpenter" in stood  # its CRDs from ../shared/crds

@@ -5,36 +5,44 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mlplane.components.admission import Request, Webhook, matches, selector_matches
 from mlplane.infra.offline.verify.apply import field_manager, is_patch, patch_force
 from mlplane.infra.offline.verify.command import child_argv
 from mlplane.infra.offline.verify.fill import FILLER, fill
 from mlplane.infra.offline.verify.report import attribute
-from mlplane.infra.offline.verify.selectors import matches
-from mlplane.infra.offline.verify.webhooks import _rule_matches
 
 
 def test_label_selectors_as_the_api_server_evaluates_them() -> None:
     labels = {"istio-injection": "enabled", "team": "nlp"}
-    assert matches(None, labels) and matches({}, {})
-    assert matches({"matchLabels": {"team": "nlp"}}, labels)
-    assert not matches({"matchLabels": {"team": "vision"}}, labels)
-    assert matches({"matchExpressions": [{"key": "control-plane", "operator": "DoesNotExist"}]}, labels)
-    assert not matches({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["nlp"]}]}, labels)
-    assert matches({"matchExpressions": [{"key": "team", "operator": "In", "values": ["nlp", "x"]}],
-                    "matchLabels": {"istio-injection": "enabled"}}, labels)
-    assert not matches({"matchExpressions": [{"key": "absent", "operator": "Exists"}]}, labels)
+    assert selector_matches(None, labels) and selector_matches({}, {})
+    assert selector_matches({"matchLabels": {"team": "nlp"}}, labels)
+    assert not selector_matches({"matchLabels": {"team": "vision"}}, labels)
+    assert selector_matches({"matchExpressions": [{"key": "control-plane", "operator": "DoesNotExist"}]}, labels)
+    assert not selector_matches({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["nlp"]}]},
+                                labels)
+    assert selector_matches({"matchExpressions": [{"key": "team", "operator": "In", "values": ["nlp", "x"]}],
+                             "matchLabels": {"istio-injection": "enabled"}}, labels)
+    assert not selector_matches({"matchExpressions": [{"key": "absent", "operator": "Exists"}]}, labels)
 
 
-def test_webhook_rules_match_operation_group_version_resource_and_scope() -> None:
+def _hook(*rules: dict) -> Webhook:
+    return Webhook(configuration=0, name="h", failure_policy="Fail", exact=False, rules=rules,
+                   namespace_selector=None, object_selector=None, service=None)
+
+
+def test_webhook_rules_match_operation_group_resource_and_scope() -> None:
+    """The verify harness judges webhook-gated objects with components.admission (one implementation)."""
+    runtime = Request(group="serving.kserve.io", version="v1alpha1", resource="clusterservingruntimes",
+                      namespace="", labels={}, namespace_labels={})
     rule = {"operations": ["CREATE"], "apiGroups": ["serving.kserve.io"], "apiVersions": ["v1alpha1"],
             "resources": ["clusterservingruntimes"], "scope": "Cluster"}
-    assert _rule_matches(rule, "serving.kserve.io", "v1alpha1", "clusterservingruntimes", False)
-    assert not _rule_matches(rule, "serving.kserve.io", "v1alpha1", "clusterservingruntimes", True)  # scope
-    assert not _rule_matches({**rule, "operations": ["UPDATE"]}, "serving.kserve.io", "v1alpha1",
-                             "clusterservingruntimes", False)
+    assert matches(_hook(rule), runtime)
+    assert not matches(_hook({**rule, "scope": "Namespaced"}), runtime)
+    assert not matches(_hook({**rule, "operations": ["UPDATE"]}), runtime)
+    configmap = Request(group="", version="v1", resource="configmaps", namespace="a", labels={}, namespace_labels={})
     wildcard = {"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"]}
-    assert _rule_matches(wildcard, "", "v1", "configmaps", True)
-    assert not _rule_matches({**wildcard, "resources": ["pods/exec"]}, "", "v1", "pods", True)  # a subresource
+    assert matches(_hook(wildcard), configmap)
+    assert not matches(_hook({**wildcard, "resources": ["pods/exec"]}), configmap)  # a subresource
 
 
 def test_placeholders_are_filled_base64_only_under_a_secrets_data() -> None:

@@ -197,12 +197,7 @@ class Istio(pulumi.ComponentResource):
                                   {"name": INGRESS_GATEWAY, "namespace": namespace},
                                   {"action": "ALLOW", "selector": {"matchLabels": dict(INGRESS_LABELS)},
                                    "rules": [{}]}, policy)]
-        for allow in args.allows:
-            allows.append(custom_resource(
-                f"{name}-allow-{allow.namespace}", SECURITY_API, "AuthorizationPolicy",
-                {"name": allow.name, "namespace": allow.namespace},
-                {"action": "ALLOW", "rules": [{"from": [{"source": {"principals": list(allow.principals)}}]}]},
-                policy))
+        allows += [allow_policy(f"{name}-allow-{allow.namespace}", allow, policy) for allow in args.allows]
 
         http = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": [args.host or "*"]}
         selector = {"istio": INGRESS_LABELS["istio"]}
@@ -228,3 +223,14 @@ class Istio(pulumi.ComponentResource):
                  "http": redirect_routes(args.acme_http01)}, after(self, port80))]
         self.ready: list[pulumi.Resource] = [*self.charts.values(), peer, deny, *allows, self.gateway, *redirect]
         self.register_outputs({"gateway": f"{args.kubeflow_namespace}/{KUBEFLOW_GATEWAY}"})
+
+
+def allow_policy(resource_name: str, allow: MeshAllow, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    """The AuthorizationPolicy that lets ``allow.principals`` reach the workloads of ``allow.namespace``.
+
+    ``opts`` must make it wait for its namespace (the API server refuses it in a namespace
+    that does not exist yet) and for Istio's CRDs.
+    """
+    return custom_resource(
+        resource_name, SECURITY_API, "AuthorizationPolicy", {"name": allow.name, "namespace": allow.namespace},
+        {"action": "ALLOW", "rules": [{"from": [{"source": {"principals": list(allow.principals)}}]}]}, opts)

@@ -22,7 +22,14 @@ from mlplane.components.platform.cert_manager import INGRESS_TLS_SECRET, CertMan
 from mlplane.components.platform.install import PartArgs, after
 from mlplane.components.platform.gateway import gateway_service_values
 from mlplane.components.platform.gateway_guard import GatewayGuard, GatewayGuardArgs
-from mlplane.components.platform.istio import INGRESS_LABELS, INGRESS_SERVICE_ACCOUNT, ExtAuthz, Istio, IstioArgs
+from mlplane.components.platform.istio import (
+    INGRESS_LABELS,
+    INGRESS_SERVICE_ACCOUNT,
+    ExtAuthz,
+    Istio,
+    IstioArgs,
+    allow_policy,
+)
 from mlplane.components.platform.knative import KnativeServing, KnativeServingArgs
 from mlplane.components.platform.kubeflow import KubeflowApps, KubeflowAppsArgs
 from mlplane.components.platform.namespaces import ISTIO_CNI_NAMESPACE, KUBEFLOW_NAMESPACE, mesh_allows, principal, KFP_UI_SERVICE_ACCOUNT
@@ -80,6 +87,10 @@ class Platform(pulumi.ComponentResource):
         issuers = tuple(self.cert_manager.ready) if self.cert_manager else ()
 
         self.istio = None
+        # A namespace an upstream source creates (Knative's) exists only once that source is
+        # installed, which waits for the mesh: its ALLOW policy is made after that source, below.
+        allows = mesh_allows(spec, components, principal(istio_ns, INGRESS_SERVICE_ACCOUNT))
+        created_later = tuple(a for a in allows if a.namespace not in args.namespaces)
         if components["istio"].available:
             proxy = components["oauth2_proxy"]
             self.istio = Istio(f"{name}-istio", IstioArgs(
@@ -89,7 +100,7 @@ class Platform(pulumi.ComponentResource):
                 if tls else None, acme_http01=spec.issuer.kind == "acme" and spec.issuer.dns is None,
                 ext_authz=ExtAuthz(name=mesh_provider_name(args.auth), service=oauth2_proxy_service(proxy.namespace),
                                    port=OAUTH2_PROXY_PORT) if proxy.enabled else None,
-                allows=mesh_allows(spec, components, principal(istio_ns, INGRESS_SERVICE_ACCOUNT)),
+                allows=tuple(a for a in allows if a not in created_later),
                 gke=args.gke, service=gateway_service_values(spec.gateway, args.cluster_kind),
                 after=namespaces), child)
         mesh = tuple(self.istio.ready) if self.istio else ()
@@ -115,6 +126,12 @@ class Platform(pulumi.ComponentResource):
         if components["knative_serving"].enabled:
             self.knative = KnativeServing(f"{name}-knative", KnativeServingArgs(
                 component=components["knative_serving"], after=(*namespaces, *mesh)), child)
+
+        if self.istio is not None:
+            shipped = tuple(self.knative.ready) if self.knative else ()
+            self.istio.ready += [allow_policy(f"{name}-istio-allow-{allow.namespace}", allow,
+                                              after(self, mesh, shipped)) for allow in created_later]
+            mesh = tuple(self.istio.ready)
 
         self.apps = KubeflowApps(f"{name}-apps", KubeflowAppsArgs(
             components=components, kserve_mode=spec.components.kserve.deployment_mode,

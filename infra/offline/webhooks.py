@@ -56,15 +56,19 @@ def gated(plan: Plan) -> list[tuple[PlanResource, Webhook]]:
     return [(objects[index], hook) for index, hook in admission.gated(bodies, admission.Facts(bodies))]
 
 
-def ungated(plan: Plan) -> list[Ungated]:
-    """Objects a failing webhook gates that the engine may create before the webhook's server is ready."""
+def ungated(plan: Plan, failure_policy: str = "Fail") -> list[Ungated]:
+    """Objects a failing webhook gates that the engine may create before the webhook's server is ready.
+
+    Args:
+        failure_policy: ``Fail`` (the object is refused) or ``Ignore`` (it is let through unchecked).
+    """
     objects = plan_objects(plan)
     bodies = [r.inputs for r in objects]
     facts = admission.Facts(bodies)
     ancestry = Ancestry(plan)
     found = []
     server_cache: dict[tuple[int, str], list[PlanResource]] = {}
-    for index, hook in admission.gated(bodies, facts):
+    for index, hook in admission.gated(bodies, facts, failure_policy):
         resource = objects[index]
         key = (hook.configuration, hook.name)
         if key not in server_cache:

@@ -19,6 +19,9 @@ ALLOWED = {
                          "objects its rules match are checked against the plan's order instead",
     "node-created": "no cloud or kubelet registers nodes: the harness creates each node a declared pool (or the "
                     "cluster's CPU pool) would have, with the platform's documented labels, taints and capacity",
+    "prerequisite-stood-in": "a checked prerequisite (infra/prerequisites.py) the cluster has before `pulumi up` is "
+                             "made as the cluster would have it: a default StorageClass, Karpenter's CRDs from a CRD "
+                             "schema folder, the taints of a self-hosted pool's nodes",
 }
 
 

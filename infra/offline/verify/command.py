@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k8s-bin", type=Path, default=None, metavar="DIR",
                         help="folder with kube-apiserver and etcd (and kube-controller-manager, kube-scheduler for "
                              "the full cycle); default $MLPLANE_K8S_BIN, then $KUBEBUILDER_ASSETS")
+    parser.add_argument("--crds", type=Path, default=None, metavar="DIR",
+                        help="CRD schema folder (<group>/<kind>_<version>.json, as ../shared/crds) to stand in "
+                             "for prerequisite CRDs such as Karpenter's; default $MLPLANE_CRDS")
     parser.add_argument("--format", "-f", choices=("text", "json"), default="text", help="report format")
     parser.add_argument("--fail-on-problem", action="store_true",
                         help="exit 1 when the report has a problem no harness limit explains")
@@ -46,7 +49,8 @@ def child_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--stack", args.stack]
     if args.config_file is not None:
         argv += ["--config-file", str(args.config_file.absolute())]
-    for flag, value in (("--sources", args.sources), ("--k8s-bin", args.k8s_bin)):
+    for flag, value in (("--sources", args.sources), ("--k8s-bin", args.k8s_bin),
+                        ("--crds", getattr(args, "crds", None))):
         if value is not None:
             argv += [flag, str(Path(value).absolute())]
     argv += ["--format", args.format]
@@ -84,14 +88,17 @@ def run(args: argparse.Namespace, load: Callable[[], Any], render: Callable[[Any
 
 def _run_isolated(args: argparse.Namespace, load: Callable[[], Any], render: Callable[[Any], Any]) -> int:
     from mlplane.infra.offline.verify.harness import verify
+    from mlplane.infra.prerequisites import prerequisites
 
     binaries = check(*locate(args.k8s_bin))  # InputError: exit 2, before any render or process
     config = load()
     plan = render(config)
     pools = list(config.accelerators.pools) if config.accelerators is not None else []
+    crds = getattr(args, "crds", None) or (Path(os.environ["MLPLANE_CRDS"]) if os.environ.get("MLPLANE_CRDS") else None)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        report = verify(plan, binaries, config.cluster.kind, pools, admission_only=args.admission_only)
+        report = verify(plan, binaries, config.cluster.kind, pools, admission_only=args.admission_only,
+                        prerequisites=prerequisites(config), crds=crds)
     except (HarnessError, KeyboardInterrupt) as exc:
         print(f"error: mlplane verify: {exc or type(exc).__name__} (the control plane was stopped)", file=sys.stderr)
         return EXIT_HARNESS

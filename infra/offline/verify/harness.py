@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mlplane.components.admission import is_configuration
+from mlplane.infra.offline.ancestry import Ancestry
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.verify.binaries import Binaries
 from mlplane.infra.offline.verify.changes import Change
@@ -21,10 +24,11 @@ from mlplane.infra.offline.verify.controlplane import ControlPlane
 from mlplane.infra.offline.verify.crds import crd_problems
 from mlplane.infra.offline.verify.cluster_state import read_state, settle
 from mlplane.infra.offline.verify.nodes import NodeSpec, create_nodes, declared_nodes
-from mlplane.infra.offline.verify.order import Graph
+from mlplane.infra.offline.verify.prerequisites import stand_in
 from mlplane.infra.offline.verify.report import Problem, Report, attribute, problem
-from mlplane.infra.offline.verify.walk import walk
-from mlplane.infra.offline.verify.webhooks import gated_objects, is_webhook_configuration
+from mlplane.infra.offline.verify.walk import objects_of, walk
+from mlplane.infra.offline.webhooks import Ungated, ungated
+from mlplane.infra.prerequisites import Prerequisite
 
 
 #: Kinds whose pods a controller creates (or that are pods); Pod Security judges their templates.
@@ -38,7 +42,8 @@ def builtin_groups(kube: Kube) -> set[str]:
     return {g["name"] for g in kube.get("/apis").get("groups") or []}
 
 
-def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str, version: str) -> Report:
+def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str, version: str,
+          prerequisites: Sequence[Prerequisite] = (), crds: Path | None = None) -> Report:
     """Apply ``plan`` to the running control plane ``kube`` and judge it.
 
     Args:
@@ -48,17 +53,21 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
         full: Whether the controller manager and scheduler run (else admission only).
         stack: The stack's name, for the report.
         version: The API server's version.
+        prerequisites: The stack's checked prerequisites, stood in first (:mod:`.prerequisites`).
+        crds: A CRD schema folder for prerequisite CRDs (Karpenter's), or None.
     """
     seconds: dict[str, float] = {}
     start = time.monotonic()
     builtin = builtin_groups(kube)
     changes: list[Change] = create_nodes(kube, nodes)
-    graph = Graph(plan)
-    objects = graph.objects()
-    held = {r.urn for r in objects if is_webhook_configuration(r)}
+    stood = stand_in(kube, list(prerequisites), crds)
+    changes += stood.changes
+    ancestry = Ancestry(plan)
+    objects = objects_of(plan)
+    held = {r.urn for r in objects if is_configuration(r.inputs)}
     changes += [Change("webhook-held-back", plan.by_urn()[u].name,
                        f"{plan.by_urn()[u].inputs['kind']} not applied") for u in sorted(held)]
-    result = walk(kube, graph, objects, held)
+    result = walk(kube, ancestry, objects, held)
     changes = result.changes + changes
     seconds["apply"] = time.monotonic() - start
     problems: list[Problem] = [problem("refused", u.rsplit("::", 1)[-1], o.error) for u, o in result.refused.items()]
@@ -80,15 +89,15 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
         placed = sum(placement.values())
         seconds["inspect"] = time.monotonic() - begin
     begin = time.monotonic()
-    problems += [problem("crd-not-ancestor", *line.split(": ", 1)) for line in crd_problems(graph, objects, builtin)]
+    problems += [problem("crd-not-ancestor", *line.split(": ", 1)) for line in crd_problems(ancestry, objects, builtin, stood.crd_kinds)]
+    problems += [Problem("prerequisite-unmet", name, why, "prerequisite-not-stood-in") for name, why in stood.unmet]
     labels = _namespace_labels(kube)
-    gated = gated_objects(graph, objects, kube.mapping, labels)
     # failurePolicy Fail refuses the object; Ignore lets it through unvalidated or unmutated: a warning.
-    problems += [problem("webhook-not-awaited", g.urn.rsplit("::", 1)[-1], g.text().split(": ", 1)[1])
-                 for g in gated if g.failure_policy != "Ignore"]
+    problems += [problem("webhook-not-awaited", u.object.rsplit("::", 1)[-1], _gated_text(u, plan))
+                 for u in ungated(plan)]
     seconds["graph"] = time.monotonic() - begin
-    warnings = [(g.urn.rsplit("::", 1)[-1], "admitted unchecked if it comes first: " + g.text().split(": ", 1)[1])
-                for g in gated if g.failure_policy == "Ignore"]
+    warnings = [(u.object.rsplit("::", 1)[-1], "admitted unchecked if it comes first: " + _gated_text(u, plan))
+                for u in ungated(plan, "Ignore")]
     for urn, outcome in sorted(result.outcomes.items()):
         name = urn.rsplit("::", 1)[-1]
         if not full and outcome.ok and result.applied[urn].get("kind") in WORKLOAD_KINDS:
@@ -116,6 +125,18 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
                   placed=placement, seconds=seconds)
 
 
+def _gated_text(found: Ungated, plan: Plan) -> str:
+    """How the report words an object a webhook may be called for before its server is ready."""
+    hook = found.webhook
+    configuration = plan.by_urn()[found.configuration].inputs["metadata"]["name"]
+    service = "/".join(hook.service) if hook.service else "a URL"
+    servers = ", ".join(s.rsplit("::", 1)[-1] for s in found.servers)
+    why = {"no server": "its Service has no workload in the plan",
+           "not awaited": f"served by {servers}, which skips await",
+           "not an ancestor": f"served by {servers}, not an awaited ancestor"}[found.reason]
+    return f"webhook {hook.name} ({configuration}, failurePolicy {hook.failure_policy}) calls {service}, {why}"
+
+
 def _enforce_warning(labels: dict[str, str]) -> str | None:
     """How a warning for this namespace's enforced Pod Security level begins (None: nothing enforced)."""
     level = labels.get("pod-security.kubernetes.io/enforce")
@@ -130,7 +151,8 @@ def _namespace_labels(kube: Kube) -> dict[str, dict[str, str]]:
 
 
 def verify(plan: Plan, binaries: Binaries, kind: str, pools: list[Any], admission_only: bool = False,
-           state_parent: Path | None = None) -> Report:
+           state_parent: Path | None = None, prerequisites: Sequence[Prerequisite] = (),
+           crds: Path | None = None) -> Report:
     """A whole cycle on a control plane of its own, started and always stopped here.
 
     Raises:
@@ -144,7 +166,7 @@ def verify(plan: Plan, binaries: Binaries, kind: str, pools: list[Any], admissio
             kube = Kube(plane.kubeconfig)
             try:
                 report = cycle(kube, plan, declared_nodes(kind, pools, plan), plane.full, plan.stack,
-                               binaries.version)
+                               binaries.version, prerequisites, crds)
             finally:
                 kube.close()
     report.seconds = {"start": started, **report.seconds}

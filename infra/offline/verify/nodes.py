@@ -4,7 +4,8 @@ No kubelet registers nodes on this control plane, so the harness creates one Nod
 node of every declared pool, plus CPU nodes, with the labels, taints and capacity the platform
 itself (the cloud, Karpenter, the device plugins) gives them. The table below is taken from
 each platform's documentation, cited per entry; mlplane's own selector code is never consulted.
-What a pool declares reaches the nodes only the way the platform applies it: a GKE node pool's
+What a pool declares reaches the nodes only the way the platform applies it (a self-hosted pool's taints are a checked prerequisite the cluster's
+owner sets, so its nodes carry them): a GKE node pool's
 ``nodeConfig.labels``/``taints``, an AKS agent pool's ``nodeLabels``/``nodeTaints``, a Karpenter
 NodePool's ``spec.template``, a self-hosted pool's node names (the NodePatch resources of the
 plan then label and taint them, as on the real cluster).
@@ -146,8 +147,11 @@ def _selfhosted(pools: list[Any]) -> list[NodeSpec]:
         selection = pool.nodes
         names = list(selection.names) if selection is not None else []
         labels = dict(selection.labels) if selection is not None else {}
+        # The pool's taints are a checked prerequisite on these existing nodes
+        # (infra/prerequisites.py, node_taint_prerequisites): the cluster has them, so the node does.
+        taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.effective_taints]
         for name in names or [f"{pool.name}-1"]:
-            found.append(NodeSpec(name, pool.name, labels, [], _gpu_capacity(resource, count),
+            found.append(NodeSpec(name, pool.name, labels, taints, _gpu_capacity(resource, count),
                                   f"self-hosted pool {pool.name} (existing node; device plugin capacity)"))
     return found
 

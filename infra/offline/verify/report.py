@@ -23,6 +23,7 @@ GROUPS = {
     "webhook-not-awaited": "Objects a webhook matches whose server is not an awaited ancestor",
     "unscheduled": "Pods the scheduler cannot place",
     "misplaced": "Pods placed on another pool than intended",
+    "prerequisite-unmet": "Prerequisites of the stack the harness does not stand in",
 }
 #: Named limits of a kubelet-less control plane; a problem whose words match one is the harness's.
 LIMITS = {
@@ -33,6 +34,9 @@ LIMITS = {
                           ("the server is currently unable to handle the request",)),
     "no-storage-provisioner": ("no CSI driver or external provisioner runs here",
                                ("waiting for a volume to be created", "waiting for first consumer")),
+    # Never matched by words: only the prerequisite stand-ins (.prerequisites) name it.
+    "prerequisite-not-stood-in": ("a checked prerequisite (infra/prerequisites.py) the harness cannot stand in: "
+                                  "a driver, controller or CRD the plan does not install", ()),
 }
 #: What the harness never judges; listed in every report.
 NOT_JUDGED = (

@@ -21,12 +21,12 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mlplane.components.admission import is_configuration
+from mlplane.infra.offline.ancestry import Ancestry
 from mlplane.infra.offline.plan import Plan, PlanResource
 from mlplane.infra.offline.verify.apply import APPLY_PATCH, Outcome, apply_once, field_manager, is_patch, patch_force
 from mlplane.infra.offline.verify.client import ApiError, Kube, NoMatch
-from mlplane.infra.offline.verify.order import Graph
-from mlplane.infra.offline.verify.walk import WalkResult, walk
-from mlplane.infra.offline.verify.webhooks import is_webhook_configuration
+from mlplane.infra.offline.verify.walk import WalkResult, objects_of, walk
 
 #: Refusal words -> (class, why). "version-independent" refusals happen on any server.
 CLASSES = (
@@ -120,22 +120,23 @@ def upgrade(kube: Kube, first: Plan, second: Plan) -> tuple[WalkResult, WalkResu
     from mlplane.infra.offline.verify.fill import fill
 
     first = restack(first, second.stack)
-    old_graph, new_graph = Graph(first), Graph(second)
-    old_objects, new_objects = old_graph.objects(), new_graph.objects()
-    held_old = {r.urn for r in old_objects if is_webhook_configuration(r)}
-    held_new = {r.urn for r in new_objects if is_webhook_configuration(r)}
-    before = walk(kube, old_graph, old_objects, held_old)
+    old_ancestry, new_ancestry = Ancestry(first), Ancestry(second)
+    old_objects, new_objects = objects_of(first), objects_of(second)
+    held_old = {r.urn for r in old_objects if is_configuration(r.inputs)}
+    held_new = {r.urn for r in new_objects if is_configuration(r.inputs)}
+    before = walk(kube, old_ancestry, old_objects, held_old)
     applied = {urn: json.dumps(obj, sort_keys=True) for urn, obj in before.applied.items()}
     result = UpgradeResult()
-    after = walk(kube, new_graph, new_objects, held_new,
+    after = walk(kube, new_ancestry, new_objects, held_new,
                  step=lambda resource, obj: _update(kube, applied, resource, obj, result))
     for urn, outcome in after.refused.items():
         cls, why = classify(outcome.error)
         result.refusals.append({"subject": urn.rsplit("::", 1)[-1], "step": "create or update", "class": cls,
                                 "why": why, "message": outcome.error})
-    removed = [r for r in old_objects if r.urn not in new_graph.by_urn and r.urn in before.applied]
+    kept = second.by_urn()
+    removed = [r for r in old_objects if r.urn not in kept and r.urn in before.applied]
     # Deleted last, dependents before what they depend on: the old plan's order reversed.
-    depth = {r.urn: len(old_graph.ancestors(r.urn)) for r in removed}
+    depth = {r.urn: len(old_ancestry.waits_for(r.urn)) for r in removed}
     for resource in sorted(removed, key=lambda r: (-depth[r.urn], r.urn)):
         obj, _ = fill(resource.inputs, resource.name)
         meta = obj.get("metadata") or {}

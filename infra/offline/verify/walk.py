@@ -1,6 +1,8 @@
 """The walk: every Kubernetes object of the plan applied in dependency order, as the engine runs it.
 
-The engine starts a resource once everything it depends on is done (:mod:`.order`); the
+The engine starts a resource once everything it waits for is done
+(:class:`mlplane.infra.offline.ancestry.Ancestry`: its dependencies, the descendants of a
+component it depends on, and what its parent chain waits for); the
 provider retries a NotFound or NoMatch create up to five times, waiting 1 s, 2 s, 4 s, 8 s,
 16 s (:mod:`.apply`), while other resources go on. The walk does the same in one thread: ready
 objects first, and a retry when its time has come. A resource whose ancestor failed is not
@@ -8,7 +10,7 @@ attempted, as ``pulumi up --continue-on-error`` skips the dependents of a failed
 
 Deployments, StatefulSets, DaemonSets and Jobs are awaited by the provider until ready
 (provider/pkg/await/awaiters.go); no pod runs here, so the walk counts a stored object as done
-and says so (a harness limit). Webhook configurations are held back (:mod:`.webhooks`).
+and says so (a harness limit). Webhook configurations are held back (:mod:`.harness`; the objects they match are judged by :mod:`mlplane.infra.offline.webhooks`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlplane.infra.offline.plan import PlanResource
+from mlplane.infra.offline.ancestry import Ancestry
+from mlplane.infra.offline.plan import Plan, PlanResource
 from mlplane.infra.offline.verify.apply import BACKOFF, FIRST_WAIT, MAX_RETRIES, Outcome, apply_once
 from mlplane.infra.offline.verify.changes import Change
 from mlplane.infra.offline.verify.client import Kube
 from mlplane.infra.offline.verify.fill import fill
-from mlplane.infra.offline.verify.order import Graph
 
 
 @dataclass
@@ -48,7 +50,12 @@ class WalkResult:
     changes: list[Change] = field(default_factory=list)
 
 
-def walk(kube: Kube, graph: Graph, objects: list[PlanResource], held_back: set[str],
+def objects_of(plan: Plan) -> list[PlanResource]:
+    """The Kubernetes objects and patches the walk applies (not charts, providers, cloud resources)."""
+    return [r for r in plan if r.custom and r.type.startswith("kubernetes:") and "/" in r.type]
+
+
+def walk(kube: Kube, ancestry: Ancestry, objects: list[PlanResource], held_back: set[str],
          sleep: Any = time.sleep, step: Any = None) -> WalkResult:
     """Apply ``objects`` (plan resources) in the engine's order; ``held_back`` URNs count as done unapplied.
 
@@ -57,7 +64,7 @@ def walk(kube: Kube, graph: Graph, objects: list[PlanResource], held_back: set[s
     """
     result = WalkResult()
     wanted = {r.urn for r in objects}
-    waiting = {r.urn: set(graph.direct[r.urn]) & wanted for r in objects}
+    waiting = {r.urn: set(ancestry.waits_for(r.urn)) & wanted for r in objects}
     dependents: dict[str, set[str]] = defaultdict(set)
     for urn, deps in waiting.items():
         for dep in deps:
