@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from mlplane.components.accelerators.pool import AcceleratorPoolArgs
 from mlplane.components.accelerators.spec import PoolSpec, pool_problems, pool_scheduling
 from mlplane.infra.cli import main
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.plan import Plan, PlanResource
 from mlplane.infra.prerequisites import prerequisites
 

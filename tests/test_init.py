@@ -62,7 +62,9 @@ def test_init_without_a_cloud_stack_has_no_pulumi_preview_job(tmp_path: Path) ->
     assert files_under(tmp_path) == EXPECTED | {"Pulumi.dev.yaml"}
     assert yaml.safe_load((tmp_path / "Pulumi.yaml").read_text())["name"] == "acme.ml_platform-2"
     preview = yaml.safe_load((tmp_path / ".github/workflows/preview.yml").read_text())
-    assert list(preview["jobs"]) == ["offline"] and preview["env"]["MLPLANE_EXTRAS"] == ""
+    # The offline diff, and the optional verify job (it runs only where the repository enables it).
+    assert list(preview["jobs"]) == ["offline", "verify"] and preview["env"]["MLPLANE_EXTRAS"] == ""
+    assert preview["jobs"]["verify"]["if"] == "vars.MLPLANE_VERIFY == 'true'"
 
 
 def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from mlplane.components.platform.gateway_guard import require_jwt_rules, strip_headers_spec
 from mlplane.infra.cli import main
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.render import render_config
 
@@ -120,7 +120,9 @@ def test_every_stack_guards_its_gateway(stack: str) -> None:
 
 def _public_hosts(plan: Plan) -> tuple[str, ...]:
     login = {o["metadata"]["name"] for o in objects(plan, "AuthorizationPolicy") if o["spec"].get("action") == "CUSTOM"}
-    hosts = {s["hosts"][0] for g in objects(plan, "Gateway") if g["metadata"]["name"] != "kubeflow-gateway"
+    # The platform's own Gateways (its TLS one, and port 80's, which redirects to it) serve no public host.
+    platform = {"kubeflow-gateway", "kubeflow-http"}
+    hosts = {s["hosts"][0] for g in objects(plan, "Gateway") if g["metadata"]["name"] not in platform
              for s in g["spec"]["servers"]}
     return tuple(sorted(h for h in hosts if f"{h.replace('.', '-')}-login" not in login))
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from mlplane.infra.offline.ancestry import Ancestry
-from mlplane.infra.offline.expand.children import OrderingError, child_resources, crd_scopes
+from mlplane.infra.offline.expand.children import OrderingError, child_resources
+from mlplane.infra.offline.kinds import crd_scopes
 from mlplane.infra.offline.plan import Plan, PlanResource
 
 from .plans import PROVIDER, component, k8s, plan

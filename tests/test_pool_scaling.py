@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from mlplane.components.accelerators.gke import initial_node_count
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.diff import diff_plans
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.render import render_config

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.components.admission import plural
 from mlplane.infra.prerequisites import DEFAULT_CLASS_CHECK, prerequisites
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from mlplane.infra.cli import main
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.prerequisites import format_prerequisites, prerequisites
 
 from .conftest import ROOT

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mlplane.infra.cli import main
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.plan import Plan, load_plan
 from mlplane.infra.prerequisites import prerequisites
 

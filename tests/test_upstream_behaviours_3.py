@@ -257,7 +257,7 @@ def write_names_stack(folder: Path, release: str, names: dict[str, str]) -> Path
 
 
 def loads(path: Path) -> bool:
-    from mlplane.infra.config import load_stack_file
+    from mlplane.infra.load import load_stack_file  # pipeline checks included
     from mlplane.core.errors import InputError
 
     try:

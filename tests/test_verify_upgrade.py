@@ -24,7 +24,7 @@ SOURCES = ROOT.parent / "shared" / "upstream"
 _UPGRADE = """
 import json, sys
 from pathlib import Path
-from mlplane.infra.config import load_stack_file
+from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.plan import load_plan
 from mlplane.infra.offline.verify.binaries import check
 from mlplane.infra.offline.verify.client import Kube

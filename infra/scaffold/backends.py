@@ -68,7 +68,10 @@ _LOCAL = Backend(
         {"kind": "local", "context": "kind-mlplane"}, [{"name": "local", "kind": "local-path"}],
         {"kind": "in-cluster", "storage_class": "local", "size": "5Gi"},
         # Sized for a laptop: the heavy optional components are off.
+        # Plain HTTP on purpose: kind/k3d map the node ports to localhost only (the dev stack's own
+        # reason; an exposed gateway needs TLS or this explicit opt-in).
         {"gateway": {"mode": "node-port", "node_ports": {"http": 30080, "https": 30443}},
+         "ingress": {"cleartext": True},
          "components": {"knative_serving": {"enabled": False}, "kserve": {"deployment_mode": "raw"},
                         "katib": {"enabled": False}, "training": {"enabled": False},
                         "tensorboards": {"enabled": False}, "model_registry": {"enabled": False}}},
