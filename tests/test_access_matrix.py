@@ -122,3 +122,31 @@ def test_docs_security_md_shows_the_current_matrix() -> None:
         text = path.read_text()
     assert doc.BEGIN in text, "docs/security.md has no access matrix section"
     assert doc.replace_section(text, generated) == text
+
+
+def test_gke_metadata_is_denied_by_the_metadata_server_model_not_by_a_network_policy() -> None:
+    """Without the GKE metadata server (no prerequisite), gke's open egress would hand out the node's identity."""
+    from mlplane.policy.access.matrix import evaluate
+
+    from .access_plans import objects
+    cell = matrix("gke").cell("pod in B", "cloud metadata endpoint")
+    assert not cell.verdict.allowed and "GKE metadata server" in cell.verdict.reason
+    bare = evaluate("gke", [dict(o) for o in objects("gke")])
+    assert bare.cell("pod in B", "cloud metadata endpoint").verdict.allowed
+
+
+@pytest.mark.parametrize("stack", ("dev", "onprem@1.8.1"))
+def test_kfp_api_header_less_call_is_decided_by_rbac_of_the_callers_service_account(stack: str) -> None:
+    """Bind B's default-editor to kubeflow-edit in A and the header-less call passes: RBAC is what denies it."""
+    from mlplane.policy.access.matrix import evaluate
+
+    from .access_plans import objects
+    m = matrix(stack)
+    cell = m.cell("pod in B", "KFP API")
+    assert not cell.verdict.allowed and "SubjectAccessReview" in cell.verdict.reason, cell.verdict.reason
+    grant = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+             "metadata": {"name": "b-edits-a", "namespace": m.people.a},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kubeflow-edit"},
+             "subjects": [{"kind": "ServiceAccount", "name": "default-editor", "namespace": m.people.b}]}
+    granted = evaluate(stack, [*(dict(o) for o in objects(stack)), grant])
+    assert granted.cell("pod in B", "KFP API").verdict.allowed, granted.cell("pod in B", "KFP API").verdict.reason

@@ -237,7 +237,13 @@ def _evaluate(world: World, persona: str, target: Target, who: scenario.People) 
     if target.address is not None:
         if source is None:
             return deny(f"{target.address} is link-local: not reachable from outside the cluster")
-        return netpol.connect(world.cluster, netpol.Endpoint(source), netpol.Endpoint(address=target.address), 80)
+        verdict = netpol.connect(world.cluster, netpol.Endpoint(source), netpol.Endpoint(address=target.address), 80)
+        if verdict and world.metadata_server == "gke":
+            return deny(f"{verdict.reason} -> but the GKE metadata server answers there (every node pool runs "
+                        "GKE_METADATA, a declared prerequisite): it gives a pod only its own Kubernetes "
+                        "ServiceAccount's federated identity, never the node's service account (Google Cloud, "
+                        "Workload Identity Federation for GKE; GKE API WorkloadMetadataConfig.Mode)")
+        return verdict
     verdicts: list[Verdict] = []
     if source is None:
         if gateway is None:
@@ -342,9 +348,18 @@ def _s3_credential(world: World, target: Target, source: Workload, reason: str) 
     return deny(f"{reason} -> but {source.namespace}'s S3 identity may only use {', '.join(policy)}")
 
 
-def evaluate(stack: str, objects: list[Mapping[str, Any]]) -> Matrix:
-    """The whole matrix of one plan (its Kubernetes objects)."""
+def evaluate(stack: str, objects: list[Mapping[str, Any]], metadata_server: str | None = None) -> Matrix:
+    """The whole matrix of one plan (its Kubernetes objects).
+
+    Args:
+        stack: The stack's name (for reports).
+        objects: The plan's Kubernetes objects.
+        metadata_server: ``"gke"`` when the stack's prerequisites guarantee the GKE metadata
+            server on every node (:data:`mlplane.infra.prerequisites.GKE_METADATA_SERVER`);
+            None for the cloud's plain instance metadata service.
+    """
     world, who = scenario.world(objects)
+    world.metadata_server = metadata_server
     result = Matrix(stack, who, targets(world, who))
     for persona in PERSONAS:
         for target in result.targets:
