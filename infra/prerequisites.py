@@ -132,6 +132,33 @@ _CNI_CHECK = ("kubectl get daemonset -A -l k8s-app=istio-cni-node -o name | grep
 _AMBIENT_CHECK = "kubectl get daemonset ztunnel -n istio-system && " + _CNI_CHECK
 
 
+#: GKE: profile namespaces leave 169.254.169.254 open (components/namespace.py) because Workload
+#: Identity Federation for GKE answers there with the pod's own identity. That holds only on nodes
+#: running the GKE metadata server: every node pool's ``workloadMetadataConfig.mode`` must be
+#: ``GKE_METADATA``, which needs the cluster's workload pool (Google Cloud, GKE API reference
+#: ``WorkloadMetadataConfig.Mode``: "Run the GKE Metadata Server on this node ... can only be
+#: enabled if Workload Identity is enabled at the cluster level"; ``GCE_METADATA`` exposes the
+#: node's own metadata, its service account included). mlplane's own pools set it
+#: (components/accelerators/gke.py); the existing cluster's pools are the prerequisite.
+GKE_METADATA_SERVER = "the GKE metadata server on every node pool (Workload Identity Federation for GKE)"
+
+
+def _gke_metadata_prerequisite(config: StackConfig) -> list[Prerequisite]:
+    cluster = config.cluster
+    if cluster.kind != "gke" or config.kubeflow is None:
+        return []
+    where = f"{cluster.name} --location {cluster.location} --project {cluster.project}"
+    return [Prerequisite(
+        GKE_METADATA_SERVER,
+        "profile namespaces' egress to 169.254.169.254 (open on GKE: pods must get their own identity there, "
+        "never the node's)",
+        f"gcloud container clusters describe {where} --format='value(workloadIdentityConfig.workloadPool)' "
+        f"| grep -q . && ! gcloud container node-pools list --cluster {where} "
+        "--format='value(config.workloadMetadataConfig.mode)' | grep -vqx GKE_METADATA",
+        f"gcloud container clusters update {cluster.name} --workload-pool={cluster.project}.svc.id.goog, then "
+        "gcloud container node-pools update POOL --workload-metadata=GKE_METADATA for each pool")]
+
+
 def _mesh_prerequisites(config: StackConfig) -> list[Prerequisite]:
     """An existing Istio's traffic redirection, as the stack states it (components.istio.traffic_redirection)."""
     kubeflow = config.kubeflow
@@ -236,6 +263,7 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
         name, check, install = NETWORK_POLICY[config.cluster.kind]
         found.append(Prerequisite(name, "every namespace's NetworkPolicies (isolation of profiles and of the "
                                   "unmeshed databases, artifact store and KFP profile controller)", check, install))
+    found.extend(_gke_metadata_prerequisite(config))
     if kubeflow is not None and kubeflow.gateway.mode == "load-balancer":
         if config.cluster.kind == "eks":
             found.append(Prerequisite(

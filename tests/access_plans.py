@@ -11,6 +11,7 @@ from typing import Any
 
 from mlplane.infra.offline.expand.engine import ExpandOptions
 from mlplane.infra.offline.render import render_expanded
+from mlplane.infra.prerequisites import GKE_METADATA_SERVER, prerequisites
 from mlplane.policy.access.matrix import Matrix, evaluate
 
 from .conftest import STACKS, load_stack
@@ -34,4 +35,6 @@ def objects(stack: str) -> tuple[dict[str, Any], ...]:
 @lru_cache(maxsize=None)
 def matrix(stack: str) -> Matrix:
     """The access matrix of ``stack``."""
-    return evaluate(stack, [dict(o) for o in objects(stack)])
+    config = load_stack(stack.split("@", 1)[0])
+    gke = any(p.name == GKE_METADATA_SERVER for p in prerequisites(config))
+    return evaluate(stack, [dict(o) for o in objects(stack)], "gke" if gke else None)

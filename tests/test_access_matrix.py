@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlplane.policy.access import doc
-from mlplane.policy.access.matrix import Matrix
+from mlplane.policy.access.matrix import S3_API, Matrix
 
 from .access_plans import MATRIX_STACKS, matrix
 from .conftest import ROOT
@@ -69,6 +69,41 @@ def test_pod_in_b_cannot_reach_platform_backends(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", MATRIX_STACKS)
+def test_object_store_ports_other_than_s3_are_in_the_denied_set(stack: str) -> None:
+    """The S3 API port is judged by the credential cell; the store's other ports stay raw-port cells.
+
+    The issue's cells name the store's filer, master, volume and admin ports: every port of
+    the store's Service but the S3 API one must be in the group the pod-in-B test denies,
+    and the credential cell must exist.
+    """
+    m = matrix(stack)
+    stores = [t for t in m.targets if t.group in ("object store ports", S3_API)]
+    assert stores, "the plan has an object store"
+    s3 = sorted(t.port for t in stores if t.group == S3_API)
+    assert s3 in ([8333, 9000], [9000]), s3  # SeaweedFS's S3 listener and its 9000 alias; MinIO's 9000
+    others = {t.port for t in stores if t.group == "object store ports"}
+    if 8333 in s3:  # SeaweedFS: IAM, master (HTTP, gRPC), filer (HTTP, gRPC)
+        assert others == {8111, 9333, 19333, 8888, 18888}, others
+    assert "A's artifacts through the object store" in [t.name for t in m.targets]
+
+
+@pytest.mark.parametrize("stack", MATRIX_STACKS)
+def test_pod_in_b_with_a_forged_user_header_is_refused_by_the_mesh(stack: str) -> None:
+    """KFP trusts a kubeflow-userid header that reaches it (auth.go), so the mesh must refuse the forgery."""
+    from mlplane.policy.access.matrix import USER, _source
+    from mlplane.policy.access.paths import to_service
+    from mlplane.policy.access.request import Http
+    from mlplane.policy.access.scenario import world
+    from .access_plans import objects
+    w, who = world([dict(o) for o in objects(stack)])
+    api = w.cluster.service("kubeflow", "ml-pipeline")
+    verdict, _ = to_service(w, _source(w, "pod in B", who), api, 8888,
+                            Http(host="ml-pipeline.kubeflow.svc.cluster.local", path="/apis/v1beta1/runs",
+                                 port=8888, headers={USER: who.owner_a}))
+    assert not verdict, verdict.reason
+
+
+@pytest.mark.parametrize("stack", MATRIX_STACKS)
 def test_view_contributor_cannot_use_a_notebook_server(stack: str) -> None:
     m = matrix(stack)
     assert _failures(m, "view contributor of A", ["A's notebook"]) == []
@@ -87,3 +122,31 @@ def test_docs_security_md_shows_the_current_matrix() -> None:
         text = path.read_text()
     assert doc.BEGIN in text, "docs/security.md has no access matrix section"
     assert doc.replace_section(text, generated) == text
+
+
+def test_gke_metadata_is_denied_by_the_metadata_server_model_not_by_a_network_policy() -> None:
+    """Without the GKE metadata server (no prerequisite), gke's open egress would hand out the node's identity."""
+    from mlplane.policy.access.matrix import evaluate
+
+    from .access_plans import objects
+    cell = matrix("gke").cell("pod in B", "cloud metadata endpoint")
+    assert not cell.verdict.allowed and "GKE metadata server" in cell.verdict.reason
+    bare = evaluate("gke", [dict(o) for o in objects("gke")])
+    assert bare.cell("pod in B", "cloud metadata endpoint").verdict.allowed
+
+
+@pytest.mark.parametrize("stack", ("dev", "onprem@1.8.1"))
+def test_kfp_api_header_less_call_is_decided_by_rbac_of_the_callers_service_account(stack: str) -> None:
+    """Bind B's default-editor to kubeflow-edit in A and the header-less call passes: RBAC is what denies it."""
+    from mlplane.policy.access.matrix import evaluate
+
+    from .access_plans import objects
+    m = matrix(stack)
+    cell = m.cell("pod in B", "KFP API")
+    assert not cell.verdict.allowed and "SubjectAccessReview" in cell.verdict.reason, cell.verdict.reason
+    grant = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+             "metadata": {"name": "b-edits-a", "namespace": m.people.a},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kubeflow-edit"},
+             "subjects": [{"kind": "ServiceAccount", "name": "default-editor", "namespace": m.people.b}]}
+    granted = evaluate(stack, [*(dict(o) for o in objects(stack)), grant])
+    assert granted.cell("pod in B", "KFP API").verdict.allowed, granted.cell("pod in B", "KFP API").verdict.reason

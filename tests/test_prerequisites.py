@@ -21,7 +21,8 @@ EXPECTED = {
                "taints of nodes labelled feature.node.kubernetes.io/pci-0380_8086.present=true",
                "a default StorageClass", f"{_NP} (a CNI that implements it)"],
     "gke": [POST_RENDERER, "Compute Engine persistent disk CSI driver", "a default StorageClass",
-            f"{_NP} (GKE network policy or Dataplane V2)"],
+            f"{_NP} (GKE network policy or Dataplane V2)",
+            "the GKE metadata server on every node pool (Workload Identity Federation for GKE)"],
     "eks": [POST_RENDERER, "Amazon EBS CSI driver", "Karpenter", "a default StorageClass",
             f"{_NP} (Amazon VPC CNI network policy agent)", "AWS Load Balancer Controller"],
     "aks": [POST_RENDERER, "Azure Disk CSI driver", "a default StorageClass", f"{_NP} (Azure network policy engine)"],
@@ -46,7 +47,8 @@ def test_each_stack_declares_what_its_classes_pools_and_gateway_need(stack: str)
 def test_a_driver_two_classes_need_is_listed_once() -> None:
     config = load_stack("gke")  # two gce-pd classes
     items = [i for i in prerequisites(config)
-             if i.name not in ("a default StorageClass", POST_RENDERER) and not i.name.startswith(_NP)]
+             if i.name not in ("a default StorageClass", POST_RENDERER) and not i.name.startswith(_NP)
+             and "metadata server" not in i.name]
     assert len(items) == 1
     assert items[0].needed_by.count("mlplane:storage.classes[") == 2
     assert items[0].check == "kubectl get csidriver pd.csi.storage.gke.io"
@@ -85,3 +87,13 @@ def test_preview_lists_the_prerequisites_with_their_checks(capsys: pytest.Captur
     assert "Prerequisites of stack onprem (not installed by mlplane; check each before `pulumi up`):" in out
     assert "  csi-driver-nfs: for mlplane:storage.classes[1] (nfs-shared, provisioner nfs.csi.k8s.io)\n" in out
     assert "    check:   kubectl get csidriver nfs.csi.k8s.io\n" in out
+
+
+def test_gke_requires_the_gke_metadata_server_on_every_node_pool() -> None:
+    """Profile egress to 169.254.169.254 stays open on GKE only because of this prerequisite."""
+    from mlplane.infra.prerequisites import GKE_METADATA_SERVER
+    item = next(i for i in prerequisites(load_stack("gke")) if i.name == GKE_METADATA_SERVER)
+    assert "workloadIdentityConfig.workloadPool" in item.check and "grep -vqx GKE_METADATA" in item.check
+    assert "ml-platform --location europe-west4 --project acme-ml-platform" in item.check
+    for stack in ("eks", "aks", "onprem", "dev"):
+        assert GKE_METADATA_SERVER not in [i.name for i in prerequisites(load_stack(stack))], stack

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlplane.policy.access import netpol, rbac, scenario
+from mlplane.policy.access import kfp_api, netpol, rbac, scenario
 from mlplane.policy.access.cluster import Service, Workload
 from mlplane.policy.access.paths import World, from_outside, to_service
 from mlplane.policy.access.request import Http, Verdict, allow, deny
@@ -24,6 +24,8 @@ LOGIN_PREFIXES = ("/dex/", "/oauth2/")
 USER = "kubeflow-userid"
 #: The Kubernetes API server's RBAC decides these targets (kubectl with a user's or a pod's credentials).
 KUBE_API = "Kubernetes API in A"
+#: The object store's S3 API port: reachable from pipeline steps; what they may read is the credential's business.
+S3_API = "object store S3 API"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Target:
     address: str | None = None
     artifact_of: str | None = None
     kube_request: rbac.Request | None = None
+    #: What the KFP API server authorizes for this call (its SubjectAccessReview), see :mod:`kfp_api`.
+    kfp_request: rbac.Request | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,8 @@ def targets(world: World, who: scenario.People) -> list[Target]:
     if (challenge := _service_of(world, "cm-acme-http-solver", "istio-system")) is not None:
         found.append(Target("ACME challenge", "login", challenge, path="/.well-known/acme-challenge/t", public=True))
     named = [
-        ("KFP API", "kubeflow", "ml-pipeline", 8888, "/apis/v1beta1/runs", "GET"),
+        ("KFP API", "kubeflow", "ml-pipeline", 8888,
+         f"/apis/v1beta1/runs?resource_reference_key.type=NAMESPACE&resource_reference_key.id={who.a}", "GET"),
         ("KFAM", "kubeflow", "profiles-kfam", 8081, "/kfam/v1/bindings", "POST"),
         ("MLMD", "kubeflow", "metadata-grpc-service", 8080, "/ml_metadata.MetadataStoreService/GetArtifacts", "POST"),
         ("model registry", "kubeflow", "model-registry-service", 8080, "/api/model_registry/v1alpha3/registered_models", "GET"),
@@ -117,15 +122,22 @@ def targets(world: World, who: scenario.People) -> list[Target]:
     ]
     for name, ns, svc, port, path, method in named:
         if (service := cluster.service(ns, svc)) is not None:
-            found.append(Target(name, "Kubeflow backends", service, port, path, method=method))
+            kfp = rbac.Request("list", "runs", who.a, group="pipelines.kubeflow.org") if name == "KFP API" else None
+            found.append(Target(name, "Kubeflow backends", service, port, path, method=method, kfp_request=kfp))
     for service in sorted(cluster.services.values(), key=lambda s: (s.namespace, s.name)):
         if service.namespace != "kubeflow":
             continue
         if "mysql" in service.name or service.name.endswith("-db"):
             found += [Target(f"database {service.name}:{p}", "databases", service, p) for p in sorted(service.ports)]
         if service.name in ("seaweedfs", "minio-service"):
-            found += [Target(f"object store {service.name}:{p}", "object store ports", service, p) for p in sorted(service.ports)]
-            s3 = 8333 if 8333 in service.ports else next(iter(sorted(service.ports)))
+            s3 = 8333 if 8333 in service.ports else 9000 if 9000 in service.ports else next(iter(sorted(service.ports)))
+            # The S3 API is open to pipeline steps by design (isolation is per-profile credentials,
+            # judged by the artifacts cell below); the store's other ports (filer, master, volume,
+            # admin, console) are not. SeaweedFS's 9000 ("http-s3-compat") targets the S3 listener too
+            # (kubeflow/manifests applications/pipeline/upstream/third-party/seaweedfs/base/seaweedfs/seaweedfs-service.yaml).
+            found += [Target(f"object store {service.name}:{p}",
+                             S3_API if service.ports[p] == service.ports[s3] else "object store ports", service, p)
+                      for p in sorted(service.ports)]
             found.append(Target("A's artifacts through the object store", "A's artifacts", service, s3,
                                 f"/mlpipeline/private-artifacts/{who.a}/run/x", artifact_of=who.a))
     if (ui := cluster.service("kubeflow", "ml-pipeline-ui")) is not None:
@@ -225,7 +237,13 @@ def _evaluate(world: World, persona: str, target: Target, who: scenario.People) 
     if target.address is not None:
         if source is None:
             return deny(f"{target.address} is link-local: not reachable from outside the cluster")
-        return netpol.connect(world.cluster, netpol.Endpoint(source), netpol.Endpoint(address=target.address), 80)
+        verdict = netpol.connect(world.cluster, netpol.Endpoint(source), netpol.Endpoint(address=target.address), 80)
+        if verdict and world.metadata_server == "gke":
+            return deny(f"{verdict.reason} -> but the GKE metadata server answers there (every node pool runs "
+                        "GKE_METADATA, a declared prerequisite): it gives a pod only its own Kubernetes "
+                        "ServiceAccount's federated identity, never the node's service account (Google Cloud, "
+                        "Workload Identity Federation for GKE; GKE API WorkloadMetadataConfig.Mode)")
+        return verdict
     verdicts: list[Verdict] = []
     if source is None:
         if gateway is None:
@@ -289,6 +307,11 @@ def _after(world: World, target: Target, http: Http, verdict: Verdict, trail: li
     if not verdict:
         return verdict
     reason = " -> ".join(trail) if trail else verdict.reason
+    if target.kfp_request is not None:
+        caller = rbac.Identity.service_account(source.namespace, source.service_account) if source is not None else None
+        objects = [o for kind in ("Deployment", "ConfigMap", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+                   for o in world.cluster.of_kind(kind)]
+        return kfp_api.decide(objects, target.kfp_request, user or http.header(USER), caller, reason)
     if target.artifact_of and target.name.endswith("KFP UI"):
         return _ui_artifact(world, target, user, reason)
     if target.artifact_of and source is not None:
@@ -325,9 +348,18 @@ def _s3_credential(world: World, target: Target, source: Workload, reason: str) 
     return deny(f"{reason} -> but {source.namespace}'s S3 identity may only use {', '.join(policy)}")
 
 
-def evaluate(stack: str, objects: list[Mapping[str, Any]]) -> Matrix:
-    """The whole matrix of one plan (its Kubernetes objects)."""
+def evaluate(stack: str, objects: list[Mapping[str, Any]], metadata_server: str | None = None) -> Matrix:
+    """The whole matrix of one plan (its Kubernetes objects).
+
+    Args:
+        stack: The stack's name (for reports).
+        objects: The plan's Kubernetes objects.
+        metadata_server: ``"gke"`` when the stack's prerequisites guarantee the GKE metadata
+            server on every node (:data:`mlplane.infra.prerequisites.GKE_METADATA_SERVER`);
+            None for the cloud's plain instance metadata service.
+    """
     world, who = scenario.world(objects)
+    world.metadata_server = metadata_server
     result = Matrix(stack, who, targets(world, who))
     for persona in PERSONAS:
         for target in result.targets:

@@ -1,8 +1,10 @@
 """The scenario a matrix is evaluated in: profiles A and B, their people, run-time objects.
 
 A is the plan's first profile (by name); B a profile none of whose owner is a member of
-A, else one created at run time (through the dashboard, so only the profile
-controller's objects exist for it). Contributors of A missing from the plan are added as
+A. When the plan declares no such profile, B stands for one the operator would declare
+(run-time profile creation is closed: components/platform/'s admission policy admits
+declared profiles only): the profile controller's objects plus a copy of what mlplane
+makes in A's namespace that is not about A's people (:func:`declared_like`). Contributors of A missing from the plan are added as
 KFAM would add them at run time. Probes (a notebook, a TensorBoard and a serverless
 endpoint named ``probe``) stand for what A's members create at run time.
 """
@@ -10,6 +12,7 @@ endpoint named ``probe``) stand for what A's members create at run time.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,9 +71,42 @@ def people(objects: list[Mapping[str, Any]]) -> tuple[People, dict[str, str], tu
     return People(a, b[0], owner, picks["edit"], picks["view"], b[1]), extra, tuple(added)
 
 
+#: What mlplane makes in every profile namespace alike (people's bindings and policies are per profile).
+NAMESPACE_KINDS = ("NetworkPolicy", "AuthorizationPolicy", "PeerAuthentication", "Sidecar", "ResourceQuota", "LimitRange")
+
+
+def _renamed(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _renamed(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, old, new) for v in value]
+    return new if value == old else value
+
+
+def declared_like(objects: list[Mapping[str, Any]], who: People) -> list[dict[str, Any]]:
+    """mlplane's objects of A's namespace, made again for B as if B were declared.
+
+    Namespace-wide objects (:data:`NAMESPACE_KINDS`) that mention none of A's people, and A's
+    Namespace object (its labels), with every value naming A renamed to B.
+    """
+    people = set(_members(objects, who.a, who.owner_a))
+    made: list[dict[str, Any]] = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        mine = obj.get("kind") in NAMESPACE_KINDS and meta.get("namespace") == who.a
+        if not (mine or (obj.get("kind") == "Namespace" and meta.get("name") == who.a)):
+            continue
+        if any(p in json.dumps(obj) for p in people):
+            continue
+        made.append(_renamed(dict(obj), who.a, who.b))
+    return made
+
+
 def world(objects: list[Mapping[str, Any]]) -> tuple[World, People]:
     """The evaluated world of a plan: its objects plus the run-time ones, and its people."""
     who, extra, added = people(objects)
+    if who.b in extra:
+        objects = [*objects, *declared_like(objects, who)]
     policies: dict[str, list[str]] = {}
     made = runtime.synthesize(objects, extra, added, {who.a: ("notebook", "tensorboard", "endpoint")}, policies)
     everything = [*objects, *made]
