@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mlplane.components.admission import selector_matches
+
 
 def istio_value(pattern: str, value: str | None, ignore_case: bool = False) -> bool:
     """Whether ``value`` (None: absent) matches one Istio string pattern."""
@@ -74,24 +76,7 @@ def principal(pattern: str, value: str | None) -> bool:
 
 def labels(selector: Mapping[str, Any] | None, target: Mapping[str, str]) -> bool:
     """A Kubernetes LabelSelector (``matchLabels``, ``matchExpressions``) against labels."""
-    if not selector:
-        return True
-    for key, wanted in (selector.get("matchLabels") or {}).items():
-        if target.get(key) != wanted:
-            return False
-    for expression in selector.get("matchExpressions") or ():
-        key, operator = expression["key"], expression["operator"]
-        values = expression.get("values") or ()
-        present = key in target
-        if operator == "In" and not (present and target[key] in values):
-            return False
-        if operator == "NotIn" and present and target[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-    return True
+    return selector_matches(selector, target)
 
 
 def match_labels(selector: Mapping[str, str] | None, target: Mapping[str, str]) -> bool:

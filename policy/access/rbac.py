@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlplane.components.admission import selector_matches
 from mlplane.policy.access.request import Verdict, allow, deny
 
 
@@ -75,24 +76,6 @@ class Request:
         return f"{self.verb} {what} in {self.namespace}"
 
 
-def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """A LabelSelector (matchLabels and matchExpressions), as apimachinery's labels package reads it."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or ():
-        key, operator, values = expression["key"], expression["operator"], expression.get("values") or ()
-        if operator == "In" and labels.get(key) not in values:
-            return False
-        if operator == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if operator == "Exists" and key not in labels:
-            return False
-        if operator == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
 def cluster_role_rules(objects: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
     """Every ClusterRole's rules, aggregated roles filled as the aggregation controller fills them.
 
@@ -110,7 +93,7 @@ def cluster_role_rules(objects: Iterable[Mapping[str, Any]]) -> dict[str, list[M
             gathered: list[Mapping[str, Any]] = []
             for other in sorted(roles):
                 labels = roles[other]["metadata"].get("labels") or {}
-                if other != name and any(_selector_matches(s, labels) for s in selectors):
+                if other != name and any(selector_matches(s, labels) for s in selectors):
                     gathered += [rule for rule in rules[other] if rule not in gathered]
             if gathered != rules[name]:
                 rules[name], changed = gathered, True
