@@ -26,19 +26,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlplane.core.kinds import BUILTIN_CLUSTER_SCOPED_KINDS
+
 _CONFIGURATION_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 EXEMPT_KINDS = frozenset({*_CONFIGURATION_KINDS, "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
                           "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"})
 SERVER_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 NAME_LABEL = "kubernetes.io/metadata.name"
 
-#: Built-in cluster-scoped kinds (CRDs say their own scope).
-_CLUSTER_KINDS = frozenset({
-    "APIService", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding", "CSIDriver", "CSINode",
-    "CustomResourceDefinition", "FlowSchema", "IngressClass", "MutatingWebhookConfiguration", "Namespace", "Node",
-    "PersistentVolume", "PriorityClass", "PriorityLevelConfiguration", "RuntimeClass", "StorageClass",
-    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration",
-    "VolumeAttachment"})
 
 
 @dataclass(frozen=True)
@@ -177,7 +172,7 @@ class Facts:
     def namespace_of(self, body: Mapping[str, Any]) -> str:
         """The object's namespace ("" when cluster-scoped)."""
         group, kind = _group(str(body.get("apiVersion", ""))), str(body.get("kind", ""))
-        cluster = (group, kind) in self.cluster_scoped or ((group, kind) not in self.plurals and kind in _CLUSTER_KINDS)
+        cluster = (group, kind) in self.cluster_scoped or ((group, kind) not in self.plurals and kind in BUILTIN_CLUSTER_SCOPED_KINDS)
         return "" if cluster else str((body.get("metadata") or {}).get("namespace") or self.default_namespace)
 
     def request(self, body: Mapping[str, Any]) -> Request:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mlplane.core.kinds import BUILTIN_CLUSTER_SCOPED_KINDS
+
 #: pulumi-kubernetes types that are not single Kubernetes objects: providers, charts,
 #: kustomize directories, YAML groups, and patches of objects that exist already.
 _NOT_OBJECTS = frozenset(
@@ -25,41 +27,10 @@ _NOT_OBJECTS = frozenset(
     }
 )
 
-#: Kinds that live outside namespaces (built-in and of the CRDs mlplane uses).
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        "APIService",
-        "CertificateSigningRequest",
-        "ClusterIssuer",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ClusterServingRuntime",
-        "ClusterStorageContainer",
-        "ClusterTrainingRuntime",
-        "ComponentStatus",
-        "CSIDriver",
-        "CSINode",
-        "CustomResourceDefinition",
-        "EC2NodeClass",
-        "FlowSchema",
-        "IngressClass",
-        "MutatingWebhookConfiguration",
-        "Namespace",
-        "Node",
-        "NodeFeatureRule",
-        "NodePool",
-        "PersistentVolume",
-        "PriorityClass",
-        "PriorityLevelConfiguration",
-        "Profile",
-        "RuntimeClass",
-        "StorageClass",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-        "ValidatingWebhookConfiguration",
-        "VolumeAttachment",
-    }
-)
+#: Kinds that live outside namespaces: the built-in ones and those of the CRDs mlplane uses.
+CLUSTER_SCOPED_KINDS = BUILTIN_CLUSTER_SCOPED_KINDS | frozenset({
+    "ClusterIssuer", "ClusterServingRuntime", "ClusterStorageContainer", "ClusterTrainingRuntime", "EC2NodeClass",
+    "NodeFeatureRule", "NodePool", "Profile"})
 
 #: Types whose deletion or replacement loses data.
 STATEFUL_TYPES = frozenset(
