@@ -122,12 +122,16 @@ def test_no_consumer_is_patched_by_a_second_code_path(train: str, tmp_path: Path
                 changed.add((obj["kind"], obj["metadata"]["name"]))
     consumers = {(kind, name) for kind, name, _, _ in EXPECTED[train]}
     assert consumers <= changed
-    # The cache image pinned and the artifact proxy on (kfp_config.py); workloads reading a store restart.
+    # The cache image pinned, the artifact proxy on, the UI's open proxy and the visualization
+    # service closed (kfp_config.py);
+    # workloads reading a store restart.
     readers = {("Deployment", o["metadata"]["name"]) for objects in raw(train).values() for o in objects
                if o["kind"] == "Deployment" and any(reads_secret(o["spec"]["template"]["spec"], s.secret)
                                                     for s in STORES.values())}
     assert changed - consumers - readers <= {("ConfigMap", "pipeline-install-config"),
-                                            ("Deployment", "kubeflow-pipelines-profile-controller")}
+                                            ("Deployment", "kubeflow-pipelines-profile-controller"),
+                                            ("AuthorizationPolicy", "ml-pipeline-ui"),
+                                            ("AuthorizationPolicy", "ml-pipeline")}
 
 
 def _without_namespace(obj: dict[str, Any]) -> dict[str, Any]:

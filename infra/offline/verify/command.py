@@ -2,8 +2,9 @@
 
 Exit codes: 0 verified (or problems found without ``--fail-on-problem``); 1 a problem of the
 plan under ``--fail-on-problem``; 2 bad input (a ``--k8s-bin`` without the binaries or of an
-unsupported version, a stack that does not render; raised as InputError and reported by the
-CLI); 3 the harness failed (a process died, a wait timed out, no network namespace could be
+unsupported version, a stack that does not render, a chart or directory whose sources are not
+at hand, so that what it installs would not be applied; raised as InputError and reported by
+the CLI); 3 the harness failed (a process died, a wait timed out, no network namespace could be
 made). A control plane is never left running: it is started inside the isolated child and
 stopped there on every path (:mod:`.controlplane`).
 """
@@ -20,9 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mlplane.core.errors import input_error
+from mlplane.infra.offline.plan import Plan
+from mlplane.infra.offline.unexpanded import unexpanded
 from mlplane.infra.offline.verify.binaries import check, locate
 from mlplane.infra.offline.verify.errors import HarnessError
-from mlplane.infra.offline.verify.isolation import CHILD_MARK, interfaces, isolated_command
+from mlplane.infra.offline.verify.isolation import CHILD_MARK, NotIsolated, interfaces, isolated_command, require_isolation
 
 EXIT_OK, EXIT_PROBLEM, EXIT_HARNESS = 0, 1, 3
 
@@ -86,13 +90,38 @@ def run(args: argparse.Namespace, load: Callable[[], Any], render: Callable[[Any
     return _run_isolated(args, load, render)
 
 
+def refuse_unexpanded(plan: Plan, file: str, stack_argument: str) -> None:
+    """Refuse a plan with charts or directories left unexpanded (their sources not at hand).
+
+    Their objects would not be applied, so the control plane would judge a partial plan: the
+    custom resources of their CRDs and webhooks would be refused as "problems of the plan" that
+    are not, and everything they install would go unjudged.
+
+    Raises:
+        InputError: Naming the stack file, how many and which were not expanded, and the fix.
+    """
+    missing = unexpanded(None, plan, ()).sources
+    if missing:
+        names = ", ".join(urn.rsplit("::", 1)[-1] for urn in missing[:2]) + (", ..." if len(missing) > 2 else "")
+        raise input_error(file, "--sources", f"{len(missing)} chart(s)/directories not expanded, so verify would "
+                          "apply a partial plan", value=names,
+                          allowed=f"their sources at hand: `mlplane sources fetch {stack_argument}` "
+                                  "(fills the cache), or `--sources DIR`")
+
+
 def _run_isolated(args: argparse.Namespace, load: Callable[[], Any], render: Callable[[Any], Any]) -> int:
     from mlplane.infra.offline.verify.harness import verify
     from mlplane.infra.prerequisites import prerequisites
 
     binaries = check(*locate(args.k8s_bin))  # InputError: exit 2, before any render or process
+    try:
+        require_isolation()  # before a render that may take minutes (the harness checks again)
+    except NotIsolated as exc:
+        print(f"error: mlplane verify: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
     config = load()
     plan = render(config)
+    refuse_unexpanded(plan, config.source.display, config.source.command_argument)  # exit 2, nothing started
     pools = list(config.accelerators.pools) if config.accelerators is not None else []
     crds = getattr(args, "crds", None) or (Path(os.environ["MLPLANE_CRDS"]) if os.environ.get("MLPLANE_CRDS") else None)
     previous = signal.signal(signal.SIGTERM, _interrupt)
