@@ -63,10 +63,16 @@ def _list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value or [])
 
 
+def _modelled(statements: list[Mapping[str, Any]]) -> None:
+    """Refuse a condition this model does not implement (MinIO would apply it; guessing could allow)."""
+    for statement in statements:
+        for operator in statement.get("Condition") or {}:
+            if operator not in ("StringLike", "StringEquals"):
+                raise ValueError(f"condition operator {operator} is not modelled")
+
+
 def _condition_holds(conditions: Mapping[str, Any], request: S3Request) -> bool:
     for operator, keys in (conditions or {}).items():
-        if operator not in ("StringLike", "StringEquals"):
-            raise ValueError(f"condition operator {operator} is not modelled")
         for key, patterns in keys.items():
             name = key.split(":", 1)[1] if key.startswith(("s3:", "aws:")) else key
             values = list(request.conditions.get(name) or ())
@@ -91,6 +97,7 @@ def allowed(document: Mapping[str, Any], request: S3Request) -> bool:
     """Whether ``document`` (IAM JSON) lets a user make ``request`` (deny first, then allow)."""
     statements = _list(document.get("Statement")) if not isinstance(document.get("Statement"), Mapping) \
         else [document["Statement"]]
+    _modelled(statements)
     if any(s.get("Effect") == "Deny" and _statement_matches(s, request) for s in statements):
         return False
     return any(s.get("Effect") == "Allow" and _statement_matches(s, request) for s in statements)
