@@ -129,9 +129,14 @@ def test_the_1_8_1_to_26_03_plan_migrates_every_store() -> None:
     assert "platform-apps-credentials-kfp-mysql-migrate" not in changes
     assert "platform-apps-credentials-katib-mysql-migrate" not in changes
     assert changes["platform-apps-credentials-model-registry-db-migrate"] == "create"
-    # The generated values are kept across the train switch (same names, same inputs).
+    # The generated values are kept across the train switch (same names, same inputs); the
+    # per-profile MinIO identities go with MinIO (26.03's controller mints SeaweedFS ones).
+    minio = "platform-apps-credentials-kfp-profile-"
     assert not [n for n, op in changes.items() if n.startswith("platform-apps-credentials-") and
-                n.endswith(("-password", "-accesskey", "-secretkey")) and op != "create"]
+                n.endswith(("-password", "-accesskey", "-secretkey")) and op != "create" and not n.startswith(minio)]
+    assert {n: op for n, op in changes.items() if n.startswith(minio)} == {
+        f"{minio}{suffix}": "delete" for suffix in ("team-nlp-secretkey", "team-vision-secretkey", "keys",
+                                                    "identities", "identities-job")}
     seaweed = next(r.inputs for r in new if r.inputs.get("kind") == "Deployment"
                    and r.inputs["metadata"]["name"] == "seaweedfs")
     template = seaweed["spec"]["template"]
