@@ -20,8 +20,14 @@ Since mlplane declares the profiles, it gives each one its own identity:
   ``minio://mlpipeline/private-artifacts/<ns>/v2/artifacts``; Argo ``keyFormat``
   ``private-artifacts/{{workflow.namespace}}/...``): :func:`patch_sync` gives each
   namespace's ``kfp-launcher`` that root, :func:`patch_key_format` puts
-  ``{{workflow.namespace}}`` into Argo's key (a workflow variable its ``keyFormat`` may use:
-  the same upstream file's comment, Argo v3.3.10).
+  ``{{workflow.namespace}}`` into Argo's key: Argo v3.3.10 (the 1.8.1 workflow controller)
+  resolves the archive location it builds from ``keyFormat`` with the workflow's global
+  parameters (argoproj/argo-workflows v3.3.10 ``workflow/controller/workflowpod.go``
+  ``substitutePodParams(pod, woc.globalParams, tmpl)``), ``workflow.namespace`` among them
+  (``workflow/controller/operator.go``), and saves with ``PutObject`` alone unless
+  ``createBucketIfNotPresent`` (``workflow/artifacts/s3/s3.go``). KFP 2.0.5 looks up cached
+  steps per namespace (``backend/src/v2/driver/driver.go``: ``GetExecutionCache(..., opts.Namespace)``),
+  so a run never reuses another namespace's outputs.
 - **the identity.** User ``profile-<ns>`` (the access key; a name, like the stores' user
   names) with a generated secret key (pulumi-random, :mod:`generated`), and the canned
   policy ``mlplane-profile-<ns>`` (:func:`policy_document`): object reads, writes and
