@@ -303,3 +303,19 @@ def test_copying_the_root_key_again_flips_the_cell() -> None:
             obj["data"]["sync.py"] = upstream
     cell = evaluate("onprem@1.8.1", objects).cell("pod in B", CELL)
     assert cell.verdict.allowed and "MinIO's root" in cell.verdict.reason, cell.verdict.reason
+
+
+@needs_upstream
+def test_with_no_profile_declared_the_controller_still_hands_out_no_root_key() -> None:
+    """The transform patches sync.py on a MinIO train even when no profile is declared (fail closed)."""
+    from mlplane.components.credentials.stores import stores_of
+    from mlplane.components.credentials.transform import patch_object
+    code = (sources_folder() / SYNC_181).read_text()
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "code"}, "data": {"sync.py": code}}
+    stores = stores_of("pipelines")
+    values = {s.id: {k.key: "x" for k in s.keys} for s in stores}
+    assert patch_object(config, stores, values, profiles=None) is None  # 26.03-style: not a MinIO train
+    patched = patch_object(config, stores, values, profiles=())
+    assert patched is not None
+    children = _children([patched, _controller(code, [], patch=False)[1]], "team-a")
+    assert "Secret/mlpipeline-minio-artifact" not in children

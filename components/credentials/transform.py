@@ -120,7 +120,8 @@ def _parameters_patch(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def patch_object(obj: Mapping[str, Any], stores: tuple[Store, ...], values: Mapping[str, Mapping[str, Any]],
-                 marks: Mapping[str, str] | None = None, profiles: tuple[str, ...] = ()) -> dict[str, Any] | None:
+                 marks: Mapping[str, str] | None = None, profiles: tuple[str, ...] | None = None
+                 ) -> dict[str, Any] | None:
     """One expanded object with the stores' generated credentials written in, or None if unchanged.
 
     Args:
@@ -131,12 +132,13 @@ def patch_object(obj: Mapping[str, Any], stores: tuple[Store, ...], values: Mapp
             ``"generated"``): every workload reading the store's Secret carries it.
         profiles: Declared profiles that get a MinIO identity of their own (1.8.1's KFP;
             :mod:`~mlplane.components.credentials.profile_identities`): its profile
-            controller writes each its own key, and artifacts go under each one's prefix.
+            controller writes each its own key (and no key to any other namespace), and
+            artifacts go under each one's prefix. None: not a MinIO train, nothing patched.
 
     Returns:
         A patched copy (``obj`` is not changed), or None when the object is not a consumer.
     """
-    if profiles and (own := patch_controller(obj, profiles)) is not None:
+    if profiles is not None and (own := patch_controller(obj, profiles)) is not None:
         return patch_object(own, stores, values, marks) or own
     kind = obj.get("kind")
     name = (obj.get("metadata") or {}).get("name")
@@ -158,7 +160,7 @@ def patch_object(obj: Mapping[str, Any], stores: tuple[Store, ...], values: Mapp
 
 
 def credential_transform(stores: tuple[Store, ...], values: Mapping[str, Mapping[str, Any]],
-                         marks: Mapping[str, str] | None = None, profiles: tuple[str, ...] = ()
+                         marks: Mapping[str, str] | None = None, profiles: tuple[str, ...] | None = None
                          ) -> pulumi.ResourceTransform:
     """The ``ResourceTransform`` registered on a directory: :func:`patch_object` on each child.
 

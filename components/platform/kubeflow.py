@@ -129,8 +129,9 @@ class KubeflowApps(pulumi.ComponentResource):
         stores = stores_of(key)
         transforms: list[pulumi.ResourceTransform] = []
         # KFP on MinIO copies the root key into every profile: each declared one gets its own.
+        # (None elsewhere; with no profile declared, sync.py is still patched: nobody gets the root key.)
         profiles = args.profiles if key == "pipelines" and component.app_version in \
-            profile_identities.KFP_VERSIONS else ()
+            profile_identities.KFP_VERSIONS else None
         keys: pulumi.Resource | None = None
         if stores:
             values = generate(f"{self._base}-credentials", stores, args.rotate, self)
