@@ -59,12 +59,12 @@ def test_owner_of_a_reaches_a_notebook(stack: str) -> None:
     assert cell.verdict.allowed, cell.verdict.reason
 
 
-#: The one cell that does not hold yet, pinned exactly (it must keep failing until it is fixed, then
-#: leave this set): KFP 1.8.1's profile controller (its sync.py) copies the object store's admin
-#: key into every profile namespace, so a pod in B reads A's artifacts with it. The fix (a MinIO
-#: identity per declared profile, sync.py patched through the credentials transform) is written
-#: in docs/security.md; 26.03 gives each namespace its own SeaweedFS identity.
-KNOWN_GAPS = {("onprem@1.8.1", "pod in B", "A's artifacts through the object store")}
+#: Cells that do not hold yet, pinned exactly (each must keep failing until it is fixed, then leave
+#: this set). Empty: 1.8.1's "pod in B -> A's artifacts through the object store" holds since each
+#: declared profile has a MinIO identity of its own (components/credentials/profile_identities.py),
+#: judged by MinIO's policy semantics (policy/access/minio.py); 26.03 gives each namespace its own
+#: SeaweedFS identity.
+KNOWN_GAPS: set[tuple[str, str, str]] = set()
 
 
 @pytest.mark.parametrize("stack", MATRIX_STACKS)

@@ -129,9 +129,14 @@ def test_the_1_8_1_to_26_03_plan_migrates_every_store() -> None:
     assert "platform-apps-credentials-kfp-mysql-migrate" not in changes
     assert "platform-apps-credentials-katib-mysql-migrate" not in changes
     assert changes["platform-apps-credentials-model-registry-db-migrate"] == "create"
-    # The generated values are kept across the train switch (same names, same inputs).
+    # The generated values are kept across the train switch (same names, same inputs); the
+    # per-profile MinIO identities go with MinIO (26.03's controller mints SeaweedFS ones).
+    minio = "platform-apps-credentials-kfp-profile-"
     assert not [n for n, op in changes.items() if n.startswith("platform-apps-credentials-") and
-                n.endswith(("-password", "-accesskey", "-secretkey")) and op != "create"]
+                n.endswith(("-password", "-accesskey", "-secretkey")) and op != "create" and not n.startswith(minio)]
+    assert {n: op for n, op in changes.items() if n.startswith(minio)} == {
+        f"{minio}{suffix}": "delete" for suffix in ("team-nlp-secretkey", "team-vision-secretkey", "keys",
+                                                    "identities", "identities-job")}
     seaweed = next(r.inputs for r in new if r.inputs.get("kind") == "Deployment"
                    and r.inputs["metadata"]["name"] == "seaweedfs")
     template = seaweed["spec"]["template"]
@@ -173,7 +178,8 @@ def test_the_jobs_and_the_patched_objects_are_admitted_in_restricted_kubeflow(re
                and r.inputs["metadata"].get("namespace") == "kubeflow"
                and (r.inputs["metadata"]["name"] in {s.secret for s in STORES.values()} | {
                    "mysql", "katib-mysql", "model-registry-db", "seaweedfs", "pipeline-install-config",
-                   "model-registry-db-parameters"})]
+                   "model-registry-db-parameters", "kubeflow-pipelines-profile-controller",
+                   "workflow-controller-configmap"} or "sync.py" in (r.inputs.get("data") or {}))]
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeflow", "labels": {
         "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest"}}}
     snippet = """
@@ -181,7 +187,7 @@ kubectl apply -f $FILES/ns.yaml >/dev/null
 kubectl apply --server-side -f $FILES/ours.yaml 2>&1 | sed 's/^/ours: /'
 kubectl apply --server-side --force-conflicts -f $FILES/patched.yaml 2>&1 | sed 's/^/patched: /'
 for i in $(seq 1 30); do
-  n=$(kubectl -n kubeflow get pods -l app.kubernetes.io/name=mlplane-credential-migration -o name | wc -l)
+  n=$(kubectl -n kubeflow get pods -l 'app.kubernetes.io/name in (mlplane-credential-migration,mlplane-kfp-profile-identities)' -o name | wc -l)
   [ "$n" -ge "$JOBS" ] && break; sleep 1
 done
 echo "pods: $n"
@@ -205,7 +211,8 @@ echo "control: $m"
                                                                  "patched.yaml": patched, "control.yaml": control},
                               timeout=240)
     print(output)
-    assert jobs == (3 if release == "26.03" else 2)
+    # 1.8.1: the two MySQL migrations and the Job adding each profile's MinIO identity (profile_identities.py).
+    assert jobs == 3
     assert f"pods: {jobs}" in output, output
     # The upstream Deployments' own pods are judged by their namespace's level elsewhere
     # (1.8.1's do not meet restricted: docs/platform.md); here only their objects' admission.

@@ -123,15 +123,20 @@ def test_no_consumer_is_patched_by_a_second_code_path(train: str, tmp_path: Path
     consumers = {(kind, name) for kind, name, _, _ in EXPECTED[train]}
     assert consumers <= changed
     # The cache image pinned, the artifact proxy on, the UI's open proxy and the visualization
-    # service closed (kfp_config.py);
-    # workloads reading a store restart.
+    # service closed (kfp_config.py); workloads reading a store restart; on 1.8.1 the profile
+    # controller's code and Argo's key format give each profile its own key and prefix
+    # (profile_identities.py), through the same registered transform.
     readers = {("Deployment", o["metadata"]["name"]) for objects in raw(train).values() for o in objects
                if o["kind"] == "Deployment" and any(reads_secret(o["spec"]["template"]["spec"], s.secret)
                                                     for s in STORES.values())}
+    code = {("ConfigMap", o["metadata"]["name"]) for objects in raw(train).values() for o in objects
+            if o["kind"] == "ConfigMap" and "sync.py" in (o.get("data") or {})}
+    per_profile = code | {("ConfigMap", "workflow-controller-configmap")} if train == "1.8.1" else set()
     assert changed - consumers - readers <= {("ConfigMap", "pipeline-install-config"),
                                             ("Deployment", "kubeflow-pipelines-profile-controller"),
                                             ("AuthorizationPolicy", "ml-pipeline-ui"),
-                                            ("AuthorizationPolicy", "ml-pipeline")}
+                                            ("AuthorizationPolicy", "ml-pipeline"), *per_profile}
+    assert per_profile <= changed
 
 
 def _without_namespace(obj: dict[str, Any]) -> dict[str, Any]:

@@ -65,11 +65,19 @@ def test_pinned_charts_and_directories_update_in_place(release_diff: tuple[dict,
         }, change
 
 
-def test_a_release_change_replaces_and_deletes_nothing(release_diff: tuple[dict, dict, dict]) -> None:
+def test_a_release_change_replaces_nothing_and_deletes_only_the_minio_identities(release_diff: tuple[dict, dict, dict]) -> None:
     _, _, diff = release_diff
-    assert diff["summary"]["replace"] == 0 and diff["summary"]["delete"] == 0
+    # Deleted: only what 1.8.1's MinIO needed, each profile's identity there (key, Secret, policies,
+    # the Job adding them: components/credentials/profile_identities.py); 26.03's controller mints
+    # SeaweedFS identities itself. None holds data.
+    minio = "platform-apps-credentials-kfp-profile-"
+    deleted = {c["urn"].rsplit("::", 1)[1] for c in diff["changes"] if c["op"] == "delete"}
+    assert deleted == {f"{minio}{s}" for s in ("team-nlp-secretkey", "team-vision-secretkey", "keys", "identities",
+                                               "identities-job")}
+    assert not [c for c in diff["changes"] if c["op"] == "delete" and c["danger"]]
+    assert diff["summary"]["replace"] == 0
     created = {c["urn"].rsplit("::", 1)[1] for c in diff["changes"] if c["op"] == "create"}
-    assert all(c["op"] in ("update", "create") for c in diff["changes"])
+    assert all(c["op"] in ("update", "create") for c in diff["changes"] if c["op"] != "delete")
     # Model Registry is new in 26.03 (with its generated database password and its migration
     # Job); everything else existed already.
     assert created == {"platform-apps-model-registry-server", "platform-apps-model-registry-istio",

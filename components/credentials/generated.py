@@ -40,3 +40,24 @@ def generate(name: str, stores: tuple[Store, ...], rotate: Mapping[str, str], pa
             for key in store.keys
         }
     return values
+
+
+def generate_profile_keys(name: str, namespaces: tuple[str, ...], rotation: str | None, parent: pulumi.Resource
+                          ) -> dict[str, pulumi.Output[str]]:
+    """A generated MinIO secret key per declared profile (``components/credentials/profile_identities.py``).
+
+    Args:
+        name: Prefix of the Pulumi names (``f"{name}-kfp-profile-{namespace}-secretkey"``).
+        namespaces: The profiles.
+        rotation: The object store's rotation token (``kfp-object-store``; None: never rotated):
+            rotating the store rotates every profile's key with it.
+        parent: The component that owns the passwords.
+
+    Returns:
+        Secret outputs by namespace (40 letters and digits: MinIO's own generated length,
+        ``pkg/auth/credentials.go`` ``secretKeyMaxLen``).
+    """
+    keepers = {"rotation": rotation} if rotation is not None else None
+    return {ns: pulumi.Output.secret(random.RandomPassword(
+        f"{name}-kfp-profile-{ns}-secretkey", length=40, special=False, keepers=keepers,
+        opts=pulumi.ResourceOptions(parent=parent)).result) for ns in namespaces}

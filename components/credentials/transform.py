@@ -29,6 +29,7 @@ import pulumi
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
 from mlplane.components.base import PUBLISHED_MASK, SECRET_MASK
+from mlplane.components.credentials.profile_identities import patch_controller
 from mlplane.components.credentials.stores import ALLOW_EMPTY, Store
 
 MASKS = (PUBLISHED_MASK, SECRET_MASK)
@@ -119,7 +120,8 @@ def _parameters_patch(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def patch_object(obj: Mapping[str, Any], stores: tuple[Store, ...], values: Mapping[str, Mapping[str, Any]],
-                 marks: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+                 marks: Mapping[str, str] | None = None, profiles: tuple[str, ...] | None = None
+                 ) -> dict[str, Any] | None:
     """One expanded object with the stores' generated credentials written in, or None if unchanged.
 
     Args:
@@ -128,10 +130,16 @@ def patch_object(obj: Mapping[str, Any], stores: tuple[Store, ...], values: Mapp
         values: Generated values by store id, then Secret key (strings or secret Outputs).
         marks: The credential's generation by store id (the rotation token; default
             ``"generated"``): every workload reading the store's Secret carries it.
+        profiles: Declared profiles that get a MinIO identity of their own (1.8.1's KFP;
+            :mod:`~mlplane.components.credentials.profile_identities`): its profile
+            controller writes each its own key (and no key to any other namespace), and
+            artifacts go under each one's prefix. None: not a MinIO train, nothing patched.
 
     Returns:
         A patched copy (``obj`` is not changed), or None when the object is not a consumer.
     """
+    if profiles is not None and (own := patch_controller(obj, profiles)) is not None:
+        return patch_object(own, stores, values, marks) or own
     kind = obj.get("kind")
     name = (obj.get("metadata") or {}).get("name")
     patched: dict[str, Any] | None = None
@@ -152,18 +160,20 @@ def patch_object(obj: Mapping[str, Any], stores: tuple[Store, ...], values: Mapp
 
 
 def credential_transform(stores: tuple[Store, ...], values: Mapping[str, Mapping[str, Any]],
-                         marks: Mapping[str, str] | None = None) -> pulumi.ResourceTransform:
+                         marks: Mapping[str, str] | None = None, profiles: tuple[str, ...] | None = None
+                         ) -> pulumi.ResourceTransform:
     """The ``ResourceTransform`` registered on a directory: :func:`patch_object` on each child.
 
     Args:
         stores: The stores whose credentials the directory ships.
         values: Generated values by store id, then Secret key.
         marks: The credential's generation by store id (see :func:`patch_object`).
+        profiles: Profiles with a MinIO identity of their own (see :func:`patch_object`).
     """
     def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
         if not args.custom or not isinstance(args.props, Mapping):
             return None
-        patched = patch_object(args.props, stores, values, marks)
+        patched = patch_object(args.props, stores, values, marks, profiles)
         return None if patched is None else pulumi.ResourceTransformResult(props=patched, opts=args.opts)
 
     setattr(transform, CREDENTIAL_TRANSFORM, tuple(s.id for s in stores))

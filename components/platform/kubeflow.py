@@ -20,8 +20,9 @@ import pulumi
 from pydantic import Field
 
 from mlplane.components.charts import minor_version
-from mlplane.components.credentials.generated import generate
-from mlplane.components.credentials.migration import declare_migrations, migration_account
+from mlplane.components.credentials import profile_identities
+from mlplane.components.credentials.generated import generate, generate_profile_keys
+from mlplane.components.credentials.migration import SERVICE_ACCOUNT, declare_migrations, migration_account
 from mlplane.components.credentials.stores import stores_of
 from mlplane.components.credentials.transform import credential_transform
 from mlplane.components.platform.install import PartArgs, after, install_source
@@ -52,6 +53,8 @@ class KubeflowAppsArgs(PartArgs):
         default_factory=NotebookCulling, description="The notebook controller's idle culling settings.")
     rotate: Mapping[str, str] = Field(
         default_factory=dict, description="Rotation token by store id (``mlplane:kubeflow.credentials.rotate``).")
+    profiles: tuple[str, ...] = Field(
+        (), description="Declared profiles (their namespaces): on KFP 2.0.5 each gets a MinIO identity of its own.")
 
 
 def kserve_values(role: str, args: KubeflowAppsArgs, version: str) -> dict[str, Any]:
@@ -125,10 +128,15 @@ class KubeflowApps(pulumi.ComponentResource):
         # a transform on each of its directories (consumers may sit in any of them).
         stores = stores_of(key)
         transforms: list[pulumi.ResourceTransform] = []
+        # KFP on MinIO copies the root key into every profile: each declared one gets its own.
+        # (None elsewhere; with no profile declared, sync.py is still patched: nobody gets the root key.)
+        profiles = args.profiles if key == "pipelines" and component.app_version in \
+            profile_identities.KFP_VERSIONS else None
+        keys: pulumi.Resource | None = None
         if stores:
             values = generate(f"{self._base}-credentials", stores, args.rotate, self)
             marks = {s.id: args.rotate.get(s.id, "generated") for s in stores}
-            transforms.append(credential_transform(stores, values, marks))
+            transforms.append(credential_transform(stores, values, marks, profiles))
             # The running databases move to the generated password before the directory changes.
             if self._migration_account is None:
                 self._migration_account = migration_account(f"{self._base}-credentials", args.kubeflow_namespace,
@@ -136,6 +144,12 @@ class KubeflowApps(pulumi.ComponentResource):
             needs = [*needs, *declare_migrations(f"{self._base}-credentials", stores, values, args.rotate,
                                                  args.kubeflow_namespace, self._migration_account,
                                                  after(self, args.after, needs))]
+            if profiles:  # the profile controller reads the keys: they exist before it starts
+                keys = profile_identities.declare_keys(
+                    f"{self._base}-credentials", generate_profile_keys(
+                        f"{self._base}-credentials", profiles, args.rotate.get("kfp-object-store"), self),
+                    args.kubeflow_namespace, after(self, args.after, needs))
+                needs = [*needs, keys]
         if key == "pipelines":  # its cache image is untagged; its artifact proxy is off
             transforms.append(install_config_transform())
         for source in component.sources:
@@ -145,4 +159,10 @@ class KubeflowApps(pulumi.ComponentResource):
             last = install_source(f"{self._base}-{key.replace('_', '-')}-{source.role}", component, source, None,
                                   opts)
             self.installed[f"{key}/{source.role}"] = last
+        if keys is not None and last is not None and self._migration_account is not None:
+            # MinIO runs from the directory: the Job adding the identities comes after it.
+            profile_identities.declare_job(
+                f"{self._base}-credentials", profiles, args.rotate.get("kfp-object-store", "generated"),
+                args.kubeflow_namespace, SERVICE_ACCOUNT, [last, keys, self._migration_account],
+                after(self, args.after))
         return last

@@ -138,7 +138,8 @@ class Platform(pulumi.ComponentResource):
             knative=tuple(self.knative.ready) if self.knative else (), kubeflow_namespace=KUBEFLOW_NAMESPACE,
             istio_namespace=istio_ns, domain=spec.ingress.host, after=(*namespaces, *issuers, *mesh),
             protect_data=spec.protect_data, release=spec.release,
-            notebook_culling=spec.components.notebooks.culling, rotate=spec.credentials.rotate), child)
+            notebook_culling=spec.components.notebooks.culling, rotate=spec.credentials.rotate,
+            profiles=tuple(p.name for p in spec.profiles)), child)
 
         self.profiles = None
         if spec.profiles or components["profiles"].enabled:

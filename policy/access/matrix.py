@@ -8,11 +8,12 @@ reason of the persona's plainest attempt.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlplane.policy.access import kfp_api, netpol, rbac, scenario
+from mlplane.policy.access import kfp_api, minio, netpol, rbac, scenario
 from mlplane.policy.access.cluster import Service, Workload
 from mlplane.policy.access.paths import World, from_outside, to_service
 from mlplane.policy.access.request import Http, Verdict, allow, deny
@@ -338,7 +339,9 @@ def _ui_artifact(world: World, target: Target, user: str | None, reason: str) ->
 
 def _s3_credential(world: World, target: Target, source: Workload, reason: str) -> Verdict:
     policy = world.s3_policies.get(source.namespace)
-    key = target.path.split("/", 2)[-1]
+    bucket, key = target.path.lstrip("/").split("/", 1)
+    if policy is None and world.minio_users:
+        return _minio_credential(world, target, source, reason, bucket, key)
     if policy is None:
         return allow(f"{reason} -> the namespace's artifact Secret holds the store's admin key (no per-namespace policy)")
     for resource in policy:
@@ -346,6 +349,29 @@ def _s3_credential(world: World, target: Target, source: Workload, reason: str) 
         if pattern.endswith("*") and key.startswith(pattern[:-1]) or key == pattern:
             return allow(f"{reason} -> {source.namespace}'s S3 policy allows {pattern}")
     return deny(f"{reason} -> but {source.namespace}'s S3 identity may only use {', '.join(policy)}")
+
+
+def _minio_credential(world: World, target: Target, source: Workload, reason: str, bucket: str, key: str
+                      ) -> Verdict:
+    """MinIO's decision for the key the source's namespace holds (its ``mlpipeline-minio-artifact``)."""
+    secret = next((o for o in world.cluster.of_kind("Secret") if o["metadata"].get("namespace") == source.namespace
+                   and o["metadata"]["name"] == "mlpipeline-minio-artifact"), None)
+    if secret is None:
+        return deny(f"{reason} -> but {source.namespace} holds no object-store key (no mlpipeline-minio-artifact)")
+    data = secret.get("data") or {}
+    access = base64.b64decode(data["accesskey"]).decode() if "accesskey" in data else \
+        str((secret.get("stringData") or {}).get("accesskey"))
+    if access not in world.minio_users:
+        return allow(f"{reason} -> {source.namespace}'s mlpipeline-minio-artifact holds a key that is no declared "
+                     "MinIO user: the profile controller's MINIO_ACCESS_KEY, MinIO's root (owner: allowed "
+                     "everything, minio/minio RELEASE.2019-08-14T20-37-41Z cmd/iam.go IsAllowed)")
+    owner, document = world.minio_users[access]
+    folder = f"{key.split('/', 2)[0]}/{target.artifact_of}/" if key.count("/") >= 2 else ""
+    calls = minio.object_access(document, bucket, key, folder)
+    if calls:
+        return allow(f"{reason} -> MinIO user {access} (policy of {owner}) may {', '.join(calls)} on {bucket}/{key}")
+    return deny(f"{reason} -> but MinIO user {access} (policy of {owner}) may not get, put, delete {bucket}/{key} "
+                f"nor list {folder} (its policy evaluated as MinIO does: policy/access/minio.py)")
 
 
 def evaluate(stack: str, objects: list[Mapping[str, Any]], metadata_server: str | None = None) -> Matrix:

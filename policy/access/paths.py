@@ -33,6 +33,9 @@ class World:
     sessions: oauth2_proxy.Sessions = field(default_factory=oauth2_proxy.Sessions)
     via: dict[tuple[str, str], str] = field(default_factory=dict)
     s3_policies: dict[str, list[str]] = field(default_factory=dict)
+    #: MinIO users the plan declares (components/credentials/profile_identities.py): access key ->
+    #: (namespace, policy document).
+    minio_users: dict[str, tuple[str, dict]] = field(default_factory=dict)
     #: Who answers at 169.254.169.254: None (the cloud's instance metadata) or "gke" (GKE's metadata server).
     metadata_server: str | None = None
 

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mlplane.components.credentials import profile_identities
 from mlplane.policy.access import cluster as cluster_mod
 from mlplane.policy.access import jwt, runtime
 from mlplane.policy.access.paths import VIA, World
@@ -102,6 +103,15 @@ def declared_like(objects: list[Mapping[str, Any]], who: People) -> list[dict[st
     return made
 
 
+def minio_users(objects: list[Mapping[str, Any]]) -> dict[str, tuple[str, dict]]:
+    """The MinIO users and policies of the plan's identities ConfigMap (what its Job adds to MinIO)."""
+    found: dict[str, tuple[str, dict]] = {}
+    for obj in objects:
+        if obj.get("kind") == "ConfigMap" and obj["metadata"].get("name") == profile_identities.IDENTITIES:
+            found.update(profile_identities.read_identities(obj.get("data") or {}))
+    return found
+
+
 def world(objects: list[Mapping[str, Any]]) -> tuple[World, People]:
     """The evaluated world of a plan: its objects plus the run-time ones, and its people."""
     who, extra, added = people(objects)
@@ -113,6 +123,7 @@ def world(objects: list[Mapping[str, Any]]) -> tuple[World, People]:
     built = cluster_mod.build(everything)
     result = World(built)
     result.s3_policies = policies
+    result.minio_users = minio_users(objects)
     result.via = {(o["metadata"]["namespace"], o["metadata"]["name"]): o["metadata"]["annotations"][VIA]
                   for o in everything if o.get("kind") == "Service" and VIA in (o["metadata"].get("annotations") or {})}
     issuer = next((r["issuer"] for o in built.of_kind("RequestAuthentication")
