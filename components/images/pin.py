@@ -1,0 +1,72 @@
+"""Pinning images by digest, as a Pulumi resource transform.
+
+``mlplane:images.digests`` maps ``name:tag`` to ``sha256:<64 hex>``; every image reference
+the plan runs that is a key becomes ``name:tag@sha256:...``. The tag stays for readers; a
+reference with both pulls by digest (the kubelet and containerd resolve a reference that
+carries a digest by the digest; distribution/reference ``normalize.go``: a canonical
+reference is name + digest, the tag ignored for the pull).
+
+The mechanism is the engine's: a stack transform (``pulumi.runtime.register_resource_transform``),
+which the engine runs on every resource registered after it, mlplane's own and the children
+that pulumi-kubernetes' ``helm.v4.Chart`` and ``kustomize.v2.Directory`` register
+(multi-language components: transforms reach their children since Pulumi 3.107's resource
+transforms, pulumi/pulumi-awsx#979). The offline render records the same function and runs
+it on every registration and every expanded child (``infra/offline``), so there is one code
+path for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from mlplane.components.images.refs import parse, rewrite, spans
+
+#: Marks the registered transform (tests find it by this attribute).
+DIGEST_TRANSFORM = "_mlplane_digests"
+
+
+def pinned(image: str, digests: Mapping[str, str]) -> str:
+    """``image`` with its digest appended when ``digests`` has it (else unchanged)."""
+    ref = parse(image)
+    if ref is None or ref.digest is not None or image not in digests:
+        return image
+    return f"{image}@{digests[image]}"
+
+
+def pin_object(obj: Mapping[str, Any], digests: Mapping[str, str]) -> dict[str, Any] | None:
+    """One object's properties with every image of ``digests`` pinned, or None when unchanged.
+
+    Args:
+        obj: A Kubernetes object's properties (``apiVersion``, ``kind``, ``spec``, ...).
+        digests: ``name:tag`` -> ``sha256:<64 hex>``.
+
+    Returns:
+        A changed copy (``obj`` is not changed), or None when it names none of the images.
+    """
+    def pin_text(path: str, text: str, key: str, context: bool) -> str:
+        del path
+        out, last = [], 0
+        for start, end in spans(text, key, context):
+            out += [text[last:start], pinned(text[start:end], digests)]
+            last = end
+        return "".join(out) + text[last:] if out else text
+
+    patched = rewrite(obj, pin_text)
+    return None if patched is obj or patched == obj else dict(patched)
+
+
+def digest_transform(digests: Mapping[str, str]) -> pulumi.ResourceTransform:
+    """The ``ResourceTransform`` registered for the stack: :func:`pin_object` on each resource."""
+    frozen = dict(digests)
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if not args.custom or not isinstance(args.props, Mapping):
+            return None
+        patched = pin_object(args.props, frozen)
+        return None if patched is None else pulumi.ResourceTransformResult(props=patched, opts=args.opts)
+
+    setattr(transform, DIGEST_TRANSFORM, tuple(sorted(frozen)))
+    return transform
