@@ -67,8 +67,8 @@ def refuse_tags(config: StackConfig, plan: Plan) -> None:
         raise input_error(config.source.display, f"{SECTION}.require_digest",
                           f"true, but {distinct} image(s) of the plan are pinned by tag alone (first: {image!r} "
                           f"in {name}); `mlplane images --stack {config.source.command_argument}` lists them all",
-                          value=image, allowed=f"each image with a digest: add {image!r}: \"sha256:<64 hex>\" to "
-                                               f"{SECTION}.digests, or require_digest: false")
+                          value=image, allowed=f"each image as <image>@sha256:<64 hex>: add {image!r}: \"sha256:<64 hex>\" "
+                                               f"to {SECTION}.digests, or require_digest: false")
 
 
 def unused_digests(config: StackConfig, plan: Plan) -> list[str]:

@@ -17,7 +17,7 @@ path for both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -36,37 +36,49 @@ def pinned(image: str, digests: Mapping[str, str]) -> str:
     return f"{image}@{digests[image]}"
 
 
-def pin_object(obj: Mapping[str, Any], digests: Mapping[str, str]) -> dict[str, Any] | None:
-    """One object's properties with every image of ``digests`` pinned, or None when unchanged.
+def replace_images(obj: Mapping[str, Any], change: Callable[[str], str]) -> dict[str, Any] | None:
+    """One object's properties with every image reference ``image`` replaced by ``change(image)``
+    (wherever :func:`~mlplane.components.images.refs.uses` finds one), or None when unchanged.
 
     Args:
         obj: A Kubernetes object's properties (``apiVersion``, ``kind``, ``spec``, ...).
-        digests: ``name:tag`` -> ``sha256:<64 hex>``.
+        change: Image -> the image to name instead (itself to keep it).
 
     Returns:
-        A changed copy (``obj`` is not changed), or None when it names none of the images.
+        A changed copy (``obj`` is not changed), or None when nothing changed.
     """
-    def pin_text(path: str, text: str, key: str, context: bool) -> str:
+    def in_text(path: str, text: str, key: str, context: bool) -> str:
         del path
         out, last = [], 0
         for start, end in spans(text, key, context):
-            out += [text[last:start], pinned(text[start:end], digests)]
+            out += [text[last:start], change(text[start:end])]
             last = end
         return "".join(out) + text[last:] if out else text
 
-    patched = rewrite(obj, pin_text)
+    patched = rewrite(obj, in_text)
     return None if patched is obj or patched == obj else dict(patched)
+
+
+def pin_object(obj: Mapping[str, Any], digests: Mapping[str, str]) -> dict[str, Any] | None:
+    """One object's properties with every image of ``digests`` (``name:tag`` -> ``sha256:<64 hex>``)
+    pinned (see :func:`replace_images`)."""
+    return replace_images(obj, lambda image: pinned(image, digests))
+
+
+def image_transform(change: Callable[[str], str], mark: str, marked: Any) -> pulumi.ResourceTransform:
+    """A ``ResourceTransform``: :func:`replace_images` with ``change`` on each custom resource,
+    the function marked with attribute ``mark`` = ``marked`` (tests find it by that)."""
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if not args.custom or not isinstance(args.props, Mapping):
+            return None
+        patched = replace_images(args.props, change)
+        return None if patched is None else pulumi.ResourceTransformResult(props=patched, opts=args.opts)
+
+    setattr(transform, mark, marked)
+    return transform
 
 
 def digest_transform(digests: Mapping[str, str]) -> pulumi.ResourceTransform:
     """The ``ResourceTransform`` registered for the stack: :func:`pin_object` on each resource."""
     frozen = dict(digests)
-
-    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-        if not args.custom or not isinstance(args.props, Mapping):
-            return None
-        patched = pin_object(args.props, frozen)
-        return None if patched is None else pulumi.ResourceTransformResult(props=patched, opts=args.opts)
-
-    setattr(transform, DIGEST_TRANSFORM, tuple(sorted(frozen)))
-    return transform
+    return image_transform(lambda image: pinned(image, frozen), DIGEST_TRANSFORM, tuple(sorted(frozen)))
