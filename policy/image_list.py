@@ -56,6 +56,30 @@ def listed_images(config: StackConfig, plan: Plan) -> list[ListedImage]:
     return [found[key] for key in sorted(found)]
 
 
+#: istiod's injection values (istio charts ``templates/istiod-injector-configmap.yaml``).
+_INJECTOR = "istio-sidecar-injector"
+
+
+def injected_images(plan: Plan) -> list[str]:
+    """The sidecar image istiod injects at admission, as ``<hub>/<proxy.image>:<tag>`` from its
+    injection values (istio/istio ``pkg/kube/inject/inject.go``: ``ProxyImage``, ``imageURL``);
+    not in any object of the plan, so no digest entry reaches it."""
+    found = set()
+    for resource in plan:
+        data = resource.inputs.get("data")
+        if resource.inputs.get("kind") == "ConfigMap" and isinstance(data, dict) \
+                and (resource.inputs.get("metadata") or {}).get("name") == _INJECTOR \
+                and isinstance(data.get("values"), str):
+            try:
+                values = json.loads(data["values"]).get("global") or {}
+            except ValueError:
+                continue
+            image = (values.get("proxy") or {}).get("image") or "proxyv2"
+            if values.get("hub") and values.get("tag"):
+                found.add(f"{values['hub']}/{image}:{values['tag']}")
+    return sorted(found)
+
+
 def _where(uses: Iterable[ImageUse]) -> str:
     items = list(uses)
     shown = "; ".join(f"{u.resource} {u.path}" for u in items[:_SHOWN])
@@ -73,7 +97,7 @@ def format_images(config: StackConfig, plan: Plan, fmt: str, unexpanded: int = 0
             "stack": config.source.stack,
             "images": [{"image": i.image, "digest": i.digest, "source": i.source,
                         "uses": [{"resource": u.resource, "path": u.path} for u in i.uses]} for i in images],
-            "digests": skeleton, "unexpanded": unexpanded}, indent=2, sort_keys=True) + "\n"
+            "digests": skeleton, "injected": injected_images(plan), "unexpanded": unexpanded}, indent=2, sort_keys=True) + "\n"
     todo = sum(1 for i in images if i.source is None)
     lines = [f"# Images the plan of stack {config.source.stack} runs: {len(images)} ({todo} pinned by tag alone, "
              f"{sum(1 for i in images if i.source == 'stack')} by {SECTION}.digests, "
@@ -96,4 +120,6 @@ def format_images(config: StackConfig, plan: Plan, fmt: str, unexpanded: int = 0
         if chosen:
             lines.append(f"# Images {title}:")
             lines += [f"#   {i.image}  ({_where(i.uses)})" for i in chosen]
+    lines += [f"# Injected by istiod at admission, named by hub and tag (cannot be pinned here): {image}"
+              for image in injected_images(plan)]
     return "\n".join(lines) + "\n"

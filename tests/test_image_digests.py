@@ -135,6 +135,9 @@ def test_the_listing_is_a_skeleton_to_paste(tmp_path: Path, capsys: pytest.Captu
     # Upstream's own digests need no entry; they are listed as comments.
     assert not any("@sha256:" in key for key in skeleton)
     assert "#   gcr.io/knative-releases/knative.dev/serving/cmd/queue@sha256:" in text
+    # istiod's sidecar is named by hub and tag at admission: said, not silently left out.
+    assert "# Injected by istiod at admission, named by hub and tag (cannot be pinned here): " \
+           "docker.io/istio/proxyv2:1.29.0" in text
 
 
 def test_the_registered_transform_is_the_only_code_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
