@@ -6,13 +6,14 @@ reference with both pulls by digest (the kubelet and containerd resolve a refere
 carries a digest by the digest; distribution/reference ``normalize.go``: a canonical
 reference is name + digest, the tag ignored for the pull).
 
-The mechanism is the engine's: a stack transform (``pulumi.runtime.register_resource_transform``),
-which the engine runs on every resource registered after it, mlplane's own and the children
-that pulumi-kubernetes' ``helm.v4.Chart`` and ``kustomize.v2.Directory`` register
-(multi-language components: transforms reach their children since Pulumi 3.107's resource
-transforms, pulumi/pulumi-awsx#979). The offline render records the same function and runs
-it on every registration and every expanded child (``infra/offline``), so there is one code
-path for both.
+The mechanism is the engine's: a stack transform (``pulumi.runtime.register_resource_transform``).
+The engine's resource monitor runs, for every ``RegisterResource`` after it, the resource's own
+transforms, then its ancestors', then the stack's (pulumi/pulumi ``pkg/resource/deploy/
+source_eval.go``, ``resmon.RegisterResource``: ``transforms = append(transforms,
+rm.stackTransforms...)``), whichever program registers it: mlplane's own objects and the
+children that pulumi-kubernetes' ``helm.v4.Chart`` and ``kustomize.v2.Directory`` register
+through the same monitor. The offline render records the same function and runs it on every
+registration and every expanded child (``infra/offline``), so there is one code path for both.
 """
 
 from __future__ import annotations

@@ -46,6 +46,8 @@ REFERENCE = re.compile(rf"(?P<name>{_NAME})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{
 _TOKEN = re.compile(r"[A-Za-z0-9._/:@\[\]-]+")
 #: ``image: X``, ``"image": "X"``, ``--foo-image=X``: the token after it is an image.
 _IMAGE_BEFORE = re.compile(r"image['\"]?\s*[:=]\s*['\"]?$", re.IGNORECASE)
+#: How far before a token ``image:`` is looked for (characters).
+_LOOKBEHIND = 32
 #: Istio's injection placeholder: istiod's template sets the proxy image at admission.
 INJECTED = "auto"
 _SKIPPED_KEYS = frozenset({"metadata", "_example"})
@@ -87,7 +89,7 @@ def _in_text(text: str, context: bool) -> Iterator[tuple[int, int]]:
         ref = parse(token.group())
         if ref is None or (ref.tag is None and ref.digest is None) or "://" in text[token.start():token.end() + 3]:
             continue
-        if "/" in ref.name or context or _IMAGE_BEFORE.search(text[:token.start()]):
+        if "/" in ref.name or context or _IMAGE_BEFORE.search(text[max(0, token.start() - _LOOKBEHIND):token.start()]):
             yield token.span()
 
 
