@@ -22,10 +22,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from mlplane.infra.config import StackConfig
+
+if TYPE_CHECKING:
+    from mlplane.infra.offline.expand.engine import Expansion
 from mlplane.infra.load import load_stack_file
 from mlplane.infra.config.loader import stack_name_for
 from mlplane.infra.config.secrets import format_slots, secret_slots, unset_required
@@ -173,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the pip requirement requirements.txt names mlplane with (default: where this mlplane "
                            "was installed from, e.g. a git URL pinned to its commit)")
 
+    images = commands.add_parser("images", help="list every image the expanded plan runs, and where; print the "
+                                 "mlplane:images.digests skeleton to fill (docs/security.md)")
+    _add_stack_options(images)
+    _add_sources_option(images)
+    images.add_argument("--format", choices=("yaml", "json"), default="yaml",
+                        help="yaml: a commented skeleton to paste into the stack file (default); json: every use")
+
     schema = commands.add_parser("schema", help="print the JSON Schema of a stack file")
     schema.add_argument("--out", "-o", type=Path, default=None,
                         help="write the schema to this file (its folders are created) instead of printing it")
@@ -252,9 +263,14 @@ def _source_roots(sources: Path | None) -> tuple[Path, ...]:
     return tuple(r.resolve() for r in (sources, sources_cache()) if r is not None and r.is_dir())
 
 
-def _render(config: StackConfig, sources: Path | None) -> Plan:
+def _render(config: StackConfig, sources: Path | None, enforce: bool = True) -> Plan:
     """Render and expand; say on stderr which charts and directories stayed opaque (and how
-    to fetch them, naming the stack as the user did)."""
+    to fetch them, naming the stack as the user did). ``enforce``: refuse under
+    ``images.require_digest`` (``mlplane images`` lists the plan instead)."""
+    return _render_expansion(config, sources, enforce).plan
+
+
+def _render_expansion(config: StackConfig, sources: Path | None, enforce: bool = True) -> "Expansion":
     from mlplane.infra.offline.expand.cache import expansions_cache
     from mlplane.infra.offline.expand.engine import ExpandOptions, missing_message  # imports Pulumi and every component
     from mlplane.infra.offline.render import render_expanded
@@ -263,16 +279,23 @@ def _render(config: StackConfig, sources: Path | None) -> Plan:
     with progress(f"Rendering stack {config.source.stack}"):
         expansion = render_expanded(config, ExpandOptions(roots=roots, cache=expansions_cache(),
                                                           explicit=roots[:1] if sources is not None else ()))
-    from mlplane.policy.images import refuse_tags
+    from mlplane.policy.images import refuse_tags, unused_digests
 
-    refuse_tags(config, expansion.plan)  # mlplane:images.require_digest, on what the cluster would run
+    if enforce:
+        refuse_tags(config, expansion.plan)  # mlplane:images.require_digest, on what the cluster would run
     if expansion.missing:
         sys.stderr.write(missing_message(expansion.missing, config.source.command_argument))
+    else:  # with a chart unexpanded, its images are unknown: an entry may well be used
+        unused = unused_digests(config, expansion.plan)
+        if unused:
+            print(f"warning: {config.source.display}: mlplane:images.digests names {len(unused)} image(s) the "
+                  f"plan does not run (first: {unused[0]!r}); a leftover of an upgrade, or a typo "
+                  "(`mlplane images` lists what the plan runs)", file=sys.stderr)
     for path, urns in object_conflicts(expansion.plan).items():
         names = " and ".join(u.rsplit("::", 1)[-1] for u in urns)
         print(f"warning: {names} both create {path}; `pulumi up` would fail on the second (it exists already)",
               file=sys.stderr)
-    return expansion.plan
+    return expansion
 
 
 def stdout_console() -> Console:
@@ -462,6 +485,16 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_images(args: argparse.Namespace) -> int:
+    """``mlplane images``: the images of the expanded plan and the ``images.digests`` skeleton."""
+    from mlplane.policy.image_list import format_images
+
+    config, _ = _load_config(args)
+    expansion = _render_expansion(config, args.sources, enforce=False)
+    sys.stdout.write(format_images(config, expansion.plan, args.format, unexpanded=len(expansion.missing)))
+    return EXIT_OK
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     """``mlplane sources status|fetch``."""
     from mlplane.infra.offline.expand import fetch
@@ -516,7 +549,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"init": cmd_init, "render": cmd_render, "verify": cmd_verify, "preview": cmd_preview, "diff": cmd_diff,
-             "schema": cmd_schema, "secrets": cmd_secrets, "sources": cmd_sources}
+             "schema": cmd_schema, "secrets": cmd_secrets, "sources": cmd_sources, "images": cmd_images}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from mlplane.components.images.pin import digest_transform
 from mlplane.infra.cluster import kubernetes_provider
 from mlplane.infra.config import StackConfig
 from mlplane.infra.layers.capacity import CapacityFacts, declare_capacity
@@ -42,6 +43,10 @@ def build(config: StackConfig) -> Built:
     Returns:
         The facts each layer published.
     """
+    if config.images.digests:
+        # Before any resource: a stack transform reaches only resources registered after it
+        # (pulumi/pulumi#16304), and through them every chart's and directory's children.
+        pulumi.runtime.register_resource_transform(digest_transform(config.images.digests))
     ctx = StackContext(config=config, provider=kubernetes_provider(config))
     platform = declare_platform(ctx)
     capacity = declare_capacity(ctx, platform)

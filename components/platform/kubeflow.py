@@ -27,6 +27,7 @@ from mlplane.components.credentials.stores import stores_of
 from mlplane.components.credentials.transform import credential_transform
 from mlplane.components.platform.install import PartArgs, after, install_source
 from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
+from mlplane.components.images.kserve import storage_initializer_transform
 from mlplane.components.platform.kfp_config import install_config_transform
 from mlplane.components.platform.notebook_culling import NotebookCulling, declare_culling
 from mlplane.components.platform.releases import DEFAULT_RELEASE, KUBEFLOW_APPS, release
@@ -109,8 +110,12 @@ class KubeflowApps(pulumi.ComponentResource):
         kserve_last: pulumi.Resource | None = None
         if kserve.enabled:
             for source in kserve.sources:
+                opts = after(self, args.after, previous)
+                if source.role == "controller":  # its storage initializer is `latest` in places
+                    opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                        transforms=[storage_initializer_transform(source.version)]))
                 kserve_last = install_source(f"{name}-kserve-{source.role}", kserve, source,
-                                             kserve_values(source.role, args, source.version), after(self, args.after, previous))
+                                             kserve_values(source.role, args, source.version), opts)
                 self.installed[f"kserve/{source.role}"] = kserve_last
                 previous = [kserve_last]
         self._install("models_web_app", components, args, [kserve_last])

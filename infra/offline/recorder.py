@@ -18,6 +18,7 @@ from pulumi.runtime.settings import get_project, get_stack
 from mlplane.components.base import OFFLINE_SECRET_PLACEHOLDER
 from mlplane.core.errors import OfflineUnsupportedError
 from mlplane.infra.offline.plan import STACK_TYPE, PlanResource
+from mlplane.infra.offline.transforms import run_transforms
 from mlplane.infra.offline.values import struct_to_plain
 
 
@@ -48,12 +49,37 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(RecordingMocks())
         self.recorded: dict[str, PlanResource] = {}
         self.transforms: dict[str, tuple[Any, ...]] = {}
+        self._stack_urn = ""
         self._lock = threading.Lock()
+
+    def RegisterStackTransform(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """A stack transform: recorded as the Stack's own, so every later resource (and every
+        expanded child) inherits it last, as the engine runs stack transforms after a
+        resource's and its ancestors' (pulumi/pulumi ``pkg/resource/deploy/source_eval.go``)."""
+        response = super().RegisterStackTransform(request)
+        with self._lock:
+            self.transforms[self._stack_urn] = (*self.transforms.get(self._stack_urn, ()),
+                                                *mocks._resolve_callbacks([request]))
+        return response
+
+    def _inherited(self, parent: str) -> tuple[Any, ...]:
+        """The transforms a child of ``parent`` inherits: the parent's, then each ancestor's."""
+        chain: list[Any] = []
+        with self._lock:
+            while parent:
+                chain.extend(self.transforms.get(parent, ()))
+                recorded = self.recorded.get(parent)
+                parent = recorded.parent or "" if recorded is not None else ""
+        return tuple(chain)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         urn = self.make_urn(request.parent, request.type, request.name)
         aliases = tuple(sorted(set(self._alias_urns(request))))
         resource_id = f"{request.name}-id" if request.custom else ""
+        own = tuple(mocks._resolve_callbacks(request.transforms)) if request.transforms else ()
+        inputs = struct_to_plain(request.object)
+        if request.custom:
+            inputs = run_transforms(request.type, request.name, inputs, own + self._inherited(request.parent))
         resource = PlanResource(
             urn=urn,
             type=request.type,
@@ -62,7 +88,7 @@ class RecordingMonitor(mocks.MockMonitor):
             parent=request.parent or None,
             provider=_provider_urn(request.provider),
             dependencies=tuple(sorted(set(request.dependencies))),
-            inputs=struct_to_plain(request.object),
+            inputs=inputs,
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             delete_before_replace=bool(request.deleteBeforeReplace),
@@ -76,8 +102,10 @@ class RecordingMonitor(mocks.MockMonitor):
             self.recorded[urn] = resource
             # The registered functions themselves, as the SDK's own mock monitor resolves them
             # (pulumi/runtime/mocks.py RegisterResource: ``_resolve_callbacks(request.transforms)``).
-            if request.transforms:
-                self.transforms[urn] = tuple(mocks._resolve_callbacks(request.transforms))
+            if own:
+                self.transforms[urn] = own
+            if request.type == STACK_TYPE:
+                self._stack_urn = urn
             self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, {})
         if request.type == STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)

@@ -35,7 +35,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import pulumi
 import yaml
 
 from mlplane.components.base import PUBLISHED_MASK, SECRET_MASK
@@ -43,6 +42,7 @@ from mlplane.infra.offline.kinds import api_group as _group
 from mlplane.infra.offline.kinds import is_namespaced
 from mlplane.infra.offline.plan import PlanResource
 from mlplane.infra.offline.recorder import compose_urn
+from mlplane.infra.offline.transforms import run_transforms
 
 DEPENDS_ON = "config.kubernetes.io/depends-on"
 APPLY_TIME_MUTATION = "config.kubernetes.io/apply-time-mutation"
@@ -140,37 +140,14 @@ def child_resources(parent: PlanResource, objects: list[dict[str, Any]], *, stac
 
 
 def transformed(obj: dict[str, Any], transforms: Sequence[Callable[..., Any]], prefix: str) -> dict[str, Any]:
-    """One child's properties after the registered resource transforms, as the engine runs them.
-
-    The engine calls each transform of the resource and then of its ancestors with the
-    child's type, name and properties, and registers what the last one returns
-    (pulumi/pulumi ``sdk/python/lib/pulumi/runtime/_callbacks.py``: ``TransformRequest``
-    in, ``TransformResponse`` out; a transform returning None leaves them as they were).
-    Values only known at deployment (outputs such as generated passwords; all secret) are
-    recorded as ``[secret]``.
-    """
+    """One child's properties after the registered resource transforms, as the engine runs them
+    (:func:`infra.offline.transforms.run_transforms`), named ``<prefix>:<namespace>/<name>``."""
     if not transforms:
         return obj
     metadata = obj.get("metadata") or {}
     name = f"{metadata.get('namespace')}/{metadata.get('name')}" if metadata.get("namespace") else metadata.get("name")
-    type_ = type_token(str(obj["apiVersion"]), str(obj["kind"]))
-    props: Any = obj
-    for transform in transforms:
-        result = transform(pulumi.ResourceTransformArgs(custom=True, type_=type_, name=f"{prefix}:{name}",
-                                                        props=props, opts=pulumi.ResourceOptions()))
-        if result is not None:
-            props = result.props
-    return _known(props)
-
-
-def _known(value: Any) -> Any:
-    if isinstance(value, pulumi.Output):
-        return SECRET_MASK
-    if isinstance(value, Mapping):
-        return {key: _known(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_known(item) for item in value]
-    return value
+    return dict(run_transforms(type_token(str(obj["apiVersion"]), str(obj["kind"])), f"{prefix}:{name}", obj,
+                               transforms))
 
 
 def _normalized(obj: Mapping[str, Any], namespace: str, scopes: Mapping[tuple[str, str], bool],
