@@ -102,8 +102,52 @@ def require_jwt_spec(selector: dict[str, str], public_hosts: tuple[str, ...] = (
 #: browsers then refuse plain HTTP to the host for a year.
 HSTS = "max-age=31536000"
 
-_LUA = ("function envoy_on_request(handle)\n" + "".join(
-    f'  handle:headers():remove("{header}")\n' for header in IDENTITY_HEADERS) + "end\n"
+#: Where KFP's UI serves artifacts (kubeflow/pipelines 2.0.5 and 2.16.0 ``frontend/server/app.ts``:
+#: ``/artifacts/*`` registered bare and under the base path ``/pipeline``; Express matches routes
+#: case-insensitively, so the filter compares the lower-cased, decoded, slash-merged path).
+UI_ARTIFACT_PREFIXES = ("/pipeline/artifacts/", "/artifacts/")
+
+# Why the artifact check: KFP's UI proxies an artifact request to the named namespace's
+# ``ml-pipeline-ui-artifact`` (whose AuthorizationPolicy admits only that profile's members)
+# only when ``new URL(req.url).searchParams.get('namespace')`` is non-empty; otherwise it serves
+# the object itself with the platform's own store key, checking nobody
+# (``handlers/artifacts.ts``: ``getArtifactsProxyHandler``, ``getNamespaceFromUrl``, then
+# ``getArtifactsHandler``, at 2.0.5 and 2.16.0). Istio's policies cannot see a query string,
+# so the gateway refuses an artifact request whose first ``namespace`` parameter, decoded as
+# URLSearchParams decodes it (``&``-separated, ``+`` and %XX), is not a DNS label: every
+# artifact request then goes through a profile's proxy. A DNS label also keeps the value from
+# steering the proxy's target host (CVE-2023-6570, fixed only in KFP 2.17.0).
+_LUA = (
+    "local function unescape(s)\n"
+    '  return (string.gsub(s, "%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))\n'
+    "end\n"
+    "local function form_decode(s)\n"
+    '  return unescape((string.gsub(s, "%+", " ")))\n'
+    "end\n"
+    "local function first_param(query, wanted)\n"
+    '  for pair in string.gmatch(query, "[^&]+") do\n'
+    '    local key, value = string.match(pair, "^([^=]*)=?(.*)$")\n'
+    "    if form_decode(key) == wanted then return form_decode(value) end\n"
+    "  end\n"
+    "  return nil\n"
+    "end\n"
+    "local function ui_artifact(path)\n"
+    '  local p = string.gsub(string.lower(unescape(path)), "/+", "/")\n' + "".join(
+        f'  if string.sub(p, 1, {len(prefix)}) == "{prefix}" then return true end\n'
+        for prefix in UI_ARTIFACT_PREFIXES) +
+    "  return false\n"
+    "end\n"
+    "function envoy_on_request(handle)\n" + "".join(
+        f'  handle:headers():remove("{header}")\n' for header in IDENTITY_HEADERS) +
+    '  local target = handle:headers():get(":path") or ""\n'
+    '  local path, query = string.match(target, "^([^?]*)%??(.*)$")\n'
+    "  if ui_artifact(path) then\n"
+    '    local namespace = first_param(query, "namespace")\n'
+    '    if namespace == nil or string.match(namespace, "^[a-z0-9][-a-z0-9]*$") == nil or #namespace > 63 then\n'
+    '      handle:respond({[":status"] = "403"}, "artifact requests name the profile namespace: ?namespace=<profile>")\n'
+    "    end\n"
+    "  end\n"
+    "end\n"
     "function envoy_on_response(handle)\n"
     "  if handle:connection():ssl() ~= nil then\n"
     f'    handle:headers():replace("strict-transport-security", "{HSTS}")\n'

@@ -9,6 +9,7 @@ reason of the persona's plainest attempt.
 from __future__ import annotations
 
 import base64
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -145,6 +146,10 @@ def targets(world: World, who: scenario.People) -> list[Target]:
         found.append(Target("A's artifacts through the KFP UI", "A's artifacts", ui, 80,
                             f"/pipeline/artifacts/get?source=s3&bucket=mlpipeline&key=private-artifacts/{who.a}/run/x"
                             f"&namespace={who.a}", artifact_of=who.a))
+        # Without a namespace the UI serves the object itself, with the platform's store key.
+        found.append(Target("A's artifacts through the KFP UI, no namespace named", "A's artifacts", ui, 80,
+                            f"/pipeline/artifacts/get?source=s3&bucket=mlpipeline&key=private-artifacts/{who.a}/run/x",
+                            artifact_of=who.a))
     for kind, prefix in (("notebook", "notebook"), ("TensorBoard", "tensorboard")):
         if (svc := cluster.service(who.a, "probe")) is not None:
             found.append(Target(f"A's {kind}", "profile A", svc, 80, f"/{prefix}/{who.a}/probe/"))
@@ -313,7 +318,7 @@ def _after(world: World, target: Target, http: Http, verdict: Verdict, trail: li
         objects = [o for kind in ("Deployment", "ConfigMap", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
                    for o in world.cluster.of_kind(kind)]
         return kfp_api.decide(objects, target.kfp_request, user or http.header(USER), caller, reason)
-    if target.artifact_of and target.name.endswith("KFP UI"):
+    if target.artifact_of and "KFP UI" in target.name:
         return _ui_artifact(world, target, user, reason)
     if target.artifact_of and source is not None:
         return _s3_credential(world, target, source, reason)
@@ -327,6 +332,13 @@ def _ui_artifact(world: World, target: Target, user: str | None, reason: str) ->
         if obj["metadata"]["name"] == "ml-pipeline-ui":
             from mlplane.policy.access.kfp_sync import _container_env
             env = _container_env([*world.cluster.of_kind("ConfigMap")], obj)
+    # The UI proxies only when URLSearchParams' first ``namespace`` is non-empty (handlers/artifacts.ts,
+    # getNamespaceFromUrl); form decoding as the WHATWG URL standard's application/x-www-form-urlencoded.
+    query = urllib.parse.parse_qsl(target.path.partition("?")[2], keep_blank_values=True)
+    named = next((value for key, value in query if key == "namespace"), "")
+    if not named:
+        return allow(f"{reason} -> without a namespace the KFP UI serves the artifact with its own store key and "
+                     "checks nobody (kubeflow/pipelines frontend/server/handlers/artifacts.ts at 2.0.5 and 2.16.0)")
     if env.get("ARTIFACTS_SERVICE_PROXY_ENABLED", "false").lower() != "true" or ui is None:
         return allow(f"{reason} -> KFP UI serves the artifact with its own store key and checks no namespace "
                      "(kubeflow/pipelines frontend/server/handlers/artifacts.ts at 2.0.5 and 2.16.0)")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from mlplane.policy.access import authz, jwt, mtls, netpol, oauth2_proxy, routing
+from mlplane.policy.access import authz, jwt, lua_filters, mtls, netpol, oauth2_proxy, routing
 from mlplane.policy.access.cluster import Cluster, Service, Workload
 from mlplane.policy.access.request import Http, Peer, Verdict, allow, deny
 
@@ -65,6 +65,11 @@ def hop(world: World, source: Workload | None, target: Workload, port: int, http
         elif mode == "STRICT":
             return deny(f"{decided_by}: STRICT mTLS refuses plaintext from "
                         f"{source.key if source else 'outside the mesh'}"), http
+    if target.gateway:  # its Lua filters come first in the HTTP chain (INSERT_FIRST)
+        http, answered = lua_filters.on_request(cluster, target, http)
+        if answered is not None:
+            return deny(f"EnvoyFilter {answered.filter} (Lua) at {target.key} answers {answered.status}: "
+                        f"{answered.body}"), http
     peer = Peer(principal, netpol.POD_ADDRESS if source else address)
     ctx = authz.Context(peer, http)
     verdict, http = authz.custom(cluster, target, ctx, world.providers, lambda name, h: oauth2_proxy.decide(
