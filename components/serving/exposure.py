@@ -91,8 +91,9 @@ class Exposure(ArgsModel):
                     "unless public.",
     )
     users: tuple[str, ...] = Field(
-        (), description="E-mail addresses (token email claim) that may call the host; with groups empty too: "
-                        "every account that may log in.")
+        (), description="E-mail addresses (token email claim) that may call the host; with groups empty too, "
+                        "no audience check (the stack layer fills in the host's profile's members, or the stack "
+                        "opted into any_account).")
     groups: tuple[str, ...] = Field((), description="Groups (token groups claim) that may call the host.")
     login_routes: tuple[LoginRoute, ...] = Field(
         (),
