@@ -76,6 +76,9 @@ def mnist_pipeline(
         The pipeline's three steps: train -> serve -> web-ui.
     """
     version = version_placeholder("train")
+    if not isinstance(host_profiles, str) or not isinstance(host_any_account, bool):
+        raise ValueError(f"host_profiles must be profile names separated by commas (got {host_profiles!r}) and "
+                         f"host_any_account true or false (got {host_any_account!r})")
     profiles = tuple(p.strip() for p in host_profiles.split(",") if p.strip())
 
     def callers(host: str) -> dict[str, object]:
