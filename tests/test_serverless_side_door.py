@@ -154,3 +154,22 @@ def test_side_door_mutation_is_killed(stack: str, kind: str) -> None:
         assert _cell(objs, persona, other), f"{stack}: {kind}: {persona} -> {other} still denied"
     else:
         assert not _cell(objs, persona, own), f"{stack}: {kind}: {persona} -> {own} still allowed"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_local_gateway_listener_is_istio_mtls_with_clients_that_speak_it(stack: str) -> None:
+    """Upstream's plain-HTTP 8081 server, switched on both trains; Knative's prober never probed it."""
+    plan = objects(stack)
+    (gateway,) = [o for o in plan if o.get("kind") == "Gateway" and o["metadata"]["name"] == "knative-local-gateway"]
+    (server,) = gateway["spec"]["servers"]
+    assert server["port"]["number"] == 8081 and server["port"]["protocol"] == "HTTPS"
+    assert server["tls"] == {"mode": "ISTIO_MUTUAL"}
+    (rule,) = [o for o in plan if o.get("kind") == "DestinationRule" and o["spec"]["host"] ==
+               "knative-local-gateway.istio-system.svc.cluster.local"]
+    assert rule["spec"]["trafficPolicy"] == {"tls": {"mode": "ISTIO_MUTUAL"}}
+    # net-istio probes a server only through a Service port of its number among the Services
+    # labelled like the Gateway's selector (pkg/reconciler/ingress/lister.go): none has 8081.
+    selector = gateway["spec"]["selector"]
+    labelled = [o for o in plan if o.get("kind") == "Service" and all(
+        (o["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+    assert labelled and not [p for s in labelled for p in s["spec"]["ports"] if p["port"] == 8081]
