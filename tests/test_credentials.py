@@ -126,8 +126,10 @@ def test_no_consumer_is_patched_by_a_second_code_path(train: str, tmp_path: Path
     readers = {("Deployment", o["metadata"]["name"]) for objects in raw(train).values() for o in objects
                if o["kind"] == "Deployment" and any(reads_secret(o["spec"]["template"]["spec"], s.secret)
                                                     for s in STORES.values())}
+    # ... and Knative's local gateway listener on Istio mTLS (local_gateway.py; test_serverless_side_door.py).
     assert changed - consumers - readers <= {("ConfigMap", "pipeline-install-config"),
-                                            ("Deployment", "kubeflow-pipelines-profile-controller")}
+                                            ("Deployment", "kubeflow-pipelines-profile-controller"),
+                                            ("Gateway", "knative-local-gateway")}
 
 
 def _without_namespace(obj: dict[str, Any]) -> dict[str, Any]:
