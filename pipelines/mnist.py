@@ -48,6 +48,8 @@ def mnist_pipeline(
     serve_runtime_version: str = "",
     serve_host: str = "",
     ui_host: str = "",
+    host_profiles: str = "",
+    host_any_account: bool = False,
 ) -> PipelineSpec:
     """Train an MNIST classifier, serve it, and put the MNIST web UI in front of it.
 
@@ -65,11 +67,24 @@ def mnist_pipeline(
         serve_runtime_version: KServe runtime image tag (e.g. a GPU build of TF Serving).
         serve_host: External host of the endpoint (default: in-cluster only).
         ui_host: External host of the web UI (default: in-cluster only).
+        host_profiles: Who may call ``serve_host`` and ``ui_host``: the owner and contributors
+            of these profiles (comma-separated names of ``mlplane:kubeflow.profiles``). An
+            exposed host needs them, or ``host_any_account``.
+        host_any_account: Let every account that may log in call the hosts (explicit opt-in).
 
     Returns:
         The pipeline's three steps: train -> serve -> web-ui.
     """
     version = version_placeholder("train")
+    if not isinstance(host_profiles, str) or not isinstance(host_any_account, bool):
+        raise ValueError(f"host_profiles must be profile names separated by commas (got {host_profiles!r}) and "
+                         f"host_any_account true or false (got {host_any_account!r})")
+    profiles = tuple(p.strip() for p in host_profiles.split(",") if p.strip())
+
+    def callers(host: str) -> dict[str, object]:
+        # Only an exposed host says who may call it (the config refuses callers on no host).
+        return {"profiles": profiles, "any_account": bool(host_any_account)} if host else {}
+
     # Named after the pipeline, so a stack can run several copies side by side.
     endpoint_name = k8s_name(ctx.pipeline, max_length=MAX_NAME)
     cloud = ctx.artifacts is not None and ctx.artifacts.kind != "in-cluster" and not pvc_name
@@ -105,6 +120,7 @@ def mnist_pipeline(
             accelerator=AcceleratorRequest(pool=serve_pool, count=1) if serve_pool else None,
             runtime_version=serve_runtime_version or None,
             host=serve_host or None,
+            **callers(serve_host),  # type: ignore[arg-type]
         ),
     )
     web_ui = WebAppStepSpec(
@@ -118,6 +134,7 @@ def mnist_pipeline(
             readiness_path=None,
             backend=Backend(endpoint=endpoint_name, link_query={"name": "model", "addr": "host", "port": "port"}),
             host=ui_host or None,
+            **callers(ui_host),  # type: ignore[arg-type]
         ),
     )
     return PipelineSpec(name=ctx.pipeline, description="Train and serve MNIST, with a web UI.",

@@ -307,7 +307,7 @@ def test_an_app_names_its_callers_and_the_gateway_refuses_everyone_else(tmp_path
     path.write_text((ROOT / "Pulumi.dev.yaml").read_text() + _APP + "        profiles: [kubeflow-user-example-com]\n"
                     "        users: [ops@example.com]\n")
     plan = render_config(load_stack_file(path, stack="dev"))
-    (policy,) = [o for o in objects(plan, "AuthorizationPolicy") if o["metadata"]["name"].endswith("-audience")]
+    (policy,) = [o for o in objects(plan, "AuthorizationPolicy") if o["metadata"]["name"] == "demo-localtest-me-audience"]
     assert policy["metadata"]["namespace"] == "istio-system" and policy["spec"]["action"] == "DENY"
     (rule,) = policy["spec"]["rules"]
     assert rule["to"][0]["operation"]["hosts"] == ["demo.localtest.me", "demo.localtest.me:*"]
@@ -327,6 +327,43 @@ def test_callers_that_name_nothing_the_stack_declares_are_refused(
     err = capsys.readouterr().err
     assert key in err and value in err and "Pulumi.dev.yaml" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_host_that_names_no_callers_outside_a_profile_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22 item 5: "every account that may log in" is never a silent default."""
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text((ROOT / "Pulumi.dev.yaml").read_text() + _APP)
+    assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.dev.yaml" in err and "mlplane:serving.web_apps[0].host" in err and "demo.localtest.me" in err
+    assert "any_account: true" in err and "users, groups or profiles" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_host_in_a_profile_admits_that_profiles_members_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text((ROOT / "Pulumi.dev.yaml").read_text() + _APP + "        namespace: kubeflow-user-example-com\n")
+    config = load_stack_file(path, stack="dev")
+    (profile,) = [p for p in config.kubeflow.profiles if p.name == "kubeflow-user-example-com"]
+    members = sorted({profile.owner, *(c.email for c in profile.contributors)})
+    (policy,) = [o for o in objects(render_config(config), "AuthorizationPolicy")
+                 if o["metadata"]["name"] == "demo-localtest-me-audience"]
+    assert policy["spec"]["rules"][0]["when"] == [{"key": "request.auth.claims[email]", "notValues": members}]
+
+
+def test_every_account_is_an_explicit_opt_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text((ROOT / "Pulumi.dev.yaml").read_text() + _APP + "        any_account: true\n")
+    plan = render_config(load_stack_file(path, stack="dev"))
+    assert not [o for o in objects(plan, "AuthorizationPolicy") if o["metadata"]["name"] == "demo-localtest-me-audience"]
+    assert [o for o in objects(plan, "AuthorizationPolicy") if o["metadata"]["name"] == "demo-localtest-me-login"]
+    # Opting into everyone and naming callers contradict each other.
+    path.write_text((ROOT / "Pulumi.dev.yaml").read_text() + _APP + "        any_account: true\n"
+                    "        users: [ops@example.com]\n")
+    assert main(["render", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "mlplane:serving.web_apps[0]" in err and "any_account" in err
 
 
 # --- Pod Security and run-time profiles ----------------------------------------------------

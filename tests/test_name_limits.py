@@ -144,6 +144,9 @@ def test_profile_names(tmp_path: Path, key: str) -> None:
     config["mlplane:kubeflow"]["profiles"][0]["name"] = NAMES[key]
     for notebook in config.get("mlplane:workbenches", {}).get("notebooks", []):
         notebook["profile"] = NAMES[key]  # the dev notebook moves with its profile
+    for pipeline in config.get("mlplane:pipelines", []):
+        if "host_profiles" in pipeline.get("params", {}):
+            pipeline["params"]["host_profiles"] = NAMES[key]  # so do the callers of its hosts
     outcome = fits_or_refused(tmp_path, config, "mlplane:kubeflow.profiles[0].name")
     assert outcome == ("rendered" if key in ("63", "digit") else "refused")
 

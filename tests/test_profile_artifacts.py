@@ -42,6 +42,9 @@ def two_profiles(config: dict[str, Any]) -> None:
     config["mlplane:workbenches"] = {"notebooks": [
         {"name": f"nb-{p}", "profile": p, "kind": "jupyter", "artifact_access": True} for p in PROFILES]}
     config.pop("mlplane:serving", None)
+    for pipeline in config.get("mlplane:pipelines", []):  # the pipeline's hosts name callers among the profiles
+        if "host_profiles" in pipeline.get("params", {}):
+            pipeline["params"]["host_profiles"] = PROFILES[0]
 
 
 @pytest.fixture(scope="module")

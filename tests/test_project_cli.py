@@ -81,8 +81,10 @@ def test_the_teams_own_pipelines_package_is_theirs(acme: Path) -> None:
         "from mlplane.pipelines import mnist\n"
         "from mlplane.pipelines.native import pipeline\n\n\n"
         "@pipeline\n"
-        "def mnist_pipeline(context, train_steps: str = '77', serve_host: str = '', ui_host: str = ''):\n"
-        "    return mnist.mnist_pipeline(context, train_steps=train_steps, serve_host=serve_host, ui_host=ui_host)\n")
+        "def mnist_pipeline(context, train_steps: str = '77', serve_host: str = '', ui_host: str = '',\n"
+        "                   host_profiles: str = ''):\n"
+        "    return mnist.mnist_pipeline(context, train_steps=train_steps, serve_host=serve_host, ui_host=ui_host,\n"
+        "                                host_profiles=host_profiles)\n")
     stack = acme / "Pulumi.acme-dev.yaml"
     stack.write_text(stack.read_text().replace("source: mlplane.pipelines.mnist:", "source: pipelines.mnist:"))
     result = in_project(acme, "render", "--stack", "acme-dev", "--out", str(acme / "out"))

@@ -368,6 +368,9 @@ def test_removing_a_profile_is_flagged(dev_before: Path, tmp_path: Path) -> None
     def remove(config: dict[str, Any]) -> None:
         config["mlplane:kubeflow"]["profiles"] = []
         config.pop("mlplane:workbenches", None)  # its notebooks live in the profile
+        params = config["mlplane:pipelines"][0]["params"]  # and its members called the pipeline's hosts
+        params.pop("host_profiles")
+        params["host_any_account"] = True
 
     reasons = dangerous(dev_before, render(tmp_path, "dev", remove))
     assert any("Profile" in reason for reason in reasons) and any("namespace" in r for r in reasons), reasons

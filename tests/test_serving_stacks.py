@@ -63,7 +63,7 @@ def test_the_gateway_login_gate_exempts_public_hosts_only(tmp_path, capsys) -> N
         {"name": "open", "model": {"format": "sklearn", "volume": {"claim": "models", "path": "iris"}},
          "host": "open.localtest.me", "public": True},
         {"name": "closed", "model": {"format": "sklearn", "volume": {"claim": "models", "path": "iris"}},
-         "host": "closed.localtest.me"},
+         "host": "closed.localtest.me", "profiles": ["kubeflow-user-example-com"]},
     ]}
     # A public host needs the platform on a host of its own (else Kubeflow's routes answer it too).
     document["config"]["mlplane:kubeflow"]["ingress"] = {"host": "kubeflow.localtest.me"}

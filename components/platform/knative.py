@@ -11,6 +11,9 @@ through the mesh's deny-all to it (``cluster-local-gateway`` in
 common/istio*/cluster-local-gateway/base on both trains), and Knative's directory its own
 namespace; mlplane declares neither again (a second object of a name fails AlreadyExists)
 and patches the namespace's labels instead.
+
+The local gateway's listener is switched to Istio mutual TLS, so it knows who calls
+(:mod:`components.platform.local_gateway`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from __future__ import annotations
 import pulumi
 from pydantic import Field
 
-from mlplane.components.platform.install import PartArgs, after, install_source
+from mlplane.components.platform.install import PartArgs, after, custom_resource, install_source
+from mlplane.components.platform.local_gateway import destination_rule_body, local_gateway_transform
 from mlplane.components.platform.resolve import ResolvedComponent
 
 
@@ -34,6 +38,7 @@ class KnativeServingArgs(PartArgs):
     """Arguments of :class:`KnativeServing`."""
 
     component: ResolvedComponent = Field(description="Knative Serving as resolved from the release train.")
+    istio_namespace: str = Field("istio-system", description="Where the local gateway's pods and Service run.")
 
 
 class KnativeServing(pulumi.ComponentResource):
@@ -47,8 +52,13 @@ class KnativeServing(pulumi.ComponentResource):
         super().__init__("mlplane:platform:KnativeServing", name, None, opts)
         previous: list[pulumi.Resource] = []
         self.ready: list[pulumi.Resource] = []
+        mutual = pulumi.ResourceOptions(transforms=[local_gateway_transform()])
         for source in args.component.sources:
             previous = [install_source(f"{name}-{source.role}", args.component, source, None,
-                                       after(self, args.after, previous))]
+                                       pulumi.ResourceOptions.merge(after(self, args.after, previous), mutual))]
             self.ready = previous
+        # Clients must speak Istio mTLS to the gateway's listener before it demands it.
+        body = destination_rule_body(args.istio_namespace)
+        self.ready = [*self.ready, custom_resource(f"{name}-local-gateway-mtls", body["apiVersion"], body["kind"],
+                                                   body["metadata"], body["spec"], after(self, args.after))]
         self.register_outputs({})

@@ -125,7 +125,8 @@ class Platform(pulumi.ComponentResource):
         self.knative = None
         if components["knative_serving"].enabled:
             self.knative = KnativeServing(f"{name}-knative", KnativeServingArgs(
-                component=components["knative_serving"], after=(*namespaces, *mesh)), child)
+                component=components["knative_serving"], istio_namespace=istio_ns, after=(*namespaces, *mesh)),
+                child)
 
         if self.istio is not None:
             shipped = tuple(self.knative.ready) if self.knative else ()

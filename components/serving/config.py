@@ -61,21 +61,33 @@ class Exposed(ArgsModel):
     )
     users: tuple[str, ...] = Field(
         (), description="Who may call the host: these e-mail addresses (the token's email claim). With users, "
-                        "groups or profiles unset, every account that may log in may.")
+                        "groups and profiles unset: the members of the profile it runs in, if it runs in one; "
+                        "else set any_account.")
     groups: tuple[str, ...] = Field(
         (), description="Who may call the host: members of these groups (the token's groups claim); each must be "
                         "declared in mlplane:auth.groups.")
     profiles: tuple[DnsLabel, ...] = Field(
         (), description="Who may call the host: the owner and contributors of these declared profiles.")
+    any_account: bool = Field(
+        False, description="Let every account that may log in call the host (an explicit opt-in). Default: "
+                           "false: the host admits only users, groups and profiles, or the members of the "
+                           "profile it runs in.")
 
     @model_validator(mode="after")
     def _public_needs_host(self) -> "Exposed":
         if self.public and self.host is None:
             raise ValueError("public: true applies to an exposed host; set host, or drop public")
-        if (self.users or self.groups or self.profiles) and (self.public or self.host is None):
-            raise ValueError("users, groups and profiles say who may call an exposed host behind the login; "
-                             "set host (and leave public out), or drop them")
+        if (self.users or self.groups or self.profiles or self.any_account) and (self.public or self.host is None):
+            raise ValueError("users, groups, profiles and any_account say who may call an exposed host behind the "
+                             "login; set host (and leave public out), or drop them")
+        if self.any_account and (self.users or self.groups or self.profiles):
+            raise ValueError("any_account: true lets every account that may log in call the host, so users, groups "
+                             "and profiles would narrow nothing; drop them, or drop any_account")
         return self
+
+    def names_callers(self) -> bool:
+        """Whether the host says who may call it (or opts into every account explicitly)."""
+        return bool(self.users or self.groups or self.profiles or self.any_account)
 
 
 class EndpointConfig(Exposed):

@@ -91,8 +91,9 @@ class Exposure(ArgsModel):
                     "unless public.",
     )
     users: tuple[str, ...] = Field(
-        (), description="E-mail addresses (token email claim) that may call the host; with groups empty too: "
-                        "every account that may log in.")
+        (), description="E-mail addresses (token email claim) that may call the host; with groups empty too, "
+                        "no audience check (the stack layer fills in the host's profile's members, or the stack "
+                        "opted into any_account).")
     groups: tuple[str, ...] = Field((), description="Groups (token groups claim) that may call the host.")
     login_routes: tuple[LoginRoute, ...] = Field(
         (),
@@ -246,9 +247,11 @@ class Serverless:
     revision sees their identities, never the caller's. mlplane keeps the caller's
     ``allow_from`` at each hop instead:
 
-    - the local gateway serves plain HTTP (its Gateway server is ``protocol: HTTP``), so it
-      learns no caller identity: a NetworkPolicy lets only the endpoint's own namespace and
-      its named callers reach its port (plus the ingress gateway, in its namespace);
+    - the local gateway's listener is Istio mutual TLS (upstream's plain ``HTTP`` server is
+      switched by components/platform/local_gateway.py), so it knows the caller: a DENY on it
+      refuses the endpoint's hosts to anyone but the endpoint's namespace, its callers, the
+      ingress gateway when exposed, and itself; a NetworkPolicy also lets only those
+      namespaces reach its port (plus the ingress gateway, in its namespace);
     - the activator is meshed (mutual TLS), so it does know the caller: a DENY on it refuses
       requests for the endpoint's revisions (the ``knative-serving-namespace`` and
       ``knative-serving-revision`` headers net-istio sets and the activator routes by:
@@ -341,6 +344,57 @@ def local_gateway_policy_body(name: str, namespace: str, callers: tuple[str, ...
     }
 
 
+#: Knative's route tags: KServe tags a canary's revisions ``prev`` and ``latest`` (kserve/kserve
+#: ``pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go``), served as
+#: ``<tag>-<service>`` hosts (Knative's default ``tag-template``, ``{{.Tag}}-{{.Name}}``).
+ROUTE_TAGS = ("", "latest-", "prev-")
+
+
+def serverless_hosts(name: str, namespace: str) -> list[str]:
+    """Every Host a request for the serverless endpoint ``name`` can carry at the local gateway.
+
+    net-istio serves a Knative Service under ``<svc>.<ns>``, ``<svc>.<ns>.svc`` and
+    ``<svc>.<ns>.svc.cluster.local`` (``ExpandedHosts``, knative-extensions/net-istio
+    ``pkg/reconciler/ingress/resources/virtual_service.go``), for the predictor
+    ``<name>-predictor`` and its route tags; KServe adds ``<name>.<ns>.svc.cluster.local``
+    (and the shorter forms) routed back through the local gateway. Istio matches ``hosts``
+    case-insensitively and literally, so each comes also with any port (``host:*``;
+    istio.io "Authorization Policy", Operation.hosts; istio/istio ``pilot/pkg/security/authz/
+    model/generator.go``, ``hostGenerator``).
+    """
+    services = [f"{tag}{name}-predictor" for tag in ROUTE_TAGS] + [name]
+    hosts = [f"{svc}.{suffix}" for svc in services for suffix in (namespace, f"{namespace}.svc",
+                                                                      f"{namespace}.svc.cluster.local")]
+    return [form for host in hosts for form in (host, f"{host}:*")]
+
+
+def local_gateway_authz_body(name: str, namespace: str, callers: tuple[str, ...], serverless: Serverless,
+                             gateway: GatewayRef | None, trust_domain: str = "cluster.local") -> dict[str, Any]:
+    """The DENY on Knative's local gateway: the endpoint's hosts only for its callers.
+
+    The local gateway's listener is Istio mutual TLS (components/platform/local_gateway.py),
+    so it sees each caller's principal. Refused: a request for one of the endpoint's hosts
+    from a principal outside the endpoint's namespace and ``callers``, unless it is the
+    ingress gateway (only when the endpoint is exposed) or the local gateway itself (KServe's
+    ``<name>.<ns>`` route comes back through it, after this check on its first pass). A DENY,
+    so upstream's allow-all ALLOW on the gateway (``cluster-local-gateway``) cannot undo it.
+    """
+    exempt = [serverless.principals(trust_domain)[0], *([gateway.principal] if gateway is not None else [])]
+    return {
+        "apiVersion": SECURITY_API,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": k8s_name(namespace, name, "callers-only"), "namespace": serverless.istio_namespace},
+        "spec": {
+            "selector": dict(LOCAL_GATEWAY_PODS),
+            "action": "DENY",
+            "rules": [{
+                "from": [{"source": {"notPrincipals": exempt, "notNamespaces": sorted({namespace, *callers})}}],
+                "to": [{"operation": {"hosts": serverless_hosts(name, namespace)}}],
+            }],
+        },
+    }
+
+
 def activator_policy_body(name: str, namespace: str, callers: tuple[str, ...], serverless: Serverless,
                           trust_domain: str = "cluster.local") -> dict[str, Any]:
     """The DENY on Knative's activator: the endpoint's revisions only for its callers and the local gateway."""
@@ -423,6 +477,9 @@ def declare_access(
         body = local_gateway_policy_body(base, namespace, outside, serverless)
         made.append(k8s.networking.v1.NetworkPolicy(
             f"{name}-local-gateway", metadata=body["metadata"], spec=body["spec"], opts=opts))
+        made.append(_custom(f"{name}-local-gateway-callers", local_gateway_authz_body(
+            base, namespace, outside, serverless, gateway if exposed else None,
+            gateway.trust_domain if gateway else "cluster.local"), opts))
         made.append(_custom(f"{name}-activator-callers", activator_policy_body(
             base, namespace, outside, serverless, gateway.trust_domain if gateway else "cluster.local"), opts))
     return made

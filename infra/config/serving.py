@@ -136,6 +136,14 @@ def _caller_findings(path: tuple[Any, ...], item: Exposed, platform: ServingPlat
         if profile not in platform.profiles:
             yield Finding((*path, "profiles", index), "not a profile mlplane:kubeflow.profiles declares", profile,
                           ", ".join(platform.profiles) or "declare the profile in mlplane:kubeflow.profiles first")
+    namespace = getattr(item, "namespace", None) or platform.workload_namespace
+    if item.host is not None and not item.public and platform.login and not item.names_callers() \
+            and namespace not in platform.profiles:
+        # Issue 22 item 5: a host says who may call it; "anyone who can log in" must be said out loud.
+        yield Finding((*path, "host"), f"host {item.host!r} would admit every account that may log in: it runs in "
+                      f"namespace {namespace!r}, which is no profile whose members could be its default callers",
+                      item.host, "users, groups or profiles (who may call it), or any_account: true (every account "
+                      "that may log in, explicitly)")
     known = (*platform.namespaces, "kubeflow")
     for index, caller in enumerate(item.allow_from):
         if caller not in known:

@@ -153,8 +153,16 @@ def _workload_fields(spec: EndpointConfig | WebAppConfig, context: ServingContex
 
 
 def audience_users(spec: Any, context: ServingContext) -> tuple[str, ...]:
-    """The e-mail addresses an endpoint or app admits: its users and its profiles' members."""
-    members = [email for name in spec.profiles for email in context.profile_members.get(name, ())]
+    """The e-mail addresses an endpoint or app admits: its users and its profiles' members.
+
+    A host that names no users, groups or profiles (and does not opt into ``any_account``)
+    admits the members of the profile it runs in; the config rules refuse such a host
+    outside a profile (infra/config/serving.py), so no host admits every account unasked.
+    """
+    profiles = tuple(spec.profiles)
+    if not spec.names_callers():
+        profiles = (spec.namespace or context.workload_namespace,)
+    members = [email for name in profiles for email in context.profile_members.get(name, ())]
     return tuple(sorted({*spec.users, *members}))
 
 

@@ -278,6 +278,20 @@ def _evaluate(world: World, persona: str, target: Target, who: scenario.People) 
         verdicts.append(_after(world, target, http, verdict, trail, extra.get(USER), source))
         if verdicts[-1]:
             return verdicts[-1]
+    if persona.startswith("pod") and (entry := _named_service(world, target)) is not None:
+        # The in-cluster name of a serverless endpoint is Knative's local gateway (an ExternalName):
+        # a pod may call it with its sidecar, or with its sidecar bypassed (plain TCP from the pod).
+        # Host with and without a port: Istio's ``hosts`` match literally (istio/istio pilot/pkg/
+        # security/authz/model/generator.go, hostGenerator), Envoy's routes match both forms.
+        for client in (source, replace(source, proxied=False)):
+            for authority in (target.host or "", f"{target.host}:80"):
+                http = Http(host=authority, path=target.path, method=target.method, port=80)
+                verdict, trail = to_service(world, client, entry, 80, http)
+                verdicts.append(_after(world, target, http, verdict, trail, None, client))
+                if verdicts[-1]:
+                    how = "with its sidecar" if client.proxied else "without a sidecar"
+                    return allow(f"through {entry.namespace}/{entry.name} ({how}, Host {authority}): "
+                                 f"{verdicts[-1].reason}")
     if persona.startswith("pod") and gateway is not None:
         tries = [base.with_headers(authorization="x", kubeflow_userid=who.owner_a)]
         if (token := _stolen_token(world, who)) is not None:
@@ -288,6 +302,18 @@ def _evaluate(world: World, persona: str, target: Target, who: scenario.People) 
             if verdicts[-1]:
                 return allow(f"through the gateway: {verdicts[-1].reason}")
     return verdicts[0]
+
+
+def _named_service(world: World, target: Target) -> Service | None:
+    """The Service a pod reaches by ``target``'s in-cluster host name, when it is not the target's own
+    (a serverless endpoint's ``<name>-predictor.<ns>.svc.cluster.local`` names Knative's local gateway)."""
+    if not target.host or target.service is None:
+        return None
+    from mlplane.policy.access.routing import resolve_service
+    named = resolve_service(world.cluster, target.host, target.service.namespace)
+    if named is None or (named.namespace, named.name) == (target.service.namespace, target.service.name):
+        return None
+    return named
 
 
 def _routed_elsewhere(world: World, gateway: Service, http: Http, target: Target) -> Verdict | None:

@@ -15,7 +15,9 @@ the server sees the client's principal unless the mode is DISABLE.
 
 from __future__ import annotations
 
-from mlplane.policy.access import scope
+from typing import Any
+
+from mlplane.policy.access import match, scope
 from mlplane.policy.access.cluster import Cluster, Workload
 
 KIND = "PeerAuthentication"
@@ -41,3 +43,53 @@ def mode(cluster: Cluster, workload: Workload, port: int) -> tuple[str, str]:
             if value and value != "UNSET":
                 return value, scope.name(policy)
     return "PERMISSIVE", "no PeerAuthentication (Istio's default PERMISSIVE)"
+
+
+def _servers(cluster: Cluster, gateway: Workload, port: int) -> list[dict[str, Any]]:
+    return [s for g in cluster.of_kind("Gateway")
+            if match.match_labels((g.get("spec") or {}).get("selector"), gateway.labels)
+            for s in (g.get("spec") or {}).get("servers") or () if int((s.get("port") or {}).get("number", 0)) == port]
+
+
+def originates(cluster: Cluster, client: Workload, server: Workload) -> str | None:
+    """The DestinationRule making ``client`` originate Istio mTLS to ``server``'s pods, or None.
+
+    A client Envoy (a sidecar or a gateway) originates Istio mutual TLS to a destination when
+    a DestinationRule for the destination's host says ``tls.mode: ISTIO_MUTUAL``; without one,
+    auto mTLS does only for endpoints labelled ``security.istio.io/tlsMode: istio``, which the
+    sidecar injector sets and gateways' pods lack (istio/istio 1.29.0 ``pilot/pkg/networking/
+    core/cluster_tls.go``, ``buildUpstreamTLSSettings``; ``pilot/pkg/serviceregistry/kube/
+    conversion.go``, ``PodTLSMode``). A client without Envoy originates nothing.
+    """
+    if not client.proxied:
+        return None
+    for rule in cluster.of_kind("DestinationRule"):
+        spec = rule.get("spec") or {}
+        if ((spec.get("trafficPolicy") or {}).get("tls") or {}).get("mode") != "ISTIO_MUTUAL":
+            continue
+        parts = str(spec.get("host", "")).split(".")
+        service = cluster.service(parts[1] if len(parts) > 1 else rule["metadata"].get("namespace", ""), parts[0])
+        if service is not None and server in cluster.backends(service):
+            return scope.name(rule)
+    return None
+
+
+def gateway_listener(cluster: Cluster, client: Workload, gateway: Workload, port: int) -> tuple[str | None, str | None]:
+    """``(principal the gateway sees, refusal)`` for an in-cluster ``client`` of a gateway's listener.
+
+    A gateway's listener is set by its Gateway servers, not by PeerAuthentication (istio/istio
+    ``pilot/pkg/networking/core/gateway.go``, ``buildGatewayListenerTLSContext``, 1.29.0; in
+    ``v1alpha3/`` at 1.17.3): a plain ``HTTP`` server (or ``SIMPLE`` TLS) asks no client
+    certificate, so its policies see no principal; an ``ISTIO_MUTUAL`` server requires a client
+    certificate of the mesh (``listener.go``, ``BuildListenerTLSContext``:
+    ``RequireClientCertificate``), so a client that does not originate Istio mTLS fails the
+    handshake and one that does is known by its principal.
+    """
+    servers = _servers(cluster, gateway, port)
+    if not any((s.get("tls") or {}).get("mode") == "ISTIO_MUTUAL" for s in servers):
+        return None, None
+    rule = originates(cluster, client, gateway)
+    if rule is None:
+        return None, (f"{gateway.key}:{port} is ISTIO_MUTUAL: it requires a mesh client certificate, and "
+                      f"{client.key} sends none ({'no DestinationRule ISTIO_MUTUAL for it' if client.proxied else 'no Envoy'})")
+    return client.principal, None

@@ -58,6 +58,10 @@ def hop(world: World, source: Workload | None, target: Workload, port: int, http
     principal = None
     if target.gateway and source is None:
         pass  # a client outside the mesh talks to a gateway's listener: no PeerAuthentication
+    elif target.gateway:
+        principal, refused = mtls.gateway_listener(cluster, source, target, port)
+        if refused is not None:
+            return deny(refused), http
     else:
         mode, decided_by = mtls.mode(cluster, target, port)
         if source is not None and source.proxied and mode != "DISABLE":
@@ -83,6 +87,22 @@ def hop(world: World, source: Workload | None, target: Workload, port: int, http
     return decided, outcome.http
 
 
+def _activator_revision(http: Http) -> tuple[str, str]:
+    """The revision Knative's activator serves a request for: ``(namespace, name)``.
+
+    Its ``Knative-Serving-Namespace`` and ``Knative-Serving-Revision`` headers (set by the
+    route, knative/serving ``pkg/reconciler/route/resources/ingress.go``), else a Host
+    ``<revision>.<namespace>.svc.cluster.local``; knative/serving ``pkg/activator/handler/
+    context_handler.go`` at knative-v1.10.2 and knative-v1.21.1 (an unknown revision is a 404).
+    """
+    namespace, name = http.header("knative-serving-namespace"), http.header("knative-serving-revision")
+    if not namespace or not name:
+        parts = http.host.split(".", 3)
+        if len(parts) == 4 and parts[2] == "svc" and parts[3].split(":", 1)[0] == "cluster.local":
+            name, namespace = parts[0], parts[1]
+    return namespace or "", name or ""
+
+
 def backend(cluster: Cluster, service: Service, port: int) -> tuple[Workload | None, int]:
     backends = cluster.backends(service)
     return (backends[0] if backends else None), service.ports.get(port, port)
@@ -99,10 +119,17 @@ def to_service(world: World, source: Workload | None, service: Service, port: in
         target, pod_port = backend(world.cluster, service, port)
         if proxy is None or target is None:
             return deny(f"{service.namespace}/{service.name}: nothing serves it"), []
-        proxy_port = proxy.ports[0] if proxy.ports else pod_port
+        # Knative's activator serves proxied requests on its ``http1`` port (8012; ``h2c`` 8013 for
+        # HTTP/2): the activator Deployment of kubeflow/manifests common/knative/knative-serving/base/
+        # upstream/serving-core.yaml at v1.8.1 and 26.03. Its first port (9090) is metrics.
+        proxy_port = dict(proxy.named_ports).get("http1") or (proxy.ports[0] if proxy.ports else pod_port)
         verdict, http = hop(world, source, proxy, proxy_port, http)
         if not verdict:
             return verdict, [verdict.reason]
+        if (found := _activator_revision(http)) != (service.namespace, service.name.removesuffix("-private")):
+            refused = deny(f"{proxy.key} looks up revision {found[0]}/{found[1]}, not {service.namespace}/"
+                           f"{service.name.removesuffix('-private')} (404)")
+            return refused, [verdict.reason, refused.reason]
         last, http = hop(world, proxy, target, pod_port, http)
         return last, [verdict.reason, f"{proxy.key} proxies", last.reason]
     target, pod_port = backend(world.cluster, service, port)
@@ -133,6 +160,7 @@ def _onward(world: World, gateway: Workload, http: Http, trail: list[str], depth
         return deny(f"{gateway.key} answers port {http.port} with an HTTPS redirect"), trail
     if found.service is None:
         return deny(f"{found.virtual_service} routes to a host that is no Service here"), trail
-    onward = replace(http, host=found.authority or http.host, port=found.port)
+    onward = replace(http, host=found.authority or http.host, port=found.port,
+                     headers={**http.headers, **found.headers})
     verdict, more = to_service(world, gateway, found.service, found.port, onward, depth + 1)
     return verdict, [*trail, found.virtual_service, *more]

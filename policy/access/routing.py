@@ -14,7 +14,7 @@ catch-all routes, a ``/`` prefix or no match, go last: ``SortVHostRoutes``, call
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlplane.policy.access import match
@@ -31,6 +31,8 @@ class Route:
     virtual_service: str
     authority: str | None = None
     redirect: bool = False
+    #: Request headers the route sets (``headers.request.set`` of the HTTPRoute and its destination).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _host_matches(pattern: str, host: str) -> bool:
@@ -126,7 +128,10 @@ def route(cluster: Cluster, gateway: Workload, http: Http) -> Route | None:
         service = resolve_service(cluster, destination.get("host", ""), vs["metadata"]["namespace"])
         port = int((destination.get("port") or {}).get("number") or (next(iter(service.ports)) if service and service.ports else 80))
         authority = (entry.get("rewrite") or {}).get("authority")
-        return Route(service, port, f"VirtualService {name}", authority)
+        # Istio HTTPRoute.headers, then HTTPRouteDestination.headers (istio.io VirtualService reference, Headers)
+        sets = {**(((entry.get("headers") or {}).get("request") or {}).get("set") or {}),
+                **(((((entry.get("route") or [{}])[0]).get("headers") or {}).get("request") or {}).get("set") or {})}
+        return Route(service, port, f"VirtualService {name}", authority, headers={k.lower(): str(v) for k, v in sets.items()})
     return None
 
 

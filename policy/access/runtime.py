@@ -183,9 +183,21 @@ def endpoint_objects(isvc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "http": [{"rewrite": {"authority": f"{host}.{namespace}.svc.cluster.local"},
                           "route": [{"destination": {"host": "knative-local-gateway.istio-system.svc.cluster.local",
                                                      "port": {"number": 80}}}]}]}},
-            _route(f"{host}-mesh", namespace, "/", f"{revision}-private.{namespace}.svc.cluster.local",
-                   "knative-serving/knative-local-gateway",
-                   (f"{host}.{namespace}.svc.cluster.local", f"{host}.{namespace}", host))]
+            _revision_headers(_route(f"{host}-mesh", namespace, "/", f"{revision}-private.{namespace}.svc.cluster.local",
+                                     "knative-serving/knative-local-gateway",
+                                     (f"{host}.{namespace}.svc.cluster.local", f"{host}.{namespace}", host)),
+                              namespace, revision)]
+
+
+def _revision_headers(route: dict[str, Any], namespace: str, revision: str) -> dict[str, Any]:
+    """A Knative route's destination with the headers Knative's activator finds the revision by
+    (knative/serving ``pkg/reconciler/route/resources/ingress.go``: ``AppendHeaders``, which
+    net-istio turns into ``headers.request.set``)."""
+    for entry in route["spec"]["http"]:
+        for destination in entry["route"]:
+            destination["headers"] = {"request": {"set": {"Knative-Serving-Namespace": namespace,
+                                                          "Knative-Serving-Revision": revision}}}
+    return route
 
 
 def synthesize(objects: list[Mapping[str, Any]], extra_profiles: Mapping[str, str] = {},
