@@ -161,3 +161,13 @@ def test_kfp_api_header_less_call_is_decided_by_rbac_of_the_callers_service_acco
              "subjects": [{"kind": "ServiceAccount", "name": "default-editor", "namespace": m.people.b}]}
     granted = evaluate(stack, [*(dict(o) for o in objects(stack)), grant])
     assert granted.cell("pod in B", "KFP API").verdict.allowed, granted.cell("pod in B", "KFP API").verdict.reason
+
+
+def test_the_owner_reaches_the_dev_stacks_hosts_on_their_own_gateway_port() -> None:
+    """dev's hosts are HTTPS servers of their own Gateways while Kubeflow's is plain HTTP on 80:
+    the owner's attempt must go to the host's port (on 80 the dashboard's catch-all answers)."""
+    m = matrix("dev")
+    for name in ("mlplane mnist.localtest.me", "mlplane mnist-ui.localtest.me"):
+        cell = m.cell("owner of A", name)
+        assert cell.verdict.allowed and "mnist" in cell.verdict.reason, cell.verdict.reason
+        assert not m.cell("user of B only", name).verdict.allowed

@@ -47,6 +47,8 @@ class Target:
     kube_request: rbac.Request | None = None
     #: What the KFP API server authorizes for this call (its SubjectAccessReview), see :mod:`kfp_api`.
     kfp_request: rbac.Request | None = None
+    #: The gateway port its host is served on, where that is not the platform host's (its own Gateway).
+    gateway_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,20 @@ def _platform_host(world: World) -> tuple[str, int]:
                 ports.add(int(server["port"]["number"]))
     host = next((h for h in sorted(hosts) if h != "*"), "kubeflow.example")
     return host, (443 if 443 in ports else 80)
+
+
+def _served_port(world: World, vs: Mapping[str, Any]) -> int | None:
+    """The port of the first Gateway server (HTTPS first) that a VirtualService's gateways open for its host."""
+    host = (vs["spec"].get("hosts") or [""])[0]
+    ports: set[int] = set()
+    for ref in vs["spec"].get("gateways") or ():
+        namespace, _, name = ref.rpartition("/")
+        for gw in world.cluster.of_kind("Gateway"):
+            if gw["metadata"]["name"] == name and gw["metadata"].get("namespace") == (namespace or vs["metadata"]["namespace"]):
+                ports.update(int(server["port"]["number"]) for server in gw["spec"].get("servers") or ()
+                             if any(h in (host, "*") or h.endswith("/" + host) or h.endswith("/*")
+                                    for h in server.get("hosts") or ()))
+    return 443 if 443 in ports else min(ports, default=None)
 
 
 def _service_of(world: World, host: str, namespace: str) -> Service | None:
@@ -165,7 +181,8 @@ def targets(world: World, who: scenario.People) -> list[Target]:
         service = _service_of(world, dest.get("host", ""), vs["metadata"]["namespace"])
         public = any(h in _public_hosts(world) for h in spec.get("hosts") or ())
         found.append(Target(f"mlplane {spec['hosts'][0]}", "mlplane's endpoints and web apps", service,
-                            int((dest.get("port") or {}).get("number", 80)), "/", host=spec["hosts"][0], public=public))
+                            int((dest.get("port") or {}).get("number", 80)), "/", host=spec["hosts"][0], public=public,
+                            gateway_port=_served_port(world, vs)))
     found.append(Target("cloud metadata endpoint", "cloud", address=METADATA_ADDRESS))
     found += [Target(name, KUBE_API, kube_request=request) for name, request in (
         ("create pods in A", rbac.Request("create", "pods", who.a)),
@@ -239,7 +256,7 @@ def _evaluate(world: World, persona: str, target: Target, who: scenario.People) 
     gateway = _gateway_service(world)
     host, port = _platform_host(world)
     source = _source(world, persona, who)
-    base = Http(host=target.host or host, path=target.path, method=target.method, port=port)
+    base = Http(host=target.host or host, path=target.path, method=target.method, port=target.gateway_port or port)
     if target.address is not None:
         if source is None:
             return deny(f"{target.address} is link-local: not reachable from outside the cluster")
