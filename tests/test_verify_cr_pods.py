@@ -168,7 +168,13 @@ def test_build_pods_expands_known_kinds_and_lists_those_it_cannot() -> None:
     job = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": "train", "namespace": "team"}}
     runtime = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "ClusterTrainingRuntime",
                "metadata": {"name": "torch"}}
-    pods, skipped = build_pods([nb(), job, runtime, RUNTIME, isvc_config("v0.16.0")])
-    assert [p.stands_for for p in pods] == ["Notebook team/lab"]
+    profile = {"apiVersion": "kubeflow.org/v1", "kind": "Profile", "metadata": {"name": "team"}}
+    pods, skipped = build_pods([nb(), job, runtime, RUNTIME, isvc_config("v0.16.0"), profile])
+    # The Profile's ServiceAccounts come before the pods that name them (the notebook runs as default-editor).
+    assert [(p.stands_for, p.pod["kind"], p.pod["metadata"]["name"]) for p in pods] == [
+        ("Profile team", "ServiceAccount", "default-editor"), ("Profile team", "ServiceAccount", "default-viewer"),
+        ("Notebook team/lab", "Pod", "lab-0")]
+    assert all(p.pod["metadata"]["namespace"] == "team" for p in pods)
+    assert "updateServiceAccount" in pods[0].additions[0].source
     assert skipped == ["PyTorchJob team/train"]
-    assert "cr-pod-created" in ALLOWED
+    assert "cr-child-created" in ALLOWED

@@ -5,7 +5,8 @@ InferenceService, a Notebook or a Tensorboard makes no pod there. This module bu
 each one's controller would create: the pod spec the user (and mlplane's components) wrote in
 the custom resource's template, plus what the controller adds, each addition cited to the
 controller's source at the tag the release train pins. The harness creates those pods
-(an allow-listed change, ``cr-pod-created``) and lets the scheduler place them, so their
+(an allow-listed change, ``cr-child-created``, as are the ServiceAccounts a Profile's controller
+makes, which the pods of its namespace name) and lets the scheduler place them, so their
 placement is judged as a workload's is. Anything built without a citation makes the pod
 ``approximate`` (the reasons are listed in the report).
 
@@ -103,11 +104,12 @@ class Addition:
 
 @dataclass
 class BuiltPod:
-    """One pod a custom resource's controller would create.
+    """One pod (or an object its pods need) a custom resource's controller would create.
 
     Attributes:
-        stands_for: ``Kind namespace/name`` of the custom resource.
-        pod: The Pod manifest to create (``metadata.name`` or ``generateName``).
+        stands_for: ``Kind namespace/name`` of the custom resource (``Kind name`` when cluster-scoped).
+        pod: The manifest to create (``metadata.name`` or ``generateName``): a Pod, or an object
+            such as a Profile's ServiceAccount that its namespace's pods name.
         additions: What the controller added, each cited.
         approximate: Why the pod is not exactly what the controller makes (empty: exact, up to
             the held-back webhooks every pod lacks here).
@@ -159,9 +161,10 @@ def _meta(obj: dict[str, Any]) -> tuple[str, str]:
     return meta.get("namespace", "default"), meta["name"]
 
 
-def _stands_for(obj: dict[str, Any]) -> str:
-    namespace, name = _meta(obj)
-    return f"{obj['kind']} {namespace}/{name}"
+def stands_for(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    where = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+    return f"{obj['kind']} {where}"
 
 
 def _pod(obj: dict[str, Any], name: str | None, labels: dict[str, str], annotations: dict[str, str],
@@ -170,7 +173,7 @@ def _pod(obj: dict[str, Any], name: str | None, labels: dict[str, str], annotati
     group = obj["apiVersion"].split("/")[0]
     metadata: dict[str, Any] = {"namespace": namespace,
                                 "labels": {**labels, BUILT_FROM_LABEL: f"{obj['kind']}.{group}"[:63]},
-                                "annotations": {**annotations, BUILT_FROM_ANNOTATION: _stands_for(obj)}}
+                                "annotations": {**annotations, BUILT_FROM_ANNOTATION: stands_for(obj)}}
     if name:
         metadata["name"] = name
     else:
@@ -207,7 +210,7 @@ def notebook(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
     pod = _pod(obj, f"{name}-0", labels, annotations, spec)
     adds.append(Addition(f"pod name {name}-0 (the StatefulSet's ordinal 0)",
                          "kubernetes/kubernetes pkg/controller/statefulset/stateful_set_utils.go: getPodName"))
-    return [BuiltPod(_stands_for(obj), pod, adds)]
+    return [BuiltPod(stands_for(obj), pod, adds)]
 
 
 def tensorboard(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
@@ -239,7 +242,7 @@ def tensorboard(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
     labels = {**(meta.get("labels") or {}), "app": name}
     adds = [Addition("the whole pod: container tensorboard ($TENSORBOARD_IMAGE, port 6006), volume tbpd of the "
                      "logs claim, labels of the Tensorboard and app", source)]
-    return [BuiltPod(_stands_for(obj), _pod(obj, None, labels, {}, spec, f"{name}-"), adds, approximate)]
+    return [BuiltPod(stands_for(obj), _pod(obj, None, labels, {}, spec, f"{name}-"), adds, approximate)]
 
 
 #: InferenceService predictor fields that are KServe's, not the pod's (ComponentExtensionSpec and
@@ -327,7 +330,7 @@ def inference_service(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
     else:
         generate = f"{name}-predictor-"
     pod = _pod(obj, None, labels, dict(predictor.get("annotations") or {}), spec, generate)
-    return [BuiltPod(_stands_for(obj), pod, adds, approximate)]
+    return [BuiltPod(stands_for(obj), pod, adds, approximate)]
 
 
 def _storage(spec: dict[str, Any], uri: str, context: Context, approximate: list[str]) -> list[Addition]:
@@ -395,11 +398,31 @@ def _queue_proxy(spec: dict[str, Any], context: Context) -> Addition:
                     "createQueueResources, queueSecurityContext; pkg/deployment/config.go")
 
 
+def profile(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
+    """The ServiceAccounts ``default-editor`` and ``default-viewer`` of a Profile's namespace.
+
+    Not pods, but what its namespace's pods name (a Notebook's template runs as ``default-editor``):
+    without them the API server refuses those pods. The profile controller creates them in the
+    namespace named as the Profile (kubeflow/kubeflow v1.8.0 and v1.10.0,
+    components/profile-controller/controllers/profile_controller.go: Reconcile, updateServiceAccount,
+    DEFAULT_EDITOR, DEFAULT_VIEWER); its RoleBindings, AuthorizationPolicy and quota are not built.
+    """
+    name = obj["metadata"]["name"]
+    source = f"{NOTEBOOK_TAGS[context.train]} components/profile-controller/controllers/profile_controller.go"
+    return [BuiltPod(stands_for(obj), {"apiVersion": "v1", "kind": "ServiceAccount",
+                                        "metadata": {"name": account, "namespace": name,
+                                                     "labels": {BUILT_FROM_LABEL: "Profile.kubeflow.org"},
+                                                     "annotations": {BUILT_FROM_ANNOTATION: stands_for(obj)}}},
+                     [Addition(f"ServiceAccount {name}/{account}", f"{source}: updateServiceAccount, {constant}")])
+            for account, constant in (("default-editor", "DEFAULT_EDITOR"), ("default-viewer", "DEFAULT_VIEWER"))]
+
+
 #: ``(group, kind)`` -> the builder of its pods.
 BUILDERS: dict[tuple[str, str], Callable[[dict[str, Any], Context], list[BuiltPod]]] = {
     ("kubeflow.org", "Notebook"): notebook,
     ("tensorboard.kubeflow.org", "Tensorboard"): tensorboard,
     ("serving.kserve.io", "InferenceService"): inference_service,
+    ("kubeflow.org", "Profile"): profile,
 }
 
 
@@ -425,5 +448,6 @@ def build_pods(objects: Iterable[dict[str, Any]]) -> tuple[list[BuiltPod], list[
         if key in BUILDERS:
             pods += BUILDERS[key](obj, context)
         elif key in NOT_EXPANDED:
-            skipped.append(_stands_for(obj))
-    return pods, skipped
+            skipped.append(stands_for(obj))
+    # What pods need (a Profile's ServiceAccounts) first, as the controllers' reconciles would have it.
+    return sorted(pods, key=lambda b: b.pod["kind"] == "Pod"), skipped

@@ -22,7 +22,7 @@ from mlplane.infra.offline.verify.binaries import Binaries
 from mlplane.infra.offline.verify.changes import Change
 from mlplane.infra.offline.verify.client import ApiError, Kube
 from mlplane.infra.offline.verify.controlplane import ControlPlane
-from mlplane.infra.offline.verify.cr_pods import APPROXIMATE_ANNOTATION, BuiltPod, build_pods
+from mlplane.infra.offline.verify.cr_pods import APPROXIMATE_ANNOTATION, BuiltPod, build_pods, stands_for
 from mlplane.infra.offline.verify.crds import crd_problems
 from mlplane.infra.offline.verify.cluster_state import read_state, settle
 from mlplane.infra.offline.verify.nodes import NodeSpec, create_nodes, declared_nodes
@@ -176,33 +176,35 @@ class CrPods:
 def create_cr_pods(kube: Kube, applied: list[dict[str, Any]]) -> CrPods:
     """Create the pods the applied custom resources' controllers would make (:func:`.cr_pods.build_pods`).
 
-    Each pod is owned by its custom resource (an ownerReference with the stored object's uid) and
-    labelled as built by verify; the scheduler then places it like any other pod.
+    Each object is owned by its custom resource (an ownerReference with the stored object's uid)
+    and labelled as built by verify; the scheduler then places the pods like any other.
     """
     found = CrPods()
-    pods, found.not_expanded = build_pods(applied)
-    for built in pods:
-        kind, rest = built.stands_for.split(" ", 1)
-        namespace, name = rest.split("/", 1)
-        source = next(o for o in applied if o.get("kind") == kind and (o.get("metadata") or {}).get("name") == name
-                      and (o.get("metadata") or {}).get("namespace", "default") == namespace)
-        pod = built.pod
+    built_all, found.not_expanded = build_pods(applied)
+    for built in built_all:
+        source = next(o for o in applied if stands_for(o) == built.stands_for)
+        manifest, meta = built.pod, source["metadata"]
         if built.approximate:
-            pod["metadata"]["annotations"][APPROXIMATE_ANNOTATION] = "; ".join(built.approximate)
+            manifest["metadata"]["annotations"][APPROXIMATE_ANNOTATION] = "; ".join(built.approximate)
+        namespace = manifest["metadata"]["namespace"]
         try:
-            live = kube.get(kube.path(source["apiVersion"], kind, namespace, name))
-            pod["metadata"]["ownerReferences"] = [{"apiVersion": source["apiVersion"], "kind": kind, "name": name,
-                                                   "uid": live["metadata"]["uid"]}]
-            response = kube.request("POST", kube.path("v1", "Pod", namespace, None), pod)
+            live = kube.get(kube.path(source["apiVersion"], source["kind"], meta.get("namespace"), meta["name"]))
+            manifest["metadata"]["ownerReferences"] = [{"apiVersion": source["apiVersion"], "kind": source["kind"],
+                                                        "name": meta["name"], "uid": live["metadata"]["uid"]}]
+            response = kube.request("POST", kube.path("v1", manifest["kind"], namespace, None), manifest)
         except ApiError as exc:
+            if exc.reason == "AlreadyExists" and manifest["kind"] != "Pod":
+                continue  # the plan made it itself (a ServiceAccount): nothing to stand in
             found.refused.append((built, exc.message))
-            found.problems.append(problem("cannot-create-pods", f"{built.stands_for} (its controller's pod, built "
-                                          f"here{', approximate' if built.approximate else ''})", exc.message))
+            found.problems.append(problem("cannot-create-pods", f"{built.stands_for} (its controller's "
+                                          f"{manifest['kind']}, built here"
+                                          f"{', approximate' if built.approximate else ''})", exc.message))
             continue
         key = f"{namespace}/{response.body['metadata']['name']}"
-        found.created[key] = built
-        found.warnings += [(key, w) for w in response.warnings]
-        found.changes.append(Change("cr-pod-created", key, f"stands for {built.stands_for}: "
+        if manifest["kind"] == "Pod":
+            found.created[key] = built
+            found.warnings += [(key, w) for w in response.warnings]
+        found.changes.append(Change("cr-child-created", f"{manifest['kind']} {key}", f"stands for {built.stands_for}: "
                                     + "; ".join(a.what for a in built.additions)
                                     + (f" (approximate: {'; '.join(built.approximate)})" if built.approximate else "")))
     return found
