@@ -20,6 +20,7 @@ from mlplane.infra.offline.verify.cr_pods import (
     tensorboard,
 )
 from mlplane.infra.offline.verify.changes import ALLOWED
+from mlplane.infra.offline.verify.report import attribute
 
 GPU_TEMPLATE = {"nodeSelector": {"mlplane.dev/accelerator-pool": "a100"},
                 "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
@@ -178,3 +179,11 @@ def test_build_pods_expands_known_kinds_and_lists_those_it_cannot() -> None:
     assert "updateServiceAccount" in pods[0].additions[0].source
     assert skipped == ["PyTorchJob team/train"]
     assert "cr-child-created" in ALLOWED
+
+
+def test_a_missing_default_service_account_is_the_admission_only_limit() -> None:
+    """Only the controller manager makes a namespace's "default" ServiceAccount; any other one missing is the plan's."""
+    assert attribute('pods "x" is forbidden: error looking up service account mlplane/default: '
+                     'serviceaccount "default" not found') == "no-controller-manager"
+    assert attribute('pods "x" is forbidden: error looking up service account team/default-editor: '
+                     'serviceaccount "default-editor" not found') is None

@@ -93,6 +93,8 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
         pods, placement = state.pods, state.placed
         placed = sum(placement.values())
         seconds["inspect"] = time.monotonic() - begin
+    else:
+        pods = len(built.created)  # no controller creates any other pod without a controller manager
     begin = time.monotonic()
     problems += [problem("crd-not-ancestor", *line.split(": ", 1)) for line in crd_problems(ancestry, objects, builtin, stood.crd_kinds)]
     problems += [Problem("prerequisite-unmet", name, why, "prerequisite-not-stood-in") for name, why in stood.unmet]

@@ -34,6 +34,11 @@ LIMITS = {
                           ("the server is currently unable to handle the request",)),
     "no-storage-provisioner": ("no CSI driver or external provisioner runs here",
                                ("waiting for a volume to be created", "waiting for first consumer")),
+    # kube-controller-manager's serviceaccounts controller makes each namespace's "default"
+    # ServiceAccount (kubernetes/kubernetes pkg/controller/serviceaccount/serviceaccounts_controller.go);
+    # admission only runs none, so a pod built from a custom resource that runs as "default" is refused.
+    "no-controller-manager": ("admission only: no controller manager runs, so no namespace has its default "
+                              "ServiceAccount", ('serviceaccount "default" not found',)),
     # Never matched by words: only the prerequisite stand-ins (.prerequisites) name it.
     "prerequisite-not-stood-in": ("a checked prerequisite (infra/prerequisites.py) the harness cannot stand in: "
                                   "a driver, controller or CRD the plan does not install", ()),
