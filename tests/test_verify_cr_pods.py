@@ -20,7 +20,7 @@ from mlplane.infra.offline.verify.cr_pods import (
     tensorboard,
 )
 from mlplane.infra.offline.verify.changes import ALLOWED
-from mlplane.infra.offline.verify.report import attribute
+from mlplane.infra.offline.verify.report import Report, attribute
 
 GPU_TEMPLATE = {"nodeSelector": {"mlplane.dev/accelerator-pool": "a100"},
                 "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
@@ -187,3 +187,13 @@ def test_a_missing_default_service_account_is_the_admission_only_limit() -> None
                      'serviceaccount "default" not found') == "no-controller-manager"
     assert attribute('pods "x" is forbidden: error looking up service account team/default-editor: '
                      'serviceaccount "default-editor" not found') is None
+
+
+def test_the_text_report_lists_built_pods_with_their_citations() -> None:
+    [built] = notebook(nb(), context_of([]))
+    row = {"standsFor": built.stands_for, "pod": "team/lab-0", "created": True, "approximate": ["why"],
+           "additions": [{"what": a.what, "source": a.source} for a in built.additions]}
+    text = Report(stack="s", mode="full cycle", version="v1.36.2", built=[row]).to_text()
+    assert "Pods built from custom resources' templates (1):" in text
+    assert "  - Notebook team/lab: team/lab-0 [approximate: why]" in text
+    assert "      + env NB_PREFIX (kubeflow/kubeflow v1.10.0 " in text
