@@ -96,6 +96,11 @@ def test_notebook_citation_follows_the_train() -> None:
     assert old.train == "1.8.1"
     [built] = notebook(nb(), old)
     assert any("kubeflow/kubeflow v1.8.0" in a.source for a in built.additions)
+    controller = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "notebook-controller"},
+                  "spec": {"template": {"spec": {"containers": [
+                      {"name": "manager", "image": "docker.io/kubeflownotebookswg/notebook-controller:v1.8.0"}]}}}}
+    assert context_of([controller]).train == "1.8.1"  # a 1.8.1 stack without KServe
+    assert context_of([isvc_config("v0.16.0")]).train == "26.03"
 
 
 def test_tensorboard_pod_mounts_the_logs_claim_and_says_what_it_cannot_build() -> None:

@@ -126,7 +126,8 @@ class Context:
     """What the builders read from the rest of the plan (the applied objects).
 
     Attributes:
-        train: The release train (``1.8.1`` or ``26.03``), from the KServe storage initializer's tag.
+        train: The release train (``1.8.1`` or ``26.03``), from the KServe storage initializer's or the
+            notebook controller's image tag.
         configmaps: ``(namespace, name)`` -> data, of every applied ConfigMap.
         runtimes: Applied ClusterServingRuntimes and ServingRuntimes.
     """
@@ -152,8 +153,13 @@ def context_of(objects: Iterable[dict[str, Any]]) -> Context:
                 and str(o.get("apiVersion", "")).startswith("serving.kserve.io/")]
     initializer = json.loads(next((d["storageInitializer"] for (_, n), d in sorted(configmaps.items())
                                    if n == "inferenceservice-config" and "storageInitializer" in d), "{}"))
-    train = "1.8.1" if str(initializer.get("image", "")).endswith(":v0.11.2") else "26.03"
-    return Context(train, configmaps, runtimes)
+    # The 1.8.1 train pins KServe v0.11.2 and kubeflow/kubeflow v1.8.0 (components/platform/releases.py):
+    # either controller's image in the plan says which train it is.
+    images = {str(c.get("image", "")) for o in objects if o.get("kind") == "Deployment"
+              for c in ((((o.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or [])}
+    old = str(initializer.get("image", "")).endswith(":v0.11.2") or any(
+        i.endswith("/notebook-controller:v1.8.0") for i in images)
+    return Context("1.8.1" if old else "26.03", configmaps, runtimes)
 
 
 def _meta(obj: dict[str, Any]) -> tuple[str, str]:
@@ -162,6 +168,7 @@ def _meta(obj: dict[str, Any]) -> tuple[str, str]:
 
 
 def stands_for(obj: dict[str, Any]) -> str:
+    """``Kind namespace/name`` of an object (``Kind name`` when it has no namespace)."""
     meta = obj.get("metadata") or {}
     where = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
     return f"{obj['kind']} {where}"
