@@ -17,7 +17,9 @@ from mlplane.infra.offline.verify.cr_pods import (
     context_of,
     inference_service,
     notebook,
+    pytorch_job,
     tensorboard,
+    train_job,
 )
 from mlplane.infra.offline.verify.changes import ALLOWED
 from mlplane.infra.offline.verify.report import Report, attribute
@@ -171,7 +173,7 @@ def test_what_cannot_be_cited_is_marked_approximate() -> None:
 
 
 def test_build_pods_expands_known_kinds_and_lists_those_it_cannot() -> None:
-    job = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": "train", "namespace": "team"}}
+    job = {"apiVersion": "kubeflow.org/v1", "kind": "TFJob", "metadata": {"name": "train", "namespace": "team"}}
     runtime = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "ClusterTrainingRuntime",
                "metadata": {"name": "torch"}}
     profile = {"apiVersion": "kubeflow.org/v1", "kind": "Profile", "metadata": {"name": "team"}}
@@ -182,7 +184,7 @@ def test_build_pods_expands_known_kinds_and_lists_those_it_cannot() -> None:
         ("Notebook team/lab", "Pod", "lab-0")]
     assert all(p.pod["metadata"]["namespace"] == "team" for p in pods)
     assert "updateServiceAccount" in pods[0].additions[0].source
-    assert skipped == ["PyTorchJob team/train"]
+    assert skipped == [("TFJob team/train", "no builder for this kind (infra/offline/verify/cr_pods.py)")]
     assert "cr-child-created" in ALLOWED
 
 
@@ -202,3 +204,51 @@ def test_the_text_report_lists_built_pods_with_their_citations() -> None:
     assert "Pods built from custom resources' templates (1):" in text
     assert "  - Notebook team/lab: team/lab-0 [approximate: why]" in text
     assert "      + env NB_PREFIX (kubeflow/kubeflow v1.10.0 " in text
+
+
+TEMPLATE = {"metadata": {"labels": {"app": "train"}}, "spec": {**GPU_TEMPLATE, "restartPolicy": "OnFailure",
+                                                               "containers": [{"name": "pytorch", "image": "t:1"}]}}
+
+
+def test_pytorchjob_pods_one_per_replica_and_workers_wait_for_the_master() -> None:
+    job = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": "mnist", "namespace": "ml"},
+           "spec": {"pytorchReplicaSpecs": {
+               "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": TEMPLATE},
+               "Worker": {"replicas": 2, "restartPolicy": "ExitCode", "template": TEMPLATE}}}}
+    pods = pytorch_job(job, context_of([isvc_config("v0.11.2")]))
+    assert [p.pod["metadata"]["name"] for p in pods] == ["mnist-master-0", "mnist-worker-0", "mnist-worker-1"]
+    master, worker = pods[0].pod, pods[1].pod
+    assert master["metadata"]["labels"]["training.kubeflow.org/job-role"] == "master"
+    assert "training.kubeflow.org/job-role" not in worker["metadata"]["labels"]
+    assert worker["metadata"]["labels"]["training.kubeflow.org/replica-index"] == "0"
+    assert "initContainers" not in master["spec"] and master["spec"]["restartPolicy"] == "OnFailure"
+    [init] = worker["spec"]["initContainers"]
+    assert init["name"] == "init-pytorch" and init["image"] == "alpine:3.10" and "securityContext" not in init
+    assert init["resources"]["requests"] == {"cpu": "50m", "memory": "10Mi"}
+    assert worker["spec"]["restartPolicy"] == "Never"  # ExitCode: the operator restarts, the kubelet does not
+    assert worker["spec"]["nodeSelector"] == GPU_TEMPLATE["nodeSelector"]
+    assert all(any("training-operator v1.7.0" in a.source for a in p.additions) for p in pods)
+    assert all(p.approximate and "setPodEnv" in p.approximate[0] for p in pods)
+
+
+def test_trainjob_pods_follow_numnodes_on_the_trainer_step_of_its_runtime() -> None:
+    runtime = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainingRuntime",
+               "metadata": {"name": "mnist", "namespace": "ml"},
+               "spec": {"mlPolicy": {"numNodes": 2, "torch": {}}, "template": {"spec": {"replicatedJobs": [{
+                   "name": "node", "replicas": 1, "template": {
+                       "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
+                       "spec": {"template": {**TEMPLATE, "spec": {**TEMPLATE["spec"], "containers": [
+                           {"name": "node", "image": "t:1"}]}}}}}]}}}}
+    job = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainJob",
+           "metadata": {"name": "mnist", "namespace": "ml"},
+           "spec": {"runtimeRef": {"apiGroup": "trainer.kubeflow.org", "kind": "TrainingRuntime", "name": "mnist"},
+                    "trainer": {"numNodes": 3}}}
+    pods = train_job(job, context_of([runtime]))
+    assert [p.pod["metadata"]["generateName"] for p in pods] == ["mnist-node-0-0-", "mnist-node-0-1-", "mnist-node-0-2-"]
+    spec = pods[0].pod["spec"]
+    assert spec["containers"][0]["ports"] == [{"containerPort": 29500}]
+    assert spec["nodeSelector"] == GPU_TEMPLATE["nodeSelector"] and spec["tolerations"] == GPU_TEMPLATE["tolerations"]
+    assert any("kubeflow/trainer v2.1.0" in a.source and "numNodes" in a.what for a in pods[0].additions)
+    # Its runtime missing from the plan: not expanded, said so.
+    built, skipped = build_pods([job])
+    assert built == [] and skipped == [("TrainJob ml/mnist", "its runtime TrainingRuntime mnist is not in the plan")]

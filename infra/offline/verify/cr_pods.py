@@ -1,7 +1,7 @@
 """Pods the plan's custom resources would get from controllers that do not run here.
 
-No KServe, Knative, notebook or tensorboard controller runs on verify's control plane, so an
-InferenceService, a Notebook or a Tensorboard makes no pod there. This module builds the pod
+No KServe, Knative, notebook, tensorboard or training controller runs on verify's control
+plane, so an InferenceService, a Notebook, a Tensorboard or a training job makes no pod there. This module builds the pod
 each one's controller would create: the pod spec the user (and mlplane's components) wrote in
 the custom resource's template, plus what the controller adds, each addition cited to the
 controller's source at the tag the release train pins. The harness creates those pods
@@ -49,7 +49,12 @@ Controllers, per train (components/platform/releases.py):
   ``pkg/reconciler/revision/resources/queue.go`` (``makeQueueContainer``,
   ``queueSecurityContext``, ``createQueueResources``: requests from ``config-deployment``,
   ``queue-sidecar-cpu-request`` default 25m in ``pkg/deployment/config.go``); the image is
-  ``queue-sidecar-image``. Webhooks the harness holds back (Istio's sidecar injection, KServe's
+  ``queue-sidecar-image``.
+- PyTorchJob (``kubeflow.org``, 1.8.1) and TrainJob (``trainer.kubeflow.org``, 26.03), the
+  distributed training steps mlplane declares (components/pipeline/training_step.py): see
+  :func:`pytorch_job` and :func:`train_job`.
+
+Webhooks the harness holds back (Istio's sidecar injection, KServe's
   agent and batcher, PodDefaults) add nothing here: those are not judged, as for every pod.
 """
 
@@ -78,9 +83,9 @@ _QUEUE = "pkg/reconciler/revision/resources/queue.go"
 #: Kinds whose template makes pods through a controller that no builder here expands: reported
 #: as approximate (not expanded) when the plan holds one.
 NOT_EXPANDED = {
-    ("kubeflow.org", "PyTorchJob"), ("kubeflow.org", "TFJob"), ("kubeflow.org", "MPIJob"),
+    ("kubeflow.org", "TFJob"), ("kubeflow.org", "MPIJob"),
     ("kubeflow.org", "XGBoostJob"), ("kubeflow.org", "PaddleJob"), ("kubeflow.org", "Experiment"),
-    ("trainer.kubeflow.org", "TrainJob"), ("argoproj.io", "Workflow"), ("argoproj.io", "CronWorkflow"),
+    ("argoproj.io", "Workflow"), ("argoproj.io", "CronWorkflow"),
     ("serving.knative.dev", "Service"), ("serving.knative.dev", "Configuration"),
     ("serving.knative.dev", "Revision"), ("serving.kserve.io", "InferenceGraph"),
 }
@@ -92,6 +97,10 @@ NO_POD_OF_THEIR_OWN = {
     ("kubeflow.org", "PodDefault"), ("argoproj.io", "WorkflowTemplate"),
     ("argoproj.io", "ClusterWorkflowTemplate"),
 }
+
+
+class NotExpanded(Exception):
+    """A builder cannot build this custom resource's pods (the reason is the message)."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +139,13 @@ class Context:
             notebook controller's image tag.
         configmaps: ``(namespace, name)`` -> data, of every applied ConfigMap.
         runtimes: Applied ClusterServingRuntimes and ServingRuntimes.
+        training_runtimes: Applied ClusterTrainingRuntimes and TrainingRuntimes.
     """
 
     train: str
     configmaps: dict[tuple[str, str], dict[str, str]]
     runtimes: list[dict[str, Any]]
+    training_runtimes: list[dict[str, Any]] = field(default_factory=list)
 
     def configmap(self, name: str, prefix: bool = False) -> dict[str, str]:
         """The data of the ConfigMap named ``name`` (or whose name starts with it), in any namespace."""
@@ -159,7 +170,9 @@ def context_of(objects: Iterable[dict[str, Any]]) -> Context:
               for c in ((((o.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or [])}
     old = str(initializer.get("image", "")).endswith(":v0.11.2") or any(
         i.endswith("/notebook-controller:v1.8.0") for i in images)
-    return Context("1.8.1" if old else "26.03", configmaps, runtimes)
+    training = [o for o in objects if o.get("kind") in ("ClusterTrainingRuntime", "TrainingRuntime")
+                and str(o.get("apiVersion", "")).startswith("trainer.kubeflow.org/")]
+    return Context("1.8.1" if old else "26.03", configmaps, runtimes, training)
 
 
 def _meta(obj: dict[str, Any]) -> tuple[str, str]:
@@ -424,12 +437,133 @@ def profile(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
             for account, constant in (("default-editor", "DEFAULT_EDITOR"), ("default-viewer", "DEFAULT_VIEWER"))]
 
 
+TRAINING_OPERATOR = "kubeflow/training-operator v1.7.0"
+TRAINER = "kubeflow/trainer v2.1.0"
+#: The Training Operator's default image of the workers' ``init-pytorch`` container
+#: (kubeflow/training-operator v1.7.0 pkg/config/config.go: PyTorchInitContainerImageDefault).
+PYTORCH_INIT_IMAGE = "alpine:3.10"
+_NOT_IN_ADMISSION = "it changes neither admission nor placement"
+
+
+def pytorch_job(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
+    """The pods of a PyTorchJob (Training Operator, 1.8.1 train): one per replica of each replica type.
+
+    kubeflow/training-operator v1.7.0: ``pkg/controller.v1/common/pod.go`` (``createNewPod``:
+    the replica's template with labels ``training.kubeflow.org/job-name``, ``replica-type``,
+    ``replica-index``, ``job-role: master`` on the master, named ``GenGeneralName``
+    ``<job>-<type>-<index>``, restartPolicy from the replica spec, ``SetRestartPolicy``);
+    ``pkg/controller.v1/pytorch/initcontainer.go`` (``setInitContainer``: a worker of a job with
+    a master gets the ``init-pytorch`` container: image ``alpine:3.10`` by default, requests cpu
+    50m / memory 10Mi, limits 100m / 20Mi, no securityContext). The environment
+    ``setPodEnv`` adds (``pkg/controller.v1/pytorch/envvar.go``) is not built.
+    """
+    meta = obj.get("metadata") or {}
+    name = meta["name"]
+    replicas = ((obj.get("spec") or {}).get("pytorchReplicaSpecs") or {})
+    source = f"{TRAINING_OPERATOR} pkg/controller.v1"
+    found = []
+    for rtype in sorted(replicas):
+        replica = replicas[rtype] or {}
+        lower = rtype.lower()
+        for index in range(int(replica.get("replicas", 1))):
+            template = copy.deepcopy(replica.get("template") or {})
+            spec = template.get("spec") or {}
+            labels = {**((template.get("metadata") or {}).get("labels") or {}),
+                      "training.kubeflow.org/job-name": name, "training.kubeflow.org/replica-type": lower,
+                      "training.kubeflow.org/replica-index": str(index),
+                      "training.kubeflow.org/operator-name": "pytorchjob-controller"}
+            adds = [Addition("labels training.kubeflow.org/job-name, replica-type, replica-index, operator-name",
+                             f"{source}/common/pod.go: createNewPod, GenLabels; "
+                             "pkg/apis/kubeflow.org/v1/common_types.go; pkg/controller.v1/pytorch/"
+                             "pytorchjob_controller.go: controllerName")]
+            if lower == "master":
+                labels["training.kubeflow.org/job-role"] = "master"
+                adds.append(Addition("label training.kubeflow.org/job-role: master",
+                                     f"{source}/common/pod.go: createNewPod, SetJobRole"))
+            policy = replica.get("restartPolicy") or "Never"
+            spec["restartPolicy"] = "Never" if policy == "ExitCode" else policy
+            adds.append(Addition(f"restartPolicy {spec['restartPolicy']} from the replica spec",
+                                 f"{TRAINING_OPERATOR} pkg/core/pod.go: SetRestartPolicy"))
+            if lower == "worker" and "Master" in replicas:
+                spec.setdefault("initContainers", []).append({
+                    "name": "init-pytorch", "image": PYTORCH_INIT_IMAGE, "imagePullPolicy": "IfNotPresent",
+                    "resources": {"limits": {"cpu": "100m", "memory": "20Mi"},
+                                  "requests": {"cpu": "50m", "memory": "10Mi"}},
+                    "command": ["sh", "-c", f"until nslookup {name}-master-0; do sleep 2; done"]})
+                adds.append(Addition("init container init-pytorch (alpine:3.10, cpu 50m/100m, memory 10Mi/20Mi, "
+                                     "no securityContext)", f"{source}/pytorch/initcontainer.go: setInitContainer, "
+                                     "initContainerTemplate; pkg/config/config.go"))
+            pod_name = f"{name}-{lower}-{index}"
+            adds.append(Addition(f"pod name {pod_name}", f"{TRAINING_OPERATOR} pkg/core/utils.go: GenGeneralName"))
+            annotations = dict((template.get("metadata") or {}).get("annotations") or {})
+            found.append(BuiltPod(stands_for(obj), _pod(obj, pod_name, labels, annotations, spec), adds,
+                                  [f"the environment setPodEnv adds (MASTER_ADDR, WORLD_SIZE, RANK, ...) is not built: "
+                                   f"{_NOT_IN_ADMISSION}"]))
+    return found
+
+
+def train_job(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
+    """The pods of a TrainJob (Kubeflow Trainer, 26.03 train) from the runtime it names.
+
+    kubeflow/trainer v2.1.0: the JobSet is built from the runtime's ``template``
+    (``pkg/runtime/framework/plugins/jobset/builder.go``); the torch plugin sets the trainer
+    step's pod count (the replicated job labelled
+    ``trainer.kubeflow.org/trainjob-ancestor-step: trainer``) to the TrainJob's
+    ``trainer.numNodes`` and adds port 29500 to its ``node`` container
+    (``pkg/runtime/framework/plugins/torch/torch.go``: ``EnforceMLPolicy``;
+    ``pkg/constants/constants.go``: ``ContainerTrainerPort``). The JobSet and Job controllers'
+    labels and pod names (``<jobset>-<job>-<index>-<pod index>-<random>``) and the ``PET_``
+    environment are not built.
+    """
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    ref = spec.get("runtimeRef") or {}
+    runtime = next((r for r in context.training_runtimes if r["kind"] == ref.get("kind", "ClusterTrainingRuntime")
+                    and r["metadata"]["name"] == ref.get("name")
+                    and r["metadata"].get("namespace") in (None, meta.get("namespace"))), None)
+    if runtime is None:
+        raise NotExpanded(f"its runtime {ref.get('kind', 'ClusterTrainingRuntime')} {ref.get('name')} is not in "
+                          "the plan")
+    source = f"{TRAINER} pkg/runtime/framework/plugins/torch/torch.go: EnforceMLPolicy"
+    policy = (runtime.get("spec") or {}).get("mlPolicy") or {}
+    nodes = int((spec.get("trainer") or {}).get("numNodes") or policy.get("numNodes") or 1)
+    found = []
+    for rjob in ((((runtime.get("spec") or {}).get("template") or {}).get("spec") or {}).get("replicatedJobs") or []):
+        job = (rjob.get("template") or {})
+        job_labels = ((job.get("metadata") or {}).get("labels") or {})
+        trainer = job_labels.get("trainer.kubeflow.org/trainjob-ancestor-step") == "trainer"
+        job_spec = job.get("spec") or {}
+        count = nodes if trainer and "torch" in policy else int(job_spec.get("parallelism") or 1)
+        template = job_spec.get("template") or {}
+        for index in range(count * int(rjob.get("replicas") or 1)):
+            pod_spec = copy.deepcopy(template.get("spec") or {})
+            adds = [Addition(f"the pod template of the runtime's replicated job {rjob['name']}",
+                             f"{TRAINER} pkg/runtime/framework/plugins/jobset/builder.go")]
+            if trainer and "torch" in policy:
+                adds.append(Addition(f"{count} pods: the TrainJob's trainer.numNodes", source))
+                for container in pod_spec.get("containers") or []:
+                    if container.get("name") == "node" and not any(
+                            p.get("containerPort") == 29500 for p in container.get("ports") or []):
+                        container["ports"] = [*(container.get("ports") or []), {"containerPort": 29500}]
+                        adds.append(Addition("port 29500 on the node container",
+                                             f"{source}; pkg/constants/constants.go: ContainerTrainerPort"))
+            labels = dict((template.get("metadata") or {}).get("labels") or {})
+            annotations = dict((template.get("metadata") or {}).get("annotations") or {})
+            found.append(BuiltPod(stands_for(obj), _pod(obj, None, labels, annotations, pod_spec,
+                                                        f"{meta['name']}-{rjob['name']}-0-{index}-"), adds,
+                                  ["JobSet's and the Job controller's labels and the PET_ environment are not built: "
+                                   f"{_NOT_IN_ADMISSION}"]))
+    return found
+
+
 #: ``(group, kind)`` -> the builder of its pods.
 BUILDERS: dict[tuple[str, str], Callable[[dict[str, Any], Context], list[BuiltPod]]] = {
     ("kubeflow.org", "Notebook"): notebook,
     ("tensorboard.kubeflow.org", "Tensorboard"): tensorboard,
     ("serving.kserve.io", "InferenceService"): inference_service,
     ("kubeflow.org", "Profile"): profile,
+    ("kubeflow.org", "PyTorchJob"): pytorch_job,
+    ("trainer.kubeflow.org", "TrainJob"): train_job,
 }
 
 
@@ -439,12 +573,12 @@ def group_kind(obj: dict[str, Any]) -> tuple[str, str]:
     return (api.split("/")[0] if "/" in api else "", str(obj.get("kind", "")))
 
 
-def build_pods(objects: Iterable[dict[str, Any]]) -> tuple[list[BuiltPod], list[str]]:
+def build_pods(objects: Iterable[dict[str, Any]]) -> tuple[list[BuiltPod], list[tuple[str, str]]]:
     """The pods of every custom resource among ``objects`` (the applied plan), and those not expanded.
 
     Returns:
-        The built pods, and ``Kind namespace/name`` of each custom resource of a kind in
-        :data:`NOT_EXPANDED` (its pods are not built: approximate).
+        The built pods, and ``(Kind namespace/name, why)`` of each custom resource whose pods
+        are not built: a kind in :data:`NOT_EXPANDED`, or a builder's :class:`NotExpanded`.
     """
     objects = list(objects)
     context = context_of(objects)
@@ -453,8 +587,11 @@ def build_pods(objects: Iterable[dict[str, Any]]) -> tuple[list[BuiltPod], list[
     for obj in objects:
         key = group_kind(obj)
         if key in BUILDERS:
-            pods += BUILDERS[key](obj, context)
+            try:
+                pods += BUILDERS[key](obj, context)
+            except NotExpanded as exc:
+                skipped.append((stands_for(obj), str(exc)))
         elif key in NOT_EXPANDED:
-            skipped.append(stands_for(obj))
+            skipped.append((stands_for(obj), "no builder for this kind (infra/offline/verify/cr_pods.py)"))
     # What pods need (a Profile's ServiceAccounts) first, as the controllers' reconciles would have it.
     return sorted(pods, key=lambda b: b.pod["kind"] == "Pod"), skipped

@@ -141,7 +141,7 @@ class CrPods:
     Attributes:
         created: ``namespace/pod`` -> the built pod, for each pod the API server stored.
         refused: The built pods the API server refused, with its words.
-        not_expanded: ``Kind namespace/name`` of custom resources whose pods are not built.
+        not_expanded: ``(Kind namespace/name, why)`` of custom resources whose pods are not built.
         changes: One ``cr-pod-created`` change per pod created.
         problems: Refusals, as ``cannot-create-pods`` problems of the custom resource.
         warnings: The API server's warnings on the pods' creation.
@@ -149,7 +149,7 @@ class CrPods:
 
     created: dict[str, BuiltPod] = field(default_factory=dict)
     refused: list[tuple[BuiltPod, str]] = field(default_factory=list)
-    not_expanded: list[str] = field(default_factory=list)
+    not_expanded: list[tuple[str, str]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -170,8 +170,7 @@ class CrPods:
                   "additions": [{"what": a.what, "source": a.source} for a in b.additions],
                   "approximate": b.approximate} for b, why in self.refused]
         rows += [{"standsFor": s, "pod": None, "created": False, "additions": [],
-                  "approximate": ["not expanded: no builder for this kind (infra/offline/verify/cr_pods.py)"]}
-                 for s in self.not_expanded]
+                  "approximate": [f"not expanded: {why}"]} for s, why in self.not_expanded]
         return rows
 
 

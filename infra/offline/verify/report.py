@@ -49,10 +49,10 @@ NOT_JUDGED = (
     "Services) is not judged; a stored object counts as done",
     "webhook servers: held back, so mutations (e.g. sidecar injection) and validations they would make are absent",
     "controllers the plan installs (KServe, Knative, Argo, cert-manager, training and notebook operators) do not "
-    "run: the pods of InferenceServices, Notebooks and Tensorboards are built from their templates with what "
-    "the controller adds, cited (infra/offline/verify/cr_pods.py; pods marked approximate say why), and placed "
-    "by the scheduler; other custom resources' pods (training jobs, Argo Workflows, Katib, Knative Services) "
-    "are not built (listed as not expanded)",
+    "run: the pods of InferenceServices, Notebooks, Tensorboards, PyTorchJobs and TrainJobs are built from their "
+    "templates with what the controller adds, cited (infra/offline/verify/cr_pods.py; pods marked approximate "
+    "say why), and placed by the scheduler; other custom resources' pods (other training jobs, Argo Workflows, "
+    "Katib, Knative Services) are not built (listed as not expanded)",
 )
 
 
