@@ -65,6 +65,13 @@ A100 = {"mlplane.dev/accelerator-pool": "a100"}
 IMAGE = "registry.example/app:1.0@sha256:" + "0" * 64
 
 
+#: A pod template that Pod Security "restricted" admits.
+RESTRICTED_POD = {"spec": {
+    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+    "containers": [{"name": "pytorch", "image": IMAGE, "securityContext": {
+        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}}
+
+
 def notebook(name: str, pod: dict[str, Any]) -> Any:
     """A Notebook in ``seed`` whose template is ``pod`` plus one container asking for ``GPU``."""
     return k8s_object("kubernetes:kubeflow.org/v1:Notebook", name, {
@@ -91,6 +98,16 @@ def custom_resource_pods() -> list[Any]:
         notebook("ghost-notebook", {"nodeSelector": {"mlplane.dev/accelerator-pool": "ghost"},
                                     "tolerations": [GPU_TOLERATION]}),
         notebook("untolerated", {"nodeSelector": A100}),
+        # 8. A PyTorchJob in a restricted namespace: its template complies, the Training Operator's
+        # init-pytorch container on the worker (no securityContext) does not.
+        crd("kubeflow.org", "PyTorchJob", "pytorchjobs"),
+        k8s_object("kubernetes:kubeflow.org/v1:PyTorchJob", "ddp", {
+            "apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
+            "metadata": {"name": "ddp", "namespace": "seed-restricted"},
+            "spec": {"pytorchReplicaSpecs": {
+                "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": RESTRICTED_POD},
+                "Worker": {"replicas": 1, "restartPolicy": "OnFailure", "template": RESTRICTED_POD}}}},
+            (urn(NS, "seed-restricted"), urn(CRD, "pytorchjobs"))),
     ]
 
 
@@ -221,8 +238,8 @@ def test_changes_are_exactly_the_allow_listed_ones(report: dict[str, Any]) -> No
     assert {kind for kind, _ in changes} <= set(ALLOWED)
     built = [target for kind, target in changes if kind == "cr-child-created"]
     assert sorted(t for t in built if not t.startswith("Pod seed/gpu-serve-predictor-")) == [
-        "Pod seed/ghost-notebook-0", "Pod seed/untolerated-0"]
-    assert len(built) == 3  # and the InferenceService's pod, named by generateName
+        "Pod seed-restricted/ddp-master-0", "Pod seed/ghost-notebook-0", "Pod seed/untolerated-0"]
+    assert len(built) == 4  # and the InferenceService's pod, named by generateName
     assert sorted(c for c in changes if c[0] != "cr-child-created") == sorted([
         ("secret-filled", "creds"), ("webhook-held-back", "seed-hook"), ("node-created", "cpu-1"),
         ("node-created", "cpu-2"), ("node-created", "cpu-3"), ("node-created", "gke-a100-1")])
@@ -235,6 +252,13 @@ def test_gpu_inference_service_pod_is_placed_on_its_gpu_pool(report: dict[str, A
     assert all(a["source"] for a in row["additions"])
     assert report["placed"].get("a100") == 1
     assert not [p for p in report["problems"] if "gpu-serve" in p["subject"]]
+
+
+def test_pytorchjob_worker_refused_by_pod_security_for_the_operators_init_container(report: dict[str, Any]) -> None:
+    found = problems(report, "cannot-create-pods")
+    message = found["PyTorchJob seed-restricted/ddp (its controller's Pod, built here, approximate)"]
+    assert 'pods "ddp-worker-0" is forbidden: violates PodSecurity "restricted:latest"' in message
+    assert 'container "init-pytorch"' in message
 
 
 def test_custom_resources_pods_without_a_pool_or_a_toleration_are_reported(report: dict[str, Any]) -> None:
@@ -258,7 +282,7 @@ def test_counts(report: dict[str, Any]) -> None:
     assert counts["heldBack"] == 1 and counts["refused"] == 2 and counts["notAttempted"] == 0
     assert counts["applied"] == counts["objects"] - 3
     assert counts["pods"] >= 3 and counts["placed"] >= 2 and report["mode"] == "full cycle"
-    assert counts["crPods"] == 3 and counts["crPodsApproximate"] == 0
+    assert counts["crPods"] == 4 and counts["crPodsApproximate"] == 1  # the PyTorchJob's master: env not built
 
 
 def test_the_state_folder_is_gone_and_no_process_is_left(run: tuple[dict[str, Any], Path]) -> None:
