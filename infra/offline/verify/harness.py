@@ -142,7 +142,7 @@ class CrPods:
         created: ``namespace/pod`` -> the built pod, for each pod the API server stored.
         refused: The built pods the API server refused, with its words.
         not_expanded: ``(Kind namespace/name, why)`` of custom resources whose pods are not built.
-        changes: One ``cr-pod-created`` change per pod created.
+        changes: One ``cr-child-created`` change per object created.
         problems: Refusals, as ``cannot-create-pods`` problems of the custom resource.
         warnings: The API server's warnings on the pods' creation.
     """
