@@ -80,15 +80,15 @@ def main() -> None:
     parser.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "upstream")
     args = parser.parse_args()
     k8s_bin = binaries(args.k8s_bin)
-    print("| stack | mode | objects | applied | refused | pods created / placed | problems | start s | apply s "
-          "| settle s | wall s (render included) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| stack | mode | objects | applied | refused | pods created / placed | of which built from custom "
+          "resources | problems | start s | apply s | settle s | wall s (render included) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for stack in args.stacks:
         runs = sorted((measure(stack, k8s_bin, args.sources, args.reports) for _ in range(args.repeat)),
                       key=lambda r: r["wall"])
         r = runs[len(runs) // 2]
         print(f"| {stack} | {r['mode']} | {r['objects']} | {r['applied']} | {r['refused']} | {r['pods']} / "
-              f"{r['placed']} | {r['problems']} | {r['start']:.1f} | {r['apply']:.1f} | {r.get('settle', 0):.1f} | {r['wall']:.1f} |")
+              f"{r['placed']} | {r.get('crPods', 0)} ({r.get('crPodsApproximate', 0)} approximate) | {r['problems']} | {r['start']:.1f} | {r['apply']:.1f} | {r.get('settle', 0):.1f} | {r['wall']:.1f} |")
 
 
 if __name__ == "__main__":

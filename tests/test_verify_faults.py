@@ -1,7 +1,9 @@
 """Seeded faults: a real control plane (in ``unshare -rn``) must report each one, by cause.
 
 One plan carries every fault, so one control plane judges them all (about a minute, most of
-it the provider's 31 s of retries for the custom resource without a CRD).
+it the provider's 31 s of retries for the custom resource without a CRD). The cluster is a GKE
+one with a GPU node pool, so the pods built from custom resources' templates (cr_pods.py) are
+placed on, or kept off, an accelerator pool by the real scheduler.
 """
 
 from __future__ import annotations
@@ -44,6 +46,69 @@ def deployment(name: str, ns: str, deps: tuple[str, ...], node_selector: dict[st
 def configmap(name: str, ns: str, deps: tuple[str, ...], **extra: Any) -> Any:
     return k8s_object(CM, name, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns},
                                  "data": {"k": "v"}, **extra}, deps)
+
+
+def crd(group: str, kind: str, plural: str) -> Any:
+    """A CRD that keeps any field (the seeded custom resources are judged by their pods, not their schema)."""
+    return k8s_object(CRD, plural, {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                     "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+
+
+GPU = {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+A100 = {"mlplane.dev/accelerator-pool": "a100"}
+IMAGE = "registry.example/app:1.0@sha256:" + "0" * 64
+
+
+#: A pod template that Pod Security "restricted" admits.
+RESTRICTED_POD = {"spec": {
+    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+    "containers": [{"name": "pytorch", "image": IMAGE, "securityContext": {
+        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}}
+
+
+def notebook(name: str, pod: dict[str, Any]) -> Any:
+    """A Notebook in ``seed`` whose template is ``pod`` plus one container asking for ``GPU``."""
+    return k8s_object("kubernetes:kubeflow.org/v1:Notebook", name, {
+        "apiVersion": "kubeflow.org/v1", "kind": "Notebook", "metadata": {"name": name, "namespace": "seed"},
+        "spec": {"template": {"spec": {**pod, "containers": [{"name": name, "image": IMAGE, "resources": GPU}]}}}},
+        (urn(NS, "seed"), urn(CRD, "notebooks")))
+
+
+def custom_resource_pods() -> list[Any]:
+    """A GPU pool, a GPU InferenceService that belongs on it, and two Notebooks that cannot be placed."""
+    return [
+        k8s_object("gcp:container/nodePool:NodePool", "a100", {
+            "name": "a100", "nodeConfig": {"labels": A100, "guestAccelerators": [{"type": "nvidia-tesla-a100",
+                                                                                  "count": 1}]}}),
+        crd("serving.kserve.io", "InferenceService", "inferenceservices"), crd("kubeflow.org", "Notebook", "notebooks"),
+        k8s_object("kubernetes:serving.kserve.io/v1:InferenceService", "gpu-serve", {
+            "apiVersion": "serving.kserve.io/v1", "kind": "InferenceService",
+            "metadata": {"name": "gpu-serve", "namespace": "seed",
+                         "annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}},
+            "spec": {"predictor": {"nodeSelector": A100, "tolerations": [GPU_TOLERATION], "minReplicas": 1,
+                                   "containers": [{"name": "kserve-container", "image": IMAGE, "resources": GPU}]}}},
+            (urn(NS, "seed"), urn(CRD, "inferenceservices"))),
+        # 7. A custom resource's pod whose pool has no node; one that lacks the GPU taint's toleration.
+        notebook("ghost-notebook", {"nodeSelector": {"mlplane.dev/accelerator-pool": "ghost"},
+                                    "tolerations": [GPU_TOLERATION]}),
+        notebook("untolerated", {"nodeSelector": A100}),
+        # 8. A PyTorchJob in a restricted namespace: its template complies, the Training Operator's
+        # init-pytorch container on the worker (no securityContext) does not.
+        crd("kubeflow.org", "PyTorchJob", "pytorchjobs"),
+        k8s_object("kubernetes:kubeflow.org/v1:PyTorchJob", "ddp", {
+            "apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
+            "metadata": {"name": "ddp", "namespace": "seed-restricted"},
+            "spec": {"pytorchReplicaSpecs": {
+                "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": RESTRICTED_POD},
+                "Worker": {"replicas": 1, "restartPolicy": "OnFailure", "template": RESTRICTED_POD}}}},
+            (urn(NS, "seed-restricted"), urn(CRD, "pytorchjobs"))),
+    ]
 
 
 def seeded_plan() -> Plan:
@@ -105,6 +170,7 @@ def seeded_plan() -> Plan:
             "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "seed"},
             "data": {"password": "[secret]"}}, (seed,)),
         configmap("typo", "seed", (seed,), dta={"k": "v"}),
+        *custom_resource_pods(),
     ]
     return Plan(project="mlplane", stack="seed", resources=tuple(resources))
 
@@ -112,7 +178,7 @@ def seeded_plan() -> Plan:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     tmp = tmp_path_factory.mktemp("seed")
-    return run_plan(seeded_plan(), tmp), tmp
+    return run_plan(seeded_plan(), tmp, kind="gke"), tmp
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +236,37 @@ def test_no_seeded_fault_is_blamed_on_the_harness(report: dict[str, Any]) -> Non
 def test_changes_are_exactly_the_allow_listed_ones(report: dict[str, Any]) -> None:
     changes = [(c["kind"], c["target"]) for c in report["changes"]]
     assert {kind for kind, _ in changes} <= set(ALLOWED)
-    assert sorted(changes) == sorted([("secret-filled", "creds"), ("webhook-held-back", "seed-hook"),
-                                      ("node-created", "cpu-1"), ("node-created", "cpu-2"), ("node-created", "cpu-3")])
+    built = [target for kind, target in changes if kind == "cr-child-created"]
+    assert sorted(t for t in built if not t.startswith("Pod seed/gpu-serve-predictor-")) == [
+        "Pod seed-restricted/ddp-master-0", "Pod seed/ghost-notebook-0", "Pod seed/untolerated-0"]
+    assert len(built) == 4  # and the InferenceService's pod, named by generateName
+    assert sorted(c for c in changes if c[0] != "cr-child-created") == sorted([
+        ("secret-filled", "creds"), ("webhook-held-back", "seed-hook"), ("node-created", "cpu-1"),
+        ("node-created", "cpu-2"), ("node-created", "cpu-3"), ("node-created", "gke-a100-1")])
+
+
+def test_gpu_inference_service_pod_is_placed_on_its_gpu_pool(report: dict[str, Any]) -> None:
+    """The pod KServe would make from the InferenceService's predictor lands on the a100 pool, and nothing else."""
+    [row] = [r for r in report["builtPods"] if r["standsFor"] == "InferenceService seed/gpu-serve"]
+    assert row["created"] and row["approximate"] == [] and row["pod"].startswith("seed/gpu-serve-predictor-")
+    assert all(a["source"] for a in row["additions"])
+    assert report["placed"].get("a100") == 1
+    assert not [p for p in report["problems"] if "gpu-serve" in p["subject"]]
+
+
+def test_pytorchjob_worker_refused_by_pod_security_for_the_operators_init_container(report: dict[str, Any]) -> None:
+    found = problems(report, "cannot-create-pods")
+    message = found["PyTorchJob seed-restricted/ddp (its controller's Pod, built here, approximate)"]
+    assert 'pods "ddp-worker-0" is forbidden: violates PodSecurity "restricted:latest"' in message
+    assert 'container "init-pytorch"' in message
+
+
+def test_custom_resources_pods_without_a_pool_or_a_toleration_are_reported(report: dict[str, Any]) -> None:
+    found = problems(report, "unscheduled")
+    ghost = found["seed/ghost-notebook-0 (built from Notebook seed/ghost-notebook)"]
+    assert "didn't match Pod's node affinity/selector" in ghost
+    untolerated = found["seed/untolerated-0 (built from Notebook seed/untolerated)"]
+    assert "node(s) had untolerated taint" in untolerated  # the a100 node's nvidia.com/gpu taint
 
 
 def test_unknown_field_is_a_warning_and_what_strict_validation_refuses(report: dict[str, Any]) -> None:
@@ -183,10 +278,11 @@ def test_unknown_field_is_a_warning_and_what_strict_validation_refuses(report: d
 
 def test_counts(report: dict[str, Any]) -> None:
     counts = report["counts"]
-    assert counts["objects"] == len(seeded_plan())
+    assert counts["objects"] == sum(1 for r in seeded_plan() if r.type.startswith("kubernetes:"))
     assert counts["heldBack"] == 1 and counts["refused"] == 2 and counts["notAttempted"] == 0
     assert counts["applied"] == counts["objects"] - 3
     assert counts["pods"] >= 3 and counts["placed"] >= 2 and report["mode"] == "full cycle"
+    assert counts["crPods"] == 4 and counts["crPodsApproximate"] == 1  # the PyTorchJob's master: env not built
 
 
 def test_the_state_folder_is_gone_and_no_process_is_left(run: tuple[dict[str, Any], Path]) -> None:

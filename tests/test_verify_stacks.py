@@ -72,6 +72,23 @@ def test_every_object_is_judged_and_changes_are_allow_listed(verified: tuple[dic
         assert counts["pods"] > 0 and counts["placed"] > 0
 
 
+def test_custom_resources_pods_are_built_cited_and_judged(verified: tuple[dict[str, Any], int]) -> None:
+    """Every InferenceService, Notebook and Tensorboard of the plan gets its controller's pod, cited, created."""
+    report, _ = verified
+    rows = report["builtPods"]
+    assert all(a["source"] for r in rows for a in r["additions"])
+    refused = {p["subject"].split(" (", 1)[0]: p["limit"] for p in report["problems"]
+               if p["group"] == "cannot-create-pods" and "built here" in p["subject"]}
+    # Every kind the shipped stacks hold is expanded; a pod not created is refused for a named harness
+    # limit only (admission only: no controller manager makes a namespace's default ServiceAccount).
+    assert all(refused.get(r["standsFor"]) for r in rows if not r["created"]), refused
+    assert report["counts"]["crPods"] == sum(r["created"] for r in rows)
+    expected = {"onprem": {"InferenceService mlplane/mnist", "Notebook team-nlp/nlp-code", "Tensorboard team-nlp/nlp-runs"},
+                "dev": {"InferenceService mlplane/mnist", "Notebook kubeflow-user-example-com/scratch"},
+                "gke": {"InferenceService mlplane/mnist", "Notebook team-vision/vision-gpu"}}
+    assert {r["standsFor"] for r in rows} == expected.get(report["stack"].split("-")[0], set())
+
+
 def _known(problem: dict[str, Any]) -> tuple[str, str] | None:
     """The pinned finding a problem is, if it is one (see KNOWN_IN_DIRECTORIES_2603)."""
     webhook = re.match(r"webhook (\S+) \(", problem["message"])

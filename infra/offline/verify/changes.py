@@ -22,6 +22,11 @@ ALLOWED = {
     "prerequisite-stood-in": "a checked prerequisite (infra/prerequisites.py) the cluster has before `pulumi up` is "
                              "made as the cluster would have it: a default StorageClass, Karpenter's CRDs from a CRD "
                              "schema folder, the taints of a self-hosted pool's nodes",
+    "cr-child-created": "no controller the plan installs runs here (KServe, Knative, notebook, tensorboard and "
+                        "profile controllers): the pod each such custom resource's controller would create is built "
+                        "from its template plus what that controller adds, cited to its source (cr_pods.py), and "
+                        "created owned by the custom resource, so the scheduler judges its placement (uncited parts "
+                        "mark it approximate); a Profile's ServiceAccounts, which its namespace's pods name, likewise",
 }
 
 

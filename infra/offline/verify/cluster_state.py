@@ -138,12 +138,23 @@ def read_state(kube: Kube, pool_of_node: dict[str, str]) -> ClusterState:
                 state.misplaced[key] = (f"requests no accelerator but was bound to node {node} of accelerator "
                                         f"pool {pool} (the node has no taint this pod does not tolerate)")
             continue
-        for condition in (pod.get("status") or {}).get("conditions") or []:
-            if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+        conditions = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "PodScheduled"]
+        for condition in conditions:
+            if condition.get("status") == "False":
                 state.unscheduled[key] = (condition.get("message") or condition.get("reason") or "",
                                           _claims_limit(pod, claims))
+        if not conditions:
+            # The scheduler chose a node but has not bound the pod: it waits in PreBind for the pod's
+            # claims to be provisioned (a WaitForFirstConsumer class; kubernetes/kubernetes
+            # pkg/scheduler/framework/plugins/volumebinding), which sets no condition until it times out.
+            state.unscheduled[key] = (PENDING_BINDING, _claims_limit(pod, claims))
     state.placed = dict(placed)
     return state
+
+
+#: The words for a pod neither bound nor refused by the scheduler after the settle wait.
+PENDING_BINDING = ("not bound to a node after the settle wait, and the scheduler set no PodScheduled condition "
+                   "(it holds the pod in binding, e.g. until its claims' volumes are provisioned)")
 
 
 #: Extended resources the device plugins advertise (see :mod:`.nodes`).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ from mlplane.infra.offline.ancestry import Ancestry
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.verify.binaries import Binaries
 from mlplane.infra.offline.verify.changes import Change
-from mlplane.infra.offline.verify.client import Kube
+from mlplane.infra.offline.verify.client import ApiError, Kube
 from mlplane.infra.offline.verify.controlplane import ControlPlane
+from mlplane.infra.offline.verify.cr_pods import APPROXIMATE_ANNOTATION, BuiltPod, build_pods, stands_for
 from mlplane.infra.offline.verify.crds import crd_problems
 from mlplane.infra.offline.verify.cluster_state import read_state, settle
 from mlplane.infra.offline.verify.nodes import NodeSpec, create_nodes, declared_nodes
@@ -73,6 +75,9 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
     problems: list[Problem] = [problem("refused", u.rsplit("::", 1)[-1], o.error) for u, o in result.refused.items()]
     problems += [problem("patch-dropped", u.rsplit("::", 1)[-1], f"its apply removed {item}")
                  for u, o in sorted(result.outcomes.items()) for item in o.dropped]
+    built = create_cr_pods(kube, list(result.applied.values()))
+    changes += built.changes
+    problems += built.problems
     pods = placed = 0
     placement: dict[str, int] = {}
     if full:
@@ -82,12 +87,14 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
         problems += [problem("cannot-create-pods", key, message)
                      for key, messages in sorted(state.cannot_create.items()) for message in messages]
         problems += [problem("unbound-claims", key, m) for key, m in sorted(state.unbound_claims.items())]
-        problems += [Problem("unscheduled", key, m, limit or attribute(m))
+        problems += [Problem("unscheduled", built.subject(key), m, limit or attribute(m))
                      for key, (m, limit) in sorted(state.unscheduled.items())]
-        problems += [problem("misplaced", key, m) for key, m in sorted(state.misplaced.items())]
+        problems += [problem("misplaced", built.subject(key), m) for key, m in sorted(state.misplaced.items())]
         pods, placement = state.pods, state.placed
         placed = sum(placement.values())
         seconds["inspect"] = time.monotonic() - begin
+    else:
+        pods = len(built.created)  # no controller creates any other pod without a controller manager
     begin = time.monotonic()
     problems += [problem("crd-not-ancestor", *line.split(": ", 1)) for line in crd_problems(ancestry, objects, builtin, stood.crd_kinds)]
     problems += [Problem("prerequisite-unmet", name, why, "prerequisite-not-stood-in") for name, why in stood.unmet]
@@ -119,10 +126,89 @@ def cycle(kube: Kube, plan: Plan, nodes: list[NodeSpec], full: bool, stack: str,
             warnings.append((name, f"strict field validation would refuse it: {outcome.strict}"))
     counts = {"objects": len(objects), "applied": len(result.applied), "refused": len(result.refused),
               "notAttempted": len(result.skipped), "heldBack": len(held), "retried": len(result.retries),
-              "pods": pods, "placed": placed, "nodes": len(nodes)}
+              "pods": pods, "placed": placed, "nodes": len(nodes), "crPods": len(built.created),
+              "crPodsApproximate": sum(1 for b in built.created.values() if b.approximate)}
+    warnings += built.warnings
     return Report(stack=stack, mode="full cycle" if full else "admission only", version=version, counts=counts,
                   problems=problems, skipped=result.skipped, warnings=warnings, changes=changes,
-                  placed=placement, seconds=seconds)
+                  placed=placement, seconds=seconds, built=built.summary())
+
+
+@dataclass
+class CrPods:
+    """The pods built from custom resources' templates (:mod:`.cr_pods`) and what creating them did.
+
+    Attributes:
+        created: ``namespace/pod`` -> the built pod, for each pod the API server stored.
+        refused: The built pods the API server refused, with its words.
+        not_expanded: ``(Kind namespace/name, why)`` of custom resources whose pods are not built.
+        changes: One ``cr-child-created`` change per object created.
+        problems: Refusals, as ``cannot-create-pods`` problems of the custom resource.
+        warnings: The API server's warnings on the pods' creation.
+    """
+
+    created: dict[str, BuiltPod] = field(default_factory=dict)
+    refused: list[tuple[BuiltPod, str]] = field(default_factory=list)
+    not_expanded: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    def subject(self, key: str) -> str:
+        """How the report names a pod: a built pod says which custom resource it stands for."""
+        pod = self.created.get(key)
+        if pod is None:
+            return key
+        return f"{key} (built from {pod.stands_for}{', approximate' if pod.approximate else ''})"
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Each built pod: what it stands for, its name, what the controller added (cited), why approximate."""
+        rows = [{"standsFor": b.stands_for, "pod": key, "created": True,
+                 "additions": [{"what": a.what, "source": a.source} for a in b.additions],
+                 "approximate": b.approximate} for key, b in sorted(self.created.items())]
+        rows += [{"standsFor": b.stands_for, "pod": None, "created": False, "refused": why,
+                  "additions": [{"what": a.what, "source": a.source} for a in b.additions],
+                  "approximate": b.approximate} for b, why in self.refused]
+        rows += [{"standsFor": s, "pod": None, "created": False, "additions": [],
+                  "approximate": [f"not expanded: {why}"]} for s, why in self.not_expanded]
+        return rows
+
+
+def create_cr_pods(kube: Kube, applied: list[dict[str, Any]]) -> CrPods:
+    """Create the pods the applied custom resources' controllers would make (:func:`.cr_pods.build_pods`).
+
+    Each object is owned by its custom resource (an ownerReference with the stored object's uid)
+    and labelled as built by verify; the scheduler then places the pods like any other.
+    """
+    found = CrPods()
+    built_all, found.not_expanded = build_pods(applied)
+    for built in built_all:
+        source = next(o for o in applied if stands_for(o) == built.stands_for)
+        manifest, meta = built.pod, source["metadata"]
+        if built.approximate:
+            manifest["metadata"]["annotations"][APPROXIMATE_ANNOTATION] = "; ".join(built.approximate)
+        namespace = manifest["metadata"]["namespace"]
+        try:
+            live = kube.get(kube.path(source["apiVersion"], source["kind"], meta.get("namespace"), meta["name"]))
+            manifest["metadata"]["ownerReferences"] = [{"apiVersion": source["apiVersion"], "kind": source["kind"],
+                                                        "name": meta["name"], "uid": live["metadata"]["uid"]}]
+            response = kube.request("POST", kube.path("v1", manifest["kind"], namespace, None), manifest)
+        except ApiError as exc:
+            if exc.reason == "AlreadyExists" and manifest["kind"] != "Pod":
+                continue  # the plan made it itself (a ServiceAccount): nothing to stand in
+            found.refused.append((built, exc.message))
+            found.problems.append(problem("cannot-create-pods", f"{built.stands_for} (its controller's "
+                                          f"{manifest['kind']}, built here"
+                                          f"{', approximate' if built.approximate else ''})", exc.message))
+            continue
+        key = f"{namespace}/{response.body['metadata']['name']}"
+        if manifest["kind"] == "Pod":
+            found.created[key] = built
+            found.warnings += [(key, w) for w in response.warnings]
+        found.changes.append(Change("cr-child-created", f"{manifest['kind']} {key}", f"stands for {built.stands_for}: "
+                                    + "; ".join(a.what for a in built.additions)
+                                    + (f" (approximate: {'; '.join(built.approximate)})" if built.approximate else "")))
+    return found
 
 
 def _gated_text(found: Ungated, plan: Plan) -> str:

@@ -34,6 +34,11 @@ LIMITS = {
                           ("the server is currently unable to handle the request",)),
     "no-storage-provisioner": ("no CSI driver or external provisioner runs here",
                                ("waiting for a volume to be created", "waiting for first consumer")),
+    # kube-controller-manager's serviceaccounts controller makes each namespace's "default"
+    # ServiceAccount (kubernetes/kubernetes pkg/controller/serviceaccount/serviceaccounts_controller.go);
+    # admission only runs none, so a pod built from a custom resource that runs as "default" is refused.
+    "no-controller-manager": ("admission only: no controller manager runs, so no namespace has its default "
+                              "ServiceAccount", ('serviceaccount "default" not found',)),
     # Never matched by words: only the prerequisite stand-ins (.prerequisites) name it.
     "prerequisite-not-stood-in": ("a checked prerequisite (infra/prerequisites.py) the harness cannot stand in: "
                                   "a driver, controller or CRD the plan does not install", ()),
@@ -44,7 +49,10 @@ NOT_JUDGED = (
     "Services) is not judged; a stored object counts as done",
     "webhook servers: held back, so mutations (e.g. sidecar injection) and validations they would make are absent",
     "controllers the plan installs (KServe, Knative, Argo, cert-manager, training and notebook operators) do not "
-    "run: their custom resources create no pods here (approximate: not expanded)",
+    "run: the pods of InferenceServices, Notebooks, Tensorboards, PyTorchJobs and TrainJobs are built from their "
+    "templates with what the controller adds, cited (infra/offline/verify/cr_pods.py; pods marked approximate "
+    "say why), and placed by the scheduler; other custom resources' pods (other training jobs, Argo Workflows, "
+    "Katib, Knative Services) are not built (listed as not expanded)",
 )
 
 
@@ -87,6 +95,7 @@ class Report:
     changes: list[Change] = field(default_factory=list)
     placed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    built: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def plan_problems(self) -> list[Problem]:
@@ -101,7 +110,7 @@ class Report:
                 "notAttempted": self.skipped,
                 "warnings": [{"subject": s, "message": m} for s, m in self.warnings],
                 "changes": [c.to_json() for c in self.changes],
-                "placed": self.placed, "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
+                "placed": self.placed, "builtPods": self.built, "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
                 "limits": {name: text for name, (text, _) in LIMITS.items()}, "notJudged": list(NOT_JUDGED)}
 
     def to_json_text(self) -> str:
@@ -134,6 +143,14 @@ class Report:
             lines.append("")
         if self.placed:
             lines.append("Pods placed, by pool: " + ", ".join(f"{k} {v}" for k, v in sorted(self.placed.items())))
+            lines.append("")
+        if self.built:
+            lines.append(f"Pods built from custom resources' templates ({len(self.built)}):")
+            for row in self.built:
+                state = row["pod"] or ("refused" if "refused" in row else "not built")
+                tag = f" [approximate: {'; '.join(row['approximate'])}]" if row["approximate"] else ""
+                lines.append(f"  - {row['standsFor']}: {state}{tag}")
+                lines += [f"      + {a['what']} ({a['source']})" for a in row["additions"]]
             lines.append("")
         if self.warnings:
             lines.append(f"Warnings ({len(self.warnings)}):")
