@@ -69,11 +69,12 @@ def test_a_release_change_replaces_nothing_and_deletes_only_the_minio_identities
     _, _, diff = release_diff
     # Deleted: only what 1.8.1's MinIO needed, each profile's identity there (key, Secret, policies,
     # the Job adding them: components/credentials/profile_identities.py); 26.03's controller mints
-    # SeaweedFS identities itself. None holds data.
+    # SeaweedFS identities itself; and the Training Operator's init-container template (Trainer
+    # 2.1.0 has no such container: components/platform/training_init.py). None holds data.
     minio = "platform-apps-credentials-kfp-profile-"
     deleted = {c["urn"].rsplit("::", 1)[1] for c in diff["changes"] if c["op"] == "delete"}
     assert deleted == {f"{minio}{s}" for s in ("team-nlp-secretkey", "team-vision-secretkey", "keys", "identities",
-                                               "identities-job")}
+                                               "identities-job")} | {"platform-apps-training-init-container"}
     assert not [c for c in diff["changes"] if c["op"] == "delete" and c["danger"]]
     assert diff["summary"]["replace"] == 0
     created = {c["urn"].rsplit("::", 1)[1] for c in diff["changes"] if c["op"] == "create"}

@@ -28,6 +28,7 @@ from mlplane.components.credentials.transform import credential_transform
 from mlplane.components.platform.install import PartArgs, after, install_source
 from mlplane.components.platform.istio import INGRESS_GATEWAY, KUBEFLOW_GATEWAY
 from mlplane.components.images.kserve import storage_initializer_transform
+from mlplane.components.platform import training_init
 from mlplane.components.platform.kfp_config import install_config_transform
 from mlplane.components.platform.notebook_culling import NotebookCulling, declare_culling
 from mlplane.components.platform.releases import DEFAULT_RELEASE, KUBEFLOW_APPS, release
@@ -157,6 +158,11 @@ class KubeflowApps(pulumi.ComponentResource):
                 needs = [*needs, keys]
         if key == "pipelines":  # its cache image is untagged; its artifact proxy is off
             transforms.append(install_config_transform())
+        if key == "training" and component.app_version in training_init.OPERATOR_VERSIONS:
+            # Its workers' init container would be refused under Pod Security `restricted`.
+            needs = [*needs, training_init.declare_template(self._base, args.kubeflow_namespace,
+                                                            after(self, args.after, needs))]
+            transforms.append(training_init.template_transform())
         for source in component.sources:
             opts = pulumi.ResourceOptions.merge(after(self, args.after, needs),
                                                 pulumi.ResourceOptions(protect=keep, retain_on_delete=keep,

@@ -66,6 +66,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
+from mlplane.components.platform import training_init
+
 #: Label and annotations on every pod the harness builds: which custom resource it stands for.
 BUILT_FROM_LABEL = "verify.mlplane.dev/built-from"
 BUILT_FROM_ANNOTATION = "verify.mlplane.dev/stands-for"
@@ -445,6 +449,14 @@ PYTORCH_INIT_IMAGE = "alpine:3.10"
 _NOT_IN_ADMISSION = "it changes neither admission nor placement"
 
 
+def _init_containers(template_text: str, master: str) -> list[dict[str, Any]]:
+    """The operator's init containers from a template file: its Go template's three fields
+    filled as ``GetInitContainer`` fills them (initcontainer.go at v1.7.0; MaxTries' default 100)."""
+    text = (template_text.replace("{{.InitContainerImage}}", PYTORCH_INIT_IMAGE)
+            .replace("{{.MaxTries}}", "100").replace("{{.MasterAddr}}", master))
+    return list(yaml.safe_load(text) or [])
+
+
 def pytorch_job(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
     """The pods of a PyTorchJob (Training Operator, 1.8.1 train): one per replica of each replica type.
 
@@ -485,14 +497,23 @@ def pytorch_job(obj: dict[str, Any], context: Context) -> list[BuiltPod]:
             adds.append(Addition(f"restartPolicy {spec['restartPolicy']} from the replica spec",
                                  f"{TRAINING_OPERATOR} pkg/core/pod.go: SetRestartPolicy"))
             if lower == "worker" and "Master" in replicas:
-                spec.setdefault("initContainers", []).append({
-                    "name": "init-pytorch", "image": PYTORCH_INIT_IMAGE, "imagePullPolicy": "IfNotPresent",
-                    "resources": {"limits": {"cpu": "100m", "memory": "20Mi"},
-                                  "requests": {"cpu": "50m", "memory": "10Mi"}},
-                    "command": ["sh", "-c", f"until nslookup {name}-master-0; do sleep 2; done"]})
-                adds.append(Addition("init container init-pytorch (alpine:3.10, cpu 50m/100m, memory 10Mi/20Mi, "
-                                     "no securityContext)", f"{source}/pytorch/initcontainer.go: setInitContainer, "
-                                     "initContainerTemplate; pkg/config/config.go"))
+                template_text = context.configmap(training_init.CONFIG_MAP).get(training_init.TEMPLATE_FILE)
+                if template_text is not None:  # the plan mounts it where the operator reads it
+                    spec.setdefault("initContainers", []).extend(_init_containers(template_text, f"{name}-master-0"))
+                    adds.append(Addition(
+                        "init container init-pytorch from the plan's template (ConfigMap "
+                        f"{training_init.CONFIG_MAP}, mounted at {training_init.TEMPLATE_DIR})",
+                        f"{source}/pytorch/initcontainer.go: setInitContainer, getInitContainerTemplateOrDefault; "
+                        "pkg/config/config.go: PyTorchInitContainerTemplateFileDefault"))
+                else:
+                    spec.setdefault("initContainers", []).append({
+                        "name": "init-pytorch", "image": PYTORCH_INIT_IMAGE, "imagePullPolicy": "IfNotPresent",
+                        "resources": {"limits": {"cpu": "100m", "memory": "20Mi"},
+                                      "requests": {"cpu": "50m", "memory": "10Mi"}},
+                        "command": ["sh", "-c", f"until nslookup {name}-master-0; do sleep 2; done"]})
+                    adds.append(Addition("init container init-pytorch (alpine:3.10, cpu 50m/100m, memory 10Mi/20Mi, "
+                                         "no securityContext)", f"{source}/pytorch/initcontainer.go: setInitContainer, "
+                                         "initContainerTemplate; pkg/config/config.go"))
             pod_name = f"{name}-{lower}-{index}"
             adds.append(Addition(f"pod name {pod_name}", f"{TRAINING_OPERATOR} pkg/core/utils.go: GenGeneralName"))
             annotations = dict((template.get("metadata") or {}).get("annotations") or {})
