@@ -84,9 +84,12 @@ def ordered_directory(location: str, namespace: str, root: Path | None = None) -
         same on every machine, and the location can be read back from it alone.
     """
     relative = wrapper_path(location, namespace)
-    folder = (root or Path.cwd()) / relative
+    base = root or Path.cwd()
+    folder = base / relative
     folder.mkdir(parents=True, exist_ok=True)
-    resource = location if "://" in location or not os.path.isabs(location) else os.path.relpath(location, folder)
+    # A folder (absolute, or relative to the working directory as the provider reads it) is
+    # named relative to the wrapper; symbolic links are kept as the stack file gave them.
+    resource = location if "://" in location else os.path.relpath(os.path.join(base, location), folder)
     for name, text in kustomization_files(resource, namespace).items():
         _write_if_changed(folder / name, text)
     return relative
