@@ -190,6 +190,19 @@ def test_a_gated_object_without_its_server_as_ancestor_is_reported() -> None:
     assert {u.object for u in ungated(seeded)} == {runtime.urn}
 
 
+def test_a_directory_child_without_its_server_as_ancestor_is_reported() -> None:
+    # Seeded: one ClusterTrainingRuntime loses the dependency the kustomize plugin gave it.
+    plan = expanded("26.03").plan
+    runtime = _named(plan, f"{TRAINER}:kubeflow/torch-distributed")
+    server = _named(plan, f"{TRAINER}:kubeflow/kubeflow-trainer-controller-manager")
+    assert server.urn in runtime.dependencies
+    seeded = Plan(project=plan.project, stack=plan.stack, resources=tuple(
+        dataclasses.replace(r, dependencies=tuple(d for d in r.dependencies if d != server.urn))
+        if r.urn == runtime.urn else r for r in plan))
+    assert {(u.object, u.webhook.name, u.reason) for u in ungated(seeded)} == \
+        {(runtime.urn, "validator.clustertrainingruntime.trainer.kubeflow.org", "not an ancestor")}
+
+
 def test_the_api_server_refuses_a_gated_object_while_its_server_has_no_endpoints() -> None:
     # What pulumi-kubernetes meets when it creates a ClusterServingRuntime before KServe's
     # webhook server is up: an InternalError, which its create retries do not cover

@@ -147,7 +147,12 @@ def transformed(obj: dict[str, Any], transforms: Sequence[Callable[..., Any]], p
     (pulumi/pulumi ``sdk/python/lib/pulumi/runtime/_callbacks.py``: ``TransformRequest``
     in, ``TransformResponse`` out; a transform returning None leaves them as they were).
     Values only known at deployment (outputs such as generated passwords; all secret) are
-    recorded as ``[secret]``.
+    recorded as ``[secret]``. The options a transform returns are not read: the engine
+    rereads ``DependsOn`` from them only for a resource whose own registration carries
+    transforms (pulumi/pulumi v3.243.0 ``pkg/resource/deploy/source_eval.go``,
+    ``RegisterResource``: "Reparse the dependency information from any transformation
+    results" under ``len(req.Transforms) > 0``), which a child the provider registers does
+    not, so a transform cannot order a child (docs/ordering.md).
     """
     if not transforms:
         return obj
