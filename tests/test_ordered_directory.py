@@ -10,6 +10,7 @@ server's own needs, a cycle).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
 import subprocess
@@ -210,9 +211,19 @@ def test_a_transforms_depends_on_orders_no_directory_child() -> None:
     objects = [_hook("v", "hook"), *_server("hook"), _object("v1", "ConfigMap", "c")]
     server = next(c for c in _children(objects) if c.type == "kubernetes:apps/v1:Deployment")
 
+    # A DependencyResource's URN is a future: it needs an event loop of its own here (another
+    # test may have closed the thread's).
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        dependency = DependencyResource(server.urn)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
     def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
         return pulumi.ResourceTransformResult(props=args.props, opts=pulumi.ResourceOptions.merge(
-            args.opts, pulumi.ResourceOptions(depends_on=[DependencyResource(server.urn)])))
+            args.opts, pulumi.ResourceOptions(depends_on=[dependency])))
 
     directory = PlanResource(urn="urn:pulumi:t::mlplane::kubernetes:kustomize/v2:Directory::d",
                              type="kubernetes:kustomize/v2:Directory", name="d", custom=False, parent=None,
