@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import AfterValidator, Field
 
@@ -177,6 +177,40 @@ def chart_location(chart: ChartRef, override: str | None = None) -> ChartLocatio
     return ChartLocation(chart=chart.name, version=chart.version, repository=chart.repository)
 
 
+#: Where the program writes the local kustomization that wraps each directory it installs
+#: (components/ordered_directory.py), relative to the program's working directory.
+WRAPPERS_FOLDER = ".mlplane/kustomize"
+#: The longest file name part of a wrapper's path (Linux's NAME_MAX is 255 bytes).
+_PART = 200
+
+
+def wrapper_path(location: str, namespace: str) -> str:
+    """The ``directory`` of the local kustomization that wraps ``location`` for ``namespace``.
+
+    ``<WRAPPERS_FOLDER>/<namespace>/<location, percent-encoded>``, the encoding cut into
+    parts of at most 200 characters: deterministic and machine-independent (relative), and
+    :func:`wrapped_location` reads the location back from the path alone.
+    """
+    encoded = quote(location, safe="")
+    parts = [encoded[i:i + _PART] for i in range(0, len(encoded), _PART)] or [""]
+    return str(PurePosixPath(WRAPPERS_FOLDER, namespace, *parts))
+
+
+def wrapped_location(directory: str) -> tuple[str, str] | None:
+    """``(location, namespace)`` that a :func:`wrapper_path` wraps; None for any other directory."""
+    prefix = WRAPPERS_FOLDER + "/"
+    if not directory.startswith(prefix):
+        return None
+    namespace, _, encoded = directory[len(prefix):].partition("/")
+    return (unquote(encoded.replace("/", "")), namespace) if encoded else None
+
+
+def directory_location(directory: str) -> str:
+    """The upstream location a recorded ``directory`` installs (the wrapped one for a wrapper)."""
+    wrapped = wrapped_location(directory)
+    return wrapped[0] if wrapped else directory
+
+
 def upstream_layout_path(resource_type: str, inputs: Mapping[str, Any]) -> str | None:
     """Where a recorded Chart or Directory's files are in a sources folder.
 
@@ -190,7 +224,7 @@ def upstream_layout_path(resource_type: str, inputs: Mapping[str, Any]) -> str |
         folder when the stack points at a local checkout, or None for anything else.
     """
     if resource_type == DIRECTORY_TYPE:
-        directory = str(inputs.get("directory") or "")
+        directory = directory_location(str(inputs.get("directory") or ""))
         if "://" not in directory:
             return directory or None
         split = urlsplit(directory)

@@ -26,6 +26,12 @@ components/depends_on.py), which Helm finds on ``PATH`` (helm/helm v3.20.2
 ``pkg/postrender/exec.go``: ``exec.LookPath``) of the pulumi-kubernetes provider, which
 runs with the ``pulumi`` command's environment: the project's virtualenv must be active.
 
+Every kustomize directory mlplane installs goes through a local kustomization that runs the
+same command as a kustomize exec transformer plugin (components/ordered_directory.py); the
+provider's kustomize finds it in its plugin home (kubernetes-sigs/kustomize api/v0.21.1
+``api/konfig/plugins.go``, ``DefaultAbsPluginHome``), where ``mlplane-depends-on
+--install-kustomize-plugin`` puts it.
+
 The taints of a self-hosted pool's named nodes are a prerequisite too, not a patch:
 ``spec.taints`` is an atomic list under server-side apply, so a patch would either drop
 the taints others set or conflict with them (components/accelerators/selfhosted.py).
@@ -38,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlplane.components import depends_on
+from mlplane.components import depends_on, ordered_directory
 from mlplane.components.accelerators.spec import PoolSpec, Taint
 from mlplane.components.platform.resolve import resolve
 from mlplane.components.platform.spec import DATA_COMPONENTS
@@ -236,6 +242,12 @@ def prerequisites(config: StackConfig) -> list[Prerequisite]:
             f"command -v {depends_on.COMMAND}",
             "run `pulumi` with the project's virtualenv active (`source .venv/bin/activate`): mlplane installs "
             f"`{depends_on.COMMAND}` there"))
+    if config.kubeflow is not None:
+        found.append(Prerequisite(
+            "mlplane's kustomize plugin", "every kustomize directory of the stack (it orders their webhook-gated objects)",
+            ordered_directory.PLUGIN_CHECK,
+            f"`{ordered_directory.PLUGIN_INSTALL}` (with the project's virtualenv active) writes it into kustomize's "
+            "plugin home"))
     storage = config.storage
     for index, cls in enumerate(storage.classes if storage is not None else ()):
         if cls.kind == "existing":

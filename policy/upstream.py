@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from mlplane.components.sources import chart_name_of
+from mlplane.components.sources import chart_name_of, directory_location
 from mlplane.infra.offline.plan import Plan, PlanResource
 from mlplane.policy.registry import RESOURCE_RULES
 from mlplane.policy.rules.base import ResourceContext, Violation
@@ -110,7 +110,7 @@ def source_id(resource: PlanResource) -> str:
     if "chart" in inputs:
         chart = str(inputs["chart"])
         return f"chart:{chart_name_of(chart, str(inputs.get('version', ''))) or chart.rstrip('/').rsplit('/', 1)[-1]}"
-    directory = str(inputs.get("directory", ""))
+    directory = directory_location(str(inputs.get("directory", "")))
     path = directory.split("//", 2)[-1].split("?", 1)[0] if "//" in directory.split("://", 1)[-1] else directory
     return f"manifests:{path.strip('/')}"
 

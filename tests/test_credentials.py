@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from mlplane.components.depends_on import annotate
+from mlplane.components.sources import directory_location, wrapped_location
 from mlplane.components.base import SECRET_MASK
 from mlplane.components.credentials.scan import literal_credentials
 from mlplane.components.credentials.stores import ALLOW_EMPTY, STORES
@@ -64,7 +66,7 @@ def recorded(train: str, folder: str) -> Plan:
 def _directory(plan: Plan, role: str) -> str:
     """The URN of the recorded directory of ``component/path``."""
     path = role.split("/", 1)[1]
-    return next(r.urn for r in plan if f"//{path}?ref=" in str(r.inputs.get("directory")))
+    return next(r.urn for r in plan if f"//{path}?ref=" in directory_location(str(r.inputs.get("directory"))))
 
 
 def _with_generated(objects: list[dict[str, Any]], transforms: tuple[Any, ...]) -> list[dict[str, Any]]:
@@ -104,13 +106,18 @@ def test_after_the_registered_transforms_no_consumer_reads_a_published_value(tra
 
 @pytest.mark.parametrize("train", RELEASES)
 def test_no_consumer_is_patched_by_a_second_code_path(train: str, tmp_path: Path) -> None:
-    """Each expanded child is kustomize's object put through the directory's registered transforms, and
+    """Each expanded child is kustomize's object put through the directory's ordering plugin
+    (components/ordered_directory.py: an annotation, nothing else) and its registered transforms, and
     nothing else; every object a store's credential reaches is among those they changed."""
     plan = recorded(train, str(tmp_path))
+    by_urn = plan.by_urn()
     children = [r for r in expanded(train).plan if r.parent]
     changed: set[tuple[str, str]] = set()
-    for role, objects in raw(train).items():
+    for role, built in raw(train).items():
         urn = _directory(plan, role)
+        wrapped = wrapped_location(str(by_urn[urn].inputs["directory"]))
+        assert wrapped is not None, role
+        objects = annotate(built, wrapped[1])
         transforms = plan.transforms.get(urn, ())
         ours = {(r.inputs["kind"], r.inputs["metadata"]["name"]): r.inputs for r in children if r.parent == urn}
         assert len(ours) == len(objects)

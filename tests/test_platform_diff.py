@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mlplane.components.sources import directory_location
 from mlplane.infra.cli import main
 
 from .conftest import ROOT
@@ -96,8 +97,8 @@ def test_the_diff_names_the_versions(release_diff: tuple[dict, dict, dict]) -> N
         == ("v1.12.2", "v1.19.4")
     assert (before["platform-apps-kserve-controller"]["version"], after["platform-apps-kserve-controller"]["version"]) \
         == ("v0.11.2", "v0.16.0")
-    dirs_before = {r["name"]: r["inputs"]["directory"] for r in old["resources"] if r["type"] == DIRECTORY}
-    dirs_after = {r["name"]: r["inputs"]["directory"] for r in new["resources"] if r["type"] == DIRECTORY}
+    dirs_before = {r["name"]: directory_location(r["inputs"]["directory"]) for r in old["resources"] if r["type"] == DIRECTORY}
+    dirs_after = {r["name"]: directory_location(r["inputs"]["directory"]) for r in new["resources"] if r["type"] == DIRECTORY}
     assert dirs_before["platform-apps-training-controller"].endswith(
         "//apps/training-operator/upstream/overlays/kubeflow?ref=v1.8.1")
     assert dirs_after["platform-apps-training-controller"].endswith(

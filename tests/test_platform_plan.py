@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplane.components.sources import chart_location
+from mlplane.components.sources import chart_location, directory_location, wrapped_location
 from mlplane.components.platform.releases import RELEASES
 from mlplane.infra.load import load_stack_file
 from mlplane.infra.offline.plan import Plan, PlanResource
@@ -177,7 +177,7 @@ def test_gke_uses_acme_and_an_upstream_provider() -> None:
 def test_every_release_source_is_installed_at_its_pinned_version(onprem: Plan) -> None:
     train = RELEASES["26.03"]
     charts = {r.inputs["chart"]: r.inputs["version"] for r in onprem.of_type(CHART)}
-    directories = {r.inputs["directory"] for r in onprem.of_type(DIRECTORY)}
+    directories = {directory_location(r.inputs["directory"]) for r in onprem.of_type(DIRECTORY)}
     for component in train.components.values():
         for source in component.sources:
             if source.kind == "chart":
@@ -279,8 +279,11 @@ def test_plan_json_records_chart_and_directory_sources(onprem: Plan) -> None:
     entry = json.loads(onprem.to_json_text())["resources"]
     charts = [r for r in entry if r["type"] == CHART]
     assert charts and all(r["inputs"]["version"] for r in charts)
-    assert all(r["inputs"]["directory"].startswith("https://github.com/kubeflow/manifests//")
-               and r["inputs"]["directory"].endswith("?ref=26.03") for r in entry if r["type"] == DIRECTORY)
+    directories = [r["inputs"]["directory"] for r in entry if r["type"] == DIRECTORY]
+    # Each through its ordering wrapper (components/ordered_directory.py), which names the upstream location.
+    assert directories and all(wrapped_location(d) for d in directories)
+    assert all(directory_location(d).startswith("https://github.com/kubeflow/manifests//")
+               and directory_location(d).endswith("?ref=26.03") for d in directories)
 
 
 def test_a_stack_without_the_platform_keeps_only_its_namespaces(tmp_path: Path) -> None:

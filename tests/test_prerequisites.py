@@ -10,22 +10,23 @@ from mlplane.infra.prerequisites import prerequisites
 from .conftest import STACKS, load_stack
 
 POST_RENDERER = "mlplane's Helm post-renderer"
+KUSTOMIZE_PLUGIN = "mlplane's kustomize plugin"
 #: Each shipped stack's prerequisites, by name, in order.
 _NP = "NetworkPolicy enforcement"
 EXPECTED = {
-    "dev": [POST_RENDERER, "local-path-provisioner", "a default StorageClass",
+    "dev": [POST_RENDERER, KUSTOMIZE_PLUGIN, "local-path-provisioner", "a default StorageClass",
             f"{_NP} (kind's kindnet v0.24+, or k3s' kube-router)"],
-    "onprem": [POST_RENDERER, "local-path-provisioner", "csi-driver-nfs",
+    "onprem": [POST_RENDERER, KUSTOMIZE_PLUGIN, "local-path-provisioner", "csi-driver-nfs",
                *(f"taints of node {n}" for n in ("gpu-a100-01", "gpu-a100-02", "gpu-l4-01", "gpu-l4-02",
                                                  "gpu-mi300-01")),
                "taints of nodes labelled feature.node.kubernetes.io/pci-0380_8086.present=true",
                "a default StorageClass", f"{_NP} (a CNI that implements it)"],
-    "gke": [POST_RENDERER, "Compute Engine persistent disk CSI driver", "a default StorageClass",
+    "gke": [POST_RENDERER, KUSTOMIZE_PLUGIN, "Compute Engine persistent disk CSI driver", "a default StorageClass",
             f"{_NP} (GKE network policy or Dataplane V2)",
             "the GKE metadata server on every node pool (Workload Identity Federation for GKE)"],
-    "eks": [POST_RENDERER, "Amazon EBS CSI driver", "Karpenter", "a default StorageClass",
+    "eks": [POST_RENDERER, KUSTOMIZE_PLUGIN, "Amazon EBS CSI driver", "Karpenter", "a default StorageClass",
             f"{_NP} (Amazon VPC CNI network policy agent)", "AWS Load Balancer Controller"],
-    "aks": [POST_RENDERER, "Azure Disk CSI driver", "a default StorageClass", f"{_NP} (Azure network policy engine)"],
+    "aks": [POST_RENDERER, KUSTOMIZE_PLUGIN, "Azure Disk CSI driver", "a default StorageClass", f"{_NP} (Azure network policy engine)"],
 }
 
 
@@ -47,7 +48,7 @@ def test_each_stack_declares_what_its_classes_pools_and_gateway_need(stack: str)
 def test_a_driver_two_classes_need_is_listed_once() -> None:
     config = load_stack("gke")  # two gce-pd classes
     items = [i for i in prerequisites(config)
-             if i.name not in ("a default StorageClass", POST_RENDERER) and not i.name.startswith(_NP)
+             if i.name not in ("a default StorageClass", POST_RENDERER, KUSTOMIZE_PLUGIN) and not i.name.startswith(_NP)
              and "metadata server" not in i.name]
     assert len(items) == 1
     assert items[0].needed_by.count("mlplane:storage.classes[") == 2

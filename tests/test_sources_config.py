@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mlplane.components.sources import directory_location
 from mlplane.infra.cli import main
 from tests.conftest import ROOT
 from tests.upstream import needs_upstream, sources_folder
@@ -48,7 +49,7 @@ def test_mirrors_replace_the_upstream_locations(tmp_path: Path) -> None:
         "charts": {"cert-manager": "oci://registry.example.com/charts", "dex": "https://charts.example.com/dex"},
     })
     assert render(stack, tmp_path / "out") == 0
-    directories = [i["directory"] for i in inputs_of(tmp_path / "out", "kubernetes:kustomize/v2:Directory")]
+    directories = [directory_location(i["directory"]) for i in inputs_of(tmp_path / "out", "kubernetes:kustomize/v2:Directory")]
     assert directories and all(d.startswith("https://git.example.com/mirrors/manifests//") and d.endswith("?ref=26.03")
                                for d in directories)
     charts = {i["chart"]: i for i in inputs_of(tmp_path / "out", "kubernetes:helm.sh/v4:Chart")}
@@ -64,7 +65,7 @@ def test_local_checkouts_resolve_against_the_stack_file(tmp_path: Path) -> None:
     stack = stack_with_sources(tmp_path, {"manifests": "./manifests", "charts": {"istiod": "istiod"}})
     assert render(stack, tmp_path / "out") == 0
     # Recorded relative to the stack file's folder (the links are kept, not followed) ...
-    directories = [i["directory"] for i in inputs_of(tmp_path / "out", "kubernetes:kustomize/v2:Directory")]
+    directories = [directory_location(i["directory"]) for i in inputs_of(tmp_path / "out", "kubernetes:kustomize/v2:Directory")]
     assert directories and all(d.startswith("manifests/") for d in directories)
     charts = [i["chart"] for i in inputs_of(tmp_path / "out", "kubernetes:helm.sh/v4:Chart")]
     assert "istiod" in charts

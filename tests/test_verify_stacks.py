@@ -22,7 +22,6 @@ import pytest
 from mlplane.infra.offline.verify.changes import ALLOWED
 from mlplane.infra.prerequisites import prerequisites
 from tests.conftest import load_stack
-from tests.test_webhook_order import KNOWN_IN_DIRECTORIES_2603
 from tests.verify_support import ROOT, k8s_bin, mlplane
 
 SOURCES = ROOT.parent / "shared" / "upstream"
@@ -89,25 +88,12 @@ def test_custom_resources_pods_are_built_cited_and_judged(verified: tuple[dict[s
     assert {r["standsFor"] for r in rows} == expected.get(report["stack"].split("-")[0], set())
 
 
-def _known(problem: dict[str, Any]) -> tuple[str, str] | None:
-    """The pinned finding a problem is, if it is one (see KNOWN_IN_DIRECTORIES_2603)."""
-    webhook = re.match(r"webhook (\S+) \(", problem["message"])
-    key = (problem["subject"], webhook.group(1)) if webhook else None
-    return key if problem["group"] == "webhook-not-awaited" and key in KNOWN_IN_DIRECTORIES_2603 else None
-
-
 def test_zero_problems_not_attributed_to_a_harness_limit(verified: tuple[dict[str, Any], int]) -> None:
-    """Every problem is fixed, except the pinned finding verify reports on 26.03 (not a harness limit).
-
-    26.03's Trainer and Knative directories hold objects their own webhooks gate, with the
-    server in the same directory, which a Directory cannot order (docs/ordering.md, "Not yet
-    ordered"). They are pinned exactly: a stack with those components must report all of
-    them (fixing one fails this test until the list shrinks), and nothing else.
-    """
+    """Every problem is fixed: none is left that the report does not attribute to a harness limit
+    (26.03's Trainer and Knative directories included: their webhook-gated objects wait for
+    the webhook's server through mlplane's kustomize plugin, docs/ordering.md)."""
     report, _ = verified
-    known = {_known(p) for p in report["problems"] if p["limit"] is None} - {None}
-    assert known in (set(), KNOWN_IN_DIRECTORIES_2603), sorted(map(str, known))
-    plan_problems = [p for p in report["problems"] if p["limit"] is None and _known(p) is None]
+    plan_problems = [p for p in report["problems"] if p["limit"] is None]
     listing = "\n".join(f"[{p['group']}] {p['subject']}: {p['message']}" for p in plan_problems)
     assert plan_problems == [], f"stack {report['stack']} ({report['mode']}): {len(plan_problems)} problem(s)\n{listing}"
 

@@ -22,7 +22,7 @@ import yaml
 from mlplane.components.admission import Facts, gated, matches, servers, webhooks_of
 from mlplane.components.depends_on import COMMAND, DEPENDS_ON, annotate
 from mlplane.infra.offline.expand.engine import ExpandOptions
-from mlplane.infra.offline.plan import Plan
+from mlplane.infra.offline.plan import Plan, PlanResource
 from mlplane.infra.offline.render import render_expanded
 from mlplane.infra.offline.webhooks import ungated
 
@@ -140,16 +140,15 @@ def _expanded_stack(stack: str) -> Plan:
     return render_expanded(load_stack(stack), options).plan
 
 
-#: Objects of kustomize directories that a webhook of the same directory gates. A directory
-#: has no post-renderer, and its upstream kustomization cannot be annotated from the plan
-#: (docs/ordering.md, "Not yet ordered"); each entry is (object name, webhook).
-KNOWN_IN_DIRECTORIES_2603 = {
-    *((f"platform-apps-training-controller:kubeflow/{name}", "validator.clustertrainingruntime.trainer.kubeflow.org")
-      for name in ("deepspeed-distributed", "mlx-distributed", "torch-distributed", "torchtune-llama3.2-1b",
-                   "torchtune-llama3.2-3b", "torchtune-qwen2.5-1.5b")),
-    ("platform-knative-serving:knative-serving/routing-serving-certs", "webhook.serving.knative.dev"),
-    ("platform-knative-serving:knative-serving/routing-serving-certs", "validation.webhook.serving.knative.dev"),
-}
+TRAINER = "platform-apps-training-controller"
+#: The ClusterTrainingRuntimes of 26.03's Trainer directory, which its own webhook
+#: (``validator.clustertrainingruntime.trainer.kubeflow.org``) gates.
+TRAINING_RUNTIMES_2603 = ("deepspeed-distributed", "mlx-distributed", "torch-distributed", "torchtune-llama3.2-1b",
+                          "torchtune-llama3.2-3b", "torchtune-qwen2.5-1.5b")
+
+
+def _named(plan: Plan, name: str) -> PlanResource:
+    return next(r for r in plan if r.name == name)
 
 
 def _residue(plan: Plan) -> set[tuple[str, str]]:
@@ -168,15 +167,19 @@ def test_onprem_gated_objects_wait_for_their_webhook_server(release: str) -> Non
     for runtime in runtimes:  # the kserve chart's, through the post-renderer
         assert "platform-apps-kserve-controller:kubeflow/kserve-controller-manager" in \
             {by_urn[d].name for d in runtime.dependencies}
-    expected = KNOWN_IN_DIRECTORIES_2603 if release == "26.03" else set()
-    assert _residue(plan) == expected
+    if release == "26.03":  # the Trainer's and Knative's directories, through the kustomize plugin
+        for runtime in TRAINING_RUNTIMES_2603:
+            assert f"{TRAINER}:kubeflow/kubeflow-trainer-controller-manager" in \
+                {by_urn[d].name for d in _named(plan, f"{TRAINER}:kubeflow/{runtime}").dependencies}
+        certs = _named(plan, "platform-knative-serving:knative-serving/routing-serving-certs")
+        assert "platform-knative-serving:knative-serving/webhook" in {by_urn[d].name for d in certs.dependencies}
+    assert _residue(plan) == set()
 
 
 @pytest.mark.parametrize("stack", [s for s in STACKS if s != "onprem"])
 def test_every_other_stack_orders_its_gated_objects(stack: str) -> None:
     plan = _expanded_stack(stack)
-    names = {r.name for r in plan}
-    assert _residue(plan) == {entry for entry in KNOWN_IN_DIRECTORIES_2603 if entry[0] in names}
+    assert _residue(plan) == set()
 
 
 def test_a_gated_object_without_its_server_as_ancestor_is_reported() -> None:
@@ -185,6 +188,19 @@ def test_a_gated_object_without_its_server_as_ancestor_is_reported() -> None:
     seeded = Plan(project=plan.project, stack=plan.stack, resources=tuple(
         dataclasses.replace(r, dependencies=()) if r.urn == runtime.urn else r for r in plan))
     assert {u.object for u in ungated(seeded)} == {runtime.urn}
+
+
+def test_a_directory_child_without_its_server_as_ancestor_is_reported() -> None:
+    # Seeded: one ClusterTrainingRuntime loses the dependency the kustomize plugin gave it.
+    plan = expanded("26.03").plan
+    runtime = _named(plan, f"{TRAINER}:kubeflow/torch-distributed")
+    server = _named(plan, f"{TRAINER}:kubeflow/kubeflow-trainer-controller-manager")
+    assert server.urn in runtime.dependencies
+    seeded = Plan(project=plan.project, stack=plan.stack, resources=tuple(
+        dataclasses.replace(r, dependencies=tuple(d for d in r.dependencies if d != server.urn))
+        if r.urn == runtime.urn else r for r in plan))
+    assert {(u.object, u.webhook.name, u.reason) for u in ungated(seeded)} == \
+        {(runtime.urn, "validator.clustertrainingruntime.trainer.kubeflow.org", "not an ancestor")}
 
 
 def test_the_api_server_refuses_a_gated_object_while_its_server_has_no_endpoints() -> None:

@@ -2,7 +2,8 @@
 
 Charts go through :func:`components.charts.install_chart` (``helm.v4.Chart``: every
 rendered object is its own resource, awaited); kubeflow/manifests directories through
-``kustomize.v2.Directory`` at the pinned tag. Offline, each is one recorded resource.
+``kustomize.v2.Directory`` at the pinned tag, each wrapped in a local kustomization that
+orders its webhook-gated objects (:mod:`components.ordered_directory`). Offline, each is one recorded resource.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import ConfigDict, Field
 
 from mlplane.components import charts
 from mlplane.components.base import ArgsModel
+from mlplane.components.ordered_directory import ordered_directory
 from mlplane.components.platform.releases import ChartSource, ManifestsSource, Source
 from mlplane.components.platform.resolve import ResolvedComponent
 
@@ -79,8 +81,10 @@ def install_source(
     # The component's namespace is the default for namespaced objects that name none, as
     # upstream applies them (`kubectl apply -n kubeflow`: the Model Registry's directories
     # hold such objects); without it they would land in the provider's namespace.
-    return k8s.kustomize.v2.Directory(name, directory=source.location, namespace=component.namespace,
-                                      skip_await=False, opts=opts)
+    # Installed through a local kustomization whose transformer orders the directory's
+    # webhook-gated objects after the webhook's server (components/ordered_directory.py).
+    return k8s.kustomize.v2.Directory(name, directory=ordered_directory(source.location, component.namespace),
+                                      namespace=component.namespace, skip_await=False, opts=opts)
 
 
 def custom_resource(

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from mlplane.components.sources import chart_name_of
+from mlplane.components.sources import chart_name_of, directory_location
 from mlplane.infra.offline.plan import PlanResource
 
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
@@ -48,7 +48,7 @@ def _version(resource: PlanResource) -> tuple[str, str] | None:
         chart = chart_name_of(reference, version) or reference.rstrip("/").rsplit("/", 1)[-1]
         return f"chart {chart}", version
     if resource.type == DIRECTORY_TYPE:
-        ref = _ref(str(resource.inputs.get("directory", "")))
+        ref = _ref(directory_location(str(resource.inputs.get("directory", ""))))
         if ref:
             return "Kubeflow manifests", ref
     return None

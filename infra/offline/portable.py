@@ -5,7 +5,8 @@ stack file); the components get them as absolute paths, because that is what Hel
 kustomize read. Recorded as they are, those paths would make two checkouts of the same
 tree render different plans (and put the user's home folder in a reviewed file). The
 plan therefore records every path inside the project root relative to it, after the
-expansion has read the real folders.
+expansion has read the real folders; a directory's ordering wrapper
+(:func:`components.sources.wrapper_path`) gets its wrapped location made relative the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mlplane.components.sources import wrapped_location, wrapper_path
 from mlplane.infra.offline.plan import Plan
 
 
@@ -34,6 +36,9 @@ def portable_plan(plan: Plan, root: Path) -> Plan:
 
     def portable(value: Any) -> Any:
         if isinstance(value, str):
+            wrapped = wrapped_location(value)  # a directory's ordering wrapper names the folder in its path
+            if wrapped is not None:
+                return wrapper_path(portable(wrapped[0]), wrapped[1])
             if value == base:
                 return "."
             if value.startswith(prefix):

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mlplane.components.platform.releases import COMPONENT_KEYS, RELEASES, TITLES, ChartSource
-from mlplane.components.sources import chart_name_of
+from mlplane.components.sources import chart_name_of, directory_location
 from mlplane.infra.offline.downgrades import CHART_TYPE, DIRECTORY_TYPE, version_key
 from mlplane.infra.offline.plan import Plan, PlanResource
 from mlplane.infra.offline.upgrade_steps import UPGRADE_STEPS, UpgradeStep
@@ -85,7 +85,7 @@ def _of_resource(resource: PlanResource) -> ComponentVersion | None:
         shown = str(tag) if tag else (version if key not in _IMAGE_TAGGED else f"chart {version}")
         return ComponentVersion(key, TITLES[key], shown.removeprefix("v"))
     if resource.type == DIRECTORY_TYPE:
-        directory = str(inputs.get("directory", ""))
+        directory = directory_location(str(inputs.get("directory", "")))
         key = next((k for path, k in sorted(_PATHS.items(), key=lambda item: -len(item[0]))
                     if f"/{path}" in directory or directory.startswith(path)), None)
         ref = _ref(directory)

@@ -141,7 +141,14 @@ def child_resources(parent: PlanResource, objects: list[dict[str, Any]], *, stac
 
 def transformed(obj: dict[str, Any], transforms: Sequence[Callable[..., Any]], prefix: str) -> dict[str, Any]:
     """One child's properties after the registered resource transforms, as the engine runs them
-    (:func:`infra.offline.transforms.run_transforms`), named ``<prefix>:<namespace>/<name>``."""
+    (:func:`infra.offline.transforms.run_transforms`), named ``<prefix>:<namespace>/<name>``.
+
+    The options a transform returns are not read: the engine rereads ``DependsOn`` from them
+    only for a resource whose own registration carries transforms (pulumi/pulumi v3.243.0
+    ``pkg/resource/deploy/source_eval.go``, ``RegisterResource``: "Reparse the dependency
+    information from any transformation results" under ``len(req.Transforms) > 0``), which a
+    child the provider registers does not, so a transform cannot order a child (docs/ordering.md).
+    """
     if not transforms:
         return obj
     metadata = obj.get("metadata") or {}

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplane.components import depends_on
+from mlplane.components.sources import DIRECTORY_TYPE, wrapped_location
 from mlplane.infra.offline.expand import cache, helm, kustomize
 from mlplane.infra.offline.expand.children import DEFAULT_NAMESPACE, OrderingError, child_resources, masked_secret
 from mlplane.infra.offline.kinds import crd_scopes
@@ -177,8 +178,13 @@ def _expand_one(resource: PlanResource, found: Located, options: ExpandOptions,
 
 def _post_rendered(resource: PlanResource, objects: list[dict[str, Any]], namespace: str
                    ) -> list[dict[str, Any]] | Missing:
-    """What a chart's post-renderer makes of its rendering: mlplane's own is applied in process;
-    another command cannot run offline, so the chart stays opaque."""
+    """What a chart's post-renderer or a wrapped directory's transformer plugin makes of the
+    objects: mlplane's own (:mod:`components.depends_on`, the one function both run) is
+    applied in process; another post-renderer command cannot run offline, so the chart stays
+    opaque."""
+    if resource.type == DIRECTORY_TYPE:
+        wrapped = wrapped_location(str(resource.inputs.get("directory") or ""))
+        return depends_on.annotate(objects, wrapped[1]) if wrapped else objects
     post = resource.inputs.get("postRenderer")
     if not post:
         return objects

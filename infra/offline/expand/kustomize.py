@@ -10,12 +10,13 @@ each such URL replaced by the relative path to its copy (the upstream README's r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,22 @@ def build_directory(folder: Path, roots: Sequence[Path]) -> list[dict[str, Any]]
         RemoteMissing: A remote resource it reads has no local copy.
         DirectoryBuildError: kustomize failed, or no kubectl is available.
     """
+    with local_tree(folder, roots) as local:
+        return _build(local)
+
+
+@contextlib.contextmanager
+def local_tree(folder: Path, roots: Sequence[Path]) -> Iterator[Path]:
+    """``folder``, or a scratch copy of its tree whose remote resources name their local copies.
+
+    Raises:
+        RemoteMissing: A remote resource it reads has no local copy.
+    """
     folder = folder.resolve()  # remote_entries answers in absolute paths; a relative --sources must match
     remotes = remote_entries(folder)
     if not remotes:
-        return _build(folder)
+        yield folder
+        return
     copies = {}
     for _, url in remotes:
         copy = remote_copy(url, roots)
@@ -75,7 +88,7 @@ def build_directory(folder: Path, roots: Sequence[Path]) -> list[dict[str, Any]]
         shutil.copytree(top, tree, symlinks=True)
         for kustomization in {k for k, _ in remotes}:
             _rewrite(tree / kustomization.relative_to(top), copies)
-        return _build(tree / folder.relative_to(top))
+        yield tree / folder.relative_to(top)
 
 
 def remote_entries(folder: Path, seen: set[Path] | None = None) -> list[tuple[Path, str]]:

@@ -20,8 +20,9 @@ prerequisite instead of the plan's own problems. Each stand-in is an allow-liste
   ``prerequisite-not-stood-in`` limit;
 - the taints of a self-hosted pool's nodes: set on the nodes the harness makes for that
   pool (:mod:`.nodes`), as ``kubectl taint`` would;
-- mlplane's Helm post-renderer on ``PATH``: the expanded plan the harness applies was
-  rendered through it (the offline expansion runs it in process).
+- mlplane's Helm post-renderer on ``PATH`` and its kustomize plugin: the expanded plan the
+  harness applies was rendered through them (the offline expansion runs their function in
+  process).
 
 Drivers and controllers are not stood in: each is listed as unmet and
 attributed to ``prerequisite-not-stood-in`` (their absence shows, if at all, in the words of
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplane.components import depends_on
+from mlplane.components import depends_on, ordered_directory
 from mlplane.infra.offline.verify.changes import Change
 from mlplane.infra.offline.verify.client import Kube
 from mlplane.infra.offline.verify.errors import HarnessError
@@ -104,6 +105,9 @@ def stand_in(kube: Kube, items: list[Prerequisite], crds: Path | None) -> StandI
         elif item.check == f"command -v {depends_on.COMMAND}":
             # A prerequisite of the machine that runs `pulumi up`: the expansion already ran it.
             done.changes.append(Change("prerequisite-stood-in", item.name, "every chart of the applied plan was "
+                                       "expanded through it (infra/offline/expand/engine.py, _post_rendered)"))
+        elif item.check == ordered_directory.PLUGIN_CHECK:
+            done.changes.append(Change("prerequisite-stood-in", item.name, "every directory of the applied plan was "
                                        "expanded through it (infra/offline/expand/engine.py, _post_rendered)"))
         elif is_taint_prerequisite(item):
             # The nodes are made with these taints (:func:`.nodes.declared_nodes`).
