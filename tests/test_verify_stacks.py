@@ -82,9 +82,11 @@ def test_custom_resources_pods_are_built_cited_and_judged(verified: tuple[dict[s
     # limit only (admission only: no controller manager makes a namespace's default ServiceAccount).
     assert all(refused.get(r["standsFor"]) for r in rows if not r["created"]), refused
     assert report["counts"]["crPods"] == sum(r["created"] for r in rows)
-    expected = {"onprem": {"InferenceService mlplane/mnist", "Notebook team-nlp/nlp-code", "Tensorboard team-nlp/nlp-runs"},
+    expected = {"onprem": {"InferenceService mlplane/mnist", "InferenceService mlplane/intents",
+                           "Notebook team-nlp/nlp-code", "Tensorboard team-nlp/nlp-runs"},
                 "dev": {"InferenceService mlplane/mnist", "Notebook kubeflow-user-example-com/scratch"},
-                "gke": {"InferenceService mlplane/mnist", "Notebook team-vision/vision-gpu"}}
+                "gke": {"InferenceService mlplane/mnist", "InferenceService mlplane/demand",
+                        "Notebook team-vision/vision-gpu"}}
     assert {r["standsFor"] for r in rows} == expected.get(report["stack"].split("-")[0], set())
 
 
