@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from mlplane.infra.config.stackfile import read_stack_document
 from mlplane.infra.config.workbenches import unchecked_shrink_note
 from mlplane.core.suggest import did_you_mean
 from mlplane.core.errors import InputError, OfflineUnsupportedError, input_error
+from mlplane.infra.offline.crash import traceback_file
 from mlplane.infra.offline.diff import PlanDiff, diff_plans
 from mlplane.infra.offline.expand.errors import SourceFailure
 from mlplane.infra.offline.manifests import object_conflicts
@@ -581,16 +581,7 @@ def _unexpected(exc: Exception) -> int:
     Python's own exit code for an uncaught exception is 1, which ``--fail-on-danger``
     also uses: a CI would report a crash as a data danger. Exit 3 keeps them apart.
     """
-    text = traceback.format_exc()
-    if os.environ.get("MLPLANE_DEBUG"):
-        sys.stderr.write(text)
-    try:
-        handle, name = tempfile.mkstemp(prefix="mlplane-crash-", suffix=".txt")  # private: mode 0600
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(f"mlplane {version()}\n{text}")
-        where = f"the traceback is in {name}"
-    except OSError:
-        where = "set MLPLANE_DEBUG=1 to see the traceback"
+    where = traceback_file(f"mlplane {version()}")
     print(f"internal error (exit {EXIT_UNEXPECTED}): {type(exc).__name__}: {exc}; {where}. This is a bug in mlplane, "
           "not a problem with your input or plan.", file=sys.stderr)
     return EXIT_UNEXPECTED

@@ -16,12 +16,12 @@ import os
 import signal
 import subprocess
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlplane.core.errors import input_error
+from mlplane.infra.offline.crash import traceback_file
 from mlplane.infra.offline.plan import Plan
 from mlplane.infra.offline.unexpanded import unexpanded
 from mlplane.infra.offline.verify.binaries import check, locate
@@ -132,10 +132,9 @@ def _run_isolated(args: argparse.Namespace, load: Callable[[], Any], render: Cal
         print(f"error: mlplane verify: {exc or type(exc).__name__} (the control plane was stopped)", file=sys.stderr)
         return EXIT_HARNESS
     except Exception as exc:  # noqa: BLE001 - any other failure is the harness's: exit 3, never 1 or 2
-        if os.environ.get("MLPLANE_DEBUG"):
-            traceback.print_exc()
+        where = traceback_file("mlplane verify")
         print(f"error: mlplane verify failed: {type(exc).__name__}: {exc} (the control plane was stopped; "
-              "MLPLANE_DEBUG=1 shows the traceback)", file=sys.stderr)
+              f"{where})", file=sys.stderr)
         return EXIT_HARNESS
     finally:
         signal.signal(signal.SIGTERM, previous)
