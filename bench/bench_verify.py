@@ -49,12 +49,12 @@ def stack_arguments(case: str, tmp: Path) -> list[str]:
     return ["--config-file", str(copy)]
 
 
-def measure(case: str, k8s_bin: Path, sources: Path, reports: Path | None) -> dict[str, float]:
+def measure(case: str, k8s_bin: Path, sources: Path, reports: Path | None, crds: Path) -> dict[str, float]:
     """One verify of ``case``: wall seconds, the report's phases and counts."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         args = ["verify", *stack_arguments(case, Path(tmp)), "--sources", str(sources), "--k8s-bin", str(k8s_bin),
-                "--format", "json"]
+                "--crds", str(crds), "--format", "json"]
         if case.partition("@")[0] not in FULL:
             args.append("--admission-only")
         done = subprocess.run([sys.executable, "-c", CLI, *args], cwd=ROOT, capture_output=True, text=True,
@@ -78,13 +78,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--k8s-bin", default=None)
     parser.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "upstream")
+    # Prerequisites' CRDs (Karpenter's on eks) are stood in from here, as CI's verify does.
+    parser.add_argument("--crds", type=Path, default=ROOT.parent / "shared" / "crds")
     args = parser.parse_args()
     k8s_bin = binaries(args.k8s_bin)
     print("| stack | mode | objects | applied | refused | pods created / placed | of which built from custom "
           "resources | problems | start s | apply s | settle s | wall s (render included) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for stack in args.stacks:
-        runs = sorted((measure(stack, k8s_bin, args.sources, args.reports) for _ in range(args.repeat)),
+        runs = sorted((measure(stack, k8s_bin, args.sources, args.reports, args.crds) for _ in range(args.repeat)),
                       key=lambda r: r["wall"])
         r = runs[len(runs) // 2]
         print(f"| {stack} | {r['mode']} | {r['objects']} | {r['applied']} | {r['refused']} | {r['pods']} / "

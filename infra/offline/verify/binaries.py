@@ -103,6 +103,23 @@ def check(folder: Path, origin: str) -> Binaries:
     return Binaries(folder=folder, etcd=etcd, version=match.group(0), full=full)
 
 
+def _plain_members(tarball: Path, archive: tarfile.TarFile, root: Path) -> list[tarfile.TarInfo]:
+    """The archive's members, each a file or folder that lands inside ``root``.
+
+    Raises:
+        ValueError: a link, device or path that would leave ``root`` (the tarball is not
+            ``../shared/k8s``'s).
+    """
+    base = root.resolve()
+    members = archive.getmembers()
+    for member in members:
+        if not (member.isfile() or member.isdir()):
+            raise ValueError(f"{tarball}: {member.name} is neither a file nor a folder")
+        if not (base / member.name).resolve().is_relative_to(base):
+            raise ValueError(f"{tarball}: {member.name} would be written outside {root}")
+    return members
+
+
 def unpack_tarball(tarball: Path, cache: Path) -> Path:
     """Unpack a control-plane tarball (``../shared/k8s``'s layout) once into ``cache/<sha16>/``.
 
@@ -120,7 +137,11 @@ def unpack_tarball(tarball: Path, cache: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     with tarfile.open(tarball) as archive:
-        archive.extractall(staging, filter="data")
+        members = _plain_members(tarball, archive, staging)
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4+: the standard library's own checks too
+            archive.extractall(staging, members=members, filter="data")
+        else:
+            archive.extractall(staging, members=members)  # noqa: S202 - members checked above
     for line in (staging / "SHA256SUMS").read_text().splitlines():
         expected, name = line.split()
         actual = hashlib.sha256((staging / name.lstrip("*")).read_bytes()).hexdigest()
