@@ -205,3 +205,13 @@ def test_the_program_entry_runs_mlplanes_program_on_the_projects_stack(tmp_path:
     urns = result.stdout.splitlines()
     assert "urn:pulumi:dev::acme-ml::mlplane:pipeline:Pipeline::pipeline-hello" in urns
     assert len(urns) > 50  # the platform too, not only the pipeline
+
+
+def test_the_pulumi_preview_job_installs_the_kustomize_plugin_before_previewing() -> None:
+    """The provider's kustomize runs mlplane-depends-on for every directory (docs/ordering.md):
+    without the plugin in kustomize's plugin home, a real `pulumi preview` fails every directory."""
+    steps = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())["jobs"]["pulumi-preview"]["steps"]
+    runs = [str(s.get("run", "")) + str(s.get("uses", "")) for s in steps]
+    plugin = next(i for i, r in enumerate(runs) if "mlplane-depends-on --install-kustomize-plugin" in r)
+    install = next(i for i, s in enumerate(steps) if s.get("name", "").startswith("Install mlplane"))
+    assert install < plugin < next(i for i, r in enumerate(runs) if r.startswith("pulumi/actions"))
