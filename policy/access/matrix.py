@@ -91,15 +91,8 @@ def _platform_host(world: World) -> tuple[str, int]:
 
 def _served_port(world: World, vs: Mapping[str, Any]) -> int | None:
     """The port of the first Gateway server (HTTPS first) that a VirtualService's gateways open for its host."""
-    host = (vs["spec"].get("hosts") or [""])[0]
-    ports: set[int] = set()
-    for ref in vs["spec"].get("gateways") or ():
-        namespace, _, name = ref.rpartition("/")
-        for gw in world.cluster.of_kind("Gateway"):
-            if gw["metadata"]["name"] == name and gw["metadata"].get("namespace") == (namespace or vs["metadata"]["namespace"]):
-                ports.update(int(server["port"]["number"]) for server in gw["spec"].get("servers") or ()
-                             if any(h in (host, "*") or h.endswith("/" + host) or h.endswith("/*")
-                                    for h in server.get("hosts") or ()))
+    from mlplane.policy.access.routing import served_ports
+    ports = served_ports(world.cluster, vs, (vs["spec"].get("hosts") or [""])[0])
     return 443 if 443 in ports else min(ports, default=None)
 
 

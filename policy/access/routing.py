@@ -48,6 +48,21 @@ def _specificity(pattern: str) -> int:
     return 0 if pattern == "*" else (1 if pattern.startswith("*") else 2)
 
 
+def bound_gateways(vs: Mapping[str, Any]) -> set[str]:
+    """``namespace/name`` of each Gateway a VirtualService binds (a bare name is in its own namespace)."""
+    ns = vs["metadata"]["namespace"]
+    return {g if "/" in g else f"{ns}/{g}" for g in (vs.get("spec") or {}).get("gateways") or ()}
+
+
+def served_ports(cluster: Cluster, vs: Mapping[str, Any], host: str) -> set[int]:
+    """The ports of the servers, among the Gateways ``vs`` binds, that open ``host``."""
+    bound = bound_gateways(vs)
+    return {int(server["port"]["number"]) for gw in cluster.of_kind("Gateway")
+            if f"{gw['metadata'].get('namespace')}/{gw['metadata']['name']}" in bound
+            for server in (gw.get("spec") or {}).get("servers") or ()
+            if any(_host_matches(h, host) for h in server.get("hosts") or ())}
+
+
 def gateways_of(cluster: Cluster, workload: Workload) -> list[dict[str, Any]]:
     return [g for g in cluster.of_kind("Gateway")
             if match.match_labels((g.get("spec") or {}).get("selector"), workload.labels)]
@@ -107,14 +122,11 @@ def route(cluster: Cluster, gateway: Workload, http: Http) -> Route | None:
     names = {name for name, _, _ in servers}
     candidates: list[tuple[int, str, dict[str, Any]]] = []
     for vs in cluster.of_kind("VirtualService"):
-        ns = vs["metadata"]["namespace"]
-        spec = vs.get("spec") or {}
-        bound = {g if "/" in g else f"{ns}/{g}" for g in spec.get("gateways") or ()}
-        if not bound & names:
+        if not bound_gateways(vs) & names:
             continue
-        hosts = [h for h in spec.get("hosts") or () if _host_matches(h, http.host)]
+        hosts = [h for h in (vs.get("spec") or {}).get("hosts") or () if _host_matches(h, http.host)]
         if hosts:
-            candidates.append((max(_specificity(h) for h in hosts), f"{ns}/{vs['metadata']['name']}", vs))
+            candidates.append((max(_specificity(h) for h in hosts), f"{vs['metadata']['namespace']}/{vs['metadata']['name']}", vs))
     if not candidates:
         return None
     best = max(c[0] for c in candidates)
