@@ -61,6 +61,8 @@ from typing import Any
 
 import pulumi
 
+from mlplane.components.patch_transform import patch_transform
+
 CACHE_IMAGE = "ghcr.io/containerd/busybox:1.36"
 PROXY_KEY = "ARTIFACTS_PROXY_ENABLED"
 _CONFIG = "pipeline-install-config"
@@ -126,10 +128,4 @@ def patch_install_config(obj: Mapping[str, Any], image: str = CACHE_IMAGE) -> di
 
 def install_config_transform(image: str = CACHE_IMAGE) -> pulumi.ResourceTransform:
     """The ``ResourceTransform`` that runs :func:`patch_install_config` on each child."""
-    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-        if not args.custom or not isinstance(args.props, Mapping):
-            return None
-        patched = patch_install_config(args.props, image)
-        return None if patched is None else pulumi.ResourceTransformResult(props=patched, opts=args.opts)
-
-    return transform
+    return patch_transform(lambda props: patch_install_config(props, image))

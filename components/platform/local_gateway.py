@@ -46,6 +46,8 @@ from typing import Any
 
 import pulumi
 
+from mlplane.components.patch_transform import patch_transform
+
 #: The local gateway Knative's config-istio names, and where its Gateway object lives.
 LOCAL_GATEWAY = "knative-local-gateway"
 KNATIVE_NAMESPACE = "knative-serving"
@@ -80,13 +82,7 @@ def patch_local_gateway(obj: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def local_gateway_transform() -> pulumi.ResourceTransform:
     """The ``ResourceTransform`` that runs :func:`patch_local_gateway` on each child."""
-    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-        if not args.custom or not isinstance(args.props, Mapping):
-            return None
-        patched = patch_local_gateway(args.props)
-        return None if patched is None else pulumi.ResourceTransformResult(props=patched, opts=args.opts)
-
-    return transform
+    return patch_transform(patch_local_gateway)
 
 
 def destination_rule_body(istio_namespace: str = "istio-system") -> dict[str, Any]:

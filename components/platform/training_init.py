@@ -16,10 +16,14 @@ so it runs as ``nobody``. Trainer 2.1.0 (26.03) has no such container.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from mlplane.components.patch_transform import patch_transform
 
 #: The versions whose operator adds ``init-pytorch`` from this template.
 OPERATOR_VERSIONS = frozenset({"1.7.0"})
@@ -63,30 +67,20 @@ def declare_template(name: str, namespace: str, opts: pulumi.ResourceOptions) ->
                                  data={TEMPLATE_FILE: TEMPLATE}, opts=opts)
 
 
-def mount_template(obj: dict[str, Any]) -> bool:
-    """Mount :data:`CONFIG_MAP` at :data:`TEMPLATE_DIR` in the operator's Deployment, in place.
-
-    Returns:
-        Whether ``obj`` was the operator's Deployment (others are left alone).
-    """
+def mount_template(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The operator's Deployment with :data:`CONFIG_MAP` mounted at :data:`TEMPLATE_DIR`; None for others."""
     if obj.get("kind") != "Deployment" or (obj.get("metadata") or {}).get("name") != DEPLOYMENT:
-        return False
-    spec = obj["spec"]["template"]["spec"]
+        return None
+    patched = copy.deepcopy(dict(obj))
+    spec = patched["spec"]["template"]["spec"]
     volumes = [v for v in spec.get("volumes") or [] if v.get("name") != _VOLUME]
     spec["volumes"] = [*volumes, {"name": _VOLUME, "configMap": {"name": CONFIG_MAP}}]
     for container in spec.get("containers") or []:
         mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") != _VOLUME]
         container["volumeMounts"] = [*mounts, {"name": _VOLUME, "mountPath": TEMPLATE_DIR, "readOnly": True}]
-    return True
+    return patched
 
 
 def template_transform() -> pulumi.ResourceTransform:
     """A resource transform on the training directory applying :func:`mount_template` to its children."""
-    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-        if not args.type_.startswith("kubernetes:apps/v1:Deployment"):
-            return None
-        props = {**args.props}
-        if not mount_template(props):
-            return None
-        return pulumi.ResourceTransformResult(props, args.opts)
-    return transform
+    return patch_transform(mount_template)
